@@ -1,0 +1,176 @@
+//! Status codes, their static descriptions and the thread-local last-error detail.
+
+use std::cell::RefCell;
+use std::ffi::{c_char, CStr, CString};
+
+/// Result of every fallible `nats_*` call. `NATS_OK` (0) is success; every other value is an
+/// error whose number is stable across releases (codes are only ever added, never renumbered).
+/// `nats_status_str()` gives a static description and `nats_last_error()` the detail of the
+/// most recent failure on the calling thread.
+#[allow(non_camel_case_types)]
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum nats_status {
+    /// Success.
+    NATS_OK = 0,
+    /// A required pointer argument was NULL.
+    NATS_ERR_NULL_ARGUMENT = 1,
+    /// A string argument was not valid UTF-8.
+    NATS_ERR_INVALID_UTF8 = 2,
+    /// An argument had a value outside what the function accepts (zero capacity, bad URL, ...).
+    NATS_ERR_INVALID_ARGUMENT = 3,
+    /// A subject, reply subject or queue group name is not valid: empty, contains whitespace,
+    /// has an empty token (`a..b`, `.a`, `a.`), or (for publishing) contains a wildcard.
+    NATS_ERR_INVALID_SUBJECT = 4,
+    /// The operation did not complete within its timeout.
+    NATS_ERR_TIMEOUT = 5,
+    /// A request found no subscriber on its subject (the server answered 503).
+    NATS_ERR_NO_RESPONDERS = 6,
+    /// The connection (or subscription) has been closed; the call cannot proceed.
+    NATS_ERR_CONNECTION_CLOSED = 7,
+    /// Could not connect: refused, unreachable, DNS failure, or all servers failed.
+    NATS_ERR_CONNECTION_FAILED = 8,
+    /// The server rejected the credentials (authorization violation / authentication failure).
+    NATS_ERR_AUTH = 9,
+    /// TLS could not be established: handshake failure, untrusted certificate, TLS required
+    /// by one side but not offered by the other, unreadable certificate or key.
+    NATS_ERR_TLS = 10,
+    /// A subscription could not keep up and messages were dropped.
+    NATS_ERR_SLOW_CONSUMER = 11,
+    /// A blocking call was made from a thread of the library's own async runtime, where
+    /// blocking would deadlock. (Callbacks never run on those threads.)
+    NATS_ERR_WOULD_BLOCK_RUNTIME = 12,
+    /// A bug inside the library was caught at the boundary; the call had no effect or a partial
+    /// one. Please report it with `nats_last_error()`.
+    NATS_ERR_PANIC = 13,
+    /// Reading a file named in an argument failed (missing, unreadable, empty).
+    NATS_ERR_IO = 14,
+    /// The message has no reply subject to respond to.
+    NATS_ERR_NO_REPLY_SUBJECT = 15,
+    /// The payload (with headers) exceeds the server's max_payload.
+    NATS_ERR_MAX_PAYLOAD = 16,
+    /// The subscription is no longer active (unsubscribed, drained or its connection closed).
+    NATS_ERR_INVALID_SUBSCRIPTION = 17,
+    /// Any other failure reported by the server or the protocol layer; see `nats_last_error()`.
+    NATS_ERR_INTERNAL = 18,
+}
+
+pub use nats_status::*;
+
+impl nats_status {
+    pub(crate) fn describe_c(self) -> &'static CStr {
+        match self {
+            NATS_OK => c"ok",
+            NATS_ERR_NULL_ARGUMENT => c"a required pointer argument was NULL",
+            NATS_ERR_INVALID_UTF8 => c"a string argument is not valid UTF-8",
+            NATS_ERR_INVALID_ARGUMENT => c"invalid argument",
+            NATS_ERR_INVALID_SUBJECT => c"invalid subject",
+            NATS_ERR_TIMEOUT => c"timed out",
+            NATS_ERR_NO_RESPONDERS => c"no responders",
+            NATS_ERR_CONNECTION_CLOSED => c"connection closed",
+            NATS_ERR_CONNECTION_FAILED => c"could not connect to any server",
+            NATS_ERR_AUTH => c"authorization failed",
+            NATS_ERR_TLS => c"TLS error",
+            NATS_ERR_SLOW_CONSUMER => c"slow consumer, messages dropped",
+            NATS_ERR_WOULD_BLOCK_RUNTIME => c"blocking call made on a runtime thread",
+            NATS_ERR_PANIC => c"internal panic caught at the API boundary",
+            NATS_ERR_IO => c"file could not be read",
+            NATS_ERR_NO_REPLY_SUBJECT => c"message has no reply subject",
+            NATS_ERR_MAX_PAYLOAD => c"payload exceeds the server's max_payload",
+            NATS_ERR_INVALID_SUBSCRIPTION => c"subscription is not active",
+            NATS_ERR_INTERNAL => c"internal or protocol error",
+        }
+    }
+
+    pub(crate) fn describe(self) -> &'static str {
+        self.describe_c().to_str().unwrap_or("")
+    }
+
+    fn from_i32(v: i32) -> Option<Self> {
+        const ALL: [nats_status; 19] = [
+            NATS_OK,
+            NATS_ERR_NULL_ARGUMENT,
+            NATS_ERR_INVALID_UTF8,
+            NATS_ERR_INVALID_ARGUMENT,
+            NATS_ERR_INVALID_SUBJECT,
+            NATS_ERR_TIMEOUT,
+            NATS_ERR_NO_RESPONDERS,
+            NATS_ERR_CONNECTION_CLOSED,
+            NATS_ERR_CONNECTION_FAILED,
+            NATS_ERR_AUTH,
+            NATS_ERR_TLS,
+            NATS_ERR_SLOW_CONSUMER,
+            NATS_ERR_WOULD_BLOCK_RUNTIME,
+            NATS_ERR_PANIC,
+            NATS_ERR_IO,
+            NATS_ERR_NO_REPLY_SUBJECT,
+            NATS_ERR_MAX_PAYLOAD,
+            NATS_ERR_INVALID_SUBSCRIPTION,
+            NATS_ERR_INTERNAL,
+        ];
+        ALL.iter().copied().find(|s| *s as i32 == v)
+    }
+}
+
+/// An error on its way to the boundary: a status and a human-readable detail.
+#[derive(Debug, Clone)]
+pub struct Error {
+    pub status: nats_status,
+    pub detail: String,
+}
+
+impl Error {
+    pub fn new(status: nats_status, detail: impl Into<String>) -> Self {
+        Error { status, detail: detail.into() }
+    }
+}
+
+pub(crate) type Result<T> = std::result::Result<T, Error>;
+
+thread_local! {
+    static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
+}
+
+/// Records `err` as this thread's last error and returns its status.
+pub(crate) fn record(err: Error) -> nats_status {
+    let text = format!("{}: {}", err.status.describe(), err.detail);
+    let c = CString::new(text.replace('\0', " ")).unwrap_or_default();
+    LAST_ERROR.with(|slot| *slot.borrow_mut() = c);
+    err.status
+}
+
+/// Returns a static, NUL-terminated English description of `status` (never NULL).
+/// Unknown values give "unknown status". Thread safety: any thread, any time.
+#[no_mangle]
+pub extern "C" fn nats_status_str(status: i32) -> *const c_char {
+    match nats_status::from_i32(status) {
+        Some(s) => s.describe_c().as_ptr(),
+        None => c"unknown status".as_ptr(),
+    }
+}
+
+/// Returns the detailed message of the most recent failed call on the calling thread, e.g.
+/// "could not connect to any server: connection refused (127.0.0.1:4222)". Never NULL: ""
+/// before any failure. Successful calls do not clear it, so read it right after the failing
+/// call. The string is owned by the library and stays valid until the next failing call on
+/// this thread; copy it to keep it. Thread safety: per-thread, no locking needed.
+#[no_mangle]
+pub extern "C" fn nats_last_error() -> *const c_char {
+    LAST_ERROR.with(|slot| slot.borrow().as_ptr())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn describe_matches_static_strings() {
+        for v in -1..40 {
+            let s = unsafe { CStr::from_ptr(nats_status_str(v)) }.to_str().unwrap();
+            match nats_status::from_i32(v) {
+                Some(st) => assert_eq!(s, st.describe()),
+                None => assert_eq!(s, "unknown status"),
+            }
+        }
+    }
+}

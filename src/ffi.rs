@@ -1,0 +1,167 @@
+//! Boundary helpers: the panic guard, pointer / string / slice checks, out-param writers and
+//! subject validation. Every `extern "C"` function goes through [`guard`].
+
+use crate::error::*;
+use std::ffi::{c_char, c_void, CStr};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// Runs `f`, turning an `Err` into its status (recorded as this thread's last error) and a
+/// panic into `NATS_ERR_PANIC`. Nothing unwinds past this function.
+pub fn guard<F: FnOnce() -> Result<()>>(f: F) -> nats_status {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(())) => NATS_OK,
+        Ok(Err(e)) => record(e),
+        Err(payload) => {
+            let what = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            record(Error::new(NATS_ERR_PANIC, what))
+        }
+    }
+}
+
+/// Like [`guard`] for functions that return nothing (`_free`, `_close`): panics are swallowed.
+pub fn guard_void<F: FnOnce()>(f: F) {
+    let _ = catch_unwind(AssertUnwindSafe(f));
+}
+
+/// Like [`guard`] for accessors returning a value; `fallback` on panic.
+pub fn guard_value<T, F: FnOnce() -> T>(fallback: T, f: F) -> T {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or(fallback)
+}
+
+pub fn null(name: &str) -> Error {
+    Error::new(NATS_ERR_NULL_ARGUMENT, format!("`{name}` is NULL"))
+}
+
+/// Borrows a required C string as `&str`.
+///
+/// # Safety
+/// `p` must be NULL or point to a NUL-terminated string valid for `'a`.
+pub unsafe fn str_arg<'a>(p: *const c_char, name: &str) -> Result<&'a str> {
+    if p.is_null() {
+        return Err(null(name));
+    }
+    CStr::from_ptr(p)
+        .to_str()
+        .map_err(|_| Error::new(NATS_ERR_INVALID_UTF8, format!("`{name}` is not valid UTF-8")))
+}
+
+/// Borrows an optional C string (NULL gives `None`).
+///
+/// # Safety
+/// As [`str_arg`].
+pub unsafe fn opt_str_arg<'a>(p: *const c_char, name: &str) -> Result<Option<&'a str>> {
+    if p.is_null() {
+        Ok(None)
+    } else {
+        str_arg(p, name).map(Some)
+    }
+}
+
+/// Borrows a payload. `data` may be NULL only when `len` is 0.
+///
+/// # Safety
+/// `data` must point to `len` readable bytes.
+pub unsafe fn bytes_arg<'a>(data: *const c_void, len: usize, name: &str) -> Result<&'a [u8]> {
+    if len == 0 {
+        return Ok(&[]);
+    }
+    if data.is_null() {
+        return Err(Error::new(
+            NATS_ERR_NULL_ARGUMENT,
+            format!("`{name}` is NULL but its length is {len}"),
+        ));
+    }
+    Ok(std::slice::from_raw_parts(data.cast::<u8>(), len))
+}
+
+/// Borrows a handle. `p` must be NULL or a live handle of this type.
+///
+/// # Safety
+/// `p` must be NULL or valid for `'a`.
+pub unsafe fn handle_arg<'a, T>(p: *const T, name: &str) -> Result<&'a T> {
+    p.as_ref().ok_or_else(|| null(name))
+}
+
+/// Checks an out-param before any work is done.
+pub fn out_arg<T>(out: *mut T, name: &str) -> Result<()> {
+    if out.is_null() {
+        Err(null(name))
+    } else {
+        Ok(())
+    }
+}
+
+/// Writes an out-param (only called on success).
+///
+/// # Safety
+/// `out` must be valid for writes (checked non-NULL by [`out_arg`]).
+pub unsafe fn write_out<T>(out: *mut T, value: T) {
+    out.write(value)
+}
+
+/// Validates a subject. Tokens are separated by `.`, none may be empty, no whitespace;
+/// with `wildcards`, `*` may be a whole token and `>` the whole last token, otherwise a
+/// literal subject is required (publishing, reply subjects).
+pub fn check_subject(subject: &str, wildcards: bool, what: &str) -> Result<()> {
+    let bad = |why: &str| {
+        Err(Error::new(NATS_ERR_INVALID_SUBJECT, format!("{what} {subject:?} {why}")))
+    };
+    if subject.is_empty() {
+        return bad("is empty");
+    }
+    if subject.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return bad("contains whitespace or control characters");
+    }
+    let tokens: Vec<&str> = subject.split('.').collect();
+    let last = tokens.len() - 1;
+    for (i, t) in tokens.iter().enumerate() {
+        if t.is_empty() {
+            return bad("has an empty token");
+        }
+        let wild = *t == "*" || *t == ">";
+        if wild && !wildcards {
+            return bad("contains a wildcard, which is not allowed here");
+        }
+        if *t == ">" && i != last {
+            return bad("has '>' before the last token");
+        }
+    }
+    Ok(())
+}
+
+/// Validates a queue group name: non-empty, no whitespace.
+pub fn check_queue(queue: &str) -> Result<()> {
+    if queue.is_empty() || queue.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(Error::new(
+            NATS_ERR_INVALID_SUBJECT,
+            format!("queue group {queue:?} is empty or contains whitespace"),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subjects() {
+        for ok in ["a", "a.b", "foo.bar.baz", "_INBOX.x", "a-b_c:d"] {
+            assert!(check_subject(ok, false, "s").is_ok(), "{ok}");
+        }
+        for ok in ["*", ">", "a.*", "a.>", "*.b.>", "a.*.c"] {
+            assert!(check_subject(ok, true, "s").is_ok(), "{ok}");
+            assert_eq!(check_subject(ok, false, "s").unwrap_err().status, NATS_ERR_INVALID_SUBJECT);
+        }
+        for bad in ["", " ", "a b", "a..b", ".a", "a.", "a.>.b", "a\tb", "a\r\nb", ">.a"] {
+            assert_eq!(check_subject(bad, true, "s").unwrap_err().status, NATS_ERR_INVALID_SUBJECT, "{bad:?}");
+        }
+        assert!(check_queue("workers").is_ok());
+        assert!(check_queue("").is_err());
+        assert!(check_queue("a b").is_err());
+    }
+}

@@ -1,0 +1,17 @@
+//! nats-ffi: a NATS client for C, on async-nats and tokio.
+//!
+//! The C API lives in one module per C type: `nats_options_*` in [`options`],
+//! `nats_connect*` / `nats_publish*` / `nats_request` / `nats_connection_*` in [`connection`],
+//! `nats_subscribe*` / `nats_subscription_*` in [`subscription`], `nats_msg_*` in [`message`],
+//! status codes in [`error`]. See README.md and `include/nats_ffi.h`.
+#![allow(non_camel_case_types)]
+#![allow(clippy::missing_safety_doc)]
+
+pub mod connection;
+pub mod error;
+pub mod ffi;
+pub mod message;
+pub mod options;
+pub mod runtime;
+pub mod subscription;
+pub mod version;

@@ -1,0 +1,493 @@
+//! `nats_options_*`: connection configuration, one setter per kumo.nats.connect field.
+//!
+//! Values are validated when set (a bad URL, a zero capacity or an unreadable file fails the
+//! setter, not a later connect). Files named by `_file` setters and certificate paths are read
+//! or checked at set time. Setters may be called in any order; the last call wins.
+
+use crate::error::*;
+use crate::ffi::*;
+use std::ffi::c_char;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// The default server when none is set: `nats://127.0.0.1:4222`.
+pub const DEFAULT_URL: &str = "nats://127.0.0.1:4222";
+
+/// Connection options. Create with `nats_options_new`, free with `nats_options_free`.
+/// Not thread safe: configure from one thread, then `nats_connect` (which copies what it
+/// needs, so the options may be freed or reused right after).
+#[derive(Clone, Debug)]
+pub struct nats_options {
+    pub(crate) servers: Vec<String>,
+    pub(crate) user_password: Option<(String, String)>,
+    pub(crate) token: Option<String>,
+    pub(crate) name: Option<String>,
+    pub(crate) no_echo: bool,
+    pub(crate) max_reconnects: u32,
+    pub(crate) connection_timeout: Duration,
+    pub(crate) tls_required: bool,
+    pub(crate) tls_first: bool,
+    pub(crate) ca_file: Option<PathBuf>,
+    pub(crate) client_cert: Option<(PathBuf, PathBuf)>,
+    pub(crate) ping_interval: Duration,
+    pub(crate) sender_capacity: usize,
+    pub(crate) inbox_prefix: String,
+    pub(crate) request_timeout: Duration,
+    pub(crate) retry_on_initial_connect: bool,
+    pub(crate) ignore_discovered_servers: bool,
+    pub(crate) retain_servers_order: bool,
+}
+
+impl Default for nats_options {
+    fn default() -> Self {
+        nats_options {
+            servers: vec![DEFAULT_URL.to_string()],
+            user_password: None,
+            token: None,
+            name: None,
+            no_echo: false,
+            max_reconnects: 0,
+            connection_timeout: Duration::from_secs(5),
+            tls_required: false,
+            tls_first: false,
+            ca_file: None,
+            client_cert: None,
+            ping_interval: Duration::from_secs(60),
+            sender_capacity: 128,
+            inbox_prefix: "_INBOX".to_string(),
+            request_timeout: Duration::from_secs(10),
+            retry_on_initial_connect: false,
+            ignore_discovered_servers: false,
+            retain_servers_order: false,
+        }
+    }
+}
+
+/// Parses a comma-separated or single URL list, checking each with async-nats' parser.
+pub(crate) fn parse_servers<'a>(urls: impl IntoIterator<Item = &'a str>) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for url in urls {
+        let url = url.trim();
+        if url.is_empty() {
+            return Err(Error::new(NATS_ERR_INVALID_ARGUMENT, "empty server URL"));
+        }
+        async_nats::ServerAddr::from_str(url).map_err(|e| {
+            Error::new(NATS_ERR_INVALID_ARGUMENT, format!("bad server URL {:?}: {e}", redact_url(url)))
+        })?;
+        out.push(url.to_string());
+    }
+    if out.is_empty() {
+        return Err(Error::new(NATS_ERR_INVALID_ARGUMENT, "no server URL given"));
+    }
+    Ok(out)
+}
+
+/// Hides credentials embedded in a URL (`nats://user:pass@host` -> `nats://***@host`).
+pub(crate) fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}***{}", &url[..s + 3], &url[at..]),
+        (None, Some(at)) => format!("***{}", &url[at..]),
+        _ => url.to_string(),
+    }
+}
+
+/// Reads a secret from a file: contents with one trailing newline (LF or CRLF) removed.
+/// The error names the path, never the contents.
+pub(crate) fn read_secret(path: &str, what: &str) -> Result<String> {
+    let data = std::fs::read(path)
+        .map_err(|e| Error::new(NATS_ERR_IO, format!("cannot read {what} file {path:?}: {e}")))?;
+    let mut text = String::from_utf8(data).map_err(|_| {
+        Error::new(NATS_ERR_INVALID_UTF8, format!("{what} file {path:?} is not UTF-8"))
+    })?;
+    if text.ends_with('\n') {
+        text.pop();
+        if text.ends_with('\r') {
+            text.pop();
+        }
+    }
+    if text.is_empty() {
+        return Err(Error::new(NATS_ERR_IO, format!("{what} file {path:?} is empty")));
+    }
+    Ok(text)
+}
+
+fn readable_file(path: &str, what: &str) -> Result<PathBuf> {
+    std::fs::File::open(path)
+        .map_err(|e| Error::new(NATS_ERR_IO, format!("cannot read {what} {path:?}: {e}")))?;
+    Ok(PathBuf::from(path))
+}
+
+fn positive_ms(ms: u64, what: &str) -> Result<Duration> {
+    if ms == 0 {
+        return Err(Error::new(NATS_ERR_INVALID_ARGUMENT, format!("{what} must be greater than 0 ms")));
+    }
+    Ok(Duration::from_millis(ms))
+}
+
+/// Runs a setter body against a checked options pointer.
+unsafe fn with_opts(
+    o: *mut nats_options,
+    f: impl FnOnce(&mut nats_options) -> Result<()>,
+) -> nats_status {
+    guard(|| {
+        let o = o.as_mut().ok_or_else(|| null("opts"))?;
+        f(o)
+    })
+}
+
+/// Creates options holding every default: server `nats://127.0.0.1:4222`, no auth, no name,
+/// echo on, max_reconnects 0 (unlimited), connection_timeout 5000 ms, no TLS requirement,
+/// ping_interval 60000 ms, sender_capacity 128, inbox_prefix "_INBOX", request_timeout
+/// 10000 ms, retry_on_initial_connect / ignore_discovered_servers / retain_servers_order off.
+/// On success writes a new handle to `*out`; the caller frees it with `nats_options_free`.
+/// Errors: `NATS_ERR_NULL_ARGUMENT` if `out` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn nats_options_new(out: *mut *mut nats_options) -> nats_status {
+    guard(|| {
+        out_arg(out, "out")?;
+        write_out(out, Box::into_raw(Box::default()));
+        Ok(())
+    })
+}
+
+/// Frees options created by `nats_options_new`. NULL is a no-op. Connections made from them
+/// are unaffected.
+#[no_mangle]
+pub unsafe extern "C" fn nats_options_free(opts: *mut nats_options) {
+    guard_void(|| {
+        if !opts.is_null() {
+            drop(Box::from_raw(opts));
+        }
+    })
+}
+
+/// kumo `servers`: the list of server URLs (`nats://host:port`, `tls://host:port`,
+/// `host:port`; credentials may be embedded as `nats://user:pass@host` or `nats://token@host`).
+/// Replaces any earlier list. Each URL is parsed now.
+/// Errors: `NATS_ERR_NULL_ARGUMENT` (opts, urls or an element NULL), `NATS_ERR_INVALID_UTF8`,
+/// `NATS_ERR_INVALID_ARGUMENT` (count 0, empty or unparsable URL).
+#[no_mangle]
+pub unsafe extern "C" fn nats_options_set_servers(
+    opts: *mut nats_options,
+    urls: *const *const c_char,
+    count: usize,
+) -> nats_status {
+    with_opts(opts, |o| {
+        if urls.is_null() {
+            return Err(null("urls"));
+        }
+        let mut list = Vec::with_capacity(count);
+        for i in 0..count {
+            list.push(str_arg(*urls.add(i), "urls[i]")?);
+        }
+        o.servers = parse_servers(list)?;
+        Ok(())
+    })
+}
+
+/// kumo `auth = { username, password }`: authenticate with a user name and password.
+/// Both are copied. Replaces a token set earlier (one auth scheme at a time).
+/// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_UTF8`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_options_set_user_password(
+    opts: *mut nats_options,
+    user: *const c_char,
+    password: *const c_char,
+) -> nats_status {
+    with_opts(opts, |o| {
+        let u = str_arg(user, "user")?.to_string();
+        let p = str_arg(password, "password")?.to_string();
+        o.token = None;
+        o.user_password = Some((u, p));
+        Ok(())
+    })
+}
+
+/// kumo `auth = { username, password = { key_file } }`: user name inline, password read now
+/// from `password_path` (one trailing newline stripped). The error names the file, never its
+/// contents. Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_UTF8`, `NATS_ERR_IO`
+/// (missing, unreadable or empty file).
+#[no_mangle]
+pub unsafe extern "C" fn nats_options_set_user_password_file(
+    opts: *mut nats_options,
+    user: *const c_char,
+    password_path: *const c_char,
+) -> nats_status {
+    with_opts(opts, |o| {
+        let u = str_arg(user, "user")?.to_string();
+        let p = read_secret(str_arg(password_path, "password_path")?, "password")?;
+        o.token = None;
+        o.user_password = Some((u, p));
+        Ok(())
+    })
+}
+
+/// kumo `auth = { token }`: authenticate with a token (copied). Replaces a user/password set
+/// earlier. Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_UTF8`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_options_set_token(opts: *mut nats_options, token: *const c_char) -> nats_status {
+    with_opts(opts, |o| {
+        let t = str_arg(token, "token")?.to_string();
+        o.user_password = None;
+        o.token = Some(t);
+        Ok(())
+    })
+}
+
+/// kumo `auth = { token = { key_file } }`: token read now from `token_path` (one trailing
+/// newline stripped). Errors: as `nats_options_set_user_password_file`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_options_set_token_file(
+    opts: *mut nats_options,
+    token_path: *const c_char,
+) -> nats_status {
+    with_opts(opts, |o| {
+        let t = read_secret(str_arg(token_path, "token_path")?, "token")?;
+        o.user_password = None;
+        o.token = Some(t);
+        Ok(())
+    })
+}
+
+/// kumo `name`: the client name the server shows (e.g. in `/connz`). NULL clears it.
+/// Errors: `NATS_ERR_NULL_ARGUMENT` (opts), `NATS_ERR_INVALID_UTF8`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_options_set_name(opts: *mut nats_options, name: *const c_char) -> nats_status {
+    with_opts(opts, |o| {
+        o.name = opt_str_arg(name, "name")?.map(str::to_string);
+        Ok(())
+    })
+}
+
+/// kumo `no_echo`: when true, the server does not deliver this connection's own publishes to
+/// its own subscriptions. Default false.
+#[no_mangle]
+pub unsafe extern "C" fn nats_options_set_no_echo(opts: *mut nats_options, no_echo: bool) -> nats_status {
+    with_opts(opts, |o| {
+        o.no_echo = no_echo;
+        Ok(())
+    })
+}
+
+/// kumo `max_reconnects`: consecutive reconnect attempts before the client gives up and the
+/// connection becomes closed (`nats_connection_status` gives `NATS_CONN_STATUS_CLOSED`,
+/// calls fail with `NATS_ERR_CONNECTION_CLOSED`). 0 = unlimited (the default).
+#[no_mangle]
+pub unsafe extern "C" fn nats_options_set_max_reconnects(opts: *mut nats_options, max: u32) -> nats_status {
+    with_opts(opts, |o| {
+        o.max_reconnects = max;
+        Ok(())
+    })
+}
+
+/// kumo `connection_timeout`: limit for establishing one connection (TCP, TLS, INFO/CONNECT
+/// handshake) to one server. Default 5000 ms. Errors: `NATS_ERR_INVALID_ARGUMENT` for 0.
+#[no_mangle]
+pub unsafe extern "C" fn nats_options_set_connection_timeout_ms(opts: *mut nats_options, ms: u64) -> nats_status {
+    with_opts(opts, |o| {
+        o.connection_timeout = positive_ms(ms, "connection_timeout")?;
+        Ok(())
+    })
+}
+
+/// kumo `tls_required`: when true, connecting fails with `NATS_ERR_TLS` unless TLS is
+/// established. Default false (TLS is still used when the server requires it or the URL is
+/// `tls://`).
+#[no_mangle]
+pub unsafe extern "C" fn nats_options_set_tls_required(opts: *mut nats_options, required: bool) -> nats_status {
+    with_opts(opts, |o| {
+        o.tls_required = required;
+        Ok(())
+    })
+}
+
+/// kumo `tls_first`: start the TLS handshake before reading the server's INFO. The server must
+/// have `handshake_first: true` in its `tls` block. Implies TLS. Default false.
+#[no_mangle]
+pub unsafe extern "C" fn nats_options_set_tls_first(opts: *mut nats_options, tls_first: bool) -> nats_status {
+    with_opts(opts, |o| {
+        o.tls_first = tls_first;
+        Ok(())
+    })
+}
+
+/// kumo `certificate`: path of a PEM file of root (CA) certificates used to verify the server,
+/// in addition to the system roots. Checked readable now. NULL clears it.
+/// Errors: `NATS_ERR_IO` if the file cannot be opened, `NATS_ERR_INVALID_UTF8`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_options_set_certificate(
+    opts: *mut nats_options,
+    ca_pem_path: *const c_char,
+) -> nats_status {
+    with_opts(opts, |o| {
+        o.ca_file = match opt_str_arg(ca_pem_path, "ca_pem_path")? {
+            Some(p) => Some(readable_file(p, "CA certificate file")?),
+            None => None,
+        };
+        Ok(())
+    })
+}
+
+/// kumo `client_cert` + `client_key`: PEM paths of the client certificate (chain) and its
+/// private key, presented when the server asks (mTLS). Both are required together and checked
+/// readable now. Errors: `NATS_ERR_NULL_ARGUMENT` (either path NULL: a certificate without its
+/// key is an error), `NATS_ERR_IO`, `NATS_ERR_INVALID_UTF8`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_options_set_client_cert(
+    opts: *mut nats_options,
+    cert_path: *const c_char,
+    key_path: *const c_char,
+) -> nats_status {
+    with_opts(opts, |o| {
+        let c = readable_file(str_arg(cert_path, "cert_path")?, "client certificate file")?;
+        let k = readable_file(str_arg(key_path, "key_path")?, "client key file")?;
+        o.client_cert = Some((c, k));
+        Ok(())
+    })
+}
+
+/// kumo `ping_interval`: how often the client sends PING to detect a dead connection.
+/// Default 60000 ms. Errors: `NATS_ERR_INVALID_ARGUMENT` for 0.
+#[no_mangle]
+pub unsafe extern "C" fn nats_options_set_ping_interval_ms(opts: *mut nats_options, ms: u64) -> nats_status {
+    with_opts(opts, |o| {
+        o.ping_interval = positive_ms(ms, "ping_interval")?;
+        Ok(())
+    })
+}
+
+/// kumo `sender_capacity`: capacity of the queue of outgoing operations between API callers
+/// and the connection task. When it is full, publishing waits (up to request_timeout, then
+/// `NATS_ERR_TIMEOUT`). Default 128. Errors: `NATS_ERR_INVALID_ARGUMENT` for 0.
+#[no_mangle]
+pub unsafe extern "C" fn nats_options_set_sender_capacity(opts: *mut nats_options, capacity: usize) -> nats_status {
+    with_opts(opts, |o| {
+        if capacity == 0 {
+            return Err(Error::new(NATS_ERR_INVALID_ARGUMENT, "sender_capacity must be at least 1"));
+        }
+        o.sender_capacity = capacity;
+        Ok(())
+    })
+}
+
+/// kumo `inbox_prefix`: prefix of reply subjects made for requests (default `_INBOX`).
+/// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_SUBJECT`
+/// (empty, whitespace, empty token or wildcard).
+#[no_mangle]
+pub unsafe extern "C" fn nats_options_set_inbox_prefix(opts: *mut nats_options, prefix: *const c_char) -> nats_status {
+    with_opts(opts, |o| {
+        let p = str_arg(prefix, "prefix")?;
+        check_subject(p, false, "inbox prefix")?;
+        o.inbox_prefix = p.to_string();
+        Ok(())
+    })
+}
+
+/// kumo `request_timeout`: how long `nats_request` waits for a reply when called with
+/// timeout 0, and how long publish/flush may wait on a full queue. Default 10000 ms.
+/// Errors: `NATS_ERR_INVALID_ARGUMENT` for 0.
+#[no_mangle]
+pub unsafe extern "C" fn nats_options_set_request_timeout_ms(opts: *mut nats_options, ms: u64) -> nats_status {
+    with_opts(opts, |o| {
+        o.request_timeout = positive_ms(ms, "request_timeout")?;
+        Ok(())
+    })
+}
+
+/// kumo `retry_on_initial_connect`: when true, `nats_connect` returns at once with a
+/// connection that keeps trying to reach a server in the background (status
+/// `NATS_CONN_STATUS_CONNECTING`); publishes and subscriptions made meanwhile take effect once
+/// connected. Default false: `nats_connect` fails if no server can be reached.
+#[no_mangle]
+pub unsafe extern "C" fn nats_options_set_retry_on_initial_connect(opts: *mut nats_options, retry: bool) -> nats_status {
+    with_opts(opts, |o| {
+        o.retry_on_initial_connect = retry;
+        Ok(())
+    })
+}
+
+/// kumo `ignore_discovered_servers`: when true, servers advertised by the cluster are not
+/// added to the reconnect list; only the configured servers are used. Default false.
+#[no_mangle]
+pub unsafe extern "C" fn nats_options_set_ignore_discovered_servers(opts: *mut nats_options, ignore: bool) -> nats_status {
+    with_opts(opts, |o| {
+        o.ignore_discovered_servers = ignore;
+        Ok(())
+    })
+}
+
+/// kumo `retain_servers_order`: when true, servers are tried in the order given instead of a
+/// random order. Default false (randomized, which spreads clients across a cluster).
+#[no_mangle]
+pub unsafe extern "C" fn nats_options_set_retain_servers_order(opts: *mut nats_options, retain: bool) -> nats_status {
+    with_opts(opts, |o| {
+        o.retain_servers_order = retain;
+        Ok(())
+    })
+}
+
+impl nats_options {
+    /// The async-nats options for these settings (without callbacks, added by the connection).
+    pub(crate) fn to_connect_options(&self) -> async_nats::ConnectOptions {
+        let mut co = async_nats::ConnectOptions::new()
+            .max_reconnects(self.max_reconnects as usize)
+            .connection_timeout(self.connection_timeout)
+            .require_tls(self.tls_required)
+            .ping_interval(self.ping_interval)
+            .client_capacity(self.sender_capacity)
+            .custom_inbox_prefix(&self.inbox_prefix)
+            .request_timeout(Some(self.request_timeout));
+        if let Some((u, p)) = &self.user_password {
+            co = co.user_and_password(u.clone(), p.clone());
+        }
+        if let Some(t) = &self.token {
+            co = co.token(t.clone());
+        }
+        if let Some(n) = &self.name {
+            co = co.name(n);
+        }
+        if self.no_echo {
+            co = co.no_echo();
+        }
+        if self.tls_first {
+            co = co.tls_first();
+        }
+        if let Some(ca) = &self.ca_file {
+            co = co.add_root_certificates(ca.clone());
+        }
+        if let Some((c, k)) = &self.client_cert {
+            co = co.add_client_certificate(c.clone(), k.clone());
+        }
+        if self.retry_on_initial_connect {
+            co = co.retry_on_initial_connect();
+        }
+        if self.ignore_discovered_servers {
+            co = co.ignore_discovered_servers();
+        }
+        if self.retain_servers_order {
+            co = co.retain_servers_order();
+        }
+        co
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts() {
+        assert_eq!(redact_url("nats://u:p@h:1"), "nats://***@h:1");
+        assert_eq!(redact_url("tok@h"), "***@h");
+        assert_eq!(redact_url("nats://h:1"), "nats://h:1");
+    }
+
+    #[test]
+    fn parses_lists() {
+        assert_eq!(parse_servers(["nats://a:1", " b:2 "]).unwrap(), vec!["nats://a:1", "b:2"]);
+        assert_eq!(parse_servers([""]).unwrap_err().status, NATS_ERR_INVALID_ARGUMENT);
+        assert_eq!(parse_servers([]).unwrap_err().status, NATS_ERR_INVALID_ARGUMENT);
+        assert_eq!(parse_servers(["nats://host:notaport"]).unwrap_err().status, NATS_ERR_INVALID_ARGUMENT);
+    }
+}

@@ -1,0 +1,90 @@
+//! The library's one tokio runtime: started lazily on first use (not at load time), rebuilt in
+//! a forked child, never shut down while the process lives. Blocking helpers refuse to run on
+//! its own threads.
+
+use crate::error::*;
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Mutex;
+use std::task::{Context, Poll, Waker};
+use tokio::runtime::{Builder, Handle, Runtime};
+
+/// (pid that built it, the runtime). A child after `fork()` sees another pid and builds its
+/// own runtime: the parent's worker threads do not exist in the child, so the old runtime is
+/// leaked rather than dropped (dropping would wait for threads that are gone).
+static RUNTIME: Mutex<Option<(u32, &'static Runtime)>> = Mutex::new(None);
+
+fn worker_threads() -> usize {
+    std::env::var("NATS_FFI_WORKER_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(2)
+}
+
+/// The runtime handle for this process, starting the runtime on first use.
+pub fn handle() -> Result<Handle> {
+    let pid = std::process::id();
+    let mut slot = RUNTIME.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((owner, rt)) = *slot {
+        if owner == pid {
+            return Ok(rt.handle().clone());
+        }
+    }
+    let rt = Builder::new_multi_thread()
+        .worker_threads(worker_threads())
+        .thread_name("nats-ffi-rt")
+        .enable_all()
+        .build()
+        .map_err(|e| Error::new(NATS_ERR_INTERNAL, format!("cannot start the runtime: {e}")))?;
+    let rt: &'static Runtime = Box::leak(Box::new(rt));
+    *slot = Some((pid, rt));
+    Ok(rt.handle().clone())
+}
+
+/// True when the calling thread is inside a tokio runtime (ours or the caller's own), where
+/// blocking would stall or deadlock it.
+pub fn on_runtime_thread() -> bool {
+    Handle::try_current().is_ok()
+}
+
+pub fn refuse_on_runtime(what: &str) -> Result<()> {
+    if on_runtime_thread() {
+        return Err(Error::new(
+            NATS_ERR_WOULD_BLOCK_RUNTIME,
+            format!("{what} would block an async runtime thread; call it from another thread"),
+        ));
+    }
+    Ok(())
+}
+
+/// Runs `fut` to completion on the calling (non-runtime) thread. The future is polled once
+/// inline first: most publishes complete without parking the thread.
+pub fn block_on<F: Future>(handle: &Handle, what: &str, fut: F) -> Result<F::Output> {
+    refuse_on_runtime(what)?;
+    let _enter = handle.enter();
+    let mut fut = pin!(fut);
+    if let Poll::Ready(v) = fut.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        return Ok(v);
+    }
+    Ok(handle.block_on(fut))
+}
+
+/// Like [`block_on`], bounded by `limit` once the future has to wait.
+/// `Err(NATS_ERR_TIMEOUT)` when the limit passes (the future is dropped).
+pub fn block_on_timeout<F: Future>(
+    handle: &Handle,
+    what: &str,
+    limit: std::time::Duration,
+    fut: F,
+) -> Result<F::Output> {
+    refuse_on_runtime(what)?;
+    let _enter = handle.enter();
+    let mut fut = pin!(fut);
+    if let Poll::Ready(v) = fut.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        return Ok(v);
+    }
+    handle
+        .block_on(tokio::time::timeout(limit, fut))
+        .map_err(|_| Error::new(NATS_ERR_TIMEOUT, format!("{what} did not complete within {} ms", limit.as_millis())))
+}

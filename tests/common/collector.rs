@@ -1,0 +1,62 @@
+//! A subscription whose callback records every message, for tests.
+#![allow(dead_code)]
+
+use super::*;
+use nats_ffi::subscription::*;
+use std::ffi::c_void;
+use std::sync::{Arc, Mutex};
+
+#[derive(Default)]
+pub struct Received {
+    pub msgs: Mutex<Vec<(String, Option<String>, Vec<u8>)>>,
+}
+
+impl Received {
+    pub fn count(&self) -> usize {
+        self.msgs.lock().unwrap().len()
+    }
+    pub fn payloads(&self) -> Vec<Vec<u8>> {
+        self.msgs.lock().unwrap().iter().map(|m| m.2.clone()).collect()
+    }
+}
+
+unsafe extern "C" fn record(ud: *mut c_void, _sub: *mut nats_subscription, msg: *const nats_msg) {
+    let r = &*(ud as *const Received);
+    let subject = CStr::from_ptr(nats_msg_subject(msg)).to_str().unwrap().to_string();
+    r.msgs.lock().unwrap().push((subject, msg_reply(msg), msg_data(msg)));
+}
+
+unsafe extern "C" fn release(ud: *mut c_void) {
+    drop(Arc::from_raw(ud as *const Received));
+}
+
+pub struct Sub(pub *mut nats_subscription, pub Arc<Received>);
+unsafe impl Send for Sub {}
+
+impl Sub {
+    /// Subscribes (queue may be empty for none) with a recording callback.
+    pub fn new(conn: &Conn, subject: &str, queue: &str) -> Sub {
+        let rec = Arc::new(Received::default());
+        let ud = Arc::into_raw(rec.clone()) as *mut c_void;
+        let s = cs(subject);
+        let q = cs(queue);
+        let qp = if queue.is_empty() { std::ptr::null() } else { q.as_ptr() };
+        let mut out = std::ptr::null_mut();
+        ok(unsafe { nats_subscribe_ex(conn.0, s.as_ptr(), qp, Some(record), ud, Some(release), &mut out) });
+        Sub(out, rec)
+    }
+
+    pub fn count(&self) -> usize {
+        self.1.count()
+    }
+
+    pub fn wait_count(&self, n: usize, limit: Duration) -> bool {
+        wait_until(limit, || self.count() >= n)
+    }
+}
+
+impl Drop for Sub {
+    fn drop(&mut self) {
+        unsafe { nats_subscription_free(self.0) }
+    }
+}
