@@ -61,8 +61,27 @@ fn reconnect_delay(closed: &watch::Sender<bool>, attempts: usize) -> Duration {
     }
 }
 
+/// True when a rustls error is anywhere in `e`'s source chain (async-nats reports most TLS
+/// failures as IO errors wrapping one).
+fn is_tls_failure(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if err.downcast_ref::<async_nats::rustls::Error>().is_some() {
+            return true;
+        }
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            if io.get_ref().is_some_and(|inner| inner.downcast_ref::<async_nats::rustls::Error>().is_some()) {
+                return true;
+            }
+        }
+        cur = err.source();
+    }
+    false
+}
+
 fn connect_error(e: async_nats::ConnectError, servers: &[String]) -> Error {
     let status = match e.kind() {
+        _ if is_tls_failure(&e) => NATS_ERR_TLS,
         ConnectErrorKind::ServerParse => NATS_ERR_INVALID_ARGUMENT,
         ConnectErrorKind::Authentication | ConnectErrorKind::AuthorizationViolation => NATS_ERR_AUTH,
         ConnectErrorKind::TimedOut => NATS_ERR_TIMEOUT,
@@ -86,10 +105,13 @@ impl nats_connection {
             .map(|s| async_nats::ServerAddr::from_str(s))
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(|e| Error::new(NATS_ERR_INVALID_ARGUMENT, format!("bad server URL: {e}")))?;
+        let mut base = opts.to_connect_options();
+        if opts.user_password.is_none() && opts.token.is_none() {
+            base = apply_url_credentials(base, &addrs);
+        }
         let on_event = closed.clone();
         let on_delay = closed.clone();
-        let co = opts
-            .to_connect_options()
+        let co = base
             .reconnect_delay_callback(move |attempts| reconnect_delay(&on_delay, attempts))
             .event_callback(move |event| {
                 let closed = on_event.clone();
@@ -220,6 +242,39 @@ impl nats_connection {
         }
         self.closed.send_replace(true);
     }
+}
+
+/// Decodes `%XX` escapes of URL user info.
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            let hex = |c: u8| (c as char).to_digit(16);
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Credentials embedded in the first URL that has any: `user:pass@` gives user/password,
+/// a lone `token@` gives a token (as nats.c and nats.go do). Explicit setters win.
+fn apply_url_credentials(co: async_nats::ConnectOptions, addrs: &[async_nats::ServerAddr]) -> async_nats::ConnectOptions {
+    for a in addrs {
+        match (a.username(), a.password()) {
+            (Some(u), Some(p)) => return co.user_and_password(percent_decode(u), percent_decode(p)),
+            (Some(t), None) => return co.token(percent_decode(t)),
+            _ => {}
+        }
+    }
+    co
 }
 
 /// Resolves once the connection is closed (or its handle is gone).
@@ -411,4 +466,17 @@ pub unsafe extern "C" fn nats_connection_free(conn: *mut nats_connection) {
             c.close();
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percent_decode;
+
+    #[test]
+    fn decodes_user_info() {
+        assert_eq!(percent_decode("p%40ss%3Aw"), "p@ss:w");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz%é%"), "%zz%é%");
+        assert_eq!(percent_decode("plain"), "plain");
+    }
 }
