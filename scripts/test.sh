@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Runs every test: Rust unit and integration tests, the header freshness and C99/C++17 checks,
+# the C examples and C/C++ API tests (one under valgrind), all against real nats-servers that
+# the tests start on free ports and kill afterwards.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-nats-server.sh
+# The C programs link target/debug/libnats_ffi.so, which `cargo test` alone does not rebuild.
+cargo build --locked
+cargo test --locked --no-fail-fast "$@"

@@ -1,0 +1,191 @@
+//! Every exported function given NULLs, invalid UTF-8 and invalid subjects: an error code and a
+//! message, never a crash; out-params untouched on failure; `_free(NULL)` a no-op.
+
+mod common;
+use common::*;
+use nats_ffi::connection::nats_conn_status::*;
+use nats_ffi::connection::*;
+use nats_ffi::error::*;
+use nats_ffi::message::*;
+use nats_ffi::options::*;
+use nats_ffi::subscription::*;
+use std::ffi::{c_char, c_void, CStr};
+use std::ptr::{null, null_mut};
+
+const BAD_UTF8: *const c_char = b"ab\xff\xfe\0".as_ptr().cast();
+
+unsafe extern "C" fn noop_cb(_: *mut c_void, _: *mut nats_subscription, _: *const nats_msg) {}
+
+/// A sentinel written into out-params to prove failures leave them alone.
+fn sentinel<T>() -> *mut T {
+    0x1 as *mut T
+}
+
+#[track_caller]
+fn fails_with(st: nats_status, want: nats_status) {
+    assert_eq!(st, want, "last error: {}", last_error());
+    assert!(!last_error().is_empty(), "a failure must leave a message");
+}
+
+#[test]
+fn status_strings_and_last_error() {
+    for code in 0..=18 {
+        let s = unsafe { CStr::from_ptr(nats_status_str(code)) }.to_str().unwrap();
+        assert!(!s.is_empty() && s != "unknown status", "code {code}");
+    }
+    for code in [-1, 19, 999, i32::MIN, i32::MAX] {
+        assert_eq!(unsafe { CStr::from_ptr(nats_status_str(code)) }.to_str().unwrap(), "unknown status");
+    }
+    // The detail is per thread.
+    fails_with(unsafe { nats_options_new(null_mut()) }, NATS_ERR_NULL_ARGUMENT);
+    let mine = last_error();
+    std::thread::spawn(|| assert_eq!(last_error(), "")).join().unwrap();
+    assert_eq!(last_error(), mine);
+    assert!(!unsafe { nats_ffi::version::nats_ffi_version() }.is_null());
+}
+
+#[test]
+fn options_setters_reject_null_and_bad_utf8() {
+    let o = Opts::new();
+    let n: *mut nats_options = null_mut();
+    type StrSetter = unsafe extern "C" fn(*mut nats_options, *const c_char) -> nats_status;
+    let str_setters: [(StrSetter, &str); 5] = [
+        (nats_options_set_token, "token"),
+        (nats_options_set_token_file, "token_file"),
+        (nats_options_set_name, "name"),
+        (nats_options_set_certificate, "certificate"),
+        (nats_options_set_inbox_prefix, "inbox_prefix"),
+    ];
+    for (f, what) in str_setters {
+        fails_with(unsafe { f(n, cs("x").as_ptr()) }, NATS_ERR_NULL_ARGUMENT);
+        assert_eq!(unsafe { f(o.0, BAD_UTF8) }, NATS_ERR_INVALID_UTF8, "{what}");
+    }
+    for f in [nats_options_set_token, nats_options_set_token_file, nats_options_set_inbox_prefix] {
+        fails_with(unsafe { f(o.0, null()) }, NATS_ERR_NULL_ARGUMENT);
+    }
+    type PairSetter = unsafe extern "C" fn(*mut nats_options, *const c_char, *const c_char) -> nats_status;
+    let pairs: [PairSetter; 3] = [nats_options_set_user_password, nats_options_set_user_password_file, nats_options_set_client_cert];
+    for f in pairs {
+        fails_with(unsafe { f(n, cs("a").as_ptr(), cs("b").as_ptr()) }, NATS_ERR_NULL_ARGUMENT);
+        fails_with(unsafe { f(o.0, null(), cs("b").as_ptr()) }, NATS_ERR_NULL_ARGUMENT);
+        fails_with(unsafe { f(o.0, cs("a").as_ptr(), null()) }, NATS_ERR_NULL_ARGUMENT);
+        fails_with(unsafe { f(o.0, BAD_UTF8, cs("b").as_ptr()) }, NATS_ERR_INVALID_UTF8);
+    }
+    type BoolSetter = unsafe extern "C" fn(*mut nats_options, bool) -> nats_status;
+    let bools: [BoolSetter; 6] = [
+        nats_options_set_no_echo,
+        nats_options_set_tls_required,
+        nats_options_set_tls_first,
+        nats_options_set_retry_on_initial_connect,
+        nats_options_set_ignore_discovered_servers,
+        nats_options_set_retain_servers_order,
+    ];
+    for f in bools {
+        fails_with(unsafe { f(n, true) }, NATS_ERR_NULL_ARGUMENT);
+        ok(unsafe { f(o.0, true) });
+    }
+    type MsSetter = unsafe extern "C" fn(*mut nats_options, u64) -> nats_status;
+    let ms: [MsSetter; 3] = [nats_options_set_connection_timeout_ms, nats_options_set_ping_interval_ms, nats_options_set_request_timeout_ms];
+    for f in ms {
+        fails_with(unsafe { f(n, 10) }, NATS_ERR_NULL_ARGUMENT);
+        fails_with(unsafe { f(o.0, 0) }, NATS_ERR_INVALID_ARGUMENT);
+        ok(unsafe { f(o.0, 10) });
+    }
+    fails_with(unsafe { nats_options_set_max_reconnects(n, 1) }, NATS_ERR_NULL_ARGUMENT);
+    fails_with(unsafe { nats_options_set_sender_capacity(n, 1) }, NATS_ERR_NULL_ARGUMENT);
+    let bad = [BAD_UTF8];
+    fails_with(unsafe { nats_options_set_servers(o.0, bad.as_ptr(), 1) }, NATS_ERR_INVALID_UTF8);
+}
+
+#[test]
+fn connect_rejects_null_and_bad_urls() {
+    let mut out: *mut nats_connection = sentinel();
+    fails_with(unsafe { nats_connect(null(), &mut out) }, NATS_ERR_NULL_ARGUMENT);
+    let o = Opts::new();
+    fails_with(unsafe { nats_connect(o.0, null_mut()) }, NATS_ERR_NULL_ARGUMENT);
+    fails_with(unsafe { nats_connect_url(null(), &mut out) }, NATS_ERR_NULL_ARGUMENT);
+    fails_with(unsafe { nats_connect_url(BAD_UTF8, &mut out) }, NATS_ERR_INVALID_UTF8);
+    fails_with(unsafe { nats_connect_url(cs("").as_ptr(), &mut out) }, NATS_ERR_INVALID_ARGUMENT);
+    fails_with(unsafe { nats_connect_url(cs("nats://a:b:c:d").as_ptr(), &mut out) }, NATS_ERR_INVALID_ARGUMENT);
+    fails_with(unsafe { nats_connect_url(cs("nats://127.0.0.1:1").as_ptr(), &mut out) }, NATS_ERR_CONNECTION_FAILED);
+    assert_eq!(out, sentinel(), "out-param written on failure");
+}
+
+#[test]
+fn connection_calls_reject_bad_input() {
+    let srv = Server::start();
+    let c = Conn::to(&srv.url());
+    let n: *mut nats_connection = null_mut();
+    let d = b"x".as_ptr().cast::<c_void>();
+    // publish
+    fails_with(unsafe { nats_publish(n, cs("a").as_ptr(), d, 1) }, NATS_ERR_NULL_ARGUMENT);
+    fails_with(unsafe { nats_publish(c.0, null(), d, 1) }, NATS_ERR_NULL_ARGUMENT);
+    fails_with(unsafe { nats_publish(c.0, cs("a").as_ptr(), null(), 5) }, NATS_ERR_NULL_ARGUMENT);
+    fails_with(unsafe { nats_publish(c.0, BAD_UTF8, d, 1) }, NATS_ERR_INVALID_UTF8);
+    for bad in ["", " ", "a b", "a..b", ".a", "a.", "a.*", "a.>", ">", "a\tb", "a\nb"] {
+        fails_with(c.publish(bad, b"x"), NATS_ERR_INVALID_SUBJECT);
+    }
+    // publish_with_reply
+    fails_with(unsafe { nats_publish_with_reply(c.0, cs("a").as_ptr(), null(), d, 1) }, NATS_ERR_NULL_ARGUMENT);
+    fails_with(unsafe { nats_publish_with_reply(c.0, cs("a").as_ptr(), BAD_UTF8, d, 1) }, NATS_ERR_INVALID_UTF8);
+    fails_with(unsafe { nats_publish_with_reply(c.0, cs("a").as_ptr(), cs("r.*").as_ptr(), d, 1) }, NATS_ERR_INVALID_SUBJECT);
+    // flush
+    fails_with(unsafe { nats_connection_flush(n, 100) }, NATS_ERR_NULL_ARGUMENT);
+    // request
+    let mut reply: *mut nats_msg = sentinel();
+    fails_with(unsafe { nats_request(n, cs("a").as_ptr(), d, 1, 100, &mut reply) }, NATS_ERR_NULL_ARGUMENT);
+    fails_with(unsafe { nats_request(c.0, null(), d, 1, 100, &mut reply) }, NATS_ERR_NULL_ARGUMENT);
+    fails_with(unsafe { nats_request(c.0, cs("a").as_ptr(), d, 1, 100, null_mut()) }, NATS_ERR_NULL_ARGUMENT);
+    fails_with(unsafe { nats_request(c.0, BAD_UTF8, d, 1, 100, &mut reply) }, NATS_ERR_INVALID_UTF8);
+    fails_with(unsafe { nats_request(c.0, cs("a b").as_ptr(), d, 1, 100, &mut reply) }, NATS_ERR_INVALID_SUBJECT);
+    fails_with(unsafe { nats_request(c.0, cs("no.one").as_ptr(), d, 1, 1000, &mut reply) }, NATS_ERR_NO_RESPONDERS);
+    assert_eq!(reply, sentinel(), "out-param written on failure");
+    // respond
+    fails_with(unsafe { nats_msg_respond(n, sentinel(), d, 1) }, NATS_ERR_NULL_ARGUMENT);
+    fails_with(unsafe { nats_msg_respond(c.0, null(), d, 1) }, NATS_ERR_NULL_ARGUMENT);
+    // status / close / free of NULL
+    assert_eq!(unsafe { nats_connection_status(null()) }, NATS_CONN_STATUS_CLOSED);
+    unsafe { nats_connection_close(null_mut()) };
+    unsafe { nats_connection_free(null_mut()) };
+    assert_eq!(c.status(), NATS_CONN_STATUS_CONNECTED, "the connection survived all of it");
+}
+
+#[test]
+fn subscription_calls_reject_bad_input() {
+    let srv = Server::start();
+    let c = Conn::to(&srv.url());
+    let mut out: *mut nats_subscription = sentinel();
+    let s = cs("a");
+    fails_with(unsafe { nats_subscribe(null_mut(), s.as_ptr(), Some(noop_cb), null_mut(), &mut out) }, NATS_ERR_NULL_ARGUMENT);
+    fails_with(unsafe { nats_subscribe(c.0, null(), Some(noop_cb), null_mut(), &mut out) }, NATS_ERR_NULL_ARGUMENT);
+    fails_with(unsafe { nats_subscribe(c.0, s.as_ptr(), None, null_mut(), &mut out) }, NATS_ERR_NULL_ARGUMENT);
+    fails_with(unsafe { nats_subscribe(c.0, s.as_ptr(), Some(noop_cb), null_mut(), null_mut()) }, NATS_ERR_NULL_ARGUMENT);
+    fails_with(unsafe { nats_subscribe(c.0, BAD_UTF8, Some(noop_cb), null_mut(), &mut out) }, NATS_ERR_INVALID_UTF8);
+    for bad in ["", "a b", "a..b", "a.>.b", ">.a", "a.", "\t"] {
+        fails_with(unsafe { nats_subscribe(c.0, cs(bad).as_ptr(), Some(noop_cb), null_mut(), &mut out) }, NATS_ERR_INVALID_SUBJECT);
+    }
+    fails_with(unsafe { nats_queue_subscribe(c.0, s.as_ptr(), null(), Some(noop_cb), null_mut(), &mut out) }, NATS_ERR_NULL_ARGUMENT);
+    fails_with(unsafe { nats_queue_subscribe(c.0, s.as_ptr(), BAD_UTF8, Some(noop_cb), null_mut(), &mut out) }, NATS_ERR_INVALID_UTF8);
+    for bad in ["", "a b"] {
+        fails_with(unsafe { nats_queue_subscribe(c.0, s.as_ptr(), cs(bad).as_ptr(), Some(noop_cb), null_mut(), &mut out) }, NATS_ERR_INVALID_SUBJECT);
+    }
+    fails_with(unsafe { nats_subscribe_ex(c.0, s.as_ptr(), null(), None, null_mut(), None, &mut out) }, NATS_ERR_NULL_ARGUMENT);
+    assert_eq!(out, sentinel(), "out-param written on failure");
+    fails_with(unsafe { nats_subscription_unsubscribe(null_mut()) }, NATS_ERR_NULL_ARGUMENT);
+    assert_eq!(unsafe { nats_subscription_delivered(null()) }, 0);
+    unsafe { nats_subscription_free(null_mut()) };
+}
+
+#[test]
+fn message_accessors_on_null() {
+    unsafe {
+        assert!(nats_msg_subject(null()).is_null());
+        assert!(nats_msg_reply(null()).is_null());
+        assert!(nats_msg_data(null()).is_null());
+        assert_eq!(nats_msg_data_len(null()), 0);
+        let mut out: *mut nats_msg = sentinel();
+        fails_with(nats_msg_clone(null(), &mut out), NATS_ERR_NULL_ARGUMENT);
+        assert_eq!(out, sentinel());
+        nats_msg_free(null_mut());
+    }
+}
