@@ -12,7 +12,7 @@ use nats_ffi::subscription::*;
 use std::ffi::{c_char, c_void, CStr};
 use std::ptr::{null, null_mut};
 
-const BAD_UTF8: *const c_char = b"ab\xff\xfe\0".as_ptr().cast();
+const BAD_UTF8: *const c_char = c"ab\xff\xfe".as_ptr();
 
 unsafe extern "C" fn noop_cb(_: *mut c_void, _: *mut nats_subscription, _: *const nats_msg) {}
 
@@ -41,7 +41,7 @@ fn status_strings_and_last_error() {
     let mine = last_error();
     std::thread::spawn(|| assert_eq!(last_error(), "")).join().unwrap();
     assert_eq!(last_error(), mine);
-    assert!(!unsafe { nats_ffi::version::nats_ffi_version() }.is_null());
+    assert!(!nats_ffi::version::nats_ffi_version().is_null());
 }
 
 #[test]

@@ -109,7 +109,7 @@ fn name_is_shown_by_the_server() {
     names.sort();
     assert_eq!(names, ["", "mta-delivery-log"]);
     drop(unnamed);
-    check(unsafe { nats_options_set_name(o.0, b"\xff\xfe\0".as_ptr().cast()) }, NATS_ERR_INVALID_UTF8);
+    check(unsafe { nats_options_set_name(o.0, c"\xff\xfe".as_ptr()) }, NATS_ERR_INVALID_UTF8);
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! Publish, subscribe, wildcards, queue groups, request/reply and callback re-entrancy against
 //! a real nats-server.
 
+#![allow(clippy::arc_with_non_send_sync)]
+
 mod common;
 use common::collector::*;
 use common::*;

@@ -1,5 +1,5 @@
 //! A subscription whose callback records every message, for tests.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::type_complexity)]
 
 use super::*;
 use nats_ffi::subscription::*;
