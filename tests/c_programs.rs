@@ -1,0 +1,208 @@
+//! The C examples and the C / C++ API tests, compiled with warnings as errors and run against
+//! a real nats-server; the demo also under valgrind. Needs `cargo build` first (the C
+//! programs link target/debug/libnats_ffi.so); scripts/test.sh does that.
+
+mod common;
+use common::*;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+fn lib_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("target")).join("debug")
+}
+
+fn newest_source() -> SystemTime {
+    let mut newest = SystemTime::UNIX_EPOCH;
+    for e in std::fs::read_dir(root().join("src")).unwrap() {
+        newest = newest.max(e.unwrap().metadata().unwrap().modified().unwrap());
+    }
+    newest
+}
+
+/// Compiles one C or C++ source against the freshly built library.
+fn build(src: &str) -> PathBuf {
+    let lib = lib_dir().join("libnats_ffi.so");
+    let built = std::fs::metadata(&lib).and_then(|m| m.modified()).unwrap_or_else(|_| panic!("{lib:?} missing: run `cargo build` first (scripts/test.sh does)"));
+    assert!(built >= newest_source(), "{lib:?} is older than src/: run `cargo build` first (scripts/test.sh does)");
+    let src = root().join(src);
+    let out_dir = root().join("build/test-bin");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let out = out_dir.join(src.file_stem().unwrap());
+    let cxx = src.extension().unwrap() == "cpp";
+    let mut cmd = Command::new(if cxx { "c++" } else { "cc" });
+    if cxx {
+        cmd.args(["-std=c++17"]);
+    } else {
+        cmd.args(["-std=c99", "-D_POSIX_C_SOURCE=200809L"]);
+    }
+    let o = cmd
+        .args(["-Wall", "-Wextra", "-Werror", "-pedantic", "-g", "-O1"])
+        .arg("-I").arg(root().join("include"))
+        .arg("-I").arg(root().join("examples-c"))
+        .arg(&src)
+        .arg("-L").arg(lib_dir())
+        .arg("-lnats_ffi")
+        .arg(format!("-Wl,-rpath,{}", lib_dir().display()))
+        .arg("-lpthread")
+        .arg("-o").arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "compiling {src:?} failed:\n{}", String::from_utf8_lossy(&o.stderr));
+    out
+}
+
+/// A child process killed on drop (so a failing test leaves nothing running).
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts a program that prints "ready" once subscribed, and waits for that line.
+fn start_ready(bin: &PathBuf, args: &[&str]) -> (Proc, std::sync::mpsc::Receiver<String>) {
+    let mut child = Command::new(bin).args(args).stdout(Stdio::piped()).spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        // Keep draining even when nobody listens, so the child never gets SIGPIPE.
+        for line in BufReader::new(stdout).lines() {
+            let _ = tx.send(line.unwrap_or_default());
+        }
+    });
+    let first = rx.recv_timeout(Duration::from_secs(20)).expect("no output from child");
+    assert_eq!(first, "ready");
+    (Proc(child), rx)
+}
+
+/// Runs to completion with a time limit.
+fn run(bin: &PathBuf, args: &[&str], limit: Duration) -> Output {
+    run_cmd(Command::new(bin).args(args), limit)
+}
+
+fn run_cmd(cmd: &mut Command, limit: Duration) -> Output {
+    let child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(o) => o.unwrap(),
+        Err(_) => {
+            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+            panic!("{cmd:?} did not finish within {limit:?}");
+        }
+    }
+}
+
+fn wait_exit(p: &mut Proc, limit: Duration) -> i32 {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(st) = p.0.try_wait().unwrap() {
+            return st.code().unwrap_or(-1);
+        }
+        assert!(Instant::now() < deadline, "child did not exit within {limit:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+#[test]
+fn demo_runs() {
+    let srv = Server::start();
+    let o = run(&build("examples-c/demo.c"), &[&srv.url()], Duration::from_secs(60));
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("received 10 on demo.>; served 3 of 3"), "{}", text(&o));
+}
+
+#[test]
+fn pub_sub_examples() {
+    let srv = Server::start();
+    let (mut sub, lines) = start_ready(&build("examples-c/sub.c"), &[&srv.url(), "ex.mail", "5"]);
+    let o = run(&build("examples-c/pub.c"), &[&srv.url(), "ex.mail", "5", "queued"], Duration::from_secs(30));
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(wait_exit(&mut sub, Duration::from_secs(20)), 0);
+    let got: Vec<String> = lines.try_iter().collect();
+    assert_eq!(got.len(), 5, "{got:?}");
+    assert_eq!(got[4], "[#5] ex.mail: queued");
+}
+
+#[test]
+fn request_reply_examples() {
+    let srv = Server::start();
+    let (mut reply, _lines) = start_ready(&build("examples-c/reply.c"), &[&srv.url(), "ex.svc", "3"]);
+    let o = run(&build("examples-c/request.c"), &[&srv.url(), "ex.svc", "3", "hi"], Duration::from_secs(30));
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).matches("got: reply: hi").count(), 3, "{}", text(&o));
+    assert_eq!(wait_exit(&mut reply, Duration::from_secs(20)), 0);
+}
+
+#[test]
+fn queue_example_shares_work() {
+    let srv = Server::start();
+    let bin = build("examples-c/queue.c");
+    // Each member exits after 2 messages; publish one at a time until both have exited: only
+    // possible if the group spread the messages over both members.
+    let (mut a, _) = start_ready(&bin, &[&srv.url(), "ex.jobs", "workers", "2"]);
+    let (mut b, _) = start_ready(&bin, &[&srv.url(), "ex.jobs", "workers", "2"]);
+    let publisher = Conn::to(&srv.url());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut sent = 0;
+    while a.0.try_wait().unwrap().is_none() || b.0.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "queue members did not both finish");
+        ok(publisher.publish("ex.jobs", b"job"));
+        publisher.flush();
+        sent += 1;
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!((wait_exit(&mut a, Duration::from_secs(1)), wait_exit(&mut b, Duration::from_secs(1))), (0, 0));
+    assert!(sent >= 4);
+}
+
+#[test]
+fn c_api_tests() {
+    let srv = Server::start();
+    let o = run(&build("tests/c/test_api.c"), &[&srv.url()], Duration::from_secs(60));
+    println!("{}", text(&o));
+    assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains(" passed, 0 failed"), "{}", text(&o));
+}
+
+#[test]
+fn cxx_api_tests() {
+    let srv = Server::start();
+    let o = run(&build("tests/c/test_cxx.cpp"), &[&srv.url()], Duration::from_secs(60));
+    println!("{}", text(&o));
+    assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains(" passed, 0 failed"), "{}", text(&o));
+}
+
+/// valgrind over the demo and the C API test: no memory errors, no definite leaks. (The
+/// process-wide runtime is deliberately never torn down, so "still reachable" is expected.)
+#[test]
+fn valgrind_clean() {
+    let have = Command::new("valgrind").arg("--version").output().map(|o| o.status.success()).unwrap_or(false);
+    assert!(have, "valgrind is required (apt-get install valgrind; .ci/run installs it)");
+    let srv = Server::start();
+    for src in ["examples-c/demo.c", "tests/c/test_api.c"] {
+        let bin = build(src);
+        let o = run_cmd(
+            Command::new("valgrind")
+                .args(["--error-exitcode=99", "--leak-check=full", "--errors-for-leak-kinds=definite", "--show-leak-kinds=definite"])
+                .arg(&bin)
+                .arg(srv.url()),
+            Duration::from_secs(300),
+        );
+        let out = text(&o);
+        let summary: Vec<&str> = out.lines().filter(|l| l.contains("ERROR SUMMARY") || l.contains("definitely lost") || l.contains("in use at exit")).collect();
+        println!("valgrind {src}:\n{}", summary.join("\n"));
+        assert!(o.status.success(), "valgrind reported errors for {src}:\n{out}");
+        assert!(out.contains("ERROR SUMMARY: 0 errors"), "{out}");
+    }
+}
