@@ -7,4 +7,10 @@ cd "$(dirname "$0")/.."
 scripts/install-nats-server.sh
 # The C programs link target/debug/libnats_ffi.so, which `cargo test` alone does not rebuild.
 cargo build --locked
-cargo test --locked --no-fail-fast "$@"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+cargo test --locked --no-fail-fast "$@" 2>&1 | tee "$log" || status=$?
+# One closing line over every test binary: "N passed, M failed".
+awk '/^test result:/ { p += $4; f += $6 } END { printf "all tests: %d passed, %d failed\n", p, f }' "$log"
+exit "$status"
