@@ -48,6 +48,16 @@ static inline int counter_wait(counter *c, int seconds) {
     return done;
 }
 
+/* Message callback for the subscriber examples: prints the message, counts it in the
+ * `counter` passed as user_data. */
+static inline void print_msg(void *ud, nats_subscription *sub, const nats_msg *msg) {
+    (void)sub;
+    long n = counter_bump(ud);
+    printf("[#%ld] %s: %.*s\n", n, nats_msg_subject(msg), (int)nats_msg_data_len(msg),
+           (const char *)nats_msg_data(msg));
+    fflush(stdout);
+}
+
 static inline long arg_count(int argc, char **argv, int i, long def) {
     return argc > i ? strtol(argv[i], NULL, 10) : def;
 }

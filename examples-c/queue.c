@@ -2,21 +2,13 @@
  * (30 s limit). Run several: each message goes to one member only. */
 #include "common.h"
 
-static void on_msg(void *ud, nats_subscription *sub, const nats_msg *msg) {
-    (void)sub;
-    long n = counter_bump(ud);
-    printf("[#%ld] %s: %.*s\n", n, nats_msg_subject(msg), (int)nats_msg_data_len(msg),
-           (const char *)nats_msg_data(msg));
-    fflush(stdout);
-}
-
 int main(int argc, char **argv) {
     if (argc < 4) { fprintf(stderr, "usage: %s <url> <subject> <group> [count]\n", argv[0]); return 2; }
     counter got = COUNTER_INIT(arg_count(argc, argv, 4, 1));
     nats_connection *nc = NULL;
     nats_subscription *sub = NULL;
     CHECK(nats_connect_url(argv[1], &nc));
-    CHECK(nats_queue_subscribe(nc, argv[2], argv[3], on_msg, &got, &sub));
+    CHECK(nats_queue_subscribe(nc, argv[2], argv[3], print_msg, &got, &sub));
     CHECK(nats_connection_flush(nc, 5000));
     printf("ready\n");
     fflush(stdout);

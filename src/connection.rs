@@ -190,10 +190,24 @@ impl nats_connection {
         })
     }
 
+    /// Writes out everything queued, then makes a round trip through the server: async-nats'
+    /// own flush only empties the socket buffer, while callers need to know the server has
+    /// processed earlier SUBs and PUBs. The probe is a request to a fresh subject under the
+    /// inbox prefix; the server's "no responders" status comes back only after it processed
+    /// everything sent before it (this works with no_echo too).
     pub(crate) fn flush(&self, timeout: Duration) -> Result<()> {
+        use async_nats::RequestErrorKind as K;
         self.check_open()?;
-        runtime::block_on_timeout(&self.handle, "nats_connection_flush", timeout, self.client.flush())?
-            .map_err(|e| self.closed_error("flush", e))
+        let probe = format!("{}.flush", self.client.new_inbox());
+        let round_trip = async {
+            self.client.flush().await.map_err(|e| self.closed_error("flush", e))?;
+            match self.client.send_request(probe, async_nats::Request::new().timeout(None)).await {
+                Ok(_) => Ok(()),
+                Err(e) if e.kind() == K::NoResponders => Ok(()),
+                Err(e) => Err(self.closed_error("flush", e)),
+            }
+        };
+        runtime::block_on_timeout(&self.handle, "nats_connection_flush", timeout, round_trip)?
     }
 
     pub(crate) fn request(&self, subject: &str, data: &[u8], timeout: Duration) -> Result<nats_msg> {
@@ -223,8 +237,9 @@ impl nats_connection {
     /// reconnecting. Waits up to connection_timeout for the server to see it (when connected
     /// and called from a thread that may block). Idempotent.
     pub(crate) fn close(&self) {
+        // Only the first call drains; later ones (or a connection that gave up after
+        // max_reconnects) have nothing to do.
         if self.closing.swap(true, Ordering::AcqRel) || *self.closed.borrow() {
-            self.closed.send_replace(true);
             return;
         }
         let connected = self.client.connection_state() == async_nats::connection::State::Connected;

@@ -337,3 +337,24 @@ fn many_threads_share_a_connection() {
         assert_eq!(seq, (0..500).collect::<Vec<_>>());
     }
 }
+
+#[test]
+fn flush_means_the_server_has_processed_earlier_subscribes() {
+    let srv = Server::start();
+    let responder = Conn::to(&srv.url());
+    let client = Conn::to(&srv.url());
+    for i in 0..50 {
+        let subject = format!("barrier.{i}");
+        let mut sub = std::ptr::null_mut();
+        ok(unsafe { nats_subscribe(responder.0, cs(&subject).as_ptr(), Some(echo_upper), responder.0.cast(), &mut sub) });
+        responder.flush();
+        // Right after flush, another connection must find the responder.
+        assert_eq!(client.request(&subject, b"x", 5000).expect("subscription not yet known to the server").data(), b"X");
+        unsafe { nats_subscription_free(sub) };
+    }
+    // Flush works with no_echo too (the probe does not rely on our own messages coming back).
+    let o = Opts::new().servers(&[&srv.url()]);
+    ok(unsafe { nats_ffi::options::nats_options_set_no_echo(o.0, true) });
+    let quiet = o.connect().unwrap();
+    ok(unsafe { nats_connection_flush(quiet.0, 2000) });
+}
