@@ -24,6 +24,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// Default pending limits, as nats.c: 65536 messages, 64 MiB.
+#define DEFAULT_PENDING_MSGS 65536
+
+#define DEFAULT_PENDING_BYTES ((64 * 1024) * 1024)
+
 // Major version of this header; compare with `nats_ffi_version()` at run time.
 #define NATS_FFI_VERSION_MAJOR 0
 
@@ -84,6 +89,14 @@ enum nats_status
   NATS_ERR_INVALID_SUBSCRIPTION = 17,
   // Any other failure reported by the server or the protocol layer; see `nats_last_error()`.
   NATS_ERR_INTERNAL = 18,
+  // The header, key or item asked for does not exist.
+  NATS_ERR_NOT_FOUND = 19,
+  // The connection is reconnecting and its reconnect buffer
+  // (`nats_options_set_reconnect_buffer_size`) is full: the message was not accepted.
+  NATS_ERR_BUFFER_FULL = 20,
+  // The server refused a publish or subscribe for lack of permission ("Permissions
+  // Violation"); reported through the error callback.
+  NATS_ERR_PERMISSION = 21,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -103,7 +116,7 @@ enum nats_conn_status
   NATS_CONN_STATUS_CONNECTING = 0,
   // Connected to a server.
   NATS_CONN_STATUS_CONNECTED = 1,
-  // The connection was lost and the client is trying to reconnect; publishes are queued.
+  // The connection was lost and the client is trying to reconnect; publishes are buffered.
   NATS_CONN_STATUS_RECONNECTING = 2,
   // Being closed: subscriptions are drained and pending data flushed.
   NATS_CONN_STATUS_DRAINING = 3,
@@ -120,13 +133,15 @@ typedef int32_t nats_conn_status;
 
 // A connection to a NATS server (cluster). Created by `nats_connect` / `nats_connect_url`,
 // released with `nats_connection_free`. Thread safe: every function taking a connection may
-// be called from any number of threads at once, including from message callbacks.
+// be called from any number of threads at once, including from message and event callbacks.
 typedef struct nats_connection nats_connection;
 
-// A received message. Messages passed to a callback are borrowed until the callback returns
-// (keep one with `nats_msg_clone`); messages returned through an out-param (`nats_request`,
-// `nats_msg_clone`) are owned by the caller and freed with `nats_msg_free`.
-// A message is immutable: its accessors may be called from any thread concurrently.
+// A message. Messages passed to a callback are borrowed until the callback returns (keep one
+// with `nats_msg_clone`); messages returned through an out-param (`nats_msg_new`,
+// `nats_request`, `nats_msg_clone`, `nats_subscription_next_msg`) are owned by the caller and
+// freed with `nats_msg_free`. Reading a message from several threads at once is safe;
+// modifying one (`nats_msg_header_set/add/delete`) needs the caller's exclusive access and
+// invalidates the strings earlier header accessors returned for it.
 typedef struct nats_msg nats_msg;
 
 // Connection options. Create with `nats_options_new`, free with `nats_options_free`.
@@ -134,10 +149,50 @@ typedef struct nats_msg nats_msg;
 // needs, so the options may be freed or reused right after).
 typedef struct nats_options nats_options;
 
-// A subscription. Created by `nats_subscribe` / `nats_queue_subscribe` / `nats_subscribe_ex`,
-// released with `nats_subscription_free`. Thread safe: its functions may be called from any
-// thread, including from its own callback.
+// A snapshot of the server's INFO and of the server pool, taken by
+// `nats_connection_server_info`; freed with `nats_server_info_free`. Immutable: safe to read
+// from any thread. Strings returned by its accessors live as long as the snapshot.
+typedef struct nats_server_info nats_server_info;
+
+// A subscription. Created by `nats_subscribe` / `nats_queue_subscribe` / `nats_subscribe_ex`
+// (callback delivery) or `nats_subscribe_sync` / `nats_queue_subscribe_sync` (the caller
+// pulls with `nats_subscription_next_msg`), released with `nats_subscription_free`. Thread
+// safe: its functions may be called from any thread, including from its own callback.
 typedef struct nats_subscription nats_subscription;
+
+// Reply callback of `nats_request_async`: `user_data`, `NATS_OK` with the reply, or an error
+// status (`NATS_ERR_TIMEOUT`, `NATS_ERR_NO_RESPONDERS`, `NATS_ERR_CONNECTION_CLOSED`, ...)
+// with `reply` NULL; `nats_last_error()` explains it inside the callback. `reply` is
+// borrowed until the callback returns (`nats_msg_clone` keeps it). Runs on the connection's
+// reply thread (one per connection, never a runtime thread), one call at a time; it may call
+// any function of the library.
+typedef void (*nats_reply_callback)(void *user_data, nats_status status, const struct nats_msg *reply);
+
+// Statistics of a connection, from `nats_connection_stats`. Counts are exact: every message
+// published (including requests and replies sent) and every message received (by
+// subscriptions, including those later dropped as slow consumer, and replies to requests).
+// Bytes are payload bytes. Internal traffic (PING, flush and RTT probes) is not counted.
+typedef struct nats_statistics {
+  uint64_t in_msgs;
+  uint64_t in_bytes;
+  uint64_t out_msgs;
+  uint64_t out_bytes;
+  // Times the connection was re-established after a loss.
+  uint64_t reconnects;
+} nats_statistics;
+
+// Asynchronous error callback: `user_data`, the connection, the subscription concerned or
+// NULL (a slow consumer names its subscription), a status (`NATS_ERR_SLOW_CONSUMER`,
+// `NATS_ERR_PERMISSION`, `NATS_ERR_AUTH`, `NATS_ERR_CONNECTION_CLOSED` for publishes lost at
+// close, `NATS_ERR_INTERNAL` for other server errors) and a description, borrowed for the
+// call. Runs on the connection's event thread, like `nats_connection_callback`.
+typedef void (*nats_error_callback)(void *user_data, struct nats_connection *conn, struct nats_subscription *sub, nats_status status, const char *text);
+
+// Custom reconnect delay: given `user_data` and the number of consecutive failed attempts
+// (1 for the first reconnect attempt), returns how many milliseconds to wait before the next
+// attempt. Called on a short-lived thread of its own (never a runtime thread) before every
+// attempt; it should return promptly.
+typedef uint64_t (*nats_reconnect_delay_callback)(void *user_data, uint32_t attempts);
 
 // Message callback: `user_data` as given at subscribe time, the subscription (the same
 // pointer `nats_subscribe` wrote), and the message, borrowed until the callback returns
@@ -171,19 +226,27 @@ nats_status nats_connect(const struct nats_options *opts, struct nats_connection
 nats_status nats_connect_url(const char *urls, struct nats_connection **out);
 
 // Publishes `len` bytes at `data` (NULL allowed when len is 0; copied before return) to
-// `subject`. Returns once the message is queued for sending, normally without blocking; it
-// waits only while the outgoing queue (sender_capacity) is full, at most request_timeout.
-// Use `nats_connection_flush` to know the server has it.
+// `subject`. Returns once the message is queued for sending, normally without blocking.
+// While the connection is down, messages are kept in the reconnect buffer (default 8 MiB)
+// and sent in order once it is back; when that is full, `NATS_ERR_BUFFER_FULL`. While
+// connected, a publish waits only when the buffer is full (the server is slower than the
+// publisher), at most request_timeout. Use `nats_connection_flush` to know the server has it.
 // Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_SUBJECT`
-// (empty, whitespace, empty token, wildcard), `NATS_ERR_MAX_PAYLOAD`,
-// `NATS_ERR_CONNECTION_CLOSED`, `NATS_ERR_TIMEOUT`, `NATS_ERR_WOULD_BLOCK_RUNTIME`.
+// (empty, whitespace, empty token, wildcard), `NATS_ERR_MAX_PAYLOAD`, `NATS_ERR_BUFFER_FULL`,
+// `NATS_ERR_CONNECTION_CLOSED`, `NATS_ERR_TIMEOUT`, `NATS_ERR_WOULD_BLOCK_RUNTIME` (only
+// when it would have to wait).
 nats_status nats_publish(struct nats_connection *conn, const char *subject, const void *data, size_t len);
 
 // As `nats_publish`, with a reply subject for the receiver to answer to.
 // Errors: as `nats_publish`; `NATS_ERR_INVALID_SUBJECT` also for a bad `reply`.
 nats_status nats_publish_with_reply(struct nats_connection *conn, const char *subject, const char *reply, const void *data, size_t len);
 
-// Sends everything queued so far and waits for the server's PONG: when it returns OK, the
+// Publishes a message built with `nats_msg_new` (subject, optional reply, headers, payload)
+// or received (re-published as is). `msg` stays owned by the caller and unchanged.
+// Errors: as `nats_publish`.
+nats_status nats_publish_msg(struct nats_connection *conn, const struct nats_msg *msg);
+
+// Sends everything queued so far and waits for the server's answer: when it returns OK, the
 // server has processed every earlier publish and subscribe from this connection.
 // `timeout_ms` 0 means request_timeout. Errors: `NATS_ERR_TIMEOUT`,
 // `NATS_ERR_CONNECTION_CLOSED`, `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_WOULD_BLOCK_RUNTIME`.
@@ -197,12 +260,65 @@ nats_status nats_connection_flush(struct nats_connection *conn, uint64_t timeout
 // `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_WOULD_BLOCK_RUNTIME`.
 nats_status nats_request(struct nats_connection *conn, const char *subject, const void *data, size_t len, uint64_t timeout_ms, struct nats_msg **reply);
 
+// As `nats_request`, sending `msg` (built with `nats_msg_new`): its subject, headers and
+// payload (its reply subject is ignored: the library uses its own inbox).
+nats_status nats_request_msg(struct nats_connection *conn, const struct nats_msg *msg, uint64_t timeout_ms, struct nats_msg **reply);
+
+// Sends a request without waiting: `cb(user_data, status, reply)` is called once, with the
+// first reply or the failure (see `nats_reply_callback`), on the connection's reply thread.
+// Any number of requests may be in flight. `timeout_ms` 0 means request_timeout.
+// `user_data` must stay valid until the callback ran. Errors (returned, and then the
+// callback is not called): `NATS_ERR_NULL_ARGUMENT` (conn, subject, cb),
+// `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_SUBJECT`, `NATS_ERR_MAX_PAYLOAD`,
+// `NATS_ERR_CONNECTION_CLOSED`. Never blocks; may be called from any thread.
+nats_status nats_request_async(struct nats_connection *conn, const char *subject, const void *data, size_t len, uint64_t timeout_ms, nats_reply_callback cb, void *user_data);
+
 // Publishes `len` bytes at `data` to the reply subject of `request`.
 // Errors: `NATS_ERR_NO_REPLY_SUBJECT` when the message has none, else as `nats_publish`.
 nats_status nats_msg_respond(struct nats_connection *conn, const struct nats_msg *request, const void *data, size_t len);
 
 // The connection's current status; `NATS_CONN_STATUS_CLOSED` for NULL.
 nats_conn_status nats_connection_status(const struct nats_connection *conn);
+
+// True when the connection is closed or closing (drain started); true for NULL.
+bool nats_connection_is_closed(const struct nats_connection *conn);
+
+// Writes the connection's statistics to `*stats` (see `nats_statistics`).
+// Errors: `NATS_ERR_NULL_ARGUMENT`.
+nats_status nats_connection_stats(const struct nats_connection *conn, struct nats_statistics *stats);
+
+// Measures a round trip to the server (PING/PONG-like probe), writing it in microseconds to
+// `*rtt_us`. Blocks at most request_timeout. Errors: `NATS_ERR_NULL_ARGUMENT`,
+// `NATS_ERR_TIMEOUT`, `NATS_ERR_CONNECTION_CLOSED`, `NATS_ERR_WOULD_BLOCK_RUNTIME`.
+nats_status nats_connection_rtt(struct nats_connection *conn, uint64_t *rtt_us);
+
+// Drops the current server connection and reconnects (to the next server of the pool), as
+// after a network failure: disconnected and reconnected events fire, subscriptions are
+// restored, publishes meanwhile are buffered. Returns at once.
+// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_CONNECTION_CLOSED`.
+nats_status nats_connection_reconnect(struct nats_connection *conn);
+
+// Writes a new unique inbox subject (`<inbox_prefix>.<unique id>`) to `*inbox`, a string the
+// caller frees with `nats_string_free`. Errors: `NATS_ERR_NULL_ARGUMENT`.
+nats_status nats_connection_new_inbox(const struct nats_connection *conn, char **inbox);
+
+// The largest payload the server accepts (its max_payload, 1 MiB by default), in bytes;
+// 0 for NULL or before the first connection.
+uint64_t nats_connection_max_payload(const struct nats_connection *conn);
+
+// Bytes of publishes accepted but not yet handed to the socket layer (the reconnect
+// buffer's fill; see `nats_options_set_reconnect_buffer_size`); 0 for NULL.
+uint64_t nats_connection_buffered(const struct nats_connection *conn);
+
+// Drains the connection: unsubscribes every subscription but delivers the messages already
+// sent to it to its callback, sends everything published, then closes the connection
+// (closed callback fires). Blocks until all of that is done, at most `timeout_ms` (0 means
+// 30000 ms). Called from one of this connection's own
+// callbacks, it starts the drain and returns without waiting for callbacks.
+// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_CONNECTION_CLOSED` (already closed or
+// draining), `NATS_ERR_TIMEOUT` (not finished in time; the connection is closed anyway),
+// `NATS_ERR_WOULD_BLOCK_RUNTIME`.
+nats_status nats_connection_drain(struct nats_connection *conn, uint64_t timeout_ms);
 
 // Closes the connection: unsubscribes every subscription (their callbacks stop after any
 // message already queued to them), flushes pending publishes, closes the socket and stops
@@ -226,6 +342,56 @@ const char *nats_status_str(int32_t status);
 // call. The string is owned by the library and stays valid until the next failing call on
 // this thread; copy it to keep it. Thread safety: per-thread, no locking needed.
 const char *nats_last_error(void);
+
+// Frees a string the library gave to the caller (`nats_connection_new_inbox`, ...). NULL is
+// a no-op. Do not pass strings the library lends (accessors returning `const char *`).
+void nats_string_free(char *s);
+
+// Creates a message to publish with `nats_publish_msg` or send with `nats_request_msg`:
+// `subject` (no wildcards), optional `reply` (NULL for none), `len` bytes at `data` (copied;
+// NULL allowed when len is 0). Add headers with `nats_msg_header_set/add`. On success writes
+// the message to `*out`, owned by the caller (`nats_msg_free`).
+// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_SUBJECT`.
+nats_status nats_msg_new(const char *subject, const char *reply, const void *data, size_t len, struct nats_msg **out);
+
+// Sets header `key` to `value`, replacing any values it had. Keys are case-sensitive,
+// printable ASCII without ':'; values must not contain CR or LF.
+// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_ARGUMENT`.
+nats_status nats_msg_header_set(struct nats_msg *msg, const char *key, const char *value);
+
+// Adds `value` to header `key`, keeping the values it already has (multi-valued headers).
+// Errors: as `nats_msg_header_set`.
+nats_status nats_msg_header_add(struct nats_msg *msg, const char *key, const char *value);
+
+// Removes header `key` and all its values.
+// Errors: `NATS_ERR_NOT_FOUND` when the message has no such header, `NATS_ERR_NULL_ARGUMENT`,
+// `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_ARGUMENT`.
+nats_status nats_msg_header_delete(struct nats_msg *msg, const char *key);
+
+// Writes to `*value` the first value of header `key`, NUL-terminated, borrowed from the
+// message (valid until it is freed or its headers modified; in a callback, until it returns).
+// Errors: `NATS_ERR_NOT_FOUND` (no such header), `NATS_ERR_NULL_ARGUMENT`,
+// `NATS_ERR_INVALID_UTF8`.
+nats_status nats_msg_header_get(const struct nats_msg *msg, const char *key, const char **value);
+
+// Writes to `*values` an array of the `*count` values of header `key`, in the order they were
+// added. Array and strings are borrowed from the message like `nats_msg_header_get`'s.
+// Errors: `NATS_ERR_NOT_FOUND`, `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_UTF8`.
+nats_status nats_msg_header_values(const struct nats_msg *msg, const char *key, const char *const **values, size_t *count);
+
+// Writes to `*keys` an array of the message's `*count` header names (sorted), borrowed like
+// `nats_msg_header_get`'s strings. A message without headers gives count 0 and `*keys` NULL.
+// Errors: `NATS_ERR_NULL_ARGUMENT`.
+nats_status nats_msg_header_keys(const struct nats_msg *msg, const char *const **keys, size_t *count);
+
+// The NATS status code a server-generated message carries (503 no responders, 408 request
+// timeout, 404 no messages, 100 idle heartbeat / flow control, ...), or 0 for an ordinary
+// message (and for NULL).
+uint16_t nats_msg_status(const struct nats_msg *msg);
+
+// The description accompanying a status code ("No Responders", ...), NUL-terminated and
+// borrowed like `nats_msg_subject`; NULL when there is none.
+const char *nats_msg_status_description(const struct nats_msg *msg);
 
 // The message's subject, NUL-terminated. Borrowed from the message: valid until it is freed
 // (or, in a callback, until the callback returns). NULL only if `msg` is NULL.
@@ -360,6 +526,63 @@ nats_status nats_options_set_ignore_discovered_servers(struct nats_options *opts
 // random order. Default false (randomized, which spreads clients across a cluster).
 nats_status nats_options_set_retain_servers_order(struct nats_options *opts, bool retain);
 
+// Same as `nats_options_set_retain_servers_order` (the nats.c / nats.js name): true keeps the
+// server list in the given order instead of shuffling it.
+// Errors: `NATS_ERR_NULL_ARGUMENT`.
+nats_status nats_options_set_no_randomize(struct nats_options *opts, bool no_randomize);
+
+// Time to wait between reconnect attempts, after the first (immediate) one. Unset (the
+// default), the wait grows from 2 ms, doubling per failed attempt, up to 4 s; set, every
+// further attempt waits `ms` plus a random jitter (`nats_options_set_reconnect_jitter_ms`).
+// 0 is allowed (retry at once). Ignored when a reconnect delay callback is set.
+// Errors: `NATS_ERR_NULL_ARGUMENT`.
+nats_status nats_options_set_reconnect_wait_ms(struct nats_options *opts, uint64_t ms);
+
+// Upper bounds of the random time added to the reconnect wait, for plain and for TLS
+// connections (defaults 100 ms and 1000 ms, as nats.c). Used only with
+// `nats_options_set_reconnect_wait_ms`. Errors: `NATS_ERR_NULL_ARGUMENT`.
+nats_status nats_options_set_reconnect_jitter_ms(struct nats_options *opts, uint64_t plain_ms, uint64_t tls_ms);
+
+// How many PINGs may go unanswered before the connection counts as stale and is dropped and
+// re-established (default 2). PINGs are sent every ping_interval.
+// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_ARGUMENT` for 0.
+nats_status nats_options_set_max_pings_out(struct nats_options *opts, uint32_t max);
+
+// How many bytes of publishes (payload, subject and headers) are kept while the connection
+// is down, to be sent once it is back (default 8 MiB). When it is full, publishes fail with
+// `NATS_ERR_BUFFER_FULL` until reconnected. 0: nothing beyond the sender_capacity queue.
+// The same buffer absorbs bursts while connected; then a full buffer makes publishes wait.
+// Errors: `NATS_ERR_NULL_ARGUMENT`.
+nats_status nats_options_set_reconnect_buffer_size(struct nats_options *opts, size_t bytes);
+
+// Sets the asynchronous error callback (slow consumer, permission violation, other server
+// errors, publishes lost at close); see `nats_error_callback`. `cb` NULL removes it.
+// Errors: `NATS_ERR_NULL_ARGUMENT` (opts).
+nats_status nats_options_set_error_cb(struct nats_options *opts, nats_error_callback cb, void *user_data);
+
+// Sets a callback deciding the wait before each reconnect attempt (see
+// `nats_reconnect_delay_callback`); it replaces reconnect_wait and jitter. `cb` NULL removes
+// it. Errors: `NATS_ERR_NULL_ARGUMENT` (opts).
+nats_status nats_options_set_reconnect_delay_cb(struct nats_options *opts, nats_reconnect_delay_callback cb, void *user_data);
+
+// Takes a snapshot of what the current server announced (id, name, version, JetStream, ...)
+// and of the known servers, and writes it to `*info` (free with `nats_server_info_free`).
+// Blocks briefly (at most request_timeout). Errors: `NATS_ERR_NULL_ARGUMENT`,
+// `NATS_ERR_CONNECTION_CLOSED`, `NATS_ERR_TIMEOUT`, `NATS_ERR_WOULD_BLOCK_RUNTIME`.
+nats_status nats_connection_server_info(struct nats_connection *conn, struct nats_server_info **info);
+
+// Frees a snapshot. NULL is a no-op.
+void nats_server_info_free(struct nats_server_info *info);
+
+// Writes the servers the client learned from the cluster (not given in the options) to
+// `*urls` (an array of `*count` URLs borrowed from the snapshot; NULL and 0 when none).
+// Errors: `NATS_ERR_NULL_ARGUMENT`.
+nats_status nats_server_info_discovered_servers(const struct nats_server_info *info, const char *const **urls, size_t *count);
+
+// Like `nats_server_info_discovered_servers`, for every server in the pool: those given in
+// the options and those discovered.
+nats_status nats_server_info_servers(const struct nats_server_info *info, const char *const **urls, size_t *count);
+
 // Subscribes to `subject` (wildcards `*` and a final `>` allowed) and calls `cb(user_data,
 // sub, msg)` for each message, on a dedicated thread, in order. On success writes the
 // subscription to `*out`; release it with `nats_subscription_free`. The SUB is queued when
@@ -378,15 +601,81 @@ nats_status nats_queue_subscribe(struct nats_connection *conn, const char *subje
 // thread. Errors: as `nats_queue_subscribe`.
 nats_status nats_subscribe_ex(struct nats_connection *conn, const char *subject, const char *queue, nats_msg_callback cb, void *user_data, nats_user_data_free user_data_free, struct nats_subscription **out);
 
+// Subscribes to `subject` for synchronous delivery: messages queue up (within the pending
+// limits) until taken with `nats_subscription_next_msg`. Release with
+// `nats_subscription_free`. Errors: as `nats_subscribe` (no `cb`).
+nats_status nats_subscribe_sync(struct nats_connection *conn, const char *subject, struct nats_subscription **out);
+
+// As `nats_subscribe_sync`, as a member of queue group `queue`.
+nats_status nats_queue_subscribe_sync(struct nats_connection *conn, const char *subject, const char *queue, struct nats_subscription **out);
+
+// Takes the next message of a synchronous subscription, waiting at most `timeout_ms`
+// (0: do not wait, only take one already there). On success writes it to `*msg`, owned by
+// the caller (`nats_msg_free`). Messages that arrived before the subscription ended
+// (auto-unsubscribe, drain, connection closed) are still returned; after them, the end is
+// reported. Errors: `NATS_ERR_TIMEOUT` (none arrived in time), `NATS_ERR_NULL_ARGUMENT`,
+// `NATS_ERR_INVALID_ARGUMENT` (a callback subscription), `NATS_ERR_INVALID_SUBSCRIPTION`
+// (unsubscribed, or ended and empty), `NATS_ERR_CONNECTION_CLOSED` (closed and empty),
+// `NATS_ERR_WOULD_BLOCK_RUNTIME`. Several threads may wait on one subscription; each message
+// goes to one of them.
+nats_status nats_subscription_next_msg(struct nats_subscription *sub, uint64_t timeout_ms, struct nats_msg **msg);
+
 // Stops the subscription: messages still queued for it are discarded, no callback starts
 // after this returns (one already running on the delivery thread finishes), and the UNSUB
 // is queued to the server. The handle stays valid until `nats_subscription_free`.
-// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_SUBSCRIPTION` (already unsubscribed),
-// `NATS_ERR_CONNECTION_CLOSED` (its connection is closed; the subscription is stopped anyway).
+// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_SUBSCRIPTION` (already unsubscribed,
+// or already ended by auto-unsubscribe or drain), `NATS_ERR_CONNECTION_CLOSED` (its
+// connection is closed; the subscription is stopped anyway).
 nats_status nats_subscription_unsubscribe(struct nats_subscription *sub);
 
-// Number of messages handed to the callback so far; 0 for NULL.
+// Unsubscribes automatically once `max` messages in total (counting those already
+// received) have arrived: exactly `max` are delivered, then the subscription ends (and
+// `user_data_free` runs). If `max` were already received, it ends at once. The UNSUB is
+// queued when this returns. Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_ARGUMENT`
+// (`max` 0), `NATS_ERR_INVALID_SUBSCRIPTION` (unsubscribed or ended),
+// `NATS_ERR_CONNECTION_CLOSED`.
+nats_status nats_subscription_auto_unsubscribe(struct nats_subscription *sub, uint64_t max);
+
+// Drains the subscription: the server is told to stop sending (UNSUB), and every message it
+// sent before that is still delivered (to the callback, or by `nats_subscription_next_msg`).
+// With `timeout_ms` > 0, waits until all of them were delivered (callback subscriptions: the
+// last callback returned; synchronous ones: the queue was emptied by the reader), at most
+// that long; 0 starts the drain and returns at once. Called from the subscription's own
+// callback, it never waits. Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_SUBSCRIPTION`
+// (unsubscribed or already ended), `NATS_ERR_CONNECTION_CLOSED`, `NATS_ERR_TIMEOUT`.
+nats_status nats_subscription_drain(struct nats_subscription *sub, uint64_t timeout_ms);
+
+// Sets the pending limits: how many messages and payload bytes may wait for the callback (or
+// for `next_msg`). Beyond them, new messages are dropped (counted by
+// `nats_subscription_dropped`) and the error callback gets `NATS_ERR_SLOW_CONSUMER` with
+// this subscription, once per episode (until the queue empties). A negative value means no
+// limit. Defaults: 65536 messages, 64 MiB. Errors: `NATS_ERR_NULL_ARGUMENT`,
+// `NATS_ERR_INVALID_ARGUMENT` (a limit of 0).
+nats_status nats_subscription_set_pending_limits(struct nats_subscription *sub, int64_t msgs, int64_t bytes);
+
+// Writes the pending limits (-1 = none) to `*msgs` and `*bytes`; either may be NULL.
+// Errors: `NATS_ERR_NULL_ARGUMENT` (sub).
+nats_status nats_subscription_pending_limits(const struct nats_subscription *sub, int64_t *msgs, int64_t *bytes);
+
+// Writes how many messages and payload bytes are waiting to be delivered (received, not yet
+// handed to the callback or taken) to `*msgs` and `*bytes`; either may be NULL.
+// Errors: `NATS_ERR_NULL_ARGUMENT` (sub).
+nats_status nats_subscription_pending(const struct nats_subscription *sub, int64_t *msgs, int64_t *bytes);
+
+// Writes the highest pending counts seen so far (see `nats_subscription_pending`).
+// Errors: `NATS_ERR_NULL_ARGUMENT` (sub).
+nats_status nats_subscription_max_pending(const struct nats_subscription *sub, int64_t *msgs, int64_t *bytes);
+
+// Number of messages dropped because the pending limits were reached; 0 for NULL.
+uint64_t nats_subscription_dropped(const struct nats_subscription *sub);
+
+// Number of messages delivered so far: callbacks that returned, or messages taken with
+// `nats_subscription_next_msg`; 0 for NULL.
 uint64_t nats_subscription_delivered(const struct nats_subscription *sub);
+
+// True while the subscription may still deliver messages: not unsubscribed, and not ended
+// with its queue empty. False for NULL.
+bool nats_subscription_is_valid(const struct nats_subscription *sub);
 
 // Unsubscribes (if still active) and releases the caller's handle. NULL is a no-op. Safe to
 // call from the subscription's own callback (the message and `sub` stay valid until that

@@ -1,23 +1,28 @@
 //! `nats_connect*`, `nats_publish*`, `nats_request`, `nats_connection_*`.
 
 use crate::error::*;
+use crate::events::{self, DelayFn, Event, EventSender, Hook};
 use crate::ffi::*;
 use crate::message::nats_msg;
-use crate::options::{nats_options, parse_servers, redact_url};
+use crate::options::{nats_options, parse_servers, redact_url, BUILTIN_MAX_PINGS_OUT};
+use crate::outbox::{Link, OutMsg, Outbox};
 use crate::runtime;
-use async_nats::{ConnectErrorKind, Event};
+use async_nats::ConnectErrorKind;
 use bytes::Bytes;
-use std::ffi::{c_char, c_void};
+use std::ffi::{c_char, c_void, CString};
+use std::future::Future;
+use std::pin::pin;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Condvar, Mutex, OnceLock};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
 use tokio::runtime::Handle;
 use tokio::sync::watch;
 
 /// A connection to a NATS server (cluster). Created by `nats_connect` / `nats_connect_url`,
 /// released with `nats_connection_free`. Thread safe: every function taking a connection may
-/// be called from any number of threads at once, including from message callbacks.
+/// be called from any number of threads at once, including from message and event callbacks.
 pub struct nats_connection {
     pub(crate) client: async_nats::Client,
     pub(crate) handle: Handle,
@@ -27,6 +32,65 @@ pub struct nats_connection {
     /// max_reconnects). Subscription pumps and the reconnect-delay hook watch it.
     pub(crate) closed: Arc<watch::Sender<bool>>,
     closing: AtomicBool,
+    outbox: Arc<Outbox>,
+    pub(crate) stats: Stats,
+    events: Option<EventSender>,
+    pub(crate) deliveries: Deliveries,
+    replies: OnceLock<mpsc::Sender<ReplyJob>>,
+}
+
+/// Message counters of a connection, counted by the library itself (payload bytes only).
+#[derive(Default)]
+pub(crate) struct Stats {
+    pub in_msgs: AtomicU64,
+    pub in_bytes: AtomicU64,
+    pub out_msgs: AtomicU64,
+    pub out_bytes: AtomicU64,
+}
+
+impl Stats {
+    pub fn received(&self, bytes: usize) {
+        self.in_msgs.fetch_add(1, Ordering::Relaxed);
+        self.in_bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+    fn sent(&self, bytes: usize) {
+        self.out_msgs.fetch_add(1, Ordering::Relaxed);
+        self.out_bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+}
+
+/// Counts the delivery threads of a connection's subscriptions still running, so that
+/// `nats_connection_drain` can wait for the last callback.
+#[derive(Default)]
+pub(crate) struct Deliveries {
+    running: Mutex<usize>,
+    idle: Condvar,
+}
+
+impl Deliveries {
+    pub fn started(&self) {
+        *self.running.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+    }
+    pub fn finished(&self) {
+        let mut n = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        *n = n.saturating_sub(1);
+        if *n == 0 {
+            self.idle.notify_all();
+        }
+    }
+    /// Waits until no delivery thread runs; false if `limit` passed first.
+    fn wait_idle(&self, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        let mut n = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        while *n > 0 {
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            n = self.idle.wait_timeout(n, deadline - now).unwrap_or_else(|p| p.into_inner()).0;
+        }
+        true
+    }
 }
 
 /// Where a connection is in its life, from `nats_connection_status`.
@@ -38,7 +102,7 @@ pub enum nats_conn_status {
     NATS_CONN_STATUS_CONNECTING = 0,
     /// Connected to a server.
     NATS_CONN_STATUS_CONNECTED = 1,
-    /// The connection was lost and the client is trying to reconnect; publishes are queued.
+    /// The connection was lost and the client is trying to reconnect; publishes are buffered.
     NATS_CONN_STATUS_RECONNECTING = 2,
     /// Being closed: subscriptions are drained and pending data flushed.
     NATS_CONN_STATUS_DRAINING = 3,
@@ -46,19 +110,82 @@ pub enum nats_conn_status {
     NATS_CONN_STATUS_CLOSED = 4,
 }
 
-/// async-nats' default reconnect backoff (0, 2, 4, 8 ... ms up to 4 s), parked once the
-/// connection is closed: async-nats offers no way to stop a reconnect loop, so a closed
-/// connection's loop sleeps instead of dialing servers.
-fn reconnect_delay(closed: &watch::Sender<bool>, attempts: usize) -> Duration {
-    if *closed.borrow() {
-        return Duration::from_secs(365 * 24 * 3600);
+/// Statistics of a connection, from `nats_connection_stats`. Counts are exact: every message
+/// published (including requests and replies sent) and every message received (by
+/// subscriptions, including those later dropped as slow consumer, and replies to requests).
+/// Bytes are payload bytes. Internal traffic (PING, flush and RTT probes) is not counted.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct nats_statistics {
+    pub in_msgs: u64,
+    pub in_bytes: u64,
+    pub out_msgs: u64,
+    pub out_bytes: u64,
+    /// Times the connection was re-established after a loss.
+    pub reconnects: u64,
+}
+
+/// Reply callback of `nats_request_async`: `user_data`, `NATS_OK` with the reply, or an error
+/// status (`NATS_ERR_TIMEOUT`, `NATS_ERR_NO_RESPONDERS`, `NATS_ERR_CONNECTION_CLOSED`, ...)
+/// with `reply` NULL; `nats_last_error()` explains it inside the callback. `reply` is
+/// borrowed until the callback returns (`nats_msg_clone` keeps it). Runs on the connection's
+/// reply thread (one per connection, never a runtime thread), one call at a time; it may call
+/// any function of the library.
+pub type nats_reply_callback =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, status: nats_status, reply: *const nats_msg)>;
+
+type ReplyFn = unsafe extern "C" fn(*mut c_void, nats_status, *const nats_msg);
+
+pub(crate) struct ReplyJob {
+    hook: Hook<ReplyFn>,
+    result: Result<nats_msg>,
+}
+
+/// How long to wait before reconnect attempt `attempts` (1 = the first after a loss).
+struct Backoff {
+    wait: Option<Duration>,
+    jitter: Duration,
+    custom: Option<Hook<DelayFn>>,
+}
+
+impl Backoff {
+    /// A closed connection's loop sleeps instead of dialing servers: async-nats offers no way
+    /// to stop a reconnect loop.
+    fn delay(&self, closed: &watch::Sender<bool>, attempts: usize) -> Duration {
+        if *closed.borrow() {
+            return Duration::from_secs(365 * 24 * 3600);
+        }
+        if let Some(h) = self.custom {
+            return events::custom_delay(h, attempts);
+        }
+        if attempts <= 1 {
+            return Duration::ZERO;
+        }
+        match self.wait {
+            Some(w) => w + random_up_to(self.jitter),
+            // async-nats' default: 2, 4, 8 ... ms up to 4 s.
+            None => {
+                let exp: u32 = (attempts - 1).try_into().unwrap_or(u32::MAX);
+                Duration::from_millis(2_u64.saturating_pow(exp)).min(Duration::from_secs(4))
+            }
+        }
     }
-    if attempts <= 1 {
-        Duration::ZERO
-    } else {
-        let exp: u32 = (attempts - 1).try_into().unwrap_or(u32::MAX);
-        Duration::from_millis(2_u64.saturating_pow(exp)).min(Duration::from_secs(4))
+}
+
+/// A pseudo-random duration in `[0, max]` (jitter only; not for anything secret).
+fn random_up_to(max: Duration) -> Duration {
+    let ms = max.as_millis() as u64;
+    if ms == 0 {
+        return Duration::ZERO;
     }
+    let mut x = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0x9e37_79b9, |d| d.as_nanos() as u64)
+        ^ (std::process::id() as u64) << 32;
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^= x >> 33;
+    Duration::from_millis(x % (ms + 1))
 }
 
 /// True when a rustls error is anywhere in `e`'s source chain (async-nats reports most TLS
@@ -94,6 +221,89 @@ fn connect_error(e: async_nats::ConnectError, servers: &[String]) -> Error {
     Error::new(status, format!("{e} (servers: {})", list.join(", ")))
 }
 
+/// The direct path of a publish: one poll of async-nats' send, without waiting.
+struct Direct<'a>(&'a nats_connection);
+
+impl Link for Direct<'_> {
+    fn try_send(&self, m: OutMsg) -> std::result::Result<Result<()>, OutMsg> {
+        let len = m.payload.len();
+        let mut fut = pin!(m.clone().send(&self.0.client));
+        match fut.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(Ok(())) => Ok(Ok(())),
+            Poll::Ready(Err(e)) => Ok(Err(self.0.publish_error(e, len))),
+            Poll::Pending => Err(m),
+        }
+    }
+
+    fn connected(&self) -> bool {
+        self.0.client.connection_state() == async_nats::connection::State::Connected
+    }
+}
+
+/// A round trip through the server: a request to a fresh subject nobody listens on; the
+/// server's "no responders" status comes back only after it processed everything sent before
+/// (this works with no_echo too).
+async fn probe(client: &async_nats::Client, outbox: &Outbox) -> std::result::Result<(), String> {
+    use async_nats::RequestErrorKind as K;
+    outbox.drained().await;
+    client.flush().await.map_err(|e| e.to_string())?;
+    let subject = format!("{}.probe", client.new_inbox());
+    match client.send_request(subject, async_nats::Request::new().timeout(None)).await {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == K::NoResponders => Ok(()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Enforces max_pings_out when it differs from async-nats' built-in 2: every `interval` a
+/// probe is sent; with `max` of them unanswered, the connection is dropped and re-established.
+async fn pinger(client: async_nats::Client, outbox: Arc<Outbox>, interval: Duration, max: u32, mut closed: watch::Receiver<bool>) {
+    let outstanding = Arc::new(AtomicU32::new(0));
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = wait_closed(&mut closed) => return,
+        }
+        if client.connection_state() != async_nats::connection::State::Connected {
+            outstanding.store(0, Ordering::Relaxed);
+            continue;
+        }
+        if outstanding.load(Ordering::Relaxed) >= max {
+            outstanding.store(0, Ordering::Relaxed);
+            let _ = client.force_reconnect().await;
+            continue;
+        }
+        outstanding.fetch_add(1, Ordering::Relaxed);
+        let (c, o, n) = (client.clone(), outbox.clone(), outstanding.clone());
+        tokio::spawn(async move {
+            if probe(&c, &o).await.is_ok() {
+                let _ = n.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| v.checked_sub(1));
+            }
+        });
+    }
+}
+
+/// Tells the event thread when the server advertises cluster members not seen before.
+async fn watch_discovered(client: async_nats::Client, events: EventSender, mut closed: watch::Receiver<bool>) {
+    let mut known: std::collections::HashSet<String> = client.server_info().connect_urls.into_iter().collect();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+            _ = wait_closed(&mut closed) => return,
+        }
+        let mut new = false;
+        for url in client.server_info().connect_urls {
+            new |= known.insert(url);
+        }
+        if new && events.send(Event::DiscoveredServers).is_err() {
+            return;
+        }
+    }
+}
+
 impl nats_connection {
     pub(crate) fn connect(opts: &nats_options) -> Result<Arc<nats_connection>> {
         runtime::refuse_on_runtime("nats_connect")?;
@@ -105,32 +315,85 @@ impl nats_connection {
             .map(|s| async_nats::ServerAddr::from_str(s))
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(|e| Error::new(NATS_ERR_INVALID_ARGUMENT, format!("bad server URL: {e}")))?;
+        let tls = opts.tls_required || addrs.iter().any(|a| a.tls_required());
         let mut base = opts.to_connect_options();
         if opts.user_password.is_none() && opts.token.is_none() {
             base = apply_url_credentials(base, &addrs);
         }
+        let (events_tx, events_rx) = match opts.hooks.any() {
+            true => {
+                let (tx, rx) = events::channel();
+                (Some(tx), Some(rx))
+            }
+            false => (None, None),
+        };
+        let backoff = Backoff {
+            wait: opts.reconnect_wait,
+            jitter: if tls { opts.reconnect_jitter_tls } else { opts.reconnect_jitter },
+            custom: opts.hooks.reconnect_delay,
+        };
         let on_event = closed.clone();
         let on_delay = closed.clone();
+        let ev_tx = events_tx.clone();
         let co = base
-            .reconnect_delay_callback(move |attempts| reconnect_delay(&on_delay, attempts))
+            .reconnect_delay_callback(move |attempts| backoff.delay(&on_delay, attempts))
             .event_callback(move |event| {
-                let closed = on_event.clone();
-                async move {
-                    if let Event::Closed | Event::ClientError(async_nats::ClientError::MaxReconnects) = event {
-                        closed.send_replace(true);
-                    }
+                if let async_nats::Event::Closed | async_nats::Event::ClientError(async_nats::ClientError::MaxReconnects) = event {
+                    on_event.send_replace(true);
                 }
+                if let (Some(tx), Some(e)) = (&ev_tx, events::from_async_nats(&event)) {
+                    let _ = tx.send(e);
+                }
+                async {}
             });
         let client = runtime::block_on(&handle, "nats_connect", co.connect(addrs))?
             .map_err(|e| connect_error(e, &opts.servers))?;
-        Ok(Arc::new(nats_connection {
+
+        let outbox = Arc::new(Outbox::new(opts.reconnect_buffer_size));
+        let lost_tx = events_tx.clone();
+        let on_lost = move |n: u64| {
+            if let Some(tx) = &lost_tx {
+                let _ = tx.send(Event::Error {
+                    sub: None,
+                    status: NATS_ERR_CONNECTION_CLOSED,
+                    text: format!("{n} buffered publish(es) dropped: the connection closed before they could be sent"),
+                });
+            }
+        };
+        {
+            let (outbox, client, rx) = (outbox.clone(), client.clone(), closed.subscribe());
+            handle.spawn(async move { outbox.forward(client, rx, on_lost).await });
+        }
+        if opts.max_pings_out != BUILTIN_MAX_PINGS_OUT {
+            handle.spawn(pinger(client.clone(), outbox.clone(), opts.ping_interval, opts.max_pings_out, closed.subscribe()));
+        }
+        if let (Some(tx), Some(_)) = (&events_tx, opts.hooks.discovered_servers) {
+            handle.spawn(watch_discovered(client.clone(), tx.clone(), closed.subscribe()));
+        }
+        let conn = Arc::new(nats_connection {
             client,
             handle,
             request_timeout: opts.request_timeout,
             connection_timeout: opts.connection_timeout,
             closed,
             closing: AtomicBool::new(false),
-        }))
+            outbox,
+            stats: Stats::default(),
+            events: events_tx,
+            deliveries: Deliveries::default(),
+            replies: OnceLock::new(),
+        });
+        if let Some(rx) = events_rx {
+            events::spawn(opts.hooks, rx, conn.clone())?;
+        }
+        Ok(conn)
+    }
+
+    /// Hands `e` to the event thread (if the user set event callbacks).
+    pub(crate) fn send_event(&self, e: Event) {
+        if let Some(tx) = &self.events {
+            let _ = tx.send(e);
+        }
     }
 
     pub(crate) fn is_closed(&self) -> bool {
@@ -154,7 +417,13 @@ impl nats_connection {
         }
         match self.client.connection_state() {
             async_nats::connection::State::Connected => NATS_CONN_STATUS_CONNECTED,
-            async_nats::connection::State::Pending => NATS_CONN_STATUS_CONNECTING,
+            async_nats::connection::State::Pending => {
+                if self.client.statistics().connects.load(Ordering::Relaxed) == 0 {
+                    NATS_CONN_STATUS_CONNECTING
+                } else {
+                    NATS_CONN_STATUS_RECONNECTING
+                }
+            }
             async_nats::connection::State::Disconnected => NATS_CONN_STATUS_RECONNECTING,
         }
     }
@@ -167,59 +436,94 @@ impl nats_connection {
         }
     }
 
+    fn publish_error(&self, e: async_nats::PublishError, len: usize) -> Error {
+        match e.kind() {
+            async_nats::client::PublishErrorKind::MaxPayloadExceeded => {
+                Error::new(NATS_ERR_MAX_PAYLOAD, format!("{e} ({len} bytes)"))
+            }
+            async_nats::client::PublishErrorKind::InvalidSubject => Error::new(NATS_ERR_INVALID_SUBJECT, e.to_string()),
+            async_nats::client::PublishErrorKind::Send => self.closed_error("publish", e),
+        }
+    }
+
+    fn check_payload(&self, len: usize) -> Result<()> {
+        let max = self.client.max_payload();
+        if max > 0 && len > max {
+            return Err(Error::new(
+                NATS_ERR_MAX_PAYLOAD,
+                format!("payload of {len} bytes exceeds the server's max_payload of {max}"),
+            ));
+        }
+        Ok(())
+    }
+
     pub(crate) fn publish(&self, subject: &str, reply: Option<&str>, data: &[u8]) -> Result<()> {
-        self.check_open()?;
         check_subject(subject, false, "subject")?;
         if let Some(r) = reply {
             check_subject(r, false, "reply subject")?;
         }
-        let payload = Bytes::copy_from_slice(data);
-        let subject = async_nats::Subject::from(subject);
-        let res = runtime::block_on_timeout(&self.handle, "nats_publish", self.request_timeout, async {
-            match reply {
-                Some(r) => self.client.publish_with_reply(subject, async_nats::Subject::from(r), payload).await,
-                None => self.client.publish(subject, payload).await,
-            }
-        })?;
-        res.map_err(|e| match e.kind() {
-            async_nats::client::PublishErrorKind::MaxPayloadExceeded => {
-                Error::new(NATS_ERR_MAX_PAYLOAD, format!("{e} ({} bytes)", data.len()))
-            }
-            async_nats::client::PublishErrorKind::InvalidSubject => Error::new(NATS_ERR_INVALID_SUBJECT, e.to_string()),
-            async_nats::client::PublishErrorKind::Send => self.closed_error("publish", e),
+        self.publish_out(OutMsg {
+            subject: subject.into(),
+            reply: reply.map(Into::into),
+            headers: None,
+            payload: Bytes::copy_from_slice(data),
         })
     }
 
-    /// Writes out everything queued, then makes a round trip through the server: async-nats'
-    /// own flush only empties the socket buffer, while callers need to know the server has
-    /// processed earlier SUBs and PUBs. The probe is a request to a fresh subject under the
-    /// inbox prefix; the server's "no responders" status comes back only after it processed
-    /// everything sent before it (this works with no_echo too).
-    pub(crate) fn flush(&self, timeout: Duration) -> Result<()> {
-        use async_nats::RequestErrorKind as K;
+    /// Publishes a message built with `nats_msg_new` (subject, reply, headers, payload).
+    pub(crate) fn publish_msg(&self, m: &nats_msg) -> Result<()> {
+        let i = &m.inner;
+        self.publish_out(OutMsg {
+            subject: i.subject.clone(),
+            reply: i.reply.clone(),
+            headers: i.headers.clone(),
+            payload: i.payload.clone(),
+        })
+    }
+
+    fn publish_out(&self, m: OutMsg) -> Result<()> {
         self.check_open()?;
-        let probe = format!("{}.flush", self.client.new_inbox());
-        let round_trip = async {
-            self.client.flush().await.map_err(|e| self.closed_error("flush", e))?;
-            match self.client.send_request(probe, async_nats::Request::new().timeout(None)).await {
-                Ok(_) => Ok(()),
-                Err(e) if e.kind() == K::NoResponders => Ok(()),
-                Err(e) => Err(self.closed_error("flush", e)),
-            }
-        };
+        let len = m.payload.len();
+        self.check_payload(len)?;
+        self.outbox.publish(&Direct(self), m, self.request_timeout, !runtime::on_runtime_thread())?;
+        self.stats.sent(len);
+        Ok(())
+    }
+
+    /// Writes out everything queued, then makes a round trip through the server (see
+    /// [`probe`]): async-nats' own flush only empties the socket buffer, while callers need to
+    /// know the server has processed earlier SUBs and PUBs.
+    pub(crate) fn flush(&self, timeout: Duration) -> Result<()> {
+        self.check_open()?;
+        let round_trip = async { probe(&self.client, &self.outbox).await.map_err(|e| self.closed_error("flush", e)) };
         runtime::block_on_timeout(&self.handle, "nats_connection_flush", timeout, round_trip)?
     }
 
-    pub(crate) fn request(&self, subject: &str, data: &[u8], timeout: Duration) -> Result<nats_msg> {
-        use async_nats::RequestErrorKind as K;
+    /// The time of a round trip to the server.
+    pub(crate) fn rtt(&self) -> Result<Duration> {
         self.check_open()?;
-        check_subject(subject, false, "subject")?;
-        let req = async_nats::Request::new().payload(Bytes::copy_from_slice(data)).timeout(Some(timeout));
-        // The outer bound covers a send queue that stays full (e.g. while reconnecting).
-        let limit = timeout + Duration::from_millis(50);
-        let res = runtime::block_on_timeout(&self.handle, "nats_request", limit, self.client.send_request(subject.to_string(), req))?;
-        match res {
-            Ok(m) => Ok(nats_msg::new(m)),
+        let round_trip = async {
+            self.outbox.drained().await;
+            let start = Instant::now();
+            probe(&self.client, &self.outbox).await.map_err(|e| self.closed_error("rtt", e))?;
+            Ok(start.elapsed())
+        };
+        runtime::block_on_timeout(&self.handle, "nats_connection_rtt", self.request_timeout, round_trip)?
+    }
+
+    /// The request itself, shared by the blocking and the async form.
+    async fn do_request(&self, subject: String, headers: Option<async_nats::HeaderMap>, payload: Bytes, timeout: Duration) -> Result<nats_msg> {
+        use async_nats::RequestErrorKind as K;
+        self.outbox.drained().await;
+        let mut req = async_nats::Request::new().payload(payload).timeout(Some(timeout));
+        if let Some(h) = headers {
+            req = req.headers(h);
+        }
+        match self.client.send_request(subject.clone(), req).await {
+            Ok(m) => {
+                self.stats.received(m.payload.len());
+                Ok(nats_msg::new(m))
+            }
             Err(e) => Err(match e.kind() {
                 K::TimedOut => Error::new(
                     NATS_ERR_TIMEOUT,
@@ -233,29 +537,139 @@ impl nats_connection {
         }
     }
 
+    fn check_request(&self, subject: &str, len: usize) -> Result<()> {
+        self.check_open()?;
+        check_subject(subject, false, "subject")?;
+        self.check_payload(len)
+    }
+
+    pub(crate) fn request(&self, subject: &str, headers: Option<async_nats::HeaderMap>, payload: Bytes, timeout: Duration) -> Result<nats_msg> {
+        self.check_request(subject, payload.len())?;
+        self.stats.sent(payload.len());
+        // The outer bound covers a send queue that stays full (e.g. while reconnecting).
+        let limit = timeout + Duration::from_millis(50);
+        let fut = self.do_request(subject.to_string(), headers, payload, timeout);
+        runtime::block_on_timeout(&self.handle, "nats_request", limit, fut)?
+    }
+
+    /// The reply thread's queue, starting the thread on first use.
+    fn reply_queue(&self) -> Result<mpsc::Sender<ReplyJob>> {
+        if let Some(tx) = self.replies.get() {
+            return Ok(tx.clone());
+        }
+        let (tx, rx) = mpsc::channel::<ReplyJob>();
+        std::thread::Builder::new()
+            .name("nats-ffi-replies".into())
+            .spawn(move || {
+                for job in rx {
+                    let (status, msg) = match &job.result {
+                        Ok(m) => (NATS_OK, m as *const nats_msg),
+                        Err(e) => (record(e.clone()), std::ptr::null()),
+                    };
+                    // SAFETY: the user's callback with the user's pointer; `msg` lives until
+                    // `job` is dropped after the call.
+                    unsafe { (job.hook.f)(job.hook.user_data, status, msg) };
+                }
+            })
+            .map_err(|e| Error::new(NATS_ERR_INTERNAL, format!("cannot start the reply thread: {e}")))?;
+        Ok(self.replies.get_or_init(|| tx).clone())
+    }
+
+    pub(crate) fn request_async(
+        self: &Arc<Self>,
+        subject: &str,
+        payload: Bytes,
+        timeout: Duration,
+        hook: Hook<ReplyFn>,
+    ) -> Result<()> {
+        self.check_request(subject, payload.len())?;
+        let queue = self.reply_queue()?;
+        self.stats.sent(payload.len());
+        let conn = self.clone();
+        let subject = subject.to_string();
+        self.handle.spawn(async move {
+            let limit = timeout + Duration::from_millis(50);
+            let result = match tokio::time::timeout(limit, conn.do_request(subject, None, payload, timeout)).await {
+                Ok(r) => r,
+                Err(_) => Err(Error::new(NATS_ERR_TIMEOUT, format!("no reply within {} ms", timeout.as_millis()))),
+            };
+            let _ = queue.send(ReplyJob { hook, result });
+        });
+        Ok(())
+    }
+
     /// Closes: drains subscriptions, flushes what was published, closes the socket and stops
-    /// reconnecting. Waits up to connection_timeout for the server to see it (when connected
-    /// and called from a thread that may block). Idempotent.
-    pub(crate) fn close(&self) {
-        // Only the first call drains; later ones (or a connection that gave up after
-        // max_reconnects) have nothing to do.
+    /// reconnecting. Waits up to `limit` for the server to see it (when connected and called
+    /// from a thread that may block). Idempotent: only the first call does anything.
+    /// `Err(TIMEOUT)` when the drain did not finish in time (the connection is closed anyway).
+    fn shutdown(&self, limit: Duration) -> Result<()> {
         if self.closing.swap(true, Ordering::AcqRel) || *self.closed.borrow() {
-            return;
+            return Ok(());
         }
         let connected = self.client.connection_state() == async_nats::connection::State::Connected;
         let client = self.client.clone();
+        let outbox = self.outbox.clone();
         let mut closed_rx = self.closed.subscribe();
         let drain = async move {
+            outbox.drained().await;
             if client.drain().await.is_ok() {
                 wait_closed(&mut closed_rx).await;
             }
         };
-        if connected && !runtime::on_runtime_thread() {
-            let _ = runtime::block_on_timeout(&self.handle, "nats_connection_close", self.connection_timeout, drain);
+        let res = if connected && !runtime::on_runtime_thread() {
+            runtime::block_on_timeout(&self.handle, "nats_connection_drain", limit, drain)
         } else {
             self.handle.spawn(drain);
-        }
+            Ok(())
+        };
         self.closed.send_replace(true);
+        self.outbox.close();
+        self.send_event(Event::Closed);
+        res
+    }
+
+    pub(crate) fn close(&self) {
+        let _ = self.shutdown(self.connection_timeout);
+    }
+
+    /// Drains: stops new messages, delivers those in flight to their callbacks, sends what
+    /// was published, closes. Waits for all of it, at most `limit`.
+    pub(crate) fn drain(&self, limit: Duration) -> Result<()> {
+        self.check_open()?;
+        let start = Instant::now();
+        self.shutdown(limit)?;
+        if crate::subscription::delivering_for(self) {
+            // Called from one of this connection's callbacks: its own thread cannot finish
+            // while we wait here, so do not wait.
+            return Ok(());
+        }
+        if !self.deliveries.wait_idle(limit.saturating_sub(start.elapsed())) {
+            return Err(Error::new(
+                NATS_ERR_TIMEOUT,
+                format!("callbacks were still running {} ms after the drain began", limit.as_millis()),
+            ));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn statistics(&self) -> nats_statistics {
+        let s = &self.stats;
+        nats_statistics {
+            in_msgs: s.in_msgs.load(Ordering::Relaxed),
+            in_bytes: s.in_bytes.load(Ordering::Relaxed),
+            out_msgs: s.out_msgs.load(Ordering::Relaxed),
+            out_bytes: s.out_bytes.load(Ordering::Relaxed),
+            reconnects: self.client.statistics().connects.load(Ordering::Relaxed).saturating_sub(1),
+        }
+    }
+
+    pub(crate) fn reconnect(&self) -> Result<()> {
+        self.check_open()?;
+        let client = self.client.clone();
+        self.handle.spawn(async move {
+            let _ = client.force_reconnect().await;
+        });
+        Ok(())
     }
 }
 
@@ -350,12 +764,15 @@ pub unsafe extern "C" fn nats_connect_url(urls: *const c_char, out: *mut *mut na
 }
 
 /// Publishes `len` bytes at `data` (NULL allowed when len is 0; copied before return) to
-/// `subject`. Returns once the message is queued for sending, normally without blocking; it
-/// waits only while the outgoing queue (sender_capacity) is full, at most request_timeout.
-/// Use `nats_connection_flush` to know the server has it.
+/// `subject`. Returns once the message is queued for sending, normally without blocking.
+/// While the connection is down, messages are kept in the reconnect buffer (default 8 MiB)
+/// and sent in order once it is back; when that is full, `NATS_ERR_BUFFER_FULL`. While
+/// connected, a publish waits only when the buffer is full (the server is slower than the
+/// publisher), at most request_timeout. Use `nats_connection_flush` to know the server has it.
 /// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_SUBJECT`
-/// (empty, whitespace, empty token, wildcard), `NATS_ERR_MAX_PAYLOAD`,
-/// `NATS_ERR_CONNECTION_CLOSED`, `NATS_ERR_TIMEOUT`, `NATS_ERR_WOULD_BLOCK_RUNTIME`.
+/// (empty, whitespace, empty token, wildcard), `NATS_ERR_MAX_PAYLOAD`, `NATS_ERR_BUFFER_FULL`,
+/// `NATS_ERR_CONNECTION_CLOSED`, `NATS_ERR_TIMEOUT`, `NATS_ERR_WOULD_BLOCK_RUNTIME` (only
+/// when it would have to wait).
 #[no_mangle]
 pub unsafe extern "C" fn nats_publish(
     conn: *mut nats_connection,
@@ -387,7 +804,18 @@ pub unsafe extern "C" fn nats_publish_with_reply(
     })
 }
 
-/// Sends everything queued so far and waits for the server's PONG: when it returns OK, the
+/// Publishes a message built with `nats_msg_new` (subject, optional reply, headers, payload)
+/// or received (re-published as is). `msg` stays owned by the caller and unchanged.
+/// Errors: as `nats_publish`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_publish_msg(conn: *mut nats_connection, msg: *const nats_msg) -> nats_status {
+    guard(|| {
+        let c = handle_arg(conn, "conn")?;
+        c.publish_msg(handle_arg(msg, "msg")?)
+    })
+}
+
+/// Sends everything queued so far and waits for the server's answer: when it returns OK, the
 /// server has processed every earlier publish and subscribe from this connection.
 /// `timeout_ms` 0 means request_timeout. Errors: `NATS_ERR_TIMEOUT`,
 /// `NATS_ERR_CONNECTION_CLOSED`, `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_WOULD_BLOCK_RUNTIME`.
@@ -398,6 +826,14 @@ pub unsafe extern "C" fn nats_connection_flush(conn: *mut nats_connection, timeo
         let t = if timeout_ms == 0 { c.request_timeout } else { Duration::from_millis(timeout_ms) };
         c.flush(t)
     })
+}
+
+fn timeout_or_default(c: &nats_connection, timeout_ms: u64) -> Duration {
+    if timeout_ms == 0 {
+        c.request_timeout
+    } else {
+        Duration::from_millis(timeout_ms)
+    }
 }
 
 /// Sends a request and waits for the first reply. `timeout_ms` 0 means the connection's
@@ -420,10 +856,57 @@ pub unsafe extern "C" fn nats_request(
         let s = str_arg(subject, "subject")?;
         let d = bytes_arg(data, len, "data")?;
         out_arg(reply, "reply")?;
-        let t = if timeout_ms == 0 { c.request_timeout } else { Duration::from_millis(timeout_ms) };
-        let m = c.request(s, d, t)?;
+        let m = c.request(s, None, Bytes::copy_from_slice(d), timeout_or_default(c, timeout_ms))?;
         write_out(reply, Box::into_raw(Box::new(m)));
         Ok(())
+    })
+}
+
+/// As `nats_request`, sending `msg` (built with `nats_msg_new`): its subject, headers and
+/// payload (its reply subject is ignored: the library uses its own inbox).
+#[no_mangle]
+pub unsafe extern "C" fn nats_request_msg(
+    conn: *mut nats_connection,
+    msg: *const nats_msg,
+    timeout_ms: u64,
+    reply: *mut *mut nats_msg,
+) -> nats_status {
+    guard(|| {
+        let c = handle_arg(conn, "conn")?;
+        let m = handle_arg(msg, "msg")?;
+        out_arg(reply, "reply")?;
+        let i = &m.inner;
+        let r = c.request(i.subject.as_str(), i.headers.clone(), i.payload.clone(), timeout_or_default(c, timeout_ms))?;
+        write_out(reply, Box::into_raw(Box::new(r)));
+        Ok(())
+    })
+}
+
+/// Sends a request without waiting: `cb(user_data, status, reply)` is called once, with the
+/// first reply or the failure (see `nats_reply_callback`), on the connection's reply thread.
+/// Any number of requests may be in flight. `timeout_ms` 0 means request_timeout.
+/// `user_data` must stay valid until the callback ran. Errors (returned, and then the
+/// callback is not called): `NATS_ERR_NULL_ARGUMENT` (conn, subject, cb),
+/// `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_SUBJECT`, `NATS_ERR_MAX_PAYLOAD`,
+/// `NATS_ERR_CONNECTION_CLOSED`. Never blocks; may be called from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn nats_request_async(
+    conn: *mut nats_connection,
+    subject: *const c_char,
+    data: *const c_void,
+    len: usize,
+    timeout_ms: u64,
+    cb: nats_reply_callback,
+    user_data: *mut c_void,
+) -> nats_status {
+    guard(|| {
+        handle_arg(conn, "conn")?;
+        let s = str_arg(subject, "subject")?;
+        let d = bytes_arg(data, len, "data")?;
+        let f = cb.ok_or_else(|| null("cb"))?;
+        let c = arc_from_handle(conn);
+        let t = timeout_or_default(&c, timeout_ms);
+        c.request_async(s, Bytes::copy_from_slice(d), t, Hook { f, user_data })
     })
 }
 
@@ -453,6 +936,92 @@ pub unsafe extern "C" fn nats_connection_status(conn: *const nats_connection) ->
     guard_value(nats_conn_status::NATS_CONN_STATUS_CLOSED, || match conn.as_ref() {
         Some(c) => c.status(),
         None => nats_conn_status::NATS_CONN_STATUS_CLOSED,
+    })
+}
+
+/// True when the connection is closed or closing (drain started); true for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn nats_connection_is_closed(conn: *const nats_connection) -> bool {
+    guard_value(true, || conn.as_ref().is_none_or(|c| c.is_closed()))
+}
+
+/// Writes the connection's statistics to `*stats` (see `nats_statistics`).
+/// Errors: `NATS_ERR_NULL_ARGUMENT`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_connection_stats(conn: *const nats_connection, stats: *mut nats_statistics) -> nats_status {
+    guard(|| {
+        let c = handle_arg(conn, "conn")?;
+        out_arg(stats, "stats")?;
+        write_out(stats, c.statistics());
+        Ok(())
+    })
+}
+
+/// Measures a round trip to the server (PING/PONG-like probe), writing it in microseconds to
+/// `*rtt_us`. Blocks at most request_timeout. Errors: `NATS_ERR_NULL_ARGUMENT`,
+/// `NATS_ERR_TIMEOUT`, `NATS_ERR_CONNECTION_CLOSED`, `NATS_ERR_WOULD_BLOCK_RUNTIME`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_connection_rtt(conn: *mut nats_connection, rtt_us: *mut u64) -> nats_status {
+    guard(|| {
+        let c = handle_arg(conn, "conn")?;
+        out_arg(rtt_us, "rtt_us")?;
+        let d = c.rtt()?;
+        write_out(rtt_us, d.as_micros().try_into().unwrap_or(u64::MAX));
+        Ok(())
+    })
+}
+
+/// Drops the current server connection and reconnects (to the next server of the pool), as
+/// after a network failure: disconnected and reconnected events fire, subscriptions are
+/// restored, publishes meanwhile are buffered. Returns at once.
+/// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_CONNECTION_CLOSED`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_connection_reconnect(conn: *mut nats_connection) -> nats_status {
+    guard(|| handle_arg(conn, "conn")?.reconnect())
+}
+
+/// Writes a new unique inbox subject (`<inbox_prefix>.<unique id>`) to `*inbox`, a string the
+/// caller frees with `nats_string_free`. Errors: `NATS_ERR_NULL_ARGUMENT`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_connection_new_inbox(conn: *const nats_connection, inbox: *mut *mut c_char) -> nats_status {
+    guard(|| {
+        let c = handle_arg(conn, "conn")?;
+        out_arg(inbox, "inbox")?;
+        let s = CString::new(c.client.new_inbox()).map_err(|e| Error::new(NATS_ERR_INTERNAL, e.to_string()))?;
+        write_out(inbox, s.into_raw());
+        Ok(())
+    })
+}
+
+/// The largest payload the server accepts (its max_payload, 1 MiB by default), in bytes;
+/// 0 for NULL or before the first connection.
+#[no_mangle]
+pub unsafe extern "C" fn nats_connection_max_payload(conn: *const nats_connection) -> u64 {
+    guard_value(0, || conn.as_ref().map_or(0, |c| c.client.max_payload() as u64))
+}
+
+/// Bytes of publishes accepted but not yet handed to the socket layer (the reconnect
+/// buffer's fill; see `nats_options_set_reconnect_buffer_size`); 0 for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn nats_connection_buffered(conn: *const nats_connection) -> u64 {
+    guard_value(0, || conn.as_ref().map_or(0, |c| c.outbox.buffered() as u64))
+}
+
+/// Drains the connection: unsubscribes every subscription but delivers the messages already
+/// sent to it to its callback, sends everything published, then closes the connection
+/// (closed callback fires). Blocks until all of that is done, at most `timeout_ms` (0 means
+/// 30000 ms). Called from one of this connection's own
+/// callbacks, it starts the drain and returns without waiting for callbacks.
+/// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_CONNECTION_CLOSED` (already closed or
+/// draining), `NATS_ERR_TIMEOUT` (not finished in time; the connection is closed anyway),
+/// `NATS_ERR_WOULD_BLOCK_RUNTIME`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_connection_drain(conn: *mut nats_connection, timeout_ms: u64) -> nats_status {
+    guard(|| {
+        let c = handle_arg(conn, "conn")?;
+        runtime::refuse_on_runtime("nats_connection_drain")?;
+        let t = if timeout_ms == 0 { Duration::from_secs(30) } else { Duration::from_millis(timeout_ms) };
+        c.drain(t)
     })
 }
 

@@ -53,6 +53,14 @@ pub enum nats_status {
     NATS_ERR_INVALID_SUBSCRIPTION = 17,
     /// Any other failure reported by the server or the protocol layer; see `nats_last_error()`.
     NATS_ERR_INTERNAL = 18,
+    /// The header, key or item asked for does not exist.
+    NATS_ERR_NOT_FOUND = 19,
+    /// The connection is reconnecting and its reconnect buffer
+    /// (`nats_options_set_reconnect_buffer_size`) is full: the message was not accepted.
+    NATS_ERR_BUFFER_FULL = 20,
+    /// The server refused a publish or subscribe for lack of permission ("Permissions
+    /// Violation"); reported through the error callback.
+    NATS_ERR_PERMISSION = 21,
 }
 
 pub use nats_status::*;
@@ -79,6 +87,9 @@ impl nats_status {
             NATS_ERR_MAX_PAYLOAD => c"payload exceeds the server's max_payload",
             NATS_ERR_INVALID_SUBSCRIPTION => c"subscription is not active",
             NATS_ERR_INTERNAL => c"internal or protocol error",
+            NATS_ERR_NOT_FOUND => c"not found",
+            NATS_ERR_BUFFER_FULL => c"reconnect buffer full",
+            NATS_ERR_PERMISSION => c"permissions violation",
         }
     }
 
@@ -87,7 +98,7 @@ impl nats_status {
     }
 
     fn from_i32(v: i32) -> Option<Self> {
-        const ALL: [nats_status; 19] = [
+        const ALL: [nats_status; 22] = [
             NATS_OK,
             NATS_ERR_NULL_ARGUMENT,
             NATS_ERR_INVALID_UTF8,
@@ -107,6 +118,9 @@ impl nats_status {
             NATS_ERR_MAX_PAYLOAD,
             NATS_ERR_INVALID_SUBSCRIPTION,
             NATS_ERR_INTERNAL,
+            NATS_ERR_NOT_FOUND,
+            NATS_ERR_BUFFER_FULL,
+            NATS_ERR_PERMISSION,
         ];
         ALL.iter().copied().find(|s| *s as i32 == v)
     }

@@ -165,3 +165,14 @@ mod tests {
         assert!(check_queue("a b").is_err());
     }
 }
+
+/// Frees a string the library gave to the caller (`nats_connection_new_inbox`, ...). NULL is
+/// a no-op. Do not pass strings the library lends (accessors returning `const char *`).
+#[no_mangle]
+pub unsafe extern "C" fn nats_string_free(s: *mut c_char) {
+    guard_void(|| {
+        if !s.is_null() {
+            drop(std::ffi::CString::from_raw(s));
+        }
+    })
+}

@@ -9,9 +9,12 @@
 
 pub mod connection;
 pub mod error;
+pub mod events;
 pub mod ffi;
 pub mod message;
 pub mod options;
+pub(crate) mod outbox;
 pub mod runtime;
+pub mod server_info;
 pub mod subscription;
 pub mod version;

@@ -5,8 +5,9 @@
 //! or checked at set time. Setters may be called in any order; the last call wins.
 
 use crate::error::*;
+use crate::events::*;
 use crate::ffi::*;
-use std::ffi::c_char;
+use std::ffi::{c_char, c_void};
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
@@ -37,7 +38,16 @@ pub struct nats_options {
     pub(crate) retry_on_initial_connect: bool,
     pub(crate) ignore_discovered_servers: bool,
     pub(crate) retain_servers_order: bool,
+    pub(crate) hooks: Hooks,
+    pub(crate) reconnect_wait: Option<Duration>,
+    pub(crate) reconnect_jitter: Duration,
+    pub(crate) reconnect_jitter_tls: Duration,
+    pub(crate) max_pings_out: u32,
+    pub(crate) reconnect_buffer_size: usize,
 }
+
+/// async-nats' built-in limit of unanswered PINGs.
+pub(crate) const BUILTIN_MAX_PINGS_OUT: u32 = 2;
 
 impl Default for nats_options {
     fn default() -> Self {
@@ -60,6 +70,12 @@ impl Default for nats_options {
             retry_on_initial_connect: false,
             ignore_discovered_servers: false,
             retain_servers_order: false,
+            hooks: Hooks::default(),
+            reconnect_wait: None,
+            reconnect_jitter: Duration::from_millis(100),
+            reconnect_jitter_tls: Duration::from_secs(1),
+            max_pings_out: BUILTIN_MAX_PINGS_OUT,
+            reconnect_buffer_size: 8 * 1024 * 1024,
         }
     }
 }
@@ -428,6 +444,144 @@ pub unsafe extern "C" fn nats_options_set_retain_servers_order(opts: *mut nats_o
     })
 }
 
+/// Same as `nats_options_set_retain_servers_order` (the nats.c / nats.js name): true keeps the
+/// server list in the given order instead of shuffling it.
+/// Errors: `NATS_ERR_NULL_ARGUMENT`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_options_set_no_randomize(opts: *mut nats_options, no_randomize: bool) -> nats_status {
+    nats_options_set_retain_servers_order(opts, no_randomize)
+}
+
+/// Time to wait between reconnect attempts, after the first (immediate) one. Unset (the
+/// default), the wait grows from 2 ms, doubling per failed attempt, up to 4 s; set, every
+/// further attempt waits `ms` plus a random jitter (`nats_options_set_reconnect_jitter_ms`).
+/// 0 is allowed (retry at once). Ignored when a reconnect delay callback is set.
+/// Errors: `NATS_ERR_NULL_ARGUMENT`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_options_set_reconnect_wait_ms(opts: *mut nats_options, ms: u64) -> nats_status {
+    with_opts(opts, |o| {
+        o.reconnect_wait = Some(Duration::from_millis(ms));
+        Ok(())
+    })
+}
+
+/// Upper bounds of the random time added to the reconnect wait, for plain and for TLS
+/// connections (defaults 100 ms and 1000 ms, as nats.c). Used only with
+/// `nats_options_set_reconnect_wait_ms`. Errors: `NATS_ERR_NULL_ARGUMENT`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_options_set_reconnect_jitter_ms(
+    opts: *mut nats_options,
+    plain_ms: u64,
+    tls_ms: u64,
+) -> nats_status {
+    with_opts(opts, |o| {
+        o.reconnect_jitter = Duration::from_millis(plain_ms);
+        o.reconnect_jitter_tls = Duration::from_millis(tls_ms);
+        Ok(())
+    })
+}
+
+/// How many PINGs may go unanswered before the connection counts as stale and is dropped and
+/// re-established (default 2). PINGs are sent every ping_interval.
+/// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_ARGUMENT` for 0.
+#[no_mangle]
+pub unsafe extern "C" fn nats_options_set_max_pings_out(opts: *mut nats_options, max: u32) -> nats_status {
+    with_opts(opts, |o| {
+        if max == 0 {
+            return Err(Error::new(NATS_ERR_INVALID_ARGUMENT, "max_pings_out must be at least 1"));
+        }
+        o.max_pings_out = max;
+        Ok(())
+    })
+}
+
+/// How many bytes of publishes (payload, subject and headers) are kept while the connection
+/// is down, to be sent once it is back (default 8 MiB). When it is full, publishes fail with
+/// `NATS_ERR_BUFFER_FULL` until reconnected. 0: nothing beyond the sender_capacity queue.
+/// The same buffer absorbs bursts while connected; then a full buffer makes publishes wait.
+/// Errors: `NATS_ERR_NULL_ARGUMENT`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_options_set_reconnect_buffer_size(opts: *mut nats_options, bytes: usize) -> nats_status {
+    with_opts(opts, |o| {
+        o.reconnect_buffer_size = bytes;
+        Ok(())
+    })
+}
+
+macro_rules! conn_cb_setter {
+    ($(#[$doc:meta])* $name:ident, $field:ident) => {
+        $(#[$doc])*
+        /// `cb` NULL removes the callback. `user_data` is passed back as is; it must stay valid
+        /// while connections made with these options live. Errors: `NATS_ERR_NULL_ARGUMENT`
+        /// (opts).
+        #[no_mangle]
+        pub unsafe extern "C" fn $name(
+            opts: *mut nats_options,
+            cb: nats_connection_callback,
+            user_data: *mut c_void,
+        ) -> nats_status {
+            with_opts(opts, |o| {
+                o.hooks.$field = cb.map(|f| Hook { f, user_data });
+                Ok(())
+            })
+        }
+    };
+}
+
+conn_cb_setter!(
+    /// Called once, when the connection is first established (right after `nats_connect`
+    /// returns, or later with retry_on_initial_connect).
+    nats_options_set_connected_cb, connected);
+conn_cb_setter!(
+    /// Called each time the connection to the server is lost.
+    nats_options_set_disconnected_cb, disconnected);
+conn_cb_setter!(
+    /// Called each time the connection is re-established after a loss; subscriptions have
+    /// been re-sent and buffered publishes follow.
+    nats_options_set_reconnected_cb, reconnected);
+conn_cb_setter!(
+    /// Called once when the connection is closed for good (`nats_connection_close`, drain,
+    /// free, or max_reconnects failed attempts). The last callback of a connection.
+    nats_options_set_closed_cb, closed);
+conn_cb_setter!(
+    /// Called when the server announces lame-duck mode (it is about to shut down; the client
+    /// will move to another server when it goes).
+    nats_options_set_lame_duck_cb, lame_duck);
+conn_cb_setter!(
+    /// Called when the server advertises cluster members not known before (see
+    /// `nats_server_info_discovered_servers`). Checked every 250 ms.
+    nats_options_set_discovered_servers_cb, discovered_servers);
+
+/// Sets the asynchronous error callback (slow consumer, permission violation, other server
+/// errors, publishes lost at close); see `nats_error_callback`. `cb` NULL removes it.
+/// Errors: `NATS_ERR_NULL_ARGUMENT` (opts).
+#[no_mangle]
+pub unsafe extern "C" fn nats_options_set_error_cb(
+    opts: *mut nats_options,
+    cb: nats_error_callback,
+    user_data: *mut c_void,
+) -> nats_status {
+    with_opts(opts, |o| {
+        o.hooks.error = cb.map(|f| Hook { f, user_data });
+        Ok(())
+    })
+}
+
+/// Sets a callback deciding the wait before each reconnect attempt (see
+/// `nats_reconnect_delay_callback`); it replaces reconnect_wait and jitter. `cb` NULL removes
+/// it. Errors: `NATS_ERR_NULL_ARGUMENT` (opts).
+#[no_mangle]
+pub unsafe extern "C" fn nats_options_set_reconnect_delay_cb(
+    opts: *mut nats_options,
+    cb: nats_reconnect_delay_callback,
+    user_data: *mut c_void,
+) -> nats_status {
+    with_opts(opts, |o| {
+        o.hooks.reconnect_delay = cb.map(|f| Hook { f, user_data });
+        Ok(())
+    })
+}
+
 impl nats_options {
     /// The async-nats options for these settings (without callbacks, added by the connection).
     pub(crate) fn to_connect_options(&self) -> async_nats::ConnectOptions {
@@ -435,7 +589,12 @@ impl nats_options {
             .max_reconnects(self.max_reconnects as usize)
             .connection_timeout(self.connection_timeout)
             .require_tls(self.tls_required)
-            .ping_interval(self.ping_interval)
+            .ping_interval(if self.max_pings_out == BUILTIN_MAX_PINGS_OUT {
+                self.ping_interval
+            } else {
+                // Our own pinger (in the connection) enforces max_pings_out.
+                Duration::from_secs(365 * 24 * 3600)
+            })
             .client_capacity(self.sender_capacity)
             .custom_inbox_prefix(&self.inbox_prefix)
             .request_timeout(Some(self.request_timeout));

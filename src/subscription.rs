@@ -1,21 +1,25 @@
-//! `nats_subscribe*`, `nats_subscription_*`: subscriptions with callback delivery.
+//! `nats_subscribe*`, `nats_subscription_*`: subscriptions with callback or synchronous
+//! delivery.
 //!
 //! Each subscription has a pump task on the runtime, which moves messages from async-nats into
-//! the subscription's pending queue, and a dedicated delivery thread, which takes them from
-//! the queue in order and calls the C callback. Callbacks therefore never run on runtime
-//! threads and may call any blocking API function.
+//! the subscription's pending queue (enforcing its pending limits), and either a dedicated
+//! delivery thread, which takes them from the queue in order and calls the C callback, or
+//! (synchronous subscriptions) the caller's thread in `nats_subscription_next_msg`. Callbacks
+//! therefore never run on runtime threads and may call any blocking API function.
 
 use crate::connection::{arc_from_handle, nats_connection, wait_closed};
 use crate::error::*;
+use crate::events::Event;
 use crate::ffi::*;
 use crate::message::nats_msg;
 use crate::runtime;
 use futures_util::{FutureExt, StreamExt};
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::ffi::{c_char, c_void};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
 /// Message callback: `user_data` as given at subscribe time, the subscription (the same
@@ -32,18 +36,48 @@ pub type nats_msg_callback = Option<
 /// delivered). Frees whatever `user_data` holds.
 pub type nats_user_data_free = Option<unsafe extern "C" fn(user_data: *mut c_void)>;
 
-/// Messages waiting for the delivery thread.
+type MsgFn = unsafe extern "C" fn(*mut c_void, *mut nats_subscription, *const nats_msg);
+
+/// Default pending limits, as nats.c: 65536 messages, 64 MiB.
+pub const DEFAULT_PENDING_MSGS: i64 = 65536;
+pub const DEFAULT_PENDING_BYTES: i64 = 64 * 1024 * 1024;
+
+thread_local! {
+    /// On a delivery thread: the connection and subscription it delivers for.
+    static DELIVERING: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
+}
+
+/// True on a delivery thread of one of `conn`'s subscriptions.
+pub(crate) fn delivering_for(conn: &nats_connection) -> bool {
+    DELIVERING.with(|d| d.get().0 == conn as *const _ as usize)
+}
+
+fn delivering_sub(sub: &nats_subscription) -> bool {
+    DELIVERING.with(|d| d.get().1 == sub as *const _ as usize)
+}
+
+/// Messages waiting for the delivery thread (or for `next_msg`).
 #[derive(Default)]
 struct Pending {
     state: Mutex<PendingState>,
     ready: Condvar,
+    done: Condvar,
 }
 
 #[derive(Default)]
 struct PendingState {
     msgs: VecDeque<async_nats::Message>,
+    /// No more messages will be added.
     closed: bool,
     waiting: bool,
+    /// The delivery thread has exited (callback subscriptions).
+    finished: bool,
+}
+
+enum Taken {
+    Msg(async_nats::Message),
+    Closed,
+    TimedOut,
 }
 
 impl Pending {
@@ -81,6 +115,29 @@ impl Pending {
         }
     }
 
+    /// The next message, waiting at most `limit`.
+    fn take_one(&self, limit: Duration) -> Taken {
+        let deadline = Instant::now() + limit;
+        let mut s = self.lock();
+        loop {
+            if let Some(m) = s.msgs.pop_front() {
+                if s.msgs.is_empty() && s.closed {
+                    self.done.notify_all();
+                }
+                return Taken::Msg(m);
+            }
+            if s.closed {
+                return Taken::Closed;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Taken::TimedOut;
+            }
+            s.waiting = true;
+            s = self.ready.wait_timeout(s, deadline - now).unwrap_or_else(|p| p.into_inner()).0;
+        }
+    }
+
     /// No more messages will come; with `discard`, those queued are dropped.
     fn close(&self, discard: bool) {
         let mut s = self.lock();
@@ -90,23 +147,66 @@ impl Pending {
         }
         drop(s);
         self.ready.notify_all();
+        self.done.notify_all();
+    }
+
+    fn finish(&self) {
+        self.lock().finished = true;
+        self.done.notify_all();
+    }
+
+    /// Waits until everything was delivered: the delivery thread exited (callback
+    /// subscriptions) or the queue is closed and emptied by the reader (synchronous ones).
+    fn wait_done(&self, sync: bool, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        let mut s = self.lock();
+        loop {
+            let done = if sync { s.closed && s.msgs.is_empty() } else { s.finished };
+            if done {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            s = self.done.wait_timeout(s, deadline - now).unwrap_or_else(|p| p.into_inner()).0;
+        }
     }
 }
 
 enum Control {
     /// Send UNSUB now; the sender is told once it is queued.
     Unsubscribe(oneshot::Sender<()>),
+    /// UNSUB after this many messages in total.
+    AutoUnsubscribe(u64, oneshot::Sender<bool>),
+    /// UNSUB, then deliver what the server sent before it processed the UNSUB.
+    Drain(oneshot::Sender<()>),
 }
 
-/// A subscription. Created by `nats_subscribe` / `nats_queue_subscribe` / `nats_subscribe_ex`,
-/// released with `nats_subscription_free`. Thread safe: its functions may be called from any
-/// thread, including from its own callback.
+/// A subscription. Created by `nats_subscribe` / `nats_queue_subscribe` / `nats_subscribe_ex`
+/// (callback delivery) or `nats_subscribe_sync` / `nats_queue_subscribe_sync` (the caller
+/// pulls with `nats_subscription_next_msg`), released with `nats_subscription_free`. Thread
+/// safe: its functions may be called from any thread, including from its own callback.
 pub struct nats_subscription {
     conn: Arc<nats_connection>,
     pending: Pending,
+    sync: bool,
+    /// False once unsubscribed or freed: no callback starts after that.
     active: AtomicBool,
+    /// True once the server side ended (auto-unsubscribe count reached, drained, or the
+    /// connection closed); queued messages may still be delivered.
+    ended: AtomicBool,
     control: mpsc::UnboundedSender<Control>,
     delivered: AtomicU64,
+    dropped: AtomicU64,
+    pending_msgs: AtomicI64,
+    pending_bytes: AtomicI64,
+    max_pending_msgs: AtomicI64,
+    max_pending_bytes: AtomicI64,
+    limit_msgs: AtomicI64,
+    limit_bytes: AtomicI64,
+    /// In a slow-consumer episode (reported once; ends when the queue empties).
+    slow: AtomicBool,
 }
 
 struct UserData(*mut c_void);
@@ -119,9 +219,7 @@ impl nats_subscription {
         conn: Arc<nats_connection>,
         subject: &str,
         queue: Option<&str>,
-        cb: unsafe extern "C" fn(*mut c_void, *mut nats_subscription, *const nats_msg),
-        user_data: *mut c_void,
-        user_data_free: nats_user_data_free,
+        cb: Option<(MsgFn, *mut c_void, nats_user_data_free)>,
     ) -> Result<Arc<nats_subscription>> {
         conn.check_open()?;
         check_subject(subject, true, "subject")?;
@@ -147,25 +245,50 @@ impl nats_subscription {
         let sub = Arc::new(nats_subscription {
             conn: conn.clone(),
             pending: Pending::default(),
+            sync: cb.is_none(),
             active: AtomicBool::new(true),
+            ended: AtomicBool::new(false),
             control,
             delivered: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+            pending_msgs: AtomicI64::new(0),
+            pending_bytes: AtomicI64::new(0),
+            max_pending_msgs: AtomicI64::new(0),
+            max_pending_bytes: AtomicI64::new(0),
+            limit_msgs: AtomicI64::new(DEFAULT_PENDING_MSGS),
+            limit_bytes: AtomicI64::new(DEFAULT_PENDING_BYTES),
+            slow: AtomicBool::new(false),
         });
-        let user = UserData(user_data);
-        let for_thread = sub.clone();
-        std::thread::Builder::new()
-            .name("nats-ffi-sub".into())
-            .spawn(move || {
+        if let Some((cb, user_data, user_data_free)) = cb {
+            let user = UserData(user_data);
+            let for_thread = sub.clone();
+            conn.deliveries.started();
+            let spawned = std::thread::Builder::new().name("nats-ffi-sub".into()).spawn(move || {
                 let user = user;
+                let conn = for_thread.conn.clone();
                 deliver(for_thread, cb, user.0);
                 if let Some(free) = user_data_free {
                     // SAFETY: the user's own function with the user's own pointer, once.
                     unsafe { free(user.0) };
                 }
-            })
-            .map_err(|e| Error::new(NATS_ERR_INTERNAL, format!("cannot start a delivery thread: {e}")))?;
+                conn.deliveries.finished();
+            });
+            if let Err(e) = spawned {
+                conn.deliveries.finished();
+                return Err(Error::new(NATS_ERR_INTERNAL, format!("cannot start a delivery thread: {e}")));
+            }
+        }
         conn.handle.spawn(pump(subscriber, sub.clone(), control_rx));
         Ok(sub)
+    }
+
+    /// Sends a control command and waits (briefly, when allowed to block) for its answer.
+    fn command<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Control, what: &str) -> Option<T> {
+        let (tx, rx) = oneshot::channel();
+        if self.control.send(make(tx)).is_err() || runtime::on_runtime_thread() {
+            return None;
+        }
+        runtime::block_on_timeout(&self.conn.handle, what, Duration::from_secs(5), rx).ok()?.ok()
     }
 
     fn unsubscribe(&self) -> Result<()> {
@@ -173,20 +296,139 @@ impl nats_subscription {
             return Err(Error::new(NATS_ERR_INVALID_SUBSCRIPTION, "already unsubscribed"));
         }
         self.pending.close(true);
-        let (tx, rx) = oneshot::channel();
-        if self.control.send(Control::Unsubscribe(tx)).is_ok() && !runtime::on_runtime_thread() {
-            // Wait until the UNSUB is queued, so a flush after this call covers it.
-            let _ = runtime::block_on_timeout(&self.conn.handle, "nats_subscription_unsubscribe", Duration::from_secs(5), rx);
+        self.pending_msgs.store(0, Ordering::Relaxed);
+        self.pending_bytes.store(0, Ordering::Relaxed);
+        if self.ended.load(Ordering::Acquire) {
+            if self.conn.is_closed() {
+                return Err(Error::new(NATS_ERR_CONNECTION_CLOSED, "the connection is closed"));
+            }
+            return Err(Error::new(
+                NATS_ERR_INVALID_SUBSCRIPTION,
+                "the subscription had already ended (auto-unsubscribe limit reached or drained)",
+            ));
         }
+        // Wait until the UNSUB is queued, so a flush after this call covers it.
+        self.command(Control::Unsubscribe, "nats_subscription_unsubscribe");
         if self.conn.is_closed() {
             return Err(Error::new(NATS_ERR_CONNECTION_CLOSED, "the connection is closed"));
         }
         Ok(())
     }
+
+    fn check_live(&self) -> Result<()> {
+        if !self.active.load(Ordering::Acquire) {
+            return Err(Error::new(NATS_ERR_INVALID_SUBSCRIPTION, "the subscription was unsubscribed"));
+        }
+        if self.ended.load(Ordering::Acquire) {
+            if self.conn.is_closed() {
+                return Err(Error::new(NATS_ERR_CONNECTION_CLOSED, "the connection is closed"));
+            }
+            return Err(Error::new(NATS_ERR_INVALID_SUBSCRIPTION, "the subscription has ended"));
+        }
+        Ok(())
+    }
+
+    fn auto_unsubscribe(&self, max: u64) -> Result<()> {
+        if max == 0 {
+            return Err(Error::new(NATS_ERR_INVALID_ARGUMENT, "max must be at least 1"));
+        }
+        self.check_live()?;
+        match self.command(|tx| Control::AutoUnsubscribe(max, tx), "nats_subscription_auto_unsubscribe") {
+            Some(false) => Err(Error::new(NATS_ERR_CONNECTION_CLOSED, "could not send UNSUB: the connection is closed")),
+            _ => Ok(()),
+        }
+    }
+
+    fn drain(&self, limit: Duration) -> Result<()> {
+        self.check_live()?;
+        self.command(Control::Drain, "nats_subscription_drain");
+        if limit.is_zero() || delivering_sub(self) || runtime::on_runtime_thread() {
+            return Ok(());
+        }
+        if !self.pending.wait_done(self.sync, limit) {
+            return Err(Error::new(
+                NATS_ERR_TIMEOUT,
+                format!("the drain did not complete within {} ms", limit.as_millis()),
+            ));
+        }
+        Ok(())
+    }
+
+    fn next_msg(&self, limit: Duration) -> Result<nats_msg> {
+        if !self.sync {
+            return Err(Error::new(
+                NATS_ERR_INVALID_ARGUMENT,
+                "next_msg needs a synchronous subscription (nats_subscribe_sync); this one has a callback",
+            ));
+        }
+        if !self.active.load(Ordering::Acquire) {
+            return Err(Error::new(NATS_ERR_INVALID_SUBSCRIPTION, "the subscription was unsubscribed"));
+        }
+        runtime::refuse_on_runtime("nats_subscription_next_msg")?;
+        match self.pending.take_one(limit) {
+            Taken::Msg(m) => {
+                self.taken(m.payload.len());
+                Ok(nats_msg::new(m))
+            }
+            Taken::TimedOut => Err(Error::new(NATS_ERR_TIMEOUT, format!("no message within {} ms", limit.as_millis()))),
+            Taken::Closed if self.conn.is_closed() => {
+                Err(Error::new(NATS_ERR_CONNECTION_CLOSED, "the connection is closed and no message is left"))
+            }
+            Taken::Closed => Err(Error::new(
+                NATS_ERR_INVALID_SUBSCRIPTION,
+                "the subscription has ended (unsubscribed, drained or max messages reached) and no message is left",
+            )),
+        }
+    }
+
+    /// Applies the pending limits to a batch from the server, counting what is kept and what
+    /// is dropped; reports the start of a slow-consumer episode.
+    fn admit(self: &Arc<Self>, batch: &mut Vec<async_nats::Message>) {
+        let lm = self.limit_msgs.load(Ordering::Relaxed);
+        let lb = self.limit_bytes.load(Ordering::Relaxed);
+        let mut dropped = 0;
+        batch.retain(|m| {
+            let len = m.payload.len() as i64;
+            self.conn.stats.received(m.payload.len());
+            let msgs = self.pending_msgs.load(Ordering::Relaxed);
+            let bytes = self.pending_bytes.load(Ordering::Relaxed);
+            if (lm >= 0 && msgs >= lm) || (lb >= 0 && bytes + len > lb) {
+                dropped += 1;
+                return false;
+            }
+            let msgs = self.pending_msgs.fetch_add(1, Ordering::AcqRel) + 1;
+            let bytes = self.pending_bytes.fetch_add(len, Ordering::AcqRel) + len;
+            self.max_pending_msgs.fetch_max(msgs, Ordering::Relaxed);
+            self.max_pending_bytes.fetch_max(bytes, Ordering::Relaxed);
+            true
+        });
+        if dropped > 0 {
+            self.dropped.fetch_add(dropped, Ordering::Relaxed);
+            if !self.slow.swap(true, Ordering::AcqRel) {
+                self.conn.send_event(Event::Error {
+                    sub: Some(self.clone()),
+                    status: NATS_ERR_SLOW_CONSUMER,
+                    text: format!(
+                        "slow consumer: pending limits ({} msgs, {} bytes) reached; messages dropped",
+                        lm, lb
+                    ),
+                });
+            }
+        }
+    }
+
+    /// A message left the pending queue (delivered or taken).
+    fn taken(&self, len: usize) {
+        self.delivered.fetch_add(1, Ordering::Relaxed);
+        self.pending_bytes.fetch_sub(len as i64, Ordering::AcqRel);
+        if self.pending_msgs.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.slow.store(false, Ordering::Release);
+        }
+    }
 }
 
 /// Moves messages from async-nats into the pending queue, in batches, until unsubscribed, the
-/// connection closes or the server side ends.
+/// connection closes or the server side ends (auto-unsubscribe count, drain).
 async fn pump(
     mut subscriber: async_nats::Subscriber,
     sub: Arc<nats_subscription>,
@@ -194,17 +436,36 @@ async fn pump(
 ) {
     let mut closed = sub.conn.closed.subscribe();
     let mut batch = Vec::with_capacity(256);
+    let mut controls_open = true;
     loop {
         tokio::select! {
             biased;
-            c = control.recv() => {
-                let _ = subscriber.unsubscribe().await;
-                if let Some(Control::Unsubscribe(ack)) = c {
+            c = control.recv(), if controls_open => match c {
+                Some(Control::AutoUnsubscribe(max, ack)) => {
+                    let _ = ack.send(subscriber.unsubscribe_after(max).await.is_ok());
+                }
+                Some(Control::Drain(ack)) => {
+                    let _ = subscriber.drain().await;
                     let _ = ack.send(());
+                }
+                Some(Control::Unsubscribe(ack)) => {
+                    let _ = subscriber.unsubscribe().await;
+                    let _ = ack.send(());
+                    break;
+                }
+                None => controls_open = false,
+            },
+            _ = wait_closed(&mut closed) => {
+                // Deliver what already arrived (a connection drain lets it all arrive first).
+                while let Some(Some(m)) = subscriber.next().now_or_never() {
+                    batch.push(m);
+                }
+                if !batch.is_empty() {
+                    sub.admit(&mut batch);
+                    sub.pending.push(&mut batch);
                 }
                 break;
             }
-            _ = wait_closed(&mut closed) => break,
             m = subscriber.next() => match m {
                 Some(m) => {
                     batch.push(m);
@@ -214,36 +475,37 @@ async fn pump(
                             _ => break,
                         }
                     }
+                    sub.admit(&mut batch);
                     sub.pending.push(&mut batch);
                 }
                 None => break,
             },
         }
     }
+    sub.ended.store(true, Ordering::Release);
     // Deliver what is already queued (unless unsubscribed, which discarded it), then stop.
     sub.pending.close(false);
 }
 
 /// The delivery thread's loop.
-fn deliver(
-    sub: Arc<nats_subscription>,
-    cb: unsafe extern "C" fn(*mut c_void, *mut nats_subscription, *const nats_msg),
-    user_data: *mut c_void,
-) {
+fn deliver(sub: Arc<nats_subscription>, cb: MsgFn, user_data: *mut c_void) {
     let handle = Arc::as_ptr(&sub).cast_mut();
+    DELIVERING.with(|d| d.set((Arc::as_ptr(&sub.conn) as usize, handle as usize)));
     let mut batch = VecDeque::new();
-    while sub.pending.take_all(&mut batch) {
+    'outer: while sub.pending.take_all(&mut batch) {
         while let Some(m) = batch.pop_front() {
             if !sub.active.load(Ordering::Acquire) {
-                return;
+                break 'outer;
             }
+            let len = m.payload.len();
             let msg = nats_msg::new(m);
-            sub.delivered.fetch_add(1, Ordering::Relaxed);
             // SAFETY: the user's callback with the user's pointer; `handle` stays valid while
             // this thread holds `sub`, `msg` while the call lasts.
             unsafe { cb(user_data, handle, &msg) };
+            sub.taken(len);
         }
     }
+    sub.pending.finish();
 }
 
 fn into_handle(sub: Arc<nats_subscription>) -> *mut nats_subscription {
@@ -257,6 +519,7 @@ unsafe fn subscribe_common(
     cb: nats_msg_callback,
     user_data: *mut c_void,
     user_data_free: nats_user_data_free,
+    sync: bool,
     out: *mut *mut nats_subscription,
 ) -> nats_status {
     guard(|| {
@@ -266,9 +529,12 @@ unsafe fn subscribe_common(
             Some(q) => Some(str_arg(q, "queue")?),
             None => None,
         };
-        let cb = cb.ok_or_else(|| null("cb"))?;
+        let cb = match sync {
+            true => None,
+            false => Some((cb.ok_or_else(|| null("cb"))?, user_data, user_data_free)),
+        };
         out_arg(out, "out")?;
-        let sub = nats_subscription::subscribe(arc_from_handle(conn), subject, queue, cb, user_data, user_data_free)?;
+        let sub = nats_subscription::subscribe(arc_from_handle(conn), subject, queue, cb)?;
         write_out(out, into_handle(sub));
         Ok(())
     })
@@ -288,7 +554,7 @@ pub unsafe extern "C" fn nats_subscribe(
     user_data: *mut c_void,
     out: *mut *mut nats_subscription,
 ) -> nats_status {
-    subscribe_common(conn, subject, None, cb, user_data, None, out)
+    subscribe_common(conn, subject, None, cb, user_data, None, false, out)
 }
 
 /// As `nats_subscribe`, as a member of queue group `queue`: each message is delivered to one
@@ -303,7 +569,7 @@ pub unsafe extern "C" fn nats_queue_subscribe(
     user_data: *mut c_void,
     out: *mut *mut nats_subscription,
 ) -> nats_status {
-    subscribe_common(conn, subject, Some(queue), cb, user_data, None, out)
+    subscribe_common(conn, subject, Some(queue), cb, user_data, None, false, out)
 }
 
 /// The full form: `queue` may be NULL (plain subscription); `user_data_free`, if not NULL, is
@@ -320,23 +586,174 @@ pub unsafe extern "C" fn nats_subscribe_ex(
     out: *mut *mut nats_subscription,
 ) -> nats_status {
     let queue = if queue.is_null() { None } else { Some(queue) };
-    subscribe_common(conn, subject, queue, cb, user_data, user_data_free, out)
+    subscribe_common(conn, subject, queue, cb, user_data, user_data_free, false, out)
+}
+
+/// Subscribes to `subject` for synchronous delivery: messages queue up (within the pending
+/// limits) until taken with `nats_subscription_next_msg`. Release with
+/// `nats_subscription_free`. Errors: as `nats_subscribe` (no `cb`).
+#[no_mangle]
+pub unsafe extern "C" fn nats_subscribe_sync(
+    conn: *mut nats_connection,
+    subject: *const c_char,
+    out: *mut *mut nats_subscription,
+) -> nats_status {
+    subscribe_common(conn, subject, None, None, std::ptr::null_mut(), None, true, out)
+}
+
+/// As `nats_subscribe_sync`, as a member of queue group `queue`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_queue_subscribe_sync(
+    conn: *mut nats_connection,
+    subject: *const c_char,
+    queue: *const c_char,
+    out: *mut *mut nats_subscription,
+) -> nats_status {
+    subscribe_common(conn, subject, Some(queue), None, std::ptr::null_mut(), None, true, out)
+}
+
+/// Takes the next message of a synchronous subscription, waiting at most `timeout_ms`
+/// (0: do not wait, only take one already there). On success writes it to `*msg`, owned by
+/// the caller (`nats_msg_free`). Messages that arrived before the subscription ended
+/// (auto-unsubscribe, drain, connection closed) are still returned; after them, the end is
+/// reported. Errors: `NATS_ERR_TIMEOUT` (none arrived in time), `NATS_ERR_NULL_ARGUMENT`,
+/// `NATS_ERR_INVALID_ARGUMENT` (a callback subscription), `NATS_ERR_INVALID_SUBSCRIPTION`
+/// (unsubscribed, or ended and empty), `NATS_ERR_CONNECTION_CLOSED` (closed and empty),
+/// `NATS_ERR_WOULD_BLOCK_RUNTIME`. Several threads may wait on one subscription; each message
+/// goes to one of them.
+#[no_mangle]
+pub unsafe extern "C" fn nats_subscription_next_msg(
+    sub: *mut nats_subscription,
+    timeout_ms: u64,
+    msg: *mut *mut nats_msg,
+) -> nats_status {
+    guard(|| {
+        let s = handle_arg(sub, "sub")?;
+        out_arg(msg, "msg")?;
+        let m = s.next_msg(Duration::from_millis(timeout_ms))?;
+        write_out(msg, Box::into_raw(Box::new(m)));
+        Ok(())
+    })
 }
 
 /// Stops the subscription: messages still queued for it are discarded, no callback starts
 /// after this returns (one already running on the delivery thread finishes), and the UNSUB
 /// is queued to the server. The handle stays valid until `nats_subscription_free`.
-/// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_SUBSCRIPTION` (already unsubscribed),
-/// `NATS_ERR_CONNECTION_CLOSED` (its connection is closed; the subscription is stopped anyway).
+/// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_SUBSCRIPTION` (already unsubscribed,
+/// or already ended by auto-unsubscribe or drain), `NATS_ERR_CONNECTION_CLOSED` (its
+/// connection is closed; the subscription is stopped anyway).
 #[no_mangle]
 pub unsafe extern "C" fn nats_subscription_unsubscribe(sub: *mut nats_subscription) -> nats_status {
     guard(|| handle_arg(sub, "sub")?.unsubscribe())
 }
 
-/// Number of messages handed to the callback so far; 0 for NULL.
+/// Unsubscribes automatically once `max` messages in total (counting those already
+/// received) have arrived: exactly `max` are delivered, then the subscription ends (and
+/// `user_data_free` runs). If `max` were already received, it ends at once. The UNSUB is
+/// queued when this returns. Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_ARGUMENT`
+/// (`max` 0), `NATS_ERR_INVALID_SUBSCRIPTION` (unsubscribed or ended),
+/// `NATS_ERR_CONNECTION_CLOSED`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_subscription_auto_unsubscribe(sub: *mut nats_subscription, max: u64) -> nats_status {
+    guard(|| handle_arg(sub, "sub")?.auto_unsubscribe(max))
+}
+
+/// Drains the subscription: the server is told to stop sending (UNSUB), and every message it
+/// sent before that is still delivered (to the callback, or by `nats_subscription_next_msg`).
+/// With `timeout_ms` > 0, waits until all of them were delivered (callback subscriptions: the
+/// last callback returned; synchronous ones: the queue was emptied by the reader), at most
+/// that long; 0 starts the drain and returns at once. Called from the subscription's own
+/// callback, it never waits. Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_SUBSCRIPTION`
+/// (unsubscribed or already ended), `NATS_ERR_CONNECTION_CLOSED`, `NATS_ERR_TIMEOUT`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_subscription_drain(sub: *mut nats_subscription, timeout_ms: u64) -> nats_status {
+    guard(|| handle_arg(sub, "sub")?.drain(Duration::from_millis(timeout_ms)))
+}
+
+/// Sets the pending limits: how many messages and payload bytes may wait for the callback (or
+/// for `next_msg`). Beyond them, new messages are dropped (counted by
+/// `nats_subscription_dropped`) and the error callback gets `NATS_ERR_SLOW_CONSUMER` with
+/// this subscription, once per episode (until the queue empties). A negative value means no
+/// limit. Defaults: 65536 messages, 64 MiB. Errors: `NATS_ERR_NULL_ARGUMENT`,
+/// `NATS_ERR_INVALID_ARGUMENT` (a limit of 0).
+#[no_mangle]
+pub unsafe extern "C" fn nats_subscription_set_pending_limits(sub: *mut nats_subscription, msgs: i64, bytes: i64) -> nats_status {
+    guard(|| {
+        let s = handle_arg(sub, "sub")?;
+        if msgs == 0 || bytes == 0 {
+            return Err(Error::new(NATS_ERR_INVALID_ARGUMENT, "a pending limit of 0 would drop everything; use -1 for no limit"));
+        }
+        s.limit_msgs.store(msgs.max(-1), Ordering::Relaxed);
+        s.limit_bytes.store(bytes.max(-1), Ordering::Relaxed);
+        Ok(())
+    })
+}
+
+/// Writes the pending limits (-1 = none) to `*msgs` and `*bytes`; either may be NULL.
+/// Errors: `NATS_ERR_NULL_ARGUMENT` (sub).
+#[no_mangle]
+pub unsafe extern "C" fn nats_subscription_pending_limits(sub: *const nats_subscription, msgs: *mut i64, bytes: *mut i64) -> nats_status {
+    guard(|| {
+        let s = handle_arg(sub, "sub")?;
+        write_opt(msgs, s.limit_msgs.load(Ordering::Relaxed));
+        write_opt(bytes, s.limit_bytes.load(Ordering::Relaxed));
+        Ok(())
+    })
+}
+
+unsafe fn write_opt<T>(p: *mut T, v: T) {
+    if !p.is_null() {
+        write_out(p, v);
+    }
+}
+
+/// Writes how many messages and payload bytes are waiting to be delivered (received, not yet
+/// handed to the callback or taken) to `*msgs` and `*bytes`; either may be NULL.
+/// Errors: `NATS_ERR_NULL_ARGUMENT` (sub).
+#[no_mangle]
+pub unsafe extern "C" fn nats_subscription_pending(sub: *const nats_subscription, msgs: *mut i64, bytes: *mut i64) -> nats_status {
+    guard(|| {
+        let s = handle_arg(sub, "sub")?;
+        write_opt(msgs, s.pending_msgs.load(Ordering::Relaxed).max(0));
+        write_opt(bytes, s.pending_bytes.load(Ordering::Relaxed).max(0));
+        Ok(())
+    })
+}
+
+/// Writes the highest pending counts seen so far (see `nats_subscription_pending`).
+/// Errors: `NATS_ERR_NULL_ARGUMENT` (sub).
+#[no_mangle]
+pub unsafe extern "C" fn nats_subscription_max_pending(sub: *const nats_subscription, msgs: *mut i64, bytes: *mut i64) -> nats_status {
+    guard(|| {
+        let s = handle_arg(sub, "sub")?;
+        write_opt(msgs, s.max_pending_msgs.load(Ordering::Relaxed));
+        write_opt(bytes, s.max_pending_bytes.load(Ordering::Relaxed));
+        Ok(())
+    })
+}
+
+/// Number of messages dropped because the pending limits were reached; 0 for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn nats_subscription_dropped(sub: *const nats_subscription) -> u64 {
+    guard_value(0, || sub.as_ref().map_or(0, |s| s.dropped.load(Ordering::Relaxed)))
+}
+
+/// Number of messages delivered so far: callbacks that returned, or messages taken with
+/// `nats_subscription_next_msg`; 0 for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn nats_subscription_delivered(sub: *const nats_subscription) -> u64 {
     guard_value(0, || sub.as_ref().map_or(0, |s| s.delivered.load(Ordering::Relaxed)))
+}
+
+/// True while the subscription may still deliver messages: not unsubscribed, and not ended
+/// with its queue empty. False for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn nats_subscription_is_valid(sub: *const nats_subscription) -> bool {
+    guard_value(false, || {
+        sub.as_ref().is_some_and(|s| {
+            s.active.load(Ordering::Acquire) && !(s.ended.load(Ordering::Acquire) && s.pending_msgs.load(Ordering::Relaxed) <= 0)
+        })
+    })
 }
 
 /// Unsubscribes (if still active) and releases the caller's handle. NULL is a no-op. Safe to

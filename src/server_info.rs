@@ -1,0 +1,204 @@
+//! `nats_server_info_*`: what the server said about itself and about this client.
+
+use crate::connection::nats_connection;
+use crate::error::*;
+use crate::ffi::*;
+use crate::runtime;
+use std::ffi::{c_char, CString};
+
+/// A snapshot of the server's INFO and of the server pool, taken by
+/// `nats_connection_server_info`; freed with `nats_server_info_free`. Immutable: safe to read
+/// from any thread. Strings returned by its accessors live as long as the snapshot.
+pub struct nats_server_info {
+    id: CString,
+    name: CString,
+    version: CString,
+    host: CString,
+    port: u16,
+    max_payload: u64,
+    client_id: u64,
+    client_ip: CString,
+    connected_url: CString,
+    jetstream: bool,
+    headers: bool,
+    lame_duck: bool,
+    cluster: CString,
+    /// Owns the strings `discovered_ptrs` points to.
+    #[allow(dead_code)]
+    discovered: Vec<CString>,
+    discovered_ptrs: Vec<*const c_char>,
+    /// Owns the strings `servers_ptrs` points to.
+    #[allow(dead_code)]
+    servers: Vec<CString>,
+    servers_ptrs: Vec<*const c_char>,
+}
+// SAFETY: the raw pointers point into CStrings owned by the same immutable snapshot.
+unsafe impl Send for nats_server_info {}
+unsafe impl Sync for nats_server_info {}
+
+fn cs(s: impl Into<Vec<u8>>) -> CString {
+    let mut v: Vec<u8> = s.into();
+    v.retain(|b| *b != 0);
+    CString::new(v).unwrap_or_default()
+}
+
+impl nats_server_info {
+    fn take(conn: &nats_connection) -> Result<Self> {
+        conn.check_open()?;
+        let info = conn.client.server_info();
+        let pool = runtime::block_on_timeout(&conn.handle, "nats_connection_server_info", conn.request_timeout, conn.client.server_pool())?
+            .map_err(|e| Error::new(NATS_ERR_CONNECTION_CLOSED, format!("server pool: {e}")))?;
+        let url = |s: &async_nats::Server| -> String {
+            let a = &s.addr;
+            let scheme = if a.tls_required() { "tls" } else { "nats" };
+            format!("{scheme}://{}:{}", a.host(), a.port())
+        };
+        // The server we are on: the pool entry we connected to whose port is the one the
+        // server reports (async-nats does not expose the current address directly).
+        let connected = pool
+            .iter()
+            .filter(|s| s.did_connect && s.failed_attempts == 0)
+            .find(|s| s.addr.port() == info.port)
+            .map(url)
+            .unwrap_or_else(|| if info.port == 0 { String::new() } else { format!("nats://{}:{}", info.host, info.port) });
+        let servers: Vec<CString> = pool.iter().map(|s| cs(url(s))).collect();
+        let discovered: Vec<CString> = pool.iter().filter(|s| s.is_discovered).map(|s| cs(url(s))).collect();
+        Ok(nats_server_info {
+            id: cs(info.server_id),
+            name: cs(info.server_name),
+            version: cs(info.version),
+            host: cs(info.host),
+            port: info.port,
+            max_payload: info.max_payload as u64,
+            client_id: info.client_id,
+            client_ip: cs(info.client_ip),
+            connected_url: cs(connected),
+            jetstream: info.jetstream,
+            headers: info.headers,
+            lame_duck: info.lame_duck_mode,
+            cluster: cs(info.cluster.unwrap_or_default()),
+            discovered_ptrs: discovered.iter().map(|c| c.as_ptr()).collect(),
+            discovered,
+            servers_ptrs: servers.iter().map(|c| c.as_ptr()).collect(),
+            servers,
+        })
+    }
+}
+
+/// Takes a snapshot of what the current server announced (id, name, version, JetStream, ...)
+/// and of the known servers, and writes it to `*info` (free with `nats_server_info_free`).
+/// Blocks briefly (at most request_timeout). Errors: `NATS_ERR_NULL_ARGUMENT`,
+/// `NATS_ERR_CONNECTION_CLOSED`, `NATS_ERR_TIMEOUT`, `NATS_ERR_WOULD_BLOCK_RUNTIME`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_connection_server_info(conn: *mut nats_connection, info: *mut *mut nats_server_info) -> nats_status {
+    guard(|| {
+        let c = handle_arg(conn, "conn")?;
+        out_arg(info, "info")?;
+        let snap = nats_server_info::take(c)?;
+        write_out(info, Box::into_raw(Box::new(snap)));
+        Ok(())
+    })
+}
+
+/// Frees a snapshot. NULL is a no-op.
+#[no_mangle]
+pub unsafe extern "C" fn nats_server_info_free(info: *mut nats_server_info) {
+    guard_void(|| {
+        if !info.is_null() {
+            drop(Box::from_raw(info));
+        }
+    })
+}
+
+macro_rules! str_getter {
+    ($(#[$doc:meta])* $name:ident, $field:ident) => {
+        $(#[$doc])*
+        /// Borrowed from the snapshot; "" for NULL or when the server did not say.
+        #[no_mangle]
+        pub unsafe extern "C" fn $name(info: *const nats_server_info) -> *const c_char {
+            guard_value(c"".as_ptr(), || info.as_ref().map_or(c"".as_ptr(), |i| i.$field.as_ptr()))
+        }
+    };
+}
+
+str_getter!(
+    /// The server's unique id.
+    nats_server_info_id, id);
+str_getter!(
+    /// The server's name (its id unless configured).
+    nats_server_info_name, name);
+str_getter!(
+    /// The nats-server version, e.g. "2.10.22".
+    nats_server_info_version, version);
+str_getter!(
+    /// The host the server listens on, as it reports it (may be "0.0.0.0").
+    nats_server_info_host, host);
+str_getter!(
+    /// The URL of the server this connection is on, e.g. "nats://127.0.0.1:4222".
+    nats_server_info_connected_url, connected_url);
+str_getter!(
+    /// This client's IP address as the server sees it.
+    nats_server_info_client_ip, client_ip);
+str_getter!(
+    /// The server's cluster name; "" when not clustered.
+    nats_server_info_cluster, cluster);
+
+macro_rules! value_getter {
+    ($(#[$doc:meta])* $name:ident, $field:ident, $t:ty) => {
+        $(#[$doc])*
+        #[no_mangle]
+        pub unsafe extern "C" fn $name(info: *const nats_server_info) -> $t {
+            guard_value(Default::default(), || info.as_ref().map_or(Default::default(), |i| i.$field.into()))
+        }
+    };
+}
+
+value_getter!(
+    /// The port the server listens on; 0 for NULL.
+    nats_server_info_port, port, u16);
+value_getter!(
+    /// The largest payload the server accepts; 0 for NULL.
+    nats_server_info_max_payload, max_payload, u64);
+value_getter!(
+    /// The id the server gave this client connection; 0 for NULL.
+    nats_server_info_client_id, client_id, u64);
+value_getter!(
+    /// True when the server has JetStream enabled.
+    nats_server_info_jetstream, jetstream, bool);
+value_getter!(
+    /// True when the server supports headers (every server since 2.2).
+    nats_server_info_headers, headers, bool);
+value_getter!(
+    /// True when the server announced lame-duck mode.
+    nats_server_info_lame_duck, lame_duck, bool);
+
+unsafe fn list_out(list: &[*const c_char], urls: *mut *const *const c_char, count: *mut usize) -> Result<()> {
+    out_arg(urls, "urls")?;
+    out_arg(count, "count")?;
+    write_out(urls, if list.is_empty() { std::ptr::null() } else { list.as_ptr() });
+    write_out(count, list.len());
+    Ok(())
+}
+
+/// Writes the servers the client learned from the cluster (not given in the options) to
+/// `*urls` (an array of `*count` URLs borrowed from the snapshot; NULL and 0 when none).
+/// Errors: `NATS_ERR_NULL_ARGUMENT`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_server_info_discovered_servers(
+    info: *const nats_server_info,
+    urls: *mut *const *const c_char,
+    count: *mut usize,
+) -> nats_status {
+    guard(|| list_out(&handle_arg(info, "info")?.discovered_ptrs, urls, count))
+}
+
+/// Like `nats_server_info_discovered_servers`, for every server in the pool: those given in
+/// the options and those discovered.
+#[no_mangle]
+pub unsafe extern "C" fn nats_server_info_servers(
+    info: *const nats_server_info,
+    urls: *mut *const *const c_char,
+    count: *mut usize,
+) -> nats_status {
+    guard(|| list_out(&handle_arg(info, "info")?.servers_ptrs, urls, count))
+}
