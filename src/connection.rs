@@ -286,17 +286,23 @@ async fn pinger(client: async_nats::Client, outbox: Arc<Outbox>, interval: Durat
     }
 }
 
-/// Tells the event thread when the server advertises cluster members not seen before.
+/// Tells the event thread when the server pool gains servers the cluster advertised.
+/// async-nats adds them when it (re)connects (it does not act on the INFO updates a server
+/// sends in between), so that is when this notices them.
 async fn watch_discovered(client: async_nats::Client, events: EventSender, mut closed: watch::Receiver<bool>) {
-    let mut known: std::collections::HashSet<String> = client.server_info().connect_urls.into_iter().collect();
+    let discovered = |pool: Vec<async_nats::Server>| -> std::collections::HashSet<String> {
+        pool.into_iter().filter(|s| s.is_discovered).map(|s| format!("{}:{}", s.addr.host(), s.addr.port())).collect()
+    };
+    let mut known = discovered(client.server_pool().await.unwrap_or_default());
     loop {
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(250)) => {}
             _ = wait_closed(&mut closed) => return,
         }
+        let Ok(pool) = client.server_pool().await else { return };
         let mut new = false;
-        for url in client.server_info().connect_urls {
-            new |= known.insert(url);
+        for s in discovered(pool) {
+            new |= known.insert(s);
         }
         if new && events.send(Event::DiscoveredServers).is_err() {
             return;

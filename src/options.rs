@@ -548,8 +548,9 @@ conn_cb_setter!(
     /// will move to another server when it goes).
     nats_options_set_lame_duck_cb, lame_duck);
 conn_cb_setter!(
-    /// Called when the server advertises cluster members not known before (see
-    /// `nats_server_info_discovered_servers`). Checked every 250 ms.
+    /// Called when the client learned cluster members not known before (listed by
+    /// `nats_server_info_discovered_servers`). The client learns them from the server's INFO
+    /// when it connects or reconnects; checked every 250 ms.
     nats_options_set_discovered_servers_cb, discovered_servers);
 
 /// Sets the asynchronous error callback (slow consumer, permission violation, other server

@@ -670,8 +670,8 @@ pub unsafe extern "C" fn nats_subscription_drain(sub: *mut nats_subscription, ti
     guard(|| handle_arg(sub, "sub")?.drain(Duration::from_millis(timeout_ms)))
 }
 
-/// Sets the pending limits: how many messages and payload bytes may wait for the callback (or
-/// for `next_msg`). Beyond them, new messages are dropped (counted by
+/// Sets the pending limits: how many messages and payload bytes may be pending (waiting for
+/// the callback or being processed by it, or waiting for `next_msg`). Beyond them, new messages are dropped (counted by
 /// `nats_subscription_dropped`) and the error callback gets `NATS_ERR_SLOW_CONSUMER` with
 /// this subscription, once per episode (until the queue empties). A negative value means no
 /// limit. Defaults: 65536 messages, 64 MiB. Errors: `NATS_ERR_NULL_ARGUMENT`,
@@ -707,8 +707,10 @@ unsafe fn write_opt<T>(p: *mut T, v: T) {
     }
 }
 
-/// Writes how many messages and payload bytes are waiting to be delivered (received, not yet
-/// handed to the callback or taken) to `*msgs` and `*bytes`; either may be NULL.
+/// Writes how many messages and payload bytes are pending to `*msgs` and `*bytes` (either may
+/// be NULL): received and not yet delivered, counting the one a callback is processing (until
+/// it returns) or, for synchronous subscriptions, those not yet taken. The pending limits
+/// apply to these counts.
 /// Errors: `NATS_ERR_NULL_ARGUMENT` (sub).
 #[no_mangle]
 pub unsafe extern "C" fn nats_subscription_pending(sub: *const nats_subscription, msgs: *mut i64, bytes: *mut i64) -> nats_status {
