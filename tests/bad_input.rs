@@ -8,6 +8,8 @@ use nats_ffi::connection::*;
 use nats_ffi::error::*;
 use nats_ffi::message::*;
 use nats_ffi::options::*;
+use nats_ffi::server_info::*;
+use nats_ffi::ffi::nats_string_free;
 use nats_ffi::subscription::*;
 use std::ffi::{c_char, c_void, CStr};
 use std::ptr::{null, null_mut};
@@ -188,4 +190,132 @@ fn message_accessors_on_null() {
         assert_eq!(out, sentinel());
         nats_msg_free(null_mut());
     }
+}
+
+#[test]
+fn core_client_calls_reject_bad_input() {
+    let srv = Server::start();
+    let c = Conn::to(&srv.url());
+    let n: *mut nats_connection = null_mut();
+    let s = cs("a");
+    unsafe {
+        // Messages and headers.
+        let mut m: *mut nats_msg = sentinel();
+        fails_with(nats_msg_new(null(), null(), null(), 0, &mut m), NATS_ERR_NULL_ARGUMENT);
+        fails_with(nats_msg_new(BAD_UTF8, null(), null(), 0, &mut m), NATS_ERR_INVALID_UTF8);
+        fails_with(nats_msg_new(cs("a.*").as_ptr(), null(), null(), 0, &mut m), NATS_ERR_INVALID_SUBJECT);
+        fails_with(nats_msg_new(s.as_ptr(), cs("r b").as_ptr(), null(), 0, &mut m), NATS_ERR_INVALID_SUBJECT);
+        fails_with(nats_msg_new(s.as_ptr(), null(), null(), 3, &mut m), NATS_ERR_NULL_ARGUMENT);
+        fails_with(nats_msg_new(s.as_ptr(), null(), null(), 0, null_mut()), NATS_ERR_NULL_ARGUMENT);
+        assert_eq!(m, sentinel());
+        ok(nats_msg_new(s.as_ptr(), null(), null(), 0, &mut m));
+        let k = cs("K");
+        for f in [nats_msg_header_set, nats_msg_header_add] {
+            fails_with(f(null_mut(), k.as_ptr(), k.as_ptr()), NATS_ERR_NULL_ARGUMENT);
+            fails_with(f(m, null(), k.as_ptr()), NATS_ERR_NULL_ARGUMENT);
+            fails_with(f(m, k.as_ptr(), null()), NATS_ERR_NULL_ARGUMENT);
+            fails_with(f(m, BAD_UTF8, k.as_ptr()), NATS_ERR_INVALID_UTF8);
+            fails_with(f(m, k.as_ptr(), BAD_UTF8), NATS_ERR_INVALID_UTF8);
+            fails_with(f(m, cs("").as_ptr(), k.as_ptr()), NATS_ERR_INVALID_ARGUMENT);
+        }
+        fails_with(nats_msg_header_delete(null_mut(), k.as_ptr()), NATS_ERR_NULL_ARGUMENT);
+        fails_with(nats_msg_header_delete(m, k.as_ptr()), NATS_ERR_NOT_FOUND);
+        let mut v: *const c_char = sentinel();
+        fails_with(nats_msg_header_get(null(), k.as_ptr(), &mut v), NATS_ERR_NULL_ARGUMENT);
+        fails_with(nats_msg_header_get(m, null(), &mut v), NATS_ERR_NULL_ARGUMENT);
+        fails_with(nats_msg_header_get(m, k.as_ptr(), null_mut()), NATS_ERR_NULL_ARGUMENT);
+        fails_with(nats_msg_header_get(m, k.as_ptr(), &mut v), NATS_ERR_NOT_FOUND);
+        assert_eq!(v, sentinel());
+        let (mut vs, mut cnt): (*const *const c_char, usize) = (sentinel(), 9);
+        fails_with(nats_msg_header_values(m, k.as_ptr(), &mut vs, null_mut()), NATS_ERR_NULL_ARGUMENT);
+        fails_with(nats_msg_header_keys(null(), &mut vs, &mut cnt), NATS_ERR_NULL_ARGUMENT);
+        ok(nats_msg_header_keys(m, &mut vs, &mut cnt));
+        assert_eq!((vs, cnt), (null(), 0));
+        assert_eq!(nats_msg_status(null()), 0);
+        assert!(nats_msg_status_description(null()).is_null());
+        fails_with(nats_publish_msg(n, m), NATS_ERR_NULL_ARGUMENT);
+        fails_with(nats_publish_msg(c.0, null()), NATS_ERR_NULL_ARGUMENT);
+        let mut reply: *mut nats_msg = sentinel();
+        fails_with(nats_request_msg(n, m, 100, &mut reply), NATS_ERR_NULL_ARGUMENT);
+        fails_with(nats_request_msg(c.0, null(), 100, &mut reply), NATS_ERR_NULL_ARGUMENT);
+        fails_with(nats_request_msg(c.0, m, 100, null_mut()), NATS_ERR_NULL_ARGUMENT);
+        fails_with(nats_request_msg(c.0, m, 1000, &mut reply), NATS_ERR_NO_RESPONDERS);
+        assert_eq!(reply, sentinel());
+        nats_msg_free(m);
+        fails_with(nats_request_async(n, s.as_ptr(), null(), 0, 0, None, null_mut()), NATS_ERR_NULL_ARGUMENT);
+        fails_with(nats_request_async(c.0, BAD_UTF8, null(), 0, 0, None, null_mut()), NATS_ERR_INVALID_UTF8);
+
+        // Connection calls.
+        let mut st = nats_statistics::default();
+        fails_with(nats_connection_stats(null(), &mut st), NATS_ERR_NULL_ARGUMENT);
+        fails_with(nats_connection_stats(c.0, null_mut()), NATS_ERR_NULL_ARGUMENT);
+        let mut rtt = 0u64;
+        fails_with(nats_connection_rtt(n, &mut rtt), NATS_ERR_NULL_ARGUMENT);
+        fails_with(nats_connection_rtt(c.0, null_mut()), NATS_ERR_NULL_ARGUMENT);
+        fails_with(nats_connection_reconnect(n), NATS_ERR_NULL_ARGUMENT);
+        fails_with(nats_connection_drain(n, 10), NATS_ERR_NULL_ARGUMENT);
+        let mut inbox: *mut c_char = sentinel();
+        fails_with(nats_connection_new_inbox(null(), &mut inbox), NATS_ERR_NULL_ARGUMENT);
+        fails_with(nats_connection_new_inbox(c.0, null_mut()), NATS_ERR_NULL_ARGUMENT);
+        assert_eq!(inbox, sentinel());
+        assert!(nats_connection_is_closed(null()));
+        assert_eq!(nats_connection_max_payload(null()), 0);
+        assert_eq!(nats_connection_buffered(null()), 0);
+        let mut info: *mut nats_server_info = sentinel();
+        fails_with(nats_connection_server_info(n, &mut info), NATS_ERR_NULL_ARGUMENT);
+        fails_with(nats_connection_server_info(c.0, null_mut()), NATS_ERR_NULL_ARGUMENT);
+        assert_eq!(info, sentinel());
+        let (mut urls, mut cnt): (*const *const c_char, usize) = (null(), 0);
+        fails_with(nats_server_info_servers(null(), &mut urls, &mut cnt), NATS_ERR_NULL_ARGUMENT);
+        fails_with(nats_server_info_discovered_servers(null(), &mut urls, &mut cnt), NATS_ERR_NULL_ARGUMENT);
+        assert_eq!(nats_server_info_port(null()), 0);
+        assert!(!nats_server_info_jetstream(null()));
+        nats_server_info_free(null_mut());
+        nats_string_free(null_mut());
+
+        // Subscription calls.
+        let mut sub: *mut nats_subscription = sentinel();
+        fails_with(nats_subscribe_sync(n, s.as_ptr(), &mut sub), NATS_ERR_NULL_ARGUMENT);
+        fails_with(nats_subscribe_sync(c.0, BAD_UTF8, &mut sub), NATS_ERR_INVALID_UTF8);
+        fails_with(nats_subscribe_sync(c.0, cs("a b").as_ptr(), &mut sub), NATS_ERR_INVALID_SUBJECT);
+        fails_with(nats_subscribe_sync(c.0, s.as_ptr(), null_mut()), NATS_ERR_NULL_ARGUMENT);
+        fails_with(nats_queue_subscribe_sync(c.0, s.as_ptr(), null(), &mut sub), NATS_ERR_NULL_ARGUMENT);
+        fails_with(nats_queue_subscribe_sync(c.0, s.as_ptr(), cs("q q").as_ptr(), &mut sub), NATS_ERR_INVALID_SUBJECT);
+        assert_eq!(sub, sentinel());
+        let ns: *mut nats_subscription = null_mut();
+        let mut msg: *mut nats_msg = sentinel();
+        fails_with(nats_subscription_next_msg(ns, 1, &mut msg), NATS_ERR_NULL_ARGUMENT);
+        fails_with(nats_subscription_auto_unsubscribe(ns, 1), NATS_ERR_NULL_ARGUMENT);
+        fails_with(nats_subscription_drain(ns, 1), NATS_ERR_NULL_ARGUMENT);
+        fails_with(nats_subscription_set_pending_limits(ns, 1, 1), NATS_ERR_NULL_ARGUMENT);
+        fails_with(nats_subscription_pending_limits(null(), null_mut(), null_mut()), NATS_ERR_NULL_ARGUMENT);
+        fails_with(nats_subscription_pending(null(), null_mut(), null_mut()), NATS_ERR_NULL_ARGUMENT);
+        fails_with(nats_subscription_max_pending(null(), null_mut(), null_mut()), NATS_ERR_NULL_ARGUMENT);
+        assert_eq!(nats_subscription_dropped(null()), 0);
+        assert!(!nats_subscription_is_valid(null()));
+        ok(nats_subscribe_sync(c.0, s.as_ptr(), &mut sub));
+        fails_with(nats_subscription_next_msg(sub, 1, null_mut()), NATS_ERR_NULL_ARGUMENT);
+        assert_eq!(msg, sentinel());
+        nats_subscription_free(sub);
+
+        // Option callbacks.
+        let o: *mut nats_options = null_mut();
+        fails_with(nats_options_set_error_cb(o, None, null_mut()), NATS_ERR_NULL_ARGUMENT);
+        fails_with(nats_options_set_reconnect_delay_cb(o, None, null_mut()), NATS_ERR_NULL_ARGUMENT);
+        fails_with(nats_options_set_reconnect_wait_ms(o, 1), NATS_ERR_NULL_ARGUMENT);
+        fails_with(nats_options_set_reconnect_jitter_ms(o, 1, 1), NATS_ERR_NULL_ARGUMENT);
+        fails_with(nats_options_set_reconnect_buffer_size(o, 1), NATS_ERR_NULL_ARGUMENT);
+        fails_with(nats_options_set_max_pings_out(o, 1), NATS_ERR_NULL_ARGUMENT);
+        for f in [
+            nats_options_set_connected_cb,
+            nats_options_set_disconnected_cb,
+            nats_options_set_reconnected_cb,
+            nats_options_set_closed_cb,
+            nats_options_set_lame_duck_cb,
+            nats_options_set_discovered_servers_cb,
+        ] {
+            fails_with(f(o, None, null_mut()), NATS_ERR_NULL_ARGUMENT);
+        }
+    }
+    assert_eq!(c.status(), NATS_CONN_STATUS_CONNECTED, "the connection survived all of it");
 }
