@@ -144,6 +144,17 @@ pub fn check_queue(queue: &str) -> Result<()> {
     Ok(())
 }
 
+/// Frees a string the library gave to the caller (`nats_connection_new_inbox`, ...). NULL is
+/// a no-op. Do not pass strings the library lends (accessors returning `const char *`).
+#[no_mangle]
+pub unsafe extern "C" fn nats_string_free(s: *mut c_char) {
+    guard_void(|| {
+        if !s.is_null() {
+            drop(std::ffi::CString::from_raw(s));
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,15 +175,4 @@ mod tests {
         assert!(check_queue("").is_err());
         assert!(check_queue("a b").is_err());
     }
-}
-
-/// Frees a string the library gave to the caller (`nats_connection_new_inbox`, ...). NULL is
-/// a no-op. Do not pass strings the library lends (accessors returning `const char *`).
-#[no_mangle]
-pub unsafe extern "C" fn nats_string_free(s: *mut c_char) {
-    guard_void(|| {
-        if !s.is_null() {
-            drop(std::ffi::CString::from_raw(s));
-        }
-    })
 }

@@ -63,6 +63,7 @@ pub(crate) struct Outbox {
 }
 
 /// What `Outbox::publish` needs to know about the connection.
+#[allow(clippy::result_large_err)] // the message handed back is the point
 pub(crate) trait Link {
     /// One non-waiting attempt to hand `m` to async-nats; gives it back if the queue is full.
     fn try_send(&self, m: OutMsg) -> std::result::Result<Result<()>, OutMsg>;

@@ -512,6 +512,7 @@ fn into_handle(sub: Arc<nats_subscription>) -> *mut nats_subscription {
     Arc::into_raw(sub).cast_mut()
 }
 
+#[allow(clippy::too_many_arguments)]
 unsafe fn subscribe_common(
     conn: *mut nats_connection,
     subject: *const c_char,

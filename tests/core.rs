@@ -636,7 +636,7 @@ fn statistics_count_exactly() {
     unsafe { nats_subscription_free(es) };
 }
 
-#[repr(C)]
+#[allow(clippy::type_complexity)]
 struct AsyncResults {
     got: Mutex<HashMap<Vec<u8>, (nats_status, Vec<u8>)>>,
     errors: Mutex<Vec<(nats_status, String)>>,
