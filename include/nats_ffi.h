@@ -645,8 +645,8 @@ nats_status nats_subscription_auto_unsubscribe(struct nats_subscription *sub, ui
 // (unsubscribed or already ended), `NATS_ERR_CONNECTION_CLOSED`, `NATS_ERR_TIMEOUT`.
 nats_status nats_subscription_drain(struct nats_subscription *sub, uint64_t timeout_ms);
 
-// Sets the pending limits: how many messages and payload bytes may wait for the callback (or
-// for `next_msg`). Beyond them, new messages are dropped (counted by
+// Sets the pending limits: how many messages and payload bytes may be pending (waiting for
+// the callback or being processed by it, or waiting for `next_msg`). Beyond them, new messages are dropped (counted by
 // `nats_subscription_dropped`) and the error callback gets `NATS_ERR_SLOW_CONSUMER` with
 // this subscription, once per episode (until the queue empties). A negative value means no
 // limit. Defaults: 65536 messages, 64 MiB. Errors: `NATS_ERR_NULL_ARGUMENT`,
@@ -657,8 +657,10 @@ nats_status nats_subscription_set_pending_limits(struct nats_subscription *sub, 
 // Errors: `NATS_ERR_NULL_ARGUMENT` (sub).
 nats_status nats_subscription_pending_limits(const struct nats_subscription *sub, int64_t *msgs, int64_t *bytes);
 
-// Writes how many messages and payload bytes are waiting to be delivered (received, not yet
-// handed to the callback or taken) to `*msgs` and `*bytes`; either may be NULL.
+// Writes how many messages and payload bytes are pending to `*msgs` and `*bytes` (either may
+// be NULL): received and not yet delivered, counting the one a callback is processing (until
+// it returns) or, for synchronous subscriptions, those not yet taken. The pending limits
+// apply to these counts.
 // Errors: `NATS_ERR_NULL_ARGUMENT` (sub).
 nats_status nats_subscription_pending(const struct nats_subscription *sub, int64_t *msgs, int64_t *bytes);
 
