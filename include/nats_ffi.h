@@ -181,6 +181,11 @@ typedef struct nats_statistics {
   uint64_t reconnects;
 } nats_statistics;
 
+// Connection event callback: `user_data` as given to the setter, and the connection (the
+// same handle `nats_connect` returned; valid during the call). Runs on the connection's event
+// thread, never on a runtime thread; may call any function of the library.
+typedef void (*nats_connection_callback)(void *user_data, struct nats_connection *conn);
+
 // Asynchronous error callback: `user_data`, the connection, the subscription concerned or
 // NULL (a slow consumer names its subscription), a status (`NATS_ERR_SLOW_CONSUMER`,
 // `NATS_ERR_PERMISSION`, `NATS_ERR_AUTH`, `NATS_ERR_CONNECTION_CLOSED` for publishes lost at
@@ -555,6 +560,42 @@ nats_status nats_options_set_max_pings_out(struct nats_options *opts, uint32_t m
 // Errors: `NATS_ERR_NULL_ARGUMENT`.
 nats_status nats_options_set_reconnect_buffer_size(struct nats_options *opts, size_t bytes);
 
+// Called once, when the connection is first established (right after `nats_connect`
+// returns, or later with retry_on_initial_connect).
+// `cb` NULL removes the callback. `user_data` is passed back as is; it must stay valid
+// while connections made with these options live. Errors: `NATS_ERR_NULL_ARGUMENT` (opts).
+nats_status nats_options_set_connected_cb(struct nats_options *opts, nats_connection_callback cb, void *user_data);
+
+// Called each time the connection to the server is lost.
+// `cb` NULL removes the callback. `user_data` is passed back as is; it must stay valid
+// while connections made with these options live. Errors: `NATS_ERR_NULL_ARGUMENT` (opts).
+nats_status nats_options_set_disconnected_cb(struct nats_options *opts, nats_connection_callback cb, void *user_data);
+
+// Called each time the connection is re-established after a loss; subscriptions have
+// been re-sent and buffered publishes follow.
+// `cb` NULL removes the callback. `user_data` is passed back as is; it must stay valid
+// while connections made with these options live. Errors: `NATS_ERR_NULL_ARGUMENT` (opts).
+nats_status nats_options_set_reconnected_cb(struct nats_options *opts, nats_connection_callback cb, void *user_data);
+
+// Called once when the connection is closed for good (`nats_connection_close`, drain,
+// free, or max_reconnects failed attempts). The last callback of a connection.
+// `cb` NULL removes the callback. `user_data` is passed back as is; it must stay valid
+// while connections made with these options live. Errors: `NATS_ERR_NULL_ARGUMENT` (opts).
+nats_status nats_options_set_closed_cb(struct nats_options *opts, nats_connection_callback cb, void *user_data);
+
+// Called when the server announces lame-duck mode (it is about to shut down; the client
+// will move to another server when it goes).
+// `cb` NULL removes the callback. `user_data` is passed back as is; it must stay valid
+// while connections made with these options live. Errors: `NATS_ERR_NULL_ARGUMENT` (opts).
+nats_status nats_options_set_lame_duck_cb(struct nats_options *opts, nats_connection_callback cb, void *user_data);
+
+// Called when the client learned cluster members not known before (listed by
+// `nats_server_info_discovered_servers`). The client learns them from the server's INFO
+// when it connects or reconnects; checked every 250 ms.
+// `cb` NULL removes the callback. `user_data` is passed back as is; it must stay valid
+// while connections made with these options live. Errors: `NATS_ERR_NULL_ARGUMENT` (opts).
+nats_status nats_options_set_discovered_servers_cb(struct nats_options *opts, nats_connection_callback cb, void *user_data);
+
 // Sets the asynchronous error callback (slow consumer, permission violation, other server
 // errors, publishes lost at close); see `nats_error_callback`. `cb` NULL removes it.
 // Errors: `NATS_ERR_NULL_ARGUMENT` (opts).
@@ -573,6 +614,52 @@ nats_status nats_connection_server_info(struct nats_connection *conn, struct nat
 
 // Frees a snapshot. NULL is a no-op.
 void nats_server_info_free(struct nats_server_info *info);
+
+// The server's unique id.
+// Borrowed from the snapshot; "" for NULL or when the server did not say.
+const char *nats_server_info_id(const struct nats_server_info *info);
+
+// The server's name (its id unless configured).
+// Borrowed from the snapshot; "" for NULL or when the server did not say.
+const char *nats_server_info_name(const struct nats_server_info *info);
+
+// The nats-server version, e.g. "2.10.22".
+// Borrowed from the snapshot; "" for NULL or when the server did not say.
+const char *nats_server_info_version(const struct nats_server_info *info);
+
+// The host the server listens on, as it reports it (may be "0.0.0.0").
+// Borrowed from the snapshot; "" for NULL or when the server did not say.
+const char *nats_server_info_host(const struct nats_server_info *info);
+
+// The URL of the server this connection is on, e.g. "nats://127.0.0.1:4222".
+// Borrowed from the snapshot; "" for NULL or when the server did not say.
+const char *nats_server_info_connected_url(const struct nats_server_info *info);
+
+// This client's IP address as the server sees it.
+// Borrowed from the snapshot; "" for NULL or when the server did not say.
+const char *nats_server_info_client_ip(const struct nats_server_info *info);
+
+// The server's cluster name; "" when not clustered.
+// Borrowed from the snapshot; "" for NULL or when the server did not say.
+const char *nats_server_info_cluster(const struct nats_server_info *info);
+
+// The port the server listens on; 0 for NULL.
+uint16_t nats_server_info_port(const struct nats_server_info *info);
+
+// The largest payload the server accepts; 0 for NULL.
+uint64_t nats_server_info_max_payload(const struct nats_server_info *info);
+
+// The id the server gave this client connection; 0 for NULL.
+uint64_t nats_server_info_client_id(const struct nats_server_info *info);
+
+// True when the server has JetStream enabled.
+bool nats_server_info_jetstream(const struct nats_server_info *info);
+
+// True when the server supports headers (every server since 2.2).
+bool nats_server_info_headers(const struct nats_server_info *info);
+
+// True when the server announced lame-duck mode.
+bool nats_server_info_lame_duck(const struct nats_server_info *info);
 
 // Writes the servers the client learned from the cluster (not given in the options) to
 // `*urls` (an array of `*count` URLs borrowed from the snapshot; NULL and 0 when none).

@@ -508,50 +508,101 @@ pub unsafe extern "C" fn nats_options_set_reconnect_buffer_size(opts: *mut nats_
     })
 }
 
-macro_rules! conn_cb_setter {
-    ($(#[$doc:meta])* $name:ident, $field:ident) => {
-        $(#[$doc])*
-        /// `cb` NULL removes the callback. `user_data` is passed back as is; it must stay valid
-        /// while connections made with these options live. Errors: `NATS_ERR_NULL_ARGUMENT`
-        /// (opts).
-        #[no_mangle]
-        pub unsafe extern "C" fn $name(
-            opts: *mut nats_options,
-            cb: nats_connection_callback,
-            user_data: *mut c_void,
-        ) -> nats_status {
-            with_opts(opts, |o| {
-                o.hooks.$field = cb.map(|f| Hook { f, user_data });
-                Ok(())
-            })
-        }
-    };
+/// Called once, when the connection is first established (right after `nats_connect`
+/// returns, or later with retry_on_initial_connect).
+/// `cb` NULL removes the callback. `user_data` is passed back as is; it must stay valid
+/// while connections made with these options live. Errors: `NATS_ERR_NULL_ARGUMENT` (opts).
+#[no_mangle]
+pub unsafe extern "C" fn nats_options_set_connected_cb(
+    opts: *mut nats_options,
+    cb: nats_connection_callback,
+    user_data: *mut c_void,
+) -> nats_status {
+    with_opts(opts, |o| {
+        o.hooks.connected = cb.map(|f| Hook { f, user_data });
+        Ok(())
+    })
 }
 
-conn_cb_setter!(
-    /// Called once, when the connection is first established (right after `nats_connect`
-    /// returns, or later with retry_on_initial_connect).
-    nats_options_set_connected_cb, connected);
-conn_cb_setter!(
-    /// Called each time the connection to the server is lost.
-    nats_options_set_disconnected_cb, disconnected);
-conn_cb_setter!(
-    /// Called each time the connection is re-established after a loss; subscriptions have
-    /// been re-sent and buffered publishes follow.
-    nats_options_set_reconnected_cb, reconnected);
-conn_cb_setter!(
-    /// Called once when the connection is closed for good (`nats_connection_close`, drain,
-    /// free, or max_reconnects failed attempts). The last callback of a connection.
-    nats_options_set_closed_cb, closed);
-conn_cb_setter!(
-    /// Called when the server announces lame-duck mode (it is about to shut down; the client
-    /// will move to another server when it goes).
-    nats_options_set_lame_duck_cb, lame_duck);
-conn_cb_setter!(
-    /// Called when the client learned cluster members not known before (listed by
-    /// `nats_server_info_discovered_servers`). The client learns them from the server's INFO
-    /// when it connects or reconnects; checked every 250 ms.
-    nats_options_set_discovered_servers_cb, discovered_servers);
+/// Called each time the connection to the server is lost.
+/// `cb` NULL removes the callback. `user_data` is passed back as is; it must stay valid
+/// while connections made with these options live. Errors: `NATS_ERR_NULL_ARGUMENT` (opts).
+#[no_mangle]
+pub unsafe extern "C" fn nats_options_set_disconnected_cb(
+    opts: *mut nats_options,
+    cb: nats_connection_callback,
+    user_data: *mut c_void,
+) -> nats_status {
+    with_opts(opts, |o| {
+        o.hooks.disconnected = cb.map(|f| Hook { f, user_data });
+        Ok(())
+    })
+}
+
+/// Called each time the connection is re-established after a loss; subscriptions have
+/// been re-sent and buffered publishes follow.
+/// `cb` NULL removes the callback. `user_data` is passed back as is; it must stay valid
+/// while connections made with these options live. Errors: `NATS_ERR_NULL_ARGUMENT` (opts).
+#[no_mangle]
+pub unsafe extern "C" fn nats_options_set_reconnected_cb(
+    opts: *mut nats_options,
+    cb: nats_connection_callback,
+    user_data: *mut c_void,
+) -> nats_status {
+    with_opts(opts, |o| {
+        o.hooks.reconnected = cb.map(|f| Hook { f, user_data });
+        Ok(())
+    })
+}
+
+/// Called once when the connection is closed for good (`nats_connection_close`, drain,
+/// free, or max_reconnects failed attempts). The last callback of a connection.
+/// `cb` NULL removes the callback. `user_data` is passed back as is; it must stay valid
+/// while connections made with these options live. Errors: `NATS_ERR_NULL_ARGUMENT` (opts).
+#[no_mangle]
+pub unsafe extern "C" fn nats_options_set_closed_cb(
+    opts: *mut nats_options,
+    cb: nats_connection_callback,
+    user_data: *mut c_void,
+) -> nats_status {
+    with_opts(opts, |o| {
+        o.hooks.closed = cb.map(|f| Hook { f, user_data });
+        Ok(())
+    })
+}
+
+/// Called when the server announces lame-duck mode (it is about to shut down; the client
+/// will move to another server when it goes).
+/// `cb` NULL removes the callback. `user_data` is passed back as is; it must stay valid
+/// while connections made with these options live. Errors: `NATS_ERR_NULL_ARGUMENT` (opts).
+#[no_mangle]
+pub unsafe extern "C" fn nats_options_set_lame_duck_cb(
+    opts: *mut nats_options,
+    cb: nats_connection_callback,
+    user_data: *mut c_void,
+) -> nats_status {
+    with_opts(opts, |o| {
+        o.hooks.lame_duck = cb.map(|f| Hook { f, user_data });
+        Ok(())
+    })
+}
+
+/// Called when the client learned cluster members not known before (listed by
+/// `nats_server_info_discovered_servers`). The client learns them from the server's INFO
+/// when it connects or reconnects; checked every 250 ms.
+/// `cb` NULL removes the callback. `user_data` is passed back as is; it must stay valid
+/// while connections made with these options live. Errors: `NATS_ERR_NULL_ARGUMENT` (opts).
+#[no_mangle]
+pub unsafe extern "C" fn nats_options_set_discovered_servers_cb(
+    opts: *mut nats_options,
+    cb: nats_connection_callback,
+    user_data: *mut c_void,
+) -> nats_status {
+    with_opts(opts, |o| {
+        o.hooks.discovered_servers = cb.map(|f| Hook { f, user_data });
+        Ok(())
+    })
+}
 
 /// Sets the asynchronous error callback (slow consumer, permission violation, other server
 /// errors, publishes lost at close); see `nats_error_callback`. `cb` NULL removes it.

@@ -110,67 +110,90 @@ pub unsafe extern "C" fn nats_server_info_free(info: *mut nats_server_info) {
     })
 }
 
-macro_rules! str_getter {
-    ($(#[$doc:meta])* $name:ident, $field:ident) => {
-        $(#[$doc])*
-        /// Borrowed from the snapshot; "" for NULL or when the server did not say.
-        #[no_mangle]
-        pub unsafe extern "C" fn $name(info: *const nats_server_info) -> *const c_char {
-            guard_value(c"".as_ptr(), || info.as_ref().map_or(c"".as_ptr(), |i| i.$field.as_ptr()))
-        }
-    };
+/// The server's unique id.
+/// Borrowed from the snapshot; "" for NULL or when the server did not say.
+#[no_mangle]
+pub unsafe extern "C" fn nats_server_info_id(info: *const nats_server_info) -> *const c_char {
+    guard_value(c"".as_ptr(), || info.as_ref().map_or(c"".as_ptr(), |i| i.id.as_ptr()))
 }
 
-str_getter!(
-    /// The server's unique id.
-    nats_server_info_id, id);
-str_getter!(
-    /// The server's name (its id unless configured).
-    nats_server_info_name, name);
-str_getter!(
-    /// The nats-server version, e.g. "2.10.22".
-    nats_server_info_version, version);
-str_getter!(
-    /// The host the server listens on, as it reports it (may be "0.0.0.0").
-    nats_server_info_host, host);
-str_getter!(
-    /// The URL of the server this connection is on, e.g. "nats://127.0.0.1:4222".
-    nats_server_info_connected_url, connected_url);
-str_getter!(
-    /// This client's IP address as the server sees it.
-    nats_server_info_client_ip, client_ip);
-str_getter!(
-    /// The server's cluster name; "" when not clustered.
-    nats_server_info_cluster, cluster);
-
-macro_rules! value_getter {
-    ($(#[$doc:meta])* $name:ident, $field:ident, $t:ty) => {
-        $(#[$doc])*
-        #[no_mangle]
-        pub unsafe extern "C" fn $name(info: *const nats_server_info) -> $t {
-            guard_value(Default::default(), || info.as_ref().map_or(Default::default(), |i| i.$field.into()))
-        }
-    };
+/// The server's name (its id unless configured).
+/// Borrowed from the snapshot; "" for NULL or when the server did not say.
+#[no_mangle]
+pub unsafe extern "C" fn nats_server_info_name(info: *const nats_server_info) -> *const c_char {
+    guard_value(c"".as_ptr(), || info.as_ref().map_or(c"".as_ptr(), |i| i.name.as_ptr()))
 }
 
-value_getter!(
-    /// The port the server listens on; 0 for NULL.
-    nats_server_info_port, port, u16);
-value_getter!(
-    /// The largest payload the server accepts; 0 for NULL.
-    nats_server_info_max_payload, max_payload, u64);
-value_getter!(
-    /// The id the server gave this client connection; 0 for NULL.
-    nats_server_info_client_id, client_id, u64);
-value_getter!(
-    /// True when the server has JetStream enabled.
-    nats_server_info_jetstream, jetstream, bool);
-value_getter!(
-    /// True when the server supports headers (every server since 2.2).
-    nats_server_info_headers, headers, bool);
-value_getter!(
-    /// True when the server announced lame-duck mode.
-    nats_server_info_lame_duck, lame_duck, bool);
+/// The nats-server version, e.g. "2.10.22".
+/// Borrowed from the snapshot; "" for NULL or when the server did not say.
+#[no_mangle]
+pub unsafe extern "C" fn nats_server_info_version(info: *const nats_server_info) -> *const c_char {
+    guard_value(c"".as_ptr(), || info.as_ref().map_or(c"".as_ptr(), |i| i.version.as_ptr()))
+}
+
+/// The host the server listens on, as it reports it (may be "0.0.0.0").
+/// Borrowed from the snapshot; "" for NULL or when the server did not say.
+#[no_mangle]
+pub unsafe extern "C" fn nats_server_info_host(info: *const nats_server_info) -> *const c_char {
+    guard_value(c"".as_ptr(), || info.as_ref().map_or(c"".as_ptr(), |i| i.host.as_ptr()))
+}
+
+/// The URL of the server this connection is on, e.g. "nats://127.0.0.1:4222".
+/// Borrowed from the snapshot; "" for NULL or when the server did not say.
+#[no_mangle]
+pub unsafe extern "C" fn nats_server_info_connected_url(info: *const nats_server_info) -> *const c_char {
+    guard_value(c"".as_ptr(), || info.as_ref().map_or(c"".as_ptr(), |i| i.connected_url.as_ptr()))
+}
+
+/// This client's IP address as the server sees it.
+/// Borrowed from the snapshot; "" for NULL or when the server did not say.
+#[no_mangle]
+pub unsafe extern "C" fn nats_server_info_client_ip(info: *const nats_server_info) -> *const c_char {
+    guard_value(c"".as_ptr(), || info.as_ref().map_or(c"".as_ptr(), |i| i.client_ip.as_ptr()))
+}
+
+/// The server's cluster name; "" when not clustered.
+/// Borrowed from the snapshot; "" for NULL or when the server did not say.
+#[no_mangle]
+pub unsafe extern "C" fn nats_server_info_cluster(info: *const nats_server_info) -> *const c_char {
+    guard_value(c"".as_ptr(), || info.as_ref().map_or(c"".as_ptr(), |i| i.cluster.as_ptr()))
+}
+
+/// The port the server listens on; 0 for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn nats_server_info_port(info: *const nats_server_info) -> u16 {
+    guard_value(Default::default(), || info.as_ref().map_or(Default::default(), |i| i.port.into()))
+}
+
+/// The largest payload the server accepts; 0 for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn nats_server_info_max_payload(info: *const nats_server_info) -> u64 {
+    guard_value(Default::default(), || info.as_ref().map_or(Default::default(), |i| i.max_payload.into()))
+}
+
+/// The id the server gave this client connection; 0 for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn nats_server_info_client_id(info: *const nats_server_info) -> u64 {
+    guard_value(Default::default(), || info.as_ref().map_or(Default::default(), |i| i.client_id.into()))
+}
+
+/// True when the server has JetStream enabled.
+#[no_mangle]
+pub unsafe extern "C" fn nats_server_info_jetstream(info: *const nats_server_info) -> bool {
+    guard_value(Default::default(), || info.as_ref().map_or(Default::default(), |i| i.jetstream.into()))
+}
+
+/// True when the server supports headers (every server since 2.2).
+#[no_mangle]
+pub unsafe extern "C" fn nats_server_info_headers(info: *const nats_server_info) -> bool {
+    guard_value(Default::default(), || info.as_ref().map_or(Default::default(), |i| i.headers.into()))
+}
+
+/// True when the server announced lame-duck mode.
+#[no_mangle]
+pub unsafe extern "C" fn nats_server_info_lame_duck(info: *const nats_server_info) -> bool {
+    guard_value(Default::default(), || info.as_ref().map_or(Default::default(), |i| i.lame_duck.into()))
+}
 
 unsafe fn list_out(list: &[*const c_char], urls: *mut *const *const c_char, count: *mut usize) -> Result<()> {
     out_arg(urls, "urls")?;
