@@ -97,6 +97,12 @@ enum nats_status
   // The server refused a publish or subscribe for lack of permission ("Permissions
   // Violation"); reported through the error callback.
   NATS_ERR_PERMISSION = 21,
+  // A JetStream API error (e.g. JetStream not enabled, bad stream configuration); see
+  // `nats_last_error()` for the server's code and description.
+  NATS_ERR_JETSTREAM = 22,
+  // A JetStream expectation did not hold: expected last sequence / last msg-id / stream of
+  // a publish, or the revision of a key-value update.
+  NATS_ERR_EXPECTATION_FAILED = 23,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -131,10 +137,77 @@ typedef int32_t nats_conn_status;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// Retention policy of a stream.
+enum nats_retention
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Keep messages up to the stream's limits (default).
+  NATS_RETENTION_LIMITS = 0,
+  // Keep a message while some consumer has not acknowledged it.
+  NATS_RETENTION_INTEREST = 1,
+  // Work queue: a message is removed once one consumer acknowledged it.
+  NATS_RETENTION_WORKQUEUE = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum nats_retention nats_retention;
+#else
+typedef int32_t nats_retention;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// Where a stream stores its messages.
+enum nats_storage
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // On disk (default).
+  NATS_STORAGE_FILE = 0,
+  // In memory.
+  NATS_STORAGE_MEMORY = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum nats_storage nats_storage;
+#else
+typedef int32_t nats_storage;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// What a full stream does with a new message.
+enum nats_discard
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Drop the oldest messages (default).
+  NATS_DISCARD_OLD = 0,
+  // Refuse the new message.
+  NATS_DISCARD_NEW = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum nats_discard nats_discard;
+#else
+typedef int32_t nats_discard;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // A connection to a NATS server (cluster). Created by `nats_connect` / `nats_connect_url`,
 // released with `nats_connection_free`. Thread safe: every function taking a connection may
 // be called from any number of threads at once, including from message and event callbacks.
 typedef struct nats_connection nats_connection;
+
+// A JetStream context on a connection, from `nats_jetstream_new`; freed with
+// `nats_jetstream_free`. Thread safe: use it from any number of threads at once.
+typedef struct nats_jetstream nats_jetstream;
+
+// JetStream context options: create with `nats_jetstream_options_new`, free with
+// `nats_jetstream_options_free`. Not thread safe; `nats_jetstream_new` copies them.
+typedef struct nats_jetstream_options nats_jetstream_options;
 
 // A message. Messages passed to a callback are borrowed until the callback returns (keep one
 // with `nats_msg_clone`); messages returned through an out-param (`nats_msg_new`,
@@ -149,10 +222,19 @@ typedef struct nats_msg nats_msg;
 // needs, so the options may be freed or reused right after).
 typedef struct nats_options nats_options;
 
+// A publish acknowledgement: the stream that stored the message, its sequence there, and
+// whether it was a duplicate (same msg_id within the duplicate window: not stored again).
+// Freed with `nats_pub_ack_free` when returned by `nats_jetstream_publish*`; borrowed for the
+// call when passed to an async ack callback.
+typedef struct nats_pub_ack nats_pub_ack;
+
 // A snapshot of the server's INFO and of the server pool, taken by
 // `nats_connection_server_info`; freed with `nats_server_info_free`. Immutable: safe to read
 // from any thread. Strings returned by its accessors live as long as the snapshot.
 typedef struct nats_server_info nats_server_info;
+
+// A snapshot of a stream's configuration and state; → `nats_stream_info_free`.
+typedef struct nats_stream_info nats_stream_info;
 
 // A subscription. Created by `nats_subscribe` / `nats_queue_subscribe` / `nats_subscribe_ex`
 // (callback delivery) or `nats_subscribe_sync` / `nats_queue_subscribe_sync` (the caller
@@ -181,6 +263,36 @@ typedef struct nats_statistics {
   uint64_t reconnects;
 } nats_statistics;
 
+// Expectations and settings for one publish (`nats_jetstream_publish*`). Zero-initialize it
+// (`nats_js_publish_options o = {0};`) and set what you need; NULL pointers and false flags
+// mean "not set".
+typedef struct nats_js_publish_options {
+  // Message id for de-duplication within the stream's duplicate window (`Nats-Msg-Id`).
+  const char *msg_id;
+  // The stream the subject must belong to (`Nats-Expected-Stream`).
+  const char *expected_stream;
+  // The id the stream's last message must have (`Nats-Expected-Last-Msg-Id`).
+  const char *expected_last_msg_id;
+  // With `has_expected_last_sequence`: the stream's last sequence must be this
+  // (`Nats-Expected-Last-Sequence`; 0 = the stream is empty).
+  uint64_t expected_last_sequence;
+  bool has_expected_last_sequence;
+  // With `has_expected_last_subject_sequence`: the last sequence of a message on this
+  // subject must be this (`Nats-Expected-Last-Subject-Sequence`).
+  uint64_t expected_last_subject_sequence;
+  bool has_expected_last_subject_sequence;
+  // How long to wait for the acknowledgement; 0 = the context's timeout.
+  uint64_t timeout_ms;
+} nats_js_publish_options;
+
+// Async publish acknowledgement callback: `user_data`, `NATS_OK` and the ack (borrowed until
+// the callback returns), or an error status (`NATS_ERR_TIMEOUT`, `NATS_ERR_NOT_FOUND` (no
+// stream for the subject), `NATS_ERR_EXPECTATION_FAILED`, `NATS_ERR_JETSTREAM`, ...) with
+// `ack` NULL; `nats_last_error()` explains inside the callback. Runs on the context's ack
+// thread, one call at a time, in completion order; it may call any function of the library
+// except `nats_jetstream_publish_async_complete` on the same context.
+typedef void (*nats_pub_ack_callback)(void *user_data, nats_status status, const struct nats_pub_ack *ack);
+
 // Connection event callback: `user_data` as given to the setter, and the connection (the
 // same handle `nats_connect` returned; valid during the call). Runs on the connection's event
 // thread, never on a runtime thread; may call any function of the library.
@@ -198,6 +310,32 @@ typedef void (*nats_error_callback)(void *user_data, struct nats_connection *con
 // attempt. Called on a short-lived thread of its own (never a runtime thread) before every
 // attempt; it should return promptly.
 typedef uint64_t (*nats_reconnect_delay_callback)(void *user_data, uint32_t attempts);
+
+// A stream configuration. Always start from `nats_stream_config_init(&cfg)`, then set
+// fields; the strings are borrowed for the duration of the call that takes the config.
+typedef struct nats_stream_config {
+  // Stream name (required): no spaces, `.`, `*` or `>`.
+  const char *name;
+  // Subjects the stream stores (wildcards allowed); `subjects_count` entries. None: the
+  // stream's name is its subject.
+  const char *const *subjects;
+  size_t subjects_count;
+  nats_retention retention;
+  nats_storage storage;
+  // Number of replicas (1 to 5); default 1.
+  uint32_t replicas;
+  // Limits; -1 = unlimited (default).
+  int64_t max_msgs;
+  int64_t max_bytes;
+  int64_t max_msgs_per_subject;
+  // Largest message accepted, bytes; -1 = the server's max_payload.
+  int32_t max_msg_size;
+  // Age after which messages are removed, ms; 0 = forever.
+  uint64_t max_age_ms;
+  nats_discard discard;
+  // Window for msg-id de-duplication, ms; 0 = the server's default (2 minutes).
+  uint64_t duplicate_window_ms;
+} nats_stream_config;
 
 // Message callback: `user_data` as given at subscribe time, the subscription (the same
 // pointer `nats_subscribe` wrote), and the message, borrowed until the callback returns
@@ -348,9 +486,100 @@ const char *nats_status_str(int32_t status);
 // this thread; copy it to keep it. Thread safety: per-thread, no locking needed.
 const char *nats_last_error(void);
 
+// Creates JetStream context options with the defaults: no domain, API prefix `$JS.API`,
+// timeout 5000 ms, max_pending_acks 4000. → `nats_jetstream_options_free`.
+// Errors: `NATS_ERR_NULL_ARGUMENT`.
+nats_status nats_jetstream_options_new(struct nats_jetstream_options **out);
+
+// Frees options. NULL is a no-op.
+void nats_jetstream_options_free(struct nats_jetstream_options *opts);
+
+// The JetStream domain to talk to (API prefix `$JS.<domain>.API`); NULL for none.
+// Errors: `NATS_ERR_NULL_ARGUMENT` (opts), `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_ARGUMENT`
+// (empty or with spaces/dots).
+nats_status nats_jetstream_options_set_domain(struct nats_jetstream_options *opts, const char *domain);
+
+// The JetStream API subject prefix (default `$JS.API`), e.g. for an account import. Ignored
+// when a domain is set. NULL restores the default.
+// Errors: `NATS_ERR_NULL_ARGUMENT` (opts), `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_SUBJECT`.
+nats_status nats_jetstream_options_set_api_prefix(struct nats_jetstream_options *opts, const char *prefix);
+
+// Default timeout of JetStream API calls and of waiting for publish acknowledgements
+// (default 5000 ms). Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_ARGUMENT` (0).
+nats_status nats_jetstream_options_set_timeout_ms(struct nats_jetstream_options *opts, uint64_t ms);
+
+// How many async publishes may await their acknowledgement at once (default 4000); beyond
+// that `nats_jetstream_publish_async` waits (at most the timeout).
+// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_ARGUMENT` (0).
+nats_status nats_jetstream_options_set_max_pending_acks(struct nats_jetstream_options *opts, size_t max);
+
+// Creates a JetStream context on `conn` with `opts` (NULL: defaults; copied). Does not talk
+// to the server. → `nats_jetstream_free` (before or after the connection's free: the
+// context keeps what it needs alive). Errors: `NATS_ERR_NULL_ARGUMENT`,
+// `NATS_ERR_CONNECTION_CLOSED`.
+nats_status nats_jetstream_new(struct nats_connection *conn, const struct nats_jetstream_options *opts, struct nats_jetstream **out);
+
+// Releases the caller's handle. Callbacks of async publishes still in flight run anyway;
+// call `nats_jetstream_publish_async_complete` first to wait for them. NULL is a no-op.
+void nats_jetstream_free(struct nats_jetstream *js);
+
+// Publishes to a stream and waits for its acknowledgement. `opts` may be NULL. On success
+// writes the ack to `*ack` (→ `nats_pub_ack_free`; pass NULL if not wanted).
+// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_SUBJECT`,
+// `NATS_ERR_NOT_FOUND` (no stream stores the subject), `NATS_ERR_EXPECTATION_FAILED` (an
+// expectation of `opts` did not hold), `NATS_ERR_TIMEOUT`, `NATS_ERR_MAX_PAYLOAD`,
+// `NATS_ERR_JETSTREAM` (other JetStream error), `NATS_ERR_CONNECTION_CLOSED`,
+// `NATS_ERR_WOULD_BLOCK_RUNTIME`.
+nats_status nats_jetstream_publish(struct nats_jetstream *js, const char *subject, const void *data, size_t len, const struct nats_js_publish_options *opts, struct nats_pub_ack **ack);
+
+// As `nats_jetstream_publish`, sending `msg` (built with `nats_msg_new`: subject, headers,
+// payload). Errors: as `nats_jetstream_publish`.
+nats_status nats_jetstream_publish_msg(struct nats_jetstream *js, const struct nats_msg *msg, const struct nats_js_publish_options *opts, struct nats_pub_ack **ack);
+
+// Publishes without waiting for the acknowledgement: the message is sent in call order, and
+// `cb(user_data, status, ack)` runs once when the ack (or a failure) arrives, on the
+// context's ack thread (see `nats_pub_ack_callback`). Waits only while max_pending_acks
+// acknowledgements are outstanding (at most the timeout). `cb` may be NULL when the outcome does
+// not matter (failures then go unreported). Errors (then `cb` is not called): as `nats_jetstream_publish` without the
+// ack-related ones; `NATS_ERR_TIMEOUT` when no ack slot freed up in time.
+nats_status nats_jetstream_publish_async(struct nats_jetstream *js, const char *subject, const void *data, size_t len, const struct nats_js_publish_options *opts, nats_pub_ack_callback cb, void *user_data);
+
+// As `nats_jetstream_publish_async`, sending `msg` (built with `nats_msg_new`).
+nats_status nats_jetstream_publish_msg_async(struct nats_jetstream *js, const struct nats_msg *msg, const struct nats_js_publish_options *opts, nats_pub_ack_callback cb, void *user_data);
+
+// Waits until every async publish of this context has been acknowledged (or failed) and its
+// callback has returned, at most `timeout_ms` (0 = the context's timeout).
+// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_TIMEOUT` (some still outstanding; see
+// `nats_jetstream_publish_async_pending`), `NATS_ERR_INVALID_ARGUMENT` (called from this
+// context's ack callback).
+nats_status nats_jetstream_publish_async_complete(struct nats_jetstream *js, uint64_t timeout_ms);
+
+// Number of async publishes whose callback has not yet returned; 0 for NULL.
+uint64_t nats_jetstream_publish_async_pending(const struct nats_jetstream *js);
+
+// The stream that stored the message (borrowed from the ack); "" for NULL.
+const char *nats_pub_ack_stream(const struct nats_pub_ack *ack);
+
+// The JetStream domain of the stream; "" when none or for NULL.
+const char *nats_pub_ack_domain(const struct nats_pub_ack *ack);
+
+// The message's sequence number in the stream (for a duplicate: the original's); 0 for NULL.
+uint64_t nats_pub_ack_sequence(const struct nats_pub_ack *ack);
+
+// True when the stream had already stored a message with this msg_id (not stored again).
+bool nats_pub_ack_duplicate(const struct nats_pub_ack *ack);
+
+// Frees an ack returned by `nats_jetstream_publish*`. NULL is a no-op. Never free the ack
+// lent to an async callback.
+void nats_pub_ack_free(struct nats_pub_ack *ack);
+
 // Frees a string the library gave to the caller (`nats_connection_new_inbox`, ...). NULL is
 // a no-op. Do not pass strings the library lends (accessors returning `const char *`).
 void nats_string_free(char *s);
+
+// Frees an array of `count` strings the library handed out (`nats_jetstream_stream_names`,
+// ...), strings included. NULL is a no-op; `count` must be the count returned with it.
+void nats_strings_free(char **list, size_t count);
 
 // Creates a message to publish with `nats_publish_msg` or send with `nats_request_msg`:
 // `subject` (no wildcards), optional `reply` (NULL for none), `len` bytes at `data` (copied;
@@ -669,6 +898,76 @@ nats_status nats_server_info_discovered_servers(const struct nats_server_info *i
 // Like `nats_server_info_discovered_servers`, for every server in the pool: those given in
 // the options and those discovered.
 nats_status nats_server_info_servers(const struct nats_server_info *info, const char *const **urls, size_t *count);
+
+// Fills `*cfg` with the defaults (no name, no subjects, limits retention, file storage, 1
+// replica, no limits, discard old). Errors: `NATS_ERR_NULL_ARGUMENT`.
+nats_status nats_stream_config_init(struct nats_stream_config *cfg);
+
+// Creates a stream (succeeds also when an identical one exists). On success writes its info
+// to `*info` unless `info` is NULL (→ `nats_stream_info_free`). Blocks at most the context's
+// timeout. Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_UTF8`,
+// `NATS_ERR_INVALID_ARGUMENT` (bad name), `NATS_ERR_INVALID_SUBJECT`, `NATS_ERR_JETSTREAM`
+// (refused by the server, e.g. a different stream of that name exists, subjects overlap,
+// JetStream not enabled), `NATS_ERR_TIMEOUT`, `NATS_ERR_CONNECTION_CLOSED`.
+nats_status nats_jetstream_stream_create(struct nats_jetstream *js, const struct nats_stream_config *cfg, struct nats_stream_info **info);
+
+// Updates a stream's configuration (name selects it). Errors: as
+// `nats_jetstream_stream_create`; `NATS_ERR_NOT_FOUND` when there is no such stream.
+nats_status nats_jetstream_stream_update(struct nats_jetstream *js, const struct nats_stream_config *cfg, struct nats_stream_info **info);
+
+// Deletes a stream and all its messages. Errors: `NATS_ERR_NULL_ARGUMENT`,
+// `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_ARGUMENT`, `NATS_ERR_NOT_FOUND`,
+// `NATS_ERR_JETSTREAM`, `NATS_ERR_TIMEOUT`, `NATS_ERR_CONNECTION_CLOSED`.
+nats_status nats_jetstream_stream_delete(struct nats_jetstream *js, const char *name);
+
+// Writes a fresh snapshot of a stream's configuration and state to `*info`
+// (→ `nats_stream_info_free`). Errors: as `nats_jetstream_stream_delete`.
+nats_status nats_jetstream_stream_info(struct nats_jetstream *js, const char *name, struct nats_stream_info **info);
+
+// Removes messages from a stream: all of them, or only those on `subject` (wildcards
+// allowed) when it is not NULL. Writes how many were removed to `*purged` unless NULL.
+// Errors: as `nats_jetstream_stream_delete`; `NATS_ERR_INVALID_SUBJECT`.
+nats_status nats_jetstream_stream_purge(struct nats_jetstream *js, const char *name, const char *subject, uint64_t *purged);
+
+// Writes the names of every stream to `*names` (an array of `*count` strings, → 
+// `nats_strings_free(names, count)`; NULL and 0 when there are none).
+// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_JETSTREAM`, `NATS_ERR_TIMEOUT`,
+// `NATS_ERR_CONNECTION_CLOSED`.
+nats_status nats_jetstream_stream_names(struct nats_jetstream *js, char ***names, size_t *count);
+
+// Reads the message stored at sequence `seq` of stream `name` into `*msg` (subject, headers,
+// payload; → `nats_msg_free`). Errors: `NATS_ERR_NOT_FOUND` (no such stream or message),
+// else as `nats_jetstream_stream_info`.
+nats_status nats_jetstream_stream_get_msg(struct nats_jetstream *js, const char *name, uint64_t seq, struct nats_msg **msg);
+
+// Reads the last message stored on `subject` in stream `name` into `*msg`
+// (→ `nats_msg_free`). Errors: as `nats_jetstream_stream_get_msg`; `NATS_ERR_INVALID_SUBJECT`.
+nats_status nats_jetstream_stream_get_last_msg(struct nats_jetstream *js, const char *name, const char *subject, struct nats_msg **msg);
+
+// The stream's name (borrowed from the snapshot); "" for NULL.
+const char *nats_stream_info_name(const struct nats_stream_info *info);
+
+// Writes the stream's subjects to `*subjects` (borrowed from the snapshot) and their number
+// to `*count`. Errors: `NATS_ERR_NULL_ARGUMENT`.
+nats_status nats_stream_info_subjects(const struct nats_stream_info *info, const char *const **subjects, size_t *count);
+
+// Messages stored; 0 for NULL.
+uint64_t nats_stream_info_messages(const struct nats_stream_info *info);
+
+// Bytes stored; 0 for NULL.
+uint64_t nats_stream_info_bytes(const struct nats_stream_info *info);
+
+// Sequence of the first message stored; 0 for NULL.
+uint64_t nats_stream_info_first_seq(const struct nats_stream_info *info);
+
+// Sequence of the last message stored; 0 for NULL or an empty stream.
+uint64_t nats_stream_info_last_seq(const struct nats_stream_info *info);
+
+// Number of consumers; 0 for NULL.
+uint64_t nats_stream_info_consumers(const struct nats_stream_info *info);
+
+// Frees a snapshot. NULL is a no-op.
+void nats_stream_info_free(struct nats_stream_info *info);
 
 // Subscribes to `subject` (wildcards `*` and a final `>` allowed) and calls `cb(user_data,
 // sub, msg)` for each message, on a dedicated thread, in order. On success writes the

@@ -61,6 +61,12 @@ pub enum nats_status {
     /// The server refused a publish or subscribe for lack of permission ("Permissions
     /// Violation"); reported through the error callback.
     NATS_ERR_PERMISSION = 21,
+    /// A JetStream API error (e.g. JetStream not enabled, bad stream configuration); see
+    /// `nats_last_error()` for the server's code and description.
+    NATS_ERR_JETSTREAM = 22,
+    /// A JetStream expectation did not hold: expected last sequence / last msg-id / stream of
+    /// a publish, or the revision of a key-value update.
+    NATS_ERR_EXPECTATION_FAILED = 23,
 }
 
 pub use nats_status::*;
@@ -90,6 +96,8 @@ impl nats_status {
             NATS_ERR_NOT_FOUND => c"not found",
             NATS_ERR_BUFFER_FULL => c"reconnect buffer full",
             NATS_ERR_PERMISSION => c"permissions violation",
+            NATS_ERR_JETSTREAM => c"JetStream error",
+            NATS_ERR_EXPECTATION_FAILED => c"expectation failed (wrong last sequence, msg-id or revision)",
         }
     }
 
@@ -98,7 +106,7 @@ impl nats_status {
     }
 
     fn from_i32(v: i32) -> Option<Self> {
-        const ALL: [nats_status; 22] = [
+        const ALL: [nats_status; 24] = [
             NATS_OK,
             NATS_ERR_NULL_ARGUMENT,
             NATS_ERR_INVALID_UTF8,
@@ -121,6 +129,8 @@ impl nats_status {
             NATS_ERR_NOT_FOUND,
             NATS_ERR_BUFFER_FULL,
             NATS_ERR_PERMISSION,
+            NATS_ERR_JETSTREAM,
+            NATS_ERR_EXPECTATION_FAILED,
         ];
         ALL.iter().copied().find(|s| *s as i32 == v)
     }

@@ -10,11 +10,13 @@
 pub mod connection;
 pub mod error;
 pub mod events;
+pub mod jetstream;
 pub mod ffi;
 pub mod message;
 pub mod options;
 pub(crate) mod outbox;
 pub mod runtime;
 pub mod server_info;
+pub mod stream;
 pub mod subscription;
 pub mod version;

@@ -162,37 +162,37 @@ pub unsafe extern "C" fn nats_server_info_cluster(info: *const nats_server_info)
 /// The port the server listens on; 0 for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn nats_server_info_port(info: *const nats_server_info) -> u16 {
-    guard_value(Default::default(), || info.as_ref().map_or(Default::default(), |i| i.port.into()))
+    guard_value(Default::default(), || info.as_ref().map_or(Default::default(), |i| i.port))
 }
 
 /// The largest payload the server accepts; 0 for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn nats_server_info_max_payload(info: *const nats_server_info) -> u64 {
-    guard_value(Default::default(), || info.as_ref().map_or(Default::default(), |i| i.max_payload.into()))
+    guard_value(Default::default(), || info.as_ref().map_or(Default::default(), |i| i.max_payload))
 }
 
 /// The id the server gave this client connection; 0 for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn nats_server_info_client_id(info: *const nats_server_info) -> u64 {
-    guard_value(Default::default(), || info.as_ref().map_or(Default::default(), |i| i.client_id.into()))
+    guard_value(Default::default(), || info.as_ref().map_or(Default::default(), |i| i.client_id))
 }
 
 /// True when the server has JetStream enabled.
 #[no_mangle]
 pub unsafe extern "C" fn nats_server_info_jetstream(info: *const nats_server_info) -> bool {
-    guard_value(Default::default(), || info.as_ref().map_or(Default::default(), |i| i.jetstream.into()))
+    guard_value(Default::default(), || info.as_ref().map_or(Default::default(), |i| i.jetstream))
 }
 
 /// True when the server supports headers (every server since 2.2).
 #[no_mangle]
 pub unsafe extern "C" fn nats_server_info_headers(info: *const nats_server_info) -> bool {
-    guard_value(Default::default(), || info.as_ref().map_or(Default::default(), |i| i.headers.into()))
+    guard_value(Default::default(), || info.as_ref().map_or(Default::default(), |i| i.headers))
 }
 
 /// True when the server announced lame-duck mode.
 #[no_mangle]
 pub unsafe extern "C" fn nats_server_info_lame_duck(info: *const nats_server_info) -> bool {
-    guard_value(Default::default(), || info.as_ref().map_or(Default::default(), |i| i.lame_duck.into()))
+    guard_value(Default::default(), || info.as_ref().map_or(Default::default(), |i| i.lame_duck))
 }
 
 unsafe fn list_out(list: &[*const c_char], urls: *mut *const *const c_char, count: *mut usize) -> Result<()> {

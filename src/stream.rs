@@ -1,0 +1,465 @@
+//! `nats_stream_*` and `nats_jetstream_stream_*`: JetStream streams: configuration, create,
+//! update, delete, info, purge, list, and reading stored messages.
+
+use crate::error::*;
+use crate::ffi::*;
+use crate::jetstream::{js_error, nats_jetstream};
+use crate::message::nats_msg;
+use crate::runtime;
+use async_nats::jetstream::stream::{Config, DiscardPolicy, RetentionPolicy, StorageType};
+use futures_util::StreamExt;
+use std::ffi::{c_char, CString};
+use std::time::Duration;
+
+/// Retention policy of a stream.
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum nats_retention {
+    /// Keep messages up to the stream's limits (default).
+    NATS_RETENTION_LIMITS = 0,
+    /// Keep a message while some consumer has not acknowledged it.
+    NATS_RETENTION_INTEREST = 1,
+    /// Work queue: a message is removed once one consumer acknowledged it.
+    NATS_RETENTION_WORKQUEUE = 2,
+}
+
+/// Where a stream stores its messages.
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum nats_storage {
+    /// On disk (default).
+    NATS_STORAGE_FILE = 0,
+    /// In memory.
+    NATS_STORAGE_MEMORY = 1,
+}
+
+/// What a full stream does with a new message.
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum nats_discard {
+    /// Drop the oldest messages (default).
+    NATS_DISCARD_OLD = 0,
+    /// Refuse the new message.
+    NATS_DISCARD_NEW = 1,
+}
+
+/// A stream configuration. Always start from `nats_stream_config_init(&cfg)`, then set
+/// fields; the strings are borrowed for the duration of the call that takes the config.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct nats_stream_config {
+    /// Stream name (required): no spaces, `.`, `*` or `>`.
+    pub name: *const c_char,
+    /// Subjects the stream stores (wildcards allowed); `subjects_count` entries. None: the
+    /// stream's name is its subject.
+    pub subjects: *const *const c_char,
+    pub subjects_count: usize,
+    pub retention: nats_retention,
+    pub storage: nats_storage,
+    /// Number of replicas (1 to 5); default 1.
+    pub replicas: u32,
+    /// Limits; -1 = unlimited (default).
+    pub max_msgs: i64,
+    pub max_bytes: i64,
+    pub max_msgs_per_subject: i64,
+    /// Largest message accepted, bytes; -1 = the server's max_payload.
+    pub max_msg_size: i32,
+    /// Age after which messages are removed, ms; 0 = forever.
+    pub max_age_ms: u64,
+    pub discard: nats_discard,
+    /// Window for msg-id de-duplication, ms; 0 = the server's default (2 minutes).
+    pub duplicate_window_ms: u64,
+}
+
+/// Fills `*cfg` with the defaults (no name, no subjects, limits retention, file storage, 1
+/// replica, no limits, discard old). Errors: `NATS_ERR_NULL_ARGUMENT`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_stream_config_init(cfg: *mut nats_stream_config) -> nats_status {
+    guard(|| {
+        out_arg(cfg, "cfg")?;
+        write_out(
+            cfg,
+            nats_stream_config {
+                name: std::ptr::null(),
+                subjects: std::ptr::null(),
+                subjects_count: 0,
+                retention: nats_retention::NATS_RETENTION_LIMITS,
+                storage: nats_storage::NATS_STORAGE_FILE,
+                replicas: 1,
+                max_msgs: -1,
+                max_bytes: -1,
+                max_msgs_per_subject: -1,
+                max_msg_size: -1,
+                max_age_ms: 0,
+                discard: nats_discard::NATS_DISCARD_OLD,
+                duplicate_window_ms: 0,
+            },
+        );
+        Ok(())
+    })
+}
+
+unsafe fn to_config(c: &nats_stream_config) -> Result<Config> {
+    let name = str_arg(c.name, "cfg.name")?;
+    check_name(name)?;
+    let mut subjects = Vec::with_capacity(c.subjects_count);
+    if c.subjects_count > 0 {
+        if c.subjects.is_null() {
+            return Err(null("cfg.subjects"));
+        }
+        for i in 0..c.subjects_count {
+            let s = str_arg(*c.subjects.add(i), "cfg.subjects[i]")?;
+            check_subject(s, true, "stream subject")?;
+            subjects.push(s.to_string());
+        }
+    }
+    Ok(Config {
+        name: name.to_string(),
+        subjects,
+        retention: match c.retention {
+            nats_retention::NATS_RETENTION_LIMITS => RetentionPolicy::Limits,
+            nats_retention::NATS_RETENTION_INTEREST => RetentionPolicy::Interest,
+            nats_retention::NATS_RETENTION_WORKQUEUE => RetentionPolicy::WorkQueue,
+        },
+        storage: match c.storage {
+            nats_storage::NATS_STORAGE_FILE => StorageType::File,
+            nats_storage::NATS_STORAGE_MEMORY => StorageType::Memory,
+        },
+        num_replicas: c.replicas.max(1) as usize,
+        max_messages: c.max_msgs,
+        max_bytes: c.max_bytes,
+        max_messages_per_subject: c.max_msgs_per_subject,
+        max_message_size: c.max_msg_size,
+        max_age: Duration::from_millis(c.max_age_ms),
+        discard: match c.discard {
+            nats_discard::NATS_DISCARD_OLD => DiscardPolicy::Old,
+            nats_discard::NATS_DISCARD_NEW => DiscardPolicy::New,
+        },
+        duplicate_window: Duration::from_millis(c.duplicate_window_ms),
+        ..Default::default()
+    })
+}
+
+fn check_name(name: &str) -> Result<()> {
+    if name.is_empty() || name.contains(|c: char| c.is_whitespace() || matches!(c, '.' | '*' | '>' | '/' | '\\')) {
+        return Err(Error::new(NATS_ERR_INVALID_ARGUMENT, format!("invalid stream name {name:?}")));
+    }
+    Ok(())
+}
+
+/// A snapshot of a stream's configuration and state; → `nats_stream_info_free`.
+pub struct nats_stream_info {
+    name: CString,
+    /// Owns the strings `subject_ptrs` points to.
+    #[allow(dead_code)]
+    subjects: Vec<CString>,
+    subject_ptrs: Vec<*const c_char>,
+    messages: u64,
+    bytes: u64,
+    first_seq: u64,
+    last_seq: u64,
+    consumers: u64,
+}
+// SAFETY: the raw pointers point into CStrings owned by the same immutable snapshot.
+unsafe impl Send for nats_stream_info {}
+unsafe impl Sync for nats_stream_info {}
+
+fn cs(s: &str) -> CString {
+    CString::new(s.replace('\0', " ")).unwrap_or_default()
+}
+
+impl nats_stream_info {
+    fn from(i: async_nats::jetstream::stream::Info) -> Self {
+        let subjects: Vec<CString> = i.config.subjects.iter().map(|s| cs(s)).collect();
+        nats_stream_info {
+            name: cs(&i.config.name),
+            subject_ptrs: subjects.iter().map(|c| c.as_ptr()).collect(),
+            subjects,
+            messages: i.state.messages,
+            bytes: i.state.bytes,
+            first_seq: i.state.first_sequence,
+            last_seq: i.state.last_sequence,
+            consumers: i.state.consumer_count as u64,
+        }
+    }
+}
+
+impl nats_jetstream {
+    fn call<F: std::future::Future>(&self, what: &str, fut: F) -> Result<F::Output> {
+        self.conn.check_open()?;
+        runtime::block_on_timeout(&self.conn.handle, what, self.timeout + Duration::from_millis(50), fut)
+    }
+}
+
+unsafe fn info_out(info: *mut *mut nats_stream_info, i: async_nats::jetstream::stream::Info) {
+    if !info.is_null() {
+        write_out(info, Box::into_raw(Box::new(nats_stream_info::from(i))));
+    }
+}
+
+/// Creates a stream (succeeds also when an identical one exists). On success writes its info
+/// to `*info` unless `info` is NULL (→ `nats_stream_info_free`). Blocks at most the context's
+/// timeout. Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_UTF8`,
+/// `NATS_ERR_INVALID_ARGUMENT` (bad name), `NATS_ERR_INVALID_SUBJECT`, `NATS_ERR_JETSTREAM`
+/// (refused by the server, e.g. a different stream of that name exists, subjects overlap,
+/// JetStream not enabled), `NATS_ERR_TIMEOUT`, `NATS_ERR_CONNECTION_CLOSED`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_jetstream_stream_create(
+    js: *mut nats_jetstream,
+    cfg: *const nats_stream_config,
+    info: *mut *mut nats_stream_info,
+) -> nats_status {
+    guard(|| {
+        let j = handle_arg(js, "js")?;
+        let config = to_config(handle_arg(cfg, "cfg")?)?;
+        let s = j.call("nats_jetstream_stream_create", j.ctx.create_stream(config))?.map_err(|e| js_error("create stream", &e))?;
+        info_out(info, s.cached_info().clone());
+        Ok(())
+    })
+}
+
+/// Updates a stream's configuration (name selects it). Errors: as
+/// `nats_jetstream_stream_create`; `NATS_ERR_NOT_FOUND` when there is no such stream.
+#[no_mangle]
+pub unsafe extern "C" fn nats_jetstream_stream_update(
+    js: *mut nats_jetstream,
+    cfg: *const nats_stream_config,
+    info: *mut *mut nats_stream_info,
+) -> nats_status {
+    guard(|| {
+        let j = handle_arg(js, "js")?;
+        let config = to_config(handle_arg(cfg, "cfg")?)?;
+        let i = j.call("nats_jetstream_stream_update", j.ctx.update_stream(config))?.map_err(|e| js_error("update stream", &e))?;
+        info_out(info, i);
+        Ok(())
+    })
+}
+
+/// Deletes a stream and all its messages. Errors: `NATS_ERR_NULL_ARGUMENT`,
+/// `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_ARGUMENT`, `NATS_ERR_NOT_FOUND`,
+/// `NATS_ERR_JETSTREAM`, `NATS_ERR_TIMEOUT`, `NATS_ERR_CONNECTION_CLOSED`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_jetstream_stream_delete(js: *mut nats_jetstream, name: *const c_char) -> nats_status {
+    guard(|| {
+        let j = handle_arg(js, "js")?;
+        let name = str_arg(name, "name")?;
+        check_name(name)?;
+        j.call("nats_jetstream_stream_delete", j.ctx.delete_stream(name))?.map_err(|e| js_error("delete stream", &e))?;
+        Ok(())
+    })
+}
+
+/// Writes a fresh snapshot of a stream's configuration and state to `*info`
+/// (→ `nats_stream_info_free`). Errors: as `nats_jetstream_stream_delete`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_jetstream_stream_info(
+    js: *mut nats_jetstream,
+    name: *const c_char,
+    info: *mut *mut nats_stream_info,
+) -> nats_status {
+    guard(|| {
+        let j = handle_arg(js, "js")?;
+        let name = str_arg(name, "name")?;
+        check_name(name)?;
+        out_arg(info, "info")?;
+        let fut = async {
+            let s = j.ctx.get_stream_no_info(name).await.map_err(|e| js_error("stream info", &e))?;
+            s.get_info().await.map_err(|e| js_error("stream info", &e))
+        };
+        let i = j.call("nats_jetstream_stream_info", fut)??;
+        info_out(info, i);
+        Ok(())
+    })
+}
+
+/// Removes messages from a stream: all of them, or only those on `subject` (wildcards
+/// allowed) when it is not NULL. Writes how many were removed to `*purged` unless NULL.
+/// Errors: as `nats_jetstream_stream_delete`; `NATS_ERR_INVALID_SUBJECT`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_jetstream_stream_purge(
+    js: *mut nats_jetstream,
+    name: *const c_char,
+    subject: *const c_char,
+    purged: *mut u64,
+) -> nats_status {
+    guard(|| {
+        let j = handle_arg(js, "js")?;
+        let name = str_arg(name, "name")?;
+        check_name(name)?;
+        let subject = opt_str_arg(subject, "subject")?;
+        if let Some(s) = subject {
+            check_subject(s, true, "subject")?;
+        }
+        let fut = async {
+            let s = j.ctx.get_stream_no_info(name).await.map_err(|e| js_error("purge stream", &e))?;
+            let r = match subject {
+                Some(f) => s.purge().filter(f).await,
+                None => s.purge().await,
+            };
+            r.map_err(|e| js_error("purge stream", &e))
+        };
+        let r = j.call("nats_jetstream_stream_purge", fut)??;
+        if !purged.is_null() {
+            write_out(purged, r.purged);
+        }
+        Ok(())
+    })
+}
+
+/// Writes the names of every stream to `*names` (an array of `*count` strings, → 
+/// `nats_strings_free(names, count)`; NULL and 0 when there are none).
+/// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_JETSTREAM`, `NATS_ERR_TIMEOUT`,
+/// `NATS_ERR_CONNECTION_CLOSED`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_jetstream_stream_names(
+    js: *mut nats_jetstream,
+    names: *mut *mut *mut c_char,
+    count: *mut usize,
+) -> nats_status {
+    guard(|| {
+        let j = handle_arg(js, "js")?;
+        out_arg(names, "names")?;
+        out_arg(count, "count")?;
+        let fut = async {
+            let mut list = Vec::new();
+            let mut it = j.ctx.stream_names();
+            while let Some(n) = it.next().await {
+                list.push(n.map_err(|e| js_error("stream names", &e))?);
+            }
+            Ok::<_, Error>(list)
+        };
+        let list = j.call("nats_jetstream_stream_names", fut)??;
+        let (p, n) = crate::ffi::strings_out(list);
+        write_out(names, p);
+        write_out(count, n);
+        Ok(())
+    })
+}
+
+fn stored_to_msg(m: async_nats::jetstream::message::StreamMessage) -> nats_msg {
+    let length = m.subject.len() + m.payload.len();
+    nats_msg::new(async_nats::Message {
+        subject: m.subject,
+        reply: None,
+        payload: m.payload,
+        headers: if m.headers.is_empty() { None } else { Some(m.headers) },
+        status: None,
+        description: None,
+        length,
+    })
+}
+
+/// Reads the message stored at sequence `seq` of stream `name` into `*msg` (subject, headers,
+/// payload; → `nats_msg_free`). Errors: `NATS_ERR_NOT_FOUND` (no such stream or message),
+/// else as `nats_jetstream_stream_info`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_jetstream_stream_get_msg(
+    js: *mut nats_jetstream,
+    name: *const c_char,
+    seq: u64,
+    msg: *mut *mut nats_msg,
+) -> nats_status {
+    guard(|| {
+        let j = handle_arg(js, "js")?;
+        let name = str_arg(name, "name")?;
+        check_name(name)?;
+        out_arg(msg, "msg")?;
+        let fut = async {
+            let s = j.ctx.get_stream_no_info(name).await.map_err(|e| js_error("get message", &e))?;
+            s.get_raw_message(seq).await.map_err(|e| js_error(&format!("get message {seq}"), &e))
+        };
+        let m = j.call("nats_jetstream_stream_get_msg", fut)??;
+        write_out(msg, Box::into_raw(Box::new(stored_to_msg(m))));
+        Ok(())
+    })
+}
+
+/// Reads the last message stored on `subject` in stream `name` into `*msg`
+/// (→ `nats_msg_free`). Errors: as `nats_jetstream_stream_get_msg`; `NATS_ERR_INVALID_SUBJECT`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_jetstream_stream_get_last_msg(
+    js: *mut nats_jetstream,
+    name: *const c_char,
+    subject: *const c_char,
+    msg: *mut *mut nats_msg,
+) -> nats_status {
+    guard(|| {
+        let j = handle_arg(js, "js")?;
+        let name = str_arg(name, "name")?;
+        check_name(name)?;
+        let subject = str_arg(subject, "subject")?;
+        check_subject(subject, false, "subject")?;
+        out_arg(msg, "msg")?;
+        let fut = async {
+            let s = j.ctx.get_stream_no_info(name).await.map_err(|e| js_error("get last message", &e))?;
+            s.get_last_raw_message_by_subject(subject).await.map_err(|e| js_error(&format!("last message on {subject:?}"), &e))
+        };
+        let m = j.call("nats_jetstream_stream_get_last_msg", fut)??;
+        write_out(msg, Box::into_raw(Box::new(stored_to_msg(m))));
+        Ok(())
+    })
+}
+
+/// The stream's name (borrowed from the snapshot); "" for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn nats_stream_info_name(info: *const nats_stream_info) -> *const c_char {
+    guard_value(c"".as_ptr(), || info.as_ref().map_or(c"".as_ptr(), |i| i.name.as_ptr()))
+}
+
+/// Writes the stream's subjects to `*subjects` (borrowed from the snapshot) and their number
+/// to `*count`. Errors: `NATS_ERR_NULL_ARGUMENT`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_stream_info_subjects(
+    info: *const nats_stream_info,
+    subjects: *mut *const *const c_char,
+    count: *mut usize,
+) -> nats_status {
+    guard(|| {
+        let i = handle_arg(info, "info")?;
+        out_arg(subjects, "subjects")?;
+        out_arg(count, "count")?;
+        write_out(subjects, if i.subject_ptrs.is_empty() { std::ptr::null() } else { i.subject_ptrs.as_ptr() });
+        write_out(count, i.subject_ptrs.len());
+        Ok(())
+    })
+}
+
+/// Messages stored; 0 for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn nats_stream_info_messages(info: *const nats_stream_info) -> u64 {
+    guard_value(0, || info.as_ref().map_or(0, |i| i.messages))
+}
+
+/// Bytes stored; 0 for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn nats_stream_info_bytes(info: *const nats_stream_info) -> u64 {
+    guard_value(0, || info.as_ref().map_or(0, |i| i.bytes))
+}
+
+/// Sequence of the first message stored; 0 for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn nats_stream_info_first_seq(info: *const nats_stream_info) -> u64 {
+    guard_value(0, || info.as_ref().map_or(0, |i| i.first_seq))
+}
+
+/// Sequence of the last message stored; 0 for NULL or an empty stream.
+#[no_mangle]
+pub unsafe extern "C" fn nats_stream_info_last_seq(info: *const nats_stream_info) -> u64 {
+    guard_value(0, || info.as_ref().map_or(0, |i| i.last_seq))
+}
+
+/// Number of consumers; 0 for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn nats_stream_info_consumers(info: *const nats_stream_info) -> u64 {
+    guard_value(0, || info.as_ref().map_or(0, |i| i.consumers))
+}
+
+/// Frees a snapshot. NULL is a no-op.
+#[no_mangle]
+pub unsafe extern "C" fn nats_stream_info_free(info: *mut nats_stream_info) {
+    guard_void(|| {
+        if !info.is_null() {
+            drop(Box::from_raw(info));
+        }
+    })
+}

@@ -1,0 +1,311 @@
+//! JetStream from C: streams and publishing with acknowledgement, against a real nats-server
+//! with JetStream enabled.
+
+mod common;
+use common::*;
+use nats_ffi::error::*;
+use nats_ffi::ffi::nats_strings_free;
+use nats_ffi::jetstream::*;
+use nats_ffi::message::*;
+use nats_ffi::stream::*;
+use std::ffi::{c_char, c_void, CStr};
+use std::ptr::{null, null_mut};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+fn js_server() -> Server {
+    let store = tempfile::tempdir().unwrap().keep();
+    Server::start_with(&["-js", "-sd", store.to_str().unwrap()])
+}
+
+struct Js(*mut nats_jetstream);
+impl Drop for Js {
+    fn drop(&mut self) {
+        unsafe { nats_jetstream_free(self.0) }
+    }
+}
+
+fn js(c: &Conn) -> Js {
+    let mut j = null_mut();
+    ok(unsafe { nats_jetstream_new(c.0, null(), &mut j) });
+    Js(j)
+}
+
+fn create_stream(j: &Js, name: &str, subjects: &[&str], dup_window_ms: u64) {
+    let n = cs(name);
+    let subs: Vec<_> = subjects.iter().map(|s| cs(s)).collect();
+    let ptrs: Vec<*const c_char> = subs.iter().map(|s| s.as_ptr()).collect();
+    let mut cfg = std::mem::MaybeUninit::<nats_stream_config>::uninit();
+    ok(unsafe { nats_stream_config_init(cfg.as_mut_ptr()) });
+    let mut cfg = unsafe { cfg.assume_init() };
+    cfg.name = n.as_ptr();
+    cfg.subjects = ptrs.as_ptr();
+    cfg.subjects_count = ptrs.len();
+    cfg.storage = nats_storage::NATS_STORAGE_MEMORY;
+    cfg.duplicate_window_ms = dup_window_ms;
+    let mut info = null_mut();
+    ok(unsafe { nats_jetstream_stream_create(j.0, &cfg, &mut info) });
+    unsafe {
+        assert_eq!(CStr::from_ptr(nats_stream_info_name(info)).to_str().unwrap(), name);
+        let (mut s, mut k): (*const *const c_char, usize) = (null(), 0);
+        ok(nats_stream_info_subjects(info, &mut s, &mut k));
+        assert_eq!(k, subjects.len());
+        nats_stream_info_free(info);
+    }
+}
+
+fn publish(j: &Js, subject: &str, data: &[u8], o: Option<&nats_js_publish_options>) -> Result<(String, u64, bool), nats_status> {
+    let s = cs(subject);
+    let mut ack = null_mut();
+    let st = unsafe {
+        nats_jetstream_publish(j.0, s.as_ptr(), data.as_ptr().cast(), data.len(), o.map_or(null(), |o| o as *const _), &mut ack)
+    };
+    if st != NATS_OK {
+        assert!(ack.is_null());
+        return Err(st);
+    }
+    unsafe {
+        let r = (
+            CStr::from_ptr(nats_pub_ack_stream(ack)).to_str().unwrap().to_string(),
+            nats_pub_ack_sequence(ack),
+            nats_pub_ack_duplicate(ack),
+        );
+        nats_pub_ack_free(ack);
+        Ok(r)
+    }
+}
+
+fn popts() -> nats_js_publish_options {
+    nats_js_publish_options {
+        msg_id: null(),
+        expected_stream: null(),
+        expected_last_msg_id: null(),
+        expected_last_sequence: 0,
+        has_expected_last_sequence: false,
+        expected_last_subject_sequence: 0,
+        has_expected_last_subject_sequence: false,
+        timeout_ms: 0,
+    }
+}
+
+fn info(j: &Js, name: &str) -> (u64, u64, u64) {
+    let n = cs(name);
+    let mut i = null_mut();
+    ok(unsafe { nats_jetstream_stream_info(j.0, n.as_ptr(), &mut i) });
+    unsafe {
+        let r = (nats_stream_info_messages(i), nats_stream_info_first_seq(i), nats_stream_info_last_seq(i));
+        nats_stream_info_free(i);
+        r
+    }
+}
+
+#[test]
+fn streams_create_info_purge_get_list_delete() {
+    let srv = js_server();
+    let c = Conn::to(&srv.url());
+    let j = js(&c);
+    create_stream(&j, "MAIL", &["mail.>"], 0);
+    create_stream(&j, "LOGS", &["logs.*"], 0);
+    for i in 0..10u8 {
+        let subj = if i % 2 == 0 { "mail.delivered" } else { "mail.bounced" };
+        assert_eq!(publish(&j, subj, &[i], None).unwrap(), ("MAIL".to_string(), i as u64 + 1, false));
+    }
+    assert_eq!(info(&j, "MAIL"), (10, 1, 10));
+    let (n, mut m) = (cs("MAIL"), null_mut());
+    ok(unsafe { nats_jetstream_stream_get_msg(j.0, n.as_ptr(), 4, &mut m) });
+    let m = Msg(m);
+    assert_eq!((m.subject(), m.data()), ("mail.bounced".to_string(), vec![3]));
+    let subj = cs("mail.delivered");
+    let mut last = null_mut();
+    ok(unsafe { nats_jetstream_stream_get_last_msg(j.0, n.as_ptr(), subj.as_ptr(), &mut last) });
+    assert_eq!(Msg(last).data(), vec![8]);
+    let mut none = null_mut();
+    check(unsafe { nats_jetstream_stream_get_msg(j.0, n.as_ptr(), 999, &mut none) }, NATS_ERR_NOT_FOUND);
+    // Purge one subject, then everything.
+    let mut purged = 0u64;
+    let bounced = cs("mail.bounced");
+    ok(unsafe { nats_jetstream_stream_purge(j.0, n.as_ptr(), bounced.as_ptr(), &mut purged) });
+    assert_eq!(purged, 5);
+    assert_eq!(info(&j, "MAIL").0, 5);
+    ok(unsafe { nats_jetstream_stream_purge(j.0, n.as_ptr(), null(), &mut purged) });
+    assert_eq!((purged, info(&j, "MAIL").0), (5, 0));
+    // List.
+    let (mut names, mut count): (*mut *mut c_char, usize) = (null_mut(), 0);
+    ok(unsafe { nats_jetstream_stream_names(j.0, &mut names, &mut count) });
+    let mut got: Vec<String> = (0..count).map(|i| unsafe { CStr::from_ptr(*names.add(i)) }.to_str().unwrap().to_string()).collect();
+    got.sort();
+    assert_eq!(got, ["LOGS", "MAIL"]);
+    unsafe { nats_strings_free(names, count) };
+    // Delete.
+    ok(unsafe { nats_jetstream_stream_delete(j.0, n.as_ptr()) });
+    let mut i = null_mut();
+    check(unsafe { nats_jetstream_stream_info(j.0, n.as_ptr(), &mut i) }, NATS_ERR_NOT_FOUND);
+    check(unsafe { nats_jetstream_stream_delete(j.0, n.as_ptr()) }, NATS_ERR_NOT_FOUND);
+    // A conflicting stream is refused.
+    let mut cfg = std::mem::MaybeUninit::<nats_stream_config>::uninit();
+    ok(unsafe { nats_stream_config_init(cfg.as_mut_ptr()) });
+    let mut cfg = unsafe { cfg.assume_init() };
+    let (bad, subs) = (cs("OTHER"), [cs("logs.x")]);
+    let ptrs = [subs[0].as_ptr()];
+    cfg.name = bad.as_ptr();
+    cfg.subjects = ptrs.as_ptr();
+    cfg.subjects_count = 1;
+    check(unsafe { nats_jetstream_stream_create(j.0, &cfg, null_mut()) }, NATS_ERR_JETSTREAM);
+    assert!(last_error().contains("overlap"), "{}", last_error());
+    cfg.name = cs("bad.name").into_raw();
+    check(unsafe { nats_jetstream_stream_create(j.0, &cfg, null_mut()) }, NATS_ERR_INVALID_ARGUMENT);
+    drop(unsafe { std::ffi::CString::from_raw(cfg.name.cast_mut()) });
+}
+
+#[test]
+fn publish_dedup_and_expectations() {
+    let srv = js_server();
+    let c = Conn::to(&srv.url());
+    let j = js(&c);
+    create_stream(&j, "Q", &["q.>"], 60_000);
+    let id = cs("msg-1");
+    let mut o = popts();
+    o.msg_id = id.as_ptr();
+    assert_eq!(publish(&j, "q.a", b"one", Some(&o)).unwrap(), ("Q".into(), 1, false));
+    assert_eq!(publish(&j, "q.a", b"one again", Some(&o)).unwrap(), ("Q".into(), 1, true), "deduplicated");
+    assert_eq!(info(&j, "Q").0, 1);
+    // Expected last sequence.
+    let mut o = popts();
+    o.has_expected_last_sequence = true;
+    o.expected_last_sequence = 1;
+    assert_eq!(publish(&j, "q.b", b"two", Some(&o)).unwrap().1, 2);
+    check(publish(&j, "q.b", b"stale", Some(&o)).unwrap_err(), NATS_ERR_EXPECTATION_FAILED);
+    // Expected last msg id.
+    let mut o = popts();
+    o.expected_last_msg_id = id.as_ptr();
+    check(publish(&j, "q.c", b"x", Some(&o)).unwrap_err(), NATS_ERR_EXPECTATION_FAILED);
+    // Expected stream.
+    let other = cs("OTHER");
+    let mut o = popts();
+    o.expected_stream = other.as_ptr();
+    check(publish(&j, "q.c", b"x", Some(&o)).unwrap_err(), NATS_ERR_EXPECTATION_FAILED);
+    // Expected last subject sequence.
+    let mut o = popts();
+    o.has_expected_last_subject_sequence = true;
+    o.expected_last_subject_sequence = 2;
+    assert_eq!(publish(&j, "q.b", b"three", Some(&o)).unwrap().1, 3);
+    // No stream for the subject.
+    check(publish(&j, "nowhere", b"x", None).unwrap_err(), NATS_ERR_NOT_FOUND);
+    // Headers via nats_msg.
+    let (s, mut m) = (cs("q.h"), null_mut());
+    ok(unsafe { nats_msg_new(s.as_ptr(), null(), b"h".as_ptr().cast(), 1, &mut m) });
+    let (k, v) = (cs("Mail-Id"), cs("abc"));
+    ok(unsafe { nats_msg_header_set(m, k.as_ptr(), v.as_ptr()) });
+    let mut ack = null_mut();
+    ok(unsafe { nats_jetstream_publish_msg(j.0, m, null(), &mut ack) });
+    let seq = unsafe { nats_pub_ack_sequence(ack) };
+    unsafe {
+        nats_pub_ack_free(ack);
+        nats_msg_free(m);
+    }
+    let (n, mut got) = (cs("Q"), null_mut());
+    ok(unsafe { nats_jetstream_stream_get_msg(j.0, n.as_ptr(), seq, &mut got) });
+    let mut val = null();
+    ok(unsafe { nats_msg_header_get(got, k.as_ptr(), &mut val) });
+    assert_eq!(unsafe { CStr::from_ptr(val) }.to_str().unwrap(), "abc");
+    unsafe { nats_msg_free(got) };
+}
+
+struct Acks {
+    seqs: Mutex<Vec<u64>>,
+    errors: Mutex<Vec<nats_status>>,
+    n: AtomicU64,
+}
+
+unsafe extern "C" fn on_ack(ud: *mut c_void, st: nats_status, ack: *const nats_pub_ack) {
+    let a = &*(ud as *const Acks);
+    if st == NATS_OK {
+        a.seqs.lock().unwrap().push(nats_pub_ack_sequence(ack));
+    } else {
+        assert!(ack.is_null());
+        a.errors.lock().unwrap().push(st);
+    }
+    a.n.fetch_add(1, Ordering::Relaxed);
+}
+
+#[test]
+fn async_publish_100k_no_ack_lost_or_duplicated() {
+    let srv = js_server();
+    let c = Conn::to(&srv.url());
+    let j = js(&c);
+    create_stream(&j, "LOG", &["log.>"], 0);
+    let acks = Box::leak(Box::new(Acks { seqs: Mutex::default(), errors: Mutex::default(), n: AtomicU64::new(0) }));
+    let ud = acks as *const Acks as *mut c_void;
+    // Sequential sync publishes, for the rate comparison.
+    let sync_n = 2000;
+    let t = Instant::now();
+    for i in 0..sync_n {
+        publish(&j, "log.sync", format!("{i}").as_bytes(), None).unwrap();
+    }
+    let sync_rate = sync_n as f64 / t.elapsed().as_secs_f64();
+    let n = 100_000u64;
+    let subj = cs("log.async");
+    let t = Instant::now();
+    for i in 0..n {
+        let d = i.to_be_bytes();
+        ok(unsafe { nats_jetstream_publish_async(j.0, subj.as_ptr(), d.as_ptr().cast(), d.len(), null(), Some(on_ack), ud) });
+    }
+    ok(unsafe { nats_jetstream_publish_async_complete(j.0, 60_000) });
+    let async_rate = n as f64 / t.elapsed().as_secs_f64();
+    eprintln!("JetStream publish: sync {sync_rate:.0} msg/s, async {async_rate:.0} msg/s ({:.1}x)", async_rate / sync_rate);
+    assert_eq!(unsafe { nats_jetstream_publish_async_pending(j.0) }, 0);
+    assert_eq!(acks.n.load(Ordering::Relaxed), n);
+    assert!(acks.errors.lock().unwrap().is_empty(), "{:?}", acks.errors.lock().unwrap().len());
+    let mut seqs = acks.seqs.lock().unwrap().clone();
+    seqs.sort();
+    seqs.dedup();
+    assert_eq!(seqs.len() as u64, n, "every ack once");
+    assert_eq!((seqs[0], *seqs.last().unwrap()), (sync_n + 1, sync_n + n));
+    assert_eq!(info(&j, "LOG").0, sync_n + n, "every message stored once");
+    // Failures come through the callback; completion still waits for them.
+    let nowhere = cs("nowhere");
+    ok(unsafe { nats_jetstream_publish_async(j.0, nowhere.as_ptr(), null(), 0, null(), Some(on_ack), ud) });
+    ok(unsafe { nats_jetstream_publish_async_complete(j.0, 10_000) });
+    assert_eq!(acks.errors.lock().unwrap().as_slice(), [NATS_ERR_NOT_FOUND]);
+}
+
+#[test]
+fn jetstream_options_and_bad_input() {
+    let srv = Server::start(); // JetStream not enabled
+    let c = Conn::to(&srv.url());
+    let mut o = null_mut();
+    ok(unsafe { nats_jetstream_options_new(&mut o) });
+    check(unsafe { nats_jetstream_options_set_timeout_ms(o, 0) }, NATS_ERR_INVALID_ARGUMENT);
+    ok(unsafe { nats_jetstream_options_set_timeout_ms(o, 500) });
+    check(unsafe { nats_jetstream_options_set_max_pending_acks(o, 0) }, NATS_ERR_INVALID_ARGUMENT);
+    ok(unsafe { nats_jetstream_options_set_max_pending_acks(o, 10) });
+    check(unsafe { nats_jetstream_options_set_domain(o, cs("a b").as_ptr()) }, NATS_ERR_INVALID_ARGUMENT);
+    ok(unsafe { nats_jetstream_options_set_domain(o, null()) });
+    check(unsafe { nats_jetstream_options_set_api_prefix(o, cs("a..b").as_ptr()) }, NATS_ERR_INVALID_SUBJECT);
+    let mut j = null_mut();
+    check(unsafe { nats_jetstream_new(null_mut(), o, &mut j) }, NATS_ERR_NULL_ARGUMENT);
+    ok(unsafe { nats_jetstream_new(c.0, o, &mut j) });
+    unsafe { nats_jetstream_options_free(o) };
+    let j = Js(j);
+    let t = Instant::now();
+    let st = publish(&j, "x", b"y", None).unwrap_err();
+    assert!(st == NATS_ERR_NOT_FOUND || st == NATS_ERR_TIMEOUT, "{st:?}: {}", last_error());
+    assert!(t.elapsed() < Duration::from_secs(3));
+    let n = cs("S");
+    let mut i = null_mut();
+    let st = unsafe { nats_jetstream_stream_info(j.0, n.as_ptr(), &mut i) };
+    assert!(st == NATS_ERR_JETSTREAM || st == NATS_ERR_TIMEOUT || st == NATS_ERR_NOT_FOUND, "{st:?}: {}", last_error());
+    check(unsafe { nats_jetstream_stream_create(j.0, null(), null_mut()) }, NATS_ERR_NULL_ARGUMENT);
+    check(unsafe { nats_jetstream_publish(null_mut(), n.as_ptr(), null(), 0, null(), null_mut()) }, NATS_ERR_NULL_ARGUMENT);
+    check(unsafe { nats_jetstream_publish(j.0, cs("a b").as_ptr(), null(), 0, null(), null_mut()) }, NATS_ERR_INVALID_SUBJECT);
+    check(unsafe { nats_jetstream_publish_async_complete(null_mut(), 1) }, NATS_ERR_NULL_ARGUMENT);
+    assert_eq!(unsafe { nats_jetstream_publish_async_pending(null()) }, 0);
+    unsafe {
+        nats_jetstream_free(null_mut());
+        nats_pub_ack_free(null_mut());
+        nats_stream_info_free(null_mut());
+        nats_strings_free(null_mut(), 0);
+        nats_jetstream_options_free(null_mut());
+    }
+}
