@@ -32,7 +32,7 @@ pub struct nats_connection {
     /// max_reconnects). Subscription pumps and the reconnect-delay hook watch it.
     pub(crate) closed: Arc<watch::Sender<bool>>,
     closing: AtomicBool,
-    outbox: Arc<Outbox>,
+    pub(crate) outbox: Arc<Outbox>,
     pub(crate) stats: Stats,
     events: Option<EventSender>,
     pub(crate) deliveries: Deliveries,
@@ -243,7 +243,7 @@ impl Link for Direct<'_> {
 /// A round trip through the server: a request to a fresh subject nobody listens on; the
 /// server's "no responders" status comes back only after it processed everything sent before
 /// (this works with no_echo too).
-async fn probe(client: &async_nats::Client, outbox: &Outbox) -> std::result::Result<(), String> {
+pub(crate) async fn probe(client: &async_nats::Client, outbox: &Outbox) -> std::result::Result<(), String> {
     use async_nats::RequestErrorKind as K;
     outbox.drained().await;
     client.flush().await.map_err(|e| e.to_string())?;
@@ -368,7 +368,15 @@ impl nats_connection {
         };
         {
             let (outbox, client, rx) = (outbox.clone(), client.clone(), closed.subscribe());
-            handle.spawn(async move { outbox.forward(client, rx, on_lost).await });
+            // The closed event is sent from here, after any loss of buffered publishes was
+            // reported: the closed callback is the connection's last.
+            let closed_tx = events_tx.clone();
+            let on_exit = move || {
+                if let Some(tx) = closed_tx {
+                    let _ = tx.send(Event::Closed);
+                }
+            };
+            handle.spawn(async move { outbox.forward(client, rx, on_lost, on_exit).await });
         }
         if opts.max_pings_out != BUILTIN_MAX_PINGS_OUT {
             handle.spawn(pinger(client.clone(), outbox.clone(), opts.ping_interval, opts.max_pings_out, closed.subscribe()));
@@ -617,7 +625,11 @@ impl nats_connection {
         let outbox = self.outbox.clone();
         let mut closed_rx = self.closed.subscribe();
         let drain = async move {
-            outbox.drained().await;
+            // A round trip first: async-nats drops a draining subscription one poll after
+            // writing its UNSUB, not after the server confirmed it, so messages the server had
+            // already routed to us but we had not read yet would be lost. After the round
+            // trip they have all been read.
+            let _ = probe(&client, &outbox).await;
             if client.drain().await.is_ok() {
                 wait_closed(&mut closed_rx).await;
             }
@@ -625,12 +637,11 @@ impl nats_connection {
         let res = if connected && !runtime::on_runtime_thread() {
             runtime::block_on_timeout(&self.handle, "nats_connection_drain", limit, drain)
         } else {
-            self.handle.spawn(drain);
+            self.handle.spawn(async move { tokio::time::timeout(limit, drain).await });
             Ok(())
         };
         self.closed.send_replace(true);
         self.outbox.close();
-        self.send_event(Event::Closed);
         res
     }
 
@@ -1003,7 +1014,15 @@ pub unsafe extern "C" fn nats_connection_new_inbox(conn: *const nats_connection,
 /// 0 for NULL or before the first connection.
 #[no_mangle]
 pub unsafe extern "C" fn nats_connection_max_payload(conn: *const nats_connection) -> u64 {
-    guard_value(0, || conn.as_ref().map_or(0, |c| c.client.max_payload() as u64))
+    guard_value(0, || {
+        conn.as_ref().map_or(0, |c| {
+            if c.client.statistics().connects.load(Ordering::Relaxed) == 0 {
+                0
+            } else {
+                c.client.max_payload() as u64
+            }
+        })
+    })
 }
 
 /// Bytes of publishes accepted but not yet handed to the socket layer (the reconnect

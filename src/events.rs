@@ -105,7 +105,9 @@ pub(crate) fn from_async_nats(e: &async_nats::Event) -> Option<Event> {
         E::Connected => Event::Connected,
         E::Disconnected => Event::Disconnected,
         E::LameDuckMode => Event::LameDuck,
-        E::Closed | E::ClientError(ClientError::MaxReconnects) => Event::Closed,
+        // The closed event comes from the connection's publish forwarder once it has reported
+        // any loss (see `nats_connection::connect`).
+        E::Closed | E::ClientError(ClientError::MaxReconnects) => return None,
         E::SlowConsumer(sid) => Event::Error {
             sub: None,
             status: NATS_ERR_SLOW_CONSUMER,

@@ -166,14 +166,26 @@ impl Outbox {
         self.room.notify_all();
     }
 
-    /// The forwarder: runs on the runtime for the connection's life. `on_lost` is told how many
+    /// The forwarder: runs on the runtime for the connection's life; `on_exit` runs last, once
+    /// the connection closed and every loss was reported. `on_lost` is told how many
     /// accepted messages were dropped (the connection closed with them still queued).
-    pub async fn forward(&self, client: async_nats::Client, mut closed: tokio::sync::watch::Receiver<bool>, on_lost: impl Fn(u64)) {
+    pub async fn forward(
+        &self,
+        client: async_nats::Client,
+        mut closed: tokio::sync::watch::Receiver<bool>,
+        on_lost: impl Fn(u64),
+        on_exit: impl FnOnce(),
+    ) {
+        self.forward_until_closed(client, &mut closed, on_lost).await;
+        on_exit();
+    }
+
+    async fn forward_until_closed(&self, client: async_nats::Client, closed: &mut tokio::sync::watch::Receiver<bool>, on_lost: impl Fn(u64)) {
         let mut batch = VecDeque::new();
         loop {
             tokio::select! {
                 _ = self.wake.notified() => {}
-                _ = crate::connection::wait_closed(&mut closed) => self.close(),
+                _ = crate::connection::wait_closed(closed) => self.close(),
             }
             loop {
                 {
@@ -205,7 +217,7 @@ impl Outbox {
                             let send = m.send(&client);
                             tokio::select! {
                                 r = send => if r.is_err() { failed += 1 },
-                                _ = crate::connection::wait_closed(&mut closed) => failed += 1,
+                                _ = crate::connection::wait_closed(closed) => failed += 1,
                             }
                         }
                         Item::Barrier(tx) => {

@@ -72,6 +72,8 @@ struct PendingState {
     waiting: bool,
     /// The delivery thread has exited (callback subscriptions).
     finished: bool,
+    /// Messages taken by `next_msg` whose counters are not updated yet.
+    taking: usize,
 }
 
 enum Taken {
@@ -121,9 +123,7 @@ impl Pending {
         let mut s = self.lock();
         loop {
             if let Some(m) = s.msgs.pop_front() {
-                if s.msgs.is_empty() && s.closed {
-                    self.done.notify_all();
-                }
+                s.taking += 1;
                 return Taken::Msg(m);
             }
             if s.closed {
@@ -150,6 +150,15 @@ impl Pending {
         self.done.notify_all();
     }
 
+    /// A message from `take_one` has been counted.
+    fn took(&self) {
+        let mut s = self.lock();
+        s.taking -= 1;
+        if s.taking == 0 && s.msgs.is_empty() && s.closed {
+            self.done.notify_all();
+        }
+    }
+
     fn finish(&self) {
         self.lock().finished = true;
         self.done.notify_all();
@@ -161,7 +170,7 @@ impl Pending {
         let deadline = Instant::now() + limit;
         let mut s = self.lock();
         loop {
-            let done = if sync { s.closed && s.msgs.is_empty() } else { s.finished };
+            let done = if sync { s.closed && s.msgs.is_empty() && s.taking == 0 } else { s.finished };
             if done {
                 return true;
             }
@@ -207,6 +216,10 @@ pub struct nats_subscription {
     limit_bytes: AtomicI64,
     /// In a slow-consumer episode (reported once; ends when the queue empties).
     slow: AtomicBool,
+    /// Messages received from the server (before pending limits).
+    received: AtomicU64,
+    /// Auto-unsubscribe limit on `received`; 0 = none.
+    max: AtomicU64,
 }
 
 struct UserData(*mut c_void);
@@ -258,6 +271,8 @@ impl nats_subscription {
             limit_msgs: AtomicI64::new(DEFAULT_PENDING_MSGS),
             limit_bytes: AtomicI64::new(DEFAULT_PENDING_BYTES),
             slow: AtomicBool::new(false),
+            received: AtomicU64::new(0),
+            max: AtomicU64::new(0),
         });
         if let Some((cb, user_data, user_data_free)) = cb {
             let user = UserData(user_data);
@@ -368,6 +383,7 @@ impl nats_subscription {
         match self.pending.take_one(limit) {
             Taken::Msg(m) => {
                 self.taken(m.payload.len());
+                self.pending.took();
                 Ok(nats_msg::new(m))
             }
             Taken::TimedOut => Err(Error::new(NATS_ERR_TIMEOUT, format!("no message within {} ms", limit.as_millis()))),
@@ -386,6 +402,14 @@ impl nats_subscription {
     fn admit(self: &Arc<Self>, batch: &mut Vec<async_nats::Message>) {
         let lm = self.limit_msgs.load(Ordering::Relaxed);
         let lb = self.limit_bytes.load(Ordering::Relaxed);
+        let max = self.max.load(Ordering::Relaxed);
+        if max > 0 {
+            // async-nats may pass on a few messages it read before it processed the UNSUB
+            // with its limit; never deliver more than asked.
+            let room = max.saturating_sub(self.received.load(Ordering::Relaxed));
+            batch.truncate(room.try_into().unwrap_or(usize::MAX));
+        }
+        self.received.fetch_add(batch.len() as u64, Ordering::Relaxed);
         let mut dropped = 0;
         batch.retain(|m| {
             let len = m.payload.len() as i64;
@@ -442,9 +466,19 @@ async fn pump(
             biased;
             c = control.recv(), if controls_open => match c {
                 Some(Control::AutoUnsubscribe(max, ack)) => {
+                    sub.max.store(max, Ordering::Relaxed);
+                    if sub.received.load(Ordering::Relaxed) >= max {
+                        let _ = subscriber.unsubscribe().await;
+                        let _ = ack.send(true);
+                        break;
+                    }
                     let _ = ack.send(subscriber.unsubscribe_after(max).await.is_ok());
                 }
                 Some(Control::Drain(ack)) => {
+                    // See `nats_connection::shutdown`: a round trip first, so that nothing
+                    // the server already routed to us is lost when async-nats drops the
+                    // subscription right after sending the UNSUB.
+                    let _ = crate::connection::probe(&sub.conn.client, &sub.conn.outbox).await;
                     let _ = subscriber.drain().await;
                     let _ = ack.send(());
                 }
@@ -477,6 +511,10 @@ async fn pump(
                     }
                     sub.admit(&mut batch);
                     sub.pending.push(&mut batch);
+                    let max = sub.max.load(Ordering::Relaxed);
+                    if max > 0 && sub.received.load(Ordering::Relaxed) >= max {
+                        break;
+                    }
                 }
                 None => break,
             },

@@ -176,6 +176,14 @@ fn c_api_tests() {
 }
 
 #[test]
+fn c_core_tests() {
+    let srv = Server::start();
+    let o = run(&build("tests/c/test_core.c"), &[&srv.url()], Duration::from_secs(120));
+    println!("{}", text(&o));
+    assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains(" passed, 0 failed"), "{}", text(&o));
+}
+
+#[test]
 fn cxx_api_tests() {
     let srv = Server::start();
     let o = run(&build("tests/c/test_cxx.cpp"), &[&srv.url()], Duration::from_secs(60));
@@ -183,14 +191,14 @@ fn cxx_api_tests() {
     assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains(" passed, 0 failed"), "{}", text(&o));
 }
 
-/// valgrind over the demo and the C API test: no memory errors, no definite leaks. (The
+/// valgrind over the demo and the C API and core tests: no memory errors, no definite leaks. (The
 /// process-wide runtime is deliberately never torn down, so "still reachable" is expected.)
 #[test]
 fn valgrind_clean() {
     let have = Command::new("valgrind").arg("--version").output().map(|o| o.status.success()).unwrap_or(false);
     assert!(have, "valgrind is required (apt-get install valgrind; .ci/run installs it)");
     let srv = Server::start();
-    for src in ["examples-c/demo.c", "tests/c/test_api.c"] {
+    for src in ["examples-c/demo.c", "tests/c/test_api.c", "tests/c/test_core.c"] {
         let bin = build(src);
         let o = run_cmd(
             Command::new("valgrind")
