@@ -491,7 +491,9 @@ async fn pump(
             },
             _ = wait_closed(&mut closed) => {
                 // Deliver what already arrived (a connection drain lets it all arrive first).
-                while let Some(Some(m)) = subscriber.next().now_or_never() {
+                // `unconstrained`: tokio's cooperative budget would otherwise report an empty
+                // channel after ~128 receives in one poll, and the rest would be lost.
+                while let Some(Some(m)) = tokio::task::unconstrained(subscriber.next()).now_or_never() {
                     batch.push(m);
                 }
                 if !batch.is_empty() {
@@ -504,7 +506,7 @@ async fn pump(
                 Some(m) => {
                     batch.push(m);
                     while batch.len() < 256 {
-                        match subscriber.next().now_or_never() {
+                        match tokio::task::unconstrained(subscriber.next()).now_or_never() {
                             Some(Some(m)) => batch.push(m),
                             _ => break,
                         }
