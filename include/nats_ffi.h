@@ -137,6 +137,73 @@ typedef int32_t nats_conn_status;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// Where a new consumer starts in its stream.
+enum nats_deliver_policy
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // From the first message (default).
+  NATS_DELIVER_ALL = 0,
+  // From the last message.
+  NATS_DELIVER_LAST = 1,
+  // Only messages stored after the consumer was created.
+  NATS_DELIVER_NEW = 2,
+  // From stream sequence `opt_start_seq`.
+  NATS_DELIVER_BY_START_SEQUENCE = 3,
+  // From the first message stored at or after `opt_start_time_ms`.
+  NATS_DELIVER_BY_START_TIME = 4,
+  // The last message of each subject, then new ones.
+  NATS_DELIVER_LAST_PER_SUBJECT = 5,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum nats_deliver_policy nats_deliver_policy;
+#else
+typedef int32_t nats_deliver_policy;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// How messages must be acknowledged.
+enum nats_ack_policy
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Each message individually (default; the only one pull consumers accept).
+  NATS_ACK_EXPLICIT = 0,
+  // No acknowledgements: a message counts as processed once delivered.
+  NATS_ACK_NONE = 1,
+  // Acknowledging a message acknowledges every earlier one too.
+  NATS_ACK_ALL = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum nats_ack_policy nats_ack_policy;
+#else
+typedef int32_t nats_ack_policy;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// How fast stored messages are delivered.
+enum nats_replay_policy
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // As fast as possible (default).
+  NATS_REPLAY_INSTANT = 0,
+  // At the pace they were originally stored.
+  NATS_REPLAY_ORIGINAL = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum nats_replay_policy nats_replay_policy;
+#else
+typedef int32_t nats_replay_policy;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // Retention policy of a stream.
 enum nats_retention
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -201,6 +268,9 @@ typedef int32_t nats_discard;
 // be called from any number of threads at once, including from message and event callbacks.
 typedef struct nats_connection nats_connection;
 
+// A snapshot of a consumer's configuration and state; → `nats_consumer_info_free`.
+typedef struct nats_consumer_info nats_consumer_info;
+
 // A JetStream context on a connection, from `nats_jetstream_new`; freed with
 // `nats_jetstream_free`. Thread safe: use it from any number of threads at once.
 typedef struct nats_jetstream nats_jetstream;
@@ -227,6 +297,10 @@ typedef struct nats_options nats_options;
 // Freed with `nats_pub_ack_free` when returned by `nats_jetstream_publish*`; borrowed for the
 // call when passed to an async ack callback.
 typedef struct nats_pub_ack nats_pub_ack;
+
+// A pull consumer bound with `nats_jetstream_pull_consumer`; → `nats_pull_consumer_free`.
+// Thread safe: several threads may fetch from one handle (each message goes to one of them).
+typedef struct nats_pull_consumer nats_pull_consumer;
 
 // A snapshot of the server's INFO and of the server pool, taken by
 // `nats_connection_server_info`; freed with `nats_server_info_free`. Immutable: safe to read
@@ -263,6 +337,70 @@ typedef struct nats_statistics {
   uint64_t reconnects;
 } nats_statistics;
 
+// A consumer configuration. Always start from `nats_consumer_config_init(&cfg)`, then set
+// fields; strings are borrowed for the duration of the call that takes the config.
+typedef struct nats_consumer_config {
+  // Name of a durable consumer (kept by the server until deleted); NULL for an ephemeral one
+  // (removed after `inactive_threshold_ms` without use).
+  const char *durable_name;
+  // Name of an ephemeral consumer (NULL: the server picks one). Ignored with a durable name.
+  const char *name;
+  const char *description;
+  // Push consumers: the subject the server delivers to (see `nats_jetstream_subscribe`).
+  // NULL: a pull consumer (see `nats_jetstream_pull_consumer`).
+  const char *deliver_subject;
+  // Push consumers: the queue group whose members share the deliveries; NULL for none.
+  const char *deliver_group;
+  nats_deliver_policy deliver_policy;
+  // With `NATS_DELIVER_BY_START_SEQUENCE`.
+  uint64_t opt_start_seq;
+  // With `NATS_DELIVER_BY_START_TIME`: milliseconds since the Unix epoch.
+  int64_t opt_start_time_ms;
+  nats_ack_policy ack_policy;
+  // How long the server waits for an acknowledgement before redelivering, ms; 0 = the
+  // server's default (30 s).
+  uint64_t ack_wait_ms;
+  // How many times a message is delivered at most; -1 = no limit (default).
+  int64_t max_deliver;
+  // Only messages whose subject matches (wildcards allowed); NULL = all of the stream's.
+  const char *filter_subject;
+  nats_replay_policy replay_policy;
+  // Most messages delivered and not yet acknowledged at once; 0 = the server's default
+  // (1000), -1 = no limit.
+  int64_t max_ack_pending;
+  // Pull consumers: most pull requests waiting at once; 0 = the server's default (512).
+  int64_t max_waiting;
+  // Deliver only headers (with `Nats-Msg-Size`), not payloads.
+  bool headers_only;
+  // Push consumers: flow control (answered by this library).
+  bool flow_control;
+  // Push consumers: idle heartbeat interval, ms (heartbeats are not delivered); 0 = none.
+  uint64_t idle_heartbeat_ms;
+  // Ephemeral consumers: removed after this long without activity, ms; 0 = the server's
+  // default (5 s).
+  uint64_t inactive_threshold_ms;
+  // Replicas; 0 = as the stream.
+  uint32_t replicas;
+  // Keep the consumer's state in memory even if the stream is on disk.
+  bool memory_storage;
+  // Redelivery delays for successive attempts, ms (`backoff_count` entries; the last one
+  // repeats); replaces ack_wait between redeliveries. NULL/0: none.
+  const uint64_t *backoff_ms;
+  size_t backoff_count;
+} nats_consumer_config;
+
+// Message callback: `user_data` as given at subscribe time, the subscription (the same
+// pointer `nats_subscribe` wrote), and the message, borrowed until the callback returns
+// (`nats_msg_clone` keeps it). Runs on the subscription's own delivery thread, one message at
+// a time, in the order received. It may call any function of this library, including
+// publish, request, flush, unsubscribe and free of its own subscription.
+typedef void (*nats_msg_callback)(void *user_data, struct nats_subscription *sub, const struct nats_msg *msg);
+
+// Called exactly once with `user_data` after the last callback of a subscription has
+// returned (after unsubscribe/free, or once the connection closed and queued messages were
+// delivered). Frees whatever `user_data` holds.
+typedef void (*nats_user_data_free)(void *user_data);
+
 // Expectations and settings for one publish (`nats_jetstream_publish*`). Zero-initialize it
 // (`nats_js_publish_options o = {0};`) and set what you need; NULL pointers and false flags
 // mean "not set".
@@ -292,6 +430,25 @@ typedef struct nats_js_publish_options {
 // thread, one call at a time, in completion order; it may call any function of the library
 // except `nats_jetstream_publish_async_complete` on the same context.
 typedef void (*nats_pub_ack_callback)(void *user_data, nats_status status, const struct nats_pub_ack *ack);
+
+// Metadata of a message received from a JetStream consumer, from `nats_msg_metadata`. The
+// strings are borrowed from the message (valid as long as it is).
+typedef struct nats_js_msg_metadata {
+  // The stream and consumer the message came from.
+  const char *stream;
+  const char *consumer;
+  // The JetStream domain; "" when none.
+  const char *domain;
+  // The message's sequence in the stream, and the delivery's sequence in the consumer.
+  uint64_t stream_seq;
+  uint64_t consumer_seq;
+  // How many times it was delivered (1 the first time; more for redeliveries).
+  uint64_t num_delivered;
+  // Messages left for the consumer after this one.
+  uint64_t num_pending;
+  // When the stream stored it, nanoseconds since the Unix epoch.
+  int64_t timestamp_ns;
+} nats_js_msg_metadata;
 
 // Connection event callback: `user_data` as given to the setter, and the connection (the
 // same handle `nats_connect` returned; valid during the call). Runs on the connection's event
@@ -336,18 +493,6 @@ typedef struct nats_stream_config {
   // Window for msg-id de-duplication, ms; 0 = the server's default (2 minutes).
   uint64_t duplicate_window_ms;
 } nats_stream_config;
-
-// Message callback: `user_data` as given at subscribe time, the subscription (the same
-// pointer `nats_subscribe` wrote), and the message, borrowed until the callback returns
-// (`nats_msg_clone` keeps it). Runs on the subscription's own delivery thread, one message at
-// a time, in the order received. It may call any function of this library, including
-// publish, request, flush, unsubscribe and free of its own subscription.
-typedef void (*nats_msg_callback)(void *user_data, struct nats_subscription *sub, const struct nats_msg *msg);
-
-// Called exactly once with `user_data` after the last callback of a subscription has
-// returned (after unsubscribe/free, or once the connection closed and queued messages were
-// delivered). Frees whatever `user_data` holds.
-typedef void (*nats_user_data_free)(void *user_data);
 
 #ifdef __cplusplus
 extern "C" {
@@ -474,6 +619,135 @@ void nats_connection_close(struct nats_connection *conn);
 // handle. NULL is a no-op. Subscriptions made on it remain valid handles until they are
 // freed themselves. Do not use `conn` afterwards.
 void nats_connection_free(struct nats_connection *conn);
+
+// Fills `*cfg` with the defaults: ephemeral pull consumer, deliver all, explicit acks,
+// server-default ack wait, unlimited deliveries, no filter, instant replay.
+// Errors: `NATS_ERR_NULL_ARGUMENT`.
+nats_status nats_consumer_config_init(struct nats_consumer_config *cfg);
+
+// Creates a consumer on `stream` (succeeds also when an identical one exists; a durable one
+// with a different configuration is updated where the server allows). On success writes its
+// info to `*info` unless `info` is NULL (→ `nats_consumer_info_free`); its name (for an
+// ephemeral consumer, chosen by the server) is `nats_consumer_info_name`.
+// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_ARGUMENT`,
+// `NATS_ERR_INVALID_SUBJECT`, `NATS_ERR_NOT_FOUND` (no such stream), `NATS_ERR_JETSTREAM`
+// (refused by the server), `NATS_ERR_TIMEOUT`, `NATS_ERR_CONNECTION_CLOSED`.
+nats_status nats_jetstream_consumer_create(struct nats_jetstream *js, const char *stream, const struct nats_consumer_config *cfg, struct nats_consumer_info **info);
+
+// Updates an existing consumer's configuration (the durable name or name selects it).
+// Errors: as `nats_jetstream_consumer_create`; `NATS_ERR_NOT_FOUND` when it does not exist.
+nats_status nats_jetstream_consumer_update(struct nats_jetstream *js, const char *stream, const struct nats_consumer_config *cfg, struct nats_consumer_info **info);
+
+// Deletes consumer `name` of `stream`. Errors: `NATS_ERR_NOT_FOUND`, else as
+// `nats_jetstream_consumer_create`.
+nats_status nats_jetstream_consumer_delete(struct nats_jetstream *js, const char *stream, const char *name);
+
+// Fetches consumer `name`'s current info into `*info` (→ `nats_consumer_info_free`).
+// Errors: `NATS_ERR_NOT_FOUND`, else as `nats_jetstream_consumer_create`.
+nats_status nats_jetstream_consumer_info(struct nats_jetstream *js, const char *stream, const char *name, struct nats_consumer_info **info);
+
+// Writes the names of `stream`'s consumers to `*names` (`*count` strings, →
+// `nats_strings_free(names, count)`; NULL and 0 when there are none).
+// Errors: as `nats_jetstream_consumer_info`.
+nats_status nats_jetstream_consumer_names(struct nats_jetstream *js, const char *stream, char ***names, size_t *count);
+
+// The consumer's name; "" for NULL. Borrowed from the info.
+const char *nats_consumer_info_name(const struct nats_consumer_info *info);
+
+// The stream it consumes; "" for NULL. Borrowed from the info.
+const char *nats_consumer_info_stream(const struct nats_consumer_info *info);
+
+// True for a push consumer (it has a deliver subject); false for pull and NULL.
+bool nats_consumer_info_is_push(const struct nats_consumer_info *info);
+
+// Messages of the stream not yet delivered to the consumer; 0 for NULL.
+uint64_t nats_consumer_info_num_pending(const struct nats_consumer_info *info);
+
+// Messages delivered and not yet acknowledged; 0 for NULL.
+uint64_t nats_consumer_info_num_ack_pending(const struct nats_consumer_info *info);
+
+// Messages redelivered (ack wait expired or nak); 0 for NULL.
+uint64_t nats_consumer_info_num_redelivered(const struct nats_consumer_info *info);
+
+// Pull requests waiting at the server; 0 for NULL.
+uint64_t nats_consumer_info_num_waiting(const struct nats_consumer_info *info);
+
+// Stream sequence of the last message delivered; 0 for NULL.
+uint64_t nats_consumer_info_delivered_stream_seq(const struct nats_consumer_info *info);
+
+// Consumer sequence of the last delivery; 0 for NULL.
+uint64_t nats_consumer_info_delivered_consumer_seq(const struct nats_consumer_info *info);
+
+// Stream sequence up to which every message is acknowledged; 0 for NULL.
+uint64_t nats_consumer_info_ack_floor_stream_seq(const struct nats_consumer_info *info);
+
+// Consumer sequence up to which every delivery is acknowledged; 0 for NULL.
+uint64_t nats_consumer_info_ack_floor_consumer_seq(const struct nats_consumer_info *info);
+
+// Frees a consumer info. NULL is a no-op.
+void nats_consumer_info_free(struct nats_consumer_info *info);
+
+// Binds to the existing pull consumer `name` of `stream` (create it first with
+// `nats_jetstream_consumer_create`, without a deliver subject). → `nats_pull_consumer_free`.
+// Errors: `NATS_ERR_NOT_FOUND` (no such stream or consumer), `NATS_ERR_INVALID_ARGUMENT`
+// (it is a push consumer), else as `nats_jetstream_consumer_create`.
+nats_status nats_jetstream_pull_consumer(struct nats_jetstream *js, const char *stream, const char *name, struct nats_pull_consumer **out);
+
+// Pulls up to `batch` messages: returns when `batch` arrived or `timeout_ms` (at least 10)
+// passed, with those that arrived. On success writes an array of `*count` (>= 1) messages
+// to `*msgs` (→ `nats_msgs_free(msgs, count)`); acknowledge each (`nats_msg_ack`).
+// Errors: `NATS_ERR_TIMEOUT` (none arrived), `NATS_ERR_NULL_ARGUMENT`,
+// `NATS_ERR_INVALID_ARGUMENT` (batch 0, timeout < 10), `NATS_ERR_NOT_FOUND` (the consumer was
+// deleted), `NATS_ERR_JETSTREAM`, `NATS_ERR_CONNECTION_CLOSED`, `NATS_ERR_WOULD_BLOCK_RUNTIME`.
+nats_status nats_pull_consumer_fetch(struct nats_pull_consumer *pc, size_t batch, uint64_t timeout_ms, struct nats_msg ***msgs, size_t *count);
+
+// As `nats_pull_consumer_fetch`, without waiting: only the messages available now (at most
+// `batch`). Errors: `NATS_ERR_NOT_FOUND` when none is available, else as the fetch.
+nats_status nats_pull_consumer_fetch_no_wait(struct nats_pull_consumer *pc, size_t batch, struct nats_msg ***msgs, size_t *count);
+
+// Pulls one message, waiting at most `timeout_ms` (at least 10). On success writes it to
+// `*msg` (→ `nats_msg_free`). Errors: as `nats_pull_consumer_fetch`.
+nats_status nats_pull_consumer_next(struct nats_pull_consumer *pc, uint64_t timeout_ms, struct nats_msg **msg);
+
+// Consumes continuously: the library keeps pull requests outstanding (with heartbeats) and
+// calls `cb(user_data, sub, msg)` for each message on a delivery thread, as `nats_subscribe`
+// does; acknowledge with `nats_msg_ack`. Stop with `nats_subscription_unsubscribe`,
+// `_drain` or `_free` (unacknowledged messages are redelivered by the server); problems
+// (missed heartbeats, consumer deleted) go to the error callback with `NATS_ERR_JETSTREAM`.
+// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_JETSTREAM`, `NATS_ERR_CONNECTION_CLOSED`.
+nats_status nats_pull_consumer_consume(struct nats_pull_consumer *pc, nats_msg_callback cb, void *user_data, nats_user_data_free user_data_free, struct nats_subscription **out);
+
+// Fetches the consumer's current info into `*info` (→ `nats_consumer_info_free`).
+// Errors: as `nats_jetstream_consumer_info`.
+nats_status nats_pull_consumer_info(struct nats_pull_consumer *pc, struct nats_consumer_info **info);
+
+// Releases the handle (the consumer stays on the server). NULL is a no-op.
+void nats_pull_consumer_free(struct nats_pull_consumer *pc);
+
+// Subscribes to the existing push consumer `name` of `stream` (created with a
+// `deliver_subject`, and `deliver_group` for a queue of workers): its messages go to
+// `cb(user_data, sub, msg)` on a delivery thread, as with `nats_subscribe` (pending limits,
+// drain, unsubscribe and the other `nats_subscription_*` functions apply). Acknowledge with
+// `nats_msg_ack` unless the consumer's ack policy is none. Flow control and heartbeats are
+// handled here, not delivered. `user_data_free` may be NULL.
+// Errors: `NATS_ERR_NOT_FOUND` (no such stream or consumer), `NATS_ERR_INVALID_ARGUMENT`
+// (a pull consumer), else as `nats_jetstream_consumer_create`.
+nats_status nats_jetstream_subscribe(struct nats_jetstream *js, const char *stream, const char *consumer, nats_msg_callback cb, void *user_data, nats_user_data_free user_data_free, struct nats_subscription **out);
+
+// As `nats_jetstream_subscribe`, for synchronous delivery with
+// `nats_subscription_next_msg`.
+nats_status nats_jetstream_subscribe_sync(struct nats_jetstream *js, const char *stream, const char *consumer, struct nats_subscription **out);
+
+// An ordered consumer: every message of `stream` (or those matching `cfg->filter_subject`),
+// in stream order, exactly once, to `cb` on a delivery thread — the library creates an
+// ephemeral push consumer without acknowledgements (flow control, heartbeats) and recreates
+// it from the next sequence if a gap, a missed heartbeat or a reconnect interrupts it. From
+// `cfg` (NULL: defaults) only `deliver_policy`, `opt_start_seq`, `opt_start_time_ms`,
+// `filter_subject`, `replay_policy` and `headers_only` are used. Messages carry metadata
+// (`nats_msg_metadata`) and need no ack. Errors: `NATS_ERR_NOT_FOUND` (no such stream),
+// `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_ARGUMENT`, `NATS_ERR_INVALID_SUBJECT`,
+// `NATS_ERR_JETSTREAM`, `NATS_ERR_TIMEOUT`, `NATS_ERR_CONNECTION_CLOSED`.
+nats_status nats_jetstream_subscribe_ordered(struct nats_jetstream *js, const char *stream, const struct nats_consumer_config *cfg, nats_msg_callback cb, void *user_data, nats_user_data_free user_data_free, struct nats_subscription **out);
 
 // Returns a static, NUL-terminated English description of `status` (never NULL).
 // Unknown values give "unknown status". Thread safety: any thread, any time.
@@ -651,6 +925,44 @@ nats_status nats_msg_clone(const struct nats_msg *msg, struct nats_msg **out);
 // Frees a message the caller owns (from `nats_request` or `nats_msg_clone`). NULL is a no-op.
 // Never free the message passed to a callback.
 void nats_msg_free(struct nats_msg *msg);
+
+// Frees an array of messages from `nats_pull_consumer_fetch`: every non-NULL entry (set an
+// entry to NULL to keep that message; free it later with `nats_msg_free`) and the array.
+// NULL is a no-op.
+void nats_msgs_free(struct nats_msg **msgs, size_t count);
+
+// Fills `*meta` with the JetStream metadata of `msg` (stream and consumer sequences, delivery
+// count, pending, timestamp), read from its reply subject. Errors: `NATS_ERR_NULL_ARGUMENT`,
+// `NATS_ERR_INVALID_ARGUMENT` (not a message delivered by a JetStream consumer).
+nats_status nats_msg_metadata(const struct nats_msg *msg, struct nats_js_msg_metadata *meta);
+
+// Acknowledges a JetStream message: processed, do not redeliver. Published like any message
+// (buffered while reconnecting); use `nats_msg_ack_sync` to know the server has it. A
+// message takes one final acknowledgement (ack, nak or term).
+// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_ARGUMENT` (not a JetStream message that
+// needs acks, or already acknowledged), `NATS_ERR_CONNECTION_CLOSED`.
+nats_status nats_msg_ack(const struct nats_msg *msg);
+
+// As `nats_msg_ack`, then waits (at most `timeout_ms`; 0 = the connection's request timeout)
+// until the server confirms it recorded the acknowledgement. Errors: as `nats_msg_ack`;
+// `NATS_ERR_TIMEOUT`, `NATS_ERR_WOULD_BLOCK_RUNTIME`.
+nats_status nats_msg_ack_sync(const struct nats_msg *msg, uint64_t timeout_ms);
+
+// Negatively acknowledges a JetStream message: not processed, redeliver it now.
+// Errors: as `nats_msg_ack`.
+nats_status nats_msg_nak(const struct nats_msg *msg);
+
+// As `nats_msg_nak`, asking the server to redeliver only after `delay_ms`.
+// Errors: as `nats_msg_ack`.
+nats_status nats_msg_nak_with_delay(const struct nats_msg *msg, uint64_t delay_ms);
+
+// Tells the server the message is still being worked on: its ack wait starts again. May be
+// sent any number of times before the final acknowledgement. Errors: as `nats_msg_ack`.
+nats_status nats_msg_in_progress(const struct nats_msg *msg);
+
+// Terminates the message: never redeliver it, although it was not processed.
+// Errors: as `nats_msg_ack`.
+nats_status nats_msg_term(const struct nats_msg *msg);
 
 // Creates options holding every default: server `nats://127.0.0.1:4222`, no auth, no name,
 // echo on, max_reconnects 0 (unlimited), connection_timeout 5000 ms, no TLS requirement,

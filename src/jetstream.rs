@@ -116,7 +116,9 @@ pub(crate) fn js_error(what: &str, e: &(dyn std::error::Error + 'static)) -> Err
     while let Some(err) = cur {
         if let Some(js) = err.downcast_ref::<jetstream::Error>() {
             let status = match js.error_code() {
-                C::STREAM_NOT_FOUND | C::CONSUMER_NOT_FOUND | C::NO_MESSAGE_FOUND => NATS_ERR_NOT_FOUND,
+                C::STREAM_NOT_FOUND | C::CONSUMER_NOT_FOUND | C::CONSUMER_DOES_NOT_EXIST | C::NO_MESSAGE_FOUND => {
+                    NATS_ERR_NOT_FOUND
+                }
                 C::STREAM_WRONG_LAST_SEQUENCE | C::STREAM_WRONG_LAST_MESSAGE_ID | C::STREAM_NOT_MATCH => {
                     NATS_ERR_EXPECTATION_FAILED
                 }
@@ -129,7 +131,7 @@ pub(crate) fn js_error(what: &str, e: &(dyn std::error::Error + 'static)) -> Err
     let lower = text.to_ascii_lowercase();
     let status = if lower.contains("timed out") || lower.contains("timeout") {
         NATS_ERR_TIMEOUT
-    } else if lower.contains("not found") || lower.contains("no message found") {
+    } else if lower.contains("not found") || lower.contains("no message found") || lower.contains("does not exist") {
         NATS_ERR_NOT_FOUND
     } else if lower.contains("wrong last") {
         NATS_ERR_EXPECTATION_FAILED
@@ -552,7 +554,7 @@ pub unsafe extern "C" fn nats_jetstream_publish_msg_async(
 unsafe extern "C" fn ignore_ack(_: *mut c_void, _: nats_status, _: *const nats_pub_ack) {}
 
 /// Borrows the `Arc` behind a context handle.
-unsafe fn js_arc(js: *mut nats_jetstream) -> Arc<nats_jetstream> {
+pub(crate) unsafe fn js_arc(js: *mut nats_jetstream) -> Arc<nats_jetstream> {
     Arc::increment_strong_count(js.cast_const());
     Arc::from_raw(js.cast_const())
 }

@@ -8,6 +8,7 @@
 #![allow(clippy::missing_safety_doc)]
 
 pub mod connection;
+pub mod consumer;
 pub mod error;
 pub mod events;
 pub mod jetstream;

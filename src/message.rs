@@ -6,7 +6,11 @@ use bytes::Bytes;
 use std::collections::HashMap;
 use std::ffi::{c_char, c_void, CString};
 use std::str::FromStr;
-use std::sync::OnceLock;
+use crate::connection::nats_connection;
+use crate::runtime;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 /// A message. Messages passed to a callback are borrowed until the callback returns (keep one
 /// with `nats_msg_clone`); messages returned through an out-param (`nats_msg_new`,
@@ -21,6 +25,48 @@ pub struct nats_msg {
     reply_at: Option<usize>,
     /// NUL-terminated copies of the headers, built on first header access.
     cache: OnceLock<HeaderCache>,
+    /// JetStream messages: the connection acknowledgements are published on.
+    acker: Option<Arc<nats_connection>>,
+    /// A final acknowledgement (ack, nak, term) was sent.
+    acked: AtomicBool,
+    /// JetStream metadata parsed from the reply subject, on first access.
+    meta: OnceLock<Option<JsMeta>>,
+}
+
+/// Metadata of a JetStream message, parsed from its `$JS.ACK.` reply subject.
+struct JsMeta {
+    stream: CString,
+    consumer: CString,
+    domain: CString,
+    stream_seq: u64,
+    consumer_seq: u64,
+    delivered: u64,
+    pending: u64,
+    timestamp_ns: i64,
+}
+
+impl JsMeta {
+    /// `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>` or the form with
+    /// `<domain>.<account hash>.` before the stream (ADR-15), possibly with more tokens.
+    fn parse(reply: &str) -> Option<JsMeta> {
+        let rest = reply.strip_prefix("$JS.ACK.")?;
+        let t: Vec<&str> = rest.split('.').collect();
+        let (domain, t) = match t.len() {
+            7 => ("", &t[..]),
+            n if n >= 9 => (if t[0] == "_" { "" } else { t[0] }, &t[2..]),
+            _ => return None,
+        };
+        Some(JsMeta {
+            stream: cstring(t[0]),
+            consumer: cstring(t[1]),
+            domain: cstring(domain),
+            delivered: t[2].parse().ok()?,
+            stream_seq: t[3].parse().ok()?,
+            consumer_seq: t[4].parse().ok()?,
+            timestamp_ns: t[5].parse().ok()?,
+            pending: t[6].parse().ok()?,
+        })
+    }
 }
 
 /// C views of a message's headers: every key, and per key its values, each with an array of
@@ -73,7 +119,52 @@ impl nats_msg {
             buf.push(0);
             at
         });
-        nats_msg { inner, strings: buf.into_boxed_slice(), reply_at, cache: OnceLock::new() }
+        nats_msg {
+            inner,
+            strings: buf.into_boxed_slice(),
+            reply_at,
+            cache: OnceLock::new(),
+            acker: None,
+            acked: AtomicBool::new(false),
+            meta: OnceLock::new(),
+        }
+    }
+
+    /// A JetStream message, acknowledged through `conn`.
+    pub(crate) fn with_acker(mut self, conn: Arc<nats_connection>) -> Self {
+        self.acker = Some(conn);
+        self
+    }
+
+    fn js_meta(&self) -> Option<&JsMeta> {
+        self.meta.get_or_init(|| self.reply_str().and_then(JsMeta::parse)).as_ref()
+    }
+
+    /// Sends an acknowledgement of `kind` (`+ACK`, `-NAK`, `+WPI`, `+TERM`, ...) to the
+    /// message's reply subject; `fin` marks it final (at most one final one per message).
+    /// With `wait`, asks the server to confirm it (a request), at most that long.
+    fn acknowledge(&self, body: &[u8], fin: bool, wait: Option<Duration>) -> Result<()> {
+        let conn = self.acker.as_ref().ok_or_else(|| {
+            Error::new(NATS_ERR_INVALID_ARGUMENT, "not a JetStream message (it was not received from a JetStream consumer)")
+        })?;
+        let reply = self
+            .reply_str()
+            .filter(|r| r.starts_with("$JS.ACK."))
+            .ok_or_else(|| Error::new(NATS_ERR_INVALID_ARGUMENT, "the message has no JetStream ack subject (its consumer does not need acknowledgements)"))?;
+        if fin && self.acked.swap(true, Ordering::AcqRel) {
+            return Err(Error::new(NATS_ERR_INVALID_ARGUMENT, "the message was already acknowledged (ack, nak or term)"));
+        }
+        if self.acked.load(Ordering::Acquire) && !fin {
+            return Err(Error::new(NATS_ERR_INVALID_ARGUMENT, "the message was already acknowledged (ack, nak or term)"));
+        }
+        let sent = match wait {
+            None => conn.publish(reply, None, body),
+            Some(limit) => conn.request(reply, None, Bytes::copy_from_slice(body), limit).map(drop),
+        };
+        if sent.is_err() && fin {
+            self.acked.store(false, Ordering::Release);
+        }
+        sent
     }
 
     /// A message to publish, built by the user.
@@ -116,6 +207,9 @@ impl Clone for nats_msg {
             strings: self.strings.clone(),
             reply_at: self.reply_at,
             cache: OnceLock::new(),
+            acker: self.acker.clone(),
+            acked: AtomicBool::new(self.acked.load(Ordering::Acquire)),
+            meta: OnceLock::new(),
         }
     }
 }
@@ -357,4 +451,135 @@ pub unsafe extern "C" fn nats_msg_free(msg: *mut nats_msg) {
             drop(Box::from_raw(msg));
         }
     })
+}
+
+/// Frees an array of messages from `nats_pull_consumer_fetch`: every non-NULL entry (set an
+/// entry to NULL to keep that message; free it later with `nats_msg_free`) and the array.
+/// NULL is a no-op.
+#[no_mangle]
+pub unsafe extern "C" fn nats_msgs_free(msgs: *mut *mut nats_msg, count: usize) {
+    guard_void(|| {
+        if msgs.is_null() {
+            return;
+        }
+        let list = Box::from_raw(std::ptr::slice_from_raw_parts_mut(msgs, count));
+        for &m in list.iter() {
+            if !m.is_null() {
+                drop(Box::from_raw(m));
+            }
+        }
+    })
+}
+
+/// Writes `list` as a C array of owned messages, freed by `nats_msgs_free`.
+pub(crate) fn msgs_out(list: Vec<nats_msg>) -> (*mut *mut nats_msg, usize) {
+    let ptrs: Box<[*mut nats_msg]> = list.into_iter().map(|m| Box::into_raw(Box::new(m))).collect();
+    let n = ptrs.len();
+    (Box::into_raw(ptrs).cast(), n)
+}
+
+/// Metadata of a message received from a JetStream consumer, from `nats_msg_metadata`. The
+/// strings are borrowed from the message (valid as long as it is).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct nats_js_msg_metadata {
+    /// The stream and consumer the message came from.
+    pub stream: *const c_char,
+    pub consumer: *const c_char,
+    /// The JetStream domain; "" when none.
+    pub domain: *const c_char,
+    /// The message's sequence in the stream, and the delivery's sequence in the consumer.
+    pub stream_seq: u64,
+    pub consumer_seq: u64,
+    /// How many times it was delivered (1 the first time; more for redeliveries).
+    pub num_delivered: u64,
+    /// Messages left for the consumer after this one.
+    pub num_pending: u64,
+    /// When the stream stored it, nanoseconds since the Unix epoch.
+    pub timestamp_ns: i64,
+}
+
+/// Fills `*meta` with the JetStream metadata of `msg` (stream and consumer sequences, delivery
+/// count, pending, timestamp), read from its reply subject. Errors: `NATS_ERR_NULL_ARGUMENT`,
+/// `NATS_ERR_INVALID_ARGUMENT` (not a message delivered by a JetStream consumer).
+#[no_mangle]
+pub unsafe extern "C" fn nats_msg_metadata(msg: *const nats_msg, meta: *mut nats_js_msg_metadata) -> nats_status {
+    guard(|| {
+        let m = handle_arg(msg, "msg")?;
+        out_arg(meta, "meta")?;
+        let j = m.js_meta().ok_or_else(|| {
+            Error::new(NATS_ERR_INVALID_ARGUMENT, "not a JetStream consumer's message (no $JS.ACK reply subject)")
+        })?;
+        write_out(
+            meta,
+            nats_js_msg_metadata {
+                stream: j.stream.as_ptr(),
+                consumer: j.consumer.as_ptr(),
+                domain: j.domain.as_ptr(),
+                stream_seq: j.stream_seq,
+                consumer_seq: j.consumer_seq,
+                num_delivered: j.delivered,
+                num_pending: j.pending,
+                timestamp_ns: j.timestamp_ns,
+            },
+        );
+        Ok(())
+    })
+}
+
+/// Acknowledges a JetStream message: processed, do not redeliver. Published like any message
+/// (buffered while reconnecting); use `nats_msg_ack_sync` to know the server has it. A
+/// message takes one final acknowledgement (ack, nak or term).
+/// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_ARGUMENT` (not a JetStream message that
+/// needs acks, or already acknowledged), `NATS_ERR_CONNECTION_CLOSED`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_msg_ack(msg: *const nats_msg) -> nats_status {
+    guard(|| handle_arg(msg, "msg")?.acknowledge(b"+ACK", true, None))
+}
+
+/// As `nats_msg_ack`, then waits (at most `timeout_ms`; 0 = the connection's request timeout)
+/// until the server confirms it recorded the acknowledgement. Errors: as `nats_msg_ack`;
+/// `NATS_ERR_TIMEOUT`, `NATS_ERR_WOULD_BLOCK_RUNTIME`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_msg_ack_sync(msg: *const nats_msg, timeout_ms: u64) -> nats_status {
+    guard(|| {
+        let m = handle_arg(msg, "msg")?;
+        runtime::refuse_on_runtime("nats_msg_ack_sync")?;
+        let limit = match (timeout_ms, &m.acker) {
+            (0, Some(c)) => c.request_timeout,
+            _ => Duration::from_millis(timeout_ms.max(1)),
+        };
+        m.acknowledge(b"+ACK", true, Some(limit))
+    })
+}
+
+/// Negatively acknowledges a JetStream message: not processed, redeliver it now.
+/// Errors: as `nats_msg_ack`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_msg_nak(msg: *const nats_msg) -> nats_status {
+    guard(|| handle_arg(msg, "msg")?.acknowledge(b"-NAK", true, None))
+}
+
+/// As `nats_msg_nak`, asking the server to redeliver only after `delay_ms`.
+/// Errors: as `nats_msg_ack`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_msg_nak_with_delay(msg: *const nats_msg, delay_ms: u64) -> nats_status {
+    guard(|| {
+        let body = format!("-NAK {{\"delay\":{}}}", u128::from(delay_ms) * 1_000_000);
+        handle_arg(msg, "msg")?.acknowledge(body.as_bytes(), true, None)
+    })
+}
+
+/// Tells the server the message is still being worked on: its ack wait starts again. May be
+/// sent any number of times before the final acknowledgement. Errors: as `nats_msg_ack`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_msg_in_progress(msg: *const nats_msg) -> nats_status {
+    guard(|| handle_arg(msg, "msg")?.acknowledge(b"+WPI", false, None))
+}
+
+/// Terminates the message: never redeliver it, although it was not processed.
+/// Errors: as `nats_msg_ack`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_msg_term(msg: *const nats_msg) -> nats_status {
+    guard(|| handle_arg(msg, "msg")?.acknowledge(b"+TERM", true, None))
 }

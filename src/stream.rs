@@ -140,7 +140,7 @@ unsafe fn to_config(c: &nats_stream_config) -> Result<Config> {
     })
 }
 
-fn check_name(name: &str) -> Result<()> {
+pub(crate) fn check_name(name: &str) -> Result<()> {
     if name.is_empty() || name.contains(|c: char| c.is_whitespace() || matches!(c, '.' | '*' | '>' | '/' | '\\')) {
         return Err(Error::new(NATS_ERR_INVALID_ARGUMENT, format!("invalid stream name {name:?}")));
     }
@@ -185,7 +185,7 @@ impl nats_stream_info {
 }
 
 impl nats_jetstream {
-    fn call<F: std::future::Future>(&self, what: &str, fut: F) -> Result<F::Output> {
+    pub(crate) fn call<F: std::future::Future>(&self, what: &str, fut: F) -> Result<F::Output> {
         self.conn.check_open()?;
         runtime::block_on_timeout(&self.conn.handle, what, self.timeout + Duration::from_millis(50), fut)
     }

@@ -220,7 +220,24 @@ pub struct nats_subscription {
     received: AtomicU64,
     /// Auto-unsubscribe limit on `received`; 0 = none.
     max: AtomicU64,
+    /// JetStream deliveries: messages carry the connection for acknowledgements, and flow
+    /// control / heartbeat status messages are answered or skipped instead of delivered.
+    js: bool,
 }
+
+/// Where a subscription's messages come from: a core NATS subscription, or a stream of
+/// messages produced by async-nats (JetStream ordered or pull consumers), whose errors are
+/// reported through the error callback.
+pub(crate) enum Source {
+    Core(async_nats::Subscriber),
+    Stream(MsgStream),
+}
+
+pub(crate) type MsgStream =
+    std::pin::Pin<Box<dyn futures_util::Stream<Item = std::result::Result<async_nats::Message, String>> + Send>>;
+
+/// What to call for each message, with the user's pointer and its release function.
+pub(crate) type Callback = (MsgFn, *mut c_void, nats_user_data_free);
 
 struct UserData(*mut c_void);
 // SAFETY: the pointer is only handed back to the user's own callbacks; the user's contract
@@ -232,7 +249,7 @@ impl nats_subscription {
         conn: Arc<nats_connection>,
         subject: &str,
         queue: Option<&str>,
-        cb: Option<(MsgFn, *mut c_void, nats_user_data_free)>,
+        cb: Option<Callback>,
     ) -> Result<Arc<nats_subscription>> {
         conn.check_open()?;
         check_subject(subject, true, "subject")?;
@@ -254,6 +271,16 @@ impl nats_subscription {
                 _ if conn.is_closed() => Error::new(NATS_ERR_CONNECTION_CLOSED, "the connection is closed"),
                 _ => Error::new(NATS_ERR_INTERNAL, format!("subscribe: {e}")),
             })?;
+        Self::start(conn, Source::Core(subscriber), cb, false)
+    }
+
+    /// Starts delivery from `source`: a delivery thread for callbacks, and the pump task.
+    pub(crate) fn start(
+        conn: Arc<nats_connection>,
+        source: Source,
+        cb: Option<Callback>,
+        js: bool,
+    ) -> Result<Arc<nats_subscription>> {
         let (control, control_rx) = mpsc::unbounded_channel();
         let sub = Arc::new(nats_subscription {
             conn: conn.clone(),
@@ -273,6 +300,7 @@ impl nats_subscription {
             slow: AtomicBool::new(false),
             received: AtomicU64::new(0),
             max: AtomicU64::new(0),
+            js,
         });
         if let Some((cb, user_data, user_data_free)) = cb {
             let user = UserData(user_data);
@@ -293,7 +321,10 @@ impl nats_subscription {
                 return Err(Error::new(NATS_ERR_INTERNAL, format!("cannot start a delivery thread: {e}")));
             }
         }
-        conn.handle.spawn(pump(subscriber, sub.clone(), control_rx));
+        match source {
+            Source::Core(subscriber) => conn.handle.spawn(pump(subscriber, sub.clone(), control_rx)),
+            Source::Stream(stream) => conn.handle.spawn(pump_stream(stream, sub.clone(), control_rx)),
+        };
         Ok(sub)
     }
 
@@ -384,7 +415,7 @@ impl nats_subscription {
             Taken::Msg(m) => {
                 self.taken(m.payload.len());
                 self.pending.took();
-                Ok(nats_msg::new(m))
+                Ok(self.wrap(m))
             }
             Taken::TimedOut => Err(Error::new(NATS_ERR_TIMEOUT, format!("no message within {} ms", limit.as_millis()))),
             Taken::Closed if self.conn.is_closed() => {
@@ -400,6 +431,9 @@ impl nats_subscription {
     /// Applies the pending limits to a batch from the server, counting what is kept and what
     /// is dropped; reports the start of a slow-consumer episode.
     fn admit(self: &Arc<Self>, batch: &mut Vec<async_nats::Message>) {
+        if self.js {
+            self.skip_js_status(batch);
+        }
         let lm = self.limit_msgs.load(Ordering::Relaxed);
         let lb = self.limit_bytes.load(Ordering::Relaxed);
         let max = self.max.load(Ordering::Relaxed);
@@ -439,6 +473,30 @@ impl nats_subscription {
                 });
             }
         }
+    }
+
+    /// A message for C: JetStream ones carry the connection, for acknowledgements.
+    fn wrap(&self, m: async_nats::Message) -> nats_msg {
+        let msg = nats_msg::new(m);
+        if self.js {
+            msg.with_acker(self.conn.clone())
+        } else {
+            msg
+        }
+    }
+
+    /// Push consumers' control messages (status 100): idle heartbeats are skipped, flow
+    /// control requests (which have a reply subject) are answered so the server goes on.
+    fn skip_js_status(&self, batch: &mut Vec<async_nats::Message>) {
+        batch.retain(|m| {
+            if m.status != Some(async_nats::StatusCode::IDLE_HEARTBEAT) {
+                return true;
+            }
+            if let Some(reply) = &m.reply {
+                let _ = self.conn.publish(reply.as_str(), None, b"");
+            }
+            false
+        });
     }
 
     /// A message left the pending queue (delivered or taken).
@@ -527,6 +585,84 @@ async fn pump(
     sub.pending.close(false);
 }
 
+/// As `pump`, for a stream source: its errors go to the error callback; unsubscribe and
+/// drain end it (a JetStream consumer redelivers what was not acknowledged).
+async fn pump_stream(mut stream: MsgStream, sub: Arc<nats_subscription>, mut control: mpsc::UnboundedReceiver<Control>) {
+    let mut closed = sub.conn.closed.subscribe();
+    let mut batch = Vec::with_capacity(256);
+    let mut controls_open = true;
+    let take = |stream: &mut MsgStream, batch: &mut Vec<async_nats::Message>, first: Option<std::result::Result<async_nats::Message, String>>| {
+        let mut item = first;
+        loop {
+            match item {
+                Some(Ok(m)) => batch.push(m),
+                Some(Err(text)) => sub.conn.send_event(Event::Error { sub: Some(sub.clone()), status: NATS_ERR_JETSTREAM, text }),
+                None => {}
+            }
+            if batch.len() >= 256 {
+                break;
+            }
+            match tokio::task::unconstrained(stream.next()).now_or_never() {
+                Some(Some(next)) => item = Some(next),
+                _ => break,
+            }
+        }
+    };
+    loop {
+        tokio::select! {
+            biased;
+            c = control.recv(), if controls_open => match c {
+                Some(Control::AutoUnsubscribe(max, ack)) => {
+                    sub.max.store(max, Ordering::Relaxed);
+                    let _ = ack.send(true);
+                    if sub.received.load(Ordering::Relaxed) >= max {
+                        break;
+                    }
+                }
+                Some(Control::Drain(ack)) => {
+                    take(&mut stream, &mut batch, None);
+                    if !batch.is_empty() {
+                        sub.admit(&mut batch);
+                        sub.pending.push(&mut batch);
+                    }
+                    let _ = ack.send(());
+                    break;
+                }
+                Some(Control::Unsubscribe(ack)) => {
+                    let _ = ack.send(());
+                    break;
+                }
+                None => controls_open = false,
+            },
+            _ = wait_closed(&mut closed) => {
+                take(&mut stream, &mut batch, None);
+                if !batch.is_empty() {
+                    sub.admit(&mut batch);
+                    sub.pending.push(&mut batch);
+                }
+                break;
+            }
+            m = stream.next() => match m {
+                Some(item) => {
+                    take(&mut stream, &mut batch, Some(item));
+                    if !batch.is_empty() {
+                        sub.admit(&mut batch);
+                        sub.pending.push(&mut batch);
+                    }
+                    let max = sub.max.load(Ordering::Relaxed);
+                    if max > 0 && sub.received.load(Ordering::Relaxed) >= max {
+                        break;
+                    }
+                }
+                None => break,
+            },
+        }
+    }
+    drop(stream);
+    sub.ended.store(true, Ordering::Release);
+    sub.pending.close(false);
+}
+
 /// The delivery thread's loop.
 fn deliver(sub: Arc<nats_subscription>, cb: MsgFn, user_data: *mut c_void) {
     let handle = Arc::as_ptr(&sub).cast_mut();
@@ -538,7 +674,7 @@ fn deliver(sub: Arc<nats_subscription>, cb: MsgFn, user_data: *mut c_void) {
                 break 'outer;
             }
             let len = m.payload.len();
-            let msg = nats_msg::new(m);
+            let msg = sub.wrap(m);
             // SAFETY: the user's callback with the user's pointer; `handle` stays valid while
             // this thread holds `sub`, `msg` while the call lasts.
             unsafe { cb(user_data, handle, &msg) };
@@ -548,7 +684,7 @@ fn deliver(sub: Arc<nats_subscription>, cb: MsgFn, user_data: *mut c_void) {
     sub.pending.finish();
 }
 
-fn into_handle(sub: Arc<nats_subscription>) -> *mut nats_subscription {
+pub(crate) fn into_handle(sub: Arc<nats_subscription>) -> *mut nats_subscription {
     Arc::into_raw(sub).cast_mut()
 }
 

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod collector;
+pub mod js;
 pub mod tls;
 
 use nats_ffi::connection::*;

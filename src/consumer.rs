@@ -1,0 +1,813 @@
+//! `nats_consumer_*`, `nats_jetstream_consumer_*`, `nats_pull_consumer_*` and the JetStream
+//! subscriptions (`nats_jetstream_subscribe*`): durable and ephemeral consumers, pull
+//! (fetch, next, consume with a callback), push and ordered delivery.
+
+use crate::error::*;
+use crate::ffi::*;
+use crate::jetstream::{js_error, nats_jetstream};
+use crate::message::{msgs_out, nats_msg};
+use crate::subscription::{
+    into_handle, nats_msg_callback, nats_subscription, nats_user_data_free, Callback, MsgStream, Source,
+};
+use async_nats::jetstream::consumer::{self, pull, AckPolicy, DeliverPolicy, ReplayPolicy};
+use futures_util::StreamExt;
+use std::ffi::{c_char, c_void, CString};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Where a new consumer starts in its stream.
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum nats_deliver_policy {
+    /// From the first message (default).
+    NATS_DELIVER_ALL = 0,
+    /// From the last message.
+    NATS_DELIVER_LAST = 1,
+    /// Only messages stored after the consumer was created.
+    NATS_DELIVER_NEW = 2,
+    /// From stream sequence `opt_start_seq`.
+    NATS_DELIVER_BY_START_SEQUENCE = 3,
+    /// From the first message stored at or after `opt_start_time_ms`.
+    NATS_DELIVER_BY_START_TIME = 4,
+    /// The last message of each subject, then new ones.
+    NATS_DELIVER_LAST_PER_SUBJECT = 5,
+}
+
+/// How messages must be acknowledged.
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum nats_ack_policy {
+    /// Each message individually (default; the only one pull consumers accept).
+    NATS_ACK_EXPLICIT = 0,
+    /// No acknowledgements: a message counts as processed once delivered.
+    NATS_ACK_NONE = 1,
+    /// Acknowledging a message acknowledges every earlier one too.
+    NATS_ACK_ALL = 2,
+}
+
+/// How fast stored messages are delivered.
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum nats_replay_policy {
+    /// As fast as possible (default).
+    NATS_REPLAY_INSTANT = 0,
+    /// At the pace they were originally stored.
+    NATS_REPLAY_ORIGINAL = 1,
+}
+
+/// A consumer configuration. Always start from `nats_consumer_config_init(&cfg)`, then set
+/// fields; strings are borrowed for the duration of the call that takes the config.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct nats_consumer_config {
+    /// Name of a durable consumer (kept by the server until deleted); NULL for an ephemeral one
+    /// (removed after `inactive_threshold_ms` without use).
+    pub durable_name: *const c_char,
+    /// Name of an ephemeral consumer (NULL: the server picks one). Ignored with a durable name.
+    pub name: *const c_char,
+    pub description: *const c_char,
+    /// Push consumers: the subject the server delivers to (see `nats_jetstream_subscribe`).
+    /// NULL: a pull consumer (see `nats_jetstream_pull_consumer`).
+    pub deliver_subject: *const c_char,
+    /// Push consumers: the queue group whose members share the deliveries; NULL for none.
+    pub deliver_group: *const c_char,
+    pub deliver_policy: nats_deliver_policy,
+    /// With `NATS_DELIVER_BY_START_SEQUENCE`.
+    pub opt_start_seq: u64,
+    /// With `NATS_DELIVER_BY_START_TIME`: milliseconds since the Unix epoch.
+    pub opt_start_time_ms: i64,
+    pub ack_policy: nats_ack_policy,
+    /// How long the server waits for an acknowledgement before redelivering, ms; 0 = the
+    /// server's default (30 s).
+    pub ack_wait_ms: u64,
+    /// How many times a message is delivered at most; -1 = no limit (default).
+    pub max_deliver: i64,
+    /// Only messages whose subject matches (wildcards allowed); NULL = all of the stream's.
+    pub filter_subject: *const c_char,
+    pub replay_policy: nats_replay_policy,
+    /// Most messages delivered and not yet acknowledged at once; 0 = the server's default
+    /// (1000), -1 = no limit.
+    pub max_ack_pending: i64,
+    /// Pull consumers: most pull requests waiting at once; 0 = the server's default (512).
+    pub max_waiting: i64,
+    /// Deliver only headers (with `Nats-Msg-Size`), not payloads.
+    pub headers_only: bool,
+    /// Push consumers: flow control (answered by this library).
+    pub flow_control: bool,
+    /// Push consumers: idle heartbeat interval, ms (heartbeats are not delivered); 0 = none.
+    pub idle_heartbeat_ms: u64,
+    /// Ephemeral consumers: removed after this long without activity, ms; 0 = the server's
+    /// default (5 s).
+    pub inactive_threshold_ms: u64,
+    /// Replicas; 0 = as the stream.
+    pub replicas: u32,
+    /// Keep the consumer's state in memory even if the stream is on disk.
+    pub memory_storage: bool,
+    /// Redelivery delays for successive attempts, ms (`backoff_count` entries; the last one
+    /// repeats); replaces ack_wait between redeliveries. NULL/0: none.
+    pub backoff_ms: *const u64,
+    pub backoff_count: usize,
+}
+
+/// Fills `*cfg` with the defaults: ephemeral pull consumer, deliver all, explicit acks,
+/// server-default ack wait, unlimited deliveries, no filter, instant replay.
+/// Errors: `NATS_ERR_NULL_ARGUMENT`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_consumer_config_init(cfg: *mut nats_consumer_config) -> nats_status {
+    guard(|| {
+        out_arg(cfg, "cfg")?;
+        write_out(
+            cfg,
+            nats_consumer_config {
+                durable_name: std::ptr::null(),
+                name: std::ptr::null(),
+                description: std::ptr::null(),
+                deliver_subject: std::ptr::null(),
+                deliver_group: std::ptr::null(),
+                deliver_policy: nats_deliver_policy::NATS_DELIVER_ALL,
+                opt_start_seq: 0,
+                opt_start_time_ms: 0,
+                ack_policy: nats_ack_policy::NATS_ACK_EXPLICIT,
+                ack_wait_ms: 0,
+                max_deliver: -1,
+                filter_subject: std::ptr::null(),
+                replay_policy: nats_replay_policy::NATS_REPLAY_INSTANT,
+                max_ack_pending: 0,
+                max_waiting: 0,
+                headers_only: false,
+                flow_control: false,
+                idle_heartbeat_ms: 0,
+                inactive_threshold_ms: 0,
+                replicas: 0,
+                memory_storage: false,
+                backoff_ms: std::ptr::null(),
+                backoff_count: 0,
+            },
+        );
+        Ok(())
+    })
+}
+
+fn check_consumer_name(name: &str, what: &str) -> Result<()> {
+    if name.is_empty() || name.contains(|c: char| c.is_whitespace() || matches!(c, '.' | '*' | '>' | '/' | '\\')) {
+        return Err(Error::new(NATS_ERR_INVALID_ARGUMENT, format!("invalid {what} {name:?}")));
+    }
+    Ok(())
+}
+
+fn deliver_policy(p: nats_deliver_policy, seq: u64, time_ms: i64) -> Result<DeliverPolicy> {
+    Ok(match p {
+        nats_deliver_policy::NATS_DELIVER_ALL => DeliverPolicy::All,
+        nats_deliver_policy::NATS_DELIVER_LAST => DeliverPolicy::Last,
+        nats_deliver_policy::NATS_DELIVER_NEW => DeliverPolicy::New,
+        nats_deliver_policy::NATS_DELIVER_BY_START_SEQUENCE => {
+            if seq == 0 {
+                return Err(Error::new(NATS_ERR_INVALID_ARGUMENT, "NATS_DELIVER_BY_START_SEQUENCE needs opt_start_seq >= 1"));
+            }
+            DeliverPolicy::ByStartSequence { start_sequence: seq }
+        }
+        nats_deliver_policy::NATS_DELIVER_BY_START_TIME => {
+            let t = async_nats::datetime::from_nanos(i128::from(time_ms) * 1_000_000)
+                .map_err(|e| Error::new(NATS_ERR_INVALID_ARGUMENT, format!("opt_start_time_ms: {e}")))?;
+            DeliverPolicy::ByStartTime { start_time: t }
+        }
+        nats_deliver_policy::NATS_DELIVER_LAST_PER_SUBJECT => DeliverPolicy::LastPerSubject,
+    })
+}
+
+unsafe fn to_config(c: &nats_consumer_config) -> Result<consumer::Config> {
+    let durable = opt_str_arg(c.durable_name, "cfg.durable_name")?;
+    if let Some(d) = durable {
+        check_consumer_name(d, "durable name")?;
+    }
+    let name = opt_str_arg(c.name, "cfg.name")?;
+    if let Some(n) = name {
+        check_consumer_name(n, "consumer name")?;
+    }
+    let deliver_subject = opt_str_arg(c.deliver_subject, "cfg.deliver_subject")?;
+    if let Some(s) = deliver_subject {
+        check_subject(s, false, "deliver_subject")?;
+    }
+    let deliver_group = opt_str_arg(c.deliver_group, "cfg.deliver_group")?;
+    if let Some(g) = deliver_group {
+        check_queue(g)?;
+    }
+    let filter = opt_str_arg(c.filter_subject, "cfg.filter_subject")?;
+    if let Some(f) = filter {
+        check_subject(f, true, "filter_subject")?;
+    }
+    let backoff = if c.backoff_count > 0 {
+        if c.backoff_ms.is_null() {
+            return Err(null("cfg.backoff_ms"));
+        }
+        std::slice::from_raw_parts(c.backoff_ms, c.backoff_count).iter().map(|&ms| Duration::from_millis(ms)).collect()
+    } else {
+        Vec::new()
+    };
+    Ok(consumer::Config {
+        durable_name: durable.map(str::to_string),
+        name: name.or(durable).map(str::to_string),
+        description: opt_str_arg(c.description, "cfg.description")?.map(str::to_string),
+        deliver_subject: deliver_subject.map(str::to_string),
+        deliver_group: deliver_group.map(str::to_string),
+        deliver_policy: deliver_policy(c.deliver_policy, c.opt_start_seq, c.opt_start_time_ms)?,
+        ack_policy: match c.ack_policy {
+            nats_ack_policy::NATS_ACK_EXPLICIT => AckPolicy::Explicit,
+            nats_ack_policy::NATS_ACK_NONE => AckPolicy::None,
+            nats_ack_policy::NATS_ACK_ALL => AckPolicy::All,
+        },
+        ack_wait: Duration::from_millis(c.ack_wait_ms),
+        max_deliver: if c.max_deliver <= 0 { -1 } else { c.max_deliver },
+        filter_subject: filter.unwrap_or_default().to_string(),
+        replay_policy: match c.replay_policy {
+            nats_replay_policy::NATS_REPLAY_INSTANT => ReplayPolicy::Instant,
+            nats_replay_policy::NATS_REPLAY_ORIGINAL => ReplayPolicy::Original,
+        },
+        max_ack_pending: c.max_ack_pending,
+        max_waiting: c.max_waiting,
+        headers_only: c.headers_only,
+        flow_control: c.flow_control,
+        idle_heartbeat: Duration::from_millis(c.idle_heartbeat_ms),
+        inactive_threshold: Duration::from_millis(c.inactive_threshold_ms),
+        num_replicas: c.replicas as usize,
+        memory_storage: c.memory_storage,
+        backoff,
+        ..Default::default()
+    })
+}
+
+/// A snapshot of a consumer's configuration and state; → `nats_consumer_info_free`.
+pub struct nats_consumer_info {
+    name: CString,
+    stream: CString,
+    push: bool,
+    num_pending: u64,
+    num_ack_pending: u64,
+    num_redelivered: u64,
+    num_waiting: u64,
+    delivered_stream_seq: u64,
+    delivered_consumer_seq: u64,
+    ack_floor_stream_seq: u64,
+    ack_floor_consumer_seq: u64,
+}
+
+fn cs(s: &str) -> CString {
+    CString::new(s.replace('\0', " ")).unwrap_or_default()
+}
+
+impl nats_consumer_info {
+    fn from(i: &consumer::Info) -> Self {
+        nats_consumer_info {
+            name: cs(&i.name),
+            stream: cs(&i.stream_name),
+            push: i.config.deliver_subject.is_some(),
+            num_pending: i.num_pending,
+            num_ack_pending: i.num_ack_pending as u64,
+            num_redelivered: i.num_redelivered as u64,
+            num_waiting: i.num_waiting as u64,
+            delivered_stream_seq: i.delivered.stream_sequence,
+            delivered_consumer_seq: i.delivered.consumer_sequence,
+            ack_floor_stream_seq: i.ack_floor.stream_sequence,
+            ack_floor_consumer_seq: i.ack_floor.consumer_sequence,
+        }
+    }
+}
+
+unsafe fn info_out(out: *mut *mut nats_consumer_info, i: &consumer::Info) {
+    if !out.is_null() {
+        write_out(out, Box::into_raw(Box::new(nats_consumer_info::from(i))));
+    }
+}
+
+unsafe fn stream_name<'a>(stream: *const c_char) -> Result<&'a str> {
+    let s = str_arg(stream, "stream")?;
+    crate::stream::check_name(s)?;
+    Ok(s)
+}
+
+unsafe fn consumer_name<'a>(name: *const c_char) -> Result<&'a str> {
+    let s = str_arg(name, "consumer")?;
+    check_consumer_name(s, "consumer name")?;
+    Ok(s)
+}
+
+/// Creates a consumer on `stream` (succeeds also when an identical one exists; a durable one
+/// with a different configuration is updated where the server allows). On success writes its
+/// info to `*info` unless `info` is NULL (→ `nats_consumer_info_free`); its name (for an
+/// ephemeral consumer, chosen by the server) is `nats_consumer_info_name`.
+/// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_ARGUMENT`,
+/// `NATS_ERR_INVALID_SUBJECT`, `NATS_ERR_NOT_FOUND` (no such stream), `NATS_ERR_JETSTREAM`
+/// (refused by the server), `NATS_ERR_TIMEOUT`, `NATS_ERR_CONNECTION_CLOSED`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_jetstream_consumer_create(
+    js: *mut nats_jetstream,
+    stream: *const c_char,
+    cfg: *const nats_consumer_config,
+    info: *mut *mut nats_consumer_info,
+) -> nats_status {
+    guard(|| {
+        let j = handle_arg(js, "js")?;
+        let s = stream_name(stream)?;
+        let c = to_config(handle_arg(cfg, "cfg")?)?;
+        let fut = j.ctx.create_consumer_on_stream(c, s);
+        let consumer = j.call("nats_jetstream_consumer_create", fut)?.map_err(|e| js_error("create consumer", &e))?;
+        info_out(info, consumer.cached_info());
+        Ok(())
+    })
+}
+
+/// Updates an existing consumer's configuration (the durable name or name selects it).
+/// Errors: as `nats_jetstream_consumer_create`; `NATS_ERR_NOT_FOUND` when it does not exist.
+#[no_mangle]
+pub unsafe extern "C" fn nats_jetstream_consumer_update(
+    js: *mut nats_jetstream,
+    stream: *const c_char,
+    cfg: *const nats_consumer_config,
+    info: *mut *mut nats_consumer_info,
+) -> nats_status {
+    guard(|| {
+        let j = handle_arg(js, "js")?;
+        let s = stream_name(stream)?;
+        let c = to_config(handle_arg(cfg, "cfg")?)?;
+        if c.name.is_none() {
+            return Err(Error::new(NATS_ERR_INVALID_ARGUMENT, "update needs cfg.durable_name or cfg.name"));
+        }
+        let fut = j.ctx.update_consumer_on_stream(c, s);
+        let consumer = j.call("nats_jetstream_consumer_update", fut)?.map_err(|e| js_error("update consumer", &e))?;
+        info_out(info, consumer.cached_info());
+        Ok(())
+    })
+}
+
+/// Deletes consumer `name` of `stream`. Errors: `NATS_ERR_NOT_FOUND`, else as
+/// `nats_jetstream_consumer_create`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_jetstream_consumer_delete(js: *mut nats_jetstream, stream: *const c_char, name: *const c_char) -> nats_status {
+    guard(|| {
+        let j = handle_arg(js, "js")?;
+        let s = stream_name(stream)?;
+        let n = consumer_name(name)?;
+        let fut = j.ctx.delete_consumer_from_stream(n, s);
+        j.call("nats_jetstream_consumer_delete", fut)?.map_err(|e| js_error("delete consumer", &e))?;
+        Ok(())
+    })
+}
+
+/// Fetches consumer `name`'s current info into `*info` (→ `nats_consumer_info_free`).
+/// Errors: `NATS_ERR_NOT_FOUND`, else as `nats_jetstream_consumer_create`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_jetstream_consumer_info(
+    js: *mut nats_jetstream,
+    stream: *const c_char,
+    name: *const c_char,
+    info: *mut *mut nats_consumer_info,
+) -> nats_status {
+    guard(|| {
+        let j = handle_arg(js, "js")?;
+        let s = stream_name(stream)?;
+        let n = consumer_name(name)?;
+        out_arg(info, "info")?;
+        let i = j.call("nats_jetstream_consumer_info", consumer_info(j, s, n))??;
+        info_out(info, &i);
+        Ok(())
+    })
+}
+
+async fn consumer_info(j: &nats_jetstream, stream: &str, name: &str) -> Result<consumer::Info> {
+    let st = j.ctx.get_stream_no_info(stream).await.map_err(|e| js_error("consumer info", &e))?;
+    st.consumer_info(name).await.map_err(|e| js_error("consumer info", &e))
+}
+
+/// Writes the names of `stream`'s consumers to `*names` (`*count` strings, →
+/// `nats_strings_free(names, count)`; NULL and 0 when there are none).
+/// Errors: as `nats_jetstream_consumer_info`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_jetstream_consumer_names(
+    js: *mut nats_jetstream,
+    stream: *const c_char,
+    names: *mut *mut *mut c_char,
+    count: *mut usize,
+) -> nats_status {
+    guard(|| {
+        let j = handle_arg(js, "js")?;
+        let s = stream_name(stream)?;
+        out_arg(names, "names")?;
+        out_arg(count, "count")?;
+        let fut = async {
+            let st = j.ctx.get_stream_no_info(s).await.map_err(|e| js_error("consumer names", &e))?;
+            let mut list = Vec::new();
+            let mut it = st.consumer_names();
+            while let Some(n) = it.next().await {
+                list.push(n.map_err(|e| js_error("consumer names", &e))?);
+            }
+            Ok::<_, Error>(list)
+        };
+        let list = j.call("nats_jetstream_consumer_names", fut)??;
+        let (p, n) = strings_out(list);
+        write_out(names, p);
+        write_out(count, n);
+        Ok(())
+    })
+}
+
+/// The consumer's name; "" for NULL. Borrowed from the info.
+#[no_mangle]
+pub unsafe extern "C" fn nats_consumer_info_name(info: *const nats_consumer_info) -> *const c_char {
+    guard_value(c"".as_ptr(), || info.as_ref().map_or(c"".as_ptr(), |i| i.name.as_ptr()))
+}
+
+/// The stream it consumes; "" for NULL. Borrowed from the info.
+#[no_mangle]
+pub unsafe extern "C" fn nats_consumer_info_stream(info: *const nats_consumer_info) -> *const c_char {
+    guard_value(c"".as_ptr(), || info.as_ref().map_or(c"".as_ptr(), |i| i.stream.as_ptr()))
+}
+
+/// True for a push consumer (it has a deliver subject); false for pull and NULL.
+#[no_mangle]
+pub unsafe extern "C" fn nats_consumer_info_is_push(info: *const nats_consumer_info) -> bool {
+    guard_value(false, || info.as_ref().is_some_and(|i| i.push))
+}
+
+/// Messages of the stream not yet delivered to the consumer; 0 for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn nats_consumer_info_num_pending(info: *const nats_consumer_info) -> u64 {
+    guard_value(0, || info.as_ref().map_or(0, |i| i.num_pending))
+}
+
+/// Messages delivered and not yet acknowledged; 0 for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn nats_consumer_info_num_ack_pending(info: *const nats_consumer_info) -> u64 {
+    guard_value(0, || info.as_ref().map_or(0, |i| i.num_ack_pending))
+}
+
+/// Messages redelivered (ack wait expired or nak); 0 for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn nats_consumer_info_num_redelivered(info: *const nats_consumer_info) -> u64 {
+    guard_value(0, || info.as_ref().map_or(0, |i| i.num_redelivered))
+}
+
+/// Pull requests waiting at the server; 0 for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn nats_consumer_info_num_waiting(info: *const nats_consumer_info) -> u64 {
+    guard_value(0, || info.as_ref().map_or(0, |i| i.num_waiting))
+}
+
+/// Stream sequence of the last message delivered; 0 for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn nats_consumer_info_delivered_stream_seq(info: *const nats_consumer_info) -> u64 {
+    guard_value(0, || info.as_ref().map_or(0, |i| i.delivered_stream_seq))
+}
+
+/// Consumer sequence of the last delivery; 0 for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn nats_consumer_info_delivered_consumer_seq(info: *const nats_consumer_info) -> u64 {
+    guard_value(0, || info.as_ref().map_or(0, |i| i.delivered_consumer_seq))
+}
+
+/// Stream sequence up to which every message is acknowledged; 0 for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn nats_consumer_info_ack_floor_stream_seq(info: *const nats_consumer_info) -> u64 {
+    guard_value(0, || info.as_ref().map_or(0, |i| i.ack_floor_stream_seq))
+}
+
+/// Consumer sequence up to which every delivery is acknowledged; 0 for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn nats_consumer_info_ack_floor_consumer_seq(info: *const nats_consumer_info) -> u64 {
+    guard_value(0, || info.as_ref().map_or(0, |i| i.ack_floor_consumer_seq))
+}
+
+/// Frees a consumer info. NULL is a no-op.
+#[no_mangle]
+pub unsafe extern "C" fn nats_consumer_info_free(info: *mut nats_consumer_info) {
+    guard_void(|| {
+        if !info.is_null() {
+            drop(Box::from_raw(info));
+        }
+    })
+}
+
+/// A pull consumer bound with `nats_jetstream_pull_consumer`; → `nats_pull_consumer_free`.
+/// Thread safe: several threads may fetch from one handle (each message goes to one of them).
+pub struct nats_pull_consumer {
+    js: Arc<nats_jetstream>,
+    consumer: consumer::PullConsumer,
+}
+
+/// Binds to the existing pull consumer `name` of `stream` (create it first with
+/// `nats_jetstream_consumer_create`, without a deliver subject). → `nats_pull_consumer_free`.
+/// Errors: `NATS_ERR_NOT_FOUND` (no such stream or consumer), `NATS_ERR_INVALID_ARGUMENT`
+/// (it is a push consumer), else as `nats_jetstream_consumer_create`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_jetstream_pull_consumer(
+    js: *mut nats_jetstream,
+    stream: *const c_char,
+    name: *const c_char,
+    out: *mut *mut nats_pull_consumer,
+) -> nats_status {
+    guard(|| {
+        let j = handle_arg(js, "js")?;
+        let s = stream_name(stream)?;
+        let n = consumer_name(name)?;
+        out_arg(out, "out")?;
+        let i = j.call("nats_jetstream_pull_consumer", consumer_info(j, s, n))??;
+        if i.config.deliver_subject.is_some() {
+            return Err(Error::new(
+                NATS_ERR_INVALID_ARGUMENT,
+                format!("consumer {n:?} is a push consumer (it has a deliver subject); use nats_jetstream_subscribe"),
+            ));
+        }
+        let cfg = <pull::Config as consumer::FromConsumer>::try_from_consumer_config(i.config.clone())
+            .map_err(|e| Error::new(NATS_ERR_JETSTREAM, format!("consumer {n:?}: {e}")))?;
+        let consumer = consumer::Consumer::new(cfg, i, j.ctx.clone());
+        let pc = nats_pull_consumer { js: crate::jetstream::js_arc(js), consumer };
+        write_out(out, Box::into_raw(Box::new(pc)));
+        Ok(())
+    })
+}
+
+impl nats_pull_consumer {
+    fn wrap(&self, m: async_nats::jetstream::Message) -> nats_msg {
+        nats_msg::new(m.message).with_acker(self.js.conn.clone())
+    }
+
+    /// Up to `batch` messages, waiting at most `limit` for the batch to fill; with `no_wait`,
+    /// only those available now.
+    fn fetch(&self, batch: usize, limit: Duration, no_wait: bool) -> Result<Vec<nats_msg>> {
+        if batch == 0 {
+            return Err(Error::new(NATS_ERR_INVALID_ARGUMENT, "batch must be at least 1"));
+        }
+        if !no_wait && limit < Duration::from_millis(10) {
+            return Err(Error::new(NATS_ERR_INVALID_ARGUMENT, "timeout must be at least 10 ms"));
+        }
+        self.js.conn.check_open()?;
+        let fut = async {
+            let mut out = Vec::new();
+            let mut msgs = if no_wait {
+                self.consumer.fetch().max_messages(batch).messages().await
+            } else {
+                self.consumer.batch().max_messages(batch).expires(limit).messages().await
+            }
+            .map_err(|e| js_error("fetch", &e))?;
+            while let Some(m) = msgs.next().await {
+                match m {
+                    Ok(m) => out.push(self.wrap(m)),
+                    Err(e) if out.is_empty() => return Err(js_error("fetch", &*e)),
+                    Err(_) => break,
+                }
+            }
+            Ok::<_, Error>(out)
+        };
+        let wait = if no_wait { self.js.timeout } else { limit + self.js.timeout };
+        crate::runtime::block_on_timeout(&self.js.conn.handle, "nats_pull_consumer_fetch", wait, fut)?
+    }
+}
+
+/// Pulls up to `batch` messages: returns when `batch` arrived or `timeout_ms` (at least 10)
+/// passed, with those that arrived. On success writes an array of `*count` (>= 1) messages
+/// to `*msgs` (→ `nats_msgs_free(msgs, count)`); acknowledge each (`nats_msg_ack`).
+/// Errors: `NATS_ERR_TIMEOUT` (none arrived), `NATS_ERR_NULL_ARGUMENT`,
+/// `NATS_ERR_INVALID_ARGUMENT` (batch 0, timeout < 10), `NATS_ERR_NOT_FOUND` (the consumer was
+/// deleted), `NATS_ERR_JETSTREAM`, `NATS_ERR_CONNECTION_CLOSED`, `NATS_ERR_WOULD_BLOCK_RUNTIME`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_pull_consumer_fetch(
+    pc: *mut nats_pull_consumer,
+    batch: usize,
+    timeout_ms: u64,
+    msgs: *mut *mut *mut nats_msg,
+    count: *mut usize,
+) -> nats_status {
+    guard(|| fetch_common(pc, batch, timeout_ms, false, msgs, count))
+}
+
+/// As `nats_pull_consumer_fetch`, without waiting: only the messages available now (at most
+/// `batch`). Errors: `NATS_ERR_NOT_FOUND` when none is available, else as the fetch.
+#[no_mangle]
+pub unsafe extern "C" fn nats_pull_consumer_fetch_no_wait(
+    pc: *mut nats_pull_consumer,
+    batch: usize,
+    msgs: *mut *mut *mut nats_msg,
+    count: *mut usize,
+) -> nats_status {
+    guard(|| fetch_common(pc, batch, 0, true, msgs, count))
+}
+
+unsafe fn fetch_common(
+    pc: *mut nats_pull_consumer,
+    batch: usize,
+    timeout_ms: u64,
+    no_wait: bool,
+    msgs: *mut *mut *mut nats_msg,
+    count: *mut usize,
+) -> Result<()> {
+    let p = handle_arg(pc, "pc")?;
+    out_arg(msgs, "msgs")?;
+    out_arg(count, "count")?;
+    let list = p.fetch(batch, Duration::from_millis(timeout_ms), no_wait)?;
+    if list.is_empty() {
+        return Err(match no_wait {
+            true => Error::new(NATS_ERR_NOT_FOUND, "no message available"),
+            false => Error::new(NATS_ERR_TIMEOUT, format!("no message within {timeout_ms} ms")),
+        });
+    }
+    let (ptr, n) = msgs_out(list);
+    write_out(msgs, ptr);
+    write_out(count, n);
+    Ok(())
+}
+
+/// Pulls one message, waiting at most `timeout_ms` (at least 10). On success writes it to
+/// `*msg` (→ `nats_msg_free`). Errors: as `nats_pull_consumer_fetch`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_pull_consumer_next(pc: *mut nats_pull_consumer, timeout_ms: u64, msg: *mut *mut nats_msg) -> nats_status {
+    guard(|| {
+        let p = handle_arg(pc, "pc")?;
+        out_arg(msg, "msg")?;
+        let m = p
+            .fetch(1, Duration::from_millis(timeout_ms), false)?
+            .pop()
+            .ok_or_else(|| Error::new(NATS_ERR_TIMEOUT, format!("no message within {timeout_ms} ms")))?;
+        write_out(msg, Box::into_raw(Box::new(m)));
+        Ok(())
+    })
+}
+
+/// Consumes continuously: the library keeps pull requests outstanding (with heartbeats) and
+/// calls `cb(user_data, sub, msg)` for each message on a delivery thread, as `nats_subscribe`
+/// does; acknowledge with `nats_msg_ack`. Stop with `nats_subscription_unsubscribe`,
+/// `_drain` or `_free` (unacknowledged messages are redelivered by the server); problems
+/// (missed heartbeats, consumer deleted) go to the error callback with `NATS_ERR_JETSTREAM`.
+/// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_JETSTREAM`, `NATS_ERR_CONNECTION_CLOSED`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_pull_consumer_consume(
+    pc: *mut nats_pull_consumer,
+    cb: nats_msg_callback,
+    user_data: *mut c_void,
+    user_data_free: nats_user_data_free,
+    out: *mut *mut nats_subscription,
+) -> nats_status {
+    guard(|| {
+        let p = handle_arg(pc, "pc")?;
+        let cb = cb.ok_or_else(|| null("cb"))?;
+        out_arg(out, "out")?;
+        p.js.conn.check_open()?;
+        let consumer = p.consumer.clone();
+        let fut = async move { consumer.messages().await };
+        let stream = p.js.call("nats_pull_consumer_consume", fut)?.map_err(|e| js_error("consume", &e))?;
+        let stream: MsgStream = Box::pin(stream.map(|r| r.map(|m| m.message).map_err(|e| format!("consume: {e}"))));
+        let sub = nats_subscription::start(p.js.conn.clone(), Source::Stream(stream), Some((cb, user_data, user_data_free)), true)?;
+        write_out(out, into_handle(sub));
+        Ok(())
+    })
+}
+
+/// Fetches the consumer's current info into `*info` (→ `nats_consumer_info_free`).
+/// Errors: as `nats_jetstream_consumer_info`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_pull_consumer_info(pc: *mut nats_pull_consumer, info: *mut *mut nats_consumer_info) -> nats_status {
+    guard(|| {
+        let p = handle_arg(pc, "pc")?;
+        out_arg(info, "info")?;
+        let i = p.js.call("nats_pull_consumer_info", p.consumer.get_info())?.map_err(|e| js_error("consumer info", &e))?;
+        info_out(info, &i);
+        Ok(())
+    })
+}
+
+/// Releases the handle (the consumer stays on the server). NULL is a no-op.
+#[no_mangle]
+pub unsafe extern "C" fn nats_pull_consumer_free(pc: *mut nats_pull_consumer) {
+    guard_void(|| {
+        if !pc.is_null() {
+            drop(Box::from_raw(pc));
+        }
+    })
+}
+
+unsafe fn push_common(
+    js: *mut nats_jetstream,
+    stream: *const c_char,
+    name: *const c_char,
+    cb: Option<Callback>,
+    out: *mut *mut nats_subscription,
+) -> Result<()> {
+    let j = handle_arg(js, "js")?;
+    let s = stream_name(stream)?;
+    let n = consumer_name(name)?;
+    out_arg(out, "out")?;
+    let i = j.call("nats_jetstream_subscribe", consumer_info(j, s, n))??;
+    let Some(subject) = i.config.deliver_subject.clone() else {
+        return Err(Error::new(
+            NATS_ERR_INVALID_ARGUMENT,
+            format!("consumer {n:?} is a pull consumer (no deliver subject); use nats_jetstream_pull_consumer"),
+        ));
+    };
+    let conn = j.conn.clone();
+    let queue = i.config.deliver_group.clone();
+    let fut = async {
+        match &queue {
+            Some(q) => conn.client.queue_subscribe(subject.clone(), q.clone()).await,
+            None => conn.client.subscribe(subject.clone()).await,
+        }
+    };
+    let subscriber = j.call("nats_jetstream_subscribe", fut)?.map_err(|e| Error::new(NATS_ERR_INTERNAL, format!("subscribe: {e}")))?;
+    let sub = nats_subscription::start(conn, Source::Core(subscriber), cb, true)?;
+    write_out(out, into_handle(sub));
+    Ok(())
+}
+
+/// Subscribes to the existing push consumer `name` of `stream` (created with a
+/// `deliver_subject`, and `deliver_group` for a queue of workers): its messages go to
+/// `cb(user_data, sub, msg)` on a delivery thread, as with `nats_subscribe` (pending limits,
+/// drain, unsubscribe and the other `nats_subscription_*` functions apply). Acknowledge with
+/// `nats_msg_ack` unless the consumer's ack policy is none. Flow control and heartbeats are
+/// handled here, not delivered. `user_data_free` may be NULL.
+/// Errors: `NATS_ERR_NOT_FOUND` (no such stream or consumer), `NATS_ERR_INVALID_ARGUMENT`
+/// (a pull consumer), else as `nats_jetstream_consumer_create`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_jetstream_subscribe(
+    js: *mut nats_jetstream,
+    stream: *const c_char,
+    consumer: *const c_char,
+    cb: nats_msg_callback,
+    user_data: *mut c_void,
+    user_data_free: nats_user_data_free,
+    out: *mut *mut nats_subscription,
+) -> nats_status {
+    guard(|| {
+        let cb = cb.ok_or_else(|| null("cb"))?;
+        push_common(js, stream, consumer, Some((cb, user_data, user_data_free)), out)
+    })
+}
+
+/// As `nats_jetstream_subscribe`, for synchronous delivery with
+/// `nats_subscription_next_msg`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_jetstream_subscribe_sync(
+    js: *mut nats_jetstream,
+    stream: *const c_char,
+    consumer: *const c_char,
+    out: *mut *mut nats_subscription,
+) -> nats_status {
+    guard(|| push_common(js, stream, consumer, None, out))
+}
+
+/// An ordered consumer: every message of `stream` (or those matching `cfg->filter_subject`),
+/// in stream order, exactly once, to `cb` on a delivery thread — the library creates an
+/// ephemeral push consumer without acknowledgements (flow control, heartbeats) and recreates
+/// it from the next sequence if a gap, a missed heartbeat or a reconnect interrupts it. From
+/// `cfg` (NULL: defaults) only `deliver_policy`, `opt_start_seq`, `opt_start_time_ms`,
+/// `filter_subject`, `replay_policy` and `headers_only` are used. Messages carry metadata
+/// (`nats_msg_metadata`) and need no ack. Errors: `NATS_ERR_NOT_FOUND` (no such stream),
+/// `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_ARGUMENT`, `NATS_ERR_INVALID_SUBJECT`,
+/// `NATS_ERR_JETSTREAM`, `NATS_ERR_TIMEOUT`, `NATS_ERR_CONNECTION_CLOSED`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_jetstream_subscribe_ordered(
+    js: *mut nats_jetstream,
+    stream: *const c_char,
+    cfg: *const nats_consumer_config,
+    cb: nats_msg_callback,
+    user_data: *mut c_void,
+    user_data_free: nats_user_data_free,
+    out: *mut *mut nats_subscription,
+) -> nats_status {
+    guard(|| {
+        let j = handle_arg(js, "js")?;
+        let s = stream_name(stream)?;
+        let cb = cb.ok_or_else(|| null("cb"))?;
+        out_arg(out, "out")?;
+        let mut defaults = std::mem::MaybeUninit::<nats_consumer_config>::uninit();
+        let c = match cfg.as_ref() {
+            Some(c) => *c,
+            None => {
+                nats_consumer_config_init(defaults.as_mut_ptr());
+                defaults.assume_init()
+            }
+        };
+        let filter = opt_str_arg(c.filter_subject, "cfg.filter_subject")?;
+        if let Some(f) = filter {
+            check_subject(f, true, "filter_subject")?;
+        }
+        let conn = j.conn.clone();
+        let config = consumer::push::OrderedConfig {
+            deliver_subject: conn.client.new_inbox(),
+            filter_subject: filter.unwrap_or_default().to_string(),
+            deliver_policy: deliver_policy(c.deliver_policy, c.opt_start_seq, c.opt_start_time_ms)?,
+            replay_policy: match c.replay_policy {
+                nats_replay_policy::NATS_REPLAY_INSTANT => ReplayPolicy::Instant,
+                nats_replay_policy::NATS_REPLAY_ORIGINAL => ReplayPolicy::Original,
+            },
+            headers_only: c.headers_only,
+            ..Default::default()
+        };
+        let fut = async {
+            let st = j.ctx.get_stream_no_info(s).await.map_err(|e| js_error("ordered consumer", &e))?;
+            let consumer = st.create_consumer(config).await.map_err(|e| js_error("ordered consumer", &e))?;
+            consumer.messages().await.map_err(|e| js_error("ordered consumer", &e))
+        };
+        let stream = j.call("nats_jetstream_subscribe_ordered", fut)??;
+        let stream: MsgStream = Box::pin(stream.map(|r| r.map(|m| m.message).map_err(|e| format!("ordered consumer: {e}"))));
+        let sub = nats_subscription::start(conn, Source::Stream(stream), Some((cb, user_data, user_data_free)), true)?;
+        write_out(out, into_handle(sub));
+        Ok(())
+    })
+}

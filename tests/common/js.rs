@@ -1,0 +1,96 @@
+//! JetStream test helpers: a JetStream-enabled server, a context, streams, publishing.
+#![allow(dead_code)]
+
+use super::*;
+use nats_ffi::error::*;
+use nats_ffi::jetstream::*;
+use nats_ffi::stream::*;
+use std::ffi::{c_char, CStr};
+use std::ptr::{null, null_mut};
+
+pub fn js_server() -> Server {
+    let store = tempfile::tempdir().unwrap().keep();
+    Server::start_with(&["-js", "-sd", store.to_str().unwrap()])
+}
+
+pub struct Js(pub *mut nats_jetstream);
+impl Drop for Js {
+    fn drop(&mut self) {
+        unsafe { nats_jetstream_free(self.0) }
+    }
+}
+
+pub fn js(c: &Conn) -> Js {
+    let mut j = null_mut();
+    ok(unsafe { nats_jetstream_new(c.0, null(), &mut j) });
+    Js(j)
+}
+
+pub fn create_stream(j: &Js, name: &str, subjects: &[&str], dup_window_ms: u64) {
+    let n = cs(name);
+    let subs: Vec<_> = subjects.iter().map(|s| cs(s)).collect();
+    let ptrs: Vec<*const c_char> = subs.iter().map(|s| s.as_ptr()).collect();
+    let mut cfg = std::mem::MaybeUninit::<nats_stream_config>::uninit();
+    ok(unsafe { nats_stream_config_init(cfg.as_mut_ptr()) });
+    let mut cfg = unsafe { cfg.assume_init() };
+    cfg.name = n.as_ptr();
+    cfg.subjects = ptrs.as_ptr();
+    cfg.subjects_count = ptrs.len();
+    cfg.storage = nats_storage::NATS_STORAGE_MEMORY;
+    cfg.duplicate_window_ms = dup_window_ms;
+    let mut info = null_mut();
+    ok(unsafe { nats_jetstream_stream_create(j.0, &cfg, &mut info) });
+    unsafe {
+        assert_eq!(CStr::from_ptr(nats_stream_info_name(info)).to_str().unwrap(), name);
+        let (mut s, mut k): (*const *const c_char, usize) = (null(), 0);
+        ok(nats_stream_info_subjects(info, &mut s, &mut k));
+        assert_eq!(k, subjects.len());
+        nats_stream_info_free(info);
+    }
+}
+
+pub fn publish(j: &Js, subject: &str, data: &[u8], o: Option<&nats_js_publish_options>) -> Result<(String, u64, bool), nats_status> {
+    let s = cs(subject);
+    let mut ack = null_mut();
+    let st = unsafe {
+        nats_jetstream_publish(j.0, s.as_ptr(), data.as_ptr().cast(), data.len(), o.map_or(null(), |o| o as *const _), &mut ack)
+    };
+    if st != NATS_OK {
+        assert!(ack.is_null());
+        return Err(st);
+    }
+    unsafe {
+        let r = (
+            CStr::from_ptr(nats_pub_ack_stream(ack)).to_str().unwrap().to_string(),
+            nats_pub_ack_sequence(ack),
+            nats_pub_ack_duplicate(ack),
+        );
+        nats_pub_ack_free(ack);
+        Ok(r)
+    }
+}
+
+pub fn popts() -> nats_js_publish_options {
+    nats_js_publish_options {
+        msg_id: null(),
+        expected_stream: null(),
+        expected_last_msg_id: null(),
+        expected_last_sequence: 0,
+        has_expected_last_sequence: false,
+        expected_last_subject_sequence: 0,
+        has_expected_last_subject_sequence: false,
+        timeout_ms: 0,
+    }
+}
+
+pub fn info(j: &Js, name: &str) -> (u64, u64, u64) {
+    let n = cs(name);
+    let mut i = null_mut();
+    ok(unsafe { nats_jetstream_stream_info(j.0, n.as_ptr(), &mut i) });
+    unsafe {
+        let r = (nats_stream_info_messages(i), nats_stream_info_first_seq(i), nats_stream_info_last_seq(i));
+        nats_stream_info_free(i);
+        r
+    }
+}
+

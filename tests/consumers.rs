@@ -1,0 +1,485 @@
+//! JetStream consumers from C: pull (fetch, next, consume), push (callback, queue, sync),
+//! ordered, acknowledgements (ack, nak, nak with delay, in progress, term), ack wait and max
+//! deliver, message metadata, consumer management; against a real nats-server with -js.
+
+mod common;
+use common::js::*;
+use common::*;
+use nats_ffi::consumer::*;
+use nats_ffi::error::*;
+use nats_ffi::ffi::nats_strings_free;
+use nats_ffi::message::*;
+use nats_ffi::subscription::*;
+use std::ffi::{c_char, c_void, CStr};
+use std::ptr::{null, null_mut};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+fn config() -> nats_consumer_config {
+    let mut c = std::mem::MaybeUninit::uninit();
+    ok(unsafe { nats_consumer_config_init(c.as_mut_ptr()) });
+    unsafe { c.assume_init() }
+}
+
+/// Creates a consumer; returns its name.
+fn create(j: &Js, stream: &str, cfg: &nats_consumer_config) -> String {
+    let s = cs(stream);
+    let mut info = null_mut();
+    ok(unsafe { nats_jetstream_consumer_create(j.0, s.as_ptr(), cfg, &mut info) });
+    let name = unsafe { CStr::from_ptr(nats_consumer_info_name(info)).to_str().unwrap().to_string() };
+    unsafe { nats_consumer_info_free(info) };
+    name
+}
+
+struct Pull(*mut nats_pull_consumer);
+impl Drop for Pull {
+    fn drop(&mut self) {
+        unsafe { nats_pull_consumer_free(self.0) }
+    }
+}
+
+fn pull(j: &Js, stream: &str, name: &str) -> Pull {
+    let (s, n) = (cs(stream), cs(name));
+    let mut p = null_mut();
+    ok(unsafe { nats_jetstream_pull_consumer(j.0, s.as_ptr(), n.as_ptr(), &mut p) });
+    Pull(p)
+}
+
+fn meta(m: *const nats_msg) -> nats_js_msg_metadata {
+    let mut md = std::mem::MaybeUninit::uninit();
+    ok(unsafe { nats_msg_metadata(m, md.as_mut_ptr()) });
+    unsafe { md.assume_init() }
+}
+
+fn next(p: &Pull, timeout_ms: u64) -> Result<Msg, nats_status> {
+    let mut m = null_mut();
+    match unsafe { nats_pull_consumer_next(p.0, timeout_ms, &mut m) } {
+        NATS_OK => Ok(Msg(m)),
+        st => {
+            assert!(m.is_null());
+            Err(st)
+        }
+    }
+}
+
+fn fetch(p: &Pull, batch: usize, timeout_ms: u64) -> Result<Vec<Msg>, nats_status> {
+    let (mut list, mut n) = (null_mut(), 0usize);
+    match unsafe { nats_pull_consumer_fetch(p.0, batch, timeout_ms, &mut list, &mut n) } {
+        NATS_OK => {
+            // Take every message out of the array, then free the (now empty) array.
+            let v = (0..n)
+                .map(|i| unsafe {
+                    let m = *list.add(i);
+                    *list.add(i) = null_mut();
+                    Msg(m)
+                })
+                .collect();
+            unsafe { nats_msgs_free(list, n) };
+            Ok(v)
+        }
+        st => Err(st),
+    }
+}
+
+fn cinfo(j: &Js, stream: &str, name: &str) -> (u64, u64, u64, u64) {
+    let (s, n) = (cs(stream), cs(name));
+    let mut i = null_mut();
+    ok(unsafe { nats_jetstream_consumer_info(j.0, s.as_ptr(), n.as_ptr(), &mut i) });
+    let r = unsafe {
+        (
+            nats_consumer_info_num_pending(i),
+            nats_consumer_info_num_ack_pending(i),
+            nats_consumer_info_ack_floor_stream_seq(i),
+            nats_consumer_info_num_redelivered(i),
+        )
+    };
+    unsafe { nats_consumer_info_free(i) };
+    r
+}
+
+fn publish_n(j: &Js, subject: &str, n: usize) {
+    for i in 0..n {
+        publish(j, subject, format!("m{i}").as_bytes(), None).unwrap();
+    }
+}
+
+#[test]
+fn pull_fetch_next_ack_and_metadata() {
+    let srv = js_server();
+    let c = Conn::to(&srv.url());
+    let j = js(&c);
+    create_stream(&j, "LOG", &["log.>"], 0);
+    publish_n(&j, "log.a", 10);
+    let mut cfg = config();
+    let d = cs("worker");
+    cfg.durable_name = d.as_ptr();
+    assert_eq!(create(&j, "LOG", &cfg), "worker");
+    let p = pull(&j, "LOG", "worker");
+
+    let batch = fetch(&p, 5, 2000).unwrap();
+    assert_eq!(batch.len(), 5);
+    for (i, m) in batch.iter().enumerate() {
+        let md = meta(m.0);
+        assert_eq!(md.stream_seq, i as u64 + 1);
+        assert_eq!(md.consumer_seq, i as u64 + 1);
+        assert_eq!(md.num_delivered, 1);
+        assert_eq!(md.num_pending, 10 - (i as u64 + 1));
+        assert!(md.timestamp_ns > 1_600_000_000_000_000_000);
+        unsafe {
+            assert_eq!(CStr::from_ptr(md.stream).to_str().unwrap(), "LOG");
+            assert_eq!(CStr::from_ptr(md.consumer).to_str().unwrap(), "worker");
+        }
+        assert_eq!(m.data(), format!("m{i}").as_bytes());
+        ok(unsafe { nats_msg_ack(m.0) });
+        // One final acknowledgement per message.
+        check(unsafe { nats_msg_ack(m.0) }, NATS_ERR_INVALID_ARGUMENT);
+        check(unsafe { nats_msg_nak(m.0) }, NATS_ERR_INVALID_ARGUMENT);
+    }
+    let m = next(&p, 2000).unwrap();
+    assert_eq!(meta(m.0).stream_seq, 6);
+    ok(unsafe { nats_msg_ack_sync(m.0, 2000) });
+    // Asking for more than there are: returns what arrived once the timeout passes.
+    let t = Instant::now();
+    let rest = fetch(&p, 10, 500).unwrap();
+    assert_eq!(rest.len(), 4);
+    assert!(t.elapsed() >= Duration::from_millis(400), "waited for the batch to fill: {:?}", t.elapsed());
+    for m in &rest {
+        ok(unsafe { nats_msg_ack(m.0) });
+    }
+    c.flush();
+    check(fetch(&p, 3, 200).map(|_| ()).unwrap_err(), NATS_ERR_TIMEOUT);
+    let (mut list, mut n) = (null_mut(), 0usize);
+    check(unsafe { nats_pull_consumer_fetch_no_wait(p.0, 3, &mut list, &mut n) }, NATS_ERR_NOT_FOUND);
+    assert!(wait_until(Duration::from_secs(3), || cinfo(&j, "LOG", "worker") == (0, 0, 10, 0)));
+
+    // fetch_no_wait returns what is there now.
+    publish_n(&j, "log.b", 2);
+    ok(unsafe { nats_pull_consumer_fetch_no_wait(p.0, 5, &mut list, &mut n) });
+    assert_eq!(n, 2);
+    unsafe {
+        for i in 0..n {
+            ok(nats_msg_ack(*list.add(i)));
+        }
+        nats_msgs_free(list, n);
+    }
+
+    // Not JetStream messages: no ack, no metadata.
+    let mut plain = null_mut();
+    let subj = cs("x");
+    ok(unsafe { nats_msg_new(subj.as_ptr(), null(), null(), 0, &mut plain) });
+    check(unsafe { nats_msg_ack(plain) }, NATS_ERR_INVALID_ARGUMENT);
+    let mut md = std::mem::MaybeUninit::uninit();
+    check(unsafe { nats_msg_metadata(plain, md.as_mut_ptr()) }, NATS_ERR_INVALID_ARGUMENT);
+    unsafe { nats_msg_free(plain) };
+    check(unsafe { nats_msg_ack(null()) }, NATS_ERR_NULL_ARGUMENT);
+    check(unsafe { nats_pull_consumer_fetch(p.0, 0, 100, &mut list, &mut n) }, NATS_ERR_INVALID_ARGUMENT);
+    check(unsafe { nats_pull_consumer_fetch(p.0, 1, 1, &mut list, &mut n) }, NATS_ERR_INVALID_ARGUMENT);
+    check(unsafe { nats_pull_consumer_fetch(null_mut(), 1, 100, &mut list, &mut n) }, NATS_ERR_NULL_ARGUMENT);
+    unsafe { nats_msgs_free(null_mut(), 3) };
+}
+
+#[test]
+fn redelivery_ack_wait_max_deliver_nak_progress_term() {
+    let srv = js_server();
+    let c = Conn::to(&srv.url());
+    let j = js(&c);
+    create_stream(&j, "Q", &["q.>"], 0);
+
+    // Ack wait 300 ms, at most 2 deliveries.
+    let mut cfg = config();
+    let d = cs("redeliver");
+    let f = cs("q.one");
+    cfg.durable_name = d.as_ptr();
+    cfg.filter_subject = f.as_ptr();
+    cfg.ack_wait_ms = 300;
+    cfg.max_deliver = 2;
+    create(&j, "Q", &cfg);
+    publish(&j, "q.one", b"x", None).unwrap();
+    let p = pull(&j, "Q", "redeliver");
+    let first = next(&p, 2000).unwrap();
+    assert_eq!(meta(first.0).num_delivered, 1);
+    // Not acknowledged in time: the server delivers it again, no earlier than the ack wait.
+    let t = Instant::now();
+    let again = next(&p, 3000).unwrap();
+    assert!(t.elapsed() >= Duration::from_millis(200), "redelivered after {:?}", t.elapsed());
+    let md = meta(again.0);
+    assert_eq!((md.stream_seq, md.num_delivered), (1, 2));
+    // max_deliver reached: never again.
+    check(next(&p, 1000).map(|_| ()).unwrap_err(), NATS_ERR_TIMEOUT);
+
+    // nak: redelivered at once; nak with delay: not before the delay.
+    let mut cfg = config();
+    let d = cs("nak");
+    let f = cs("q.two");
+    cfg.durable_name = d.as_ptr();
+    cfg.filter_subject = f.as_ptr();
+    cfg.ack_wait_ms = 30_000;
+    create(&j, "Q", &cfg);
+    publish(&j, "q.two", b"y", None).unwrap();
+    let p = pull(&j, "Q", "nak");
+    let m = next(&p, 2000).unwrap();
+    ok(unsafe { nats_msg_nak(m.0) });
+    let m = next(&p, 2000).unwrap();
+    assert_eq!(meta(m.0).num_delivered, 2);
+    ok(unsafe { nats_msg_nak_with_delay(m.0, 800) });
+    check(next(&p, 400).map(|_| ()).unwrap_err(), NATS_ERR_TIMEOUT);
+    let m = next(&p, 3000).unwrap();
+    assert_eq!(meta(m.0).num_delivered, 3);
+
+    // in progress: keeps resetting the ack wait, so no redelivery while working.
+    let mut cfg = config();
+    let d = cs("slow");
+    let f = cs("q.three");
+    cfg.durable_name = d.as_ptr();
+    cfg.filter_subject = f.as_ptr();
+    cfg.ack_wait_ms = 500;
+    create(&j, "Q", &cfg);
+    publish(&j, "q.three", b"z", None).unwrap();
+    let p = pull(&j, "Q", "slow");
+    let m = next(&p, 2000).unwrap();
+    for _ in 0..6 {
+        std::thread::sleep(Duration::from_millis(200));
+        ok(unsafe { nats_msg_in_progress(m.0) });
+    }
+    check(next(&p, 200).map(|_| ()).unwrap_err(), NATS_ERR_TIMEOUT);
+    // term: never redelivered, although the ack wait passes.
+    ok(unsafe { nats_msg_term(m.0) });
+    check(unsafe { nats_msg_in_progress(m.0) }, NATS_ERR_INVALID_ARGUMENT);
+    std::thread::sleep(Duration::from_millis(700));
+    check(next(&p, 300).map(|_| ()).unwrap_err(), NATS_ERR_TIMEOUT);
+    assert_eq!(cinfo(&j, "Q", "slow").1, 0, "nothing awaits an ack after term");
+}
+
+/// Records each message's stream sequence and payload; acks if asked to.
+struct Rec {
+    seen: Mutex<Vec<(u64, Vec<u8>, u16)>>,
+    ack: bool,
+}
+
+unsafe extern "C" fn on_msg(ud: *mut c_void, _s: *mut nats_subscription, m: *const nats_msg) {
+    let r = &*(ud as *const Rec);
+    let status = nats_msg_status(m);
+    let seq = if status == 0 { meta(m).stream_seq } else { 0 };
+    let data = std::slice::from_raw_parts(nats_msg_data(m).cast::<u8>(), nats_msg_data_len(m)).to_vec();
+    if r.ack {
+        ok(nats_msg_ack(m));
+    }
+    r.seen.lock().unwrap().push((seq, data, status));
+}
+
+fn rec(ack: bool) -> Box<Rec> {
+    Box::new(Rec { seen: Mutex::new(Vec::new()), ack })
+}
+
+fn seqs(r: &Rec) -> Vec<u64> {
+    r.seen.lock().unwrap().iter().map(|x| x.0).collect()
+}
+
+#[test]
+fn push_consumer_callbacks_queue_group_and_sync() {
+    let srv = js_server();
+    let c = Conn::to(&srv.url());
+    let j = js(&c);
+    create_stream(&j, "EV", &["ev.>"], 0);
+    let mut cfg = config();
+    let (d, ds, g) = (cs("push"), cs("deliver.ev"), cs("workers"));
+    cfg.durable_name = d.as_ptr();
+    cfg.deliver_subject = ds.as_ptr();
+    cfg.deliver_group = g.as_ptr();
+    create(&j, "EV", &cfg);
+    let (r1, r2) = (rec(true), rec(true));
+    let (st, cn) = (cs("EV"), cs("push"));
+    let (mut s1, mut s2) = (null_mut(), null_mut());
+    unsafe {
+        ok(nats_jetstream_subscribe(j.0, st.as_ptr(), cn.as_ptr(), Some(on_msg), &*r1 as *const Rec as *mut c_void, None, &mut s1));
+        ok(nats_jetstream_subscribe(j.0, st.as_ptr(), cn.as_ptr(), Some(on_msg), &*r2 as *const Rec as *mut c_void, None, &mut s2));
+    }
+    c.flush();
+    publish_n(&j, "ev.x", 200);
+    assert!(wait_until(Duration::from_secs(10), || seqs(&r1).len() + seqs(&r2).len() == 200));
+    let mut all: Vec<u64> = seqs(&r1).into_iter().chain(seqs(&r2)).collect();
+    all.sort_unstable();
+    assert_eq!(all, (1..=200).collect::<Vec<_>>(), "each message exactly once across the group");
+    assert!(!seqs(&r1).is_empty() && !seqs(&r2).is_empty(), "both members got messages");
+    assert!(wait_until(Duration::from_secs(5), || cinfo(&j, "EV", "push").1 == 0), "all acked");
+    unsafe {
+        nats_subscription_free(s1);
+        nats_subscription_free(s2);
+    }
+
+    // Synchronous, with flow control and heartbeats: those are handled, not delivered.
+    let mut cfg = config();
+    let (d, ds) = (cs("hb"), cs("deliver.hb"));
+    cfg.durable_name = d.as_ptr();
+    cfg.deliver_subject = ds.as_ptr();
+    cfg.flow_control = true;
+    cfg.idle_heartbeat_ms = 100;
+    create(&j, "EV", &cfg);
+    let hb = cs("hb");
+    let mut s = null_mut();
+    ok(unsafe { nats_jetstream_subscribe_sync(j.0, st.as_ptr(), hb.as_ptr(), &mut s) });
+    for want in 1..=200u64 {
+        let mut m = null_mut();
+        ok(unsafe { nats_subscription_next_msg(s, 2000, &mut m) });
+        assert_eq!(unsafe { nats_msg_status(m) }, 0);
+        assert_eq!(meta(m).stream_seq, want);
+        ok(unsafe { nats_msg_ack(m) });
+        unsafe { nats_msg_free(m) };
+    }
+    let mut m = null_mut();
+    check(unsafe { nats_subscription_next_msg(s, 600, &mut m) }, NATS_ERR_TIMEOUT);
+    unsafe { nats_subscription_free(s) };
+
+    // Kinds must match.
+    let mut cfg = config();
+    let d = cs("pullonly");
+    cfg.durable_name = d.as_ptr();
+    create(&j, "EV", &cfg);
+    let mut s = null_mut();
+    check(unsafe { nats_jetstream_subscribe_sync(j.0, st.as_ptr(), d.as_ptr(), &mut s) }, NATS_ERR_INVALID_ARGUMENT);
+    assert!(last_error().contains("pull consumer"), "{}", last_error());
+    let mut p = null_mut();
+    check(unsafe { nats_jetstream_pull_consumer(j.0, st.as_ptr(), cn.as_ptr(), &mut p) }, NATS_ERR_INVALID_ARGUMENT);
+    assert!(p.is_null());
+    let nope = cs("nope");
+    check(unsafe { nats_jetstream_pull_consumer(j.0, st.as_ptr(), nope.as_ptr(), &mut p) }, NATS_ERR_NOT_FOUND);
+}
+
+#[test]
+fn ordered_consumer_sees_every_message_in_order() {
+    let srv = js_server();
+    let c = Conn::to(&srv.url());
+    let j = js(&c);
+    create_stream(&j, "ORD", &["ord.>"], 0);
+    publish_n(&j, "ord.a", 300);
+    publish_n(&j, "ord.b", 50);
+    let r = rec(false);
+    let (st, f) = (cs("ORD"), cs("ord.a"));
+    let mut cfg = config();
+    cfg.filter_subject = f.as_ptr();
+    let mut s = null_mut();
+    ok(unsafe { nats_jetstream_subscribe_ordered(j.0, st.as_ptr(), &cfg, Some(on_msg), &*r as *const Rec as *mut c_void, None, &mut s) });
+    assert!(wait_until(Duration::from_secs(10), || seqs(&r).len() == 300));
+    // New messages keep coming, in order.
+    publish_n(&j, "ord.a", 100);
+    assert!(wait_until(Duration::from_secs(10), || seqs(&r).len() == 400));
+    let got = seqs(&r);
+    let want: Vec<u64> = (1..=300).chain(351..=450).collect();
+    assert_eq!(got, want);
+    let data: Vec<Vec<u8>> = r.seen.lock().unwrap().iter().map(|x| x.1.clone()).collect();
+    assert_eq!(data[299], b"m299");
+    unsafe { nats_subscription_free(s) };
+
+    // NULL cfg: everything from the start.
+    let r = rec(false);
+    ok(unsafe { nats_jetstream_subscribe_ordered(j.0, st.as_ptr(), null(), Some(on_msg), &*r as *const Rec as *mut c_void, None, &mut s) });
+    assert!(wait_until(Duration::from_secs(10), || seqs(&r).len() == 450));
+    assert_eq!(seqs(&r), (1..=450).collect::<Vec<_>>());
+    unsafe { nats_subscription_free(s) };
+    let nope = cs("NOPE");
+    check(unsafe { nats_jetstream_subscribe_ordered(j.0, nope.as_ptr(), null(), Some(on_msg), null_mut(), None, &mut s) }, NATS_ERR_NOT_FOUND);
+}
+
+#[test]
+fn pull_consume_with_callback_delivers_and_acks_everything() {
+    let srv = js_server();
+    let c = Conn::to(&srv.url());
+    let j = js(&c);
+    create_stream(&j, "C", &["c.>"], 0);
+    let mut cfg = config();
+    let d = cs("consume");
+    cfg.durable_name = d.as_ptr();
+    create(&j, "C", &cfg);
+    publish_n(&j, "c.x", 300);
+    let p = pull(&j, "C", "consume");
+    let r = rec(true);
+    let mut s = null_mut();
+    ok(unsafe { nats_pull_consumer_consume(p.0, Some(on_msg), &*r as *const Rec as *mut c_void, None, &mut s) });
+    publish_n(&j, "c.x", 700);
+    assert!(wait_until(Duration::from_secs(15), || seqs(&r).len() == 1000), "got {}", seqs(&r).len());
+    assert_eq!(seqs(&r), (1..=1000).collect::<Vec<_>>());
+    assert!(wait_until(Duration::from_secs(5), || cinfo(&j, "C", "consume") == (0, 0, 1000, 0)));
+    ok(unsafe { nats_subscription_unsubscribe(s) });
+    unsafe { nats_subscription_free(s) };
+    let mut i = null_mut();
+    ok(unsafe { nats_pull_consumer_info(p.0, &mut i) });
+    assert_eq!(unsafe { nats_consumer_info_ack_floor_stream_seq(i) }, 1000);
+    unsafe { nats_consumer_info_free(i) };
+}
+
+#[test]
+fn consumer_management() {
+    let srv = js_server();
+    let c = Conn::to(&srv.url());
+    let j = js(&c);
+    create_stream(&j, "M", &["m.>"], 0);
+    let st = cs("M");
+    // Ephemeral: the server names it.
+    let mut cfg = config();
+    cfg.inactive_threshold_ms = 60_000;
+    let eph = create(&j, "M", &cfg);
+    assert!(!eph.is_empty());
+    let mut cfg = config();
+    let (d, desc) = (cs("dur"), cs("first"));
+    cfg.durable_name = d.as_ptr();
+    cfg.description = desc.as_ptr();
+    cfg.ack_wait_ms = 1000;
+    let backoff = [100u64, 200];
+    cfg.backoff_ms = backoff.as_ptr();
+    cfg.backoff_count = 2;
+    cfg.max_deliver = 5;
+    create(&j, "M", &cfg);
+    // Same config again: fine.
+    create(&j, "M", &cfg);
+    let (mut names, mut n): (*mut *mut c_char, usize) = (null_mut(), 0);
+    ok(unsafe { nats_jetstream_consumer_names(j.0, st.as_ptr(), &mut names, &mut n) });
+    let mut list: Vec<String> = (0..n).map(|i| unsafe { CStr::from_ptr(*names.add(i)).to_str().unwrap().to_string() }).collect();
+    unsafe { nats_strings_free(names, n) };
+    list.sort();
+    let mut want = vec!["dur".to_string(), eph.clone()];
+    want.sort();
+    assert_eq!(list, want);
+    // Update.
+    let desc2 = cs("second");
+    cfg.description = desc2.as_ptr();
+    let mut info = null_mut();
+    ok(unsafe { nats_jetstream_consumer_update(j.0, st.as_ptr(), &cfg, &mut info) });
+    unsafe {
+        assert_eq!(CStr::from_ptr(nats_consumer_info_stream(info)).to_str().unwrap(), "M");
+        assert!(!nats_consumer_info_is_push(info));
+        nats_consumer_info_free(info);
+    }
+    let ghost = cs("ghost");
+    cfg.durable_name = ghost.as_ptr();
+    check(unsafe { nats_jetstream_consumer_update(j.0, st.as_ptr(), &cfg, null_mut()) }, NATS_ERR_NOT_FOUND);
+    // Delete.
+    ok(unsafe { nats_jetstream_consumer_delete(j.0, st.as_ptr(), d.as_ptr()) });
+    check(unsafe { nats_jetstream_consumer_delete(j.0, st.as_ptr(), d.as_ptr()) }, NATS_ERR_NOT_FOUND);
+    let mut i = null_mut();
+    check(unsafe { nats_jetstream_consumer_info(j.0, st.as_ptr(), d.as_ptr(), &mut i) }, NATS_ERR_NOT_FOUND);
+    assert!(i.is_null());
+    let nost = cs("NOSTREAM");
+    check(unsafe { nats_jetstream_consumer_create(j.0, nost.as_ptr(), &config(), null_mut()) }, NATS_ERR_NOT_FOUND);
+    // Bad input.
+    let bad = cs("a.b");
+    let mut cfg = config();
+    cfg.durable_name = bad.as_ptr();
+    check(unsafe { nats_jetstream_consumer_create(j.0, st.as_ptr(), &cfg, null_mut()) }, NATS_ERR_INVALID_ARGUMENT);
+    let mut cfg = config();
+    cfg.deliver_policy = nats_deliver_policy::NATS_DELIVER_BY_START_SEQUENCE;
+    check(unsafe { nats_jetstream_consumer_create(j.0, st.as_ptr(), &cfg, null_mut()) }, NATS_ERR_INVALID_ARGUMENT);
+    cfg.opt_start_seq = 1;
+    create(&j, "M", &cfg);
+    let mut cfg = config();
+    cfg.backoff_count = 2;
+    check(unsafe { nats_jetstream_consumer_create(j.0, st.as_ptr(), &cfg, null_mut()) }, NATS_ERR_NULL_ARGUMENT);
+    check(unsafe { nats_jetstream_consumer_create(j.0, st.as_ptr(), null(), null_mut()) }, NATS_ERR_NULL_ARGUMENT);
+    check(unsafe { nats_jetstream_consumer_create(j.0, null(), &config(), null_mut()) }, NATS_ERR_NULL_ARGUMENT);
+    check(unsafe { nats_consumer_config_init(null_mut()) }, NATS_ERR_NULL_ARGUMENT);
+    unsafe {
+        nats_consumer_info_free(null_mut());
+        nats_pull_consumer_free(null_mut());
+        assert_eq!(nats_consumer_info_num_pending(null()), 0);
+        assert_eq!(CStr::from_ptr(nats_consumer_info_name(null())).to_bytes(), b"");
+    }
+}
