@@ -204,6 +204,45 @@ typedef int32_t nats_replay_policy;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// Where a stream stores its messages.
+enum nats_storage
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // On disk (default).
+  NATS_STORAGE_FILE = 0,
+  // In memory.
+  NATS_STORAGE_MEMORY = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum nats_storage nats_storage;
+#else
+typedef int32_t nats_storage;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// What an entry records.
+enum nats_kv_op
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  NATS_KV_PUT = 0,
+  // The key was deleted (its history is kept).
+  NATS_KV_DELETE = 1,
+  // The key was purged (its history removed).
+  NATS_KV_PURGE = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum nats_kv_op nats_kv_op;
+#else
+typedef int32_t nats_kv_op;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // Retention policy of a stream.
 enum nats_retention
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -222,25 +261,6 @@ enum nats_retention
 typedef enum nats_retention nats_retention;
 #else
 typedef int32_t nats_retention;
-#endif // __STDC_VERSION__ >= 202311L
-#endif // __cplusplus
-
-// Where a stream stores its messages.
-enum nats_storage
-#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
-  : int32_t
-#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
- {
-  // On disk (default).
-  NATS_STORAGE_FILE = 0,
-  // In memory.
-  NATS_STORAGE_MEMORY = 1,
-};
-#ifndef __cplusplus
-#if __STDC_VERSION__ >= 202311L
-typedef enum nats_storage nats_storage;
-#else
-typedef int32_t nats_storage;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -278,6 +298,17 @@ typedef struct nats_jetstream nats_jetstream;
 // JetStream context options: create with `nats_jetstream_options_new`, free with
 // `nats_jetstream_options_free`. Not thread safe; `nats_jetstream_new` copies them.
 typedef struct nats_jetstream_options nats_jetstream_options;
+
+// A key-value bucket from `nats_jetstream_kv_create` / `_bind`; → `nats_kv_free`. Thread
+// safe.
+typedef struct nats_kv nats_kv;
+
+// One value of a key (or a delete/purge marker), from `nats_kv_get`, `nats_kv_history` or a
+// watch callback; owned ones are freed with `nats_kv_entry_free`.
+typedef struct nats_kv_entry nats_kv_entry;
+
+// A running watch from `nats_kv_watch`; → `nats_kv_watcher_free`.
+typedef struct nats_kv_watcher nats_kv_watcher;
 
 // A message. Messages passed to a callback are borrowed until the callback returns (keep one
 // with `nats_msg_clone`); messages returned through an out-param (`nats_msg_new`,
@@ -430,6 +461,34 @@ typedef struct nats_js_publish_options {
 // thread, one call at a time, in completion order; it may call any function of the library
 // except `nats_jetstream_publish_async_complete` on the same context.
 typedef void (*nats_pub_ack_callback)(void *user_data, nats_status status, const struct nats_pub_ack *ack);
+
+// A bucket configuration. Start from `nats_kv_config_init(&cfg)`; strings are borrowed for
+// the call.
+typedef struct nats_kv_config {
+  // Bucket name (required): letters, digits, `-` and `_`.
+  const char *bucket;
+  const char *description;
+  // Values kept per key, 1 to 64 (default 1: only the latest).
+  int64_t history;
+  // Bucket TTL: values older than this are removed, ms; 0 = never (default).
+  uint64_t ttl_ms;
+  // Largest value, bytes; -1 = the server's max payload (default).
+  int32_t max_value_size;
+  // Largest total size, bytes; -1 = unlimited (default).
+  int64_t max_bytes;
+  nats_storage storage;
+  // Replicas, 1 to 5 (default 1).
+  uint32_t replicas;
+  // Allow per-key TTLs (`nats_kv_create_with_ttl`, nats-server >= 2.11): how long the
+  // markers of expired or purged keys are kept, ms; 0 = per-key TTLs disabled (default).
+  uint64_t limit_marker_ttl_ms;
+} nats_kv_config;
+
+// Watch callback: `user_data` and an entry (a put, delete or purge), borrowed until the
+// callback returns. Runs on the watcher's own thread, one entry at a time, in revision
+// order; it may call any function of this library (including `nats_kv_watcher_stop` of its
+// own watcher).
+typedef void (*nats_kv_watch_callback)(void *user_data, const struct nats_kv_entry *entry);
 
 // Metadata of a message received from a JetStream consumer, from `nats_msg_metadata`. The
 // strings are borrowed from the message (valid as long as it is).
@@ -846,6 +905,119 @@ bool nats_pub_ack_duplicate(const struct nats_pub_ack *ack);
 // Frees an ack returned by `nats_jetstream_publish*`. NULL is a no-op. Never free the ack
 // lent to an async callback.
 void nats_pub_ack_free(struct nats_pub_ack *ack);
+
+// Fills `*cfg` with the defaults (history 1, no TTL, no limits, file storage, 1 replica).
+// Errors: `NATS_ERR_NULL_ARGUMENT`.
+nats_status nats_kv_config_init(struct nats_kv_config *cfg);
+
+// Creates a bucket (succeeds also when an identical one exists) and writes a handle to
+// `*kv` (→ `nats_kv_free`). Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_UTF8`,
+// `NATS_ERR_INVALID_ARGUMENT` (bucket name, history outside 1..64), `NATS_ERR_JETSTREAM`
+// (refused by the server), `NATS_ERR_TIMEOUT`, `NATS_ERR_CONNECTION_CLOSED`.
+nats_status nats_jetstream_kv_create(struct nats_jetstream *js, const struct nats_kv_config *cfg, struct nats_kv **out);
+
+// Binds to the existing bucket `bucket` (→ `nats_kv_free`). Errors: `NATS_ERR_NOT_FOUND`,
+// else as `nats_jetstream_kv_create`.
+nats_status nats_jetstream_kv_bind(struct nats_jetstream *js, const char *bucket, struct nats_kv **out);
+
+// Deletes bucket `bucket` and everything in it. Errors: `NATS_ERR_NOT_FOUND`, else as
+// `nats_jetstream_kv_create`.
+nats_status nats_jetstream_kv_delete(struct nats_jetstream *js, const char *bucket);
+
+// Releases the handle (the bucket stays). NULL is a no-op.
+void nats_kv_free(struct nats_kv *kv);
+
+// Stores `len` bytes at `data` under `key` (letters, digits, `-_/\=`, dot-separated) and
+// writes the new revision to `*revision` (may be NULL). Errors: `NATS_ERR_NULL_ARGUMENT`,
+// `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_ARGUMENT` (key), `NATS_ERR_MAX_PAYLOAD`,
+// `NATS_ERR_JETSTREAM`, `NATS_ERR_TIMEOUT`, `NATS_ERR_CONNECTION_CLOSED`.
+nats_status nats_kv_put(struct nats_kv *kv, const char *key, const void *data, size_t len, uint64_t *revision);
+
+// Stores the value only if `key` has none (never set, or deleted/purged); writes the
+// revision. Errors: `NATS_ERR_EXPECTATION_FAILED` (the key has a value), else as
+// `nats_kv_put`.
+nats_status nats_kv_create(struct nats_kv *kv, const char *key, const void *data, size_t len, uint64_t *revision);
+
+// As `nats_kv_create`, the value expiring after `ttl_ms` (at least 1000): needs a bucket
+// created with `limit_marker_ttl_ms` > 0 on nats-server >= 2.11.
+// Errors: as `nats_kv_create`; `NATS_ERR_JETSTREAM` when the bucket does not allow per-key TTLs.
+nats_status nats_kv_create_with_ttl(struct nats_kv *kv, const char *key, const void *data, size_t len, uint64_t ttl_ms, uint64_t *revision);
+
+// Stores the value only if the key's latest revision is `last_revision` (optimistic
+// concurrency); writes the new revision. Errors: `NATS_ERR_EXPECTATION_FAILED` (another
+// revision is current), else as `nats_kv_put`.
+nats_status nats_kv_update(struct nats_kv *kv, const char *key, const void *data, size_t len, uint64_t last_revision, uint64_t *revision);
+
+// Reads the latest value of `key` into `*entry` (→ `nats_kv_entry_free`).
+// Errors: `NATS_ERR_NOT_FOUND` (no value, or deleted/purged), else as `nats_kv_put`.
+nats_status nats_kv_get(struct nats_kv *kv, const char *key, struct nats_kv_entry **entry);
+
+// Reads the value `key` had at `revision` (kept while within the bucket's history).
+// Errors: `NATS_ERR_NOT_FOUND`, else as `nats_kv_get`.
+nats_status nats_kv_get_revision(struct nats_kv *kv, const char *key, uint64_t revision, struct nats_kv_entry **entry);
+
+// Deletes `key`: a delete marker becomes its latest entry (history kept).
+// Errors: as `nats_kv_put`.
+nats_status nats_kv_delete(struct nats_kv *kv, const char *key);
+
+// Purges `key`: removes all its history, leaving a purge marker. Errors: as `nats_kv_put`.
+nats_status nats_kv_purge(struct nats_kv *kv, const char *key);
+
+// Writes the keys that currently have a value to `*keys` (`*count` strings, →
+// `nats_strings_free(keys, count)`; NULL and 0 for an empty bucket).
+// Errors: as `nats_kv_put`.
+nats_status nats_kv_keys(struct nats_kv *kv, char ***keys, size_t *count);
+
+// Writes every kept entry of `key` (values and delete/purge markers), oldest first, to
+// `*entries` (`*count` of them, → `nats_kv_entries_free(entries, count)`).
+// Errors: `NATS_ERR_NOT_FOUND` (no history), else as `nats_kv_put`.
+nats_status nats_kv_history(struct nats_kv *kv, const char *key, struct nats_kv_entry ***entries, size_t *count);
+
+// Frees an array from `nats_kv_history`: every non-NULL entry and the array. NULL is a no-op.
+void nats_kv_entries_free(struct nats_kv_entry **entries, size_t count);
+
+// The entry's key, borrowed from the entry; "" for NULL.
+const char *nats_kv_entry_key(const struct nats_kv_entry *e);
+
+// The value's bytes (`nats_kv_entry_value_len` of them, not NUL-terminated; empty for
+// delete/purge markers), borrowed from the entry; NULL for NULL.
+const void *nats_kv_entry_value(const struct nats_kv_entry *e);
+
+// Length of the value in bytes; 0 for NULL.
+size_t nats_kv_entry_value_len(const struct nats_kv_entry *e);
+
+// The entry's revision (its sequence in the bucket's stream); 0 for NULL.
+uint64_t nats_kv_entry_revision(const struct nats_kv_entry *e);
+
+// For watched and history entries: how many newer entries followed it when it was read (0 =
+// the latest); 0 for NULL.
+uint64_t nats_kv_entry_delta(const struct nats_kv_entry *e);
+
+// When it was stored, nanoseconds since the Unix epoch; 0 for NULL.
+int64_t nats_kv_entry_created_ns(const struct nats_kv_entry *e);
+
+// Put, delete or purge; `NATS_KV_PUT` for NULL.
+nats_kv_op nats_kv_entry_operation(const struct nats_kv_entry *e);
+
+// Frees an entry from `nats_kv_get*`. NULL is a no-op. Never free one lent to a watch
+// callback.
+void nats_kv_entry_free(struct nats_kv_entry *e);
+
+// Watches the keys matching `keys` (a key, or a pattern with `*` / `>`; NULL = all keys) and
+// calls `cb(user_data, entry)` for each entry, per `flags` (`nats_kv_watch_flags`), on a
+// dedicated thread, in order. `user_data_free` (may be NULL) runs once after the last
+// callback, when the watcher is stopped. Errors: `NATS_ERR_NULL_ARGUMENT` (kv, cb, out),
+// `NATS_ERR_INVALID_ARGUMENT` (keys, flags), `NATS_ERR_JETSTREAM`, `NATS_ERR_TIMEOUT`,
+// `NATS_ERR_CONNECTION_CLOSED`.
+nats_status nats_kv_watch(struct nats_kv *kv, const char *keys, uint32_t flags, nats_kv_watch_callback cb, void *user_data, nats_user_data_free user_data_free, struct nats_kv_watcher **out);
+
+// Stops the watcher: waits for a running callback to return (unless called from the
+// watcher's own callback); no callback starts after this returns; then `user_data_free` runs
+// on the watcher thread. Stopping twice is fine. Errors: `NATS_ERR_NULL_ARGUMENT`.
+nats_status nats_kv_watcher_stop(struct nats_kv_watcher *w);
+
+// Stops the watcher (if running) and frees it. NULL is a no-op.
+void nats_kv_watcher_free(struct nats_kv_watcher *w);
 
 // Frees a string the library gave to the caller (`nats_connection_new_inbox`, ...). NULL is
 // a no-op. Do not pass strings the library lends (accessors returning `const char *`).

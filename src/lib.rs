@@ -12,6 +12,7 @@ pub mod consumer;
 pub mod error;
 pub mod events;
 pub mod jetstream;
+pub mod kv;
 pub mod ffi;
 pub mod message;
 pub mod options;
