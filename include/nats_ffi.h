@@ -283,6 +283,27 @@ typedef int32_t nats_discard;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// Watch options, as bit flags for `nats_kv_watch`.
+enum nats_kv_watch_flags
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Default: first the current entry of every matching key, then each change.
+  NATS_KV_WATCH_DEFAULT = 0,
+  // Only changes made after the watch started.
+  NATS_KV_WATCH_UPDATES_ONLY = 1,
+  // Every kept entry of the matching keys (the whole history), then each change.
+  NATS_KV_WATCH_INCLUDE_HISTORY = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum nats_kv_watch_flags nats_kv_watch_flags;
+#else
+typedef uint32_t nats_kv_watch_flags;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // A connection to a NATS server (cluster). Created by `nats_connect` / `nats_connect_url`,
 // released with `nats_connection_free`. Thread safe: every function taking a connection may
 // be called from any number of threads at once, including from message and event callbacks.

@@ -167,6 +167,35 @@ fn queue_example_shares_work() {
     assert!(sent >= 4);
 }
 
+fn js_server() -> Server {
+    let store = tempfile::tempdir().unwrap().keep();
+    Server::start_with(&["-js", "-sd", store.to_str().unwrap()])
+}
+
+#[test]
+fn maillog_example_publishes_and_archives_every_record_once() {
+    let srv = js_server();
+    let bin = build("examples-c/maillog.c");
+    let o = run(&bin, &[&srv.url(), "publish", "1000"], Duration::from_secs(60));
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("published 1000 records: 1000 stored, 10 duplicates, 0 failed"), "{}", text(&o));
+    let o = run(&bin, &[&srv.url(), "consume", "1000"], Duration::from_secs(60));
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("archived 1000 records (100 bounces), 0 left, 0 out of order"), "{}", text(&o));
+    // Everything was acknowledged: a second archiver run finds nothing.
+    let o = run(&bin, &[&srv.url(), "consume", "1"], Duration::from_secs(60));
+    assert!(!o.status.success());
+    assert!(text(&o).contains("archived 0 records"), "{}", text(&o));
+}
+
+#[test]
+fn c_jetstream_tests() {
+    let srv = js_server();
+    let o = run(&build("tests/c/test_js.c"), &[&srv.url()], Duration::from_secs(120));
+    println!("{}", text(&o));
+    assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains(" passed, 0 failed"), "{}", text(&o));
+}
+
 #[test]
 fn c_api_tests() {
     let srv = Server::start();
@@ -197,8 +226,9 @@ fn cxx_api_tests() {
 fn valgrind_clean() {
     let have = Command::new("valgrind").arg("--version").output().map(|o| o.status.success()).unwrap_or(false);
     assert!(have, "valgrind is required (apt-get install valgrind; .ci/run installs it)");
-    let srv = Server::start();
-    for src in ["examples-c/demo.c", "tests/c/test_api.c", "tests/c/test_core.c"] {
+    let (plain, js) = (Server::start(), js_server());
+    for src in ["examples-c/demo.c", "tests/c/test_api.c", "tests/c/test_core.c", "tests/c/test_js.c"] {
+        let srv = if src.ends_with("test_js.c") { &js } else { &plain };
         let bin = build(src);
         let o = run_cmd(
             Command::new("valgrind")

@@ -1,0 +1,427 @@
+/* test_js <url>: JetStream and key-value exercised from C against a real nats-server with
+ * JetStream enabled: streams, publish (sync, async, dedup, expectations, headers), pull
+ * consumers (fetch, next, ack, nak, term, in progress, ack wait redelivery, metadata), push,
+ * ordered and consume-with-callback delivery, key-value (revision checks, delete, purge, keys,
+ * history, watch). Prints "N passed, M failed"; exits 0 only if none failed. */
+#include <nats_ffi.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ------------------------------------------------------------------------------------------ */
+/* Harness */
+
+static atomic_int passed, failed;
+#define EXPECT(cond)                                                                   \
+    do {                                                                               \
+        if (cond) atomic_fetch_add(&passed, 1);                                        \
+        else { atomic_fetch_add(&failed, 1);                                           \
+               fprintf(stderr, "%s:%d: FAILED %s (last error: %s)\n",                  \
+                       __FILE__, __LINE__, #cond, nats_last_error()); }                \
+    } while (0)
+#define EXPECT_STATUS(call, want)                                                      \
+    do {                                                                               \
+        nats_status st_ = (call);                                                      \
+        if (st_ == (want)) atomic_fetch_add(&passed, 1);                               \
+        else { atomic_fetch_add(&failed, 1);                                           \
+               fprintf(stderr, "%s:%d: FAILED %s: got %d (%s), want %s (last error: %s)\n", \
+                       __FILE__, __LINE__, #call, (int)st_, nats_status_str(st_), #want, \
+                       nats_last_error()); }                                           \
+    } while (0)
+#define EXPECT_OK(call) EXPECT_STATUS(call, NATS_OK)
+
+/* Generous bound for waits: the program also runs under valgrind. */
+#define LIMIT_MS 20000
+
+static void sleep_ms(long ms) {
+    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&t, NULL);
+}
+
+static long long now_ms(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Polls `cond` every 5 ms until true or `ms` passed; then `cond` is evaluated by the caller. */
+#define WAIT_FOR(cond, ms)                                                             \
+    do {                                                                               \
+        long long dl_ = now_ms() + (ms);                                               \
+        while (!(cond) && now_ms() < dl_) sleep_ms(5);                                 \
+    } while (0)
+
+static bool data_is(const nats_msg *m, const char *s) {
+    size_t n = strlen(s);
+    return m && nats_msg_data_len(m) == n && memcmp(nats_msg_data(m), s, n) == 0;
+}
+
+static bool str_is(const char *got, const char *want) {
+    return got && strcmp(got, want) == 0;
+}
+
+
+/* ------------------------------------------------------------------------------------------ */
+/* Streams and publishing */
+
+static void test_streams_and_publish(nats_connection *c, nats_jetstream *js) {
+    const char *subjects[] = {"orders.>"};
+    nats_stream_config cfg;
+    EXPECT_OK(nats_stream_config_init(&cfg));
+    cfg.name = "ORDERS";
+    cfg.subjects = subjects;
+    cfg.subjects_count = 1;
+    cfg.storage = NATS_STORAGE_MEMORY;
+    cfg.max_msgs = 100000;
+    nats_stream_info *info = NULL;
+    EXPECT_OK(nats_jetstream_stream_create(js, &cfg, &info));
+    EXPECT(str_is(nats_stream_info_name(info), "ORDERS"));
+    nats_stream_info_free(info);
+
+    nats_js_publish_options o;
+    memset(&o, 0, sizeof o);
+    o.msg_id = "order-1";
+    nats_pub_ack *ack = NULL;
+    EXPECT_OK(nats_jetstream_publish(js, "orders.new", "one", 3, &o, &ack));
+    EXPECT(str_is(nats_pub_ack_stream(ack), "ORDERS") && nats_pub_ack_sequence(ack) == 1 && !nats_pub_ack_duplicate(ack));
+    nats_pub_ack_free(ack);
+    ack = NULL;
+    EXPECT_OK(nats_jetstream_publish(js, "orders.new", "one again", 9, &o, &ack));
+    EXPECT(nats_pub_ack_duplicate(ack) && nats_pub_ack_sequence(ack) == 1);
+    nats_pub_ack_free(ack);
+    memset(&o, 0, sizeof o);
+    o.has_expected_last_sequence = true;
+    o.expected_last_sequence = 7;
+    ack = NULL;
+    EXPECT_STATUS(nats_jetstream_publish(js, "orders.new", "x", 1, &o, &ack), NATS_ERR_EXPECTATION_FAILED);
+    EXPECT(ack == NULL);
+    EXPECT_STATUS(nats_jetstream_publish(js, "nostream.here", "x", 1, NULL, NULL), NATS_ERR_NOT_FOUND);
+
+    /* A message with headers, read back from the stream. */
+    nats_msg *m = NULL;
+    EXPECT_OK(nats_msg_new("orders.hdr", NULL, "h", 1, &m));
+    EXPECT_OK(nats_msg_header_set(m, "X-Mail-Id", "abc"));
+    EXPECT_OK(nats_jetstream_publish_msg(js, m, NULL, NULL));
+    nats_msg_free(m);
+    nats_msg *stored = NULL;
+    EXPECT_OK(nats_jetstream_stream_get_last_msg(js, "ORDERS", "orders.hdr", &stored));
+    const char *v = NULL;
+    EXPECT_OK(nats_msg_header_get(stored, "X-Mail-Id", &v));
+    EXPECT(str_is(v, "abc"));
+    nats_msg_free(stored);
+    stored = NULL;
+    EXPECT_OK(nats_jetstream_stream_get_msg(js, "ORDERS", 1, &stored));
+    EXPECT(data_is(stored, "one"));
+    nats_msg_free(stored);
+
+    EXPECT_OK(nats_jetstream_stream_purge(js, "ORDERS", NULL, NULL));
+    (void)c;
+}
+
+static atomic_long async_ok, async_dup, async_err;
+
+static void on_ack(void *ud, nats_status st, const nats_pub_ack *ack) {
+    (void)ud;
+    if (st != NATS_OK) atomic_fetch_add(&async_err, 1);
+    else if (nats_pub_ack_duplicate(ack)) atomic_fetch_add(&async_dup, 1);
+    else atomic_fetch_add(&async_ok, 1);
+}
+
+static void test_async_publish(nats_jetstream *js) {
+    char id[32];
+    for (int i = 0; i < 5000; i++) {
+        nats_js_publish_options o;
+        memset(&o, 0, sizeof o);
+        snprintf(id, sizeof id, "a-%d", i % 4000); /* the last 1000 repeat ids: duplicates */
+        o.msg_id = id;
+        EXPECT_OK(nats_jetstream_publish_async(js, "orders.async", "payload", 7, &o, on_ack, NULL));
+    }
+    EXPECT_OK(nats_jetstream_publish_async_complete(js, LIMIT_MS));
+    EXPECT(nats_jetstream_publish_async_pending(js) == 0);
+    EXPECT(atomic_load(&async_ok) == 4000 && atomic_load(&async_dup) == 1000 && atomic_load(&async_err) == 0);
+    nats_stream_info *info = NULL;
+    EXPECT_OK(nats_jetstream_stream_info(js, "ORDERS", &info));
+    EXPECT(nats_stream_info_messages(info) == 4000);
+    nats_stream_info_free(info);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Consumers */
+
+static void test_pull(nats_jetstream *js) {
+    nats_consumer_config cfg;
+    EXPECT_OK(nats_consumer_config_init(&cfg));
+    cfg.durable_name = "c-pull";
+    cfg.filter_subject = "orders.async";
+    cfg.ack_wait_ms = 3000; /* the unacked one comes back after this; the others are acked well within it */
+    nats_consumer_info *ci = NULL;
+    EXPECT_OK(nats_jetstream_consumer_create(js, "ORDERS", &cfg, &ci));
+    EXPECT(str_is(nats_consumer_info_name(ci), "c-pull") && nats_consumer_info_num_pending(ci) == 4000);
+    nats_consumer_info_free(ci);
+    nats_pull_consumer *pc = NULL;
+    EXPECT_OK(nats_jetstream_pull_consumer(js, "ORDERS", "c-pull", &pc));
+    long total = 0, bad_meta = 0;
+    while (total < 3990) {
+        nats_msg **msgs = NULL;
+        size_t n = 0;
+        size_t want = 3990 - (size_t)total < 500 ? 3990 - (size_t)total : 500;
+        nats_status st = nats_pull_consumer_fetch(pc, want, 2000, &msgs, &n);
+        EXPECT_OK(st);
+        if (st != NATS_OK) break;
+        for (size_t i = 0; i < n; i++) {
+            nats_js_msg_metadata md;
+            if (nats_msg_metadata(msgs[i], &md) != NATS_OK || md.num_delivered != 1 || !str_is(md.stream, "ORDERS"))
+                bad_meta++;
+            if (nats_msg_ack(msgs[i]) != NATS_OK) bad_meta++;
+        }
+        total += (long)n;
+        nats_msgs_free(msgs, n);
+    }
+    EXPECT(total == 3990 && bad_meta == 0);
+    /* The last 10: nak one (redelivered at once), leave one unacked (redelivered after the
+     * ack wait), then term the nak'ed one on its second delivery. */
+    nats_msg *m = NULL;
+    nats_js_msg_metadata md;
+    EXPECT_OK(nats_pull_consumer_next(pc, 2000, &m));
+    EXPECT_OK(nats_msg_metadata(m, &md));
+    uint64_t nak_seq = md.stream_seq;
+    EXPECT_OK(nats_msg_nak(m));
+    EXPECT_STATUS(nats_msg_ack(m), NATS_ERR_INVALID_ARGUMENT);
+    nats_msg_free(m);
+    m = NULL;
+    EXPECT_OK(nats_pull_consumer_next(pc, 2000, &m));
+    EXPECT_OK(nats_msg_metadata(m, &md));
+    uint64_t unacked = md.stream_seq;
+    nats_msg_free(m);
+    long nak_again = 0, unacked_again = 0, rest = 0, wrong_count = 0;
+    long long dl = now_ms() + LIMIT_MS;
+    while ((nak_again < 1 || unacked_again < 1 || rest < 8) && now_ms() < dl) {
+        m = NULL;
+        if (nats_pull_consumer_next(pc, 1000, &m) != NATS_OK) continue;
+        EXPECT_OK(nats_msg_metadata(m, &md));
+        if (md.stream_seq == nak_seq) {
+            nak_again++;
+            if (md.num_delivered != 2) wrong_count++;
+            EXPECT_OK(nats_msg_in_progress(m));
+            EXPECT_OK(nats_msg_term(m));
+        } else if (md.stream_seq == unacked) {
+            unacked_again++;
+            if (md.num_delivered != 2) wrong_count++;
+            EXPECT_OK(nats_msg_ack_sync(m, 5000));
+        } else {
+            rest++;
+            if (md.num_delivered != 1) wrong_count++;
+            EXPECT_OK(nats_msg_ack_sync(m, 5000));
+        }
+        nats_msg_free(m);
+    }
+    EXPECT(nak_again == 1 && unacked_again == 1 && rest == 8 && wrong_count == 0);
+    if (!(nak_again == 1 && unacked_again == 1 && rest == 8 && wrong_count == 0))
+        fprintf(stderr, "nak_again %ld unacked_again %ld rest %ld wrong_count %ld\n", nak_again, unacked_again, rest, wrong_count);
+    m = NULL;
+    EXPECT_STATUS(nats_pull_consumer_next(pc, 300, &m), NATS_ERR_TIMEOUT);
+    EXPECT(m == NULL);
+    ci = NULL;
+    EXPECT_OK(nats_pull_consumer_info(pc, &ci));
+    EXPECT(nats_consumer_info_num_ack_pending(ci) == 0 && nats_consumer_info_num_pending(ci) == 0);
+    nats_consumer_info_free(ci);
+    nats_pull_consumer_free(pc);
+
+    char **names = NULL;
+    size_t count = 0;
+    EXPECT_OK(nats_jetstream_consumer_names(js, "ORDERS", &names, &count));
+    EXPECT(count == 1 && str_is(names[0], "c-pull"));
+    nats_strings_free(names, count);
+    EXPECT_OK(nats_jetstream_consumer_delete(js, "ORDERS", "c-pull"));
+    ci = NULL;
+    EXPECT_STATUS(nats_jetstream_consumer_info(js, "ORDERS", "c-pull", &ci), NATS_ERR_NOT_FOUND);
+}
+
+typedef struct {
+    atomic_long count;
+    atomic_long last_seq;
+    atomic_long out_of_order;
+    atomic_int freed;
+    bool ack;
+} seen;
+
+static void on_js_msg(void *ud, nats_subscription *sub, const nats_msg *m) {
+    (void)sub;
+    seen *s = ud;
+    nats_js_msg_metadata md;
+    if (nats_msg_metadata(m, &md) == NATS_OK) {
+        if ((long)md.stream_seq <= atomic_load(&s->last_seq)) atomic_fetch_add(&s->out_of_order, 1);
+        atomic_store(&s->last_seq, (long)md.stream_seq);
+    }
+    if (s->ack) nats_msg_ack(m);
+    atomic_fetch_add(&s->count, 1);
+}
+
+static void on_free(void *ud) {
+    atomic_fetch_add(&((seen *)ud)->freed, 1);
+}
+
+static void test_push_ordered_consume(nats_connection *c, nats_jetstream *js) {
+    /* Push consumer with callback delivery. */
+    nats_consumer_config cfg;
+    EXPECT_OK(nats_consumer_config_init(&cfg));
+    cfg.durable_name = "c-push";
+    cfg.deliver_subject = "deliver.orders";
+    cfg.filter_subject = "orders.async";
+    static seen push = {0, 0, 0, 0, true};
+    EXPECT_OK(nats_jetstream_consumer_create(js, "ORDERS", &cfg, NULL));
+    nats_subscription *sub = NULL;
+    EXPECT_OK(nats_jetstream_subscribe(js, "ORDERS", "c-push", on_js_msg, &push, on_free, &sub));
+    WAIT_FOR(atomic_load(&push.count) == 4000, LIMIT_MS);
+    EXPECT(atomic_load(&push.count) == 4000 && atomic_load(&push.out_of_order) == 0);
+    nats_subscription_free(sub);
+    WAIT_FOR(atomic_load(&push.freed) == 1, LIMIT_MS);
+    EXPECT(atomic_load(&push.freed) == 1);
+
+    /* Ordered consumer: every message, in order, no acks. */
+    static seen ord = {0, 0, 0, 0, false};
+    sub = NULL;
+    EXPECT_OK(nats_jetstream_subscribe_ordered(js, "ORDERS", NULL, on_js_msg, &ord, on_free, &sub));
+    WAIT_FOR(atomic_load(&ord.count) == 4000, LIMIT_MS);
+    EXPECT(atomic_load(&ord.count) == 4000 && atomic_load(&ord.out_of_order) == 0);
+    EXPECT_OK(nats_subscription_unsubscribe(sub));
+    nats_subscription_free(sub);
+
+    /* Pull consumer consumed with a callback. */
+    EXPECT_OK(nats_consumer_config_init(&cfg));
+    cfg.durable_name = "c-consume";
+    EXPECT_OK(nats_jetstream_consumer_create(js, "ORDERS", &cfg, NULL));
+    nats_pull_consumer *pc = NULL;
+    EXPECT_OK(nats_jetstream_pull_consumer(js, "ORDERS", "c-consume", &pc));
+    static seen cons = {0, 0, 0, 0, true};
+    sub = NULL;
+    EXPECT_OK(nats_pull_consumer_consume(pc, on_js_msg, &cons, on_free, &sub));
+    WAIT_FOR(atomic_load(&cons.count) == 4000, LIMIT_MS);
+    EXPECT(atomic_load(&cons.count) == 4000 && atomic_load(&cons.out_of_order) == 0);
+    EXPECT_OK(nats_subscription_drain(sub, LIMIT_MS));
+    nats_subscription_free(sub);
+    nats_pull_consumer_free(pc);
+    (void)c;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Key-value */
+
+static atomic_long watched, watched_bad;
+
+static void on_entry(void *ud, const nats_kv_entry *e) {
+    (void)ud;
+    static long expect = 0;
+    char want[32];
+    int n = snprintf(want, sizeof want, "v%ld", expect);
+    if (nats_kv_entry_value_len(e) != (size_t)n || memcmp(nats_kv_entry_value(e), want, (size_t)n) != 0)
+        atomic_fetch_add(&watched_bad, 1);
+    expect++;
+    atomic_fetch_add(&watched, 1);
+}
+
+static void test_kv(nats_jetstream *js) {
+    nats_kv_config cfg;
+    EXPECT_OK(nats_kv_config_init(&cfg));
+    cfg.bucket = "routes";
+    cfg.history = 3;
+    cfg.storage = NATS_STORAGE_MEMORY;
+    nats_kv *kv = NULL;
+    EXPECT_OK(nats_jetstream_kv_create(js, &cfg, &kv));
+    nats_kv_watcher *w = NULL;
+    EXPECT_OK(nats_kv_watch(kv, "domain.>", NATS_KV_WATCH_UPDATES_ONLY, on_entry, NULL, NULL, &w));
+    uint64_t rev = 0, rev2 = 0;
+    EXPECT_OK(nats_kv_put(kv, "domain.example", "v0", 2, &rev));
+    EXPECT_STATUS(nats_kv_create(kv, "domain.example", "x", 1, NULL), NATS_ERR_EXPECTATION_FAILED);
+    EXPECT_STATUS(nats_kv_update(kv, "domain.example", "x", 1, rev + 5, NULL), NATS_ERR_EXPECTATION_FAILED);
+    EXPECT_OK(nats_kv_update(kv, "domain.example", "v1", 2, rev, &rev2));
+    EXPECT(rev2 > rev);
+    nats_kv_entry *e = NULL;
+    EXPECT_OK(nats_kv_get(kv, "domain.example", &e));
+    EXPECT(nats_kv_entry_revision(e) == rev2 && nats_kv_entry_value_len(e) == 2 &&
+           nats_kv_entry_operation(e) == NATS_KV_PUT && str_is(nats_kv_entry_key(e), "domain.example"));
+    nats_kv_entry_free(e);
+    char val[32];
+    for (int i = 2; i < 100; i++) {
+        int n = snprintf(val, sizeof val, "v%d", i);
+        EXPECT_OK(nats_kv_put(kv, i % 2 ? "domain.a" : "domain.b", val, (size_t)n, NULL));
+    }
+    WAIT_FOR(atomic_load(&watched) == 100, LIMIT_MS);
+    EXPECT(atomic_load(&watched) == 100 && atomic_load(&watched_bad) == 0);
+    EXPECT_OK(nats_kv_watcher_stop(w));
+    nats_kv_watcher_free(w);
+
+    char **keys = NULL;
+    size_t count = 0;
+    EXPECT_OK(nats_kv_keys(kv, &keys, &count));
+    EXPECT(count == 3);
+    nats_strings_free(keys, count);
+    nats_kv_entry **hist = NULL;
+    EXPECT_OK(nats_kv_history(kv, "domain.a", &hist, &count));
+    EXPECT(count == 3); /* history 3 */
+    nats_kv_entries_free(hist, count);
+    EXPECT_OK(nats_kv_delete(kv, "domain.a"));
+    e = NULL;
+    EXPECT_STATUS(nats_kv_get(kv, "domain.a", &e), NATS_ERR_NOT_FOUND);
+    EXPECT(e == NULL);
+    EXPECT_OK(nats_kv_purge(kv, "domain.b"));
+    EXPECT_OK(nats_kv_keys(kv, &keys, &count));
+    EXPECT(count == 1 && str_is(keys[0], "domain.example"));
+    nats_strings_free(keys, count);
+    nats_kv_free(kv);
+    kv = NULL;
+    EXPECT_OK(nats_jetstream_kv_bind(js, "routes", &kv));
+    nats_kv_free(kv);
+    EXPECT_OK(nats_jetstream_kv_delete(js, "routes"));
+    kv = NULL;
+    EXPECT_STATUS(nats_jetstream_kv_bind(js, "routes", &kv), NATS_ERR_NOT_FOUND);
+}
+
+static void test_bad_input(nats_jetstream *js) {
+    EXPECT_STATUS(nats_jetstream_consumer_create(js, NULL, NULL, NULL), NATS_ERR_NULL_ARGUMENT);
+    EXPECT_STATUS(nats_pull_consumer_next(NULL, 100, NULL), NATS_ERR_NULL_ARGUMENT);
+    EXPECT_STATUS(nats_msg_ack(NULL), NATS_ERR_NULL_ARGUMENT);
+    EXPECT_STATUS(nats_kv_get(NULL, "k", NULL), NATS_ERR_NULL_ARGUMENT);
+    EXPECT_STATUS(nats_jetstream_kv_bind(js, "bad name", NULL), NATS_ERR_INVALID_ARGUMENT);
+    const char bad_utf8[] = {'\xff', 'k', 0};
+    nats_kv *kv = NULL;
+    EXPECT_STATUS(nats_jetstream_kv_bind(js, bad_utf8, &kv), NATS_ERR_INVALID_UTF8);
+    nats_msgs_free(NULL, 0);
+    nats_kv_entries_free(NULL, 0);
+    nats_kv_entry_free(NULL);
+    nats_kv_watcher_free(NULL);
+    nats_consumer_info_free(NULL);
+    nats_pull_consumer_free(NULL);
+    nats_kv_free(NULL);
+}
+
+int main(int argc, char **argv) {
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s <url of a nats-server with JetStream>\n", argv[0]);
+        return 2;
+    }
+    nats_connection *c = NULL;
+    EXPECT_OK(nats_connect_url(argv[1], &c));
+    if (!c) return 1;
+    nats_jetstream_options *jo = NULL;
+    EXPECT_OK(nats_jetstream_options_new(&jo));
+    EXPECT_OK(nats_jetstream_options_set_timeout_ms(jo, 10000));
+    nats_jetstream *js = NULL;
+    EXPECT_OK(nats_jetstream_new(c, jo, &js));
+    nats_jetstream_options_free(jo);
+    test_streams_and_publish(c, js);
+    test_async_publish(js);
+    test_pull(js);
+    test_push_ordered_consume(c, js);
+    test_kv(js);
+    test_bad_input(js);
+    EXPECT_OK(nats_jetstream_stream_delete(js, "ORDERS"));
+    nats_jetstream_free(js);
+    EXPECT_OK(nats_connection_drain(c, LIMIT_MS));
+    nats_connection_free(c);
+    printf("%d passed, %d failed\n", atomic_load(&passed), atomic_load(&failed));
+    return atomic_load(&failed) == 0 ? 0 : 1;
+}
