@@ -1,0 +1,457 @@
+/* bench <client-label> <url>: the benchmark scenarios, written once against a thin client
+ * layer that is compiled either for nats-ffi (-DCLIENT_OURS) or for nats.c (-DCLIENT_NATSC),
+ * so both clients run exactly the same loops. Prints RESULT lines (see bench_common.h). */
+#include "bench_common.h"
+
+#if defined(CLIENT_OURS)
+/* ------------------------------------------------------------------------ nats-ffi layer */
+#include <nats_ffi.h>
+typedef nats_connection conn_t;
+typedef nats_subscription sub_t;
+#define DIE(what)                                                                               \
+    do {                                                                                        \
+        fprintf(stderr, "%s failed: %s\n", what, nats_last_error());                           \
+        exit(1);                                                                                \
+    } while (0)
+
+static conn_t *cl_connect(const char *url, int fastest) {
+    (void)fastest; /* nats-ffi has no separate low-latency mode: every publish is sent at once */
+    conn_t *c = NULL;
+    if (nats_connect_url(url, &c)) DIE("connect");
+    return c;
+}
+static void cl_close(conn_t *c) { nats_connection_free(c); }
+static void cl_publish(conn_t *c, const char *subj, const void *d, size_t n) {
+    if (nats_publish(c, subj, d, n)) DIE("publish");
+}
+static void cl_flush(conn_t *c) {
+    if (nats_connection_flush(c, 60000)) DIE("flush");
+}
+typedef void (*count_fn)(void *);
+struct cb_ctx { count_fn f; void *arg; };
+static void on_msg(void *ud, nats_subscription *s, const nats_msg *m) {
+    (void)s; (void)m;
+    struct cb_ctx *x = ud;
+    x->f(x->arg);
+}
+static sub_t *cl_subscribe(conn_t *c, const char *subj, struct cb_ctx *x) {
+    sub_t *s = NULL;
+    if (nats_subscribe(c, subj, on_msg, x, &s)) DIE("subscribe");
+    return s;
+}
+static void cl_sub_free(sub_t *s) { nats_subscription_free(s); }
+static void on_req(void *ud, nats_subscription *s, const nats_msg *m) {
+    (void)s;
+    nats_msg_respond(ud, m, nats_msg_data(m), nats_msg_data_len(m));
+}
+static sub_t *cl_responder(conn_t *c, const char *subj) {
+    sub_t *s = NULL;
+    if (nats_subscribe(c, subj, on_req, c, &s)) DIE("subscribe");
+    return s;
+}
+static int cl_request(conn_t *c, const char *subj, const void *d, size_t n) {
+    nats_msg *r = NULL;
+    nats_status st = nats_request(c, subj, d, n, 5000, &r);
+    nats_msg_free(r);
+    return st;
+}
+static uint64_t cl_out_msgs(conn_t *c) {
+    nats_statistics s;
+    nats_connection_stats(c, &s);
+    return s.out_msgs;
+}
+/* JetStream */
+typedef nats_jetstream js_t;
+static atomic_long js_acked, js_failed;
+static void on_ack(void *ud, nats_status st, const nats_pub_ack *a) {
+    (void)ud; (void)a;
+    if (st) atomic_fetch_add(&js_failed, 1); else atomic_fetch_add(&js_acked, 1);
+}
+static js_t *cl_js(conn_t *c) {
+    js_t *js = NULL;
+    if (nats_jetstream_new(c, NULL, &js)) DIE("jetstream");
+    const char *subjects[] = {"bench.js.>"};
+    nats_stream_config cfg;
+    nats_stream_config_init(&cfg);
+    cfg.name = "BENCH";
+    cfg.subjects = subjects;
+    cfg.subjects_count = 1;
+    cfg.storage = NATS_STORAGE_MEMORY;
+    nats_jetstream_stream_delete(js, "BENCH");
+    if (nats_jetstream_stream_create(js, &cfg, NULL)) DIE("stream create");
+    return js;
+}
+static void cl_js_free(js_t *js) { nats_jetstream_free(js); }
+static void cl_js_pub_async(js_t *js, const char *subj, const void *d, size_t n) {
+    if (nats_jetstream_publish_async(js, subj, d, n, NULL, on_ack, NULL)) DIE("publish async");
+}
+static void cl_js_complete(js_t *js) {
+    if (nats_jetstream_publish_async_complete(js, 60000)) DIE("publish async complete");
+}
+static void cl_js_pub_sync(js_t *js, const char *subj, const void *d, size_t n) {
+    if (nats_jetstream_publish(js, subj, d, n, NULL, NULL)) DIE("publish");
+}
+
+#elif defined(CLIENT_NATSC)
+/* ------------------------------------------------------------------------- nats.c layer */
+#include <nats/nats.h>
+typedef natsConnection conn_t;
+typedef natsSubscription sub_t;
+#define CHECKC(call, what)                                                                      \
+    do {                                                                                        \
+        natsStatus s_ = (call);                                                                 \
+        if (s_ != NATS_OK) {                                                                    \
+            fprintf(stderr, "%s failed: %s\n", what, natsStatus_GetText(s_));                  \
+            exit(1);                                                                            \
+        }                                                                                       \
+    } while (0)
+
+static conn_t *cl_connect(const char *url, int fastest) {
+    natsOptions *o = NULL;
+    conn_t *c = NULL;
+    CHECKC(natsOptions_Create(&o), "options");
+    CHECKC(natsOptions_SetURL(o, url), "url");
+    if (fastest) CHECKC(natsOptions_SetSendAsap(o, true), "send asap");
+    CHECKC(natsConnection_Connect(&c, o), "connect");
+    natsOptions_Destroy(o);
+    return c;
+}
+static void cl_close(conn_t *c) {
+    natsConnection_Close(c);
+    natsConnection_Destroy(c);
+}
+static void cl_publish(conn_t *c, const char *subj, const void *d, size_t n) {
+    CHECKC(natsConnection_Publish(c, subj, d, (int)n), "publish");
+}
+static void cl_flush(conn_t *c) { CHECKC(natsConnection_FlushTimeout(c, 60000), "flush"); }
+typedef void (*count_fn)(void *);
+struct cb_ctx { count_fn f; void *arg; };
+static void on_msg(natsConnection *nc, natsSubscription *s, natsMsg *m, void *ud) {
+    (void)nc; (void)s;
+    struct cb_ctx *x = ud;
+    x->f(x->arg);
+    natsMsg_Destroy(m);
+}
+static sub_t *cl_subscribe(conn_t *c, const char *subj, struct cb_ctx *x) {
+    sub_t *s = NULL;
+    CHECKC(natsConnection_Subscribe(&s, c, subj, on_msg, x), "subscribe");
+    return s;
+}
+static void cl_sub_free(sub_t *s) {
+    natsSubscription_Unsubscribe(s);
+    natsSubscription_Destroy(s);
+}
+static void on_req(natsConnection *nc, natsSubscription *s, natsMsg *m, void *ud) {
+    (void)s; (void)ud;
+    natsConnection_Publish(nc, natsMsg_GetReply(m), natsMsg_GetData(m), natsMsg_GetDataLength(m));
+    natsMsg_Destroy(m);
+}
+static sub_t *cl_responder(conn_t *c, const char *subj) {
+    sub_t *s = NULL;
+    CHECKC(natsConnection_Subscribe(&s, c, subj, on_req, NULL), "subscribe");
+    return s;
+}
+static int cl_request(conn_t *c, const char *subj, const void *d, size_t n) {
+    natsMsg *r = NULL;
+    natsStatus st = natsConnection_Request(&r, c, subj, d, (int)n, 5000);
+    natsMsg_Destroy(r);
+    return st;
+}
+static uint64_t cl_out_msgs(conn_t *c) {
+    natsStatistics *st = NULL;
+    uint64_t out = 0;
+    natsStatistics_Create(&st);
+    natsConnection_GetStats(c, st);
+    natsStatistics_GetCounts(st, NULL, NULL, &out, NULL, NULL);
+    natsStatistics_Destroy(st);
+    return out;
+}
+typedef jsCtx js_t;
+static atomic_long js_acked, js_failed;
+static void on_ack(jsCtx *js, natsMsg *m, jsPubAck *pa, jsPubAckErr *pae, void *cl) {
+    (void)js; (void)pa; (void)cl;
+    if (pae) atomic_fetch_add(&js_failed, 1); else atomic_fetch_add(&js_acked, 1);
+    natsMsg_Destroy(m);
+}
+static js_t *cl_js(conn_t *c) {
+    jsOptions o;
+    jsOptions_Init(&o);
+    o.PublishAsync.MaxPending = 4000;
+    o.PublishAsync.AckHandler = on_ack;
+    js_t *js = NULL;
+    CHECKC(natsConnection_JetStream(&js, c, &o), "jetstream");
+    jsStreamConfig cfg;
+    jsStreamConfig_Init(&cfg);
+    const char *subjects[] = {"bench.js.>"};
+    cfg.Name = "BENCH";
+    cfg.Subjects = subjects;
+    cfg.SubjectsLen = 1;
+    cfg.Storage = js_MemoryStorage;
+    jsErrCode jerr = 0;
+    js_DeleteStream(js, "BENCH", NULL, &jerr);
+    CHECKC(js_AddStream(NULL, js, &cfg, NULL, &jerr), "stream create");
+    return js;
+}
+static void cl_js_free(js_t *js) { jsCtx_Destroy(js); }
+static void cl_js_pub_async(js_t *js, const char *subj, const void *d, size_t n) {
+    CHECKC(js_PublishAsync(js, subj, d, (int)n, NULL), "publish async");
+}
+static void cl_js_complete(js_t *js) {
+    jsPubOptions o;
+    jsPubOptions_Init(&o);
+    o.MaxWait = 60000;
+    CHECKC(js_PublishAsyncComplete(js, &o), "publish async complete");
+}
+static void cl_js_pub_sync(js_t *js, const char *subj, const void *d, size_t n) {
+    jsErrCode jerr = 0;
+    CHECKC(js_Publish(NULL, js, subj, d, (int)n, NULL, &jerr), "publish");
+}
+#else
+#error "define CLIENT_OURS or CLIENT_NATSC"
+#endif
+
+/* ------------------------------------------------------------------------------ scenarios */
+static const char *label, *url;
+static char payload[65536];
+
+/* Publish-only: n messages, flush; rate includes the flush. */
+static double bench_pub(size_t size) {
+    long n = count_for(size, 2000000);
+    conn_t *c = cl_connect(url, 0);
+    uint64_t before = cl_out_msgs(c);
+    double t = now_s();
+    for (long i = 0; i < n; i++) cl_publish(c, "bench.pub", payload, size);
+    cl_flush(c);
+    double el = now_s() - t;
+    if (cl_out_msgs(c) - before != (uint64_t)n) {
+        fprintf(stderr, "pub: sent %llu of %ld\n", (unsigned long long)(cl_out_msgs(c) - before), n);
+        exit(1);
+    }
+    cl_close(c);
+    return (double)n / el;
+}
+
+struct counter { atomic_long n; atomic_long last_ns; };
+static void bump(void *arg) {
+    struct counter *k = arg;
+    atomic_fetch_add(&k->n, 1);
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    atomic_store(&k->last_ns, (long)t.tv_sec * 1000000000L + t.tv_nsec);
+}
+
+/* Pub->sub on two connections: rate from first publish to last receipt; lost counted. */
+static long pubsub_lost;
+static double bench_pubsub(size_t size) {
+    long n = count_for(size, 1000000);
+    conn_t *sc = cl_connect(url, 0), *pc = cl_connect(url, 0);
+    struct counter k = {0, 0};
+    struct cb_ctx x = {bump, &k};
+    sub_t *s = cl_subscribe(sc, "bench.ps", &x);
+    cl_flush(sc);
+    double t = now_s();
+    for (long i = 0; i < n; i++) cl_publish(pc, "bench.ps", payload, size);
+    cl_flush(pc);
+    long prev = -1;
+    while (atomic_load(&k.n) < n && atomic_load(&k.n) != prev) {
+        prev = atomic_load(&k.n);
+        sleep_ms(500);
+    }
+    long got = atomic_load(&k.n);
+    double last = (double)atomic_load(&k.last_ns) / 1e9;
+    pubsub_lost = n - got;
+    cl_sub_free(s);
+    cl_close(pc);
+    cl_close(sc);
+    return (double)got / (last - t);
+}
+
+/* Sequential requests: p50 and p99 latency in microseconds. */
+static void bench_req_latency(int fastest, double *p50, double *p99) {
+    long n = scaled(20000);
+    conn_t *rc = cl_connect(url, fastest), *qc = cl_connect(url, fastest);
+    sub_t *r = cl_responder(rc, "bench.req");
+    cl_flush(rc);
+    double *lat = malloc(sizeof(double) * (size_t)n);
+    for (long i = 0; i < 200; i++) cl_request(qc, "bench.req", payload, 16); /* warm up */
+    for (long i = 0; i < n; i++) {
+        double t = now_s();
+        if (cl_request(qc, "bench.req", payload, 16)) { fprintf(stderr, "request failed\n"); exit(1); }
+        lat[i] = (now_s() - t) * 1e6;
+    }
+    *p50 = percentile(lat, n, 0.50);
+    *p99 = percentile(lat, n, 0.99);
+    free(lat);
+    cl_sub_free(r);
+    cl_close(qc);
+    cl_close(rc);
+}
+
+struct req_thread { conn_t *c; long n; };
+static void *requester(void *arg) {
+    struct req_thread *t = arg;
+    for (long i = 0; i < t->n; i++)
+        if (cl_request(t->c, "bench.req64", payload, 16)) { fprintf(stderr, "request failed\n"); exit(1); }
+    return NULL;
+}
+
+/* 64 threads requesting concurrently on one connection: requests/s. */
+static double bench_req64(void) {
+    long per = scaled(100000) / 64;
+    conn_t *rc = cl_connect(url, 0), *qc = cl_connect(url, 0);
+    sub_t *r = cl_responder(rc, "bench.req64");
+    cl_flush(rc);
+    pthread_t th[64];
+    struct req_thread rt = {qc, per};
+    double t = now_s();
+    for (int i = 0; i < 64; i++) pthread_create(&th[i], NULL, requester, &rt);
+    for (int i = 0; i < 64; i++) pthread_join(th[i], NULL);
+    double el = now_s() - t;
+    cl_sub_free(r);
+    cl_close(qc);
+    cl_close(rc);
+    return (double)(per * 64) / el;
+}
+
+/* 10 000 subscriptions on one connection: time to subscribe, RSS per subscription, and the
+ * rate of delivering messages spread over all of them. */
+static void bench_many_subs(void) {
+    enum { N = 10000 };
+    conn_t *c = cl_connect(url, 0), *pc = cl_connect(url, 0);
+    static sub_t *subs[N];
+    struct counter k = {0, 0};
+    struct cb_ctx x = {bump, &k};
+    char subj[64];
+    long rss0 = rss_kib();
+    double t = now_s();
+    for (int i = 0; i < N; i++) {
+        snprintf(subj, sizeof subj, "bench.many.%d", i);
+        subs[i] = cl_subscribe(c, subj, &x);
+    }
+    cl_flush(c);
+    double sub_s = now_s() - t;
+    long rss1 = rss_kib();
+    long rounds = scaled(20);
+    t = now_s();
+    for (long r = 0; r < rounds; r++)
+        for (int i = 0; i < N; i++) {
+            snprintf(subj, sizeof subj, "bench.many.%d", i);
+            cl_publish(pc, subj, payload, 16);
+        }
+    cl_flush(pc);
+    long want = rounds * N, prev = -1;
+    while (atomic_load(&k.n) < want && atomic_load(&k.n) != prev) {
+        prev = atomic_load(&k.n);
+        sleep_ms(500);
+    }
+    double last = (double)atomic_load(&k.last_ns) / 1e9;
+    result(label, "subs10k_subscribe_ms", 0, sub_s * 1000);
+    result(label, "subs10k_bytes_per_sub", 0, (double)(rss1 - rss0) * 1024.0 / N);
+    result(label, "subs10k_msgs_per_s", 16, (double)atomic_load(&k.n) / (last - t));
+    result(label, "subs10k_lost", 16, (double)(want - atomic_load(&k.n)));
+    for (int i = 0; i < N; i++) cl_sub_free(subs[i]);
+    cl_close(pc);
+    cl_close(c);
+}
+
+/* RSS per idle connection: open 50, measure, close. */
+static void bench_idle_conns(void) {
+    enum { N = 50 };
+    conn_t *cs[N];
+    conn_t *warm = cl_connect(url, 0); /* runtime / library started before measuring */
+    sleep_ms(200);
+    long rss0 = rss_kib();
+    for (int i = 0; i < N; i++) cs[i] = cl_connect(url, 0);
+    sleep_ms(500);
+    long rss1 = rss_kib();
+    result(label, "idle_conn_kib", 0, (double)(rss1 - rss0) / N);
+    for (int i = 0; i < N; i++) cl_close(cs[i]);
+    cl_close(warm);
+}
+
+static double bench_js_async(js_t *js, size_t size) {
+    long n = scaled(size > 16 ? 100000 : 200000);
+    atomic_store(&js_acked, 0);
+    atomic_store(&js_failed, 0);
+    double t = now_s();
+    for (long i = 0; i < n; i++) cl_js_pub_async(js, "bench.js.a", payload, size);
+    cl_js_complete(js);
+    double el = now_s() - t;
+    if (atomic_load(&js_acked) != n || atomic_load(&js_failed) != 0) {
+        fprintf(stderr, "js async: %ld acked, %ld failed of %ld\n", atomic_load(&js_acked), atomic_load(&js_failed), n);
+        exit(1);
+    }
+    return (double)n / el;
+}
+
+static double bench_js_sync(js_t *js, size_t size) {
+    long n = scaled(10000);
+    double t = now_s();
+    for (long i = 0; i < n; i++) cl_js_pub_sync(js, "bench.js.s", payload, size);
+    return (double)n / (now_s() - t);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 3) {
+        fprintf(stderr, "usage: %s <label> <url> [scenario...]\n", argv[0]);
+        return 2;
+    }
+    label = argv[1];
+    url = argv[2];
+    memset(payload, 'x', sizeof payload);
+    const char *only = argc > 3 ? argv[3] : "all";
+#define WANT(name) (strcmp(only, "all") == 0 || strcmp(only, name) == 0)
+    double v;
+    if (WANT("pub"))
+        for (int i = 0; i < 4; i++) {
+            BEST_OF(reps(), bench_pub(SIZES[i]), v);
+            result(label, "pub_msgs_per_s", SIZES[i], v);
+        }
+    if (WANT("pubsub"))
+        for (int i = 0; i < 4; i++) {
+            long lost = 0;
+            double best = 0;
+            for (int r = 0; r < reps(); r++) {
+                double x = bench_pubsub(SIZES[i]);
+                if (x > best) best = x;
+                lost += pubsub_lost;
+            }
+            result(label, "pubsub_msgs_per_s", SIZES[i], best);
+            result(label, "pubsub_lost", SIZES[i], (double)lost);
+        }
+    if (WANT("req")) {
+        double p50 = 1e9, p99 = 1e9, a, b;
+        for (int r = 0; r < reps(); r++) {
+            bench_req_latency(0, &a, &b);
+            if (a < p50) { p50 = a; p99 = b; }
+        }
+        result(label, "req_p50_us", 16, p50);
+        result(label, "req_p99_us", 16, p99);
+#if defined(CLIENT_NATSC)
+        p50 = p99 = 1e9;
+        for (int r = 0; r < reps(); r++) {
+            bench_req_latency(1, &a, &b);
+            if (a < p50) { p50 = a; p99 = b; }
+        }
+        result(label, "req_sendasap_p50_us", 16, p50);
+        result(label, "req_sendasap_p99_us", 16, p99);
+#endif
+        BEST_OF(reps(), bench_req64(), v);
+        result(label, "req64_per_s", 16, v);
+    }
+    if (WANT("subs")) bench_many_subs();
+    if (WANT("idle")) bench_idle_conns();
+    if (WANT("js")) {
+        conn_t *c = cl_connect(url, 0);
+        js_t *js = cl_js(c);
+        for (int i = 0; i < 2; i++) {
+            BEST_OF(reps(), bench_js_async(js, SIZES[i]), v);
+            result(label, "js_async_msgs_per_s", SIZES[i], v);
+            BEST_OF(1, bench_js_sync(js, SIZES[i]), v);
+            result(label, "js_sync_msgs_per_s", SIZES[i], v);
+        }
+        cl_js_free(js);
+        cl_close(c);
+    }
+    return 0;
+}

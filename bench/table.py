@@ -1,0 +1,63 @@
+"""Turns the RESULT lines of bench/run.sh into the markdown table of the README."""
+import sys
+
+rows = {}
+order = []
+for line in open(sys.argv[1]):
+    parts = line.split()
+    if len(parts) != 5 or parts[0] != "RESULT":
+        continue
+    _, client, metric, size, value = parts
+    key = (metric, int(size))
+    if key not in rows:
+        rows[key] = {}
+        order.append(key)
+    rows[key][client] = float(value)
+
+NAMES = {
+    "pub_msgs_per_s": ("publish only (flush at end)", "msgs/s", True),
+    "pubsub_msgs_per_s": ("pub -> sub, 2 connections", "msgs/s", True),
+    "pubsub_lost": ("pub -> sub: messages lost (all reps)", "msgs", False),
+    "req_p50_us": ("request/reply sequential p50", "us", False),
+    "req_p99_us": ("request/reply sequential p99", "us", False),
+    "req_sendasap_p50_us": ("request/reply p50, nats.c SendAsap", "us", False),
+    "req_sendasap_p99_us": ("request/reply p99, nats.c SendAsap", "us", False),
+    "req64_per_s": ("requests, 64 concurrent requesters", "req/s", True),
+    "subs10k_subscribe_ms": ("10 000 subscriptions: time to subscribe", "ms", False),
+    "subs10k_bytes_per_sub": ("10 000 subscriptions: RSS per subscription", "bytes", False),
+    "subs10k_msgs_per_s": ("10 000 subscriptions: delivery rate", "msgs/s", True),
+    "subs10k_lost": ("10 000 subscriptions: lost", "msgs", False),
+    "idle_conn_kib": ("RSS per idle connection", "KiB", False),
+    "js_async_msgs_per_s": ("JetStream async publish (acked)", "msgs/s", True),
+    "js_sync_msgs_per_s": ("JetStream sync publish", "msgs/s", True),
+}
+
+
+def fmt(v):
+    if v is None:
+        return ""
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
+    return f"{v:.1f}" if v != int(v) else f"{v:.0f}"
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return ""
+    return f"{a / b:.2f}x"
+
+
+print("| scenario | size | nats-ffi | nats.c | async-nats | ours / nats.c | ours / async-nats | MB/s (ours) |")
+print("|---|---|---|---|---|---|---|---|")
+for key in order:
+    metric, size = key
+    r = rows[key]
+    name, unit, higher = NAMES.get(metric, (metric, "", True))
+    ours, natsc, native = r.get("ours"), r.get("natsc"), r.get("native")
+    if metric == "req_p50_us" and natsc is None:
+        pass
+    if metric in ("req_sendasap_p50_us", "req_sendasap_p99_us"):
+        ours = rows.get((metric.replace("sendasap_", ""), size), {}).get("ours")
+    mbs = f"{ours * size / 1e6:.1f}" if unit == "msgs/s" and ours and size else ""
+    note = "" if higher else " (lower is better)"
+    print(f"| {name} ({unit}){note} | {size if size else ''} | {fmt(ours)} | {fmt(natsc)} | {fmt(native)} | {ratio(ours, natsc)} | {ratio(ours, native)} | {mbs} |")
