@@ -20,9 +20,10 @@ use std::time::Duration;
 /// invalidates the strings earlier header accessors returned for it.
 pub struct nats_msg {
     pub(crate) inner: async_nats::Message,
-    /// `subject\0` then, when there is one, `reply\0`: NUL-terminated copies for C.
-    strings: Box<[u8]>,
-    reply_at: Option<usize>,
+    /// `subject\0` then, when there is one, `reply\0`: NUL-terminated copies for C, made on
+    /// first access (a callback that only reads the payload costs no allocation), with where
+    /// the reply starts.
+    strings: OnceLock<(Box<[u8]>, Option<usize>)>,
     /// NUL-terminated copies of the headers, built on first header access.
     cache: OnceLock<HeaderCache>,
     /// JetStream messages: the connection acknowledgements are published on.
@@ -108,21 +109,9 @@ impl HeaderCache {
 
 impl nats_msg {
     pub(crate) fn new(inner: async_nats::Message) -> Self {
-        let subject = inner.subject.as_bytes();
-        let reply = inner.reply.as_ref().map(|r| r.as_bytes());
-        let mut buf = Vec::with_capacity(subject.len() + 2 + reply.map_or(0, |r| r.len()));
-        buf.extend_from_slice(subject);
-        buf.push(0);
-        let reply_at = reply.map(|r| {
-            let at = buf.len();
-            buf.extend_from_slice(r);
-            buf.push(0);
-            at
-        });
         nats_msg {
             inner,
-            strings: buf.into_boxed_slice(),
-            reply_at,
+            strings: OnceLock::new(),
             cache: OnceLock::new(),
             acker: None,
             acked: AtomicBool::new(false),
@@ -131,6 +120,24 @@ impl nats_msg {
     }
 
     /// A JetStream message, acknowledged through `conn`.
+    /// The NUL-terminated subject and reply (see `strings`).
+    fn c_strings(&self) -> &(Box<[u8]>, Option<usize>) {
+        self.strings.get_or_init(|| {
+            let subject = self.inner.subject.as_bytes();
+            let reply = self.inner.reply.as_ref().map(|r| r.as_bytes());
+            let mut buf = Vec::with_capacity(subject.len() + 2 + reply.map_or(0, |r| r.len()));
+            buf.extend_from_slice(subject);
+            buf.push(0);
+            let reply_at = reply.map(|r| {
+                let at = buf.len();
+                buf.extend_from_slice(r);
+                buf.push(0);
+                at
+            });
+            (buf.into_boxed_slice(), reply_at)
+        })
+    }
+
     pub(crate) fn with_acker(mut self, conn: Arc<nats_connection>) -> Self {
         self.acker = Some(conn);
         self
@@ -205,7 +212,6 @@ impl Clone for nats_msg {
         nats_msg {
             inner: self.inner.clone(),
             strings: self.strings.clone(),
-            reply_at: self.reply_at,
             cache: OnceLock::new(),
             acker: self.acker.clone(),
             acked: AtomicBool::new(self.acked.load(Ordering::Acquire)),
@@ -396,7 +402,7 @@ pub unsafe extern "C" fn nats_msg_status_description(msg: *const nats_msg) -> *c
 #[no_mangle]
 pub unsafe extern "C" fn nats_msg_subject(msg: *const nats_msg) -> *const c_char {
     guard_value(std::ptr::null(), || match msg.as_ref() {
-        Some(m) => m.strings.as_ptr().cast(),
+        Some(m) => m.c_strings().0.as_ptr().cast(),
         None => std::ptr::null(),
     })
 }
@@ -405,8 +411,8 @@ pub unsafe extern "C" fn nats_msg_subject(msg: *const nats_msg) -> *const c_char
 /// Borrowed like `nats_msg_subject`.
 #[no_mangle]
 pub unsafe extern "C" fn nats_msg_reply(msg: *const nats_msg) -> *const c_char {
-    guard_value(std::ptr::null(), || match msg.as_ref().and_then(|m| m.reply_at.map(|at| (m, at))) {
-        Some((m, at)) => m.strings[at..].as_ptr().cast(),
+    guard_value(std::ptr::null(), || match msg.as_ref().and_then(|m| m.c_strings().1.map(|at| (m, at))) {
+        Some((m, at)) => m.c_strings().0[at..].as_ptr().cast(),
         None => std::ptr::null(),
     })
 }

@@ -12,6 +12,9 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
+/// Capacity of async-nats' channel between the socket reader and a subscription's pump.
+const SUBSCRIPTION_TRANSIT_CAPACITY: usize = 1 << 20;
+
 /// The default server when none is set: `nats://127.0.0.1:4222`.
 pub const DEFAULT_URL: &str = "nats://127.0.0.1:4222";
 
@@ -648,6 +651,10 @@ impl nats_options {
                 Duration::from_secs(365 * 24 * 3600)
             })
             .client_capacity(self.sender_capacity)
+            // async-nats' per-subscription channel only carries messages to our pump, which
+            // applies the user's pending limits (and reports slow consumers) itself; sized so
+            // that a briefly starved pump never makes async-nats drop messages first.
+            .subscription_capacity(SUBSCRIPTION_TRANSIT_CAPACITY)
             .custom_inbox_prefix(&self.inbox_prefix)
             .request_timeout(Some(self.request_timeout));
         if let Some((u, p)) = &self.user_password {
