@@ -37,6 +37,9 @@ fn build(src: &str) -> PathBuf {
     } else {
         cmd.args(["-std=c99", "-D_POSIX_C_SOURCE=200809L"]);
     }
+    if src.starts_with(root().join("bench")) {
+        cmd.arg("-DCLIENT_OURS");
+    }
     let o = cmd
         .args(["-Wall", "-Wextra", "-Werror", "-pedantic", "-g", "-O1"])
         .arg("-I").arg(root().join("include"))
@@ -194,6 +197,26 @@ fn c_jetstream_tests() {
     let o = run(&build("tests/c/test_js.c"), &[&srv.url()], Duration::from_secs(120));
     println!("{}", text(&o));
     assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains(" passed, 0 failed"), "{}", text(&o));
+}
+
+/// The benchmark (bench/bench.c, built against this library) still compiles and runs: a tiny
+/// scale of every scenario, checking its RESULT lines and that nothing was lost.
+#[test]
+fn bench_smoke_run() {
+    let srv = js_server();
+    let bin = build("bench/bench.c");
+    let o = run_cmd(
+        Command::new(&bin).args(["ours", &srv.url()]).env("BENCH_SCALE", "0.002").env("BENCH_REPS", "1"),
+        Duration::from_secs(120),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    for metric in ["pub_msgs_per_s", "pubsub_msgs_per_s", "req_p50_us", "req64_per_s", "subs10k_msgs_per_s", "idle_conn_kib", "js_async_msgs_per_s"] {
+        assert!(out.contains(&format!("RESULT ours {metric} ")), "{metric} missing:\n{out}");
+    }
+    for line in out.lines().filter(|l| l.contains("_lost ")) {
+        assert!(line.ends_with(" 0.000"), "lost messages: {line}");
+    }
 }
 
 #[test]
