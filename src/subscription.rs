@@ -475,6 +475,17 @@ impl nats_subscription {
         }
     }
 
+    /// Queues a batch from the server for delivery (within the pending limits); true once the
+    /// auto-unsubscribe count has been reached.
+    fn enqueue(self: &Arc<Self>, batch: &mut Vec<async_nats::Message>) -> bool {
+        if !batch.is_empty() {
+            self.admit(batch);
+            self.pending.push(batch);
+        }
+        let max = self.max.load(Ordering::Relaxed);
+        max > 0 && self.received.load(Ordering::Relaxed) >= max
+    }
+
     /// A message for C: JetStream ones carry the connection, for acknowledgements.
     fn wrap(&self, m: async_nats::Message) -> nats_msg {
         let msg = nats_msg::new(m);
@@ -554,10 +565,7 @@ async fn pump(
                 while let Some(Some(m)) = tokio::task::unconstrained(subscriber.next()).now_or_never() {
                     batch.push(m);
                 }
-                if !batch.is_empty() {
-                    sub.admit(&mut batch);
-                    sub.pending.push(&mut batch);
-                }
+                sub.enqueue(&mut batch);
                 break;
             }
             m = subscriber.next() => match m {
@@ -569,10 +577,7 @@ async fn pump(
                             _ => break,
                         }
                     }
-                    sub.admit(&mut batch);
-                    sub.pending.push(&mut batch);
-                    let max = sub.max.load(Ordering::Relaxed);
-                    if max > 0 && sub.received.load(Ordering::Relaxed) >= max {
+                    if sub.enqueue(&mut batch) {
                         break;
                     }
                 }
@@ -621,10 +626,7 @@ async fn pump_stream(mut stream: MsgStream, sub: Arc<nats_subscription>, mut con
                 }
                 Some(Control::Drain(ack)) => {
                     take(&mut stream, &mut batch, None);
-                    if !batch.is_empty() {
-                        sub.admit(&mut batch);
-                        sub.pending.push(&mut batch);
-                    }
+                    sub.enqueue(&mut batch);
                     let _ = ack.send(());
                     break;
                 }
@@ -636,21 +638,13 @@ async fn pump_stream(mut stream: MsgStream, sub: Arc<nats_subscription>, mut con
             },
             _ = wait_closed(&mut closed) => {
                 take(&mut stream, &mut batch, None);
-                if !batch.is_empty() {
-                    sub.admit(&mut batch);
-                    sub.pending.push(&mut batch);
-                }
+                sub.enqueue(&mut batch);
                 break;
             }
             m = stream.next() => match m {
                 Some(item) => {
                     take(&mut stream, &mut batch, Some(item));
-                    if !batch.is_empty() {
-                        sub.admit(&mut batch);
-                        sub.pending.push(&mut batch);
-                    }
-                    let max = sub.max.load(Ordering::Relaxed);
-                    if max > 0 && sub.received.load(Ordering::Relaxed) >= max {
+                    if sub.enqueue(&mut batch) {
                         break;
                     }
                 }
