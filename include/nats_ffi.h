@@ -530,6 +530,13 @@ typedef struct nats_js_msg_metadata {
   int64_t timestamp_ns;
 } nats_js_msg_metadata;
 
+// Signs the server's nonce for `nats_options_set_user_jwt`: write the 64-byte Ed25519
+// signature of the `nonce_len` bytes at `nonce` with the user's NKey to `sig` and return
+// `NATS_OK` (any other status fails the connection attempt with `NATS_ERR_AUTH`). Runs on a
+// short-lived library thread during each connect and reconnect, never on the async runtime;
+// it must not call blocking functions of this library.
+typedef nats_status (*nats_sign_callback)(void *user_data, const uint8_t *nonce, size_t nonce_len, uint8_t *sig);
+
 // Connection event callback: `user_data` as given to the setter, and the connection (the
 // same handle `nats_connect` returned; valid during the call). Runs on the connection's event
 // thread, never on a runtime thread; may call any function of the library.
@@ -1194,6 +1201,31 @@ nats_status nats_options_set_token(struct nats_options *opts, const char *token)
 // kumo `auth = { token = { key_file } }`: token read now from `token_path` (one trailing
 // newline stripped). Errors: as `nats_options_set_user_password_file`.
 nats_status nats_options_set_token_file(struct nats_options *opts, const char *token_path);
+
+// NKey authentication: `seed` is the user's NKey seed (`SU...`; copied); the server knows the
+// public key. The seed signs the server's nonce and is never sent. Replaces other auth
+// settings. Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_UTF8`,
+// `NATS_ERR_INVALID_ARGUMENT` (not a seed; the message never contains it).
+nats_status nats_options_set_nkey_seed(struct nats_options *opts, const char *seed);
+
+// As `nats_options_set_nkey_seed`, the seed read now from `seed_path` (an `nk -gen user`
+// seed file: the first line starting with `SU`). Errors: as `nats_options_set_nkey_seed`;
+// `NATS_ERR_IO` (missing, unreadable or empty file).
+nats_status nats_options_set_nkey_seed_file(struct nats_options *opts, const char *seed_path);
+
+// Decentralized (operator/account/JWT) authentication with a `.creds` file as `nsc` writes
+// it (user JWT and NKey seed), read now. Replaces other auth settings.
+// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_UTF8`, `NATS_ERR_IO` (missing,
+// unreadable or empty file), `NATS_ERR_INVALID_ARGUMENT` (not a credentials file; the
+// message never contains its contents).
+nats_status nats_options_set_credentials_file(struct nats_options *opts, const char *creds_path);
+
+// Decentralized authentication with the user JWT `jwt` (copied) and a callback that signs
+// the server's nonce with the user's key — for keys kept in an HSM, agent or TPM; the seed
+// never enters this library. Replaces other auth settings. Errors:
+// `NATS_ERR_NULL_ARGUMENT` (opts, jwt, cb), `NATS_ERR_INVALID_UTF8`,
+// `NATS_ERR_INVALID_ARGUMENT` (not a JWT).
+nats_status nats_options_set_user_jwt(struct nats_options *opts, const char *jwt, nats_sign_callback cb, void *user_data);
 
 // kumo `name`: the client name the server shows (e.g. in `/connz`). NULL clears it.
 // Errors: `NATS_ERR_NULL_ARGUMENT` (opts), `NATS_ERR_INVALID_UTF8`.

@@ -26,6 +26,12 @@ pub struct nats_options {
     pub(crate) servers: Vec<String>,
     pub(crate) user_password: Option<(String, String)>,
     pub(crate) token: Option<String>,
+    /// NKey user: the seed (`SU...`).
+    pub(crate) nkey_seed: Option<String>,
+    /// Decentralized auth: the contents of a `.creds` file (user JWT and seed).
+    pub(crate) creds: Option<String>,
+    /// Decentralized auth with a key kept elsewhere: the user JWT and the signing callback.
+    pub(crate) jwt_signer: Option<(String, Hook<SignFn>)>,
     pub(crate) name: Option<String>,
     pub(crate) no_echo: bool,
     pub(crate) max_reconnects: u32,
@@ -58,6 +64,9 @@ impl Default for nats_options {
             servers: vec![DEFAULT_URL.to_string()],
             user_password: None,
             token: None,
+            nkey_seed: None,
+            creds: None,
+            jwt_signer: None,
             name: None,
             no_echo: false,
             max_reconnects: 0,
@@ -217,7 +226,7 @@ pub unsafe extern "C" fn nats_options_set_user_password(
     with_opts(opts, |o| {
         let u = str_arg(user, "user")?.to_string();
         let p = str_arg(password, "password")?.to_string();
-        o.token = None;
+        o.clear_auth();
         o.user_password = Some((u, p));
         Ok(())
     })
@@ -236,7 +245,7 @@ pub unsafe extern "C" fn nats_options_set_user_password_file(
     with_opts(opts, |o| {
         let (u, path) = (str_arg(user, "user")?.to_string(), str_arg(password_path, "password_path")?);
         let p = read_secret(path, "password")?;
-        o.token = None;
+        o.clear_auth();
         o.user_password = Some((u, p));
         Ok(())
     })
@@ -248,7 +257,7 @@ pub unsafe extern "C" fn nats_options_set_user_password_file(
 pub unsafe extern "C" fn nats_options_set_token(opts: *mut nats_options, token: *const c_char) -> nats_status {
     with_opts(opts, |o| {
         let t = str_arg(token, "token")?.to_string();
-        o.user_password = None;
+        o.clear_auth();
         o.token = Some(t);
         Ok(())
     })
@@ -263,8 +272,110 @@ pub unsafe extern "C" fn nats_options_set_token_file(
 ) -> nats_status {
     with_opts(opts, |o| {
         let t = read_secret(str_arg(token_path, "token_path")?, "token")?;
-        o.user_password = None;
+        o.clear_auth();
         o.token = Some(t);
+        Ok(())
+    })
+}
+
+/// Signs the server's nonce for `nats_options_set_user_jwt`: write the 64-byte Ed25519
+/// signature of the `nonce_len` bytes at `nonce` with the user's NKey to `sig` and return
+/// `NATS_OK` (any other status fails the connection attempt with `NATS_ERR_AUTH`). Runs on a
+/// short-lived library thread during each connect and reconnect, never on the async runtime;
+/// it must not call blocking functions of this library.
+pub type nats_sign_callback = Option<
+    unsafe extern "C" fn(user_data: *mut c_void, nonce: *const u8, nonce_len: usize, sig: *mut u8) -> nats_status,
+>;
+
+pub(crate) type SignFn = unsafe extern "C" fn(*mut c_void, *const u8, usize, *mut u8) -> nats_status;
+
+impl nats_options {
+    /// One authentication scheme at a time: setting one replaces the others.
+    fn clear_auth(&mut self) {
+        self.user_password = None;
+        self.token = None;
+        self.nkey_seed = None;
+        self.creds = None;
+        self.jwt_signer = None;
+    }
+}
+
+fn check_seed(seed: &str) -> Result<()> {
+    nkeys::KeyPair::from_seed(seed)
+        .map(drop)
+        .map_err(|_| Error::new(NATS_ERR_INVALID_ARGUMENT, "not a valid NKey user seed (expected \"SU...\")"))
+}
+
+/// NKey authentication: `seed` is the user's NKey seed (`SU...`; copied); the server knows the
+/// public key. The seed signs the server's nonce and is never sent. Replaces other auth
+/// settings. Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_UTF8`,
+/// `NATS_ERR_INVALID_ARGUMENT` (not a seed; the message never contains it).
+#[no_mangle]
+pub unsafe extern "C" fn nats_options_set_nkey_seed(opts: *mut nats_options, seed: *const c_char) -> nats_status {
+    with_opts(opts, |o| {
+        let s = str_arg(seed, "seed")?.trim();
+        check_seed(s)?;
+        o.clear_auth();
+        o.nkey_seed = Some(s.to_string());
+        Ok(())
+    })
+}
+
+/// As `nats_options_set_nkey_seed`, the seed read now from `seed_path` (an `nk -gen user`
+/// seed file: the first line starting with `SU`). Errors: as `nats_options_set_nkey_seed`;
+/// `NATS_ERR_IO` (missing, unreadable or empty file).
+#[no_mangle]
+pub unsafe extern "C" fn nats_options_set_nkey_seed_file(opts: *mut nats_options, seed_path: *const c_char) -> nats_status {
+    with_opts(opts, |o| {
+        let text = read_secret(str_arg(seed_path, "seed_path")?, "NKey seed")?;
+        let s = text.lines().map(str::trim).find(|l| l.starts_with("SU")).unwrap_or("").to_string();
+        check_seed(&s)?;
+        o.clear_auth();
+        o.nkey_seed = Some(s);
+        Ok(())
+    })
+}
+
+/// Decentralized (operator/account/JWT) authentication with a `.creds` file as `nsc` writes
+/// it (user JWT and NKey seed), read now. Replaces other auth settings.
+/// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_UTF8`, `NATS_ERR_IO` (missing,
+/// unreadable or empty file), `NATS_ERR_INVALID_ARGUMENT` (not a credentials file; the
+/// message never contains its contents).
+#[no_mangle]
+pub unsafe extern "C" fn nats_options_set_credentials_file(opts: *mut nats_options, creds_path: *const c_char) -> nats_status {
+    with_opts(opts, |o| {
+        let path = str_arg(creds_path, "creds_path")?;
+        // read_secret strips the final newline, which the creds format ends with.
+        let text = read_secret(path, "credentials")? + "\n";
+        async_nats::ConnectOptions::with_credentials(&text).map_err(|_| {
+            Error::new(NATS_ERR_INVALID_ARGUMENT, format!("{path}: not a credentials file (a user JWT and an NKey seed)"))
+        })?;
+        o.clear_auth();
+        o.creds = Some(text);
+        Ok(())
+    })
+}
+
+/// Decentralized authentication with the user JWT `jwt` (copied) and a callback that signs
+/// the server's nonce with the user's key — for keys kept in an HSM, agent or TPM; the seed
+/// never enters this library. Replaces other auth settings. Errors:
+/// `NATS_ERR_NULL_ARGUMENT` (opts, jwt, cb), `NATS_ERR_INVALID_UTF8`,
+/// `NATS_ERR_INVALID_ARGUMENT` (not a JWT).
+#[no_mangle]
+pub unsafe extern "C" fn nats_options_set_user_jwt(
+    opts: *mut nats_options,
+    jwt: *const c_char,
+    cb: nats_sign_callback,
+    user_data: *mut c_void,
+) -> nats_status {
+    with_opts(opts, |o| {
+        let j = str_arg(jwt, "jwt")?.trim();
+        let f = cb.ok_or_else(|| null("cb"))?;
+        if j.split('.').count() != 3 {
+            return Err(Error::new(NATS_ERR_INVALID_ARGUMENT, "jwt: not a JWT (header.claims.signature)"));
+        }
+        o.clear_auth();
+        o.jwt_signer = Some((j.to_string(), Hook { f, user_data }));
         Ok(())
     })
 }
@@ -663,6 +774,23 @@ impl nats_options {
         if let Some(t) = &self.token {
             co = co.token(t.clone());
         }
+        if let Some(seed) = &self.nkey_seed {
+            co = co.nkey(seed.clone());
+        }
+        if let Some(creds) = &self.creds {
+            // Checked when set.
+            if let Ok(with) = co.clone().credentials(creds) {
+                co = with;
+            }
+        }
+        if let Some((jwt, hook)) = &self.jwt_signer {
+            let hook = Hook { f: hook.f, user_data: hook.user_data };
+            let hook = std::sync::Arc::new(hook);
+            co = co.jwt(jwt.clone(), move |nonce| {
+                let hook = hook.clone();
+                async move { sign_on_thread(hook, nonce).await }
+            });
+        }
         if let Some(n) = &self.name {
             co = co.name(n);
         }
@@ -688,6 +816,26 @@ impl nats_options {
             co = co.retain_servers_order();
         }
         co
+    }
+}
+
+/// Runs the user's signing callback on its own short-lived thread (never on the runtime).
+async fn sign_on_thread(hook: std::sync::Arc<Hook<SignFn>>, nonce: Vec<u8>) -> std::result::Result<Vec<u8>, async_nats::AuthError> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let spawned = std::thread::Builder::new().name("nats-ffi-sign".into()).spawn(move || {
+        let mut sig = vec![0u8; 64];
+        // SAFETY: the user's callback with the user's pointer, a valid nonce and a 64-byte
+        // buffer, as documented for `nats_sign_callback`.
+        let st = unsafe { (hook.f)(hook.user_data, nonce.as_ptr(), nonce.len(), sig.as_mut_ptr()) };
+        let _ = tx.send((st, sig));
+    });
+    if spawned.is_err() {
+        return Err(async_nats::AuthError::new("cannot start the signing thread"));
+    }
+    match rx.await {
+        Ok((NATS_OK, sig)) => Ok(sig),
+        Ok((st, _)) => Err(async_nats::AuthError::new(format!("the signing callback failed with status {st:?}"))),
+        Err(_) => Err(async_nats::AuthError::new("the signing callback panicked")),
     }
 }
 
