@@ -3,73 +3,13 @@
 //! through the error callback. Keys and JWTs are generated in the test.
 
 mod common;
+use common::auth::*;
 use common::*;
 use nats_ffi::error::*;
 use nats_ffi::options::*;
 use std::ffi::{c_char, c_void, CStr};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-
-fn b64url(data: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::new();
-    for chunk in data.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..=chunk.len() {
-            out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
-        }
-    }
-    out
-}
-
-/// A NATS JWT (`ed25519-nkey`) with `nats` claims, issued by `issuer` for `subject`.
-fn jwt(issuer: &nkeys::KeyPair, subject: &str, name: &str, nats: serde_json::Value) -> String {
-    let header = b64url(br#"{"typ":"JWT","alg":"ed25519-nkey"}"#);
-    let claims = serde_json::json!({
-        "jti": format!("{}{}", name, std::process::id()),
-        "iat": 1_700_000_000u64,
-        "iss": issuer.public_key(),
-        "name": name,
-        "sub": subject,
-        "nats": nats,
-    });
-    let body = b64url(claims.to_string().as_bytes());
-    let sig = issuer.sign(format!("{header}.{body}").as_bytes()).unwrap();
-    format!("{header}.{body}.{}", b64url(&sig))
-}
-
-/// An operator-mode server: operator → account → user; returns the server, the user's key
-/// and the user's JWT.
-fn operator_setup() -> (Server, nkeys::KeyPair, String) {
-    let op = nkeys::KeyPair::new_operator();
-    let acc = nkeys::KeyPair::new_account();
-    let user = nkeys::KeyPair::new_user();
-    let op_jwt = jwt(&op, &op.public_key(), "op", serde_json::json!({"type": "operator", "version": 2}));
-    let unlimited = serde_json::json!({"subs": -1, "data": -1, "payload": -1, "imports": -1, "exports": -1,
-        "wildcards": true, "conn": -1, "leaf": -1});
-    let acc_jwt = jwt(&op, &acc.public_key(), "mail", serde_json::json!({"limits": unlimited, "type": "account", "version": 2}));
-    let user_jwt = jwt(&acc, &user.public_key(), "mta", serde_json::json!({"pub": {}, "sub": {}, "subs": -1,
-        "data": -1, "payload": -1, "type": "user", "version": 2}));
-    let conf = format!(
-        "operator: \"{op_jwt}\"\nresolver: MEMORY\nresolver_preload: {{\n  {}: \"{acc_jwt}\"\n}}\n",
-        acc.public_key()
-    );
-    (Server::start_conf(&conf), user, user_jwt)
-}
-
-fn creds_file(dir: &std::path::Path, jwt: &str, seed: &str) -> String {
-    write_file(
-        dir,
-        "user.creds",
-        &format!(
-            "-----BEGIN NATS USER JWT-----\n{jwt}\n------END NATS USER JWT------\n\n\
-             ************************* IMPORTANT *************************\n\
-             NKEY Seed printed below can be used to sign and prove identity.\n\n\
-             -----BEGIN USER NKEY SEED-----\n{seed}\n------END USER NKEY SEED------\n"
-        ),
-    )
-}
 
 fn roundtrip(c: &Conn) {
     let got = collector::Sub::new(c, "auth.rt", "");
@@ -190,4 +130,28 @@ fn permission_violation_reported_through_the_error_callback() {
     assert!(text.to_ascii_lowercase().contains("permissions violation") && text.contains("secret.keys"), "{text}");
     // Allowed subjects still work on the same connection.
     roundtrip(&c);
+}
+
+#[test]
+fn mtls_verify_and_map_maps_the_certificate_to_a_user() {
+    let pki = tls::Pki::new();
+    let conf = |user: &str| format!("{}authorization {{ users = [ {{ user: \"{user}\", permissions: {{ publish: {{ deny: [\"denied.>\"] }} }} }} ] }}\n", pki.server_block("verify_and_map: true"));
+    let srv = Server::start_conf(&conf("CN=mailer"));
+    let o = Opts::new().servers(&[&format!("tls://127.0.0.1:{}", srv.port)]);
+    ok(unsafe { nats_options_set_certificate(o.0, cs(&pki.ca).as_ptr()) });
+    // No client certificate: the TLS handshake itself fails.
+    assert!(o.connect().is_err());
+    ok(unsafe { nats_options_set_client_cert(o.0, cs(&pki.client_cert).as_ptr(), cs(&pki.client_key).as_ptr()) });
+    let c = o.connect().unwrap();
+    roundtrip(&c);
+    // The server knows the connection as the mapped user.
+    let connz = srv.monitor("/connz?auth=1");
+    assert_eq!(connz["connections"][0]["authorized_user"].as_str().unwrap_or(""), "CN=mailer", "{connz}");
+    drop(c);
+    // A certificate that maps to no user is an authorization failure.
+    let other = Server::start_conf(&conf("CN=someone-else"));
+    let o2 = Opts::new().servers(&[&format!("tls://127.0.0.1:{}", other.port)]);
+    ok(unsafe { nats_options_set_certificate(o2.0, cs(&pki.ca).as_ptr()) });
+    ok(unsafe { nats_options_set_client_cert(o2.0, cs(&pki.client_cert).as_ptr(), cs(&pki.client_key).as_ptr()) });
+    expect_auth_failure(&o2, "BEGIN PRIVATE KEY");
 }

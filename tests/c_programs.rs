@@ -220,6 +220,22 @@ fn bench_smoke_run() {
 }
 
 #[test]
+fn secure_example_connects_with_creds_over_tls() {
+    let pki = tls::Pki::new();
+    let (srv, user, user_jwt) = auth::operator_setup_with(&pki.server_block(""));
+    let creds = auth::creds_file(srv.dir.path(), &user_jwt, &user.seed().unwrap());
+    let url = format!("tls://127.0.0.1:{}", srv.port);
+    let bin = build("examples-c/secure.c");
+    let o = run(&bin, &[&url, &pki.ca, &creds], Duration::from_secs(30));
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("over TLS as a JWT user") && text(&o).contains("secure: round trip ok"), "{}", text(&o));
+    // The wrong CA: refused, and the program says why.
+    let o = run(&bin, &[&url, &pki.other_ca, &creds], Duration::from_secs(30));
+    assert!(!o.status.success());
+    assert!(text(&o).contains("nats_connect"), "{}", text(&o));
+}
+
+#[test]
 fn c_api_tests() {
     let srv = Server::start();
     let o = run(&build("tests/c/test_api.c"), &[&srv.url()], Duration::from_secs(60));

@@ -2,6 +2,7 @@
 //! helpers, and thin safe wrappers over the C API used by the Rust tests.
 #![allow(dead_code)]
 
+pub mod auth;
 pub mod collector;
 pub mod js;
 pub mod tls;
