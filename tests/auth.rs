@@ -155,3 +155,16 @@ fn mtls_verify_and_map_maps_the_certificate_to_a_user() {
     ok(unsafe { nats_options_set_client_cert(o2.0, cs(&pki.client_cert).as_ptr(), cs(&pki.client_key).as_ptr()) });
     expect_auth_failure(&o2, "BEGIN PRIVATE KEY");
 }
+
+#[test]
+fn failed_auth_makes_one_attempt_per_server_not_a_retry_storm() {
+    let user = nkeys::KeyPair::new_user();
+    let srv = Server::start_conf(&format!("authorization {{ users = [ {{ nkey: {} }} ] }}\n", user.public_key()));
+    let o = Opts::new().servers(&[&srv.url()]);
+    let wrong = nkeys::KeyPair::new_user().seed().unwrap();
+    ok(unsafe { nats_options_set_nkey_seed(o.0, cs(&wrong).as_ptr()) });
+    expect_auth_failure(&o, &wrong);
+    std::thread::sleep(Duration::from_millis(500));
+    let violations = srv.log().matches("authentication error").count();
+    assert!((1..=2).contains(&violations), "{violations} attempts:\n{}", srv.log());
+}
