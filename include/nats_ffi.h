@@ -1254,9 +1254,21 @@ nats_status nats_options_set_tls_required(struct nats_options *opts, bool requir
 nats_status nats_options_set_tls_first(struct nats_options *opts, bool tls_first);
 
 // kumo `certificate`: path of a PEM file of root (CA) certificates used to verify the server,
-// in addition to the system roots. Checked readable now. NULL clears it.
+// instead of the system roots. Checked readable now. NULL clears it.
 // Errors: `NATS_ERR_IO` if the file cannot be opened, `NATS_ERR_INVALID_UTF8`.
 nats_status nats_options_set_certificate(struct nats_options *opts, const char *ca_pem_path);
+
+// Verifies the server certificate against `name` instead of the host in the server URL
+// (e.g. connecting by IP address or through a tunnel to a server whose certificate names
+// `nats.internal`). NULL restores the default. Errors: `NATS_ERR_NULL_ARGUMENT` (opts),
+// `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_ARGUMENT` (not a DNS name or IP address).
+nats_status nats_options_set_tls_server_name(struct nats_options *opts, const char *name);
+
+// INSECURE, for tests and debugging only: with `skip` true, any server certificate is
+// accepted — no CA, name or expiry check — so anyone on the path can impersonate the server
+// and read everything, credentials included. The connection is still encrypted. Default false.
+// Errors: `NATS_ERR_NULL_ARGUMENT`.
+nats_status nats_options_set_tls_insecure_skip_verify(struct nats_options *opts, bool skip);
 
 // kumo `client_cert` + `client_key`: PEM paths of the client certificate (chain) and its
 // private key, presented when the server asks (mTLS). Both are required together and checked

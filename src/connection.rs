@@ -322,7 +322,7 @@ impl nats_connection {
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(|e| Error::new(NATS_ERR_INVALID_ARGUMENT, format!("bad server URL: {e}")))?;
         let tls = opts.tls_required || addrs.iter().any(|a| a.tls_required());
-        let mut base = opts.to_connect_options();
+        let mut base = opts.to_connect_options()?;
         if opts.user_password.is_none() && opts.token.is_none() {
             base = apply_url_credentials(base, &addrs);
         }

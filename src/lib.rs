@@ -21,4 +21,5 @@ pub mod runtime;
 pub mod server_info;
 pub mod stream;
 pub mod subscription;
+pub(crate) mod tls;
 pub mod version;

@@ -40,6 +40,10 @@ pub struct nats_options {
     pub(crate) tls_first: bool,
     pub(crate) ca_file: Option<PathBuf>,
     pub(crate) client_cert: Option<(PathBuf, PathBuf)>,
+    /// The name the server certificate must carry, instead of the URL's host.
+    pub(crate) tls_server_name: Option<String>,
+    /// Accept any server certificate (set only through the loudly named setter).
+    pub(crate) tls_skip_verify: bool,
     pub(crate) ping_interval: Duration,
     pub(crate) sender_capacity: usize,
     pub(crate) inbox_prefix: String,
@@ -75,6 +79,8 @@ impl Default for nats_options {
             tls_first: false,
             ca_file: None,
             client_cert: None,
+            tls_server_name: None,
+            tls_skip_verify: false,
             ping_interval: Duration::from_secs(60),
             sender_capacity: 128,
             inbox_prefix: "_INBOX".to_string(),
@@ -443,7 +449,7 @@ pub unsafe extern "C" fn nats_options_set_tls_first(opts: *mut nats_options, tls
 }
 
 /// kumo `certificate`: path of a PEM file of root (CA) certificates used to verify the server,
-/// in addition to the system roots. Checked readable now. NULL clears it.
+/// instead of the system roots. Checked readable now. NULL clears it.
 /// Errors: `NATS_ERR_IO` if the file cannot be opened, `NATS_ERR_INVALID_UTF8`.
 #[no_mangle]
 pub unsafe extern "C" fn nats_options_set_certificate(
@@ -455,6 +461,35 @@ pub unsafe extern "C" fn nats_options_set_certificate(
             Some(p) => Some(readable_file(p, "CA certificate file")?),
             None => None,
         };
+        Ok(())
+    })
+}
+
+/// Verifies the server certificate against `name` instead of the host in the server URL
+/// (e.g. connecting by IP address or through a tunnel to a server whose certificate names
+/// `nats.internal`). NULL restores the default. Errors: `NATS_ERR_NULL_ARGUMENT` (opts),
+/// `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_ARGUMENT` (not a DNS name or IP address).
+#[no_mangle]
+pub unsafe extern "C" fn nats_options_set_tls_server_name(opts: *mut nats_options, name: *const c_char) -> nats_status {
+    with_opts(opts, |o| {
+        let n = opt_str_arg(name, "name")?;
+        if let Some(n) = n {
+            async_nats::rustls::pki_types::ServerName::try_from(n)
+                .map_err(|_| Error::new(NATS_ERR_INVALID_ARGUMENT, format!("invalid TLS server name {n:?}")))?;
+        }
+        o.tls_server_name = n.map(str::to_string);
+        Ok(())
+    })
+}
+
+/// INSECURE, for tests and debugging only: with `skip` true, any server certificate is
+/// accepted — no CA, name or expiry check — so anyone on the path can impersonate the server
+/// and read everything, credentials included. The connection is still encrypted. Default false.
+/// Errors: `NATS_ERR_NULL_ARGUMENT`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_options_set_tls_insecure_skip_verify(opts: *mut nats_options, skip: bool) -> nats_status {
+    with_opts(opts, |o| {
+        o.tls_skip_verify = skip;
         Ok(())
     })
 }
@@ -750,7 +785,7 @@ pub unsafe extern "C" fn nats_options_set_reconnect_delay_cb(
 
 impl nats_options {
     /// The async-nats options for these settings (without callbacks, added by the connection).
-    pub(crate) fn to_connect_options(&self) -> async_nats::ConnectOptions {
+    pub(crate) fn to_connect_options(&self) -> Result<async_nats::ConnectOptions> {
         let mut co = async_nats::ConnectOptions::new()
             .max_reconnects(self.max_reconnects as usize)
             .connection_timeout(self.connection_timeout)
@@ -800,11 +835,21 @@ impl nats_options {
         if self.tls_first {
             co = co.tls_first();
         }
-        if let Some(ca) = &self.ca_file {
-            co = co.add_root_certificates(ca.clone());
-        }
-        if let Some((c, k)) = &self.client_cert {
-            co = co.add_client_certificate(c.clone(), k.clone());
+        if self.tls_server_name.is_some() || self.tls_skip_verify {
+            let config = crate::tls::client_config(
+                self.ca_file.as_ref(),
+                self.client_cert.as_ref(),
+                self.tls_server_name.as_deref(),
+                self.tls_skip_verify,
+            )?;
+            co = co.tls_client_config(config);
+        } else {
+            if let Some(ca) = &self.ca_file {
+                co = co.add_root_certificates(ca.clone());
+            }
+            if let Some((c, k)) = &self.client_cert {
+                co = co.add_client_certificate(c.clone(), k.clone());
+            }
         }
         if self.retry_on_initial_connect {
             co = co.retry_on_initial_connect();
@@ -815,7 +860,7 @@ impl nats_options {
         if self.retain_servers_order {
             co = co.retain_servers_order();
         }
-        co
+        Ok(co)
     }
 }
 

@@ -168,3 +168,32 @@ fn failed_auth_makes_one_attempt_per_server_not_a_retry_storm() {
     let violations = srv.log().matches("authentication error").count();
     assert!((1..=2).contains(&violations), "{violations} attempts:\n{}", srv.log());
 }
+
+#[test]
+fn tls_server_name_override_and_insecure_skip_verify() {
+    let pki = tls::Pki::new();
+    let srv = Server::start_conf(&pki.server_block("verify: true"));
+    let o = Opts::new().servers(&[&format!("tls://127.0.0.1:{}", srv.port)]);
+    ok(unsafe { nats_options_set_certificate(o.0, cs(&pki.ca).as_ptr()) });
+    ok(unsafe { nats_options_set_client_cert(o.0, cs(&pki.client_cert).as_ptr(), cs(&pki.client_key).as_ptr()) });
+    o.connect().unwrap();
+    // The certificate names localhost and 127.0.0.1: verifying against another name fails,
+    // against one of its names (not the URL's host) succeeds.
+    ok(unsafe { nats_options_set_tls_server_name(o.0, cs("nats.internal").as_ptr()) });
+    check(o.connect().err().unwrap(), NATS_ERR_TLS);
+    ok(unsafe { nats_options_set_tls_server_name(o.0, cs("localhost").as_ptr()) });
+    roundtrip(&o.connect().unwrap());
+    ok(unsafe { nats_options_set_tls_server_name(o.0, std::ptr::null()) });
+    check(unsafe { nats_options_set_tls_server_name(o.0, cs("not a name").as_ptr()) }, NATS_ERR_INVALID_ARGUMENT);
+    // An untrusted CA fails unless verification is explicitly skipped.
+    ok(unsafe { nats_options_set_certificate(o.0, cs(&pki.other_ca).as_ptr()) });
+    check(o.connect().err().unwrap(), NATS_ERR_TLS);
+    ok(unsafe { nats_options_set_tls_insecure_skip_verify(o.0, true) });
+    let c = o.connect().unwrap();
+    roundtrip(&c);
+    let tls = &srv.monitor("/connz")["connections"][0]["tls_version"];
+    assert!(tls.as_str().unwrap_or("").starts_with("1."), "still encrypted: {tls}");
+    ok(unsafe { nats_options_set_tls_insecure_skip_verify(o.0, false) });
+    check(o.connect().err().unwrap(), NATS_ERR_TLS);
+    check(unsafe { nats_options_set_tls_insecure_skip_verify(std::ptr::null_mut(), true) }, NATS_ERR_NULL_ARGUMENT);
+}

@@ -1,0 +1,117 @@
+//! A rustls client configuration for the TLS settings async-nats cannot express itself: a
+//! server name to verify other than the URL's host, and (explicitly, loudly) no verification.
+//! Used only when one of those is set; otherwise async-nats builds the configuration.
+
+use crate::error::*;
+use async_nats::rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use async_nats::rustls::client::WebPkiServerVerifier;
+use async_nats::rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
+use async_nats::rustls::pki_types::pem::PemObject;
+use async_nats::rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use async_nats::rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+#[derive(Debug)]
+struct Verifier {
+    inner: Arc<WebPkiServerVerifier>,
+    name: Option<ServerName<'static>>,
+    skip: bool,
+    provider: Arc<CryptoProvider>,
+}
+
+impl ServerCertVerifier for Verifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> std::result::Result<ServerCertVerified, async_nats::rustls::Error> {
+        if self.skip {
+            return Ok(ServerCertVerified::assertion());
+        }
+        let name = self.name.as_ref().unwrap_or(server_name);
+        self.inner.verify_server_cert(end_entity, intermediates, name, ocsp, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, async_nats::rustls::Error> {
+        verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, async_nats::rustls::Error> {
+        verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+fn io(what: &str, path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::new(NATS_ERR_IO, format!("{what} {}: {e}", path.display()))
+}
+
+/// The configuration: roots from `ca_file` (else the system's), the client certificate if
+/// any, and the verifier checking `server_name` instead of the URL's host, or nothing.
+pub(crate) fn client_config(
+    ca_file: Option<&PathBuf>,
+    client_cert: Option<&(PathBuf, PathBuf)>,
+    server_name: Option<&str>,
+    skip_verify: bool,
+) -> Result<ClientConfig> {
+    let mut roots = RootCertStore::empty();
+    match ca_file {
+        Some(p) => {
+            for c in CertificateDer::pem_file_iter(p).map_err(|e| io("CA certificate file", p, e))? {
+                roots.add(c.map_err(|e| io("CA certificate file", p, e))?).map_err(|e| io("CA certificate file", p, e))?;
+            }
+        }
+        None => {
+            roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+        }
+    }
+    let provider = CryptoProvider::get_default()
+        .cloned()
+        .unwrap_or_else(|| Arc::new(async_nats::rustls::crypto::ring::default_provider()));
+    let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+        .build()
+        .map_err(|e| Error::new(NATS_ERR_TLS, format!("TLS configuration: {e}")))?;
+    let name = match server_name {
+        Some(n) => Some(
+            ServerName::try_from(n.to_string())
+                .map_err(|_| Error::new(NATS_ERR_INVALID_ARGUMENT, format!("invalid TLS server name {n:?}")))?,
+        ),
+        None => None,
+    };
+    let verifier = Arc::new(Verifier { inner, name, skip: skip_verify, provider: provider.clone() });
+    let builder = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::new(NATS_ERR_TLS, format!("TLS configuration: {e}")))?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier);
+    match client_cert {
+        Some((c, k)) => {
+            let chain = CertificateDer::pem_file_iter(c)
+                .map_err(|e| io("client certificate file", c, e))?
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(|e| io("client certificate file", c, e))?;
+            let key = PrivateKeyDer::from_pem_file(k).map_err(|e| io("client key file", k, e))?;
+            builder
+                .with_client_auth_cert(chain, key)
+                .map_err(|e| Error::new(NATS_ERR_TLS, format!("client certificate: {e}")))
+        }
+        None => Ok(builder.with_no_client_auth()),
+    }
+}
