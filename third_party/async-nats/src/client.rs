@@ -890,6 +890,35 @@ impl Client {
         Ok(())
     }
 
+    /// Makes a round trip to the server: sends a PING after everything queued before this call
+    /// and resolves when the server's PONG for it arrives, so the server has processed every
+    /// earlier command by then. Unlike [Client::flush], which only empties the client's
+    /// buffers, this confirms the server saw them. Fails if the connection is lost before the
+    /// PONG arrives (the PING is not re-sent after a reconnect).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), async_nats::Error> {
+    /// let client = async_nats::connect("demo.nats.io").await?;
+    /// client.publish("events.data", "payload".into()).await?;
+    /// client.ping().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn ping(&self) -> Result<(), FlushError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.sender
+            .send(Command::Ping { observer: tx })
+            .await
+            .map_err(|err| FlushError::with_source(FlushErrorKind::SendError, err))?;
+
+        rx.await
+            .map_err(|err| FlushError::with_source(FlushErrorKind::FlushError, err))?;
+        Ok(())
+    }
+
     /// Drains all subscriptions, stops any new messages from being published, and flushes any remaining
     /// messages, then closes the connection. Once completed, any streams associated with the
     /// connection and its [Clients](crate::Client) will be closed, and further [crate::Client] commands will fail.

@@ -405,6 +405,10 @@ pub(crate) enum Command {
     Flush {
         observer: oneshot::Sender<()>,
     },
+    /// Sends a PING; `observer` is told when the server's matching PONG arrives.
+    Ping {
+        observer: oneshot::Sender<()>,
+    },
     Drain {
         sid: Option<u64>,
     },
@@ -464,6 +468,9 @@ pub(crate) struct ConnectionHandler {
     subscriptions: HashMap<u64, Subscription>,
     multiplexer: Option<Multiplexer>,
     pending_pings: usize,
+    /// One entry per PING in flight on this connection, in the order sent (the server answers
+    /// in order): `None` for keep-alive and drain pings, `Some` for `Client::ping` callers.
+    pong_waiters: VecDeque<Option<oneshot::Sender<()>>>,
     info_sender: tokio::sync::watch::Sender<Option<ServerInfo>>,
     ping_interval: Interval,
     should_reconnect: bool,
@@ -488,6 +495,7 @@ impl ConnectionHandler {
             subscriptions: HashMap::new(),
             multiplexer: None,
             pending_pings: 0,
+            pong_waiters: VecDeque::new(),
             info_sender,
             ping_interval,
             should_reconnect: false,
@@ -527,6 +535,7 @@ impl ConnectionHandler {
                     Poll::Ready(ExitReason::Disconnected(None))
                 } else {
                     self.handler.connection.enqueue_write_op(&ClientOp::Ping);
+                    self.handler.pong_waiters.push_back(None);
 
                     Poll::Pending
                 }
@@ -715,7 +724,12 @@ impl ConnectionHandler {
             }
             ServerOp::Pong => {
                 debug!("received PONG");
-                self.pending_pings = self.pending_pings.saturating_sub(1);
+                match self.pong_waiters.pop_front() {
+                    Some(Some(observer)) => {
+                        let _ = observer.send(());
+                    }
+                    _ => self.pending_pings = self.pending_pings.saturating_sub(1),
+                }
             }
             ServerOp::Error(error) => {
                 debug!("received ERROR: {:?}", error);
@@ -843,6 +857,10 @@ impl ConnectionHandler {
             Command::Flush { observer } => {
                 self.flush_observers.push(observer);
             }
+            Command::Ping { observer } => {
+                self.connection.enqueue_write_op(&ClientOp::Ping);
+                self.pong_waiters.push_back(Some(observer));
+            }
             Command::Drain { sid } => {
                 let mut drain_sub = |sid: u64| {
                     self.drain_pings.push_back(sid);
@@ -863,6 +881,7 @@ impl ConnectionHandler {
                     }
                 }
                 self.connection.enqueue_write_op(&ClientOp::Ping);
+                self.pong_waiters.push_back(None);
             }
             Command::Subscribe {
                 sid,
@@ -980,6 +999,8 @@ impl ConnectionHandler {
 
     async fn handle_disconnect(&mut self) -> Result<(), ConnectError> {
         self.pending_pings = 0;
+        // PINGs sent on the lost connection will never be answered: their waiters fail.
+        self.pong_waiters.clear();
         self.connector.events_tx.try_send(Event::Disconnected).ok();
         self.connector.state_tx.send(State::Disconnected).ok();
 
