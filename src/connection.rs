@@ -240,18 +240,23 @@ impl Link for Direct<'_> {
     }
 }
 
-/// A round trip through the server: a request to a fresh subject nobody listens on; the
-/// server's "no responders" status comes back only after it processed everything sent before
-/// (this works with no_echo too).
+/// A round trip through the server: hands over what the reconnect buffer holds, then sends a
+/// PING and waits for its PONG (third_party patch 1), which the server sends only after it
+/// processed everything sent before. Fails if the connection is lost before the PONG.
 pub(crate) async fn probe(client: &async_nats::Client, outbox: &Outbox) -> std::result::Result<(), String> {
-    use async_nats::RequestErrorKind as K;
     outbox.drained().await;
-    client.flush().await.map_err(|e| e.to_string())?;
-    let subject = format!("{}.probe", client.new_inbox());
-    match client.send_request(subject, async_nats::Request::new().timeout(None)).await {
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == K::NoResponders => Ok(()),
-        Err(e) => Err(e.to_string()),
+    client.ping().await.map_err(|e| e.to_string())
+}
+
+/// [`probe`] until one succeeds: a PING lost with its connection is sent again after the
+/// reconnect. Gives up only when the connection is closed; callers bound it with a timeout.
+pub(crate) async fn probe_until_answered(client: &async_nats::Client, outbox: &Outbox, closed: &watch::Sender<bool>) -> std::result::Result<(), String> {
+    loop {
+        match probe(client, outbox).await {
+            Ok(()) => return Ok(()),
+            Err(e) if *closed.borrow() => return Err(e),
+            Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+        }
     }
 }
 
@@ -509,7 +514,9 @@ impl nats_connection {
     /// know the server has processed earlier SUBs and PUBs.
     pub(crate) fn flush(&self, timeout: Duration) -> Result<()> {
         self.check_open()?;
-        let round_trip = async { probe(&self.client, &self.outbox).await.map_err(|e| self.closed_error("flush", e)) };
+        let round_trip = async {
+            probe_until_answered(&self.client, &self.outbox, &self.closed).await.map_err(|e| self.closed_error("flush", e))
+        };
         runtime::block_on_timeout(&self.handle, "nats_connection_flush", timeout, round_trip)?
     }
 
@@ -519,7 +526,7 @@ impl nats_connection {
         let round_trip = async {
             self.outbox.drained().await;
             let start = Instant::now();
-            probe(&self.client, &self.outbox).await.map_err(|e| self.closed_error("rtt", e))?;
+            probe_until_answered(&self.client, &self.outbox, &self.closed).await.map_err(|e| self.closed_error("rtt", e))?;
             Ok(start.elapsed())
         };
         runtime::block_on_timeout(&self.handle, "nats_connection_rtt", self.request_timeout, round_trip)?
@@ -974,7 +981,7 @@ pub unsafe extern "C" fn nats_connection_stats(conn: *const nats_connection, sta
     })
 }
 
-/// Measures a round trip to the server (PING/PONG-like probe), writing it in microseconds to
+/// Measures a round trip to the server (a PING answered by its PONG), writing it in microseconds to
 /// `*rtt_us`. Blocks at most request_timeout. Errors: `NATS_ERR_NULL_ARGUMENT`,
 /// `NATS_ERR_TIMEOUT`, `NATS_ERR_CONNECTION_CLOSED`, `NATS_ERR_WOULD_BLOCK_RUNTIME`.
 #[no_mangle]
