@@ -137,6 +137,47 @@ typedef int32_t nats_conn_status;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// What an entry records.
+enum nats_kv_op
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  NATS_KV_PUT = 0,
+  // The key was deleted (its history is kept).
+  NATS_KV_DELETE = 1,
+  // The key was purged (its history removed).
+  NATS_KV_PURGE = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum nats_kv_op nats_kv_op;
+#else
+typedef int32_t nats_kv_op;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// Watch options, as bit flags for `nats_kv_watch`.
+enum nats_kv_watch_flags
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Default: first the current entry of every matching key, then each change.
+  NATS_KV_WATCH_DEFAULT = 0,
+  // Only changes made after the watch started.
+  NATS_KV_WATCH_UPDATES_ONLY = 1,
+  // Every kept entry of the matching keys (the whole history), then each change.
+  NATS_KV_WATCH_INCLUDE_HISTORY = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum nats_kv_watch_flags nats_kv_watch_flags;
+#else
+typedef uint32_t nats_kv_watch_flags;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // Where a new consumer starts in its stream.
 enum nats_deliver_policy
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -204,45 +245,6 @@ typedef int32_t nats_replay_policy;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
-// Where a stream stores its messages.
-enum nats_storage
-#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
-  : int32_t
-#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
- {
-  // On disk (default).
-  NATS_STORAGE_FILE = 0,
-  // In memory.
-  NATS_STORAGE_MEMORY = 1,
-};
-#ifndef __cplusplus
-#if __STDC_VERSION__ >= 202311L
-typedef enum nats_storage nats_storage;
-#else
-typedef int32_t nats_storage;
-#endif // __STDC_VERSION__ >= 202311L
-#endif // __cplusplus
-
-// What an entry records.
-enum nats_kv_op
-#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
-  : int32_t
-#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
- {
-  NATS_KV_PUT = 0,
-  // The key was deleted (its history is kept).
-  NATS_KV_DELETE = 1,
-  // The key was purged (its history removed).
-  NATS_KV_PURGE = 2,
-};
-#ifndef __cplusplus
-#if __STDC_VERSION__ >= 202311L
-typedef enum nats_kv_op nats_kv_op;
-#else
-typedef int32_t nats_kv_op;
-#endif // __STDC_VERSION__ >= 202311L
-#endif // __cplusplus
-
 // Retention policy of a stream.
 enum nats_retention
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -264,6 +266,25 @@ typedef int32_t nats_retention;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// Where a stream stores its messages.
+enum nats_storage
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // On disk (default).
+  NATS_STORAGE_FILE = 0,
+  // In memory.
+  NATS_STORAGE_MEMORY = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum nats_storage nats_storage;
+#else
+typedef int32_t nats_storage;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // What a full stream does with a new message.
 enum nats_discard
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -280,27 +301,6 @@ enum nats_discard
 typedef enum nats_discard nats_discard;
 #else
 typedef int32_t nats_discard;
-#endif // __STDC_VERSION__ >= 202311L
-#endif // __cplusplus
-
-// Watch options, as bit flags for `nats_kv_watch`.
-enum nats_kv_watch_flags
-#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
-  : uint32_t
-#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
- {
-  // Default: first the current entry of every matching key, then each change.
-  NATS_KV_WATCH_DEFAULT = 0,
-  // Only changes made after the watch started.
-  NATS_KV_WATCH_UPDATES_ONLY = 1,
-  // Every kept entry of the matching keys (the whole history), then each change.
-  NATS_KV_WATCH_INCLUDE_HISTORY = 2,
-};
-#ifndef __cplusplus
-#if __STDC_VERSION__ >= 202311L
-typedef enum nats_kv_watch_flags nats_kv_watch_flags;
-#else
-typedef uint32_t nats_kv_watch_flags;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -403,12 +403,14 @@ typedef struct nats_consumer_config {
   const char *deliver_subject;
   // Push consumers: the queue group whose members share the deliveries; NULL for none.
   const char *deliver_group;
-  nats_deliver_policy deliver_policy;
+  // A `nats_deliver_policy` value; any other gives `NATS_ERR_INVALID_ARGUMENT`.
+  int32_t deliver_policy;
   // With `NATS_DELIVER_BY_START_SEQUENCE`.
   uint64_t opt_start_seq;
   // With `NATS_DELIVER_BY_START_TIME`: milliseconds since the Unix epoch.
   int64_t opt_start_time_ms;
-  nats_ack_policy ack_policy;
+  // A `nats_ack_policy` value; any other gives `NATS_ERR_INVALID_ARGUMENT`.
+  int32_t ack_policy;
   // How long the server waits for an acknowledgement before redelivering, ms; 0 = the
   // server's default (30 s).
   uint64_t ack_wait_ms;
@@ -416,7 +418,8 @@ typedef struct nats_consumer_config {
   int64_t max_deliver;
   // Only messages whose subject matches (wildcards allowed); NULL = all of the stream's.
   const char *filter_subject;
-  nats_replay_policy replay_policy;
+  // A `nats_replay_policy` value; any other gives `NATS_ERR_INVALID_ARGUMENT`.
+  int32_t replay_policy;
   // Most messages delivered and not yet acknowledged at once; 0 = the server's default
   // (1000), -1 = no limit.
   int64_t max_ack_pending;
@@ -497,7 +500,8 @@ typedef struct nats_kv_config {
   int32_t max_value_size;
   // Largest total size, bytes; -1 = unlimited (default).
   int64_t max_bytes;
-  nats_storage storage;
+  // A `nats_storage` value; any other gives `NATS_ERR_INVALID_ARGUMENT`.
+  int32_t storage;
   // Replicas, 1 to 5 (default 1).
   uint32_t replicas;
   // Allow per-key TTLs (`nats_kv_create_with_ttl`, nats-server >= 2.11): how long the
@@ -564,8 +568,10 @@ typedef struct nats_stream_config {
   // stream's name is its subject.
   const char *const *subjects;
   size_t subjects_count;
-  nats_retention retention;
-  nats_storage storage;
+  // A `nats_retention` value; any other gives `NATS_ERR_INVALID_ARGUMENT`.
+  int32_t retention;
+  // A `nats_storage` value; any other gives `NATS_ERR_INVALID_ARGUMENT`.
+  int32_t storage;
   // Number of replicas (1 to 5); default 1.
   uint32_t replicas;
   // Limits; -1 = unlimited (default).
@@ -576,7 +582,8 @@ typedef struct nats_stream_config {
   int32_t max_msg_size;
   // Age after which messages are removed, ms; 0 = forever.
   uint64_t max_age_ms;
-  nats_discard discard;
+  // A `nats_discard` value; any other gives `NATS_ERR_INVALID_ARGUMENT`.
+  int32_t discard;
   // Window for msg-id de-duplication, ms; 0 = the server's default (2 minutes).
   uint64_t duplicate_window_ms;
 } nats_stream_config;
@@ -662,7 +669,7 @@ bool nats_connection_is_closed(const struct nats_connection *conn);
 // Errors: `NATS_ERR_NULL_ARGUMENT`.
 nats_status nats_connection_stats(const struct nats_connection *conn, struct nats_statistics *stats);
 
-// Measures a round trip to the server (PING/PONG-like probe), writing it in microseconds to
+// Measures a round trip to the server (a PING answered by its PONG), writing it in microseconds to
 // `*rtt_us`. Blocks at most request_timeout. Errors: `NATS_ERR_NULL_ARGUMENT`,
 // `NATS_ERR_TIMEOUT`, `NATS_ERR_CONNECTION_CLOSED`, `NATS_ERR_WOULD_BLOCK_RUNTIME`.
 nats_status nats_connection_rtt(struct nats_connection *conn, uint64_t *rtt_us);

@@ -71,12 +71,14 @@ pub struct nats_consumer_config {
     pub deliver_subject: *const c_char,
     /// Push consumers: the queue group whose members share the deliveries; NULL for none.
     pub deliver_group: *const c_char,
-    pub deliver_policy: nats_deliver_policy,
+    /// A `nats_deliver_policy` value; any other gives `NATS_ERR_INVALID_ARGUMENT`.
+    pub deliver_policy: i32,
     /// With `NATS_DELIVER_BY_START_SEQUENCE`.
     pub opt_start_seq: u64,
     /// With `NATS_DELIVER_BY_START_TIME`: milliseconds since the Unix epoch.
     pub opt_start_time_ms: i64,
-    pub ack_policy: nats_ack_policy,
+    /// A `nats_ack_policy` value; any other gives `NATS_ERR_INVALID_ARGUMENT`.
+    pub ack_policy: i32,
     /// How long the server waits for an acknowledgement before redelivering, ms; 0 = the
     /// server's default (30 s).
     pub ack_wait_ms: u64,
@@ -84,7 +86,8 @@ pub struct nats_consumer_config {
     pub max_deliver: i64,
     /// Only messages whose subject matches (wildcards allowed); NULL = all of the stream's.
     pub filter_subject: *const c_char,
-    pub replay_policy: nats_replay_policy,
+    /// A `nats_replay_policy` value; any other gives `NATS_ERR_INVALID_ARGUMENT`.
+    pub replay_policy: i32,
     /// Most messages delivered and not yet acknowledged at once; 0 = the server's default
     /// (1000), -1 = no limit.
     pub max_ack_pending: i64,
@@ -124,14 +127,14 @@ pub unsafe extern "C" fn nats_consumer_config_init(cfg: *mut nats_consumer_confi
                 description: std::ptr::null(),
                 deliver_subject: std::ptr::null(),
                 deliver_group: std::ptr::null(),
-                deliver_policy: nats_deliver_policy::NATS_DELIVER_ALL,
+                deliver_policy: nats_deliver_policy::NATS_DELIVER_ALL as i32,
                 opt_start_seq: 0,
                 opt_start_time_ms: 0,
-                ack_policy: nats_ack_policy::NATS_ACK_EXPLICIT,
+                ack_policy: nats_ack_policy::NATS_ACK_EXPLICIT as i32,
                 ack_wait_ms: 0,
                 max_deliver: -1,
                 filter_subject: std::ptr::null(),
-                replay_policy: nats_replay_policy::NATS_REPLAY_INSTANT,
+                replay_policy: nats_replay_policy::NATS_REPLAY_INSTANT as i32,
                 max_ack_pending: 0,
                 max_waiting: 0,
                 headers_only: false,
@@ -155,8 +158,26 @@ fn check_consumer_name(name: &str, what: &str) -> Result<()> {
     Ok(())
 }
 
-fn deliver_policy(p: nats_deliver_policy, seq: u64, time_ms: i64) -> Result<DeliverPolicy> {
-    Ok(match p {
+c_enum_reader!(nats_deliver_policy {
+    NATS_DELIVER_ALL,
+    NATS_DELIVER_LAST,
+    NATS_DELIVER_NEW,
+    NATS_DELIVER_BY_START_SEQUENCE,
+    NATS_DELIVER_BY_START_TIME,
+    NATS_DELIVER_LAST_PER_SUBJECT,
+});
+c_enum_reader!(nats_ack_policy { NATS_ACK_EXPLICIT, NATS_ACK_NONE, NATS_ACK_ALL });
+c_enum_reader!(nats_replay_policy { NATS_REPLAY_INSTANT, NATS_REPLAY_ORIGINAL });
+
+fn replay_policy(value: i32) -> Result<ReplayPolicy> {
+    Ok(match nats_replay_policy::from_c(value, "cfg.replay_policy")? {
+        nats_replay_policy::NATS_REPLAY_INSTANT => ReplayPolicy::Instant,
+        nats_replay_policy::NATS_REPLAY_ORIGINAL => ReplayPolicy::Original,
+    })
+}
+
+fn deliver_policy(value: i32, seq: u64, time_ms: i64) -> Result<DeliverPolicy> {
+    Ok(match nats_deliver_policy::from_c(value, "cfg.deliver_policy")? {
         nats_deliver_policy::NATS_DELIVER_ALL => DeliverPolicy::All,
         nats_deliver_policy::NATS_DELIVER_LAST => DeliverPolicy::Last,
         nats_deliver_policy::NATS_DELIVER_NEW => DeliverPolicy::New,
@@ -211,7 +232,7 @@ unsafe fn to_config(c: &nats_consumer_config) -> Result<consumer::Config> {
         deliver_subject: deliver_subject.map(str::to_string),
         deliver_group: deliver_group.map(str::to_string),
         deliver_policy: deliver_policy(c.deliver_policy, c.opt_start_seq, c.opt_start_time_ms)?,
-        ack_policy: match c.ack_policy {
+        ack_policy: match nats_ack_policy::from_c(c.ack_policy, "cfg.ack_policy")? {
             nats_ack_policy::NATS_ACK_EXPLICIT => AckPolicy::Explicit,
             nats_ack_policy::NATS_ACK_NONE => AckPolicy::None,
             nats_ack_policy::NATS_ACK_ALL => AckPolicy::All,
@@ -219,10 +240,7 @@ unsafe fn to_config(c: &nats_consumer_config) -> Result<consumer::Config> {
         ack_wait: Duration::from_millis(c.ack_wait_ms),
         max_deliver: if c.max_deliver <= 0 { -1 } else { c.max_deliver },
         filter_subject: filter.unwrap_or_default().to_string(),
-        replay_policy: match c.replay_policy {
-            nats_replay_policy::NATS_REPLAY_INSTANT => ReplayPolicy::Instant,
-            nats_replay_policy::NATS_REPLAY_ORIGINAL => ReplayPolicy::Original,
-        },
+        replay_policy: replay_policy(c.replay_policy)?,
         max_ack_pending: c.max_ack_pending,
         max_waiting: c.max_waiting,
         headers_only: c.headers_only,
@@ -792,10 +810,7 @@ pub unsafe extern "C" fn nats_jetstream_subscribe_ordered(
             deliver_subject: conn.client.new_inbox(),
             filter_subject: filter.unwrap_or_default().to_string(),
             deliver_policy: deliver_policy(c.deliver_policy, c.opt_start_seq, c.opt_start_time_ms)?,
-            replay_policy: match c.replay_policy {
-                nats_replay_policy::NATS_REPLAY_INSTANT => ReplayPolicy::Instant,
-                nats_replay_policy::NATS_REPLAY_ORIGINAL => ReplayPolicy::Original,
-            },
+            replay_policy: replay_policy(c.replay_policy)?,
             headers_only: c.headers_only,
             ..Default::default()
         };

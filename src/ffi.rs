@@ -103,6 +103,28 @@ pub unsafe fn write_out<T>(out: *mut T, value: T) {
     out.write(value)
 }
 
+/// Implements `from_c(value, field)` for a `#[repr(i32)]` C enum: C may store any int32 in an
+/// enum-typed field or argument, and an out-of-range value must become an error, never an
+/// invalid Rust enum (undefined behaviour). So such values cross the boundary as `i32` and
+/// are read with this.
+macro_rules! c_enum_reader {
+    ($t:ident { $($v:ident),+ $(,)? }) => {
+        impl $t {
+            /// Reads a value C stored in `field`; `NATS_ERR_INVALID_ARGUMENT` names the field
+            /// and the value when it is none of this enum's.
+            pub(crate) fn from_c(value: i32, field: &str) -> $crate::error::Result<Self> {
+                $( if value == $t::$v as i32 { return Ok($t::$v); } )+
+                Err($crate::ffi::invalid_enum(field, stringify!($t), value))
+            }
+        }
+    };
+}
+pub(crate) use c_enum_reader;
+
+pub(crate) fn invalid_enum(field: &str, type_name: &str, value: i32) -> Error {
+    Error::new(NATS_ERR_INVALID_ARGUMENT, format!("`{field}` is {value}, which is not a `{type_name}` value"))
+}
+
 /// Validates a subject. Tokens are separated by `.`, none may be empty, no whitespace;
 /// with `wildcards`, `*` may be a whole token and `>` the whole last token, otherwise a
 /// literal subject is required (publishing, reply subjects).

@@ -32,7 +32,8 @@ pub struct nats_kv_config {
     pub max_value_size: i32,
     /// Largest total size, bytes; -1 = unlimited (default).
     pub max_bytes: i64,
-    pub storage: nats_storage,
+    /// A `nats_storage` value; any other gives `NATS_ERR_INVALID_ARGUMENT`.
+    pub storage: i32,
     /// Replicas, 1 to 5 (default 1).
     pub replicas: u32,
     /// Allow per-key TTLs (`nats_kv_create_with_ttl`, nats-server >= 2.11): how long the
@@ -55,7 +56,7 @@ pub unsafe extern "C" fn nats_kv_config_init(cfg: *mut nats_kv_config) -> nats_s
                 ttl_ms: 0,
                 max_value_size: -1,
                 max_bytes: -1,
-                storage: nats_storage::NATS_STORAGE_FILE,
+                storage: nats_storage::NATS_STORAGE_FILE as i32,
                 replicas: 1,
                 limit_marker_ttl_ms: 0,
             },
@@ -169,10 +170,7 @@ pub unsafe extern "C" fn nats_jetstream_kv_create(js: *mut nats_jetstream, cfg: 
             max_age: Duration::from_millis(c.ttl_ms),
             max_value_size: c.max_value_size,
             max_bytes: c.max_bytes,
-            storage: match c.storage {
-                nats_storage::NATS_STORAGE_FILE => async_nats::jetstream::stream::StorageType::File,
-                nats_storage::NATS_STORAGE_MEMORY => async_nats::jetstream::stream::StorageType::Memory,
-            },
+            storage: crate::stream::storage_type(c.storage, "cfg.storage")?,
             num_replicas: c.replicas.max(1) as usize,
             limit_markers: (c.limit_marker_ttl_ms > 0).then(|| Duration::from_millis(c.limit_marker_ttl_ms)),
             ..Default::default()

@@ -54,8 +54,10 @@ pub struct nats_stream_config {
     /// stream's name is its subject.
     pub subjects: *const *const c_char,
     pub subjects_count: usize,
-    pub retention: nats_retention,
-    pub storage: nats_storage,
+    /// A `nats_retention` value; any other gives `NATS_ERR_INVALID_ARGUMENT`.
+    pub retention: i32,
+    /// A `nats_storage` value; any other gives `NATS_ERR_INVALID_ARGUMENT`.
+    pub storage: i32,
     /// Number of replicas (1 to 5); default 1.
     pub replicas: u32,
     /// Limits; -1 = unlimited (default).
@@ -66,7 +68,8 @@ pub struct nats_stream_config {
     pub max_msg_size: i32,
     /// Age after which messages are removed, ms; 0 = forever.
     pub max_age_ms: u64,
-    pub discard: nats_discard,
+    /// A `nats_discard` value; any other gives `NATS_ERR_INVALID_ARGUMENT`.
+    pub discard: i32,
     /// Window for msg-id de-duplication, ms; 0 = the server's default (2 minutes).
     pub duplicate_window_ms: u64,
 }
@@ -83,19 +86,31 @@ pub unsafe extern "C" fn nats_stream_config_init(cfg: *mut nats_stream_config) -
                 name: std::ptr::null(),
                 subjects: std::ptr::null(),
                 subjects_count: 0,
-                retention: nats_retention::NATS_RETENTION_LIMITS,
-                storage: nats_storage::NATS_STORAGE_FILE,
+                retention: nats_retention::NATS_RETENTION_LIMITS as i32,
+                storage: nats_storage::NATS_STORAGE_FILE as i32,
                 replicas: 1,
                 max_msgs: -1,
                 max_bytes: -1,
                 max_msgs_per_subject: -1,
                 max_msg_size: -1,
                 max_age_ms: 0,
-                discard: nats_discard::NATS_DISCARD_OLD,
+                discard: nats_discard::NATS_DISCARD_OLD as i32,
                 duplicate_window_ms: 0,
             },
         );
         Ok(())
+    })
+}
+
+c_enum_reader!(nats_retention { NATS_RETENTION_LIMITS, NATS_RETENTION_INTEREST, NATS_RETENTION_WORKQUEUE });
+c_enum_reader!(nats_storage { NATS_STORAGE_FILE, NATS_STORAGE_MEMORY });
+c_enum_reader!(nats_discard { NATS_DISCARD_OLD, NATS_DISCARD_NEW });
+
+/// Reads a `nats_storage` value from C (streams and key-value buckets).
+pub(crate) fn storage_type(value: i32, field: &str) -> Result<StorageType> {
+    Ok(match nats_storage::from_c(value, field)? {
+        nats_storage::NATS_STORAGE_FILE => StorageType::File,
+        nats_storage::NATS_STORAGE_MEMORY => StorageType::Memory,
     })
 }
 
@@ -116,22 +131,19 @@ unsafe fn to_config(c: &nats_stream_config) -> Result<Config> {
     Ok(Config {
         name: name.to_string(),
         subjects,
-        retention: match c.retention {
+        retention: match nats_retention::from_c(c.retention, "cfg.retention")? {
             nats_retention::NATS_RETENTION_LIMITS => RetentionPolicy::Limits,
             nats_retention::NATS_RETENTION_INTEREST => RetentionPolicy::Interest,
             nats_retention::NATS_RETENTION_WORKQUEUE => RetentionPolicy::WorkQueue,
         },
-        storage: match c.storage {
-            nats_storage::NATS_STORAGE_FILE => StorageType::File,
-            nats_storage::NATS_STORAGE_MEMORY => StorageType::Memory,
-        },
+        storage: storage_type(c.storage, "cfg.storage")?,
         num_replicas: c.replicas.max(1) as usize,
         max_messages: c.max_msgs,
         max_bytes: c.max_bytes,
         max_messages_per_subject: c.max_msgs_per_subject,
         max_message_size: c.max_msg_size,
         max_age: Duration::from_millis(c.max_age_ms),
-        discard: match c.discard {
+        discard: match nats_discard::from_c(c.discard, "cfg.discard")? {
             nats_discard::NATS_DISCARD_OLD => DiscardPolicy::Old,
             nats_discard::NATS_DISCARD_NEW => DiscardPolicy::New,
         },

@@ -466,7 +466,7 @@ fn consumer_management() {
     cfg.durable_name = bad.as_ptr();
     check(unsafe { nats_jetstream_consumer_create(j.0, st.as_ptr(), &cfg, null_mut()) }, NATS_ERR_INVALID_ARGUMENT);
     let mut cfg = config();
-    cfg.deliver_policy = nats_deliver_policy::NATS_DELIVER_BY_START_SEQUENCE;
+    cfg.deliver_policy = nats_deliver_policy::NATS_DELIVER_BY_START_SEQUENCE as i32;
     check(unsafe { nats_jetstream_consumer_create(j.0, st.as_ptr(), &cfg, null_mut()) }, NATS_ERR_INVALID_ARGUMENT);
     cfg.opt_start_seq = 1;
     create(&j, "M", &cfg);

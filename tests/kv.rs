@@ -27,7 +27,7 @@ fn kv_config(bucket: &CStr) -> nats_kv_config {
     ok(unsafe { nats_kv_config_init(c.as_mut_ptr()) });
     let mut c = unsafe { c.assume_init() };
     c.bucket = bucket.as_ptr();
-    c.storage = nats_storage::NATS_STORAGE_MEMORY;
+    c.storage = nats_storage::NATS_STORAGE_MEMORY as i32;
     c
 }
 

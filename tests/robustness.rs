@@ -59,3 +59,85 @@ fn round_trips_ignore_wildcard_subscribers() {
     }
     unsafe { nats_subscription_free(monitor_sub) };
 }
+
+/// C may store any int32 in an enum-typed field: every out-of-range value is refused with
+/// NATS_ERR_INVALID_ARGUMENT naming the field (it once crashed or was silently accepted).
+#[test]
+fn out_of_range_enum_fields_are_refused() {
+    use common::js::*;
+    use nats_ffi::consumer::*;
+    use nats_ffi::kv::*;
+    use nats_ffi::stream::*;
+    let server = js_server();
+    let conn = Conn::to(&server.url());
+    let j = js(&conn);
+    create_stream(&j, "ENUMS", &["enums.>"], 0);
+    let stream = cs("ENUMS");
+    let name = cs("BAD");
+    let subjects = [cs("bad.>")];
+    let subject_ptrs: Vec<_> = subjects.iter().map(|s| s.as_ptr()).collect();
+
+    let stream_cfg = || {
+        let mut c = std::mem::MaybeUninit::uninit();
+        ok(unsafe { nats_stream_config_init(c.as_mut_ptr()) });
+        let mut c: nats_stream_config = unsafe { c.assume_init() };
+        c.name = name.as_ptr();
+        c.subjects = subject_ptrs.as_ptr();
+        c.subjects_count = 1;
+        c
+    };
+    for (field, set) in [
+        ("cfg.retention", &(|c: &mut nats_stream_config| c.retention = 99) as &dyn Fn(&mut nats_stream_config)),
+        ("cfg.storage", &|c| c.storage = -1),
+        ("cfg.discard", &|c| c.discard = 7),
+    ] {
+        let mut cfg = stream_cfg();
+        set(&mut cfg);
+        let mut info = null_mut();
+        check(unsafe { nats_jetstream_stream_create(j.0, &cfg, &mut info) }, NATS_ERR_INVALID_ARGUMENT);
+        assert!(info.is_null());
+        assert!(last_error().contains(field), "{field}: {}", last_error());
+        check(unsafe { nats_jetstream_stream_update(j.0, &cfg, &mut info) }, NATS_ERR_INVALID_ARGUMENT);
+    }
+
+    let consumer_cfg = || {
+        let mut c = std::mem::MaybeUninit::uninit();
+        ok(unsafe { nats_consumer_config_init(c.as_mut_ptr()) });
+        unsafe { c.assume_init() }
+    };
+    unsafe extern "C" fn never(_: *mut std::ffi::c_void, _: *mut nats_subscription, _: *const nats_ffi::message::nats_msg) {}
+    for (field, set) in [
+        ("cfg.deliver_policy", &(|c: &mut nats_consumer_config| c.deliver_policy = 99) as &dyn Fn(&mut nats_consumer_config)),
+        ("cfg.deliver_policy", &|c| c.deliver_policy = i32::MIN),
+        ("cfg.ack_policy", &|c| c.ack_policy = 99),
+        ("cfg.replay_policy", &|c| c.replay_policy = -5),
+    ] {
+        let mut cfg = consumer_cfg();
+        set(&mut cfg);
+        let mut info = null_mut();
+        check(unsafe { nats_jetstream_consumer_create(j.0, stream.as_ptr(), &cfg, &mut info) }, NATS_ERR_INVALID_ARGUMENT);
+        assert!(last_error().contains(field), "{field}: {}", last_error());
+        if field != "cfg.ack_policy" {
+            let mut sub = null_mut();
+            let st = unsafe { nats_jetstream_subscribe_ordered(j.0, stream.as_ptr(), &cfg, Some(never), null_mut(), None, &mut sub) };
+            check(st, NATS_ERR_INVALID_ARGUMENT);
+            assert!(sub.is_null());
+        }
+    }
+
+    let bucket = cs("enums");
+    let mut kv_cfg = std::mem::MaybeUninit::uninit();
+    ok(unsafe { nats_kv_config_init(kv_cfg.as_mut_ptr()) });
+    let mut kv_cfg: nats_kv_config = unsafe { kv_cfg.assume_init() };
+    kv_cfg.bucket = bucket.as_ptr();
+    kv_cfg.storage = 42;
+    let mut kv = null_mut();
+    check(unsafe { nats_jetstream_kv_create(j.0, &kv_cfg, &mut kv) }, NATS_ERR_INVALID_ARGUMENT);
+    assert!(kv.is_null() && last_error().contains("cfg.storage"), "{}", last_error());
+    // Nothing half-made on the server.
+    let mut names = null_mut();
+    let mut count = 0usize;
+    ok(unsafe { nats_jetstream_stream_names(j.0, &mut names, &mut count) });
+    assert_eq!(count, 1, "only ENUMS exists");
+    unsafe { nats_ffi::ffi::nats_strings_free(names, count) };
+}

@@ -36,7 +36,7 @@ pub fn create_stream(j: &Js, name: &str, subjects: &[&str], dup_window_ms: u64) 
     cfg.name = n.as_ptr();
     cfg.subjects = ptrs.as_ptr();
     cfg.subjects_count = ptrs.len();
-    cfg.storage = nats_storage::NATS_STORAGE_MEMORY;
+    cfg.storage = nats_storage::NATS_STORAGE_MEMORY as i32;
     cfg.duplicate_window_ms = dup_window_ms;
     let mut info = null_mut();
     ok(unsafe { nats_jetstream_stream_create(j.0, &cfg, &mut info) });
