@@ -502,6 +502,7 @@ impl nats_connection {
 
     fn publish_out(&self, m: OutMsg) -> Result<()> {
         self.check_open()?;
+        check_control_line("publish", &[&m.subject, m.reply.as_deref().unwrap_or("")], 0)?;
         let len = m.payload.len();
         self.check_payload(len)?;
         self.outbox.publish(&Direct(self), m, self.request_timeout, !runtime::on_runtime_thread())?;
@@ -561,7 +562,21 @@ impl nats_connection {
     fn check_request(&self, subject: &str, len: usize) -> Result<()> {
         self.check_open()?;
         check_subject(subject, false, "subject")?;
+        self.check_request_line("request", subject)?;
         self.check_payload(len)
+    }
+
+    /// The length of the reply subjects async-nats makes for requests:
+    /// `<inbox prefix>.<nuid>.<token>`, a new inbox plus a dot and a nuid-long token.
+    pub(crate) fn request_reply_len(&self) -> usize {
+        const NUID_LEN: usize = 22;
+        self.client.new_inbox().len() + 1 + NUID_LEN
+    }
+
+    /// Refuses a request (core or JetStream) to `subject` whose PUB line, with the reply
+    /// subject made for it, would be over the server's control-line limit.
+    pub(crate) fn check_request_line(&self, what: &str, subject: &str) -> Result<()> {
+        check_control_line(what, &[subject], self.request_reply_len())
     }
 
     pub(crate) fn request(&self, subject: &str, headers: Option<async_nats::HeaderMap>, payload: Bytes, timeout: Duration) -> Result<nats_msg> {

@@ -213,6 +213,7 @@ unsafe fn to_config(c: &nats_consumer_config) -> Result<consumer::Config> {
     if let Some(g) = deliver_group {
         check_queue(g)?;
     }
+    check_control_line("deliver_subject", &[deliver_subject.unwrap_or(""), deliver_group.unwrap_or("")], 0)?;
     let filter = opt_str_arg(c.filter_subject, "cfg.filter_subject")?;
     if let Some(f) = filter {
         check_subject(f, true, "filter_subject")?;

@@ -163,12 +163,14 @@ struct Outgoing {
 }
 
 unsafe fn build(
+    js: &nats_jetstream,
     subject: &str,
     headers: Option<async_nats::HeaderMap>,
     payload: Bytes,
     o: Option<&nats_js_publish_options>,
 ) -> Result<Outgoing> {
     check_subject(subject, false, "subject")?;
+    js.conn.check_request_line("JetStream publish", subject)?;
     let mut msg = PublishMessage::build().payload(payload);
     if let Some(h) = headers {
         msg = msg.headers(h);
@@ -459,10 +461,10 @@ unsafe fn publish_common(
     len: usize,
     opts: *const nats_js_publish_options,
 ) -> Result<Outgoing> {
-    handle_arg(js, "js")?;
+    let j = handle_arg(js, "js")?;
     let s = str_arg(subject, "subject")?;
     let d = bytes_arg(data, len, "data")?;
-    build(s, None, Bytes::copy_from_slice(d), opts.as_ref())
+    build(j, s, None, Bytes::copy_from_slice(d), opts.as_ref())
 }
 
 /// Publishes to a stream and waits for its acknowledgement. `opts` may be NULL. On success
@@ -503,7 +505,7 @@ pub unsafe extern "C" fn nats_jetstream_publish_msg(
     guard(|| {
         let j = handle_arg(js, "js")?;
         let m = &handle_arg(msg, "msg")?.inner;
-        let out = build(m.subject.as_str(), m.headers.clone(), m.payload.clone(), opts.as_ref())?;
+        let out = build(j, m.subject.as_str(), m.headers.clone(), m.payload.clone(), opts.as_ref())?;
         let a = j.publish(out)?;
         if !ack.is_null() {
             write_out(ack, Box::into_raw(Box::new(a)));
@@ -544,9 +546,9 @@ pub unsafe extern "C" fn nats_jetstream_publish_msg_async(
     user_data: *mut c_void,
 ) -> nats_status {
     guard(|| {
-        handle_arg(js, "js")?;
+        let j = handle_arg(js, "js")?;
         let m = &handle_arg(msg, "msg")?.inner;
-        let out = build(m.subject.as_str(), m.headers.clone(), m.payload.clone(), opts.as_ref())?;
+        let out = build(j, m.subject.as_str(), m.headers.clone(), m.payload.clone(), opts.as_ref())?;
         js_arc(js).publish_async(out, Hook { f: cb.unwrap_or(ignore_ack), user_data })
     })
 }

@@ -133,10 +133,22 @@ fn check_key(k: &str, wildcards: bool) -> Result<()> {
     Ok(())
 }
 
-unsafe fn key_arg<'a>(key: *const c_char) -> Result<&'a str> {
-    let k = str_arg(key, "key")?;
-    check_key(k, false)?;
-    Ok(k)
+impl nats_kv {
+    /// Reads a key argument: valid characters, and short enough that its subject
+    /// (`$KV.<bucket>.<key>`, or the bucket's put prefix) fits a protocol line with the reply
+    /// subject of a request.
+    unsafe fn key_arg<'a>(&self, key: *const c_char) -> Result<&'a str> {
+        let k = str_arg(key, "key")?;
+        self.check_key_pattern(k, false)?;
+        Ok(k)
+    }
+
+    fn check_key_pattern(&self, key: &str, wildcards: bool) -> Result<()> {
+        check_key(key, wildcards)?;
+        let put_prefix = self.store.put_prefix.as_deref().unwrap_or("");
+        let prefix = std::cmp::max_by_key(put_prefix, self.store.prefix.as_str(), |p| p.len());
+        check_control_line("key", &[prefix, key], self.js.conn.request_reply_len())
+    }
 }
 
 fn kv_error(what: &str, e: &(dyn std::error::Error + 'static)) -> Error {
@@ -240,7 +252,7 @@ unsafe fn write_rev(rev: *mut u64, r: u64) {
 pub unsafe extern "C" fn nats_kv_put(kv: *mut nats_kv, key: *const c_char, data: *const c_void, len: usize, revision: *mut u64) -> nats_status {
     guard(|| {
         let k = handle_arg(kv, "kv")?;
-        let key = key_arg(key)?;
+        let key = k.key_arg(key)?;
         let v = Bytes::copy_from_slice(bytes_arg(data, len, "data")?);
         let r = k.js.call("nats_kv_put", k.store.put(key, v))?.map_err(|e| kv_error("put", &e))?;
         write_rev(revision, r);
@@ -285,7 +297,7 @@ unsafe fn create_common(
     revision: *mut u64,
 ) -> Result<()> {
     let k = handle_arg(kv, "kv")?;
-    let key = key_arg(key)?;
+    let key = k.key_arg(key)?;
     let v = Bytes::copy_from_slice(bytes_arg(data, len, "data")?);
     let fut = async {
         match ttl {
@@ -315,7 +327,7 @@ pub unsafe extern "C" fn nats_kv_update(
 ) -> nats_status {
     guard(|| {
         let k = handle_arg(kv, "kv")?;
-        let key = key_arg(key)?;
+        let key = k.key_arg(key)?;
         let v = Bytes::copy_from_slice(bytes_arg(data, len, "data")?);
         let r = k.js.call("nats_kv_update", k.store.update(key, v, last_revision))?.map_err(|e| match e.kind() {
             kv::UpdateErrorKind::WrongLastRevision => {
@@ -330,7 +342,7 @@ pub unsafe extern "C" fn nats_kv_update(
 
 unsafe fn get_common(kv: *mut nats_kv, key: *const c_char, revision: Option<u64>, out: *mut *mut nats_kv_entry) -> Result<()> {
     let k = handle_arg(kv, "kv")?;
-    let key = key_arg(key)?;
+    let key = k.key_arg(key)?;
     out_arg(out, "out")?;
     let fut = async {
         match revision {
@@ -369,7 +381,7 @@ pub unsafe extern "C" fn nats_kv_get_revision(kv: *mut nats_kv, key: *const c_ch
 pub unsafe extern "C" fn nats_kv_delete(kv: *mut nats_kv, key: *const c_char) -> nats_status {
     guard(|| {
         let k = handle_arg(kv, "kv")?;
-        let key = key_arg(key)?;
+        let key = k.key_arg(key)?;
         k.js.call("nats_kv_delete", k.store.delete(key))?.map_err(|e| kv_error("delete", &e))?;
         Ok(())
     })
@@ -380,7 +392,7 @@ pub unsafe extern "C" fn nats_kv_delete(kv: *mut nats_kv, key: *const c_char) ->
 pub unsafe extern "C" fn nats_kv_purge(kv: *mut nats_kv, key: *const c_char) -> nats_status {
     guard(|| {
         let k = handle_arg(kv, "kv")?;
-        let key = key_arg(key)?;
+        let key = k.key_arg(key)?;
         k.js.call("nats_kv_purge", k.store.purge(key))?.map_err(|e| kv_error("purge", &e))?;
         Ok(())
     })
@@ -423,7 +435,7 @@ pub unsafe extern "C" fn nats_kv_history(
 ) -> nats_status {
     guard(|| {
         let k = handle_arg(kv, "kv")?;
-        let key = key_arg(key)?;
+        let key = k.key_arg(key)?;
         out_arg(entries, "entries")?;
         out_arg(count, "count")?;
         let fut = async {
@@ -593,7 +605,7 @@ pub unsafe extern "C" fn nats_kv_watch(
     guard(|| {
         let k = handle_arg(kv, "kv")?;
         let pattern = opt_str_arg(keys, "keys")?.unwrap_or(">");
-        check_key(pattern, true)?;
+        k.check_key_pattern(pattern, true)?;
         let cb = cb.ok_or_else(|| null("cb"))?;
         out_arg(out, "out")?;
         if flags > 2 {

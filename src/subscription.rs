@@ -256,6 +256,7 @@ impl nats_subscription {
         if let Some(q) = queue {
             check_queue(q)?;
         }
+        check_control_line("subscribe", &[subject, queue.unwrap_or("")], 0)?;
         let fut = async {
             match queue {
                 Some(q) => conn.client.queue_subscribe(subject.to_string(), q.to_string()).await,

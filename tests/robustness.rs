@@ -141,3 +141,67 @@ fn out_of_range_enum_fields_are_refused() {
     assert_eq!(count, 1, "only ENUMS exists");
     unsafe { nats_ffi::ffi::nats_strings_free(names, count) };
 }
+
+/// No subject, reply or queue may make a protocol line longer than the server's 4096-byte
+/// control-line limit: the server would drop the connection, and a SUB is re-sent on every
+/// reconnect (a reconnect storm). The longest lines that fit still work end to end.
+#[test]
+fn protocol_lines_over_the_server_limit_are_refused() {
+    use common::js::*;
+    use nats_ffi::message::nats_msg_free;
+    let server = js_server();
+    let conn = Conn::to(&server.url());
+    let too_long = cs(&"x".repeat(4199));
+    let mut sub = null_mut();
+    check(unsafe { nats_subscribe_sync(conn.0, too_long.as_ptr(), &mut sub) }, NATS_ERR_INVALID_SUBJECT);
+    assert!(sub.is_null());
+    check(conn.publish(&"x".repeat(4199), b"lost"), NATS_ERR_INVALID_SUBJECT);
+    // Each part fits alone; together they do not.
+    let half = cs(&"h".repeat(2100));
+    let queue = cs(&"q".repeat(2100));
+    check(unsafe { nats_queue_subscribe_sync(conn.0, half.as_ptr(), queue.as_ptr(), &mut sub) }, NATS_ERR_INVALID_SUBJECT);
+    check(
+        unsafe { nats_ffi::connection::nats_publish_with_reply(conn.0, half.as_ptr(), half.as_ptr(), b"x".as_ptr().cast(), 1) },
+        NATS_ERR_INVALID_SUBJECT,
+    );
+    // A request adds its inbox reply subject to the line.
+    check(conn.request(&"r".repeat(4010), b"", 100).err().unwrap(), NATS_ERR_INVALID_SUBJECT);
+    let j = js(&conn);
+    check(publish(&j, &"j".repeat(4010), b"", None).err().unwrap(), NATS_ERR_INVALID_SUBJECT);
+
+    {
+        use nats_ffi::kv::*;
+        let bucket = cs("long_keys");
+        let mut cfg = std::mem::MaybeUninit::uninit();
+        ok(unsafe { nats_kv_config_init(cfg.as_mut_ptr()) });
+        let mut cfg: nats_kv_config = unsafe { cfg.assume_init() };
+        cfg.bucket = bucket.as_ptr();
+        let mut kv = null_mut();
+        ok(unsafe { nats_jetstream_kv_create(j.0, &cfg, &mut kv) });
+        let (long_key, fitting_key) = (cs(&"k".repeat(4000)), cs(&"k".repeat(3000)));
+        let mut rev = 0u64;
+        check(unsafe { nats_kv_put(kv, long_key.as_ptr(), b"v".as_ptr().cast(), 1, &mut rev) }, NATS_ERR_INVALID_SUBJECT);
+        ok(unsafe { nats_kv_put(kv, fitting_key.as_ptr(), b"v".as_ptr().cast(), 1, &mut rev) });
+        let mut entry = null_mut();
+        ok(unsafe { nats_kv_get(kv, fitting_key.as_ptr(), &mut entry) });
+        unsafe { nats_kv_entry_free(entry) };
+        unsafe { nats_kv_free(kv) };
+    }
+
+    // The longest subject that fits: subscribe, publish and receive it.
+    let longest = "l".repeat(4096 - 64);
+    let longest_c = cs(&longest);
+    ok(unsafe { nats_subscribe_sync(conn.0, longest_c.as_ptr(), &mut sub) });
+    ok(conn.publish(&longest, b"fits"));
+    let mut msg = null_mut();
+    ok(unsafe { nats_subscription_next_msg(sub, 5000, &mut msg) });
+    assert_eq!(unsafe { msg_data(msg) }, b"fits");
+    unsafe { nats_msg_free(msg) };
+    unsafe { nats_subscription_free(sub) };
+    conn.flush();
+
+    let mut stats = std::mem::MaybeUninit::uninit();
+    ok(unsafe { nats_connection_stats(conn.0, stats.as_mut_ptr()) });
+    assert_eq!(unsafe { stats.assume_init() }.reconnects, 0, "no line made the server drop us");
+    assert!(!server.log().contains("control line"), "server log: {}", server.log());
+}
