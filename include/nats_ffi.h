@@ -24,6 +24,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// The largest capacity accepted for the library's internal queues (`sender_capacity`,
+// `max_pending_acks`): 16M entries. The queues underneath cannot hold more, and no
+// workload needs it.
+#define NATS_MAX_QUEUE_CAPACITY (1 << 24)
+
+// The server's default `max_control_line`: the longest protocol line (`PUB`, `HPUB`, `SUB`
+// with their arguments) it accepts. A longer line makes it drop the connection, and a SUB is
+// sent again on every reconnect, so such a line must never leave the library.
+#define NATS_MAX_CONTROL_LINE 4096
+
 // Default pending limits, as nats.c: 65536 messages, 64 MiB.
 #define DEFAULT_PENDING_MSGS 65536
 
@@ -878,7 +888,8 @@ nats_status nats_jetstream_options_set_timeout_ms(struct nats_jetstream_options 
 
 // How many async publishes may await their acknowledgement at once (default 4000); beyond
 // that `nats_jetstream_publish_async` waits (at most the timeout).
-// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_ARGUMENT` (0).
+// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_ARGUMENT` (0, or more than
+// `NATS_MAX_QUEUE_CAPACITY`).
 nats_status nats_jetstream_options_set_max_pending_acks(struct nats_jetstream_options *opts, size_t max);
 
 // Creates a JetStream context on `conn` with `opts` (NULL: defaults; copied). Does not talk
@@ -1289,7 +1300,8 @@ nats_status nats_options_set_ping_interval_ms(struct nats_options *opts, uint64_
 
 // kumo `sender_capacity`: capacity of the queue of outgoing operations between API callers
 // and the connection task. When it is full, publishing waits (up to request_timeout, then
-// `NATS_ERR_TIMEOUT`). Default 128. Errors: `NATS_ERR_INVALID_ARGUMENT` for 0.
+// `NATS_ERR_TIMEOUT`). Default 128. Errors: `NATS_ERR_INVALID_ARGUMENT` for 0 or more than
+// `NATS_MAX_QUEUE_CAPACITY`.
 nats_status nats_options_set_sender_capacity(struct nats_options *opts, size_t capacity);
 
 // kumo `inbox_prefix`: prefix of reply subjects made for requests (default `_INBOX`).

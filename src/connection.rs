@@ -80,7 +80,7 @@ impl Deliveries {
     }
     /// Waits until no delivery thread runs; false if `limit` passed first.
     fn wait_idle(&self, limit: Duration) -> bool {
-        let deadline = Instant::now() + limit;
+        let deadline = crate::runtime::deadline_after(limit);
         let mut n = self.running.lock().unwrap_or_else(|p| p.into_inner());
         while *n > 0 {
             let now = Instant::now();

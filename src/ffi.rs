@@ -125,23 +125,39 @@ pub(crate) fn invalid_enum(field: &str, type_name: &str, value: i32) -> Error {
     Error::new(NATS_ERR_INVALID_ARGUMENT, format!("`{field}` is {value}, which is not a `{type_name}` value"))
 }
 
+/// The largest capacity accepted for the library's internal queues (`sender_capacity`,
+/// `max_pending_acks`): 16M entries. The queues underneath cannot hold more, and no
+/// workload needs it.
+pub const NATS_MAX_QUEUE_CAPACITY: usize = 1 << 24;
+
+/// Checks a queue capacity given by the user: 1 to [`NATS_MAX_QUEUE_CAPACITY`].
+pub fn check_capacity(value: usize, name: &str) -> Result<()> {
+    if value == 0 || value > NATS_MAX_QUEUE_CAPACITY {
+        return Err(Error::new(
+            NATS_ERR_INVALID_ARGUMENT,
+            format!("`{name}` is {value}; it must be between 1 and {NATS_MAX_QUEUE_CAPACITY}"),
+        ));
+    }
+    Ok(())
+}
+
 /// The server's default `max_control_line`: the longest protocol line (`PUB`, `HPUB`, `SUB`
 /// with their arguments) it accepts. A longer line makes it drop the connection, and a SUB is
 /// sent again on every reconnect, so such a line must never leave the library.
-pub const MAX_CONTROL_LINE: usize = 4096;
+pub const NATS_MAX_CONTROL_LINE: usize = 4096;
 
 /// What a protocol line holds besides its subjects: the verb, separators, a sid or two sizes
 /// of up to 20 digits each, and CRLF (`HPUB ` + 3 spaces + 40 digits + CRLF = 50).
 const CONTROL_LINE_OVERHEAD: usize = 64;
 
 /// Refuses a protocol line whose subjects (subject, reply or queue) would make it longer than
-/// [`MAX_CONTROL_LINE`]; `extra` counts subjects the library adds (a request's inbox reply).
+/// [`NATS_MAX_CONTROL_LINE`]; `extra` counts subjects the library adds (a request's inbox reply).
 pub fn check_control_line(what: &str, parts: &[&str], extra: usize) -> Result<()> {
     let line = parts.iter().map(|p| p.len()).sum::<usize>() + extra + CONTROL_LINE_OVERHEAD;
-    if line > MAX_CONTROL_LINE {
+    if line > NATS_MAX_CONTROL_LINE {
         return Err(Error::new(
             NATS_ERR_INVALID_SUBJECT,
-            format!("{what}: its subjects make a protocol line of about {line} bytes, over the server's limit of {MAX_CONTROL_LINE}"),
+            format!("{what}: its subjects make a protocol line of about {line} bytes, over the server's limit of {NATS_MAX_CONTROL_LINE}"),
         ));
     }
     Ok(())
@@ -157,10 +173,10 @@ pub fn check_subject(subject: &str, wildcards: bool, what: &str) -> Result<()> {
     if subject.is_empty() {
         return bad("is empty");
     }
-    if subject.len() + CONTROL_LINE_OVERHEAD > MAX_CONTROL_LINE {
+    if subject.len() + CONTROL_LINE_OVERHEAD > NATS_MAX_CONTROL_LINE {
         return Err(Error::new(
             NATS_ERR_INVALID_SUBJECT,
-            format!("{what} is {} bytes long: no protocol line can carry it (the server's limit is {MAX_CONTROL_LINE})", subject.len()),
+            format!("{what} is {} bytes long: no protocol line can carry it (the server's limit is {NATS_MAX_CONTROL_LINE})", subject.len()),
         ));
     }
     if subject.chars().any(|c| c.is_whitespace() || c.is_control()) {
@@ -185,7 +201,7 @@ pub fn check_subject(subject: &str, wildcards: bool, what: &str) -> Result<()> {
 
 /// Validates a queue group name: non-empty, no whitespace.
 pub fn check_queue(queue: &str) -> Result<()> {
-    if queue.len() + CONTROL_LINE_OVERHEAD > MAX_CONTROL_LINE {
+    if queue.len() + CONTROL_LINE_OVERHEAD > NATS_MAX_CONTROL_LINE {
         return Err(Error::new(NATS_ERR_INVALID_SUBJECT, format!("queue group is {} bytes long, over the protocol's limit", queue.len())));
     }
     if queue.is_empty() || queue.chars().any(|c| c.is_whitespace() || c.is_control()) {

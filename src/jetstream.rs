@@ -162,6 +162,15 @@ struct Outgoing {
     timeout: Option<Duration>,
 }
 
+/// An optional string that is sent as a header value (no CR or LF).
+unsafe fn opt_header_arg<'a>(p: *const c_char, name: &str) -> Result<Option<&'a str>> {
+    let value = opt_str_arg(p, name)?;
+    if let Some(v) = value {
+        crate::message::header_value(v).map_err(|e| Error::new(e.status, format!("`{name}`: {}", e.detail)))?;
+    }
+    Ok(value)
+}
+
 unsafe fn build(
     js: &nats_jetstream,
     subject: &str,
@@ -177,13 +186,15 @@ unsafe fn build(
     }
     let mut timeout = None;
     if let Some(o) = o {
-        if let Some(id) = opt_str_arg(o.msg_id, "msg_id")? {
+        // These travel as header values: CR or LF would break the protocol (async-nats
+        // panics on them), so they are refused like any header value.
+        if let Some(id) = opt_header_arg(o.msg_id, "opts.msg_id")? {
             msg = msg.message_id(id);
         }
-        if let Some(s) = opt_str_arg(o.expected_stream, "expected_stream")? {
+        if let Some(s) = opt_header_arg(o.expected_stream, "opts.expected_stream")? {
             msg = msg.expected_stream(s);
         }
-        if let Some(id) = opt_str_arg(o.expected_last_msg_id, "expected_last_msg_id")? {
+        if let Some(id) = opt_header_arg(o.expected_last_msg_id, "opts.expected_last_msg_id")? {
             msg = msg.expected_last_message_id(id);
         }
         if o.has_expected_last_sequence {
@@ -321,7 +332,7 @@ impl nats_jetstream {
                 "publish_async_complete cannot wait from this context's own ack callback",
             ));
         }
-        let deadline = Instant::now() + limit;
+        let deadline = crate::runtime::deadline_after(limit);
         let mut n = self.acks.lock().unwrap_or_else(|p| p.into_inner());
         while *n > 0 {
             let now = Instant::now();
@@ -410,13 +421,12 @@ pub unsafe extern "C" fn nats_jetstream_options_set_timeout_ms(opts: *mut nats_j
 
 /// How many async publishes may await their acknowledgement at once (default 4000); beyond
 /// that `nats_jetstream_publish_async` waits (at most the timeout).
-/// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_ARGUMENT` (0).
+/// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_ARGUMENT` (0, or more than
+/// `NATS_MAX_QUEUE_CAPACITY`).
 #[no_mangle]
 pub unsafe extern "C" fn nats_jetstream_options_set_max_pending_acks(opts: *mut nats_jetstream_options, max: usize) -> nats_status {
     with_js_opts(opts, |o| {
-        if max == 0 {
-            return Err(Error::new(NATS_ERR_INVALID_ARGUMENT, "max_pending_acks must be at least 1"));
-        }
+        check_capacity(max, "max_pending_acks")?;
         o.max_pending_acks = max;
         Ok(())
     })

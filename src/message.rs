@@ -232,7 +232,7 @@ fn header_name(key: &str) -> Result<async_nats::HeaderName> {
     })
 }
 
-fn header_value(value: &str) -> Result<async_nats::HeaderValue> {
+pub(crate) fn header_value(value: &str) -> Result<async_nats::HeaderValue> {
     async_nats::HeaderValue::from_str(value).map_err(|_| {
         Error::new(NATS_ERR_INVALID_ARGUMENT, "header value must not contain CR or LF")
     })

@@ -525,13 +525,12 @@ pub unsafe extern "C" fn nats_options_set_ping_interval_ms(opts: *mut nats_optio
 
 /// kumo `sender_capacity`: capacity of the queue of outgoing operations between API callers
 /// and the connection task. When it is full, publishing waits (up to request_timeout, then
-/// `NATS_ERR_TIMEOUT`). Default 128. Errors: `NATS_ERR_INVALID_ARGUMENT` for 0.
+/// `NATS_ERR_TIMEOUT`). Default 128. Errors: `NATS_ERR_INVALID_ARGUMENT` for 0 or more than
+/// `NATS_MAX_QUEUE_CAPACITY`.
 #[no_mangle]
 pub unsafe extern "C" fn nats_options_set_sender_capacity(opts: *mut nats_options, capacity: usize) -> nats_status {
     with_opts(opts, |o| {
-        if capacity == 0 {
-            return Err(Error::new(NATS_ERR_INVALID_ARGUMENT, "sender_capacity must be at least 1"));
-        }
+        check_capacity(capacity, "sender_capacity")?;
         o.sender_capacity = capacity;
         Ok(())
     })

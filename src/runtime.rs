@@ -22,6 +22,16 @@ fn worker_threads() -> usize {
         .unwrap_or(2)
 }
 
+/// `now + limit`, or a century from now when that is past what an `Instant` can hold: the
+/// caller's timeout may be any u64 of milliseconds, and `Instant + Duration` panics on
+/// overflow.
+pub fn deadline_after(limit: std::time::Duration) -> std::time::Instant {
+    let now = std::time::Instant::now();
+    now.checked_add(limit)
+        .or_else(|| now.checked_add(std::time::Duration::from_secs(100 * 365 * 24 * 3600)))
+        .unwrap_or(now)
+}
+
 /// The runtime handle for this process, starting the runtime on first use.
 pub fn handle() -> Result<Handle> {
     let pid = std::process::id();

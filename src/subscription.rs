@@ -119,7 +119,7 @@ impl Pending {
 
     /// The next message, waiting at most `limit`.
     fn take_one(&self, limit: Duration) -> Taken {
-        let deadline = Instant::now() + limit;
+        let deadline = crate::runtime::deadline_after(limit);
         let mut s = self.lock();
         loop {
             if let Some(m) = s.msgs.pop_front() {
@@ -167,7 +167,7 @@ impl Pending {
     /// Waits until everything was delivered: the delivery thread exited (callback
     /// subscriptions) or the queue is closed and emptied by the reader (synchronous ones).
     fn wait_done(&self, sync: bool, limit: Duration) -> bool {
-        let deadline = Instant::now() + limit;
+        let deadline = crate::runtime::deadline_after(limit);
         let mut s = self.lock();
         loop {
             let done = if sync { s.closed && s.msgs.is_empty() && s.taking == 0 } else { s.finished };

@@ -5,6 +5,7 @@ mod common;
 use common::*;
 use nats_ffi::connection::*;
 use nats_ffi::error::*;
+use nats_ffi::ffi::NATS_MAX_QUEUE_CAPACITY;
 use nats_ffi::options::*;
 use nats_ffi::subscription::*;
 use std::ptr::null_mut;
@@ -204,4 +205,62 @@ fn protocol_lines_over_the_server_limit_are_refused() {
     ok(unsafe { nats_connection_stats(conn.0, stats.as_mut_ptr()) });
     assert_eq!(unsafe { stats.assume_init() }.reconnects, 0, "no line made the server drop us");
     assert!(!server.log().contains("control line"), "server log: {}", server.log());
+}
+
+/// Inputs that once reached a panic (NATS_ERR_PANIC): header-borne JetStream publish options
+/// with CR/LF, queue capacities of SIZE_MAX, timeouts of UINT64_MAX.
+#[test]
+fn inputs_that_panicked_are_errors() {
+    use common::js::*;
+    use nats_ffi::jetstream::*;
+    let server = js_server();
+    let conn = Conn::to(&server.url());
+    let j = js(&conn);
+    create_stream(&j, "PANICS", &["panics.>"], 0);
+    let crlf = cs("id\r\nX-Injected: 1");
+    for field in ["msg_id", "expected_stream", "expected_last_msg_id"] {
+        let mut o = popts();
+        match field {
+            "msg_id" => o.msg_id = crlf.as_ptr(),
+            "expected_stream" => o.expected_stream = crlf.as_ptr(),
+            _ => o.expected_last_msg_id = crlf.as_ptr(),
+        }
+        check(publish(&j, "panics.a", b"x", Some(&o)).err().unwrap(), NATS_ERR_INVALID_ARGUMENT);
+        assert!(last_error().contains(field), "{}", last_error());
+        let subject = cs("panics.a");
+        let st = unsafe { nats_jetstream_publish_async(j.0, subject.as_ptr(), b"x".as_ptr().cast(), 1, &o, None, null_mut()) };
+        check(st, NATS_ERR_INVALID_ARGUMENT);
+    }
+    assert_eq!(info(&j, "PANICS").0, 0, "nothing was stored");
+
+    let o = Opts::new();
+    check(unsafe { nats_options_set_sender_capacity(o.0, usize::MAX) }, NATS_ERR_INVALID_ARGUMENT);
+    check(unsafe { nats_options_set_sender_capacity(o.0, NATS_MAX_QUEUE_CAPACITY + 1) }, NATS_ERR_INVALID_ARGUMENT);
+    ok(unsafe { nats_options_set_sender_capacity(o.0, NATS_MAX_QUEUE_CAPACITY) });
+    let o = o.servers(&[&server.url()]);
+    let big_queue = o.connect().expect("connect with the largest sender capacity");
+    ok(big_queue.publish("panics.b", b"x"));
+    let mut jo = null_mut();
+    ok(unsafe { nats_jetstream_options_new(&mut jo) });
+    check(unsafe { nats_jetstream_options_set_max_pending_acks(jo, usize::MAX) }, NATS_ERR_INVALID_ARGUMENT);
+    ok(unsafe { nats_jetstream_options_set_max_pending_acks(jo, NATS_MAX_QUEUE_CAPACITY) });
+    let mut big_acks = null_mut();
+    ok(unsafe { nats_jetstream_new(conn.0, jo, &mut big_acks) });
+    unsafe { nats_jetstream_free(big_acks) };
+    unsafe { nats_jetstream_options_free(jo) };
+
+    // Timeouts of UINT64_MAX mean "a very long time", never an overflow.
+    let subject = cs("panics.forever");
+    let mut sub = null_mut();
+    ok(unsafe { nats_subscribe_sync(conn.0, subject.as_ptr(), &mut sub) });
+    conn.flush();
+    ok(conn.publish("panics.forever", b"now"));
+    let mut msg = null_mut();
+    ok(unsafe { nats_subscription_next_msg(sub, u64::MAX, &mut msg) });
+    unsafe { nats_ffi::message::nats_msg_free(msg) };
+    ok(unsafe { nats_connection_flush(conn.0, u64::MAX) });
+    ok(unsafe { nats_subscription_drain(sub, u64::MAX) });
+    unsafe { nats_subscription_free(sub) };
+    ok(unsafe { nats_jetstream_publish_async_complete(j.0, u64::MAX) });
+    ok(unsafe { nats_connection_drain(big_queue.0, u64::MAX) });
 }
