@@ -625,6 +625,11 @@ impl futures_util::Stream for Ordered {
                         continue; // State changed, restart loop to check it
                     }
                     Poll::Ready(Err(_)) => {
+                        // The watcher is gone for good (the client closed): never poll the
+                        // completed future again, which would panic ("`async fn` resumed
+                        // after completion"). Messages still buffered are delivered, then the
+                        // closed subscription ends the stream.
+                        self.state_change_future = Some(Box::pin(std::future::pending()));
                         return Poll::Ready(Some(Err(OrderedError::with_source(
                             OrderedErrorKind::Other,
                             "Connection state watcher dropped",
