@@ -323,8 +323,8 @@ impl nats_subscription {
             }
         }
         match source {
-            Source::Core(subscriber) => conn.handle.spawn(pump(subscriber, sub.clone(), control_rx)),
-            Source::Stream(stream) => conn.handle.spawn(pump_stream(stream, sub.clone(), control_rx)),
+            Source::Core(subscriber) => conn.handle.spawn(reporting_panics(sub.clone(), pump(subscriber, sub.clone(), control_rx))),
+            Source::Stream(stream) => conn.handle.spawn(reporting_panics(sub.clone(), pump_stream(stream, sub.clone(), control_rx))),
         };
         Ok(sub)
     }
@@ -593,11 +593,27 @@ async fn pump(
 
 /// As `pump`, for a stream source: its errors go to the error callback; unsubscribe and
 /// drain end it (a JetStream consumer redelivers what was not acknowledged).
-async fn pump_stream(mut stream: MsgStream, sub: Arc<nats_subscription>, mut control: mpsc::UnboundedReceiver<Control>) {
+/// Runs a subscription's pump; should it panic (a bug), the subscription ends and the
+/// connection's error callback gets `NATS_ERR_PANIC` with the detail, instead of the task
+/// dying silently on a runtime thread.
+async fn reporting_panics(sub: Arc<nats_subscription>, pump: impl std::future::Future<Output = ()>) {
+    use futures_util::FutureExt;
+    if let Err(payload) = std::panic::AssertUnwindSafe(pump).catch_unwind().await {
+        let text = format!("subscription stopped by an internal error: {}", crate::ffi::panic_text(payload.as_ref()));
+        sub.ended.store(true, Ordering::Release);
+        sub.pending.close(false);
+        sub.conn.send_event(Event::Error { sub: Some(sub.clone()), status: NATS_ERR_PANIC, text });
+    }
+}
+
+async fn pump_stream(stream: MsgStream, sub: Arc<nats_subscription>, mut control: mpsc::UnboundedReceiver<Control>) {
+    // Fused: a stream that ended (an ordered consumer gives up after an error) is never
+    // polled again; async-nats' streams panic when resumed after completion.
+    let mut stream = stream.fuse();
     let mut closed = sub.conn.closed.subscribe();
     let mut batch = Vec::with_capacity(256);
     let mut controls_open = true;
-    let take = |stream: &mut MsgStream, batch: &mut Vec<async_nats::Message>, first: Option<std::result::Result<async_nats::Message, String>>| {
+    let take = |stream: &mut futures_util::stream::Fuse<MsgStream>, batch: &mut Vec<async_nats::Message>, first: Option<std::result::Result<async_nats::Message, String>>| {
         let mut item = first;
         loop {
             match item {

@@ -264,3 +264,82 @@ fn inputs_that_panicked_are_errors() {
     ok(unsafe { nats_jetstream_publish_async_complete(j.0, u64::MAX) });
     ok(unsafe { nats_connection_drain(big_queue.0, u64::MAX) });
 }
+
+/// Records what the error callback receives.
+#[derive(Default)]
+struct Errors(std::sync::Mutex<Vec<(nats_status, String)>>);
+
+unsafe extern "C" fn record_error(
+    ud: *mut std::ffi::c_void,
+    _conn: *mut nats_connection,
+    _sub: *mut nats_subscription,
+    status: nats_status,
+    text: *const std::ffi::c_char,
+) {
+    let errors = &*(ud as *const Errors);
+    let text = std::ffi::CStr::from_ptr(text).to_string_lossy().into_owned();
+    errors.0.lock().unwrap().push((status, text));
+}
+
+/// Closing a connection under a live ordered consumer: async-nats' ordered stream reports
+/// "Connection state watcher dropped" and, polled again, panicked on a runtime thread ("async
+/// fn resumed after completion"; third_party patch 2). Nothing may reach a panic, and the
+/// library prints nothing.
+#[test]
+fn closing_under_an_ordered_consumer_is_clean() {
+    use common::js::*;
+    use nats_ffi::consumer::*;
+    let server = js_server();
+    let errors = Box::leak(Box::new(Errors::default()));
+    let setup = Conn::to(&server.url());
+    create_stream(&js(&setup), "ORDERED", &["ordered.>"], 0);
+    for i in 0..10 {
+        publish(&js(&setup), "ordered.x", format!("{i}").as_bytes(), None).unwrap();
+    }
+    unsafe extern "C" fn count(ud: *mut std::ffi::c_void, _: *mut nats_subscription, _: *const nats_ffi::message::nats_msg) {
+        (*(ud as *const std::sync::atomic::AtomicUsize)).fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+    for _ in 0..10 {
+        let conn = connect_with(&server, |o| {
+            ok(unsafe { nats_options_set_error_cb(o, Some(record_error), (errors as *const Errors).cast_mut().cast()) })
+        });
+        let j = js(&conn);
+        let stream = cs("ORDERED");
+        let received = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut sub = null_mut();
+        let ud = std::sync::Arc::as_ptr(&received).cast_mut().cast();
+        ok(unsafe { nats_jetstream_subscribe_ordered(j.0, stream.as_ptr(), std::ptr::null(), Some(count), ud, None, &mut sub) });
+        assert!(wait_until(std::time::Duration::from_secs(10), || received.load(std::sync::atomic::Ordering::SeqCst) == 10));
+        unsafe { nats_connection_close(conn.0) };
+        assert!(wait_until(std::time::Duration::from_secs(10), || !unsafe { nats_subscription_is_valid(sub) }));
+        unsafe { nats_subscription_free(sub) };
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let seen = errors.0.lock().unwrap().clone();
+    assert!(seen.iter().all(|(st, _)| *st != NATS_ERR_PANIC), "a panic inside the library: {seen:?}");
+}
+
+/// A panic inside the library (none is reachable from input; this forces one) is reported as
+/// NATS_ERR_PANIC with its detail and never printed: the test runs itself as a child process
+/// and checks the child's stderr.
+#[test]
+fn caught_panics_are_not_printed() {
+    if std::env::var_os("NATS_FFI_PANIC_CHILD").is_some() {
+        let status = nats_ffi::ffi::guard(|| panic!("forced for the test"));
+        assert_eq!(status, NATS_ERR_PANIC);
+        assert!(last_error().contains("forced for the test") && last_error().contains("robustness.rs"), "{}", last_error());
+        let rt = nats_ffi::runtime::handle().unwrap();
+        let task = rt.spawn(async { panic!("forced on a runtime thread") });
+        assert!(rt.block_on(task).is_err());
+        return;
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "caught_panics_are_not_printed", "--nocapture", "--test-threads=1"])
+        .env("NATS_FFI_PANIC_CHILD", "1")
+        .env_remove("NATS_FFI_PRINT_PANICS")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && stdout.contains("1 passed"), "child: {stdout}");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "", "the library printed to stderr");
+}
