@@ -146,6 +146,11 @@ struct Backoff {
     wait: Option<Duration>,
     jitter: Duration,
     custom: Option<Hook<DelayFn>>,
+    /// Servers in the pool: until the first connection, one pass over all of them is the
+    /// initial connect, which tries each at once (connection_timeout each, as the header
+    /// promises); the delays are for reconnecting and for later passes.
+    servers: usize,
+    ever_connected: Arc<AtomicBool>,
 }
 
 impl Backoff {
@@ -154,6 +159,9 @@ impl Backoff {
     fn delay(&self, closed: &watch::Sender<bool>, attempts: usize) -> Duration {
         if *closed.borrow() {
             return Duration::from_secs(365 * 24 * 3600);
+        }
+        if !self.ever_connected.load(Ordering::Acquire) && attempts <= self.servers {
+            return Duration::ZERO;
         }
         if let Some(h) = self.custom {
             return events::custom_delay(h, attempts);
@@ -338,10 +346,13 @@ impl nats_connection {
             }
             false => (None, None),
         };
+        let ever_connected = Arc::new(AtomicBool::new(false));
         let backoff = Backoff {
             wait: opts.reconnect_wait,
             jitter: if tls { opts.reconnect_jitter_tls } else { opts.reconnect_jitter },
             custom: opts.hooks.reconnect_delay,
+            servers: addrs.len(),
+            ever_connected: ever_connected.clone(),
         };
         let on_event = closed.clone();
         let on_delay = closed.clone();
@@ -349,6 +360,9 @@ impl nats_connection {
         let co = base
             .reconnect_delay_callback(move |attempts| backoff.delay(&on_delay, attempts))
             .event_callback(move |event| {
+                if let async_nats::Event::Connected = event {
+                    ever_connected.store(true, Ordering::Release);
+                }
                 if let async_nats::Event::Closed | async_nats::Event::ClientError(async_nats::ClientError::MaxReconnects) = event {
                     on_event.send_replace(true);
                 }

@@ -343,3 +343,26 @@ fn caught_panics_are_not_printed() {
     assert!(out.status.success() && stdout.contains("1 passed"), "child: {stdout}");
     assert_eq!(String::from_utf8_lossy(&out.stderr), "", "the library printed to stderr");
 }
+
+/// The first connect tries each server once, connection_timeout each, without the reconnect
+/// delay between them (it waited reconnect_wait, 8 s here, before the good server).
+#[test]
+fn first_connect_does_not_wait_the_reconnect_delay_between_servers() {
+    let server = Server::start();
+    // Accepts TCP but never speaks: the connection_timeout case.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_url = format!("nats://{}", silent.local_addr().unwrap());
+    for dead in ["nats://127.0.0.1:1", silent_url.as_str()] {
+        let o = Opts::new().servers(&[dead, &server.url()]);
+        ok(unsafe { nats_options_set_connection_timeout_ms(o.0, 1000) });
+        ok(unsafe { nats_options_set_reconnect_wait_ms(o.0, 8000) });
+        ok(unsafe { nats_options_set_reconnect_jitter_ms(o.0, 60_000, 60_000) });
+        ok(unsafe { nats_options_set_retain_servers_order(o.0, true) });
+        let start = std::time::Instant::now();
+        let conn = o.connect().expect("the second server is up");
+        let took = start.elapsed();
+        assert!(took < std::time::Duration::from_millis(4000), "{dead} first: connected after {took:?}");
+        ok(conn.publish("first.connect", b"ok"));
+        conn.flush();
+    }
+}
