@@ -70,7 +70,11 @@ enum nats_status
   NATS_ERR_INVALID_SUBJECT = 4,
   // The operation did not complete within its timeout.
   NATS_ERR_TIMEOUT = 5,
-  // A request found no subscriber on its subject (the server answered 503).
+  // A request found no subscriber on its subject (the server answered 503). From JetStream
+  // calls: no JetStream API, stream or consumer answered — JetStream is not enabled for the
+  // account, the domain or API prefix is wrong, no stream stores the subject, the consumer
+  // no longer exists, or (transiently) a stream or consumer is electing its leader.
+  // Retryable (`nats_status_is_retryable`).
   NATS_ERR_NO_RESPONDERS = 6,
   // The connection (or subscription) has been closed; the call cannot proceed.
   NATS_ERR_CONNECTION_CLOSED = 7,
@@ -113,6 +117,9 @@ enum nats_status
   // A JetStream expectation did not hold: expected last sequence / last msg-id / stream of
   // a publish, or the revision of a key-value update.
   NATS_ERR_EXPECTATION_FAILED = 23,
+  // JetStream answered that it is temporarily unavailable (no cluster leader, the stream's
+  // or consumer's leader is being elected, cluster not ready). Retryable.
+  NATS_ERR_JETSTREAM_UNAVAILABLE = 24,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -486,11 +493,20 @@ typedef struct nats_js_publish_options {
   bool has_expected_last_subject_sequence;
   // How long to wait for the acknowledgement; 0 = the context's timeout.
   uint64_t timeout_ms;
+  // Attempts after the first when the failure is transient: `NATS_ERR_NO_RESPONDERS` (no
+  // stream answered, e.g. during a leader election), `NATS_ERR_JETSTREAM_UNAVAILABLE`, and
+  // — only when `msg_id` is set, so the stream de-duplicates — `NATS_ERR_TIMEOUT`. Every
+  // attempt sends the same message with the same headers. 0 = no retry (default), as
+  // nats.c's jsPubOptions.MaxRetries. Each attempt waits up to the timeout for its ack.
+  uint32_t max_retries;
+  // Wait before each retry, ms; 0 = 250 ms (nats.c's default RetryWait).
+  uint64_t retry_wait_ms;
 } nats_js_publish_options;
 
 // Async publish acknowledgement callback: `user_data`, `NATS_OK` and the ack (borrowed until
-// the callback returns), or an error status (`NATS_ERR_TIMEOUT`, `NATS_ERR_NOT_FOUND` (no
-// stream for the subject), `NATS_ERR_EXPECTATION_FAILED`, `NATS_ERR_JETSTREAM`, ...) with
+// the callback returns), or an error status (`NATS_ERR_TIMEOUT`, `NATS_ERR_NO_RESPONDERS` (no
+// stream answered: none stores the subject, or its leader is being elected),
+// `NATS_ERR_JETSTREAM_UNAVAILABLE`, `NATS_ERR_EXPECTATION_FAILED`, `NATS_ERR_JETSTREAM`) with
 // `ack` NULL; `nats_last_error()` explains inside the callback. Runs on the context's ack
 // thread, one call at a time, in completion order; it may call any function of the library
 // except `nats_jetstream_publish_async_complete` on the same context.
@@ -734,7 +750,7 @@ nats_status nats_consumer_config_init(struct nats_consumer_config *cfg);
 // info to `*info` unless `info` is NULL (→ `nats_consumer_info_free`); its name (for an
 // ephemeral consumer, chosen by the server) is `nats_consumer_info_name`.
 // Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_ARGUMENT`,
-// `NATS_ERR_INVALID_SUBJECT`, `NATS_ERR_NOT_FOUND` (no such stream), `NATS_ERR_JETSTREAM`
+// `NATS_ERR_INVALID_SUBJECT`, `NATS_ERR_NOT_FOUND` (no such stream), `NATS_ERR_JETSTREAM`, `NATS_ERR_NO_RESPONDERS` (no JetStream answered), `NATS_ERR_JETSTREAM_UNAVAILABLE`
 // (refused by the server), `NATS_ERR_TIMEOUT`, `NATS_ERR_CONNECTION_CLOSED`.
 nats_status nats_jetstream_consumer_create(struct nats_jetstream *js, const char *stream, const struct nats_consumer_config *cfg, struct nats_consumer_info **info);
 
@@ -801,8 +817,9 @@ nats_status nats_jetstream_pull_consumer(struct nats_jetstream *js, const char *
 // passed, with those that arrived. On success writes an array of `*count` (>= 1) messages
 // to `*msgs` (→ `nats_msgs_free(msgs, count)`); acknowledge each (`nats_msg_ack`).
 // Errors: `NATS_ERR_TIMEOUT` (none arrived), `NATS_ERR_NULL_ARGUMENT`,
-// `NATS_ERR_INVALID_ARGUMENT` (batch 0, timeout < 10), `NATS_ERR_NOT_FOUND` (the consumer was
-// deleted), `NATS_ERR_JETSTREAM`, `NATS_ERR_CONNECTION_CLOSED`, `NATS_ERR_WOULD_BLOCK_RUNTIME`.
+// `NATS_ERR_INVALID_ARGUMENT` (batch 0, timeout < 10), `NATS_ERR_NO_RESPONDERS` (the consumer
+// was deleted, or has no leader right now), `NATS_ERR_JETSTREAM`,
+// `NATS_ERR_JETSTREAM_UNAVAILABLE`, `NATS_ERR_CONNECTION_CLOSED`, `NATS_ERR_WOULD_BLOCK_RUNTIME`.
 nats_status nats_pull_consumer_fetch(struct nats_pull_consumer *pc, size_t batch, uint64_t timeout_ms, struct nats_msg ***msgs, size_t *count);
 
 // As `nats_pull_consumer_fetch`, without waiting: only the messages available now (at most
@@ -818,7 +835,7 @@ nats_status nats_pull_consumer_next(struct nats_pull_consumer *pc, uint64_t time
 // does; acknowledge with `nats_msg_ack`. Stop with `nats_subscription_unsubscribe`,
 // `_drain` or `_free` (unacknowledged messages are redelivered by the server); problems
 // (missed heartbeats, consumer deleted) go to the error callback with `NATS_ERR_JETSTREAM`.
-// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_JETSTREAM`, `NATS_ERR_CONNECTION_CLOSED`.
+// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_JETSTREAM`, `NATS_ERR_NO_RESPONDERS` (no JetStream answered), `NATS_ERR_JETSTREAM_UNAVAILABLE`, `NATS_ERR_CONNECTION_CLOSED`.
 nats_status nats_pull_consumer_consume(struct nats_pull_consumer *pc, nats_msg_callback cb, void *user_data, nats_user_data_free user_data_free, struct nats_subscription **out);
 
 // Fetches the consumer's current info into `*info` (→ `nats_consumer_info_free`).
@@ -850,12 +867,20 @@ nats_status nats_jetstream_subscribe_sync(struct nats_jetstream *js, const char 
 // `filter_subject`, `replay_policy` and `headers_only` are used. Messages carry metadata
 // (`nats_msg_metadata`) and need no ack. Errors: `NATS_ERR_NOT_FOUND` (no such stream),
 // `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_ARGUMENT`, `NATS_ERR_INVALID_SUBJECT`,
-// `NATS_ERR_JETSTREAM`, `NATS_ERR_TIMEOUT`, `NATS_ERR_CONNECTION_CLOSED`.
+// `NATS_ERR_JETSTREAM`, `NATS_ERR_NO_RESPONDERS` (no JetStream answered), `NATS_ERR_JETSTREAM_UNAVAILABLE`, `NATS_ERR_TIMEOUT`, `NATS_ERR_CONNECTION_CLOSED`.
 nats_status nats_jetstream_subscribe_ordered(struct nats_jetstream *js, const char *stream, const struct nats_consumer_config *cfg, nats_msg_callback cb, void *user_data, nats_user_data_free user_data_free, struct nats_subscription **out);
 
 // Returns a static, NUL-terminated English description of `status` (never NULL).
 // Unknown values give "unknown status". Thread safety: any thread, any time.
 const char *nats_status_str(int32_t status);
+
+// True when the same call may succeed if simply made again later, without changing anything:
+// `NATS_ERR_TIMEOUT`, `NATS_ERR_NO_RESPONDERS` (for JetStream: possibly a leader election),
+// `NATS_ERR_JETSTREAM_UNAVAILABLE`, `NATS_ERR_BUFFER_FULL` (reconnecting) and
+// `NATS_ERR_CONNECTION_FAILED`. A retried JetStream publish should carry a msg_id so that
+// the stream stores it once (`nats_js_publish_options.max_retries` does this for you).
+// Every other status, `NATS_OK` and unknown values give false. Thread safety: any thread.
+bool nats_status_is_retryable(int32_t status);
 
 // Returns the detailed message of the most recent failed call on the calling thread, e.g.
 // "could not connect to any server: connection refused (127.0.0.1:4222)". Never NULL: ""
@@ -905,9 +930,10 @@ void nats_jetstream_free(struct nats_jetstream *js);
 // Publishes to a stream and waits for its acknowledgement. `opts` may be NULL. On success
 // writes the ack to `*ack` (→ `nats_pub_ack_free`; pass NULL if not wanted).
 // Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_SUBJECT`,
-// `NATS_ERR_NOT_FOUND` (no stream stores the subject), `NATS_ERR_EXPECTATION_FAILED` (an
+// `NATS_ERR_NO_RESPONDERS` (no stream answered: none stores the subject, or — transiently —
+// its leader is being elected; see `max_retries`), `NATS_ERR_EXPECTATION_FAILED` (an
 // expectation of `opts` did not hold), `NATS_ERR_TIMEOUT`, `NATS_ERR_MAX_PAYLOAD`,
-// `NATS_ERR_JETSTREAM` (other JetStream error), `NATS_ERR_CONNECTION_CLOSED`,
+// `NATS_ERR_JETSTREAM`, `NATS_ERR_NO_RESPONDERS` (no JetStream answered), `NATS_ERR_JETSTREAM_UNAVAILABLE` (other JetStream error), `NATS_ERR_CONNECTION_CLOSED`,
 // `NATS_ERR_WOULD_BLOCK_RUNTIME`.
 nats_status nats_jetstream_publish(struct nats_jetstream *js, const char *subject, const void *data, size_t len, const struct nats_js_publish_options *opts, struct nats_pub_ack **ack);
 
@@ -958,7 +984,7 @@ nats_status nats_kv_config_init(struct nats_kv_config *cfg);
 
 // Creates a bucket (succeeds also when an identical one exists) and writes a handle to
 // `*kv` (→ `nats_kv_free`). Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_UTF8`,
-// `NATS_ERR_INVALID_ARGUMENT` (bucket name, history outside 1..64), `NATS_ERR_JETSTREAM`
+// `NATS_ERR_INVALID_ARGUMENT` (bucket name, history outside 1..64), `NATS_ERR_JETSTREAM`, `NATS_ERR_NO_RESPONDERS` (no JetStream answered), `NATS_ERR_JETSTREAM_UNAVAILABLE`
 // (refused by the server), `NATS_ERR_TIMEOUT`, `NATS_ERR_CONNECTION_CLOSED`.
 nats_status nats_jetstream_kv_create(struct nats_jetstream *js, const struct nats_kv_config *cfg, struct nats_kv **out);
 
@@ -976,7 +1002,7 @@ void nats_kv_free(struct nats_kv *kv);
 // Stores `len` bytes at `data` under `key` (letters, digits, `-_/\=`, dot-separated) and
 // writes the new revision to `*revision` (may be NULL). Errors: `NATS_ERR_NULL_ARGUMENT`,
 // `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_ARGUMENT` (key), `NATS_ERR_MAX_PAYLOAD`,
-// `NATS_ERR_JETSTREAM`, `NATS_ERR_TIMEOUT`, `NATS_ERR_CONNECTION_CLOSED`.
+// `NATS_ERR_JETSTREAM`, `NATS_ERR_NO_RESPONDERS` (no JetStream answered), `NATS_ERR_JETSTREAM_UNAVAILABLE`, `NATS_ERR_TIMEOUT`, `NATS_ERR_CONNECTION_CLOSED`.
 nats_status nats_kv_put(struct nats_kv *kv, const char *key, const void *data, size_t len, uint64_t *revision);
 
 // Stores the value only if `key` has none (never set, or deleted/purged); writes the
@@ -1053,7 +1079,7 @@ void nats_kv_entry_free(struct nats_kv_entry *e);
 // calls `cb(user_data, entry)` for each entry, per `flags` (`nats_kv_watch_flags`), on a
 // dedicated thread, in order. `user_data_free` (may be NULL) runs once after the last
 // callback, when the watcher is stopped. Errors: `NATS_ERR_NULL_ARGUMENT` (kv, cb, out),
-// `NATS_ERR_INVALID_ARGUMENT` (keys, flags), `NATS_ERR_JETSTREAM`, `NATS_ERR_TIMEOUT`,
+// `NATS_ERR_INVALID_ARGUMENT` (keys, flags), `NATS_ERR_JETSTREAM`, `NATS_ERR_NO_RESPONDERS` (no JetStream answered), `NATS_ERR_JETSTREAM_UNAVAILABLE`, `NATS_ERR_TIMEOUT`,
 // `NATS_ERR_CONNECTION_CLOSED`.
 nats_status nats_kv_watch(struct nats_kv *kv, const char *keys, uint32_t flags, nats_kv_watch_callback cb, void *user_data, nats_user_data_free user_data_free, struct nats_kv_watcher **out);
 
@@ -1163,7 +1189,8 @@ nats_status nats_msg_ack(const struct nats_msg *msg);
 
 // As `nats_msg_ack`, then waits (at most `timeout_ms`; 0 = the connection's request timeout)
 // until the server confirms it recorded the acknowledgement. Errors: as `nats_msg_ack`;
-// `NATS_ERR_TIMEOUT`, `NATS_ERR_WOULD_BLOCK_RUNTIME`.
+// `NATS_ERR_TIMEOUT`, `NATS_ERR_NO_RESPONDERS` (the consumer no longer exists),
+// `NATS_ERR_WOULD_BLOCK_RUNTIME`.
 nats_status nats_msg_ack_sync(const struct nats_msg *msg, uint64_t timeout_ms);
 
 // Negatively acknowledges a JetStream message: not processed, redeliver it now.
@@ -1474,7 +1501,7 @@ nats_status nats_stream_config_init(struct nats_stream_config *cfg);
 // Creates a stream (succeeds also when an identical one exists). On success writes its info
 // to `*info` unless `info` is NULL (→ `nats_stream_info_free`). Blocks at most the context's
 // timeout. Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_UTF8`,
-// `NATS_ERR_INVALID_ARGUMENT` (bad name), `NATS_ERR_INVALID_SUBJECT`, `NATS_ERR_JETSTREAM`
+// `NATS_ERR_INVALID_ARGUMENT` (bad name), `NATS_ERR_INVALID_SUBJECT`, `NATS_ERR_JETSTREAM`, `NATS_ERR_NO_RESPONDERS` (no JetStream answered), `NATS_ERR_JETSTREAM_UNAVAILABLE`
 // (refused by the server, e.g. a different stream of that name exists, subjects overlap,
 // JetStream not enabled), `NATS_ERR_TIMEOUT`, `NATS_ERR_CONNECTION_CLOSED`.
 nats_status nats_jetstream_stream_create(struct nats_jetstream *js, const struct nats_stream_config *cfg, struct nats_stream_info **info);
@@ -1485,7 +1512,7 @@ nats_status nats_jetstream_stream_update(struct nats_jetstream *js, const struct
 
 // Deletes a stream and all its messages. Errors: `NATS_ERR_NULL_ARGUMENT`,
 // `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_ARGUMENT`, `NATS_ERR_NOT_FOUND`,
-// `NATS_ERR_JETSTREAM`, `NATS_ERR_TIMEOUT`, `NATS_ERR_CONNECTION_CLOSED`.
+// `NATS_ERR_JETSTREAM`, `NATS_ERR_NO_RESPONDERS` (no JetStream answered), `NATS_ERR_JETSTREAM_UNAVAILABLE`, `NATS_ERR_TIMEOUT`, `NATS_ERR_CONNECTION_CLOSED`.
 nats_status nats_jetstream_stream_delete(struct nats_jetstream *js, const char *name);
 
 // Writes a fresh snapshot of a stream's configuration and state to `*info`
@@ -1499,7 +1526,7 @@ nats_status nats_jetstream_stream_purge(struct nats_jetstream *js, const char *n
 
 // Writes the names of every stream to `*names` (an array of `*count` strings, → 
 // `nats_strings_free(names, count)`; NULL and 0 when there are none).
-// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_JETSTREAM`, `NATS_ERR_TIMEOUT`,
+// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_JETSTREAM`, `NATS_ERR_NO_RESPONDERS` (no JetStream answered), `NATS_ERR_JETSTREAM_UNAVAILABLE`, `NATS_ERR_TIMEOUT`,
 // `NATS_ERR_CONNECTION_CLOSED`.
 nats_status nats_jetstream_stream_names(struct nats_jetstream *js, char ***names, size_t *count);
 
@@ -1542,7 +1569,9 @@ void nats_stream_info_free(struct nats_stream_info *info);
 // subscription to `*out`; release it with `nats_subscription_free`. The SUB is queued when
 // this returns; `nats_connection_flush` makes sure the server has it.
 // Errors: `NATS_ERR_NULL_ARGUMENT` (conn, subject, cb, out), `NATS_ERR_INVALID_UTF8`,
-// `NATS_ERR_INVALID_SUBJECT`, `NATS_ERR_CONNECTION_CLOSED`, `NATS_ERR_WOULD_BLOCK_RUNTIME`.
+// `NATS_ERR_INVALID_SUBJECT` (also when subject and queue would make a protocol line longer
+// than `NATS_MAX_CONTROL_LINE`), `NATS_ERR_CONNECTION_CLOSED`, `NATS_ERR_TIMEOUT` (the
+// connection's send queue stayed full for request_timeout), `NATS_ERR_WOULD_BLOCK_RUNTIME`.
 nats_status nats_subscribe(struct nats_connection *conn, const char *subject, nats_msg_callback cb, void *user_data, struct nats_subscription **out);
 
 // As `nats_subscribe`, as a member of queue group `queue`: each message is delivered to one

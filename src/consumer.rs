@@ -315,7 +315,7 @@ unsafe fn consumer_name<'a>(name: *const c_char) -> Result<&'a str> {
 /// info to `*info` unless `info` is NULL (→ `nats_consumer_info_free`); its name (for an
 /// ephemeral consumer, chosen by the server) is `nats_consumer_info_name`.
 /// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_ARGUMENT`,
-/// `NATS_ERR_INVALID_SUBJECT`, `NATS_ERR_NOT_FOUND` (no such stream), `NATS_ERR_JETSTREAM`
+/// `NATS_ERR_INVALID_SUBJECT`, `NATS_ERR_NOT_FOUND` (no such stream), `NATS_ERR_JETSTREAM`, `NATS_ERR_NO_RESPONDERS` (no JetStream answered), `NATS_ERR_JETSTREAM_UNAVAILABLE`
 /// (refused by the server), `NATS_ERR_TIMEOUT`, `NATS_ERR_CONNECTION_CLOSED`.
 #[no_mangle]
 pub unsafe extern "C" fn nats_jetstream_consumer_create(
@@ -585,8 +585,9 @@ impl nats_pull_consumer {
 /// passed, with those that arrived. On success writes an array of `*count` (>= 1) messages
 /// to `*msgs` (→ `nats_msgs_free(msgs, count)`); acknowledge each (`nats_msg_ack`).
 /// Errors: `NATS_ERR_TIMEOUT` (none arrived), `NATS_ERR_NULL_ARGUMENT`,
-/// `NATS_ERR_INVALID_ARGUMENT` (batch 0, timeout < 10), `NATS_ERR_NOT_FOUND` (the consumer was
-/// deleted), `NATS_ERR_JETSTREAM`, `NATS_ERR_CONNECTION_CLOSED`, `NATS_ERR_WOULD_BLOCK_RUNTIME`.
+/// `NATS_ERR_INVALID_ARGUMENT` (batch 0, timeout < 10), `NATS_ERR_NO_RESPONDERS` (the consumer
+/// was deleted, or has no leader right now), `NATS_ERR_JETSTREAM`,
+/// `NATS_ERR_JETSTREAM_UNAVAILABLE`, `NATS_ERR_CONNECTION_CLOSED`, `NATS_ERR_WOULD_BLOCK_RUNTIME`.
 #[no_mangle]
 pub unsafe extern "C" fn nats_pull_consumer_fetch(
     pc: *mut nats_pull_consumer,
@@ -655,7 +656,7 @@ pub unsafe extern "C" fn nats_pull_consumer_next(pc: *mut nats_pull_consumer, ti
 /// does; acknowledge with `nats_msg_ack`. Stop with `nats_subscription_unsubscribe`,
 /// `_drain` or `_free` (unacknowledged messages are redelivered by the server); problems
 /// (missed heartbeats, consumer deleted) go to the error callback with `NATS_ERR_JETSTREAM`.
-/// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_JETSTREAM`, `NATS_ERR_CONNECTION_CLOSED`.
+/// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_JETSTREAM`, `NATS_ERR_NO_RESPONDERS` (no JetStream answered), `NATS_ERR_JETSTREAM_UNAVAILABLE`, `NATS_ERR_CONNECTION_CLOSED`.
 #[no_mangle]
 pub unsafe extern "C" fn nats_pull_consumer_consume(
     pc: *mut nats_pull_consumer,
@@ -778,7 +779,7 @@ pub unsafe extern "C" fn nats_jetstream_subscribe_sync(
 /// `filter_subject`, `replay_policy` and `headers_only` are used. Messages carry metadata
 /// (`nats_msg_metadata`) and need no ack. Errors: `NATS_ERR_NOT_FOUND` (no such stream),
 /// `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_ARGUMENT`, `NATS_ERR_INVALID_SUBJECT`,
-/// `NATS_ERR_JETSTREAM`, `NATS_ERR_TIMEOUT`, `NATS_ERR_CONNECTION_CLOSED`.
+/// `NATS_ERR_JETSTREAM`, `NATS_ERR_NO_RESPONDERS` (no JetStream answered), `NATS_ERR_JETSTREAM_UNAVAILABLE`, `NATS_ERR_TIMEOUT`, `NATS_ERR_CONNECTION_CLOSED`.
 #[no_mangle]
 pub unsafe extern "C" fn nats_jetstream_subscribe_ordered(
     js: *mut nats_jetstream,

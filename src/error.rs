@@ -24,7 +24,11 @@ pub enum nats_status {
     NATS_ERR_INVALID_SUBJECT = 4,
     /// The operation did not complete within its timeout.
     NATS_ERR_TIMEOUT = 5,
-    /// A request found no subscriber on its subject (the server answered 503).
+    /// A request found no subscriber on its subject (the server answered 503). From JetStream
+    /// calls: no JetStream API, stream or consumer answered — JetStream is not enabled for the
+    /// account, the domain or API prefix is wrong, no stream stores the subject, the consumer
+    /// no longer exists, or (transiently) a stream or consumer is electing its leader.
+    /// Retryable (`nats_status_is_retryable`).
     NATS_ERR_NO_RESPONDERS = 6,
     /// The connection (or subscription) has been closed; the call cannot proceed.
     NATS_ERR_CONNECTION_CLOSED = 7,
@@ -67,6 +71,9 @@ pub enum nats_status {
     /// A JetStream expectation did not hold: expected last sequence / last msg-id / stream of
     /// a publish, or the revision of a key-value update.
     NATS_ERR_EXPECTATION_FAILED = 23,
+    /// JetStream answered that it is temporarily unavailable (no cluster leader, the stream's
+    /// or consumer's leader is being elected, cluster not ready). Retryable.
+    NATS_ERR_JETSTREAM_UNAVAILABLE = 24,
 }
 
 pub use nats_status::*;
@@ -98,6 +105,7 @@ impl nats_status {
             NATS_ERR_PERMISSION => c"permissions violation",
             NATS_ERR_JETSTREAM => c"JetStream error",
             NATS_ERR_EXPECTATION_FAILED => c"expectation failed (wrong last sequence, msg-id or revision)",
+            NATS_ERR_JETSTREAM_UNAVAILABLE => c"JetStream temporarily unavailable",
         }
     }
 
@@ -106,7 +114,7 @@ impl nats_status {
     }
 
     fn from_i32(v: i32) -> Option<Self> {
-        const ALL: [nats_status; 24] = [
+        const ALL: [nats_status; 25] = [
             NATS_OK,
             NATS_ERR_NULL_ARGUMENT,
             NATS_ERR_INVALID_UTF8,
@@ -131,6 +139,7 @@ impl nats_status {
             NATS_ERR_PERMISSION,
             NATS_ERR_JETSTREAM,
             NATS_ERR_EXPECTATION_FAILED,
+            NATS_ERR_JETSTREAM_UNAVAILABLE,
         ];
         ALL.iter().copied().find(|s| *s as i32 == v)
     }
@@ -171,6 +180,26 @@ pub extern "C" fn nats_status_str(status: i32) -> *const c_char {
         Some(s) => s.describe_c().as_ptr(),
         None => c"unknown status".as_ptr(),
     }
+}
+
+/// True when the same call may succeed if simply made again later, without changing anything:
+/// `NATS_ERR_TIMEOUT`, `NATS_ERR_NO_RESPONDERS` (for JetStream: possibly a leader election),
+/// `NATS_ERR_JETSTREAM_UNAVAILABLE`, `NATS_ERR_BUFFER_FULL` (reconnecting) and
+/// `NATS_ERR_CONNECTION_FAILED`. A retried JetStream publish should carry a msg_id so that
+/// the stream stores it once (`nats_js_publish_options.max_retries` does this for you).
+/// Every other status, `NATS_OK` and unknown values give false. Thread safety: any thread.
+#[no_mangle]
+pub extern "C" fn nats_status_is_retryable(status: i32) -> bool {
+    matches!(
+        nats_status::from_i32(status),
+        Some(
+            NATS_ERR_TIMEOUT
+                | NATS_ERR_NO_RESPONDERS
+                | NATS_ERR_JETSTREAM_UNAVAILABLE
+                | NATS_ERR_BUFFER_FULL
+                | NATS_ERR_CONNECTION_FAILED
+        )
+    )
 }
 
 /// Returns the detailed message of the most recent failed call on the calling thread, e.g.

@@ -63,6 +63,14 @@ pub struct nats_js_publish_options {
     pub has_expected_last_subject_sequence: bool,
     /// How long to wait for the acknowledgement; 0 = the context's timeout.
     pub timeout_ms: u64,
+    /// Attempts after the first when the failure is transient: `NATS_ERR_NO_RESPONDERS` (no
+    /// stream answered, e.g. during a leader election), `NATS_ERR_JETSTREAM_UNAVAILABLE`, and
+    /// — only when `msg_id` is set, so the stream de-duplicates — `NATS_ERR_TIMEOUT`. Every
+    /// attempt sends the same message with the same headers. 0 = no retry (default), as
+    /// nats.c's jsPubOptions.MaxRetries. Each attempt waits up to the timeout for its ack.
+    pub max_retries: u32,
+    /// Wait before each retry, ms; 0 = 250 ms (nats.c's default RetryWait).
+    pub retry_wait_ms: u64,
 }
 
 /// A publish acknowledgement: the stream that stored the message, its sequence there, and
@@ -77,8 +85,9 @@ pub struct nats_pub_ack {
 }
 
 /// Async publish acknowledgement callback: `user_data`, `NATS_OK` and the ack (borrowed until
-/// the callback returns), or an error status (`NATS_ERR_TIMEOUT`, `NATS_ERR_NOT_FOUND` (no
-/// stream for the subject), `NATS_ERR_EXPECTATION_FAILED`, `NATS_ERR_JETSTREAM`, ...) with
+/// the callback returns), or an error status (`NATS_ERR_TIMEOUT`, `NATS_ERR_NO_RESPONDERS` (no
+/// stream answered: none stores the subject, or its leader is being elected),
+/// `NATS_ERR_JETSTREAM_UNAVAILABLE`, `NATS_ERR_EXPECTATION_FAILED`, `NATS_ERR_JETSTREAM`) with
 /// `ack` NULL; `nats_last_error()` explains inside the callback. Runs on the context's ack
 /// thread, one call at a time, in completion order; it may call any function of the library
 /// except `nats_jetstream_publish_async_complete` on the same context.
@@ -122,6 +131,9 @@ pub(crate) fn js_error(what: &str, e: &(dyn std::error::Error + 'static)) -> Err
                 C::STREAM_WRONG_LAST_SEQUENCE | C::STREAM_WRONG_LAST_MESSAGE_ID | C::STREAM_NOT_MATCH => {
                     NATS_ERR_EXPECTATION_FAILED
                 }
+                C::CLUSTER_NOT_AVAILABLE | C::CLUSTER_NOT_LEADER | C::CLUSTER_NOT_ACTIVE | C::CLUSTER_INCOMPLETE => {
+                    NATS_ERR_JETSTREAM_UNAVAILABLE
+                }
                 _ => NATS_ERR_JETSTREAM,
             };
             return Error::new(status, format!("{what}: {text}"));
@@ -129,7 +141,15 @@ pub(crate) fn js_error(what: &str, e: &(dyn std::error::Error + 'static)) -> Err
         cur = err.source();
     }
     let lower = text.to_ascii_lowercase();
-    let status = if lower.contains("timed out") || lower.contains("timeout") {
+    // async-nats words "no responders" differently per call, dropping the source error.
+    // A pull answered by status 503 reads "...: 503, None".
+    let no_responders = ["no responders", "requested jetstream resource does not exist", "jetstream unavailable", ": 503,"];
+    let status = if no_responders.iter().any(|t| lower.contains(t)) {
+        // Nothing answered the JetStream API request or pull: see NATS_ERR_NO_RESPONDERS.
+        NATS_ERR_NO_RESPONDERS
+    } else if lower.contains("temporarily unavailable") {
+        NATS_ERR_JETSTREAM_UNAVAILABLE
+    } else if lower.contains("timed out") || lower.contains("timeout") {
         NATS_ERR_TIMEOUT
     } else if lower.contains("not found") || lower.contains("no message found") || lower.contains("does not exist") {
         NATS_ERR_NOT_FOUND
@@ -143,9 +163,12 @@ pub(crate) fn js_error(what: &str, e: &(dyn std::error::Error + 'static)) -> Err
 
 fn publish_error(e: &jetstream::context::PublishError) -> Error {
     match e.kind() {
-        PublishErrorKind::StreamNotFound => {
-            Error::new(NATS_ERR_NOT_FOUND, format!("publish: no stream stores this subject ({e})"))
-        }
+        // The server's "no responders": no stream stores the subject, or (transiently) the
+        // stream's leader is being elected. The two cannot be told apart here.
+        PublishErrorKind::StreamNotFound => Error::new(
+            NATS_ERR_NO_RESPONDERS,
+            "publish: no stream answered: none stores this subject, or its leader is being elected",
+        ),
         PublishErrorKind::WrongLastMessageId | PublishErrorKind::WrongLastSequence => {
             Error::new(NATS_ERR_EXPECTATION_FAILED, format!("publish: {e}"))
         }
@@ -155,11 +178,69 @@ fn publish_error(e: &jetstream::context::PublishError) -> Error {
     }
 }
 
+/// Waits for the acknowledgement of a publish already sent, sending the message again (same
+/// headers, same msg_id) while the failure is one `out.retry` applies to and attempts remain.
+async fn settle(
+    ctx: &jetstream::Context,
+    out: &Outgoing,
+    first: jetstream::context::PublishAckFuture,
+    limit: Duration,
+) -> Result<jetstream::publish::PublishAck> {
+    let mut ack = first;
+    let mut retries_left = out.retry.attempts;
+    loop {
+        let result = match tokio::time::timeout(limit, ack).await {
+            Ok(Ok(a)) => Ok(a),
+            Ok(Err(e)) => Err(publish_error(&e)),
+            Err(_) => Err(Error::new(NATS_ERR_TIMEOUT, format!("no acknowledgement within {} ms", limit.as_millis()))),
+        };
+        match result {
+            Err(e) if retries_left > 0 && out.retry.applies_to(e.status) => {
+                retries_left -= 1;
+                tokio::time::sleep(out.retry.wait).await;
+                ack = ctx.send_publish(out.subject.clone(), out.msg.clone()).await.map_err(|e| publish_error(&e))?;
+            }
+            Err(e) if out.retry.attempts > 0 => {
+                let tried = out.retry.attempts - retries_left + 1;
+                return Err(Error::new(e.status, format!("{} (after {tried} attempt(s))", e.detail)));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// What a publish sends: subject, headers (with the expectations) and payload.
 struct Outgoing {
     subject: String,
     msg: PublishMessage,
     timeout: Option<Duration>,
+    retry: Retry,
+}
+
+/// When and how a failed publish is sent again (`nats_js_publish_options.max_retries`).
+#[derive(Clone, Copy, Default)]
+struct Retry {
+    attempts: u32,
+    wait: Duration,
+    /// A msg_id makes a timed-out publish safe to send again: the stream stores it once.
+    on_timeout: bool,
+}
+
+impl Retry {
+    const DEFAULT_WAIT: Duration = Duration::from_millis(250);
+
+    fn applies_to(&self, status: nats_status) -> bool {
+        match status {
+            NATS_ERR_NO_RESPONDERS | NATS_ERR_JETSTREAM_UNAVAILABLE => true,
+            NATS_ERR_TIMEOUT => self.on_timeout,
+            _ => false,
+        }
+    }
+
+    /// The longest all attempts may take, each waiting up to `ack_limit` for its ack.
+    fn total(&self, ack_limit: Duration) -> Duration {
+        (ack_limit + self.wait).saturating_mul(self.attempts.saturating_add(1))
+    }
 }
 
 /// An optional string that is sent as a header value (no CR or LF).
@@ -185,7 +266,13 @@ unsafe fn build(
         msg = msg.headers(h);
     }
     let mut timeout = None;
+    let mut retry = Retry::default();
     if let Some(o) = o {
+        retry = Retry {
+            attempts: o.max_retries,
+            wait: if o.retry_wait_ms == 0 { Retry::DEFAULT_WAIT } else { Duration::from_millis(o.retry_wait_ms) },
+            on_timeout: !o.msg_id.is_null(),
+        };
         // These travel as header values: CR or LF would break the protocol (async-nats
         // panics on them), so they are refused like any header value.
         if let Some(id) = opt_header_arg(o.msg_id, "opts.msg_id")? {
@@ -207,7 +294,7 @@ unsafe fn build(
             timeout = Some(Duration::from_millis(o.timeout_ms));
         }
     }
-    Ok(Outgoing { subject: subject.to_string(), msg, timeout })
+    Ok(Outgoing { subject: subject.to_string(), msg, timeout, retry })
 }
 
 impl nats_jetstream {
@@ -238,14 +325,13 @@ impl nats_jetstream {
     fn publish(&self, out: Outgoing) -> Result<nats_pub_ack> {
         self.conn.check_open()?;
         let limit = out.timeout.unwrap_or(self.timeout);
-        let fut = async {
-            let ack = self.ctx.send_publish(out.subject, out.msg).await.map_err(|e| publish_error(&e))?;
-            let ack = tokio::time::timeout(limit, ack)
-                .await
-                .map_err(|_| Error::new(NATS_ERR_TIMEOUT, format!("no acknowledgement within {} ms", limit.as_millis())))?;
-            ack.map_err(|e| publish_error(&e))
+        let total = out.retry.total(limit) + Duration::from_millis(50);
+        let ctx = self.ctx.clone();
+        let fut = async move {
+            let ack = ctx.send_publish(out.subject.clone(), out.msg.clone()).await.map_err(|e| publish_error(&e))?;
+            settle(&ctx, &out, ack, limit).await
         };
-        let ack = runtime::block_on_timeout(&self.conn.handle, "nats_jetstream_publish", limit + Duration::from_millis(50), fut)??;
+        let ack = runtime::block_on_timeout(&self.conn.handle, "nats_jetstream_publish", total, fut)??;
         Ok(nats_pub_ack::from(ack))
     }
 
@@ -297,7 +383,7 @@ impl nats_jetstream {
             &self.conn.handle,
             "nats_jetstream_publish_async",
             limit,
-            self.ctx.send_publish(out.subject, out.msg),
+            self.ctx.send_publish(out.subject.clone(), out.msg.clone()),
         );
         let ack = match sent {
             Ok(Ok(ack)) => ack,
@@ -310,12 +396,9 @@ impl nats_jetstream {
                 return Err(Error::new(e.status, format!("{} ({} acknowledgements outstanding)", e.detail, self.pending())));
             }
         };
+        let ctx = self.ctx.clone();
         self.conn.handle.spawn(async move {
-            let result = match tokio::time::timeout(limit, ack).await {
-                Ok(Ok(a)) => Ok(nats_pub_ack::from(a)),
-                Ok(Err(e)) => Err(publish_error(&e)),
-                Err(_) => Err(Error::new(NATS_ERR_TIMEOUT, format!("no acknowledgement within {} ms", limit.as_millis()))),
-            };
+            let result = settle(&ctx, &out, ack, limit).await.map(nats_pub_ack::from);
             let _ = queue.send(AckJob { hook, result });
         });
         Ok(())
@@ -480,9 +563,10 @@ unsafe fn publish_common(
 /// Publishes to a stream and waits for its acknowledgement. `opts` may be NULL. On success
 /// writes the ack to `*ack` (→ `nats_pub_ack_free`; pass NULL if not wanted).
 /// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_SUBJECT`,
-/// `NATS_ERR_NOT_FOUND` (no stream stores the subject), `NATS_ERR_EXPECTATION_FAILED` (an
+/// `NATS_ERR_NO_RESPONDERS` (no stream answered: none stores the subject, or — transiently —
+/// its leader is being elected; see `max_retries`), `NATS_ERR_EXPECTATION_FAILED` (an
 /// expectation of `opts` did not hold), `NATS_ERR_TIMEOUT`, `NATS_ERR_MAX_PAYLOAD`,
-/// `NATS_ERR_JETSTREAM` (other JetStream error), `NATS_ERR_CONNECTION_CLOSED`,
+/// `NATS_ERR_JETSTREAM`, `NATS_ERR_NO_RESPONDERS` (no JetStream answered), `NATS_ERR_JETSTREAM_UNAVAILABLE` (other JetStream error), `NATS_ERR_CONNECTION_CLOSED`,
 /// `NATS_ERR_WOULD_BLOCK_RUNTIME`.
 #[no_mangle]
 pub unsafe extern "C" fn nats_jetstream_publish(

@@ -545,7 +545,8 @@ pub unsafe extern "C" fn nats_msg_ack(msg: *const nats_msg) -> nats_status {
 
 /// As `nats_msg_ack`, then waits (at most `timeout_ms`; 0 = the connection's request timeout)
 /// until the server confirms it recorded the acknowledgement. Errors: as `nats_msg_ack`;
-/// `NATS_ERR_TIMEOUT`, `NATS_ERR_WOULD_BLOCK_RUNTIME`.
+/// `NATS_ERR_TIMEOUT`, `NATS_ERR_NO_RESPONDERS` (the consumer no longer exists),
+/// `NATS_ERR_WOULD_BLOCK_RUNTIME`.
 #[no_mangle]
 pub unsafe extern "C" fn nats_msg_ack_sync(msg: *const nats_msg, timeout_ms: u64) -> nats_status {
     guard(|| {

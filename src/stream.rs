@@ -212,7 +212,7 @@ unsafe fn info_out(info: *mut *mut nats_stream_info, i: async_nats::jetstream::s
 /// Creates a stream (succeeds also when an identical one exists). On success writes its info
 /// to `*info` unless `info` is NULL (→ `nats_stream_info_free`). Blocks at most the context's
 /// timeout. Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_UTF8`,
-/// `NATS_ERR_INVALID_ARGUMENT` (bad name), `NATS_ERR_INVALID_SUBJECT`, `NATS_ERR_JETSTREAM`
+/// `NATS_ERR_INVALID_ARGUMENT` (bad name), `NATS_ERR_INVALID_SUBJECT`, `NATS_ERR_JETSTREAM`, `NATS_ERR_NO_RESPONDERS` (no JetStream answered), `NATS_ERR_JETSTREAM_UNAVAILABLE`
 /// (refused by the server, e.g. a different stream of that name exists, subjects overlap,
 /// JetStream not enabled), `NATS_ERR_TIMEOUT`, `NATS_ERR_CONNECTION_CLOSED`.
 #[no_mangle]
@@ -249,7 +249,7 @@ pub unsafe extern "C" fn nats_jetstream_stream_update(
 
 /// Deletes a stream and all its messages. Errors: `NATS_ERR_NULL_ARGUMENT`,
 /// `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_ARGUMENT`, `NATS_ERR_NOT_FOUND`,
-/// `NATS_ERR_JETSTREAM`, `NATS_ERR_TIMEOUT`, `NATS_ERR_CONNECTION_CLOSED`.
+/// `NATS_ERR_JETSTREAM`, `NATS_ERR_NO_RESPONDERS` (no JetStream answered), `NATS_ERR_JETSTREAM_UNAVAILABLE`, `NATS_ERR_TIMEOUT`, `NATS_ERR_CONNECTION_CLOSED`.
 #[no_mangle]
 pub unsafe extern "C" fn nats_jetstream_stream_delete(js: *mut nats_jetstream, name: *const c_char) -> nats_status {
     guard(|| {
@@ -320,7 +320,7 @@ pub unsafe extern "C" fn nats_jetstream_stream_purge(
 
 /// Writes the names of every stream to `*names` (an array of `*count` strings, → 
 /// `nats_strings_free(names, count)`; NULL and 0 when there are none).
-/// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_JETSTREAM`, `NATS_ERR_TIMEOUT`,
+/// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_JETSTREAM`, `NATS_ERR_NO_RESPONDERS` (no JetStream answered), `NATS_ERR_JETSTREAM_UNAVAILABLE`, `NATS_ERR_TIMEOUT`,
 /// `NATS_ERR_CONNECTION_CLOSED`.
 #[no_mangle]
 pub unsafe extern "C" fn nats_jetstream_stream_names(

@@ -733,7 +733,9 @@ unsafe fn subscribe_common(
 /// subscription to `*out`; release it with `nats_subscription_free`. The SUB is queued when
 /// this returns; `nats_connection_flush` makes sure the server has it.
 /// Errors: `NATS_ERR_NULL_ARGUMENT` (conn, subject, cb, out), `NATS_ERR_INVALID_UTF8`,
-/// `NATS_ERR_INVALID_SUBJECT`, `NATS_ERR_CONNECTION_CLOSED`, `NATS_ERR_WOULD_BLOCK_RUNTIME`.
+/// `NATS_ERR_INVALID_SUBJECT` (also when subject and queue would make a protocol line longer
+/// than `NATS_MAX_CONTROL_LINE`), `NATS_ERR_CONNECTION_CLOSED`, `NATS_ERR_TIMEOUT` (the
+/// connection's send queue stayed full for request_timeout), `NATS_ERR_WOULD_BLOCK_RUNTIME`.
 #[no_mangle]
 pub unsafe extern "C" fn nats_subscribe(
     conn: *mut nats_connection,

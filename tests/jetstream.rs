@@ -106,7 +106,7 @@ fn publish_dedup_and_expectations() {
     o.expected_last_subject_sequence = 2;
     assert_eq!(publish(&j, "q.b", b"three", Some(&o)).unwrap().1, 3);
     // No stream for the subject.
-    check(publish(&j, "nowhere", b"x", None).unwrap_err(), NATS_ERR_NOT_FOUND);
+    check(publish(&j, "nowhere", b"x", None).unwrap_err(), NATS_ERR_NO_RESPONDERS);
     // Headers via nats_msg.
     let (s, mut m) = (cs("q.h"), null_mut());
     ok(unsafe { nats_msg_new(s.as_ptr(), null(), b"h".as_ptr().cast(), 1, &mut m) });
@@ -182,7 +182,7 @@ fn async_publish_100k_no_ack_lost_or_duplicated() {
     let nowhere = cs("nowhere");
     ok(unsafe { nats_jetstream_publish_async(j.0, nowhere.as_ptr(), null(), 0, null(), Some(on_ack), ud) });
     ok(unsafe { nats_jetstream_publish_async_complete(j.0, 10_000) });
-    assert_eq!(acks.errors.lock().unwrap().as_slice(), [NATS_ERR_NOT_FOUND]);
+    assert_eq!(acks.errors.lock().unwrap().as_slice(), [NATS_ERR_NO_RESPONDERS]);
 }
 
 #[test]
@@ -205,12 +205,12 @@ fn jetstream_options_and_bad_input() {
     let j = Js(j);
     let t = Instant::now();
     let st = publish(&j, "x", b"y", None).unwrap_err();
-    assert!(st == NATS_ERR_NOT_FOUND || st == NATS_ERR_TIMEOUT, "{st:?}: {}", last_error());
+    assert!(st == NATS_ERR_NO_RESPONDERS || st == NATS_ERR_TIMEOUT, "{st:?}: {}", last_error());
     assert!(t.elapsed() < Duration::from_secs(3));
     let n = cs("S");
     let mut i = null_mut();
     let st = unsafe { nats_jetstream_stream_info(j.0, n.as_ptr(), &mut i) };
-    assert!(st == NATS_ERR_JETSTREAM || st == NATS_ERR_TIMEOUT || st == NATS_ERR_NOT_FOUND, "{st:?}: {}", last_error());
+    assert!(st == NATS_ERR_NO_RESPONDERS || st == NATS_ERR_TIMEOUT, "JetStream not enabled: {st:?}: {}", last_error());
     check(unsafe { nats_jetstream_stream_create(j.0, null(), null_mut()) }, NATS_ERR_NULL_ARGUMENT);
     check(unsafe { nats_jetstream_publish(null_mut(), n.as_ptr(), null(), 0, null(), null_mut()) }, NATS_ERR_NULL_ARGUMENT);
     check(unsafe { nats_jetstream_publish(j.0, cs("a b").as_ptr(), null(), 0, null(), null_mut()) }, NATS_ERR_INVALID_SUBJECT);

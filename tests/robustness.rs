@@ -366,3 +366,109 @@ fn first_connect_does_not_wait_the_reconnect_delay_between_servers() {
         conn.flush();
     }
 }
+
+/// A JetStream context that reaches no JetStream (a bogus domain), a deleted consumer, a
+/// subject no stream stores: "nothing answered" is NATS_ERR_NO_RESPONDERS everywhere (it was
+/// NOT_FOUND for some calls and JETSTREAM "503" for others), and it is retryable.
+#[test]
+fn no_jetstream_answering_is_no_responders() {
+    use common::js::*;
+    use nats_ffi::consumer::*;
+    use nats_ffi::jetstream::*;
+    use nats_ffi::kv::*;
+    use nats_ffi::stream::*;
+    let server = js_server();
+    let conn = Conn::to(&server.url());
+    let j = js(&conn);
+    let mut jo = null_mut();
+    ok(unsafe { nats_jetstream_options_new(&mut jo) });
+    ok(unsafe { nats_jetstream_options_set_domain(jo, cs("nowhere").as_ptr()) });
+    ok(unsafe { nats_jetstream_options_set_timeout_ms(jo, 2000) });
+    let mut bogus = null_mut();
+    ok(unsafe { nats_jetstream_new(conn.0, jo, &mut bogus) });
+    unsafe { nats_jetstream_options_free(jo) };
+    let bogus = Js(bogus);
+    let (mut names, mut count) = (null_mut(), 0usize);
+    check(unsafe { nats_jetstream_stream_names(bogus.0, &mut names, &mut count) }, NATS_ERR_NO_RESPONDERS);
+    let bucket = cs("nowhere");
+    let mut kv_cfg = std::mem::MaybeUninit::uninit();
+    ok(unsafe { nats_kv_config_init(kv_cfg.as_mut_ptr()) });
+    let mut kv_cfg: nats_kv_config = unsafe { kv_cfg.assume_init() };
+    kv_cfg.bucket = bucket.as_ptr();
+    let mut kv = null_mut();
+    check(unsafe { nats_jetstream_kv_create(bogus.0, &kv_cfg, &mut kv) }, NATS_ERR_NO_RESPONDERS);
+    check(unsafe { nats_jetstream_kv_bind(bogus.0, bucket.as_ptr(), &mut kv) }, NATS_ERR_NO_RESPONDERS);
+    assert!(nats_status_is_retryable(NATS_ERR_NO_RESPONDERS as i32));
+
+    // Publishing where no stream stores the subject.
+    check(publish(&j, "unstored.x", b"x", None).unwrap_err(), NATS_ERR_NO_RESPONDERS);
+
+    // Pulling from a consumer deleted under the handle.
+    create_stream(&j, "PULLED", &["pulled.>"], 0);
+    publish(&j, "pulled.x", b"1", None).unwrap();
+    let (stream, durable) = (cs("PULLED"), cs("worker"));
+    let mut cfg = std::mem::MaybeUninit::uninit();
+    ok(unsafe { nats_consumer_config_init(cfg.as_mut_ptr()) });
+    let mut cfg: nats_consumer_config = unsafe { cfg.assume_init() };
+    cfg.durable_name = durable.as_ptr();
+    ok(unsafe { nats_jetstream_consumer_create(j.0, stream.as_ptr(), &cfg, null_mut()) });
+    let mut pc = null_mut();
+    ok(unsafe { nats_jetstream_pull_consumer(j.0, stream.as_ptr(), durable.as_ptr(), &mut pc) });
+    let mut msg = null_mut();
+    ok(unsafe { nats_pull_consumer_next(pc, 5000, &mut msg) });
+    ok(unsafe { nats_jetstream_consumer_delete(j.0, stream.as_ptr(), durable.as_ptr()) });
+    check(unsafe { nats_ffi::message::nats_msg_ack_sync(msg, 2000) }, NATS_ERR_NO_RESPONDERS);
+    unsafe { nats_ffi::message::nats_msg_free(msg) };
+    let mut next = null_mut();
+    check(unsafe { nats_pull_consumer_next(pc, 1000, &mut next) }, NATS_ERR_NO_RESPONDERS);
+    let (mut msgs, mut n) = (null_mut(), 0usize);
+    check(unsafe { nats_pull_consumer_fetch(pc, 10, 1000, &mut msgs, &mut n) }, NATS_ERR_NO_RESPONDERS);
+    unsafe { nats_pull_consumer_free(pc) };
+}
+
+/// nats_status_is_retryable: exactly the transient statuses.
+#[test]
+fn retryable_statuses() {
+    let retryable = [NATS_ERR_TIMEOUT, NATS_ERR_NO_RESPONDERS, NATS_ERR_JETSTREAM_UNAVAILABLE, NATS_ERR_BUFFER_FULL, NATS_ERR_CONNECTION_FAILED];
+    for v in -5..40 {
+        let expected = retryable.iter().any(|s| *s as i32 == v);
+        assert_eq!(nats_status_is_retryable(v), expected, "status {v}");
+    }
+}
+
+/// JetStream publish with max_retries rides out a stream that is not there yet (as during a
+/// leader election): the same message is sent again until the stream answers, stored once.
+#[test]
+fn jetstream_publish_retries_transient_failures() {
+    use common::js::*;
+    let server = js_server();
+    let conn = Conn::to(&server.url());
+    let j = js(&conn);
+    let id = cs("record-1");
+    let mut o = popts();
+    o.msg_id = id.as_ptr();
+    o.max_retries = 50;
+    o.retry_wait_ms = 50;
+    o.timeout_ms = 1000;
+    let creator = {
+        let url = server.url();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            let c = Conn::to(&url);
+            create_stream(&js(&c), "LATE", &["late.>"], 0);
+        })
+    };
+    let (stream, seq, duplicate) = publish(&j, "late.record", b"kept", Some(&o)).expect("retried until the stream answered");
+    creator.join().unwrap();
+    assert_eq!((stream.as_str(), seq, duplicate), ("LATE", 1, false));
+    assert_eq!(info(&j, "LATE").0, 1, "stored once");
+    // Without retries the same situation fails at once, and says so.
+    let mut o = popts();
+    o.max_retries = 0;
+    check(publish(&j, "later.record", b"x", Some(&o)).unwrap_err(), NATS_ERR_NO_RESPONDERS);
+    // With retries exhausted, the error says how many attempts were made.
+    o.max_retries = 2;
+    o.retry_wait_ms = 10;
+    check(publish(&j, "later.record", b"x", Some(&o)).unwrap_err(), NATS_ERR_NO_RESPONDERS);
+    assert!(last_error().contains("after 3 attempt(s)"), "{}", last_error());
+}

@@ -47,7 +47,7 @@ static void test_streams_and_publish(nats_connection *c, nats_jetstream *js) {
     ack = NULL;
     EXPECT_STATUS(nats_jetstream_publish(js, "orders.new", "x", 1, &o, &ack), NATS_ERR_EXPECTATION_FAILED);
     EXPECT(ack == NULL);
-    EXPECT_STATUS(nats_jetstream_publish(js, "nostream.here", "x", 1, NULL, NULL), NATS_ERR_NOT_FOUND);
+    EXPECT_STATUS(nats_jetstream_publish(js, "nostream.here", "x", 1, NULL, NULL), NATS_ERR_NO_RESPONDERS);
 
     /* A message with headers, read back from the stream. */
     nats_msg *m = NULL;

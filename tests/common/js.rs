@@ -80,6 +80,8 @@ pub fn popts() -> nats_js_publish_options {
         expected_last_subject_sequence: 0,
         has_expected_last_subject_sequence: false,
         timeout_ms: 0,
+        max_retries: 0,
+        retry_wait_ms: 0,
     }
 }
 
