@@ -11,7 +11,9 @@
  * - Thread safety: connections, subscriptions and messages may be used from any thread at
  *   once; nats_options is not thread safe (configure it from one thread).
  * - Callbacks run on library-owned delivery threads (never on the async runtime's threads) and
- *   may call any function here. Blocking calls made on a runtime thread fail with
+ *   may call any function here. A callback must not throw: a C++ exception escaping it cannot
+ *   cross the library and terminates the process, so catch everything inside (in C++, make
+ *   the callback noexcept with a try/catch around its body). Blocking calls made on a runtime thread fail with
  *   NATS_ERR_WOULD_BLOCK_RUNTIME instead of deadlocking.
  * - Fork: the runtime starts on the first connect. A process may fork before connecting; a
  *   child may connect afresh, but must not use connections inherited from its parent.
@@ -391,6 +393,8 @@ typedef struct nats_subscription nats_subscription;
 // borrowed until the callback returns (`nats_msg_clone` keeps it). Runs on the connection's
 // reply thread (one per connection, never a runtime thread), one call at a time; it may call
 // any function of the library.
+// Must not throw: a C++ exception (or any unwinding) escaping a callback cannot cross the
+// library and terminates the process; catch everything inside (see the header's notes).
 typedef void (*nats_reply_callback)(void *user_data, nats_status status, const struct nats_msg *reply);
 
 // Statistics of a connection, from `nats_connection_stats`. Counts are exact: every message
@@ -466,11 +470,15 @@ typedef struct nats_consumer_config {
 // (`nats_msg_clone` keeps it). Runs on the subscription's own delivery thread, one message at
 // a time, in the order received. It may call any function of this library, including
 // publish, request, flush, unsubscribe and free of its own subscription.
+// Must not throw: a C++ exception (or any unwinding) escaping a callback cannot cross the
+// library and terminates the process; catch everything inside (see the header's notes).
 typedef void (*nats_msg_callback)(void *user_data, struct nats_subscription *sub, const struct nats_msg *msg);
 
 // Called exactly once with `user_data` after the last callback of a subscription has
 // returned (after unsubscribe/free, or once the connection closed and queued messages were
 // delivered). Frees whatever `user_data` holds.
+// Must not throw: a C++ exception (or any unwinding) escaping a callback cannot cross the
+// library and terminates the process; catch everything inside (see the header's notes).
 typedef void (*nats_user_data_free)(void *user_data);
 
 // Expectations and settings for one publish (`nats_jetstream_publish*`). Zero-initialize it
@@ -510,6 +518,8 @@ typedef struct nats_js_publish_options {
 // `ack` NULL; `nats_last_error()` explains inside the callback. Runs on the context's ack
 // thread, one call at a time, in completion order; it may call any function of the library
 // except `nats_jetstream_publish_async_complete` on the same context.
+// Must not throw: a C++ exception (or any unwinding) escaping a callback cannot cross the
+// library and terminates the process; catch everything inside (see the header's notes).
 typedef void (*nats_pub_ack_callback)(void *user_data, nats_status status, const struct nats_pub_ack *ack);
 
 // A bucket configuration. Start from `nats_kv_config_init(&cfg)`; strings are borrowed for
@@ -539,6 +549,8 @@ typedef struct nats_kv_config {
 // callback returns. Runs on the watcher's own thread, one entry at a time, in revision
 // order; it may call any function of this library (including `nats_kv_watcher_stop` of its
 // own watcher).
+// Must not throw: a C++ exception (or any unwinding) escaping a callback cannot cross the
+// library and terminates the process; catch everything inside (see the header's notes).
 typedef void (*nats_kv_watch_callback)(void *user_data, const struct nats_kv_entry *entry);
 
 // Metadata of a message received from a JetStream consumer, from `nats_msg_metadata`. The
@@ -565,11 +577,15 @@ typedef struct nats_js_msg_metadata {
 // `NATS_OK` (any other status fails the connection attempt with `NATS_ERR_AUTH`). Runs on a
 // short-lived library thread during each connect and reconnect, never on the async runtime;
 // it must not call blocking functions of this library.
+// Must not throw: a C++ exception (or any unwinding) escaping a callback cannot cross the
+// library and terminates the process; catch everything inside (see the header's notes).
 typedef nats_status (*nats_sign_callback)(void *user_data, const uint8_t *nonce, size_t nonce_len, uint8_t *sig);
 
 // Connection event callback: `user_data` as given to the setter, and the connection (the
 // same handle `nats_connect` returned; valid during the call). Runs on the connection's event
 // thread, never on a runtime thread; may call any function of the library.
+// Must not throw: a C++ exception (or any unwinding) escaping a callback cannot cross the
+// library and terminates the process; catch everything inside (see the header's notes).
 typedef void (*nats_connection_callback)(void *user_data, struct nats_connection *conn);
 
 // Asynchronous error callback: `user_data`, the connection, the subscription concerned or
@@ -577,12 +593,16 @@ typedef void (*nats_connection_callback)(void *user_data, struct nats_connection
 // `NATS_ERR_PERMISSION`, `NATS_ERR_AUTH`, `NATS_ERR_CONNECTION_CLOSED` for publishes lost at
 // close, `NATS_ERR_INTERNAL` for other server errors) and a description, borrowed for the
 // call. Runs on the connection's event thread, like `nats_connection_callback`.
+// Must not throw: a C++ exception (or any unwinding) escaping a callback cannot cross the
+// library and terminates the process; catch everything inside (see the header's notes).
 typedef void (*nats_error_callback)(void *user_data, struct nats_connection *conn, struct nats_subscription *sub, nats_status status, const char *text);
 
 // Custom reconnect delay: given `user_data` and the number of consecutive failed attempts
 // (1 for the first reconnect attempt), returns how many milliseconds to wait before the next
 // attempt. Called on a short-lived thread of its own (never a runtime thread) before every
 // attempt; it should return promptly.
+// Must not throw: a C++ exception (or any unwinding) escaping a callback cannot cross the
+// library and terminates the process; catch everything inside (see the header's notes).
 typedef uint64_t (*nats_reconnect_delay_callback)(void *user_data, uint32_t attempts);
 
 // A stream configuration. Always start from `nats_stream_config_init(&cfg)`, then set

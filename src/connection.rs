@@ -131,6 +131,8 @@ pub struct nats_statistics {
 /// borrowed until the callback returns (`nats_msg_clone` keeps it). Runs on the connection's
 /// reply thread (one per connection, never a runtime thread), one call at a time; it may call
 /// any function of the library.
+/// Must not throw: a C++ exception (or any unwinding) escaping a callback cannot cross the
+/// library and terminates the process; catch everything inside (see the header's notes).
 pub type nats_reply_callback =
     Option<unsafe extern "C" fn(user_data: *mut c_void, status: nats_status, reply: *const nats_msg)>;
 

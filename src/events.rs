@@ -17,6 +17,8 @@ use std::time::Duration;
 /// Connection event callback: `user_data` as given to the setter, and the connection (the
 /// same handle `nats_connect` returned; valid during the call). Runs on the connection's event
 /// thread, never on a runtime thread; may call any function of the library.
+/// Must not throw: a C++ exception (or any unwinding) escaping a callback cannot cross the
+/// library and terminates the process; catch everything inside (see the header's notes).
 pub type nats_connection_callback = Option<unsafe extern "C" fn(user_data: *mut c_void, conn: *mut nats_connection)>;
 
 /// Asynchronous error callback: `user_data`, the connection, the subscription concerned or
@@ -24,6 +26,8 @@ pub type nats_connection_callback = Option<unsafe extern "C" fn(user_data: *mut 
 /// `NATS_ERR_PERMISSION`, `NATS_ERR_AUTH`, `NATS_ERR_CONNECTION_CLOSED` for publishes lost at
 /// close, `NATS_ERR_INTERNAL` for other server errors) and a description, borrowed for the
 /// call. Runs on the connection's event thread, like `nats_connection_callback`.
+/// Must not throw: a C++ exception (or any unwinding) escaping a callback cannot cross the
+/// library and terminates the process; catch everything inside (see the header's notes).
 pub type nats_error_callback = Option<
     unsafe extern "C" fn(
         user_data: *mut c_void,
@@ -38,6 +42,8 @@ pub type nats_error_callback = Option<
 /// (1 for the first reconnect attempt), returns how many milliseconds to wait before the next
 /// attempt. Called on a short-lived thread of its own (never a runtime thread) before every
 /// attempt; it should return promptly.
+/// Must not throw: a C++ exception (or any unwinding) escaping a callback cannot cross the
+/// library and terminates the process; catch everything inside (see the header's notes).
 pub type nats_reconnect_delay_callback = Option<unsafe extern "C" fn(user_data: *mut c_void, attempts: u32) -> u64>;
 
 /// A C function pointer with its user data.

@@ -91,6 +91,8 @@ pub struct nats_pub_ack {
 /// `ack` NULL; `nats_last_error()` explains inside the callback. Runs on the context's ack
 /// thread, one call at a time, in completion order; it may call any function of the library
 /// except `nats_jetstream_publish_async_complete` on the same context.
+/// Must not throw: a C++ exception (or any unwinding) escaping a callback cannot cross the
+/// library and terminates the process; catch everything inside (see the header's notes).
 pub type nats_pub_ack_callback =
     Option<unsafe extern "C" fn(user_data: *mut c_void, status: nats_status, ack: *const nats_pub_ack)>;
 

@@ -536,6 +536,8 @@ pub unsafe extern "C" fn nats_kv_entry_free(e: *mut nats_kv_entry) {
 /// callback returns. Runs on the watcher's own thread, one entry at a time, in revision
 /// order; it may call any function of this library (including `nats_kv_watcher_stop` of its
 /// own watcher).
+/// Must not throw: a C++ exception (or any unwinding) escaping a callback cannot cross the
+/// library and terminates the process; catch everything inside (see the header's notes).
 pub type nats_kv_watch_callback = Option<unsafe extern "C" fn(user_data: *mut c_void, entry: *const nats_kv_entry)>;
 
 type WatchFn = unsafe extern "C" fn(*mut c_void, *const nats_kv_entry);

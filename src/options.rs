@@ -289,6 +289,8 @@ pub unsafe extern "C" fn nats_options_set_token_file(
 /// `NATS_OK` (any other status fails the connection attempt with `NATS_ERR_AUTH`). Runs on a
 /// short-lived library thread during each connect and reconnect, never on the async runtime;
 /// it must not call blocking functions of this library.
+/// Must not throw: a C++ exception (or any unwinding) escaping a callback cannot cross the
+/// library and terminates the process; catch everything inside (see the header's notes).
 pub type nats_sign_callback = Option<
     unsafe extern "C" fn(user_data: *mut c_void, nonce: *const u8, nonce_len: usize, sig: *mut u8) -> nats_status,
 >;

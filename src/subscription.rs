@@ -27,6 +27,8 @@ use tokio::sync::{mpsc, oneshot};
 /// (`nats_msg_clone` keeps it). Runs on the subscription's own delivery thread, one message at
 /// a time, in the order received. It may call any function of this library, including
 /// publish, request, flush, unsubscribe and free of its own subscription.
+/// Must not throw: a C++ exception (or any unwinding) escaping a callback cannot cross the
+/// library and terminates the process; catch everything inside (see the header's notes).
 pub type nats_msg_callback = Option<
     unsafe extern "C" fn(user_data: *mut c_void, sub: *mut nats_subscription, msg: *const nats_msg),
 >;
@@ -34,6 +36,8 @@ pub type nats_msg_callback = Option<
 /// Called exactly once with `user_data` after the last callback of a subscription has
 /// returned (after unsubscribe/free, or once the connection closed and queued messages were
 /// delivered). Frees whatever `user_data` holds.
+/// Must not throw: a C++ exception (or any unwinding) escaping a callback cannot cross the
+/// library and terminates the process; catch everything inside (see the header's notes).
 pub type nats_user_data_free = Option<unsafe extern "C" fn(user_data: *mut c_void)>;
 
 type MsgFn = unsafe extern "C" fn(*mut c_void, *mut nats_subscription, *const nats_msg);
