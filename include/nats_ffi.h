@@ -650,7 +650,7 @@ nats_status nats_connect(const struct nats_options *opts, struct nats_connection
 
 // Connects with default options to `urls`: one URL or a comma-separated list
 // (`"nats://a:4222,nats://b:4222"`). Otherwise as `nats_connect`; additionally
-// `NATS_ERR_INVALID_ARGUMENT` for an empty or unparsable URL.
+// `NATS_ERR_INVALID_ARGUMENT` for an empty or unparsable URL, `NATS_ERR_INVALID_UTF8`.
 nats_status nats_connect_url(const char *urls, struct nats_connection **out);
 
 // Publishes `len` bytes at `data` (NULL allowed when len is 0; copied before return) to
@@ -685,7 +685,7 @@ nats_status nats_connection_flush(struct nats_connection *conn, uint64_t timeout
 // caller (`nats_msg_free`). Blocks the calling thread (allowed in message callbacks).
 // Errors: `NATS_ERR_TIMEOUT`, `NATS_ERR_NO_RESPONDERS` (nobody subscribed to `subject`),
 // `NATS_ERR_INVALID_SUBJECT`, `NATS_ERR_MAX_PAYLOAD`, `NATS_ERR_CONNECTION_CLOSED`,
-// `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_WOULD_BLOCK_RUNTIME`.
+// `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_UTF8`, `NATS_ERR_WOULD_BLOCK_RUNTIME`.
 nats_status nats_request(struct nats_connection *conn, const char *subject, const void *data, size_t len, uint64_t timeout_ms, struct nats_msg **reply);
 
 // As `nats_request`, sending `msg` (built with `nats_msg_new`): its subject, headers and
@@ -843,7 +843,8 @@ nats_status nats_jetstream_pull_consumer(struct nats_jetstream *js, const char *
 nats_status nats_pull_consumer_fetch(struct nats_pull_consumer *pc, size_t batch, uint64_t timeout_ms, struct nats_msg ***msgs, size_t *count);
 
 // As `nats_pull_consumer_fetch`, without waiting: only the messages available now (at most
-// `batch`). Errors: `NATS_ERR_NOT_FOUND` when none is available, else as the fetch.
+// `batch`). Errors: `NATS_ERR_NOT_FOUND` when none is available, else as
+// `nats_pull_consumer_fetch`.
 nats_status nats_pull_consumer_fetch_no_wait(struct nats_pull_consumer *pc, size_t batch, struct nats_msg ***msgs, size_t *count);
 
 // Pulls one message, waiting at most `timeout_ms` (at least 10). On success writes it to
@@ -950,6 +951,7 @@ void nats_jetstream_free(struct nats_jetstream *js);
 // Publishes to a stream and waits for its acknowledgement. `opts` may be NULL. On success
 // writes the ack to `*ack` (→ `nats_pub_ack_free`; pass NULL if not wanted).
 // Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_SUBJECT`,
+// `NATS_ERR_INVALID_ARGUMENT` (a string of `opts` with CR or LF),
 // `NATS_ERR_NO_RESPONDERS` (no stream answered: none stores the subject, or — transiently —
 // its leader is being elected; see `max_retries`), `NATS_ERR_EXPECTATION_FAILED` (an
 // expectation of `opts` did not hold), `NATS_ERR_TIMEOUT`, `NATS_ERR_MAX_PAYLOAD`,
@@ -1265,6 +1267,7 @@ nats_status nats_options_set_token(struct nats_options *opts, const char *token)
 
 // kumo `auth = { token = { key_file } }`: token read now from `token_path` (one trailing
 // newline stripped). Errors: as `nats_options_set_user_password_file`.
+// Errors: `NATS_ERR_NULL_ARGUMENT` when `opts` is NULL.
 nats_status nats_options_set_token_file(struct nats_options *opts, const char *token_path);
 
 // NKey authentication: `seed` is the user's NKey seed (`SU...`; copied); the server knows the
@@ -1276,6 +1279,7 @@ nats_status nats_options_set_nkey_seed(struct nats_options *opts, const char *se
 // As `nats_options_set_nkey_seed`, the seed read now from `seed_path` (an `nk -gen user`
 // seed file: the first line starting with `SU`). Errors: as `nats_options_set_nkey_seed`;
 // `NATS_ERR_IO` (missing, unreadable or empty file).
+// Errors: `NATS_ERR_NULL_ARGUMENT` when `opts` is NULL.
 nats_status nats_options_set_nkey_seed_file(struct nats_options *opts, const char *seed_path);
 
 // Decentralized (operator/account/JWT) authentication with a `.creds` file as `nsc` writes
@@ -1298,29 +1302,35 @@ nats_status nats_options_set_name(struct nats_options *opts, const char *name);
 
 // kumo `no_echo`: when true, the server does not deliver this connection's own publishes to
 // its own subscriptions. Default false.
+// Errors: `NATS_ERR_NULL_ARGUMENT` when `opts` is NULL.
 nats_status nats_options_set_no_echo(struct nats_options *opts, bool no_echo);
 
 // kumo `max_reconnects`: consecutive reconnect attempts before the client gives up and the
 // connection becomes closed (`nats_connection_status` gives `NATS_CONN_STATUS_CLOSED`,
 // calls fail with `NATS_ERR_CONNECTION_CLOSED`). 0 = unlimited (the default).
+// Errors: `NATS_ERR_NULL_ARGUMENT` when `opts` is NULL.
 nats_status nats_options_set_max_reconnects(struct nats_options *opts, uint32_t max);
 
 // kumo `connection_timeout`: limit for establishing one connection (TCP, TLS, INFO/CONNECT
 // handshake) to one server. Default 5000 ms. Errors: `NATS_ERR_INVALID_ARGUMENT` for 0.
+// Errors: `NATS_ERR_NULL_ARGUMENT` when `opts` is NULL.
 nats_status nats_options_set_connection_timeout_ms(struct nats_options *opts, uint64_t ms);
 
 // kumo `tls_required`: when true, connecting fails with `NATS_ERR_TLS` unless TLS is
 // established. Default false (TLS is still used when the server requires it or the URL is
 // `tls://`).
+// Errors: `NATS_ERR_NULL_ARGUMENT` when `opts` is NULL.
 nats_status nats_options_set_tls_required(struct nats_options *opts, bool required);
 
 // kumo `tls_first`: start the TLS handshake before reading the server's INFO. The server must
 // have `handshake_first: true` in its `tls` block. Implies TLS. Default false.
+// Errors: `NATS_ERR_NULL_ARGUMENT` when `opts` is NULL.
 nats_status nats_options_set_tls_first(struct nats_options *opts, bool tls_first);
 
 // kumo `certificate`: path of a PEM file of root (CA) certificates used to verify the server,
 // instead of the system roots. Checked readable now. NULL clears it.
 // Errors: `NATS_ERR_IO` if the file cannot be opened, `NATS_ERR_INVALID_UTF8`.
+// Errors: `NATS_ERR_NULL_ARGUMENT` when `opts` is NULL.
 nats_status nats_options_set_certificate(struct nats_options *opts, const char *ca_pem_path);
 
 // Verifies the server certificate against `name` instead of the host in the server URL
@@ -1343,12 +1353,14 @@ nats_status nats_options_set_client_cert(struct nats_options *opts, const char *
 
 // kumo `ping_interval`: how often the client sends PING to detect a dead connection.
 // Default 60000 ms. Errors: `NATS_ERR_INVALID_ARGUMENT` for 0.
+// Errors: `NATS_ERR_NULL_ARGUMENT` when `opts` is NULL.
 nats_status nats_options_set_ping_interval_ms(struct nats_options *opts, uint64_t ms);
 
 // kumo `sender_capacity`: capacity of the queue of outgoing operations between API callers
 // and the connection task. When it is full, publishing waits (up to request_timeout, then
 // `NATS_ERR_TIMEOUT`). Default 128. Errors: `NATS_ERR_INVALID_ARGUMENT` for 0 or more than
 // `NATS_MAX_QUEUE_CAPACITY`.
+// Errors: `NATS_ERR_NULL_ARGUMENT` when `opts` is NULL.
 nats_status nats_options_set_sender_capacity(struct nats_options *opts, size_t capacity);
 
 // kumo `inbox_prefix`: prefix of reply subjects made for requests (default `_INBOX`).
@@ -1359,20 +1371,24 @@ nats_status nats_options_set_inbox_prefix(struct nats_options *opts, const char 
 // kumo `request_timeout`: how long `nats_request` waits for a reply when called with
 // timeout 0, and how long publish/flush may wait on a full queue. Default 10000 ms.
 // Errors: `NATS_ERR_INVALID_ARGUMENT` for 0.
+// Errors: `NATS_ERR_NULL_ARGUMENT` when `opts` is NULL.
 nats_status nats_options_set_request_timeout_ms(struct nats_options *opts, uint64_t ms);
 
 // kumo `retry_on_initial_connect`: when true, `nats_connect` returns at once with a
 // connection that keeps trying to reach a server in the background (status
 // `NATS_CONN_STATUS_CONNECTING`); publishes and subscriptions made meanwhile take effect once
 // connected. Default false: `nats_connect` fails if no server can be reached.
+// Errors: `NATS_ERR_NULL_ARGUMENT` when `opts` is NULL.
 nats_status nats_options_set_retry_on_initial_connect(struct nats_options *opts, bool retry);
 
 // kumo `ignore_discovered_servers`: when true, servers advertised by the cluster are not
 // added to the reconnect list; only the configured servers are used. Default false.
+// Errors: `NATS_ERR_NULL_ARGUMENT` when `opts` is NULL.
 nats_status nats_options_set_ignore_discovered_servers(struct nats_options *opts, bool ignore);
 
 // kumo `retain_servers_order`: when true, servers are tried in the order given instead of a
 // random order. Default false (randomized, which spreads clients across a cluster).
+// Errors: `NATS_ERR_NULL_ARGUMENT` when `opts` is NULL.
 nats_status nats_options_set_retain_servers_order(struct nats_options *opts, bool retain);
 
 // Same as `nats_options_set_retain_servers_order` (the nats.c / nats.js name): true keeps the

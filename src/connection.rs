@@ -805,7 +805,7 @@ pub unsafe extern "C" fn nats_connect(opts: *const nats_options, out: *mut *mut 
 
 /// Connects with default options to `urls`: one URL or a comma-separated list
 /// (`"nats://a:4222,nats://b:4222"`). Otherwise as `nats_connect`; additionally
-/// `NATS_ERR_INVALID_ARGUMENT` for an empty or unparsable URL.
+/// `NATS_ERR_INVALID_ARGUMENT` for an empty or unparsable URL, `NATS_ERR_INVALID_UTF8`.
 #[no_mangle]
 pub unsafe extern "C" fn nats_connect_url(urls: *const c_char, out: *mut *mut nats_connection) -> nats_status {
     guard(|| {
@@ -896,7 +896,7 @@ fn timeout_or_default(c: &nats_connection, timeout_ms: u64) -> Duration {
 /// caller (`nats_msg_free`). Blocks the calling thread (allowed in message callbacks).
 /// Errors: `NATS_ERR_TIMEOUT`, `NATS_ERR_NO_RESPONDERS` (nobody subscribed to `subject`),
 /// `NATS_ERR_INVALID_SUBJECT`, `NATS_ERR_MAX_PAYLOAD`, `NATS_ERR_CONNECTION_CLOSED`,
-/// `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_WOULD_BLOCK_RUNTIME`.
+/// `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_UTF8`, `NATS_ERR_WOULD_BLOCK_RUNTIME`.
 #[no_mangle]
 pub unsafe extern "C" fn nats_request(
     conn: *mut nats_connection,

@@ -600,7 +600,8 @@ pub unsafe extern "C" fn nats_pull_consumer_fetch(
 }
 
 /// As `nats_pull_consumer_fetch`, without waiting: only the messages available now (at most
-/// `batch`). Errors: `NATS_ERR_NOT_FOUND` when none is available, else as the fetch.
+/// `batch`). Errors: `NATS_ERR_NOT_FOUND` when none is available, else as
+/// `nats_pull_consumer_fetch`.
 #[no_mangle]
 pub unsafe extern "C" fn nats_pull_consumer_fetch_no_wait(
     pc: *mut nats_pull_consumer,

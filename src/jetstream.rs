@@ -565,6 +565,7 @@ unsafe fn publish_common(
 /// Publishes to a stream and waits for its acknowledgement. `opts` may be NULL. On success
 /// writes the ack to `*ack` (→ `nats_pub_ack_free`; pass NULL if not wanted).
 /// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_SUBJECT`,
+/// `NATS_ERR_INVALID_ARGUMENT` (a string of `opts` with CR or LF),
 /// `NATS_ERR_NO_RESPONDERS` (no stream answered: none stores the subject, or — transiently —
 /// its leader is being elected; see `max_retries`), `NATS_ERR_EXPECTATION_FAILED` (an
 /// expectation of `opts` did not hold), `NATS_ERR_TIMEOUT`, `NATS_ERR_MAX_PAYLOAD`,

@@ -271,6 +271,7 @@ pub unsafe extern "C" fn nats_options_set_token(opts: *mut nats_options, token: 
 
 /// kumo `auth = { token = { key_file } }`: token read now from `token_path` (one trailing
 /// newline stripped). Errors: as `nats_options_set_user_password_file`.
+/// Errors: `NATS_ERR_NULL_ARGUMENT` when `opts` is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn nats_options_set_token_file(
     opts: *mut nats_options,
@@ -332,6 +333,7 @@ pub unsafe extern "C" fn nats_options_set_nkey_seed(opts: *mut nats_options, see
 /// As `nats_options_set_nkey_seed`, the seed read now from `seed_path` (an `nk -gen user`
 /// seed file: the first line starting with `SU`). Errors: as `nats_options_set_nkey_seed`;
 /// `NATS_ERR_IO` (missing, unreadable or empty file).
+/// Errors: `NATS_ERR_NULL_ARGUMENT` when `opts` is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn nats_options_set_nkey_seed_file(opts: *mut nats_options, seed_path: *const c_char) -> nats_status {
     with_opts(opts, |o| {
@@ -400,6 +402,7 @@ pub unsafe extern "C" fn nats_options_set_name(opts: *mut nats_options, name: *c
 
 /// kumo `no_echo`: when true, the server does not deliver this connection's own publishes to
 /// its own subscriptions. Default false.
+/// Errors: `NATS_ERR_NULL_ARGUMENT` when `opts` is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn nats_options_set_no_echo(opts: *mut nats_options, no_echo: bool) -> nats_status {
     with_opts(opts, |o| {
@@ -411,6 +414,7 @@ pub unsafe extern "C" fn nats_options_set_no_echo(opts: *mut nats_options, no_ec
 /// kumo `max_reconnects`: consecutive reconnect attempts before the client gives up and the
 /// connection becomes closed (`nats_connection_status` gives `NATS_CONN_STATUS_CLOSED`,
 /// calls fail with `NATS_ERR_CONNECTION_CLOSED`). 0 = unlimited (the default).
+/// Errors: `NATS_ERR_NULL_ARGUMENT` when `opts` is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn nats_options_set_max_reconnects(opts: *mut nats_options, max: u32) -> nats_status {
     with_opts(opts, |o| {
@@ -421,6 +425,7 @@ pub unsafe extern "C" fn nats_options_set_max_reconnects(opts: *mut nats_options
 
 /// kumo `connection_timeout`: limit for establishing one connection (TCP, TLS, INFO/CONNECT
 /// handshake) to one server. Default 5000 ms. Errors: `NATS_ERR_INVALID_ARGUMENT` for 0.
+/// Errors: `NATS_ERR_NULL_ARGUMENT` when `opts` is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn nats_options_set_connection_timeout_ms(opts: *mut nats_options, ms: u64) -> nats_status {
     with_opts(opts, |o| {
@@ -432,6 +437,7 @@ pub unsafe extern "C" fn nats_options_set_connection_timeout_ms(opts: *mut nats_
 /// kumo `tls_required`: when true, connecting fails with `NATS_ERR_TLS` unless TLS is
 /// established. Default false (TLS is still used when the server requires it or the URL is
 /// `tls://`).
+/// Errors: `NATS_ERR_NULL_ARGUMENT` when `opts` is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn nats_options_set_tls_required(opts: *mut nats_options, required: bool) -> nats_status {
     with_opts(opts, |o| {
@@ -442,6 +448,7 @@ pub unsafe extern "C" fn nats_options_set_tls_required(opts: *mut nats_options, 
 
 /// kumo `tls_first`: start the TLS handshake before reading the server's INFO. The server must
 /// have `handshake_first: true` in its `tls` block. Implies TLS. Default false.
+/// Errors: `NATS_ERR_NULL_ARGUMENT` when `opts` is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn nats_options_set_tls_first(opts: *mut nats_options, tls_first: bool) -> nats_status {
     with_opts(opts, |o| {
@@ -453,6 +460,7 @@ pub unsafe extern "C" fn nats_options_set_tls_first(opts: *mut nats_options, tls
 /// kumo `certificate`: path of a PEM file of root (CA) certificates used to verify the server,
 /// instead of the system roots. Checked readable now. NULL clears it.
 /// Errors: `NATS_ERR_IO` if the file cannot be opened, `NATS_ERR_INVALID_UTF8`.
+/// Errors: `NATS_ERR_NULL_ARGUMENT` when `opts` is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn nats_options_set_certificate(
     opts: *mut nats_options,
@@ -517,6 +525,7 @@ pub unsafe extern "C" fn nats_options_set_client_cert(
 
 /// kumo `ping_interval`: how often the client sends PING to detect a dead connection.
 /// Default 60000 ms. Errors: `NATS_ERR_INVALID_ARGUMENT` for 0.
+/// Errors: `NATS_ERR_NULL_ARGUMENT` when `opts` is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn nats_options_set_ping_interval_ms(opts: *mut nats_options, ms: u64) -> nats_status {
     with_opts(opts, |o| {
@@ -529,6 +538,7 @@ pub unsafe extern "C" fn nats_options_set_ping_interval_ms(opts: *mut nats_optio
 /// and the connection task. When it is full, publishing waits (up to request_timeout, then
 /// `NATS_ERR_TIMEOUT`). Default 128. Errors: `NATS_ERR_INVALID_ARGUMENT` for 0 or more than
 /// `NATS_MAX_QUEUE_CAPACITY`.
+/// Errors: `NATS_ERR_NULL_ARGUMENT` when `opts` is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn nats_options_set_sender_capacity(opts: *mut nats_options, capacity: usize) -> nats_status {
     with_opts(opts, |o| {
@@ -554,6 +564,7 @@ pub unsafe extern "C" fn nats_options_set_inbox_prefix(opts: *mut nats_options, 
 /// kumo `request_timeout`: how long `nats_request` waits for a reply when called with
 /// timeout 0, and how long publish/flush may wait on a full queue. Default 10000 ms.
 /// Errors: `NATS_ERR_INVALID_ARGUMENT` for 0.
+/// Errors: `NATS_ERR_NULL_ARGUMENT` when `opts` is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn nats_options_set_request_timeout_ms(opts: *mut nats_options, ms: u64) -> nats_status {
     with_opts(opts, |o| {
@@ -566,6 +577,7 @@ pub unsafe extern "C" fn nats_options_set_request_timeout_ms(opts: *mut nats_opt
 /// connection that keeps trying to reach a server in the background (status
 /// `NATS_CONN_STATUS_CONNECTING`); publishes and subscriptions made meanwhile take effect once
 /// connected. Default false: `nats_connect` fails if no server can be reached.
+/// Errors: `NATS_ERR_NULL_ARGUMENT` when `opts` is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn nats_options_set_retry_on_initial_connect(opts: *mut nats_options, retry: bool) -> nats_status {
     with_opts(opts, |o| {
@@ -576,6 +588,7 @@ pub unsafe extern "C" fn nats_options_set_retry_on_initial_connect(opts: *mut na
 
 /// kumo `ignore_discovered_servers`: when true, servers advertised by the cluster are not
 /// added to the reconnect list; only the configured servers are used. Default false.
+/// Errors: `NATS_ERR_NULL_ARGUMENT` when `opts` is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn nats_options_set_ignore_discovered_servers(opts: *mut nats_options, ignore: bool) -> nats_status {
     with_opts(opts, |o| {
@@ -586,6 +599,7 @@ pub unsafe extern "C" fn nats_options_set_ignore_discovered_servers(opts: *mut n
 
 /// kumo `retain_servers_order`: when true, servers are tried in the order given instead of a
 /// random order. Default false (randomized, which spreads clients across a cluster).
+/// Errors: `NATS_ERR_NULL_ARGUMENT` when `opts` is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn nats_options_set_retain_servers_order(opts: *mut nats_options, retain: bool) -> nats_status {
     with_opts(opts, |o| {
