@@ -887,8 +887,9 @@ nats_status nats_jetstream_subscribe_sync(struct nats_jetstream *js, const char 
 // `cfg` (NULL: defaults) only `deliver_policy`, `opt_start_seq`, `opt_start_time_ms`,
 // `filter_subject`, `replay_policy` and `headers_only` are used. Messages carry metadata
 // (`nats_msg_metadata`) and need no ack. Errors: `NATS_ERR_NOT_FOUND` (no such stream),
-// `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_ARGUMENT`, `NATS_ERR_INVALID_SUBJECT`,
-// `NATS_ERR_JETSTREAM`, `NATS_ERR_NO_RESPONDERS` (no JetStream answered), `NATS_ERR_JETSTREAM_UNAVAILABLE`, `NATS_ERR_TIMEOUT`, `NATS_ERR_CONNECTION_CLOSED`.
+// `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_ARGUMENT`,
+// `NATS_ERR_INVALID_SUBJECT`, `NATS_ERR_JETSTREAM`, `NATS_ERR_NO_RESPONDERS` (no JetStream
+// answered), `NATS_ERR_JETSTREAM_UNAVAILABLE`, `NATS_ERR_TIMEOUT`, `NATS_ERR_CONNECTION_CLOSED`.
 nats_status nats_jetstream_subscribe_ordered(struct nats_jetstream *js, const char *stream, const struct nats_consumer_config *cfg, nats_msg_callback cb, void *user_data, nats_user_data_free user_data_free, struct nats_subscription **out);
 
 // Returns a static, NUL-terminated English description of `status` (never NULL).
@@ -1023,8 +1024,10 @@ void nats_kv_free(struct nats_kv *kv);
 
 // Stores `len` bytes at `data` under `key` (letters, digits, `-_/\=`, dot-separated) and
 // writes the new revision to `*revision` (may be NULL). Errors: `NATS_ERR_NULL_ARGUMENT`,
-// `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_ARGUMENT` (key), `NATS_ERR_MAX_PAYLOAD`,
-// `NATS_ERR_JETSTREAM`, `NATS_ERR_NO_RESPONDERS` (no JetStream answered), `NATS_ERR_JETSTREAM_UNAVAILABLE`, `NATS_ERR_TIMEOUT`, `NATS_ERR_CONNECTION_CLOSED`.
+// `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_ARGUMENT` (key), `NATS_ERR_INVALID_SUBJECT` (a key
+// so long that its subject would pass `NATS_MAX_CONTROL_LINE`), `NATS_ERR_MAX_PAYLOAD`,
+// `NATS_ERR_JETSTREAM`, `NATS_ERR_NO_RESPONDERS` (no JetStream answered),
+// `NATS_ERR_JETSTREAM_UNAVAILABLE`, `NATS_ERR_TIMEOUT`, `NATS_ERR_CONNECTION_CLOSED`.
 nats_status nats_kv_put(struct nats_kv *kv, const char *key, const void *data, size_t len, uint64_t *revision);
 
 // Stores the value only if `key` has none (never set, or deleted/purged); writes the
@@ -1101,7 +1104,7 @@ void nats_kv_entry_free(struct nats_kv_entry *e);
 // calls `cb(user_data, entry)` for each entry, per `flags` (`nats_kv_watch_flags`), on a
 // dedicated thread, in order. `user_data_free` (may be NULL) runs once after the last
 // callback, when the watcher is stopped. Errors: `NATS_ERR_NULL_ARGUMENT` (kv, cb, out),
-// `NATS_ERR_INVALID_ARGUMENT` (keys, flags), `NATS_ERR_JETSTREAM`, `NATS_ERR_NO_RESPONDERS` (no JetStream answered), `NATS_ERR_JETSTREAM_UNAVAILABLE`, `NATS_ERR_TIMEOUT`,
+// `NATS_ERR_INVALID_ARGUMENT` (keys, flags), `NATS_ERR_INVALID_SUBJECT` (keys too long), `NATS_ERR_JETSTREAM`, `NATS_ERR_NO_RESPONDERS` (no JetStream answered), `NATS_ERR_JETSTREAM_UNAVAILABLE`, `NATS_ERR_TIMEOUT`,
 // `NATS_ERR_CONNECTION_CLOSED`.
 nats_status nats_kv_watch(struct nats_kv *kv, const char *keys, uint32_t flags, nats_kv_watch_callback cb, void *user_data, nats_user_data_free user_data_free, struct nats_kv_watcher **out);
 

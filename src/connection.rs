@@ -464,7 +464,9 @@ impl nats_connection {
     }
 
     fn closed_error(&self, what: &str, e: impl std::fmt::Display) -> Error {
-        if self.is_closed() {
+        // "channel closed": async-nats' connection task has ended (closed, or gave up after
+        // max_reconnects) a moment before its event reached us.
+        if self.is_closed() || e.to_string().contains("channel closed") {
             Error::new(NATS_ERR_CONNECTION_CLOSED, format!("{what}: the connection is closed"))
         } else {
             Error::new(NATS_ERR_INTERNAL, format!("{what}: {e}"))

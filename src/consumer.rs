@@ -779,8 +779,9 @@ pub unsafe extern "C" fn nats_jetstream_subscribe_sync(
 /// `cfg` (NULL: defaults) only `deliver_policy`, `opt_start_seq`, `opt_start_time_ms`,
 /// `filter_subject`, `replay_policy` and `headers_only` are used. Messages carry metadata
 /// (`nats_msg_metadata`) and need no ack. Errors: `NATS_ERR_NOT_FOUND` (no such stream),
-/// `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_ARGUMENT`, `NATS_ERR_INVALID_SUBJECT`,
-/// `NATS_ERR_JETSTREAM`, `NATS_ERR_NO_RESPONDERS` (no JetStream answered), `NATS_ERR_JETSTREAM_UNAVAILABLE`, `NATS_ERR_TIMEOUT`, `NATS_ERR_CONNECTION_CLOSED`.
+/// `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_ARGUMENT`,
+/// `NATS_ERR_INVALID_SUBJECT`, `NATS_ERR_JETSTREAM`, `NATS_ERR_NO_RESPONDERS` (no JetStream
+/// answered), `NATS_ERR_JETSTREAM_UNAVAILABLE`, `NATS_ERR_TIMEOUT`, `NATS_ERR_CONNECTION_CLOSED`.
 #[no_mangle]
 pub unsafe extern "C" fn nats_jetstream_subscribe_ordered(
     js: *mut nats_jetstream,

@@ -5,7 +5,7 @@
 //! no crash (the test process survives), no hang (a watchdog), never `NATS_ERR_PANIC`, and
 //! every status a function returns is one the header documents for it. On failure it prints
 //! the seed and the iteration to replay: `NATS_FFI_DRIVER_SEEDS=<seed> cargo test --test
-//! api_driver`. `NATS_FFI_DRIVER_CALLS` sets the calls per seed (default 30 000).
+//! api_driver`. `NATS_FFI_DRIVER_CALLS` sets the calls per seed (default 12 500, over 8 seeds: 100 000).
 
 mod common;
 use common::*;
@@ -217,6 +217,16 @@ fn keep<T>(pool: &mut Vec<usize>, p: *mut T) {
 }
 
 static USER_DATA_FREED: AtomicUsize = AtomicUsize::new(0);
+/// Successful calls that took `on_free`: each owes exactly one call of it.
+static USER_DATA_GIVEN: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts a successful call that took ownership of user data with `on_free`.
+fn gave(st: nats_status) -> nats_status {
+    if st == NATS_OK {
+        USER_DATA_GIVEN.fetch_add(1, Ordering::Relaxed);
+    }
+    st
+}
 static PANICS_REPORTED: AtomicUsize = AtomicUsize::new(0);
 static CALLBACKS: AtomicUsize = AtomicUsize::new(0);
 
@@ -264,6 +274,7 @@ struct Driver {
     url: String,
     dir: std::path::PathBuf,
     called: HashSet<&'static str>,
+    time_in: HashMap<&'static str, Duration>,
 }
 
 /// The outcome of one call: the function called and its status, when it returns one.
@@ -509,7 +520,7 @@ impl Driver {
         let call = match r.below(20) {
             0 => ("nats_subscribe", Some(nats_subscribe(c, subject.p(), cb, null_mut(), outp))),
             1 => ("nats_queue_subscribe", Some(nats_queue_subscribe(c, subject.p(), queue.p(), cb, null_mut(), outp))),
-            2 => ("nats_subscribe_ex", Some(nats_subscribe_ex(c, subject.p(), if r.chance(50) { null() } else { queue.p() }, cb, null_mut(), Some(on_free), outp))),
+            2 => ("nats_subscribe_ex", Some(gave(nats_subscribe_ex(c, subject.p(), if r.chance(50) { null() } else { queue.p() }, cb, null_mut(), Some(on_free), outp)))),
             3 => ("nats_subscribe_sync", Some(nats_subscribe_sync(c, subject.p(), outp))),
             4 => ("nats_queue_subscribe_sync", Some(nats_queue_subscribe_sync(c, subject.p(), queue.p(), outp))),
             5..=7 => {
@@ -632,6 +643,11 @@ impl Driver {
             if self.p.jsopts.is_empty() || r.chance(20) {
                 let mut o = null_mut();
                 let st = nats_jetstream_options_new(&mut o);
+                if st == NATS_OK {
+                    // The default 5 s would make every swallowed API request (a `>`
+                    // subscriber elsewhere) cost 5 s.
+                    ok(nats_jetstream_options_set_timeout_ms(o, 200));
+                }
                 keep(&mut self.p.jsopts, o);
                 return ("nats_jetstream_options_new", Some(st));
             }
@@ -648,7 +664,7 @@ impl Driver {
                 _ => {
                     let mut j = null_mut();
                     let c: *mut nats_connection = handle(r, &self.p.conns);
-                    let st = nats_jetstream_new(c, if r.chance(30) { null() } else { o }, &mut j);
+                    let st = nats_jetstream_new(c, if r.chance(3) || o.is_null() { null() } else { o }, &mut j);
                     keep(&mut self.p.jss, j);
                     ("nats_jetstream_new", Some(st))
                 }
@@ -665,7 +681,7 @@ impl Driver {
             has_expected_last_sequence: r.chance(10),
             expected_last_subject_sequence: any_u64(r),
             has_expected_last_subject_sequence: r.chance(10),
-            timeout_ms: *r.pick(&[0, 50, 200]),
+            timeout_ms: *r.pick(&[0, 50, 200, 200]),
             max_retries: *r.pick(&[0, 0, 1, 2]),
             retry_wait_ms: *r.pick(&[0, 1, 10]),
         };
@@ -808,7 +824,7 @@ impl Driver {
                 match r.below(3) {
                     0 => {
                         let mut s = null_mut();
-                        let st = nats_pull_consumer_consume(pc, Some(on_msg), null_mut(), Some(on_free), &mut s);
+                        let st = gave(nats_pull_consumer_consume(pc, Some(on_msg), null_mut(), Some(on_free), &mut s));
                         keep(&mut self.p.subs, s);
                         ("nats_pull_consumer_consume", Some(st))
                     }
@@ -822,9 +838,9 @@ impl Driver {
             17 => {
                 let mut s = null_mut();
                 let st = match r.below(3) {
-                    0 => ("nats_jetstream_subscribe", nats_jetstream_subscribe(j, stream.p(), consumer.p(), Some(on_msg), null_mut(), Some(on_free), &mut s)),
+                    0 => ("nats_jetstream_subscribe", gave(nats_jetstream_subscribe(j, stream.p(), consumer.p(), Some(on_msg), null_mut(), Some(on_free), &mut s))),
                     1 => ("nats_jetstream_subscribe_sync", nats_jetstream_subscribe_sync(j, stream.p(), consumer.p(), &mut s)),
-                    _ => ("nats_jetstream_subscribe_ordered", nats_jetstream_subscribe_ordered(j, stream.p(), cfgp, Some(on_msg), null_mut(), Some(on_free), &mut s)),
+                    _ => ("nats_jetstream_subscribe_ordered", gave(nats_jetstream_subscribe_ordered(j, stream.p(), cfgp, Some(on_msg), null_mut(), Some(on_free), &mut s))),
                 };
                 keep(&mut self.p.subs, s);
                 (st.0, Some(st.1))
@@ -909,7 +925,7 @@ impl Driver {
             }
             15 => {
                 let mut w = null_mut();
-                let st = nats_kv_watch(kv, if r.chance(30) { null() } else { key.p() }, any_u64(r).min(5) as u32, Some(on_entry), null_mut(), Some(on_free), &mut w);
+                let st = gave(nats_kv_watch(kv, if r.chance(30) { null() } else { key.p() }, any_u64(r).min(5) as u32, Some(on_entry), null_mut(), Some(on_free), &mut w));
                 keep(&mut self.p.watchers, w);
                 ("nats_kv_watch", Some(st))
             }
@@ -1090,8 +1106,8 @@ fn random_calls_over_the_whole_api() {
     let seeds: Vec<u64> = std::env::var("NATS_FFI_DRIVER_SEEDS")
         .ok()
         .map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect())
-        .unwrap_or_else(|| vec![1, 2, 3, 4]);
-    let calls: u64 = std::env::var("NATS_FFI_DRIVER_CALLS").ok().and_then(|s| s.parse().ok()).unwrap_or(30_000);
+        .unwrap_or_else(|| (1..=8).collect());
+    let calls: u64 = std::env::var("NATS_FFI_DRIVER_CALLS").ok().and_then(|s| s.parse().ok()).unwrap_or(12_500);
     let trace = std::env::var_os("NATS_FFI_DRIVER_TRACE").is_some();
     let documented = Arc::new(documented_statuses());
     let server = common::js::js_server();
@@ -1103,17 +1119,20 @@ fn random_calls_over_the_whole_api() {
     let progress: Vec<Arc<Progress>> = seeds.iter().map(|_| Arc::new(Progress { calls: AtomicU64::new(0), last: Mutex::new(String::new()) })).collect();
     let failures = Arc::new(Mutex::new(Vec::<String>::new()));
     let coverage = Arc::new(Mutex::new(HashSet::<&'static str>::new()));
+    let time_in = Arc::new(Mutex::new(HashMap::<&'static str, Duration>::new()));
     let started = Instant::now();
     let drivers: Vec<_> = seeds
         .iter()
         .zip(&progress)
         .map(|(&seed, prog)| {
-            let (documented, prog, failures, coverage) = (documented.clone(), prog.clone(), failures.clone(), coverage.clone());
+            let (documented, prog, failures, coverage, time_in) = (documented.clone(), prog.clone(), failures.clone(), coverage.clone(), time_in.clone());
             let (url, dir) = (url.clone(), dir.path().to_path_buf());
             std::thread::spawn(move || {
-                let mut d = Driver { r: Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1), p: Pools::default(), url, dir, called: HashSet::new() };
+                let mut d = Driver { r: Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1), p: Pools::default(), url, dir, called: HashSet::new(), time_in: HashMap::new() };
                 for i in 0..calls {
+                    let call_started = Instant::now();
                     let (name, status) = d.run_one();
+                    *d.time_in.entry(name).or_default() += call_started.elapsed();
                     if trace {
                         eprintln!("seed {seed} call {i}: {name} -> {status:?}");
                     }
@@ -1134,6 +1153,10 @@ fn random_calls_over_the_whole_api() {
                 }
                 unsafe { d.release_all() };
                 coverage.lock().unwrap().extend(d.called);
+                let mut times = time_in.lock().unwrap();
+                for (name, t) in d.time_in {
+                    *times.entry(name).or_default() += t;
+                }
             })
         })
         .collect();
@@ -1171,6 +1194,10 @@ fn random_calls_over_the_whole_api() {
     report.sort();
     assert!(failures.is_empty(), "{} failing calls, {} distinct:\n{}", failures.len(), report.len(), report.join("\n"));
     assert_eq!(PANICS_REPORTED.load(Ordering::Relaxed), 0, "NATS_ERR_PANIC reached a callback");
+    // Everything was freed: each user_data_free runs once, after the last callback.
+    let given = USER_DATA_GIVEN.load(Ordering::Relaxed);
+    wait_until(Duration::from_secs(20), || USER_DATA_FREED.load(Ordering::Relaxed) >= given);
+    assert_eq!(USER_DATA_FREED.load(Ordering::Relaxed), given, "user_data_free calls vs. successful calls that took one");
     let covered = coverage.lock().unwrap();
     let missing: Vec<_> = documented.keys().filter(|f| !covered.contains(f.as_str())).collect();
     assert!(missing.is_empty(), "never called: {missing:?}");
@@ -1181,6 +1208,10 @@ fn random_calls_over_the_whole_api() {
         CALLBACKS.load(Ordering::Relaxed),
         USER_DATA_FREED.load(Ordering::Relaxed)
     );
+    let mut slowest: Vec<_> = time_in.lock().unwrap().iter().map(|(n, t)| (*t, *n)).collect();
+    slowest.sort();
+    slowest.reverse();
+    println!("time spent (all seeds): {:?}", slowest.iter().take(8).map(|(t, n)| format!("{n} {:.1}s", t.as_secs_f64())).collect::<Vec<_>>());
     unsafe { nats_subscription_free(service_sub) };
     drop(service);
 }
