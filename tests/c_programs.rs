@@ -21,15 +21,48 @@ fn newest_source() -> SystemTime {
     newest
 }
 
+/// How a C program is compiled: plain, or instrumented with AddressSanitizer and
+/// UndefinedBehaviorSanitizer (the Rust library itself stays uninstrumented; ASan's allocator
+/// still checks every malloc/free the library makes).
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    Plain,
+    Sanitized,
+}
+
+const SANITIZE: &[&str] = &["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"];
+
+/// Sanitizer settings for instrumented children: any report fails the run (exit code 86).
+/// Leak checking is on; the library's process-wide runtime stays reachable, which LSan does
+/// not report.
+fn sanitizer_env(cmd: &mut Command) -> &mut Command {
+    cmd.env("ASAN_OPTIONS", "detect_leaks=1:exitcode=86:abort_on_error=0:detect_stack_use_after_return=0")
+        .env("UBSAN_OPTIONS", "halt_on_error=1:print_stacktrace=1:exitcode=86")
+}
+
+/// A command for a built program, with the sanitizer settings when it is instrumented.
+fn program(bin: &PathBuf) -> Command {
+    let mut cmd = Command::new(bin);
+    if bin.to_string_lossy().ends_with("-asan") {
+        sanitizer_env(&mut cmd);
+    }
+    cmd
+}
+
 /// Compiles one C or C++ source against the freshly built library.
 fn build(src: &str) -> PathBuf {
+    build_as(src, Mode::Plain)
+}
+
+fn build_as(src: &str, mode: Mode) -> PathBuf {
     let lib = lib_dir().join("libnats_ffi.so");
     let built = std::fs::metadata(&lib).and_then(|m| m.modified()).unwrap_or_else(|_| panic!("{lib:?} missing: run `cargo build` first (scripts/test.sh does)"));
     assert!(built >= newest_source(), "{lib:?} is older than src/: run `cargo build` first (scripts/test.sh does)");
     let src = root().join(src);
     let out_dir = root().join("build/test-bin");
     std::fs::create_dir_all(&out_dir).unwrap();
-    let out = out_dir.join(src.file_stem().unwrap());
+    let stem = src.file_stem().unwrap().to_string_lossy().into_owned();
+    let out = out_dir.join(if mode == Mode::Sanitized { format!("{stem}-asan") } else { stem });
     let cxx = src.extension().unwrap() == "cpp";
     let mut cmd = Command::new(if cxx { "c++" } else { "cc" });
     if cxx {
@@ -39,6 +72,9 @@ fn build(src: &str) -> PathBuf {
     }
     if src.starts_with(root().join("bench")) {
         cmd.arg("-DCLIENT_OURS");
+    }
+    if mode == Mode::Sanitized {
+        cmd.args(SANITIZE);
     }
     let o = cmd
         .args(["-Wall", "-Wextra", "-Werror", "-pedantic", "-g", "-O1"])
@@ -68,7 +104,7 @@ impl Drop for Proc {
 
 /// Starts a program that prints "ready" once subscribed, and waits for that line.
 fn start_ready(bin: &PathBuf, args: &[&str]) -> (Proc, std::sync::mpsc::Receiver<String>) {
-    let mut child = Command::new(bin).args(args).stdout(Stdio::piped()).spawn().unwrap();
+    let mut child = program(bin).args(args).stdout(Stdio::piped()).spawn().unwrap();
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -84,7 +120,7 @@ fn start_ready(bin: &PathBuf, args: &[&str]) -> (Proc, std::sync::mpsc::Receiver
 
 /// Runs to completion with a time limit.
 fn run(bin: &PathBuf, args: &[&str], limit: Duration) -> Output {
-    run_cmd(Command::new(bin).args(args), limit)
+    run_cmd(program(bin).args(args), limit)
 }
 
 fn run_cmd(cmd: &mut Command, limit: Duration) -> Output {
@@ -95,7 +131,15 @@ fn run_cmd(cmd: &mut Command, limit: Duration) -> Output {
         let _ = tx.send(child.wait_with_output());
     });
     match rx.recv_timeout(limit) {
-        Ok(o) => o.unwrap(),
+        Ok(o) => {
+            let o = o.unwrap();
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert!(
+                !err.contains("Sanitizer") && !err.contains("runtime error:"),
+                "{cmd:?}: sanitizer report:\n{err}"
+            );
+            o
+        }
         Err(_) => {
             unsafe { libc::kill(pid as i32, libc::SIGKILL) };
             panic!("{cmd:?} did not finish within {limit:?}");
@@ -118,19 +162,17 @@ fn text(o: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
 
-#[test]
-fn demo_runs() {
+fn demo(mode: Mode) {
     let srv = Server::start();
-    let o = run(&build("examples-c/demo.c"), &[&srv.url()], Duration::from_secs(60));
+    let o = run(&build_as("examples-c/demo.c", mode), &[&srv.url()], Duration::from_secs(60));
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("received 10 on demo.>; served 3 of 3"), "{}", text(&o));
 }
 
-#[test]
-fn pub_sub_examples() {
+fn pub_sub(mode: Mode) {
     let srv = Server::start();
-    let (mut sub, lines) = start_ready(&build("examples-c/sub.c"), &[&srv.url(), "ex.mail", "5"]);
-    let o = run(&build("examples-c/pub.c"), &[&srv.url(), "ex.mail", "5", "queued"], Duration::from_secs(30));
+    let (mut sub, lines) = start_ready(&build_as("examples-c/sub.c", mode), &[&srv.url(), "ex.mail", "5"]);
+    let o = run(&build_as("examples-c/pub.c", mode), &[&srv.url(), "ex.mail", "5", "queued"], Duration::from_secs(30));
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(wait_exit(&mut sub, Duration::from_secs(20)), 0);
     let got: Vec<String> = lines.try_iter().collect();
@@ -138,20 +180,18 @@ fn pub_sub_examples() {
     assert_eq!(got[4], "[#5] ex.mail: queued");
 }
 
-#[test]
-fn request_reply_examples() {
+fn request_reply(mode: Mode) {
     let srv = Server::start();
-    let (mut reply, _lines) = start_ready(&build("examples-c/reply.c"), &[&srv.url(), "ex.svc", "3"]);
-    let o = run(&build("examples-c/request.c"), &[&srv.url(), "ex.svc", "3", "hi"], Duration::from_secs(30));
+    let (mut reply, _lines) = start_ready(&build_as("examples-c/reply.c", mode), &[&srv.url(), "ex.svc", "3"]);
+    let o = run(&build_as("examples-c/request.c", mode), &[&srv.url(), "ex.svc", "3", "hi"], Duration::from_secs(30));
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(String::from_utf8_lossy(&o.stdout).matches("got: reply: hi").count(), 3, "{}", text(&o));
     assert_eq!(wait_exit(&mut reply, Duration::from_secs(20)), 0);
 }
 
-#[test]
-fn queue_example_shares_work() {
+fn queue_shares_work(mode: Mode) {
     let srv = Server::start();
-    let bin = build("examples-c/queue.c");
+    let bin = build_as("examples-c/queue.c", mode);
     // Each member exits after 2 messages; publish one at a time until both have exited: only
     // possible if the group spread the messages over both members.
     let (mut a, _) = start_ready(&bin, &[&srv.url(), "ex.jobs", "workers", "2"]);
@@ -175,10 +215,9 @@ fn js_server() -> Server {
     Server::start_with(&["-js", "-sd", store.to_str().unwrap()])
 }
 
-#[test]
-fn maillog_example_publishes_and_archives_every_record_once() {
+fn maillog_every_record_once(mode: Mode) {
     let srv = js_server();
-    let bin = build("examples-c/maillog.c");
+    let bin = build_as("examples-c/maillog.c", mode);
     let o = run(&bin, &[&srv.url(), "publish", "1000"], Duration::from_secs(60));
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("published 1000 records: 1000 stored, 10 duplicates, 0 failed"), "{}", text(&o));
@@ -191,10 +230,9 @@ fn maillog_example_publishes_and_archives_every_record_once() {
     assert!(text(&o).contains("archived 0 records"), "{}", text(&o));
 }
 
-#[test]
-fn c_jetstream_tests() {
+fn c_jetstream(mode: Mode) {
     let srv = js_server();
-    let o = run(&build("tests/c/test_js.c"), &[&srv.url()], Duration::from_secs(120));
+    let o = run(&build_as("tests/c/test_js.c", mode), &[&srv.url()], Duration::from_secs(120));
     println!("{}", text(&o));
     assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains(" passed, 0 failed"), "{}", text(&o));
 }
@@ -219,13 +257,12 @@ fn bench_smoke_run() {
     }
 }
 
-#[test]
-fn secure_example_connects_with_creds_over_tls() {
+fn secure_over_tls(mode: Mode) {
     let pki = tls::Pki::new();
     let (srv, user, user_jwt) = auth::operator_setup_with(&pki.server_block(""));
     let creds = auth::creds_file(srv.dir.path(), &user_jwt, &user.seed().unwrap());
     let url = format!("tls://127.0.0.1:{}", srv.port);
-    let bin = build("examples-c/secure.c");
+    let bin = build_as("examples-c/secure.c", mode);
     let o = run(&bin, &[&url, &pki.ca, &creds], Duration::from_secs(30));
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("over TLS as a JWT user") && text(&o).contains("secure: round trip ok"), "{}", text(&o));
@@ -235,26 +272,23 @@ fn secure_example_connects_with_creds_over_tls() {
     assert!(text(&o).contains("nats_connect"), "{}", text(&o));
 }
 
-#[test]
-fn c_api_tests() {
+fn c_api(mode: Mode) {
     let srv = Server::start();
-    let o = run(&build("tests/c/test_api.c"), &[&srv.url()], Duration::from_secs(60));
+    let o = run(&build_as("tests/c/test_api.c", mode), &[&srv.url()], Duration::from_secs(60));
     println!("{}", text(&o));
     assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains(" passed, 0 failed"), "{}", text(&o));
 }
 
-#[test]
-fn c_core_tests() {
+fn c_core(mode: Mode) {
     let srv = Server::start();
-    let o = run(&build("tests/c/test_core.c"), &[&srv.url()], Duration::from_secs(120));
+    let o = run(&build_as("tests/c/test_core.c", mode), &[&srv.url()], Duration::from_secs(120));
     println!("{}", text(&o));
     assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains(" passed, 0 failed"), "{}", text(&o));
 }
 
-#[test]
-fn cxx_api_tests() {
+fn cxx_api(mode: Mode) {
     let srv = Server::start();
-    let o = run(&build("tests/c/test_cxx.cpp"), &[&srv.url()], Duration::from_secs(60));
+    let o = run(&build_as("tests/c/test_cxx.cpp", mode), &[&srv.url()], Duration::from_secs(60));
     println!("{}", text(&o));
     assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains(" passed, 0 failed"), "{}", text(&o));
 }
@@ -281,5 +315,64 @@ fn valgrind_clean() {
         println!("valgrind {src}:\n{}", summary.join("\n"));
         assert!(o.status.success(), "valgrind reported errors for {src}:\n{out}");
         assert!(out.contains("ERROR SUMMARY: 0 errors"), "{out}");
+    }
+}
+
+#[test]
+fn demo_runs() {
+    demo(Mode::Plain);
+}
+
+#[test]
+fn pub_sub_examples() {
+    pub_sub(Mode::Plain);
+}
+
+#[test]
+fn request_reply_examples() {
+    request_reply(Mode::Plain);
+}
+
+#[test]
+fn queue_example_shares_work() {
+    queue_shares_work(Mode::Plain);
+}
+
+#[test]
+fn maillog_example_publishes_and_archives_every_record_once() {
+    maillog_every_record_once(Mode::Plain);
+}
+
+#[test]
+fn c_jetstream_tests() {
+    c_jetstream(Mode::Plain);
+}
+
+#[test]
+fn secure_example_connects_with_creds_over_tls() {
+    secure_over_tls(Mode::Plain);
+}
+
+#[test]
+fn c_api_tests() {
+    c_api(Mode::Plain);
+}
+
+#[test]
+fn c_core_tests() {
+    c_core(Mode::Plain);
+}
+
+#[test]
+fn cxx_api_tests() {
+    cxx_api(Mode::Plain);
+}
+
+/// Every C example and C/C++ test again, built with ASan + UBSan, against real servers: no
+/// sanitizer report, same results. (No suppressions are needed.)
+#[test]
+fn sanitizers_clean() {
+    for run in [demo, pub_sub, request_reply, queue_shares_work, maillog_every_record_once, c_jetstream, secure_over_tls, c_api, c_core, cxx_api] {
+        run(Mode::Sanitized);
     }
 }
