@@ -1620,7 +1620,8 @@ nats_status nats_queue_subscribe(struct nats_connection *conn, const char *subje
 
 // The full form: `queue` may be NULL (plain subscription); `user_data_free`, if not NULL, is
 // called exactly once with `user_data` after the last callback has returned, on the delivery
-// thread. Errors: as `nats_queue_subscribe`.
+// thread. When the call fails it is not called: `user_data` stays the caller's.
+// Errors: as `nats_queue_subscribe`.
 nats_status nats_subscribe_ex(struct nats_connection *conn, const char *subject, const char *queue, nats_msg_callback cb, void *user_data, nats_user_data_free user_data_free, struct nats_subscription **out);
 
 // Subscribes to `subject` for synchronous delivery: messages queue up (within the pending

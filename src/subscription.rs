@@ -768,7 +768,8 @@ pub unsafe extern "C" fn nats_queue_subscribe(
 
 /// The full form: `queue` may be NULL (plain subscription); `user_data_free`, if not NULL, is
 /// called exactly once with `user_data` after the last callback has returned, on the delivery
-/// thread. Errors: as `nats_queue_subscribe`.
+/// thread. When the call fails it is not called: `user_data` stays the caller's.
+/// Errors: as `nats_queue_subscribe`.
 #[no_mangle]
 pub unsafe extern "C" fn nats_subscribe_ex(
     conn: *mut nats_connection,
