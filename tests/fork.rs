@@ -1,5 +1,5 @@
 //! fork(): a child may connect afresh after its parent started the runtime (the child builds
-//! its own runtime), and the parent keeps working. Its own test binary, so that the process is
+//! its own runtime), and the parent keeps working; a prefork daemon's 8 children at once. Its own test binary, so that the process is
 //! single-test when it forks.
 
 mod common;
@@ -65,5 +65,24 @@ fn child_connects_afresh_after_fork() {
     // The parent's connection is unaffected.
     ok(parent.publish("fork.child", b"parent"));
     assert!(from_child.wait_count(2, Duration::from_secs(10)));
+
+    // A prefork daemon: 8 children forked at once, each connecting on its own.
+    let children: Vec<i32> = (0..8)
+        .map(|_| {
+            let pid = unsafe { libc::fork() };
+            assert!(pid >= 0, "fork failed");
+            if pid == 0 {
+                let code = child(&url);
+                unsafe { libc::_exit(code) };
+            }
+            pid
+        })
+        .collect();
+    for pid in children {
+        let mut status = 0;
+        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+        assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "prefork child {pid}: status {status}");
+    }
+    assert!(from_child.wait_count(10, Duration::from_secs(10)), "got {} of 10", from_child.count());
     unsafe { nats_subscription_free(svc) };
 }
