@@ -270,14 +270,19 @@ fn ping_counting_proxy(upstream: u16) -> (u16, Arc<AtomicUsize>) {
             let mut buf = [0u8; 65536];
             let mut tail = Vec::new();
             while let Ok(n) = client.read(&mut buf) {
-                if n == 0 || server.write_all(&buf[..n]).is_err() {
+                if n == 0 {
                     break;
                 }
+                // Counted before forwarding: the handshake's PING is counted before its PONG
+                // can let nats_connect return.
                 tail.extend_from_slice(&buf[..n]);
                 let text = String::from_utf8_lossy(&tail).to_string();
                 let complete = text.rfind("\r\n").map_or(0, |i| i + 2);
                 p.fetch_add(text[..complete].matches("PING\r\n").count(), Ordering::SeqCst);
                 tail.drain(..complete);
+                if server.write_all(&buf[..n]).is_err() {
+                    break;
+                }
             }
         }
     });
@@ -287,7 +292,8 @@ fn ping_counting_proxy(upstream: u16) -> (u16, Arc<AtomicUsize>) {
 #[test]
 fn ping_interval_sets_how_often_the_client_pings() {
     let srv = Server::start();
-    let count_pings = |ms: Option<u64>| {
+    // Pings sent after connecting, counted until `enough` or `limit`.
+    let count_pings = |ms: Option<u64>, enough: usize, limit: Duration| {
         let (port, pings) = ping_counting_proxy(srv.port);
         let o = Opts::new().servers(&[&format!("nats://127.0.0.1:{port}")]);
         if let Some(ms) = ms {
@@ -295,14 +301,16 @@ fn ping_interval_sets_how_often_the_client_pings() {
         }
         let c = o.connect().unwrap();
         let start = pings.load(Ordering::SeqCst);
-        std::thread::sleep(Duration::from_millis(1500));
+        wait_until(limit, || pings.load(Ordering::SeqCst) - start >= enough);
         let n = pings.load(Ordering::SeqCst) - start;
         drop(c);
         n
     };
-    let fast = count_pings(Some(100));
-    let default = count_pings(None);
-    assert!(fast >= 5, "100 ms interval gave {fast} pings in 1.5 s");
+    // 5 pings take 0.5 s at 100 ms; the bound is generous for a loaded machine, and still far
+    // below what the 60 s default could do.
+    let fast = count_pings(Some(100), 5, Duration::from_secs(10));
+    assert!(fast >= 5, "100 ms interval gave {fast} pings in 10 s");
+    let default = count_pings(None, 1, Duration::from_millis(1500));
     assert_eq!(default, 0, "default interval is 60 s");
     let o = Opts::new();
     check(unsafe { nats_options_set_ping_interval_ms(o.0, 0) }, NATS_ERR_INVALID_ARGUMENT);

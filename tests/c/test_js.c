@@ -105,7 +105,7 @@ static void test_pull(nats_jetstream *js) {
     EXPECT_OK(nats_consumer_config_init(&cfg));
     cfg.durable_name = "c-pull";
     cfg.filter_subject = "orders.async";
-    cfg.ack_wait_ms = 3000; /* the unacked one comes back after this; the others are acked well within it */
+    cfg.ack_wait_ms = 30000; /* the bulk is acked well within this, even on a loaded machine */
     nats_consumer_info *ci = NULL;
     EXPECT_OK(nats_jetstream_consumer_create(js, "ORDERS", &cfg, &ci));
     EXPECT(str_is(nats_consumer_info_name(ci), "c-pull") && nats_consumer_info_num_pending(ci) == 4000);
@@ -130,6 +130,12 @@ static void test_pull(nats_jetstream *js) {
         nats_msgs_free(msgs, n);
     }
     EXPECT(total == 3990 && bad_meta == 0);
+    /* A short ack wait for the redelivery checks below (the server applies an updated ack
+     * wait to later deliveries). */
+    cfg.ack_wait_ms = 3000;
+    ci = NULL;
+    EXPECT_OK(nats_jetstream_consumer_update(js, "ORDERS", &cfg, &ci));
+    nats_consumer_info_free(ci);
     /* The last 10: nak one (redelivered at once), leave one unacked (redelivered after the
      * ack wait), then term the nak'ed one on its second delivery. */
     nats_msg *m = NULL;
