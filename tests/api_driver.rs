@@ -69,7 +69,7 @@ fn documented_statuses() -> HashMap<String, HashSet<String>> {
 fn declared_function(line: &str) -> Option<String> {
     let open = line.find('(')?;
     let head = &line[..open];
-    let name = head.rsplit(|c: char| c == ' ' || c == '*').next()?;
+    let name = head.rsplit([' ', '*']).next()?;
     (name.starts_with("nats_") && !line.starts_with("typedef") && line.ends_with(");")).then(|| name.to_string())
 }
 
@@ -128,8 +128,8 @@ fn any_str(r: &mut Rng, good: &[&str]) -> Arg {
         3 => Arg(Some(CString::new(NOT_UTF8).unwrap())),
         4 => text("x\r\ny"),
         5 => text(&"z".repeat(4199)),
-        6 => text(*r.pick(&["*", ">", "a.>.b", "a..b", ".a", "drv.*", "drv.>"])),
-        _ => text(*r.pick(good)),
+        6 => text(r.pick::<&str>(&["*", ">", "a.>.b", "a..b", ".a", "drv.*", "drv.>"])),
+        _ => text(r.pick::<&str>(good)),
     }
 }
 

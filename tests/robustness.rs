@@ -33,7 +33,8 @@ fn round_trips_ignore_wildcard_subscribers() {
     let server = Server::start();
     let (_monitor, monitor_sub) = wildcard_monitor(&server);
     let prefix = cs("_CUSTOM.inbox");
-    let setups: [(&str, Box<dyn Fn(*mut nats_options)>); 3] = [
+    type Setup<'a> = Box<dyn Fn(*mut nats_options) + 'a>;
+    let setups: [(&str, Setup); 3] = [
         ("defaults", Box::new(|_| {})),
         ("no_echo", Box::new(|o| ok(unsafe { nats_options_set_no_echo(o, true) }))),
         ("inbox prefix", Box::new(|o| ok(unsafe { nats_options_set_inbox_prefix(o, prefix.as_ptr()) }))),
