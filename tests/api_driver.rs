@@ -717,9 +717,7 @@ impl Driver {
         let consumer = any_str(r, CONSUMERS);
         let subjects = [text("drv.js2.>"), any_str(r, &["drv.js3.*"])];
         let subject_ptrs: Vec<*const c_char> = subjects.iter().map(|s| s.p()).collect();
-        let mut scfg = std::mem::MaybeUninit::uninit();
-        ok(nats_stream_config_init(scfg.as_mut_ptr()));
-        let mut scfg: nats_stream_config = scfg.assume_init();
+        let mut scfg = common::js::stream_config();
         scfg.name = stream.p();
         scfg.subjects = if r.chance(5) { null() } else { subject_ptrs.as_ptr() };
         scfg.subjects_count = r.below(3);
@@ -731,9 +729,7 @@ impl Driver {
         scfg.max_age_ms = any_u64(r);
         scfg.duplicate_window_ms = *r.pick(&[0, 100, u64::MAX]);
         let backoff = [100u64, 200];
-        let mut ccfg = std::mem::MaybeUninit::uninit();
-        ok(nats_consumer_config_init(ccfg.as_mut_ptr()));
-        let mut ccfg: nats_consumer_config = ccfg.assume_init();
+        let mut ccfg = common::js::consumer_config();
         ccfg.durable_name = if r.chance(60) { consumer.p() } else { null() };
         ccfg.deliver_subject = if r.chance(20) { any_str(r, &["drv.deliver"]).0.map_or(null(), |c| c.into_raw()) } else { null() };
         ccfg.deliver_policy = any_enum(r, 6);
@@ -873,9 +869,7 @@ impl Driver {
         let data = b"value";
         match r.below(20) {
             0 | 1 => {
-                let mut cfg = std::mem::MaybeUninit::uninit();
-                ok(nats_kv_config_init(cfg.as_mut_ptr()));
-                let mut cfg: nats_kv_config = cfg.assume_init();
+                let mut cfg = common::js::kv_config_for(c"b1");
                 cfg.bucket = bucket.p();
                 cfg.history = any_i64(r);
                 cfg.storage = if r.chance(80) { 1 } else { any_enum(r, 2) };
@@ -1073,9 +1067,7 @@ unsafe fn setup(url: &str) -> (Conn, *mut nats_subscription) {
     let j = common::js::js(&conn);
     common::js::create_stream(&j, "DRV", &["drv.js.>"], 0);
     for name in ["c1", "push1"] {
-        let mut cfg = std::mem::MaybeUninit::uninit();
-        ok(nats_consumer_config_init(cfg.as_mut_ptr()));
-        let mut cfg: nats_consumer_config = cfg.assume_init();
+        let mut cfg = common::js::consumer_config();
         let (n, deliver) = (cs(name), cs("drv.deliver.push1"));
         cfg.durable_name = n.as_ptr();
         if name == "push1" {
@@ -1083,11 +1075,8 @@ unsafe fn setup(url: &str) -> (Conn, *mut nats_subscription) {
         }
         ok(nats_jetstream_consumer_create(j.0, cs("DRV").as_ptr(), &cfg, null_mut()));
     }
-    let mut kv_cfg = std::mem::MaybeUninit::uninit();
-    ok(nats_kv_config_init(kv_cfg.as_mut_ptr()));
-    let mut kv_cfg: nats_kv_config = kv_cfg.assume_init();
     let b = cs("b1");
-    kv_cfg.bucket = b.as_ptr();
+    let mut kv_cfg = common::js::kv_config_for(&b);
     kv_cfg.history = 5;
     let mut kv = null_mut();
     ok(nats_jetstream_kv_create(j.0, &kv_cfg, &mut kv));

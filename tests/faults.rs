@@ -101,9 +101,7 @@ fn publish_records(j: &Js, subject: &str, n: usize, mut fault: impl FnMut(usize)
 }
 
 fn stream_config(name: &CString, subjects: &[*const std::ffi::c_char], replicas: u32) -> nats_stream_config {
-    let mut cfg = std::mem::MaybeUninit::uninit();
-    ok(unsafe { nats_stream_config_init(cfg.as_mut_ptr()) });
-    let mut cfg: nats_stream_config = unsafe { cfg.assume_init() };
+    let mut cfg = common::js::stream_config();
     cfg.name = name.as_ptr();
     cfg.subjects = subjects.as_ptr();
     cfg.subjects_count = subjects.len();

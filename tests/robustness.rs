@@ -80,9 +80,7 @@ fn out_of_range_enum_fields_are_refused() {
     let subject_ptrs: Vec<_> = subjects.iter().map(|s| s.as_ptr()).collect();
 
     let stream_cfg = || {
-        let mut c = std::mem::MaybeUninit::uninit();
-        ok(unsafe { nats_stream_config_init(c.as_mut_ptr()) });
-        let mut c: nats_stream_config = unsafe { c.assume_init() };
+        let mut c = stream_config();
         c.name = name.as_ptr();
         c.subjects = subject_ptrs.as_ptr();
         c.subjects_count = 1;
@@ -102,11 +100,7 @@ fn out_of_range_enum_fields_are_refused() {
         check(unsafe { nats_jetstream_stream_update(j.0, &cfg, &mut info) }, NATS_ERR_INVALID_ARGUMENT);
     }
 
-    let consumer_cfg = || {
-        let mut c = std::mem::MaybeUninit::uninit();
-        ok(unsafe { nats_consumer_config_init(c.as_mut_ptr()) });
-        unsafe { c.assume_init() }
-    };
+    let consumer_cfg = consumer_config;
     unsafe extern "C" fn never(_: *mut std::ffi::c_void, _: *mut nats_subscription, _: *const nats_ffi::message::nats_msg) {}
     for (field, set) in [
         ("cfg.deliver_policy", &(|c: &mut nats_consumer_config| c.deliver_policy = 99) as &dyn Fn(&mut nats_consumer_config)),
@@ -128,10 +122,7 @@ fn out_of_range_enum_fields_are_refused() {
     }
 
     let bucket = cs("enums");
-    let mut kv_cfg = std::mem::MaybeUninit::uninit();
-    ok(unsafe { nats_kv_config_init(kv_cfg.as_mut_ptr()) });
-    let mut kv_cfg: nats_kv_config = unsafe { kv_cfg.assume_init() };
-    kv_cfg.bucket = bucket.as_ptr();
+    let mut kv_cfg = kv_config_for(&bucket);
     kv_cfg.storage = 42;
     let mut kv = null_mut();
     check(unsafe { nats_jetstream_kv_create(j.0, &kv_cfg, &mut kv) }, NATS_ERR_INVALID_ARGUMENT);
@@ -174,10 +165,7 @@ fn protocol_lines_over_the_server_limit_are_refused() {
     {
         use nats_ffi::kv::*;
         let bucket = cs("long_keys");
-        let mut cfg = std::mem::MaybeUninit::uninit();
-        ok(unsafe { nats_kv_config_init(cfg.as_mut_ptr()) });
-        let mut cfg: nats_kv_config = unsafe { cfg.assume_init() };
-        cfg.bucket = bucket.as_ptr();
+        let cfg = kv_config_for(&bucket);
         let mut kv = null_mut();
         ok(unsafe { nats_jetstream_kv_create(j.0, &cfg, &mut kv) });
         let (long_key, fitting_key) = (cs(&"k".repeat(4000)), cs(&"k".repeat(3000)));
@@ -392,10 +380,7 @@ fn no_jetstream_answering_is_no_responders() {
     let (mut names, mut count) = (null_mut(), 0usize);
     check(unsafe { nats_jetstream_stream_names(bogus.0, &mut names, &mut count) }, NATS_ERR_NO_RESPONDERS);
     let bucket = cs("nowhere");
-    let mut kv_cfg = std::mem::MaybeUninit::uninit();
-    ok(unsafe { nats_kv_config_init(kv_cfg.as_mut_ptr()) });
-    let mut kv_cfg: nats_kv_config = unsafe { kv_cfg.assume_init() };
-    kv_cfg.bucket = bucket.as_ptr();
+    let kv_cfg = kv_config_for(&bucket);
     let mut kv = null_mut();
     check(unsafe { nats_jetstream_kv_create(bogus.0, &kv_cfg, &mut kv) }, NATS_ERR_NO_RESPONDERS);
     check(unsafe { nats_jetstream_kv_bind(bogus.0, bucket.as_ptr(), &mut kv) }, NATS_ERR_NO_RESPONDERS);
@@ -408,9 +393,7 @@ fn no_jetstream_answering_is_no_responders() {
     create_stream(&j, "PULLED", &["pulled.>"], 0);
     publish(&j, "pulled.x", b"1", None).unwrap();
     let (stream, durable) = (cs("PULLED"), cs("worker"));
-    let mut cfg = std::mem::MaybeUninit::uninit();
-    ok(unsafe { nats_consumer_config_init(cfg.as_mut_ptr()) });
-    let mut cfg: nats_consumer_config = unsafe { cfg.assume_init() };
+    let mut cfg = consumer_config();
     cfg.durable_name = durable.as_ptr();
     ok(unsafe { nats_jetstream_consumer_create(j.0, stream.as_ptr(), &cfg, null_mut()) });
     let mut pc = null_mut();

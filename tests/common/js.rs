@@ -26,13 +26,34 @@ pub fn js(c: &Conn) -> Js {
     Js(j)
 }
 
+/// A stream configuration with the library's defaults (`nats_stream_config_init`).
+pub fn stream_config() -> nats_stream_config {
+    let mut cfg = std::mem::MaybeUninit::uninit();
+    ok(unsafe { nats_stream_config_init(cfg.as_mut_ptr()) });
+    unsafe { cfg.assume_init() }
+}
+
+/// A consumer configuration with the library's defaults (`nats_consumer_config_init`).
+pub fn consumer_config() -> nats_ffi::consumer::nats_consumer_config {
+    let mut cfg = std::mem::MaybeUninit::uninit();
+    ok(unsafe { nats_ffi::consumer::nats_consumer_config_init(cfg.as_mut_ptr()) });
+    unsafe { cfg.assume_init() }
+}
+
+/// A bucket configuration with the library's defaults for `bucket` (`nats_kv_config_init`).
+pub fn kv_config_for(bucket: &std::ffi::CStr) -> nats_ffi::kv::nats_kv_config {
+    let mut cfg = std::mem::MaybeUninit::uninit();
+    ok(unsafe { nats_ffi::kv::nats_kv_config_init(cfg.as_mut_ptr()) });
+    let mut cfg: nats_ffi::kv::nats_kv_config = unsafe { cfg.assume_init() };
+    cfg.bucket = bucket.as_ptr();
+    cfg
+}
+
 pub fn create_stream(j: &Js, name: &str, subjects: &[&str], dup_window_ms: u64) {
     let n = cs(name);
     let subs: Vec<_> = subjects.iter().map(|s| cs(s)).collect();
     let ptrs: Vec<*const c_char> = subs.iter().map(|s| s.as_ptr()).collect();
-    let mut cfg = std::mem::MaybeUninit::<nats_stream_config>::uninit();
-    ok(unsafe { nats_stream_config_init(cfg.as_mut_ptr()) });
-    let mut cfg = unsafe { cfg.assume_init() };
+    let mut cfg = stream_config();
     cfg.name = n.as_ptr();
     cfg.subjects = ptrs.as_ptr();
     cfg.subjects_count = ptrs.len();
