@@ -911,6 +911,14 @@ bool nats_status_is_retryable(int32_t status);
 // this thread; copy it to keep it. Thread safety: per-thread, no locking needed.
 const char *nats_last_error(void);
 
+// Frees a string the library gave to the caller (`nats_connection_new_inbox`, ...). NULL is
+// a no-op. Do not pass strings the library lends (accessors returning `const char *`).
+void nats_string_free(char *s);
+
+// Frees an array of `count` strings the library handed out (`nats_jetstream_stream_names`,
+// ...), strings included. NULL is a no-op; `count` must be the count returned with it.
+void nats_strings_free(char **list, size_t count);
+
 // Creates JetStream context options with the defaults: no domain, API prefix `$JS.API`,
 // timeout 5000 ms, max_pending_acks 4000. → `nats_jetstream_options_free`.
 // Errors: `NATS_ERR_NULL_ARGUMENT`.
@@ -1115,14 +1123,6 @@ nats_status nats_kv_watcher_stop(struct nats_kv_watcher *w);
 
 // Stops the watcher (if running) and frees it. NULL is a no-op.
 void nats_kv_watcher_free(struct nats_kv_watcher *w);
-
-// Frees a string the library gave to the caller (`nats_connection_new_inbox`, ...). NULL is
-// a no-op. Do not pass strings the library lends (accessors returning `const char *`).
-void nats_string_free(char *s);
-
-// Frees an array of `count` strings the library handed out (`nats_jetstream_stream_names`,
-// ...), strings included. NULL is a no-op; `count` must be the count returned with it.
-void nats_strings_free(char **list, size_t count);
 
 // Creates a message to publish with `nats_publish_msg` or send with `nats_request_msg`:
 // `subject` (no wildcards), optional `reply` (NULL for none), `len` bytes at `data` (copied;
@@ -1563,7 +1563,7 @@ nats_status nats_jetstream_stream_info(struct nats_jetstream *js, const char *na
 // Errors: as `nats_jetstream_stream_delete`; `NATS_ERR_INVALID_SUBJECT`.
 nats_status nats_jetstream_stream_purge(struct nats_jetstream *js, const char *name, const char *subject, uint64_t *purged);
 
-// Writes the names of every stream to `*names` (an array of `*count` strings, → 
+// Writes the names of every stream to `*names` (an array of `*count` strings, →
 // `nats_strings_free(names, count)`; NULL and 0 when there are none).
 // Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_JETSTREAM`, `NATS_ERR_NO_RESPONDERS` (no JetStream answered), `NATS_ERR_JETSTREAM_UNAVAILABLE`, `NATS_ERR_TIMEOUT`,
 // `NATS_ERR_CONNECTION_CLOSED`.

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# Runs every test: Rust unit and integration tests, the header freshness and C99/C++17 checks,
+# Runs every test: formatting and lint gates, Rust unit and integration tests, the header
+# freshness and C99/C++17 checks, the ASan+UBSan builds, the random API driver, stress and fault tests,
 # the C examples and C/C++ API tests (one under valgrind), all against real nats-servers that
 # the tests start on free ports and kill afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-nats-server.sh
+# Style gates first: formatting (rustfmt.toml) and lints, warnings as errors.
+cargo fmt --check
+cargo clippy --locked --all-targets -- -D warnings
 # The C programs link target/debug/libnats_ffi.so, which `cargo test` alone does not rebuild.
 cargo build --locked
 log=$(mktemp)

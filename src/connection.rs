@@ -188,10 +188,9 @@ fn random_up_to(max: Duration) -> Duration {
     if ms == 0 {
         return Duration::ZERO;
     }
-    let mut x = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0x9e37_79b9, |d| d.as_nanos() as u64)
-        ^ (std::process::id() as u64) << 32;
+    let mut x =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0x9e37_79b9, |d| d.as_nanos() as u64)
+            ^ (std::process::id() as u64) << 32;
     x ^= x >> 33;
     x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
     x ^= x >> 33;
@@ -223,9 +222,7 @@ fn connect_error(e: async_nats::ConnectError, servers: &[String]) -> Error {
         ConnectErrorKind::Authentication | ConnectErrorKind::AuthorizationViolation => NATS_ERR_AUTH,
         ConnectErrorKind::TimedOut => NATS_ERR_TIMEOUT,
         ConnectErrorKind::Tls => NATS_ERR_TLS,
-        ConnectErrorKind::Dns | ConnectErrorKind::Io | ConnectErrorKind::MaxReconnects => {
-            NATS_ERR_CONNECTION_FAILED
-        }
+        ConnectErrorKind::Dns | ConnectErrorKind::Io | ConnectErrorKind::MaxReconnects => NATS_ERR_CONNECTION_FAILED,
     };
     let list: Vec<String> = servers.iter().map(|s| redact_url(s)).collect();
     Error::new(status, format!("{e} (servers: {})", list.join(", ")))
@@ -260,7 +257,11 @@ pub(crate) async fn probe(client: &async_nats::Client, outbox: &Outbox) -> std::
 
 /// [`probe`] until one succeeds: a PING lost with its connection is sent again after the
 /// reconnect. Gives up only when the connection is closed; callers bound it with a timeout.
-pub(crate) async fn probe_until_answered(client: &async_nats::Client, outbox: &Outbox, closed: &watch::Sender<bool>) -> std::result::Result<(), String> {
+pub(crate) async fn probe_until_answered(
+    client: &async_nats::Client,
+    outbox: &Outbox,
+    closed: &watch::Sender<bool>,
+) -> std::result::Result<(), String> {
     loop {
         match probe(client, outbox).await {
             Ok(()) => return Ok(()),
@@ -272,7 +273,13 @@ pub(crate) async fn probe_until_answered(client: &async_nats::Client, outbox: &O
 
 /// Enforces max_pings_out when it differs from async-nats' built-in 2: every `interval` a
 /// probe is sent; with `max` of them unanswered, the connection is dropped and re-established.
-async fn pinger(client: async_nats::Client, outbox: Arc<Outbox>, interval: Duration, max: u32, mut closed: watch::Receiver<bool>) {
+async fn pinger(
+    client: async_nats::Client,
+    outbox: Arc<Outbox>,
+    interval: Duration,
+    max: u32,
+    mut closed: watch::Receiver<bool>,
+) {
     let outstanding = Arc::new(AtomicU32::new(0));
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -359,20 +366,22 @@ impl nats_connection {
         let on_event = closed.clone();
         let on_delay = closed.clone();
         let ev_tx = events_tx.clone();
-        let co = base
-            .reconnect_delay_callback(move |attempts| backoff.delay(&on_delay, attempts))
-            .event_callback(move |event| {
+        let co = base.reconnect_delay_callback(move |attempts| backoff.delay(&on_delay, attempts)).event_callback(
+            move |event| {
                 if let async_nats::Event::Connected = event {
                     ever_connected.store(true, Ordering::Release);
                 }
-                if let async_nats::Event::Closed | async_nats::Event::ClientError(async_nats::ClientError::MaxReconnects) = event {
+                if let async_nats::Event::Closed
+                | async_nats::Event::ClientError(async_nats::ClientError::MaxReconnects) = event
+                {
                     on_event.send_replace(true);
                 }
                 if let (Some(tx), Some(e)) = (&ev_tx, events::from_async_nats(&event)) {
                     let _ = tx.send(e);
                 }
                 async {}
-            });
+            },
+        );
         let client = runtime::block_on(&handle, "nats_connect", co.connect(addrs))?
             .map_err(|e| connect_error(e, &opts.servers))?;
 
@@ -400,7 +409,13 @@ impl nats_connection {
             handle.spawn(async move { outbox.forward(client, rx, on_lost, on_exit).await });
         }
         if opts.max_pings_out != BUILTIN_MAX_PINGS_OUT {
-            handle.spawn(pinger(client.clone(), outbox.clone(), opts.ping_interval, opts.max_pings_out, closed.subscribe()));
+            handle.spawn(pinger(
+                client.clone(),
+                outbox.clone(),
+                opts.ping_interval,
+                opts.max_pings_out,
+                closed.subscribe(),
+            ));
         }
         if let (Some(tx), Some(_)) = (&events_tx, opts.hooks.discovered_servers) {
             handle.spawn(watch_discovered(client.clone(), tx.clone(), closed.subscribe()));
@@ -534,7 +549,9 @@ impl nats_connection {
     pub(crate) fn flush(&self, timeout: Duration) -> Result<()> {
         self.check_open()?;
         let round_trip = async {
-            probe_until_answered(&self.client, &self.outbox, &self.closed).await.map_err(|e| self.closed_error("flush", e))
+            probe_until_answered(&self.client, &self.outbox, &self.closed)
+                .await
+                .map_err(|e| self.closed_error("flush", e))
         };
         runtime::block_on_timeout(&self.handle, "nats_connection_flush", timeout, round_trip)?
     }
@@ -545,14 +562,22 @@ impl nats_connection {
         let round_trip = async {
             self.outbox.drained().await;
             let start = Instant::now();
-            probe_until_answered(&self.client, &self.outbox, &self.closed).await.map_err(|e| self.closed_error("rtt", e))?;
+            probe_until_answered(&self.client, &self.outbox, &self.closed)
+                .await
+                .map_err(|e| self.closed_error("rtt", e))?;
             Ok(start.elapsed())
         };
         runtime::block_on_timeout(&self.handle, "nats_connection_rtt", self.request_timeout, round_trip)?
     }
 
     /// The request itself, shared by the blocking and the async form.
-    async fn do_request(&self, subject: String, headers: Option<async_nats::HeaderMap>, payload: Bytes, timeout: Duration) -> Result<nats_msg> {
+    async fn do_request(
+        &self,
+        subject: String,
+        headers: Option<async_nats::HeaderMap>,
+        payload: Bytes,
+        timeout: Duration,
+    ) -> Result<nats_msg> {
         use async_nats::RequestErrorKind as K;
         self.outbox.drained().await;
         let mut req = async_nats::Request::new().payload(payload).timeout(Some(timeout));
@@ -565,10 +590,9 @@ impl nats_connection {
                 Ok(nats_msg::new(m))
             }
             Err(e) => Err(match e.kind() {
-                K::TimedOut => Error::new(
-                    NATS_ERR_TIMEOUT,
-                    format!("no reply on {subject:?} within {} ms", timeout.as_millis()),
-                ),
+                K::TimedOut => {
+                    Error::new(NATS_ERR_TIMEOUT, format!("no reply on {subject:?} within {} ms", timeout.as_millis()))
+                }
                 K::NoResponders => Error::new(NATS_ERR_NO_RESPONDERS, format!("no subscriber on {subject:?}")),
                 K::InvalidSubject => Error::new(NATS_ERR_INVALID_SUBJECT, e.to_string()),
                 K::MaxPayloadExceeded => Error::new(NATS_ERR_MAX_PAYLOAD, e.to_string()),
@@ -597,7 +621,13 @@ impl nats_connection {
         check_control_line(what, &[subject], self.request_reply_len())
     }
 
-    pub(crate) fn request(&self, subject: &str, headers: Option<async_nats::HeaderMap>, payload: Bytes, timeout: Duration) -> Result<nats_msg> {
+    pub(crate) fn request(
+        &self,
+        subject: &str,
+        headers: Option<async_nats::HeaderMap>,
+        payload: Bytes,
+        timeout: Duration,
+    ) -> Result<nats_msg> {
         self.check_request(subject, payload.len())?;
         self.stats.sent(payload.len());
         // The outer bound covers a send queue that stays full (e.g. while reconnecting).
@@ -752,7 +782,10 @@ fn percent_decode(s: &str) -> String {
 
 /// Credentials embedded in the first URL that has any: `user:pass@` gives user/password,
 /// a lone `token@` gives a token (as nats.c and nats.go do). Explicit setters win.
-fn apply_url_credentials(co: async_nats::ConnectOptions, addrs: &[async_nats::ServerAddr]) -> async_nats::ConnectOptions {
+fn apply_url_credentials(
+    co: async_nats::ConnectOptions,
+    addrs: &[async_nats::ServerAddr],
+) -> async_nats::ConnectOptions {
     for a in addrs {
         match (a.username(), a.password()) {
             (Some(u), Some(p)) => return co.user_and_password(percent_decode(u), percent_decode(p)),
@@ -933,7 +966,8 @@ pub unsafe extern "C" fn nats_request_msg(
         let m = handle_arg(msg, "msg")?;
         out_arg(reply, "reply")?;
         let i = &m.inner;
-        let r = c.request(i.subject.as_str(), i.headers.clone(), i.payload.clone(), timeout_or_default(c, timeout_ms))?;
+        let r =
+            c.request(i.subject.as_str(), i.headers.clone(), i.payload.clone(), timeout_or_default(c, timeout_ms))?;
         write_out(reply, Box::into_raw(Box::new(r)));
         Ok(())
     })
@@ -980,9 +1014,8 @@ pub unsafe extern "C" fn nats_msg_respond(
         let c = handle_arg(conn, "conn")?;
         let m = handle_arg(request, "request")?;
         let d = bytes_arg(data, len, "data")?;
-        let reply = m
-            .reply_str()
-            .ok_or_else(|| Error::new(NATS_ERR_NO_REPLY_SUBJECT, "the request has no reply subject"))?;
+        let reply =
+            m.reply_str().ok_or_else(|| Error::new(NATS_ERR_NO_REPLY_SUBJECT, "the request has no reply subject"))?;
         c.publish(reply, None, d)
     })
 }
@@ -1005,7 +1038,10 @@ pub unsafe extern "C" fn nats_connection_is_closed(conn: *const nats_connection)
 /// Writes the connection's statistics to `*stats` (see `nats_statistics`).
 /// Errors: `NATS_ERR_NULL_ARGUMENT`.
 #[no_mangle]
-pub unsafe extern "C" fn nats_connection_stats(conn: *const nats_connection, stats: *mut nats_statistics) -> nats_status {
+pub unsafe extern "C" fn nats_connection_stats(
+    conn: *const nats_connection,
+    stats: *mut nats_statistics,
+) -> nats_status {
     guard(|| {
         let c = handle_arg(conn, "conn")?;
         out_arg(stats, "stats")?;
@@ -1040,7 +1076,10 @@ pub unsafe extern "C" fn nats_connection_reconnect(conn: *mut nats_connection) -
 /// Writes a new unique inbox subject (`<inbox_prefix>.<unique id>`) to `*inbox`, a string the
 /// caller frees with `nats_string_free`. Errors: `NATS_ERR_NULL_ARGUMENT`.
 #[no_mangle]
-pub unsafe extern "C" fn nats_connection_new_inbox(conn: *const nats_connection, inbox: *mut *mut c_char) -> nats_status {
+pub unsafe extern "C" fn nats_connection_new_inbox(
+    conn: *const nats_connection,
+    inbox: *mut *mut c_char,
+) -> nats_status {
     guard(|| {
         let c = handle_arg(conn, "conn")?;
         out_arg(inbox, "inbox")?;

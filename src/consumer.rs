@@ -183,7 +183,10 @@ fn deliver_policy(value: i32, seq: u64, time_ms: i64) -> Result<DeliverPolicy> {
         nats_deliver_policy::NATS_DELIVER_NEW => DeliverPolicy::New,
         nats_deliver_policy::NATS_DELIVER_BY_START_SEQUENCE => {
             if seq == 0 {
-                return Err(Error::new(NATS_ERR_INVALID_ARGUMENT, "NATS_DELIVER_BY_START_SEQUENCE needs opt_start_seq >= 1"));
+                return Err(Error::new(
+                    NATS_ERR_INVALID_ARGUMENT,
+                    "NATS_DELIVER_BY_START_SEQUENCE needs opt_start_seq >= 1",
+                ));
             }
             DeliverPolicy::ByStartSequence { start_sequence: seq }
         }
@@ -361,7 +364,11 @@ pub unsafe extern "C" fn nats_jetstream_consumer_update(
 /// Deletes consumer `name` of `stream`. Errors: `NATS_ERR_NOT_FOUND`, else as
 /// `nats_jetstream_consumer_create`.
 #[no_mangle]
-pub unsafe extern "C" fn nats_jetstream_consumer_delete(js: *mut nats_jetstream, stream: *const c_char, name: *const c_char) -> nats_status {
+pub unsafe extern "C" fn nats_jetstream_consumer_delete(
+    js: *mut nats_jetstream,
+    stream: *const c_char,
+    name: *const c_char,
+) -> nats_status {
     guard(|| {
         let j = handle_arg(js, "js")?;
         let s = stream_name(stream)?;
@@ -639,7 +646,11 @@ unsafe fn fetch_common(
 /// Pulls one message, waiting at most `timeout_ms` (at least 10). On success writes it to
 /// `*msg` (→ `nats_msg_free`). Errors: as `nats_pull_consumer_fetch`.
 #[no_mangle]
-pub unsafe extern "C" fn nats_pull_consumer_next(pc: *mut nats_pull_consumer, timeout_ms: u64, msg: *mut *mut nats_msg) -> nats_status {
+pub unsafe extern "C" fn nats_pull_consumer_next(
+    pc: *mut nats_pull_consumer,
+    timeout_ms: u64,
+    msg: *mut *mut nats_msg,
+) -> nats_status {
     guard(|| {
         let p = handle_arg(pc, "pc")?;
         out_arg(msg, "msg")?;
@@ -675,7 +686,12 @@ pub unsafe extern "C" fn nats_pull_consumer_consume(
         let fut = async move { consumer.messages().await };
         let stream = p.js.call("nats_pull_consumer_consume", fut)?.map_err(|e| js_error("consume", &e))?;
         let stream: MsgStream = Box::pin(stream.map(|r| r.map(|m| m.message).map_err(|e| format!("consume: {e}"))));
-        let sub = nats_subscription::start(p.js.conn.clone(), Source::Stream(stream), Some((cb, user_data, user_data_free)), true)?;
+        let sub = nats_subscription::start(
+            p.js.conn.clone(),
+            Source::Stream(stream),
+            Some((cb, user_data, user_data_free)),
+            true,
+        )?;
         write_out(out, into_handle(sub));
         Ok(())
     })
@@ -684,11 +700,15 @@ pub unsafe extern "C" fn nats_pull_consumer_consume(
 /// Fetches the consumer's current info into `*info` (→ `nats_consumer_info_free`).
 /// Errors: as `nats_jetstream_consumer_info`.
 #[no_mangle]
-pub unsafe extern "C" fn nats_pull_consumer_info(pc: *mut nats_pull_consumer, info: *mut *mut nats_consumer_info) -> nats_status {
+pub unsafe extern "C" fn nats_pull_consumer_info(
+    pc: *mut nats_pull_consumer,
+    info: *mut *mut nats_consumer_info,
+) -> nats_status {
     guard(|| {
         let p = handle_arg(pc, "pc")?;
         out_arg(info, "info")?;
-        let i = p.js.call("nats_pull_consumer_info", p.consumer.get_info())?.map_err(|e| js_error("consumer info", &e))?;
+        let i =
+            p.js.call("nats_pull_consumer_info", p.consumer.get_info())?.map_err(|e| js_error("consumer info", &e))?;
         info_out(info, &i);
         Ok(())
     })
@@ -730,7 +750,9 @@ unsafe fn push_common(
             None => conn.client.subscribe(subject.clone()).await,
         }
     };
-    let subscriber = j.call("nats_jetstream_subscribe", fut)?.map_err(|e| Error::new(NATS_ERR_INTERNAL, format!("subscribe: {e}")))?;
+    let subscriber = j
+        .call("nats_jetstream_subscribe", fut)?
+        .map_err(|e| Error::new(NATS_ERR_INTERNAL, format!("subscribe: {e}")))?;
     let sub = nats_subscription::start(conn, Source::Core(subscriber), cb, true)?;
     write_out(out, into_handle(sub));
     Ok(())
@@ -824,7 +846,8 @@ pub unsafe extern "C" fn nats_jetstream_subscribe_ordered(
             consumer.messages().await.map_err(|e| js_error("ordered consumer", &e))
         };
         let stream = j.call("nats_jetstream_subscribe_ordered", fut)??;
-        let stream: MsgStream = Box::pin(stream.map(|r| r.map(|m| m.message).map_err(|e| format!("ordered consumer: {e}"))));
+        let stream: MsgStream =
+            Box::pin(stream.map(|r| r.map(|m| m.message).map_err(|e| format!("ordered consumer: {e}"))));
         let sub = nats_subscription::start(conn, Source::Stream(stream), Some((cb, user_data, user_data_free)), true)?;
         write_out(out, into_handle(sub));
         Ok(())

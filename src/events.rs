@@ -58,7 +58,8 @@ unsafe impl<F: Send> Send for Hook<F> {}
 unsafe impl<F: Sync> Sync for Hook<F> {}
 
 pub(crate) type ConnFn = unsafe extern "C" fn(*mut c_void, *mut nats_connection);
-pub(crate) type ErrFn = unsafe extern "C" fn(*mut c_void, *mut nats_connection, *mut nats_subscription, nats_status, *const c_char);
+pub(crate) type ErrFn =
+    unsafe extern "C" fn(*mut c_void, *mut nats_connection, *mut nats_subscription, nats_status, *const c_char);
 pub(crate) type DelayFn = unsafe extern "C" fn(*mut c_void, u32) -> u64;
 
 /// The callbacks set on options.
@@ -94,7 +95,11 @@ pub(crate) enum Event {
     Disconnected,
     LameDuck,
     DiscoveredServers,
-    Error { sub: Option<Arc<nats_subscription>>, status: nats_status, text: String },
+    Error {
+        sub: Option<Arc<nats_subscription>>,
+        status: nats_status,
+        text: String,
+    },
     Closed,
 }
 
@@ -193,10 +198,6 @@ pub(crate) fn custom_delay(h: Hook<DelayFn>, attempts: usize) -> Duration {
         unsafe { (h.f)(h.user_data, attempts) }
     };
     let wait = || std::thread::Builder::new().name("nats-ffi-delay".into()).spawn(ask).ok().and_then(|t| t.join().ok());
-    let ms = if tokio::runtime::Handle::try_current().is_ok() {
-        tokio::task::block_in_place(wait)
-    } else {
-        wait()
-    };
+    let ms = if tokio::runtime::Handle::try_current().is_ok() { tokio::task::block_in_place(wait) } else { wait() };
     Duration::from_millis(ms.unwrap_or(2000))
 }

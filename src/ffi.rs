@@ -91,9 +91,7 @@ pub unsafe fn str_arg<'a>(p: *const c_char, name: &str) -> Result<&'a str> {
     if p.is_null() {
         return Err(null(name));
     }
-    CStr::from_ptr(p)
-        .to_str()
-        .map_err(|_| Error::new(NATS_ERR_INVALID_UTF8, format!("`{name}` is not valid UTF-8")))
+    CStr::from_ptr(p).to_str().map_err(|_| Error::new(NATS_ERR_INVALID_UTF8, format!("`{name}` is not valid UTF-8")))
 }
 
 /// Borrows an optional C string (NULL gives `None`).
@@ -117,10 +115,7 @@ pub unsafe fn bytes_arg<'a>(data: *const c_void, len: usize, name: &str) -> Resu
         return Ok(&[]);
     }
     if data.is_null() {
-        return Err(Error::new(
-            NATS_ERR_NULL_ARGUMENT,
-            format!("`{name}` is NULL but its length is {len}"),
-        ));
+        return Err(Error::new(NATS_ERR_NULL_ARGUMENT, format!("`{name}` is NULL but its length is {len}")));
     }
     Ok(std::slice::from_raw_parts(data.cast::<u8>(), len))
 }
@@ -214,9 +209,7 @@ pub fn check_control_line(what: &str, parts: &[&str], extra: usize) -> Result<()
 /// with `wildcards`, `*` may be a whole token and `>` the whole last token, otherwise a
 /// literal subject is required (publishing, reply subjects).
 pub fn check_subject(subject: &str, wildcards: bool, what: &str) -> Result<()> {
-    let bad = |why: &str| {
-        Err(Error::new(NATS_ERR_INVALID_SUBJECT, format!("{what} {subject:?} {why}")))
-    };
+    let bad = |why: &str| Err(Error::new(NATS_ERR_INVALID_SUBJECT, format!("{what} {subject:?} {why}")));
     if subject.is_empty() {
         return bad("is empty");
     }
@@ -249,7 +242,10 @@ pub fn check_subject(subject: &str, wildcards: bool, what: &str) -> Result<()> {
 /// Validates a queue group name: non-empty, no whitespace.
 pub fn check_queue(queue: &str) -> Result<()> {
     if queue.len() + CONTROL_LINE_OVERHEAD > NATS_MAX_CONTROL_LINE {
-        return Err(Error::new(NATS_ERR_INVALID_SUBJECT, format!("queue group is {} bytes long, over the protocol's limit", queue.len())));
+        return Err(Error::new(
+            NATS_ERR_INVALID_SUBJECT,
+            format!("queue group is {} bytes long, over the protocol's limit", queue.len()),
+        ));
     }
     if queue.is_empty() || queue.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(Error::new(
@@ -277,10 +273,8 @@ pub fn strings_out(list: Vec<String>) -> (*mut *mut c_char, usize) {
     if list.is_empty() {
         return (std::ptr::null_mut(), 0);
     }
-    let v: Vec<*mut c_char> = list
-        .into_iter()
-        .map(|s| std::ffi::CString::new(s.replace('\0', " ")).unwrap_or_default().into_raw())
-        .collect();
+    let v: Vec<*mut c_char> =
+        list.into_iter().map(|s| std::ffi::CString::new(s.replace('\0', " ")).unwrap_or_default().into_raw()).collect();
     let n = v.len();
     (Box::into_raw(v.into_boxed_slice()).cast::<*mut c_char>(), n)
 }

@@ -26,7 +26,12 @@ pub struct nats_jetstream_options {
 
 impl Default for nats_jetstream_options {
     fn default() -> Self {
-        nats_jetstream_options { domain: None, api_prefix: None, timeout: Duration::from_secs(5), max_pending_acks: 4000 }
+        nats_jetstream_options {
+            domain: None,
+            api_prefix: None,
+            timeout: Duration::from_secs(5),
+            max_pending_acks: 4000,
+        }
     }
 }
 
@@ -145,7 +150,8 @@ pub(crate) fn js_error(what: &str, e: &(dyn std::error::Error + 'static)) -> Err
     let lower = text.to_ascii_lowercase();
     // async-nats words "no responders" differently per call, dropping the source error.
     // A pull answered by status 503 reads "...: 503, None".
-    let no_responders = ["no responders", "requested jetstream resource does not exist", "jetstream unavailable", ": 503,"];
+    let no_responders =
+        ["no responders", "requested jetstream resource does not exist", "jetstream unavailable", ": 503,"];
     let status = if no_responders.iter().any(|t| lower.contains(t)) {
         // Nothing answered the JetStream API request or pull: see NATS_ERR_NO_RESPONDERS.
         NATS_ERR_NO_RESPONDERS
@@ -174,7 +180,9 @@ fn publish_error(e: &jetstream::context::PublishError) -> Error {
         PublishErrorKind::WrongLastMessageId | PublishErrorKind::WrongLastSequence => {
             Error::new(NATS_ERR_EXPECTATION_FAILED, format!("publish: {e}"))
         }
-        PublishErrorKind::TimedOut => Error::new(NATS_ERR_TIMEOUT, format!("publish: no acknowledgement in time ({e})")),
+        PublishErrorKind::TimedOut => {
+            Error::new(NATS_ERR_TIMEOUT, format!("publish: no acknowledgement in time ({e})"))
+        }
         PublishErrorKind::MaxPayloadExceeded => Error::new(NATS_ERR_MAX_PAYLOAD, format!("publish: {e}")),
         _ => js_error("publish", e),
     }
@@ -395,7 +403,10 @@ impl nats_jetstream {
             }
             Err(e) => {
                 self.ack_done();
-                return Err(Error::new(e.status, format!("{} ({} acknowledgements outstanding)", e.detail, self.pending())));
+                return Err(Error::new(
+                    e.status,
+                    format!("{} ({} acknowledgements outstanding)", e.detail, self.pending()),
+                ));
             }
         };
         let ctx = self.ctx.clone();
@@ -455,7 +466,10 @@ pub unsafe extern "C" fn nats_jetstream_options_free(opts: *mut nats_jetstream_o
     })
 }
 
-unsafe fn with_js_opts(o: *mut nats_jetstream_options, f: impl FnOnce(&mut nats_jetstream_options) -> Result<()>) -> nats_status {
+unsafe fn with_js_opts(
+    o: *mut nats_jetstream_options,
+    f: impl FnOnce(&mut nats_jetstream_options) -> Result<()>,
+) -> nats_status {
     guard(|| f(o.as_mut().ok_or_else(|| null("opts"))?))
 }
 
@@ -463,7 +477,10 @@ unsafe fn with_js_opts(o: *mut nats_jetstream_options, f: impl FnOnce(&mut nats_
 /// Errors: `NATS_ERR_NULL_ARGUMENT` (opts), `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_ARGUMENT`
 /// (empty or with spaces/dots).
 #[no_mangle]
-pub unsafe extern "C" fn nats_jetstream_options_set_domain(opts: *mut nats_jetstream_options, domain: *const c_char) -> nats_status {
+pub unsafe extern "C" fn nats_jetstream_options_set_domain(
+    opts: *mut nats_jetstream_options,
+    domain: *const c_char,
+) -> nats_status {
     with_js_opts(opts, |o| {
         let d = opt_str_arg(domain, "domain")?;
         if let Some(d) = d {
@@ -480,7 +497,10 @@ pub unsafe extern "C" fn nats_jetstream_options_set_domain(opts: *mut nats_jetst
 /// when a domain is set. NULL restores the default.
 /// Errors: `NATS_ERR_NULL_ARGUMENT` (opts), `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_SUBJECT`.
 #[no_mangle]
-pub unsafe extern "C" fn nats_jetstream_options_set_api_prefix(opts: *mut nats_jetstream_options, prefix: *const c_char) -> nats_status {
+pub unsafe extern "C" fn nats_jetstream_options_set_api_prefix(
+    opts: *mut nats_jetstream_options,
+    prefix: *const c_char,
+) -> nats_status {
     with_js_opts(opts, |o| {
         let p = opt_str_arg(prefix, "prefix")?;
         if let Some(p) = p {
@@ -494,7 +514,10 @@ pub unsafe extern "C" fn nats_jetstream_options_set_api_prefix(opts: *mut nats_j
 /// Default timeout of JetStream API calls and of waiting for publish acknowledgements
 /// (default 5000 ms). Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_ARGUMENT` (0).
 #[no_mangle]
-pub unsafe extern "C" fn nats_jetstream_options_set_timeout_ms(opts: *mut nats_jetstream_options, ms: u64) -> nats_status {
+pub unsafe extern "C" fn nats_jetstream_options_set_timeout_ms(
+    opts: *mut nats_jetstream_options,
+    ms: u64,
+) -> nats_status {
     with_js_opts(opts, |o| {
         if ms == 0 {
             return Err(Error::new(NATS_ERR_INVALID_ARGUMENT, "timeout must be greater than 0 ms"));
@@ -509,7 +532,10 @@ pub unsafe extern "C" fn nats_jetstream_options_set_timeout_ms(opts: *mut nats_j
 /// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_ARGUMENT` (0, or more than
 /// `NATS_MAX_QUEUE_CAPACITY`).
 #[no_mangle]
-pub unsafe extern "C" fn nats_jetstream_options_set_max_pending_acks(opts: *mut nats_jetstream_options, max: usize) -> nats_status {
+pub unsafe extern "C" fn nats_jetstream_options_set_max_pending_acks(
+    opts: *mut nats_jetstream_options,
+    max: usize,
+) -> nats_status {
     with_js_opts(opts, |o| {
         check_capacity(max, "max_pending_acks")?;
         o.max_pending_acks = max;
@@ -664,7 +690,10 @@ pub(crate) unsafe fn js_arc(js: *mut nats_jetstream) -> Arc<nats_jetstream> {
 /// `nats_jetstream_publish_async_pending`), `NATS_ERR_INVALID_ARGUMENT` (called from this
 /// context's ack callback).
 #[no_mangle]
-pub unsafe extern "C" fn nats_jetstream_publish_async_complete(js: *mut nats_jetstream, timeout_ms: u64) -> nats_status {
+pub unsafe extern "C" fn nats_jetstream_publish_async_complete(
+    js: *mut nats_jetstream,
+    timeout_ms: u64,
+) -> nats_status {
     guard(|| {
         let j = handle_arg(js, "js")?;
         let t = if timeout_ms == 0 { j.timeout } else { Duration::from_millis(timeout_ms) };

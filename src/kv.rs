@@ -113,7 +113,10 @@ impl nats_kv_entry {
 
 fn check_bucket(b: &str) -> Result<()> {
     if b.is_empty() || !b.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-        return Err(Error::new(NATS_ERR_INVALID_ARGUMENT, format!("invalid bucket name {b:?}: use letters, digits, '-' and '_'")));
+        return Err(Error::new(
+            NATS_ERR_INVALID_ARGUMENT,
+            format!("invalid bucket name {b:?}: use letters, digits, '-' and '_'"),
+        ));
     }
     Ok(())
 }
@@ -123,11 +126,18 @@ fn check_key(k: &str, wildcards: bool) -> Result<()> {
         && !k.starts_with('.')
         && !k.ends_with('.')
         && !k.contains("..")
-        && k.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '/' | '\\' | '=' | '.') || (wildcards && matches!(c, '*' | '>')));
+        && k.chars().all(|c| {
+            c.is_ascii_alphanumeric()
+                || matches!(c, '-' | '_' | '/' | '\\' | '=' | '.')
+                || (wildcards && matches!(c, '*' | '>'))
+        });
     if !ok {
         return Err(Error::new(
             NATS_ERR_INVALID_ARGUMENT,
-            format!("invalid key {k:?}: letters, digits and - _ / \\ = . (not at the ends){}", if wildcards { ", wildcards * >" } else { "" }),
+            format!(
+                "invalid key {k:?}: letters, digits and - _ / \\ = . (not at the ends){}",
+                if wildcards { ", wildcards * >" } else { "" }
+            ),
         ));
     }
     Ok(())
@@ -154,7 +164,10 @@ impl nats_kv {
 fn kv_error(what: &str, e: &(dyn std::error::Error + 'static)) -> Error {
     let text = e.to_string();
     let lower = text.to_ascii_lowercase();
-    if lower.contains("wrong last sequence") || lower.contains("already exists") || lower.contains("wrong last revision") {
+    if lower.contains("wrong last sequence")
+        || lower.contains("already exists")
+        || lower.contains("wrong last revision")
+    {
         return Error::new(NATS_ERR_EXPECTATION_FAILED, format!("{what}: revision conflict ({text})"));
     }
     js_error(what, e)
@@ -165,7 +178,11 @@ fn kv_error(what: &str, e: &(dyn std::error::Error + 'static)) -> Error {
 /// `NATS_ERR_INVALID_ARGUMENT` (bucket name, history outside 1..64), `NATS_ERR_JETSTREAM`, `NATS_ERR_NO_RESPONDERS` (no JetStream answered), `NATS_ERR_JETSTREAM_UNAVAILABLE`
 /// (refused by the server), `NATS_ERR_TIMEOUT`, `NATS_ERR_CONNECTION_CLOSED`.
 #[no_mangle]
-pub unsafe extern "C" fn nats_jetstream_kv_create(js: *mut nats_jetstream, cfg: *const nats_kv_config, out: *mut *mut nats_kv) -> nats_status {
+pub unsafe extern "C" fn nats_jetstream_kv_create(
+    js: *mut nats_jetstream,
+    cfg: *const nats_kv_config,
+    out: *mut *mut nats_kv,
+) -> nats_status {
     guard(|| {
         let j = handle_arg(js, "js")?;
         let c = handle_arg(cfg, "cfg")?;
@@ -187,7 +204,9 @@ pub unsafe extern "C" fn nats_jetstream_kv_create(js: *mut nats_jetstream, cfg: 
             limit_markers: (c.limit_marker_ttl_ms > 0).then(|| Duration::from_millis(c.limit_marker_ttl_ms)),
             ..Default::default()
         };
-        let store = j.call("nats_jetstream_kv_create", j.ctx.create_key_value(config))?.map_err(|e| kv_error("create bucket", &e))?;
+        let store = j
+            .call("nats_jetstream_kv_create", j.ctx.create_key_value(config))?
+            .map_err(|e| kv_error("create bucket", &e))?;
         write_out(out, Box::into_raw(Box::new(nats_kv { js: js_arc(js), store })));
         Ok(())
     })
@@ -196,7 +215,11 @@ pub unsafe extern "C" fn nats_jetstream_kv_create(js: *mut nats_jetstream, cfg: 
 /// Binds to the existing bucket `bucket` (→ `nats_kv_free`). Errors: `NATS_ERR_NOT_FOUND`,
 /// else as `nats_jetstream_kv_create`.
 #[no_mangle]
-pub unsafe extern "C" fn nats_jetstream_kv_bind(js: *mut nats_jetstream, bucket: *const c_char, out: *mut *mut nats_kv) -> nats_status {
+pub unsafe extern "C" fn nats_jetstream_kv_bind(
+    js: *mut nats_jetstream,
+    bucket: *const c_char,
+    out: *mut *mut nats_kv,
+) -> nats_status {
     guard(|| {
         let j = handle_arg(js, "js")?;
         let b = str_arg(bucket, "bucket")?;
@@ -251,7 +274,13 @@ unsafe fn write_rev(rev: *mut u64, r: u64) {
 /// `NATS_ERR_JETSTREAM`, `NATS_ERR_NO_RESPONDERS` (no JetStream answered),
 /// `NATS_ERR_JETSTREAM_UNAVAILABLE`, `NATS_ERR_TIMEOUT`, `NATS_ERR_CONNECTION_CLOSED`.
 #[no_mangle]
-pub unsafe extern "C" fn nats_kv_put(kv: *mut nats_kv, key: *const c_char, data: *const c_void, len: usize, revision: *mut u64) -> nats_status {
+pub unsafe extern "C" fn nats_kv_put(
+    kv: *mut nats_kv,
+    key: *const c_char,
+    data: *const c_void,
+    len: usize,
+    revision: *mut u64,
+) -> nats_status {
     guard(|| {
         let k = handle_arg(kv, "kv")?;
         let key = k.key_arg(key)?;
@@ -266,7 +295,13 @@ pub unsafe extern "C" fn nats_kv_put(kv: *mut nats_kv, key: *const c_char, data:
 /// revision. Errors: `NATS_ERR_EXPECTATION_FAILED` (the key has a value), else as
 /// `nats_kv_put`.
 #[no_mangle]
-pub unsafe extern "C" fn nats_kv_create(kv: *mut nats_kv, key: *const c_char, data: *const c_void, len: usize, revision: *mut u64) -> nats_status {
+pub unsafe extern "C" fn nats_kv_create(
+    kv: *mut nats_kv,
+    key: *const c_char,
+    data: *const c_void,
+    len: usize,
+    revision: *mut u64,
+) -> nats_status {
     guard(|| create_common(kv, key, data, len, None, revision))
 }
 
@@ -308,7 +343,9 @@ unsafe fn create_common(
         }
     };
     let r = k.js.call("nats_kv_create", fut)?.map_err(|e| match e.kind() {
-        kv::CreateErrorKind::AlreadyExists => Error::new(NATS_ERR_EXPECTATION_FAILED, format!("create: key {key:?} already has a value")),
+        kv::CreateErrorKind::AlreadyExists => {
+            Error::new(NATS_ERR_EXPECTATION_FAILED, format!("create: key {key:?} already has a value"))
+        }
         _ => kv_error("create", &e),
     })?;
     write_rev(revision, r);
@@ -332,9 +369,10 @@ pub unsafe extern "C" fn nats_kv_update(
         let key = k.key_arg(key)?;
         let v = Bytes::copy_from_slice(bytes_arg(data, len, "data")?);
         let r = k.js.call("nats_kv_update", k.store.update(key, v, last_revision))?.map_err(|e| match e.kind() {
-            kv::UpdateErrorKind::WrongLastRevision => {
-                Error::new(NATS_ERR_EXPECTATION_FAILED, format!("update: revision {last_revision} of {key:?} is not the latest"))
-            }
+            kv::UpdateErrorKind::WrongLastRevision => Error::new(
+                NATS_ERR_EXPECTATION_FAILED,
+                format!("update: revision {last_revision} of {key:?} is not the latest"),
+            ),
             _ => kv_error("update", &e),
         })?;
         write_rev(revision, r);
@@ -342,7 +380,12 @@ pub unsafe extern "C" fn nats_kv_update(
     })
 }
 
-unsafe fn get_common(kv: *mut nats_kv, key: *const c_char, revision: Option<u64>, out: *mut *mut nats_kv_entry) -> Result<()> {
+unsafe fn get_common(
+    kv: *mut nats_kv,
+    key: *const c_char,
+    revision: Option<u64>,
+    out: *mut *mut nats_kv_entry,
+) -> Result<()> {
     let k = handle_arg(kv, "kv")?;
     let key = k.key_arg(key)?;
     out_arg(out, "out")?;
@@ -366,14 +409,23 @@ unsafe fn get_common(kv: *mut nats_kv, key: *const c_char, revision: Option<u64>
 /// Reads the latest value of `key` into `*entry` (→ `nats_kv_entry_free`).
 /// Errors: `NATS_ERR_NOT_FOUND` (no value, or deleted/purged), else as `nats_kv_put`.
 #[no_mangle]
-pub unsafe extern "C" fn nats_kv_get(kv: *mut nats_kv, key: *const c_char, entry: *mut *mut nats_kv_entry) -> nats_status {
+pub unsafe extern "C" fn nats_kv_get(
+    kv: *mut nats_kv,
+    key: *const c_char,
+    entry: *mut *mut nats_kv_entry,
+) -> nats_status {
     guard(|| get_common(kv, key, None, entry))
 }
 
 /// Reads the value `key` had at `revision` (kept while within the bucket's history).
 /// Errors: `NATS_ERR_NOT_FOUND`, else as `nats_kv_get`.
 #[no_mangle]
-pub unsafe extern "C" fn nats_kv_get_revision(kv: *mut nats_kv, key: *const c_char, revision: u64, entry: *mut *mut nats_kv_entry) -> nats_status {
+pub unsafe extern "C" fn nats_kv_get_revision(
+    kv: *mut nats_kv,
+    key: *const c_char,
+    revision: u64,
+    entry: *mut *mut nats_kv_entry,
+) -> nats_status {
     guard(|| get_common(kv, key, Some(revision), entry))
 }
 
@@ -613,7 +665,10 @@ pub unsafe extern "C" fn nats_kv_watch(
         let cb = cb.ok_or_else(|| null("cb"))?;
         out_arg(out, "out")?;
         if flags > 2 {
-            return Err(Error::new(NATS_ERR_INVALID_ARGUMENT, "flags: NATS_KV_WATCH_UPDATES_ONLY and NATS_KV_WATCH_INCLUDE_HISTORY exclude each other"));
+            return Err(Error::new(
+                NATS_ERR_INVALID_ARGUMENT,
+                "flags: NATS_KV_WATCH_UPDATES_ONLY and NATS_KV_WATCH_INCLUDE_HISTORY exclude each other",
+            ));
         }
         let store = k.store.clone();
         let p = pattern.to_string();
@@ -635,7 +690,11 @@ pub unsafe extern "C" fn nats_kv_watch(
                             break;
                         }
                     }
-                    Err(e) => conn.send_event(Event::Error { sub: None, status: NATS_ERR_JETSTREAM, text: format!("kv watch: {e}") }),
+                    Err(e) => conn.send_event(Event::Error {
+                        sub: None,
+                        status: NATS_ERR_JETSTREAM,
+                        text: format!("kv watch: {e}"),
+                    }),
                 }
             }
         });

@@ -1,13 +1,13 @@
 //! `nats_msg_*`: messages, their accessors and headers.
 
+use crate::connection::nats_connection;
 use crate::error::*;
 use crate::ffi::*;
+use crate::runtime;
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::ffi::{c_char, c_void, CString};
 use std::str::FromStr;
-use crate::connection::nats_connection;
-use crate::runtime;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -152,17 +152,28 @@ impl nats_msg {
     /// With `wait`, asks the server to confirm it (a request), at most that long.
     fn acknowledge(&self, body: &[u8], fin: bool, wait: Option<Duration>) -> Result<()> {
         let conn = self.acker.as_ref().ok_or_else(|| {
-            Error::new(NATS_ERR_INVALID_ARGUMENT, "not a JetStream message (it was not received from a JetStream consumer)")
+            Error::new(
+                NATS_ERR_INVALID_ARGUMENT,
+                "not a JetStream message (it was not received from a JetStream consumer)",
+            )
         })?;
-        let reply = self
-            .reply_str()
-            .filter(|r| r.starts_with("$JS.ACK."))
-            .ok_or_else(|| Error::new(NATS_ERR_INVALID_ARGUMENT, "the message has no JetStream ack subject (its consumer does not need acknowledgements)"))?;
+        let reply = self.reply_str().filter(|r| r.starts_with("$JS.ACK.")).ok_or_else(|| {
+            Error::new(
+                NATS_ERR_INVALID_ARGUMENT,
+                "the message has no JetStream ack subject (its consumer does not need acknowledgements)",
+            )
+        })?;
         if fin && self.acked.swap(true, Ordering::AcqRel) {
-            return Err(Error::new(NATS_ERR_INVALID_ARGUMENT, "the message was already acknowledged (ack, nak or term)"));
+            return Err(Error::new(
+                NATS_ERR_INVALID_ARGUMENT,
+                "the message was already acknowledged (ack, nak or term)",
+            ));
         }
         if self.acked.load(Ordering::Acquire) && !fin {
-            return Err(Error::new(NATS_ERR_INVALID_ARGUMENT, "the message was already acknowledged (ack, nak or term)"));
+            return Err(Error::new(
+                NATS_ERR_INVALID_ARGUMENT,
+                "the message was already acknowledged (ack, nak or term)",
+            ));
         }
         let sent = match wait {
             None => conn.publish(reply, None, body),
@@ -233,9 +244,8 @@ fn header_name(key: &str) -> Result<async_nats::HeaderName> {
 }
 
 pub(crate) fn header_value(value: &str) -> Result<async_nats::HeaderValue> {
-    async_nats::HeaderValue::from_str(value).map_err(|_| {
-        Error::new(NATS_ERR_INVALID_ARGUMENT, "header value must not contain CR or LF")
-    })
+    async_nats::HeaderValue::from_str(value)
+        .map_err(|_| Error::new(NATS_ERR_INVALID_ARGUMENT, "header value must not contain CR or LF"))
 }
 
 /// Creates a message to publish with `nats_publish_msg` or send with `nats_request_msg`:
@@ -266,7 +276,11 @@ pub unsafe extern "C" fn nats_msg_new(
 /// printable ASCII without ':'; values must not contain CR or LF.
 /// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_ARGUMENT`.
 #[no_mangle]
-pub unsafe extern "C" fn nats_msg_header_set(msg: *mut nats_msg, key: *const c_char, value: *const c_char) -> nats_status {
+pub unsafe extern "C" fn nats_msg_header_set(
+    msg: *mut nats_msg,
+    key: *const c_char,
+    value: *const c_char,
+) -> nats_status {
     guard(|| {
         let m = msg.as_mut().ok_or_else(|| null("msg"))?;
         let k = header_name(str_arg(key, "key")?)?;
@@ -279,7 +293,11 @@ pub unsafe extern "C" fn nats_msg_header_set(msg: *mut nats_msg, key: *const c_c
 /// Adds `value` to header `key`, keeping the values it already has (multi-valued headers).
 /// Errors: as `nats_msg_header_set`.
 #[no_mangle]
-pub unsafe extern "C" fn nats_msg_header_add(msg: *mut nats_msg, key: *const c_char, value: *const c_char) -> nats_status {
+pub unsafe extern "C" fn nats_msg_header_add(
+    msg: *mut nats_msg,
+    key: *const c_char,
+    value: *const c_char,
+) -> nats_status {
     guard(|| {
         let m = msg.as_mut().ok_or_else(|| null("msg"))?;
         let k = header_name(str_arg(key, "key")?)?;
@@ -322,7 +340,11 @@ pub unsafe extern "C" fn nats_msg_header_delete(msg: *mut nats_msg, key: *const 
 /// Errors: `NATS_ERR_NOT_FOUND` (no such header), `NATS_ERR_NULL_ARGUMENT`,
 /// `NATS_ERR_INVALID_UTF8`.
 #[no_mangle]
-pub unsafe extern "C" fn nats_msg_header_get(msg: *const nats_msg, key: *const c_char, value: *mut *const c_char) -> nats_status {
+pub unsafe extern "C" fn nats_msg_header_get(
+    msg: *const nats_msg,
+    key: *const c_char,
+    value: *mut *const c_char,
+) -> nats_status {
     guard(|| {
         let m = handle_arg(msg, "msg")?;
         let key = str_arg(key, "key")?;
@@ -367,7 +389,11 @@ pub unsafe extern "C" fn nats_msg_header_values(
 /// `nats_msg_header_get`'s strings. A message without headers gives count 0 and `*keys` NULL.
 /// Errors: `NATS_ERR_NULL_ARGUMENT`.
 #[no_mangle]
-pub unsafe extern "C" fn nats_msg_header_keys(msg: *const nats_msg, keys: *mut *const *const c_char, count: *mut usize) -> nats_status {
+pub unsafe extern "C" fn nats_msg_header_keys(
+    msg: *const nats_msg,
+    keys: *mut *const *const c_char,
+    count: *mut usize,
+) -> nats_status {
     guard(|| {
         let m = handle_arg(msg, "msg")?;
         out_arg(keys, "keys")?;

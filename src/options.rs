@@ -106,9 +106,8 @@ pub(crate) fn parse_servers<'a>(urls: impl IntoIterator<Item = &'a str>) -> Resu
         if url.is_empty() {
             return Err(Error::new(NATS_ERR_INVALID_ARGUMENT, "empty server URL"));
         }
-        async_nats::ServerAddr::from_str(url).map_err(|e| {
-            Error::new(NATS_ERR_INVALID_ARGUMENT, format!("bad server URL {:?}: {e}", redact_url(url)))
-        })?;
+        async_nats::ServerAddr::from_str(url)
+            .map_err(|e| Error::new(NATS_ERR_INVALID_ARGUMENT, format!("bad server URL {:?}: {e}", redact_url(url))))?;
         out.push(url.to_string());
     }
     if out.is_empty() {
@@ -129,11 +128,10 @@ pub(crate) fn redact_url(url: &str) -> String {
 /// Reads a secret from a file: contents with one trailing newline (LF or CRLF) removed.
 /// The error names the path, never the contents.
 pub(crate) fn read_secret(path: &str, what: &str) -> Result<String> {
-    let data = std::fs::read(path)
-        .map_err(|e| Error::new(NATS_ERR_IO, format!("cannot read {what} file {path:?}: {e}")))?;
-    let mut text = String::from_utf8(data).map_err(|_| {
-        Error::new(NATS_ERR_INVALID_UTF8, format!("{what} file {path:?} is not UTF-8"))
-    })?;
+    let data =
+        std::fs::read(path).map_err(|e| Error::new(NATS_ERR_IO, format!("cannot read {what} file {path:?}: {e}")))?;
+    let mut text = String::from_utf8(data)
+        .map_err(|_| Error::new(NATS_ERR_INVALID_UTF8, format!("{what} file {path:?} is not UTF-8")))?;
     if text.ends_with('\n') {
         text.pop();
         if text.ends_with('\r') {
@@ -147,8 +145,7 @@ pub(crate) fn read_secret(path: &str, what: &str) -> Result<String> {
 }
 
 fn readable_file(path: &str, what: &str) -> Result<PathBuf> {
-    std::fs::File::open(path)
-        .map_err(|e| Error::new(NATS_ERR_IO, format!("cannot read {what} {path:?}: {e}")))?;
+    std::fs::File::open(path).map_err(|e| Error::new(NATS_ERR_IO, format!("cannot read {what} {path:?}: {e}")))?;
     Ok(PathBuf::from(path))
 }
 
@@ -160,10 +157,7 @@ fn positive_ms(ms: u64, what: &str) -> Result<Duration> {
 }
 
 /// Runs a setter body against a checked options pointer.
-unsafe fn with_opts(
-    o: *mut nats_options,
-    f: impl FnOnce(&mut nats_options) -> Result<()>,
-) -> nats_status {
+unsafe fn with_opts(o: *mut nats_options, f: impl FnOnce(&mut nats_options) -> Result<()>) -> nats_status {
     guard(|| {
         let o = o.as_mut().ok_or_else(|| null("opts"))?;
         f(o)
@@ -335,7 +329,10 @@ pub unsafe extern "C" fn nats_options_set_nkey_seed(opts: *mut nats_options, see
 /// `NATS_ERR_IO` (missing, unreadable or empty file).
 /// Errors: `NATS_ERR_NULL_ARGUMENT` when `opts` is NULL.
 #[no_mangle]
-pub unsafe extern "C" fn nats_options_set_nkey_seed_file(opts: *mut nats_options, seed_path: *const c_char) -> nats_status {
+pub unsafe extern "C" fn nats_options_set_nkey_seed_file(
+    opts: *mut nats_options,
+    seed_path: *const c_char,
+) -> nats_status {
     with_opts(opts, |o| {
         let text = read_secret(str_arg(seed_path, "seed_path")?, "NKey seed")?;
         let s = text.lines().map(str::trim).find(|l| l.starts_with("SU")).unwrap_or("").to_string();
@@ -352,13 +349,19 @@ pub unsafe extern "C" fn nats_options_set_nkey_seed_file(opts: *mut nats_options
 /// unreadable or empty file), `NATS_ERR_INVALID_ARGUMENT` (not a credentials file; the
 /// message never contains its contents).
 #[no_mangle]
-pub unsafe extern "C" fn nats_options_set_credentials_file(opts: *mut nats_options, creds_path: *const c_char) -> nats_status {
+pub unsafe extern "C" fn nats_options_set_credentials_file(
+    opts: *mut nats_options,
+    creds_path: *const c_char,
+) -> nats_status {
     with_opts(opts, |o| {
         let path = str_arg(creds_path, "creds_path")?;
         // read_secret strips the final newline, which the creds format ends with.
         let text = read_secret(path, "credentials")? + "\n";
         async_nats::ConnectOptions::with_credentials(&text).map_err(|_| {
-            Error::new(NATS_ERR_INVALID_ARGUMENT, format!("{path}: not a credentials file (a user JWT and an NKey seed)"))
+            Error::new(
+                NATS_ERR_INVALID_ARGUMENT,
+                format!("{path}: not a credentials file (a user JWT and an NKey seed)"),
+            )
         })?;
         o.clear_auth();
         o.creds = Some(text);
@@ -579,7 +582,10 @@ pub unsafe extern "C" fn nats_options_set_request_timeout_ms(opts: *mut nats_opt
 /// connected. Default false: `nats_connect` fails if no server can be reached.
 /// Errors: `NATS_ERR_NULL_ARGUMENT` when `opts` is NULL.
 #[no_mangle]
-pub unsafe extern "C" fn nats_options_set_retry_on_initial_connect(opts: *mut nats_options, retry: bool) -> nats_status {
+pub unsafe extern "C" fn nats_options_set_retry_on_initial_connect(
+    opts: *mut nats_options,
+    retry: bool,
+) -> nats_status {
     with_opts(opts, |o| {
         o.retry_on_initial_connect = retry;
         Ok(())
@@ -590,7 +596,10 @@ pub unsafe extern "C" fn nats_options_set_retry_on_initial_connect(opts: *mut na
 /// added to the reconnect list; only the configured servers are used. Default false.
 /// Errors: `NATS_ERR_NULL_ARGUMENT` when `opts` is NULL.
 #[no_mangle]
-pub unsafe extern "C" fn nats_options_set_ignore_discovered_servers(opts: *mut nats_options, ignore: bool) -> nats_status {
+pub unsafe extern "C" fn nats_options_set_ignore_discovered_servers(
+    opts: *mut nats_options,
+    ignore: bool,
+) -> nats_status {
     with_opts(opts, |o| {
         o.ignore_discovered_servers = ignore;
         Ok(())
@@ -880,7 +889,10 @@ impl nats_options {
 }
 
 /// Runs the user's signing callback on its own short-lived thread (never on the runtime).
-async fn sign_on_thread(hook: std::sync::Arc<Hook<SignFn>>, nonce: Vec<u8>) -> std::result::Result<Vec<u8>, async_nats::AuthError> {
+async fn sign_on_thread(
+    hook: std::sync::Arc<Hook<SignFn>>,
+    nonce: Vec<u8>,
+) -> std::result::Result<Vec<u8>, async_nats::AuthError> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     let spawned = std::thread::Builder::new().name("nats-ffi-sign".into()).spawn(move || {
         let mut sig = vec![0u8; 64];

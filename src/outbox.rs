@@ -131,7 +131,11 @@ impl Outbox {
                     format!("the publish buffer stayed full for {} ms", wait.as_millis()),
                 ));
             }
-            st = self.room.wait_timeout(st, (d - now).min(Duration::from_millis(100))).unwrap_or_else(|p| p.into_inner()).0;
+            st = self
+                .room
+                .wait_timeout(st, (d - now).min(Duration::from_millis(100)))
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
         }
     }
 
@@ -180,7 +184,12 @@ impl Outbox {
         on_exit();
     }
 
-    async fn forward_until_closed(&self, client: async_nats::Client, closed: &mut tokio::sync::watch::Receiver<bool>, on_lost: impl Fn(u64)) {
+    async fn forward_until_closed(
+        &self,
+        client: async_nats::Client,
+        closed: &mut tokio::sync::watch::Receiver<bool>,
+        on_lost: impl Fn(u64),
+    ) {
         let mut batch = VecDeque::new();
         loop {
             tokio::select! {

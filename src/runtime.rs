@@ -15,11 +15,7 @@ use tokio::runtime::{Builder, Handle, Runtime};
 static RUNTIME: Mutex<Option<(u32, &'static Runtime)>> = Mutex::new(None);
 
 fn worker_threads() -> usize {
-    std::env::var("NATS_FFI_WORKER_THREADS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .filter(|n| *n > 0)
-        .unwrap_or(2)
+    std::env::var("NATS_FFI_WORKER_THREADS").ok().and_then(|v| v.parse().ok()).filter(|n| *n > 0).unwrap_or(2)
 }
 
 /// `now + limit`, or a century from now when that is past what an `Instant` can hold: the

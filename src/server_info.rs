@@ -46,8 +46,13 @@ impl nats_server_info {
     fn take(conn: &nats_connection) -> Result<Self> {
         conn.check_open()?;
         let info = conn.client.server_info();
-        let pool = runtime::block_on_timeout(&conn.handle, "nats_connection_server_info", conn.request_timeout, conn.client.server_pool())?
-            .map_err(|e| Error::new(NATS_ERR_CONNECTION_CLOSED, format!("server pool: {e}")))?;
+        let pool = runtime::block_on_timeout(
+            &conn.handle,
+            "nats_connection_server_info",
+            conn.request_timeout,
+            conn.client.server_pool(),
+        )?
+        .map_err(|e| Error::new(NATS_ERR_CONNECTION_CLOSED, format!("server pool: {e}")))?;
         let url = |s: &async_nats::Server| -> String {
             let a = &s.addr;
             let scheme = if a.tls_required() { "tls" } else { "nats" };
@@ -60,7 +65,9 @@ impl nats_server_info {
             .filter(|s| s.did_connect && s.failed_attempts == 0)
             .find(|s| s.addr.port() == info.port)
             .map(url)
-            .unwrap_or_else(|| if info.port == 0 { String::new() } else { format!("nats://{}:{}", info.host, info.port) });
+            .unwrap_or_else(
+                || if info.port == 0 { String::new() } else { format!("nats://{}:{}", info.host, info.port) },
+            );
         let servers: Vec<CString> = pool.iter().map(|s| cs(url(s))).collect();
         let discovered: Vec<CString> = pool.iter().filter(|s| s.is_discovered).map(|s| cs(url(s))).collect();
         Ok(nats_server_info {
@@ -90,7 +97,10 @@ impl nats_server_info {
 /// Blocks briefly (at most request_timeout). Errors: `NATS_ERR_NULL_ARGUMENT`,
 /// `NATS_ERR_CONNECTION_CLOSED`, `NATS_ERR_TIMEOUT`, `NATS_ERR_WOULD_BLOCK_RUNTIME`.
 #[no_mangle]
-pub unsafe extern "C" fn nats_connection_server_info(conn: *mut nats_connection, info: *mut *mut nats_server_info) -> nats_status {
+pub unsafe extern "C" fn nats_connection_server_info(
+    conn: *mut nats_connection,
+    info: *mut *mut nats_server_info,
+) -> nats_status {
     guard(|| {
         let c = handle_arg(conn, "conn")?;
         out_arg(info, "info")?;

@@ -224,7 +224,9 @@ pub unsafe extern "C" fn nats_jetstream_stream_create(
     guard(|| {
         let j = handle_arg(js, "js")?;
         let config = to_config(handle_arg(cfg, "cfg")?)?;
-        let s = j.call("nats_jetstream_stream_create", j.ctx.create_stream(config))?.map_err(|e| js_error("create stream", &e))?;
+        let s = j
+            .call("nats_jetstream_stream_create", j.ctx.create_stream(config))?
+            .map_err(|e| js_error("create stream", &e))?;
         info_out(info, s.cached_info().clone());
         Ok(())
     })
@@ -241,7 +243,9 @@ pub unsafe extern "C" fn nats_jetstream_stream_update(
     guard(|| {
         let j = handle_arg(js, "js")?;
         let config = to_config(handle_arg(cfg, "cfg")?)?;
-        let i = j.call("nats_jetstream_stream_update", j.ctx.update_stream(config))?.map_err(|e| js_error("update stream", &e))?;
+        let i = j
+            .call("nats_jetstream_stream_update", j.ctx.update_stream(config))?
+            .map_err(|e| js_error("update stream", &e))?;
         info_out(info, i);
         Ok(())
     })
@@ -256,7 +260,8 @@ pub unsafe extern "C" fn nats_jetstream_stream_delete(js: *mut nats_jetstream, n
         let j = handle_arg(js, "js")?;
         let name = str_arg(name, "name")?;
         check_name(name)?;
-        j.call("nats_jetstream_stream_delete", j.ctx.delete_stream(name))?.map_err(|e| js_error("delete stream", &e))?;
+        j.call("nats_jetstream_stream_delete", j.ctx.delete_stream(name))?
+            .map_err(|e| js_error("delete stream", &e))?;
         Ok(())
     })
 }
@@ -318,7 +323,7 @@ pub unsafe extern "C" fn nats_jetstream_stream_purge(
     })
 }
 
-/// Writes the names of every stream to `*names` (an array of `*count` strings, → 
+/// Writes the names of every stream to `*names` (an array of `*count` strings, →
 /// `nats_strings_free(names, count)`; NULL and 0 when there are none).
 /// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_JETSTREAM`, `NATS_ERR_NO_RESPONDERS` (no JetStream answered), `NATS_ERR_JETSTREAM_UNAVAILABLE`, `NATS_ERR_TIMEOUT`,
 /// `NATS_ERR_CONNECTION_CLOSED`.
@@ -404,7 +409,9 @@ pub unsafe extern "C" fn nats_jetstream_stream_get_last_msg(
         out_arg(msg, "msg")?;
         let fut = async {
             let s = j.ctx.get_stream_no_info(name).await.map_err(|e| js_error("get last message", &e))?;
-            s.get_last_raw_message_by_subject(subject).await.map_err(|e| js_error(&format!("last message on {subject:?}"), &e))
+            s.get_last_raw_message_by_subject(subject)
+                .await
+                .map_err(|e| js_error(&format!("last message on {subject:?}"), &e))
         };
         let m = j.call("nats_jetstream_stream_get_last_msg", fut)??;
         write_out(msg, Box::into_raw(Box::new(stored_to_msg(m))));

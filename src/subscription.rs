@@ -29,9 +29,8 @@ use tokio::sync::{mpsc, oneshot};
 /// publish, request, flush, unsubscribe and free of its own subscription.
 /// Must not throw: a C++ exception (or any unwinding) escaping a callback cannot cross the
 /// library and terminates the process; catch everything inside (see the header's notes).
-pub type nats_msg_callback = Option<
-    unsafe extern "C" fn(user_data: *mut c_void, sub: *mut nats_subscription, msg: *const nats_msg),
->;
+pub type nats_msg_callback =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, sub: *mut nats_subscription, msg: *const nats_msg)>;
 
 /// Called exactly once with `user_data` after the last callback of a subscription has
 /// returned (after unsubscribe/free, or once the connection closed and queued messages were
@@ -327,8 +326,12 @@ impl nats_subscription {
             }
         }
         match source {
-            Source::Core(subscriber) => conn.handle.spawn(reporting_panics(sub.clone(), pump(subscriber, sub.clone(), control_rx))),
-            Source::Stream(stream) => conn.handle.spawn(reporting_panics(sub.clone(), pump_stream(stream, sub.clone(), control_rx))),
+            Source::Core(subscriber) => {
+                conn.handle.spawn(reporting_panics(sub.clone(), pump(subscriber, sub.clone(), control_rx)))
+            }
+            Source::Stream(stream) => {
+                conn.handle.spawn(reporting_panics(sub.clone(), pump_stream(stream, sub.clone(), control_rx)))
+            }
         };
         Ok(sub)
     }
@@ -385,7 +388,9 @@ impl nats_subscription {
         }
         self.check_live()?;
         match self.command(|tx| Control::AutoUnsubscribe(max, tx), "nats_subscription_auto_unsubscribe") {
-            Some(false) => Err(Error::new(NATS_ERR_CONNECTION_CLOSED, "could not send UNSUB: the connection is closed")),
+            Some(false) => {
+                Err(Error::new(NATS_ERR_CONNECTION_CLOSED, "could not send UNSUB: the connection is closed"))
+            }
             _ => Ok(()),
         }
     }
@@ -617,12 +622,16 @@ async fn pump_stream(stream: MsgStream, sub: Arc<nats_subscription>, mut control
     let mut closed = sub.conn.closed.subscribe();
     let mut batch = Vec::with_capacity(256);
     let mut controls_open = true;
-    let take = |stream: &mut futures_util::stream::Fuse<MsgStream>, batch: &mut Vec<async_nats::Message>, first: Option<std::result::Result<async_nats::Message, String>>| {
+    let take = |stream: &mut futures_util::stream::Fuse<MsgStream>,
+                batch: &mut Vec<async_nats::Message>,
+                first: Option<std::result::Result<async_nats::Message, String>>| {
         let mut item = first;
         loop {
             match item {
                 Some(Ok(m)) => batch.push(m),
-                Some(Err(text)) => sub.conn.send_event(Event::Error { sub: Some(sub.clone()), status: NATS_ERR_JETSTREAM, text }),
+                Some(Err(text)) => {
+                    sub.conn.send_event(Event::Error { sub: Some(sub.clone()), status: NATS_ERR_JETSTREAM, text })
+                }
                 None => {}
             }
             if batch.len() >= 256 {
@@ -872,11 +881,18 @@ pub unsafe extern "C" fn nats_subscription_drain(sub: *mut nats_subscription, ti
 /// limit. Defaults: 65536 messages, 64 MiB. Errors: `NATS_ERR_NULL_ARGUMENT`,
 /// `NATS_ERR_INVALID_ARGUMENT` (a limit of 0).
 #[no_mangle]
-pub unsafe extern "C" fn nats_subscription_set_pending_limits(sub: *mut nats_subscription, msgs: i64, bytes: i64) -> nats_status {
+pub unsafe extern "C" fn nats_subscription_set_pending_limits(
+    sub: *mut nats_subscription,
+    msgs: i64,
+    bytes: i64,
+) -> nats_status {
     guard(|| {
         let s = handle_arg(sub, "sub")?;
         if msgs == 0 || bytes == 0 {
-            return Err(Error::new(NATS_ERR_INVALID_ARGUMENT, "a pending limit of 0 would drop everything; use -1 for no limit"));
+            return Err(Error::new(
+                NATS_ERR_INVALID_ARGUMENT,
+                "a pending limit of 0 would drop everything; use -1 for no limit",
+            ));
         }
         s.limit_msgs.store(msgs.max(-1), Ordering::Relaxed);
         s.limit_bytes.store(bytes.max(-1), Ordering::Relaxed);
@@ -887,7 +903,11 @@ pub unsafe extern "C" fn nats_subscription_set_pending_limits(sub: *mut nats_sub
 /// Writes the pending limits (-1 = none) to `*msgs` and `*bytes`; either may be NULL.
 /// Errors: `NATS_ERR_NULL_ARGUMENT` (sub).
 #[no_mangle]
-pub unsafe extern "C" fn nats_subscription_pending_limits(sub: *const nats_subscription, msgs: *mut i64, bytes: *mut i64) -> nats_status {
+pub unsafe extern "C" fn nats_subscription_pending_limits(
+    sub: *const nats_subscription,
+    msgs: *mut i64,
+    bytes: *mut i64,
+) -> nats_status {
     guard(|| {
         let s = handle_arg(sub, "sub")?;
         write_opt(msgs, s.limit_msgs.load(Ordering::Relaxed));
@@ -908,7 +928,11 @@ unsafe fn write_opt<T>(p: *mut T, v: T) {
 /// apply to these counts.
 /// Errors: `NATS_ERR_NULL_ARGUMENT` (sub).
 #[no_mangle]
-pub unsafe extern "C" fn nats_subscription_pending(sub: *const nats_subscription, msgs: *mut i64, bytes: *mut i64) -> nats_status {
+pub unsafe extern "C" fn nats_subscription_pending(
+    sub: *const nats_subscription,
+    msgs: *mut i64,
+    bytes: *mut i64,
+) -> nats_status {
     guard(|| {
         let s = handle_arg(sub, "sub")?;
         write_opt(msgs, s.pending_msgs.load(Ordering::Relaxed).max(0));
@@ -920,7 +944,11 @@ pub unsafe extern "C" fn nats_subscription_pending(sub: *const nats_subscription
 /// Writes the highest pending counts seen so far (see `nats_subscription_pending`).
 /// Errors: `NATS_ERR_NULL_ARGUMENT` (sub).
 #[no_mangle]
-pub unsafe extern "C" fn nats_subscription_max_pending(sub: *const nats_subscription, msgs: *mut i64, bytes: *mut i64) -> nats_status {
+pub unsafe extern "C" fn nats_subscription_max_pending(
+    sub: *const nats_subscription,
+    msgs: *mut i64,
+    bytes: *mut i64,
+) -> nats_status {
     guard(|| {
         let s = handle_arg(sub, "sub")?;
         write_opt(msgs, s.max_pending_msgs.load(Ordering::Relaxed));
@@ -948,7 +976,8 @@ pub unsafe extern "C" fn nats_subscription_delivered(sub: *const nats_subscripti
 pub unsafe extern "C" fn nats_subscription_is_valid(sub: *const nats_subscription) -> bool {
     guard_value(false, || {
         sub.as_ref().is_some_and(|s| {
-            s.active.load(Ordering::Acquire) && !(s.ended.load(Ordering::Acquire) && s.pending_msgs.load(Ordering::Relaxed) <= 0)
+            s.active.load(Ordering::Acquire)
+                && !(s.ended.load(Ordering::Acquire) && s.pending_msgs.load(Ordering::Relaxed) <= 0)
         })
     })
 }

@@ -75,7 +75,9 @@ pub(crate) fn client_config(
     match ca_file {
         Some(p) => {
             for c in CertificateDer::pem_file_iter(p).map_err(|e| io("CA certificate file", p, e))? {
-                roots.add(c.map_err(|e| io("CA certificate file", p, e))?).map_err(|e| io("CA certificate file", p, e))?;
+                roots
+                    .add(c.map_err(|e| io("CA certificate file", p, e))?)
+                    .map_err(|e| io("CA certificate file", p, e))?;
             }
         }
         None => {

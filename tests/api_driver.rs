@@ -43,7 +43,11 @@ fn documented_statuses() -> HashMap<String, HashSet<String>> {
             let text = comment.join(" ").split_whitespace().collect::<Vec<_>>().join(" ");
             let statuses = words_after(&text, "NATS_ERR_").into_iter().map(|w| format!("NATS_ERR_{w}")).collect();
             let lower = text.to_ascii_lowercase();
-            let refs = ["as `nats_", "like `nats_"].iter().flat_map(|p| words_after(&lower, p)).map(|w| format!("nats_{w}")).collect();
+            let refs = ["as `nats_", "like `nats_"]
+                .iter()
+                .flat_map(|p| words_after(&lower, p))
+                .map(|w| format!("nats_{w}"))
+                .collect();
             own.insert(name, (statuses, refs));
         }
         comment.clear();
@@ -250,7 +254,13 @@ unsafe extern "C" fn on_entry(_: *mut c_void, e: *const nats_kv_entry) {
 unsafe extern "C" fn on_event(_: *mut c_void, _: *mut nats_connection) {
     CALLBACKS.fetch_add(1, Ordering::Relaxed);
 }
-unsafe extern "C" fn on_error(_: *mut c_void, _: *mut nats_connection, _: *mut nats_subscription, status: nats_status, _: *const c_char) {
+unsafe extern "C" fn on_error(
+    _: *mut c_void,
+    _: *mut nats_connection,
+    _: *mut nats_subscription,
+    status: nats_status,
+    _: *const c_char,
+) {
     note_callback_status(status);
 }
 unsafe extern "C" fn on_delay(_: *mut c_void, _: u32) -> u64 {
@@ -318,51 +328,99 @@ impl Driver {
                 let urls = [text(&self.url), any_str(r, &["nats://127.0.0.1:1", "bogus://x", "nats://a b"])];
                 let ptrs: Vec<*const c_char> = urls.iter().map(|u| u.p()).collect();
                 let n = r.below(3);
-                ("nats_options_set_servers", Some(nats_options_set_servers(o, if r.chance(3) { null() } else { ptrs.as_ptr() }, n)))
+                (
+                    "nats_options_set_servers",
+                    Some(nats_options_set_servers(o, if r.chance(3) { null() } else { ptrs.as_ptr() }, n)),
+                )
             }
-            1 => ("nats_options_set_user_password", Some(nats_options_set_user_password(o, pick.p(), any_str(r, &["pw"]).p()))),
-            2 => ("nats_options_set_user_password_file", Some(nats_options_set_user_password_file(o, any_str(r, &["u"]).p(), pick.p()))),
+            1 => (
+                "nats_options_set_user_password",
+                Some(nats_options_set_user_password(o, pick.p(), any_str(r, &["pw"]).p())),
+            ),
+            2 => (
+                "nats_options_set_user_password_file",
+                Some(nats_options_set_user_password_file(o, any_str(r, &["u"]).p(), pick.p())),
+            ),
             3 => ("nats_options_set_token", Some(nats_options_set_token(o, pick.p()))),
             4 => ("nats_options_set_token_file", Some(nats_options_set_token_file(o, pick.p()))),
-            5 => ("nats_options_set_nkey_seed", Some(nats_options_set_nkey_seed(o, any_str(r, &["SUAbad", "SUAMLK2ZNL35WSMW37E7UD4VZ7ELPKW7DHC3BWBSD2GCZ7IUQQXZIORRBU"]).p()))),
+            5 => (
+                "nats_options_set_nkey_seed",
+                Some(nats_options_set_nkey_seed(
+                    o,
+                    any_str(r, &["SUAbad", "SUAMLK2ZNL35WSMW37E7UD4VZ7ELPKW7DHC3BWBSD2GCZ7IUQQXZIORRBU"]).p(),
+                )),
+            ),
             6 => ("nats_options_set_nkey_seed_file", Some(nats_options_set_nkey_seed_file(o, pick.p()))),
             7 => ("nats_options_set_credentials_file", Some(nats_options_set_credentials_file(o, pick.p()))),
-            8 => ("nats_options_set_user_jwt", Some(nats_options_set_user_jwt(o, any_str(r, &["eyJ.a.b"]).p(), if b { Some(on_sign) } else { None }, null_mut()))),
+            8 => (
+                "nats_options_set_user_jwt",
+                Some(nats_options_set_user_jwt(
+                    o,
+                    any_str(r, &["eyJ.a.b"]).p(),
+                    if b { Some(on_sign) } else { None },
+                    null_mut(),
+                )),
+            ),
             9 => ("nats_options_set_name", Some(nats_options_set_name(o, pick.p()))),
             10 => ("nats_options_set_no_echo", Some(nats_options_set_no_echo(o, b))),
             11 => ("nats_options_set_max_reconnects", Some(nats_options_set_max_reconnects(o, any_u64(r) as u32))),
-            12 => ("nats_options_set_connection_timeout_ms", Some(nats_options_set_connection_timeout_ms(o, any_u64(r)))),
+            12 => {
+                ("nats_options_set_connection_timeout_ms", Some(nats_options_set_connection_timeout_ms(o, any_u64(r))))
+            }
             13 => ("nats_options_set_tls_required", Some(nats_options_set_tls_required(o, b && r.chance(20)))),
             14 => ("nats_options_set_tls_first", Some(nats_options_set_tls_first(o, b && r.chance(20)))),
             15 => ("nats_options_set_certificate", Some(nats_options_set_certificate(o, pick.p()))),
             16 => ("nats_options_set_tls_server_name", Some(nats_options_set_tls_server_name(o, pick.p()))),
             17 => ("nats_options_set_tls_insecure_skip_verify", Some(nats_options_set_tls_insecure_skip_verify(o, b))),
-            18 => ("nats_options_set_client_cert", Some(nats_options_set_client_cert(o, pick.p(), any_str(r, &["/nonexistent"]).p()))),
+            18 => (
+                "nats_options_set_client_cert",
+                Some(nats_options_set_client_cert(o, pick.p(), any_str(r, &["/nonexistent"]).p())),
+            ),
             19 => ("nats_options_set_ping_interval_ms", Some(nats_options_set_ping_interval_ms(o, any_u64(r)))),
             20 => ("nats_options_set_sender_capacity", Some(nats_options_set_sender_capacity(o, any_u64(r) as usize))),
             21 => ("nats_options_set_inbox_prefix", Some(nats_options_set_inbox_prefix(o, pick.p()))),
             22 => ("nats_options_set_request_timeout_ms", Some(nats_options_set_request_timeout_ms(o, any_u64(r)))),
             23 => ("nats_options_set_retry_on_initial_connect", Some(nats_options_set_retry_on_initial_connect(o, b))),
-            24 => ("nats_options_set_ignore_discovered_servers", Some(nats_options_set_ignore_discovered_servers(o, b))),
+            24 => {
+                ("nats_options_set_ignore_discovered_servers", Some(nats_options_set_ignore_discovered_servers(o, b)))
+            }
             25 => ("nats_options_set_retain_servers_order", Some(nats_options_set_retain_servers_order(o, b))),
             26 => ("nats_options_set_no_randomize", Some(nats_options_set_no_randomize(o, b))),
             27 => ("nats_options_set_reconnect_wait_ms", Some(nats_options_set_reconnect_wait_ms(o, any_u64(r)))),
-            28 => ("nats_options_set_reconnect_jitter_ms", Some(nats_options_set_reconnect_jitter_ms(o, any_u64(r), any_u64(r)))),
+            28 => (
+                "nats_options_set_reconnect_jitter_ms",
+                Some(nats_options_set_reconnect_jitter_ms(o, any_u64(r), any_u64(r))),
+            ),
             29 => ("nats_options_set_max_pings_out", Some(nats_options_set_max_pings_out(o, any_u64(r) as u32))),
-            30 => ("nats_options_set_reconnect_buffer_size", Some(nats_options_set_reconnect_buffer_size(o, any_u64(r) as usize))),
+            30 => (
+                "nats_options_set_reconnect_buffer_size",
+                Some(nats_options_set_reconnect_buffer_size(o, any_u64(r) as usize)),
+            ),
             31 => {
-                let cb = if b { Some(on_event as unsafe extern "C" fn(*mut c_void, *mut nats_connection)) } else { None };
+                let cb =
+                    if b { Some(on_event as unsafe extern "C" fn(*mut c_void, *mut nats_connection)) } else { None };
                 match r.below(6) {
                     0 => ("nats_options_set_connected_cb", Some(nats_options_set_connected_cb(o, cb, null_mut()))),
-                    1 => ("nats_options_set_disconnected_cb", Some(nats_options_set_disconnected_cb(o, cb, null_mut()))),
+                    1 => {
+                        ("nats_options_set_disconnected_cb", Some(nats_options_set_disconnected_cb(o, cb, null_mut())))
+                    }
                     2 => ("nats_options_set_reconnected_cb", Some(nats_options_set_reconnected_cb(o, cb, null_mut()))),
                     3 => ("nats_options_set_closed_cb", Some(nats_options_set_closed_cb(o, cb, null_mut()))),
                     4 => ("nats_options_set_lame_duck_cb", Some(nats_options_set_lame_duck_cb(o, cb, null_mut()))),
-                    _ => ("nats_options_set_discovered_servers_cb", Some(nats_options_set_discovered_servers_cb(o, cb, null_mut()))),
+                    _ => (
+                        "nats_options_set_discovered_servers_cb",
+                        Some(nats_options_set_discovered_servers_cb(o, cb, null_mut())),
+                    ),
                 }
             }
-            32 => ("nats_options_set_error_cb", Some(nats_options_set_error_cb(o, if b { Some(on_error) } else { None }, null_mut()))),
-            33 => ("nats_options_set_reconnect_delay_cb", Some(nats_options_set_reconnect_delay_cb(o, if b { Some(on_delay) } else { None }, null_mut()))),
+            32 => (
+                "nats_options_set_error_cb",
+                Some(nats_options_set_error_cb(o, if b { Some(on_error) } else { None }, null_mut())),
+            ),
+            33 => (
+                "nats_options_set_reconnect_delay_cb",
+                Some(nats_options_set_reconnect_delay_cb(o, if b { Some(on_delay) } else { None }, null_mut())),
+            ),
             34 => {
                 nats_options_free(take(r, &mut self.p.opts));
                 ("nats_options_free", None)
@@ -450,12 +508,22 @@ impl Driver {
         let m: *mut nats_msg = handle(r, &self.p.msgs);
         match r.below(22) {
             0..=3 => ("nats_publish", Some(nats_publish(c, subject.p(), dp, data.len()))),
-            4 => ("nats_publish_with_reply", Some(nats_publish_with_reply(c, subject.p(), any_str(r, SUBJECTS).p(), dp, data.len()))),
+            4 => (
+                "nats_publish_with_reply",
+                Some(nats_publish_with_reply(c, subject.p(), any_str(r, SUBJECTS).p(), dp, data.len())),
+            ),
             5 => ("nats_publish_msg", Some(nats_publish_msg(c, m))),
             6 => ("nats_connection_flush", Some(nats_connection_flush(c, 1 + timeout(r) * 20))),
             7 => {
                 let mut reply = null_mut();
-                let st = nats_request(c, subject.p(), dp, data.len(), timeout(r) + 1, if r.chance(3) { null_mut() } else { &mut reply });
+                let st = nats_request(
+                    c,
+                    subject.p(),
+                    dp,
+                    data.len(),
+                    timeout(r) + 1,
+                    if r.chance(3) { null_mut() } else { &mut reply },
+                );
                 keep(&mut self.p.msgs, reply);
                 ("nats_request", Some(st))
             }
@@ -465,16 +533,39 @@ impl Driver {
                 keep(&mut self.p.msgs, reply);
                 ("nats_request_msg", Some(st))
             }
-            9 => ("nats_request_async", Some(nats_request_async(c, subject.p(), dp, data.len(), timeout(r) + 1, if r.chance(90) { Some(on_reply) } else { None }, null_mut()))),
+            9 => (
+                "nats_request_async",
+                Some(nats_request_async(
+                    c,
+                    subject.p(),
+                    dp,
+                    data.len(),
+                    timeout(r) + 1,
+                    if r.chance(90) { Some(on_reply) } else { None },
+                    null_mut(),
+                )),
+            ),
             10 => ("nats_msg_respond", Some(nats_msg_respond(c, m, dp, data.len()))),
             11 => {
-                let _ = (nats_connection_status(c), nats_connection_is_closed(c), nats_connection_max_payload(c), nats_connection_buffered(c));
-                self.called.extend(["nats_connection_is_closed", "nats_connection_max_payload", "nats_connection_buffered"]);
+                let _ = (
+                    nats_connection_status(c),
+                    nats_connection_is_closed(c),
+                    nats_connection_max_payload(c),
+                    nats_connection_buffered(c),
+                );
+                self.called.extend([
+                    "nats_connection_is_closed",
+                    "nats_connection_max_payload",
+                    "nats_connection_buffered",
+                ]);
                 ("nats_connection_status", None)
             }
             12 => {
                 let mut s = std::mem::MaybeUninit::uninit();
-                ("nats_connection_stats", Some(nats_connection_stats(c, if r.chance(5) { null_mut() } else { s.as_mut_ptr() })))
+                (
+                    "nats_connection_stats",
+                    Some(nats_connection_stats(c, if r.chance(5) { null_mut() } else { s.as_mut_ptr() })),
+                )
             }
             13 => {
                 let mut rtt = 0;
@@ -514,13 +605,28 @@ impl Driver {
         let subject = any_str(r, SUBJECTS);
         let queue = any_str(r, &["workers", "q2"]);
         let sub: *mut nats_subscription = handle(r, &self.p.subs);
-        let cb = if r.chance(95) { Some(on_msg as unsafe extern "C" fn(*mut c_void, *mut nats_subscription, *const nats_msg)) } else { None };
+        let cb = if r.chance(95) {
+            Some(on_msg as unsafe extern "C" fn(*mut c_void, *mut nats_subscription, *const nats_msg))
+        } else {
+            None
+        };
         let mut out = null_mut();
         let outp = if r.chance(3) { null_mut() } else { &mut out as *mut _ };
         let call = match r.below(20) {
             0 => ("nats_subscribe", Some(nats_subscribe(c, subject.p(), cb, null_mut(), outp))),
             1 => ("nats_queue_subscribe", Some(nats_queue_subscribe(c, subject.p(), queue.p(), cb, null_mut(), outp))),
-            2 => ("nats_subscribe_ex", Some(gave(nats_subscribe_ex(c, subject.p(), if r.chance(50) { null() } else { queue.p() }, cb, null_mut(), Some(on_free), outp)))),
+            2 => (
+                "nats_subscribe_ex",
+                Some(gave(nats_subscribe_ex(
+                    c,
+                    subject.p(),
+                    if r.chance(50) { null() } else { queue.p() },
+                    cb,
+                    null_mut(),
+                    Some(on_free),
+                    outp,
+                ))),
+            ),
             3 => ("nats_subscribe_sync", Some(nats_subscribe_sync(c, subject.p(), outp))),
             4 => ("nats_queue_subscribe_sync", Some(nats_queue_subscribe_sync(c, subject.p(), queue.p(), outp))),
             5..=7 => {
@@ -532,7 +638,10 @@ impl Driver {
             8 => ("nats_subscription_unsubscribe", Some(nats_subscription_unsubscribe(sub))),
             9 => ("nats_subscription_auto_unsubscribe", Some(nats_subscription_auto_unsubscribe(sub, any_u64(r)))),
             10 => ("nats_subscription_drain", Some(nats_subscription_drain(sub, 1 + timeout(r) * 10))),
-            11 => ("nats_subscription_set_pending_limits", Some(nats_subscription_set_pending_limits(sub, any_i64(r), any_i64(r)))),
+            11 => (
+                "nats_subscription_set_pending_limits",
+                Some(nats_subscription_set_pending_limits(sub, any_i64(r), any_i64(r))),
+            ),
             12 | 13 => {
                 let (mut a, mut b) = (0i64, 0i64);
                 let (ap, bp): (*mut i64, *mut i64) = if r.chance(5) { (null_mut(), &mut b) } else { (&mut a, &mut b) };
@@ -543,7 +652,8 @@ impl Driver {
                 }
             }
             14 => {
-                let _ = (nats_subscription_dropped(sub), nats_subscription_delivered(sub), nats_subscription_is_valid(sub));
+                let _ =
+                    (nats_subscription_dropped(sub), nats_subscription_delivered(sub), nats_subscription_is_valid(sub));
                 self.called.extend(["nats_subscription_dropped", "nats_subscription_delivered"]);
                 ("nats_subscription_is_valid", None)
             }
@@ -572,7 +682,13 @@ impl Driver {
                 let (data, _) = any_payload(r);
                 let mut out = null_mut();
                 let reply = if r.chance(50) { Arg(None) } else { any_str(r, SUBJECTS) };
-                let st = nats_msg_new(any_str(r, SUBJECTS).p(), reply.p(), if data.is_empty() { null() } else { data.as_ptr().cast() }, data.len(), if r.chance(3) { null_mut() } else { &mut out });
+                let st = nats_msg_new(
+                    any_str(r, SUBJECTS).p(),
+                    reply.p(),
+                    if data.is_empty() { null() } else { data.as_ptr().cast() },
+                    data.len(),
+                    if r.chance(3) { null_mut() } else { &mut out },
+                );
                 keep(&mut self.p.msgs, out);
                 ("nats_msg_new", Some(st))
             }
@@ -589,15 +705,34 @@ impl Driver {
             }
             8 => {
                 let (mut v, mut n) = (null(), 0usize);
-                ("nats_msg_header_values", Some(nats_msg_header_values(m, key.p(), &mut v, if r.chance(5) { null_mut() } else { &mut n })))
+                (
+                    "nats_msg_header_values",
+                    Some(nats_msg_header_values(m, key.p(), &mut v, if r.chance(5) { null_mut() } else { &mut n })),
+                )
             }
             9 => {
                 let (mut k, mut n) = (null(), 0usize);
-                ("nats_msg_header_keys", Some(nats_msg_header_keys(m, if r.chance(5) { null_mut() } else { &mut k }, &mut n)))
+                (
+                    "nats_msg_header_keys",
+                    Some(nats_msg_header_keys(m, if r.chance(5) { null_mut() } else { &mut k }, &mut n)),
+                )
             }
             10 => {
-                let _ = (nats_msg_status(m), nats_msg_status_description(m), nats_msg_subject(m), nats_msg_reply(m), nats_msg_data(m), nats_msg_data_len(m));
-                self.called.extend(["nats_msg_status_description", "nats_msg_subject", "nats_msg_reply", "nats_msg_data", "nats_msg_data_len"]);
+                let _ = (
+                    nats_msg_status(m),
+                    nats_msg_status_description(m),
+                    nats_msg_subject(m),
+                    nats_msg_reply(m),
+                    nats_msg_data(m),
+                    nats_msg_data_len(m),
+                );
+                self.called.extend([
+                    "nats_msg_status_description",
+                    "nats_msg_subject",
+                    "nats_msg_reply",
+                    "nats_msg_data",
+                    "nats_msg_data_len",
+                ]);
                 ("nats_msg_status", None)
             }
             11 => {
@@ -608,7 +743,10 @@ impl Driver {
             }
             12 => {
                 let mut meta = std::mem::MaybeUninit::uninit();
-                ("nats_msg_metadata", Some(nats_msg_metadata(m, if r.chance(5) { null_mut() } else { meta.as_mut_ptr() })))
+                (
+                    "nats_msg_metadata",
+                    Some(nats_msg_metadata(m, if r.chance(5) { null_mut() } else { meta.as_mut_ptr() })),
+                )
             }
             13 => ("nats_msg_ack", Some(nats_msg_ack(m))),
             14 => ("nats_msg_ack_sync", Some(nats_msg_ack_sync(m, timeout(r) + 1))),
@@ -653,10 +791,22 @@ impl Driver {
             }
             let o: *mut nats_jetstream_options = handle(r, &self.p.jsopts);
             return match r.below(6) {
-                0 => ("nats_jetstream_options_set_domain", Some(nats_jetstream_options_set_domain(o, any_str(r, &["hub", "nowhere"]).p()))),
-                1 => ("nats_jetstream_options_set_api_prefix", Some(nats_jetstream_options_set_api_prefix(o, any_str(r, &["$JS.API", "bogus.api"]).p()))),
-                2 => ("nats_jetstream_options_set_timeout_ms", Some(nats_jetstream_options_set_timeout_ms(o, *r.pick(&[1, 100, 300])))),
-                3 => ("nats_jetstream_options_set_max_pending_acks", Some(nats_jetstream_options_set_max_pending_acks(o, any_u64(r) as usize))),
+                0 => (
+                    "nats_jetstream_options_set_domain",
+                    Some(nats_jetstream_options_set_domain(o, any_str(r, &["hub", "nowhere"]).p())),
+                ),
+                1 => (
+                    "nats_jetstream_options_set_api_prefix",
+                    Some(nats_jetstream_options_set_api_prefix(o, any_str(r, &["$JS.API", "bogus.api"]).p())),
+                ),
+                2 => (
+                    "nats_jetstream_options_set_timeout_ms",
+                    Some(nats_jetstream_options_set_timeout_ms(o, *r.pick(&[1, 100, 300]))),
+                ),
+                3 => (
+                    "nats_jetstream_options_set_max_pending_acks",
+                    Some(nats_jetstream_options_set_max_pending_acks(o, any_u64(r) as usize)),
+                ),
                 4 => {
                     nats_jetstream_options_free(take(r, &mut self.p.jsopts));
                     ("nats_jetstream_options_free", None)
@@ -689,11 +839,31 @@ impl Driver {
         let m: *mut nats_msg = handle(r, &self.p.msgs);
         let mut ack = null_mut();
         let call = match r.below(8) {
-            0 | 1 => ("nats_jetstream_publish", Some(nats_jetstream_publish(j, subject.p(), b"x".as_ptr().cast(), 1, op, &mut ack))),
+            0 | 1 => (
+                "nats_jetstream_publish",
+                Some(nats_jetstream_publish(j, subject.p(), b"x".as_ptr().cast(), 1, op, &mut ack)),
+            ),
             2 => ("nats_jetstream_publish_msg", Some(nats_jetstream_publish_msg(j, m, op, &mut ack))),
-            3 | 4 => ("nats_jetstream_publish_async", Some(nats_jetstream_publish_async(j, subject.p(), b"y".as_ptr().cast(), 1, op, if r.chance(80) { Some(on_ack) } else { None }, null_mut()))),
-            5 => ("nats_jetstream_publish_msg_async", Some(nats_jetstream_publish_msg_async(j, m, op, Some(on_ack), null_mut()))),
-            6 => ("nats_jetstream_publish_async_complete", Some(nats_jetstream_publish_async_complete(j, 1 + timeout(r) * 10))),
+            3 | 4 => (
+                "nats_jetstream_publish_async",
+                Some(nats_jetstream_publish_async(
+                    j,
+                    subject.p(),
+                    b"y".as_ptr().cast(),
+                    1,
+                    op,
+                    if r.chance(80) { Some(on_ack) } else { None },
+                    null_mut(),
+                )),
+            ),
+            5 => (
+                "nats_jetstream_publish_msg_async",
+                Some(nats_jetstream_publish_msg_async(j, m, op, Some(on_ack), null_mut())),
+            ),
+            6 => (
+                "nats_jetstream_publish_async_complete",
+                Some(nats_jetstream_publish_async_complete(j, 1 + timeout(r) * 10)),
+            ),
             _ => {
                 let _ = nats_jetstream_publish_async_pending(j);
                 if r.chance(20) {
@@ -731,7 +901,8 @@ impl Driver {
         let backoff = [100u64, 200];
         let mut ccfg = common::js::consumer_config();
         ccfg.durable_name = if r.chance(60) { consumer.p() } else { null() };
-        ccfg.deliver_subject = if r.chance(20) { any_str(r, &["drv.deliver"]).0.map_or(null(), |c| c.into_raw()) } else { null() };
+        ccfg.deliver_subject =
+            if r.chance(20) { any_str(r, &["drv.deliver"]).0.map_or(null(), |c| c.into_raw()) } else { null() };
         ccfg.deliver_policy = any_enum(r, 6);
         ccfg.opt_start_seq = any_u64(r);
         ccfg.opt_start_time_ms = any_i64(r);
@@ -748,13 +919,20 @@ impl Driver {
         let mut sinfo = null_mut();
         let mut cinfo = null_mut();
         let call = match r.below(20) {
-            0 => ("nats_jetstream_stream_create", Some(nats_jetstream_stream_create(j, if r.chance(5) { null() } else { &scfg }, &mut sinfo))),
+            0 => (
+                "nats_jetstream_stream_create",
+                Some(nats_jetstream_stream_create(j, if r.chance(5) { null() } else { &scfg }, &mut sinfo)),
+            ),
             1 => ("nats_jetstream_stream_update", Some(nats_jetstream_stream_update(j, &scfg, &mut sinfo))),
-            2 if r.chance(30) => ("nats_jetstream_stream_delete", Some(nats_jetstream_stream_delete(j, any_str(r, &["DRV2", "NOPE"]).p()))),
+            2 if r.chance(30) => (
+                "nats_jetstream_stream_delete",
+                Some(nats_jetstream_stream_delete(j, any_str(r, &["DRV2", "NOPE"]).p())),
+            ),
             3 => ("nats_jetstream_stream_info", Some(nats_jetstream_stream_info(j, stream.p(), &mut sinfo))),
             4 => {
                 let mut purged = 0;
-                let (name, filter) = (any_str(r, &["DRV2", "NOPE"]), if r.chance(50) { Arg(None) } else { any_str(r, &["drv.js2.a"]) });
+                let (name, filter) =
+                    (any_str(r, &["DRV2", "NOPE"]), if r.chance(50) { Arg(None) } else { any_str(r, &["drv.js2.a"]) });
                 ("nats_jetstream_stream_purge", Some(nats_jetstream_stream_purge(j, name.p(), filter.p(), &mut purged)))
             }
             5 => {
@@ -776,10 +954,22 @@ impl Driver {
                 keep(&mut self.p.msgs, m);
                 ("nats_jetstream_stream_get_last_msg", Some(st))
             }
-            8 => ("nats_jetstream_consumer_create", Some(nats_jetstream_consumer_create(j, stream.p(), cfgp, &mut cinfo))),
-            9 => ("nats_jetstream_consumer_update", Some(nats_jetstream_consumer_update(j, stream.p(), cfgp, &mut cinfo))),
-            10 => ("nats_jetstream_consumer_delete", Some(nats_jetstream_consumer_delete(j, stream.p(), any_str(r, &["c2", "gone"]).p()))),
-            11 => ("nats_jetstream_consumer_info", Some(nats_jetstream_consumer_info(j, stream.p(), consumer.p(), &mut cinfo))),
+            8 => (
+                "nats_jetstream_consumer_create",
+                Some(nats_jetstream_consumer_create(j, stream.p(), cfgp, &mut cinfo)),
+            ),
+            9 => (
+                "nats_jetstream_consumer_update",
+                Some(nats_jetstream_consumer_update(j, stream.p(), cfgp, &mut cinfo)),
+            ),
+            10 => (
+                "nats_jetstream_consumer_delete",
+                Some(nats_jetstream_consumer_delete(j, stream.p(), any_str(r, &["c2", "gone"]).p())),
+            ),
+            11 => (
+                "nats_jetstream_consumer_info",
+                Some(nats_jetstream_consumer_info(j, stream.p(), consumer.p(), &mut cinfo)),
+            ),
             12 => {
                 let (mut names, mut n) = (null_mut(), 0usize);
                 let st = nats_jetstream_consumer_names(j, stream.p(), &mut names, &mut n);
@@ -796,9 +986,15 @@ impl Driver {
                 let pc: *mut nats_pull_consumer = handle(r, &self.p.pcs);
                 let (mut msgs, mut n) = (null_mut(), 0usize);
                 let st = if r.chance(50) {
-                    ("nats_pull_consumer_fetch", nats_pull_consumer_fetch(pc, any_u64(r).min(20) as usize, 10 + timeout(r), &mut msgs, &mut n))
+                    (
+                        "nats_pull_consumer_fetch",
+                        nats_pull_consumer_fetch(pc, any_u64(r).min(20) as usize, 10 + timeout(r), &mut msgs, &mut n),
+                    )
                 } else {
-                    ("nats_pull_consumer_fetch_no_wait", nats_pull_consumer_fetch_no_wait(pc, any_u64(r).min(20) as usize, &mut msgs, &mut n))
+                    (
+                        "nats_pull_consumer_fetch_no_wait",
+                        nats_pull_consumer_fetch_no_wait(pc, any_u64(r).min(20) as usize, &mut msgs, &mut n),
+                    )
                 };
                 if st.1 == NATS_OK {
                     let list = std::slice::from_raw_parts(msgs, n);
@@ -834,20 +1030,51 @@ impl Driver {
             17 => {
                 let mut s = null_mut();
                 let st = match r.below(3) {
-                    0 => ("nats_jetstream_subscribe", gave(nats_jetstream_subscribe(j, stream.p(), consumer.p(), Some(on_msg), null_mut(), Some(on_free), &mut s))),
-                    1 => ("nats_jetstream_subscribe_sync", nats_jetstream_subscribe_sync(j, stream.p(), consumer.p(), &mut s)),
-                    _ => ("nats_jetstream_subscribe_ordered", gave(nats_jetstream_subscribe_ordered(j, stream.p(), cfgp, Some(on_msg), null_mut(), Some(on_free), &mut s))),
+                    0 => (
+                        "nats_jetstream_subscribe",
+                        gave(nats_jetstream_subscribe(
+                            j,
+                            stream.p(),
+                            consumer.p(),
+                            Some(on_msg),
+                            null_mut(),
+                            Some(on_free),
+                            &mut s,
+                        )),
+                    ),
+                    1 => (
+                        "nats_jetstream_subscribe_sync",
+                        nats_jetstream_subscribe_sync(j, stream.p(), consumer.p(), &mut s),
+                    ),
+                    _ => (
+                        "nats_jetstream_subscribe_ordered",
+                        gave(nats_jetstream_subscribe_ordered(
+                            j,
+                            stream.p(),
+                            cfgp,
+                            Some(on_msg),
+                            null_mut(),
+                            Some(on_free),
+                            &mut s,
+                        )),
+                    ),
                 };
                 keep(&mut self.p.subs, s);
                 (st.0, Some(st.1))
             }
             18 => {
                 let mut c = std::mem::MaybeUninit::uninit();
-                ("nats_consumer_config_init", Some(nats_consumer_config_init(if r.chance(20) { null_mut() } else { c.as_mut_ptr() })))
+                (
+                    "nats_consumer_config_init",
+                    Some(nats_consumer_config_init(if r.chance(20) { null_mut() } else { c.as_mut_ptr() })),
+                )
             }
             _ => {
                 let mut c = std::mem::MaybeUninit::uninit();
-                ("nats_stream_config_init", Some(nats_stream_config_init(if r.chance(20) { null_mut() } else { c.as_mut_ptr() })))
+                (
+                    "nats_stream_config_init",
+                    Some(nats_stream_config_init(if r.chance(20) { null_mut() } else { c.as_mut_ptr() })),
+                )
             }
         };
         if !ccfg.deliver_subject.is_null() {
@@ -887,11 +1114,19 @@ impl Driver {
                 keep(&mut self.p.kvs, out);
                 ("nats_jetstream_kv_bind", Some(st))
             }
-            3 if r.chance(20) => ("nats_jetstream_kv_delete", Some(nats_jetstream_kv_delete(j, any_str(r, &["b2", "missing"]).p()))),
+            3 if r.chance(20) => {
+                ("nats_jetstream_kv_delete", Some(nats_jetstream_kv_delete(j, any_str(r, &["b2", "missing"]).p())))
+            }
             4 | 5 => ("nats_kv_put", Some(nats_kv_put(kv, key.p(), data.as_ptr().cast(), data.len(), revp))),
             6 => ("nats_kv_create", Some(nats_kv_create(kv, key.p(), data.as_ptr().cast(), data.len(), revp))),
-            7 => ("nats_kv_create_with_ttl", Some(nats_kv_create_with_ttl(kv, key.p(), data.as_ptr().cast(), data.len(), any_u64(r), revp))),
-            8 => ("nats_kv_update", Some(nats_kv_update(kv, key.p(), data.as_ptr().cast(), data.len(), any_u64(r), revp))),
+            7 => (
+                "nats_kv_create_with_ttl",
+                Some(nats_kv_create_with_ttl(kv, key.p(), data.as_ptr().cast(), data.len(), any_u64(r), revp)),
+            ),
+            8 => (
+                "nats_kv_update",
+                Some(nats_kv_update(kv, key.p(), data.as_ptr().cast(), data.len(), any_u64(r), revp)),
+            ),
             9 | 10 => {
                 let mut e = null_mut();
                 let st = if r.chance(50) {
@@ -919,7 +1154,15 @@ impl Driver {
             }
             15 => {
                 let mut w = null_mut();
-                let st = gave(nats_kv_watch(kv, if r.chance(30) { null() } else { key.p() }, any_u64(r).min(5) as u32, Some(on_entry), null_mut(), Some(on_free), &mut w));
+                let st = gave(nats_kv_watch(
+                    kv,
+                    if r.chance(30) { null() } else { key.p() },
+                    any_u64(r).min(5) as u32,
+                    Some(on_entry),
+                    null_mut(),
+                    Some(on_free),
+                    &mut w,
+                ));
                 keep(&mut self.p.watchers, w);
                 ("nats_kv_watch", Some(st))
             }
@@ -933,7 +1176,10 @@ impl Driver {
             }
             18 => {
                 let mut c = std::mem::MaybeUninit::uninit();
-                ("nats_kv_config_init", Some(nats_kv_config_init(if r.chance(20) { null_mut() } else { c.as_mut_ptr() })))
+                (
+                    "nats_kv_config_init",
+                    Some(nats_kv_config_init(if r.chance(20) { null_mut() } else { c.as_mut_ptr() })),
+                )
             }
             _ => {
                 nats_kv_free(take(r, &mut self.p.kvs));
@@ -949,51 +1195,135 @@ impl Driver {
         match r.below(6) {
             0 => {
                 let i: *mut nats_server_info = handle(r, &self.p.server_infos);
-                let _ = (nats_server_info_id(i), nats_server_info_name(i), nats_server_info_version(i), nats_server_info_host(i));
-                let _ = (nats_server_info_connected_url(i), nats_server_info_client_ip(i), nats_server_info_cluster(i), nats_server_info_port(i));
-                let _ = (nats_server_info_max_payload(i), nats_server_info_client_id(i), nats_server_info_jetstream(i), nats_server_info_headers(i), nats_server_info_lame_duck(i));
+                let _ = (
+                    nats_server_info_id(i),
+                    nats_server_info_name(i),
+                    nats_server_info_version(i),
+                    nats_server_info_host(i),
+                );
+                let _ = (
+                    nats_server_info_connected_url(i),
+                    nats_server_info_client_ip(i),
+                    nats_server_info_cluster(i),
+                    nats_server_info_port(i),
+                );
+                let _ = (
+                    nats_server_info_max_payload(i),
+                    nats_server_info_client_id(i),
+                    nats_server_info_jetstream(i),
+                    nats_server_info_headers(i),
+                    nats_server_info_lame_duck(i),
+                );
                 called.extend([
-                    "nats_server_info_name", "nats_server_info_version", "nats_server_info_host", "nats_server_info_connected_url",
-                    "nats_server_info_client_ip", "nats_server_info_cluster", "nats_server_info_port", "nats_server_info_max_payload",
-                    "nats_server_info_client_id", "nats_server_info_jetstream", "nats_server_info_headers", "nats_server_info_lame_duck",
+                    "nats_server_info_name",
+                    "nats_server_info_version",
+                    "nats_server_info_host",
+                    "nats_server_info_connected_url",
+                    "nats_server_info_client_ip",
+                    "nats_server_info_cluster",
+                    "nats_server_info_port",
+                    "nats_server_info_max_payload",
+                    "nats_server_info_client_id",
+                    "nats_server_info_jetstream",
+                    "nats_server_info_headers",
+                    "nats_server_info_lame_duck",
                 ]);
                 let (mut urls, mut n) = (null(), 0usize);
                 if r.chance(50) {
                     return ("nats_server_info_servers", Some(nats_server_info_servers(i, &mut urls, &mut n)));
                 }
                 called.insert("nats_server_info_id");
-                ("nats_server_info_discovered_servers", Some(nats_server_info_discovered_servers(i, &mut urls, if r.chance(5) { null_mut() } else { &mut n })))
+                (
+                    "nats_server_info_discovered_servers",
+                    Some(nats_server_info_discovered_servers(
+                        i,
+                        &mut urls,
+                        if r.chance(5) { null_mut() } else { &mut n },
+                    )),
+                )
             }
             1 => {
                 let i: *mut nats_stream_info = handle(r, &self.p.stream_infos);
-                let _ = (nats_stream_info_name(i), nats_stream_info_messages(i), nats_stream_info_bytes(i), nats_stream_info_first_seq(i), nats_stream_info_last_seq(i), nats_stream_info_consumers(i));
-                called.extend(["nats_stream_info_name", "nats_stream_info_messages", "nats_stream_info_bytes", "nats_stream_info_first_seq", "nats_stream_info_last_seq", "nats_stream_info_consumers"]);
+                let _ = (
+                    nats_stream_info_name(i),
+                    nats_stream_info_messages(i),
+                    nats_stream_info_bytes(i),
+                    nats_stream_info_first_seq(i),
+                    nats_stream_info_last_seq(i),
+                    nats_stream_info_consumers(i),
+                );
+                called.extend([
+                    "nats_stream_info_name",
+                    "nats_stream_info_messages",
+                    "nats_stream_info_bytes",
+                    "nats_stream_info_first_seq",
+                    "nats_stream_info_last_seq",
+                    "nats_stream_info_consumers",
+                ]);
                 let (mut s, mut n) = (null(), 0usize);
-                ("nats_stream_info_subjects", Some(nats_stream_info_subjects(i, &mut s, if r.chance(5) { null_mut() } else { &mut n })))
+                (
+                    "nats_stream_info_subjects",
+                    Some(nats_stream_info_subjects(i, &mut s, if r.chance(5) { null_mut() } else { &mut n })),
+                )
             }
             2 => {
                 let i: *mut nats_consumer_info = handle(r, &self.p.consumer_infos);
-                let _ = (nats_consumer_info_name(i), nats_consumer_info_stream(i), nats_consumer_info_is_push(i), nats_consumer_info_num_pending(i), nats_consumer_info_num_ack_pending(i));
-                let _ = (nats_consumer_info_num_redelivered(i), nats_consumer_info_num_waiting(i), nats_consumer_info_delivered_stream_seq(i), nats_consumer_info_delivered_consumer_seq(i));
+                let _ = (
+                    nats_consumer_info_name(i),
+                    nats_consumer_info_stream(i),
+                    nats_consumer_info_is_push(i),
+                    nats_consumer_info_num_pending(i),
+                    nats_consumer_info_num_ack_pending(i),
+                );
+                let _ = (
+                    nats_consumer_info_num_redelivered(i),
+                    nats_consumer_info_num_waiting(i),
+                    nats_consumer_info_delivered_stream_seq(i),
+                    nats_consumer_info_delivered_consumer_seq(i),
+                );
                 let _ = (nats_consumer_info_ack_floor_stream_seq(i), nats_consumer_info_ack_floor_consumer_seq(i));
                 called.extend([
-                    "nats_consumer_info_stream", "nats_consumer_info_is_push", "nats_consumer_info_num_pending", "nats_consumer_info_num_ack_pending",
-                    "nats_consumer_info_num_redelivered", "nats_consumer_info_num_waiting", "nats_consumer_info_delivered_stream_seq",
-                    "nats_consumer_info_delivered_consumer_seq", "nats_consumer_info_ack_floor_stream_seq", "nats_consumer_info_ack_floor_consumer_seq",
+                    "nats_consumer_info_stream",
+                    "nats_consumer_info_is_push",
+                    "nats_consumer_info_num_pending",
+                    "nats_consumer_info_num_ack_pending",
+                    "nats_consumer_info_num_redelivered",
+                    "nats_consumer_info_num_waiting",
+                    "nats_consumer_info_delivered_stream_seq",
+                    "nats_consumer_info_delivered_consumer_seq",
+                    "nats_consumer_info_ack_floor_stream_seq",
+                    "nats_consumer_info_ack_floor_consumer_seq",
                 ]);
                 ("nats_consumer_info_name", None)
             }
             3 => {
                 let a: *mut nats_pub_ack = handle(r, &self.p.acks);
-                let _ = (nats_pub_ack_stream(a), nats_pub_ack_domain(a), nats_pub_ack_sequence(a), nats_pub_ack_duplicate(a));
+                let _ = (
+                    nats_pub_ack_stream(a),
+                    nats_pub_ack_domain(a),
+                    nats_pub_ack_sequence(a),
+                    nats_pub_ack_duplicate(a),
+                );
                 called.extend(["nats_pub_ack_domain", "nats_pub_ack_sequence", "nats_pub_ack_duplicate"]);
                 ("nats_pub_ack_stream", None)
             }
             4 => {
                 let e: *mut nats_kv_entry = handle(r, &self.p.entries);
-                let _ = (nats_kv_entry_key(e), nats_kv_entry_value(e), nats_kv_entry_value_len(e), nats_kv_entry_revision(e));
+                let _ = (
+                    nats_kv_entry_key(e),
+                    nats_kv_entry_value(e),
+                    nats_kv_entry_value_len(e),
+                    nats_kv_entry_revision(e),
+                );
                 let _ = (nats_kv_entry_delta(e), nats_kv_entry_created_ns(e), nats_kv_entry_operation(e));
-                called.extend(["nats_kv_entry_value", "nats_kv_entry_value_len", "nats_kv_entry_revision", "nats_kv_entry_delta", "nats_kv_entry_created_ns", "nats_kv_entry_operation"]);
+                called.extend([
+                    "nats_kv_entry_value",
+                    "nats_kv_entry_value_len",
+                    "nats_kv_entry_revision",
+                    "nats_kv_entry_delta",
+                    "nats_kv_entry_created_ns",
+                    "nats_kv_entry_operation",
+                ]);
                 ("nats_kv_entry_key", None)
             }
             _ => {
@@ -1105,7 +1435,10 @@ fn random_calls_over_the_whole_api() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("secret.txt"), "s3cret\n").unwrap();
 
-    let progress: Vec<Arc<Progress>> = seeds.iter().map(|_| Arc::new(Progress { calls: AtomicU64::new(0), last: Mutex::new(String::new()) })).collect();
+    let progress: Vec<Arc<Progress>> = seeds
+        .iter()
+        .map(|_| Arc::new(Progress { calls: AtomicU64::new(0), last: Mutex::new(String::new()) }))
+        .collect();
     let failures = Arc::new(Mutex::new(Vec::<String>::new()));
     let coverage = Arc::new(Mutex::new(HashSet::<&'static str>::new()));
     let time_in = Arc::new(Mutex::new(HashMap::<&'static str, Duration>::new()));
@@ -1114,10 +1447,18 @@ fn random_calls_over_the_whole_api() {
         .iter()
         .zip(&progress)
         .map(|(&seed, prog)| {
-            let (documented, prog, failures, coverage, time_in) = (documented.clone(), prog.clone(), failures.clone(), coverage.clone(), time_in.clone());
+            let (documented, prog, failures, coverage, time_in) =
+                (documented.clone(), prog.clone(), failures.clone(), coverage.clone(), time_in.clone());
             let (url, dir) = (url.clone(), dir.path().to_path_buf());
             std::thread::spawn(move || {
-                let mut d = Driver { r: Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1), p: Pools::default(), url, dir, called: HashSet::new(), time_in: HashMap::new() };
+                let mut d = Driver {
+                    r: Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1),
+                    p: Pools::default(),
+                    url,
+                    dir,
+                    called: HashSet::new(),
+                    time_in: HashMap::new(),
+                };
                 for i in 0..calls {
                     let call_started = Instant::now();
                     let (name, status) = d.run_one();
@@ -1186,7 +1527,11 @@ fn random_calls_over_the_whole_api() {
     // Everything was freed: each user_data_free runs once, after the last callback.
     let given = USER_DATA_GIVEN.load(Ordering::Relaxed);
     wait_until(Duration::from_secs(20), || USER_DATA_FREED.load(Ordering::Relaxed) >= given);
-    assert_eq!(USER_DATA_FREED.load(Ordering::Relaxed), given, "user_data_free calls vs. successful calls that took one");
+    assert_eq!(
+        USER_DATA_FREED.load(Ordering::Relaxed),
+        given,
+        "user_data_free calls vs. successful calls that took one"
+    );
     let covered = coverage.lock().unwrap();
     let missing: Vec<_> = documented.keys().filter(|f| !covered.contains(f.as_str())).collect();
     assert!(missing.is_empty(), "never called: {missing:?}");
@@ -1200,7 +1545,10 @@ fn random_calls_over_the_whole_api() {
     let mut slowest: Vec<_> = time_in.lock().unwrap().iter().map(|(n, t)| (*t, *n)).collect();
     slowest.sort();
     slowest.reverse();
-    println!("time spent (all seeds): {:?}", slowest.iter().take(8).map(|(t, n)| format!("{n} {:.1}s", t.as_secs_f64())).collect::<Vec<_>>());
+    println!(
+        "time spent (all seeds): {:?}",
+        slowest.iter().take(8).map(|(t, n)| format!("{n} {:.1}s", t.as_secs_f64())).collect::<Vec<_>>()
+    );
     unsafe { nats_subscription_free(service_sub) };
     drop(service);
 }

@@ -89,7 +89,9 @@ fn operator_jwt_with_signing_callback() {
     *SIGNER.lock().unwrap() = Some(nkeys::KeyPair::from_seed(&user.seed().unwrap()).unwrap());
     let mut calls = Box::new(0usize);
     let o = Opts::new().servers(&[&srv.url()]);
-    ok(unsafe { nats_options_set_user_jwt(o.0, cs(&user_jwt).as_ptr(), Some(sign), &mut *calls as *mut usize as *mut c_void) });
+    ok(unsafe {
+        nats_options_set_user_jwt(o.0, cs(&user_jwt).as_ptr(), Some(sign), &mut *calls as *mut usize as *mut c_void)
+    });
     roundtrip(&o.connect().unwrap());
     assert_eq!(*calls, 1, "the callback signed the nonce once");
     // The callback refusing to sign fails the connect.
@@ -97,8 +99,14 @@ fn operator_jwt_with_signing_callback() {
     let t = Instant::now();
     assert!(o.connect().is_err());
     assert!(t.elapsed() < Duration::from_secs(5));
-    check(unsafe { nats_options_set_user_jwt(o.0, cs("nope").as_ptr(), Some(sign), std::ptr::null_mut()) }, NATS_ERR_INVALID_ARGUMENT);
-    check(unsafe { nats_options_set_user_jwt(o.0, cs(&user_jwt).as_ptr(), None, std::ptr::null_mut()) }, NATS_ERR_NULL_ARGUMENT);
+    check(
+        unsafe { nats_options_set_user_jwt(o.0, cs("nope").as_ptr(), Some(sign), std::ptr::null_mut()) },
+        NATS_ERR_INVALID_ARGUMENT,
+    );
+    check(
+        unsafe { nats_options_set_user_jwt(o.0, cs(&user_jwt).as_ptr(), None, std::ptr::null_mut()) },
+        NATS_ERR_NULL_ARGUMENT,
+    );
 }
 
 static ERRORS: Mutex<Vec<(nats_status, String)>> = Mutex::new(Vec::new());
@@ -135,7 +143,9 @@ fn permission_violation_reported_through_the_error_callback() {
 #[test]
 fn mtls_verify_and_map_maps_the_certificate_to_a_user() {
     let pki = tls::Pki::new();
-    let conf = |user: &str| format!("{}authorization {{ users = [ {{ user: \"{user}\", permissions: {{ publish: {{ deny: [\"denied.>\"] }} }} }} ] }}\n", pki.server_block("verify_and_map: true"));
+    let conf = |user: &str| {
+        format!("{}authorization {{ users = [ {{ user: \"{user}\", permissions: {{ publish: {{ deny: [\"denied.>\"] }} }} }} ] }}\n", pki.server_block("verify_and_map: true"))
+    };
     let srv = Server::start_conf(&conf("CN=mailer"));
     let o = Opts::new().servers(&[&format!("tls://127.0.0.1:{}", srv.port)]);
     ok(unsafe { nats_options_set_certificate(o.0, cs(&pki.ca).as_ptr()) });

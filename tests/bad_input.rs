@@ -6,10 +6,10 @@ use common::*;
 use nats_ffi::connection::nats_conn_status::*;
 use nats_ffi::connection::*;
 use nats_ffi::error::*;
+use nats_ffi::ffi::nats_string_free;
 use nats_ffi::message::*;
 use nats_ffi::options::*;
 use nats_ffi::server_info::*;
-use nats_ffi::ffi::nats_string_free;
 use nats_ffi::subscription::*;
 use std::ffi::{c_char, c_void, CStr};
 use std::ptr::{null, null_mut};
@@ -66,7 +66,8 @@ fn options_setters_reject_null_and_bad_utf8() {
         fails_with(unsafe { f(o.0, null()) }, NATS_ERR_NULL_ARGUMENT);
     }
     type PairSetter = unsafe extern "C" fn(*mut nats_options, *const c_char, *const c_char) -> nats_status;
-    let pairs: [PairSetter; 3] = [nats_options_set_user_password, nats_options_set_user_password_file, nats_options_set_client_cert];
+    let pairs: [PairSetter; 3] =
+        [nats_options_set_user_password, nats_options_set_user_password_file, nats_options_set_client_cert];
     for f in pairs {
         fails_with(unsafe { f(n, cs("a").as_ptr(), cs("b").as_ptr()) }, NATS_ERR_NULL_ARGUMENT);
         fails_with(unsafe { f(o.0, null(), cs("b").as_ptr()) }, NATS_ERR_NULL_ARGUMENT);
@@ -87,7 +88,11 @@ fn options_setters_reject_null_and_bad_utf8() {
         ok(unsafe { f(o.0, true) });
     }
     type MsSetter = unsafe extern "C" fn(*mut nats_options, u64) -> nats_status;
-    let ms: [MsSetter; 3] = [nats_options_set_connection_timeout_ms, nats_options_set_ping_interval_ms, nats_options_set_request_timeout_ms];
+    let ms: [MsSetter; 3] = [
+        nats_options_set_connection_timeout_ms,
+        nats_options_set_ping_interval_ms,
+        nats_options_set_request_timeout_ms,
+    ];
     for f in ms {
         fails_with(unsafe { f(n, 10) }, NATS_ERR_NULL_ARGUMENT);
         fails_with(unsafe { f(o.0, 0) }, NATS_ERR_INVALID_ARGUMENT);
@@ -130,7 +135,10 @@ fn connection_calls_reject_bad_input() {
     // publish_with_reply
     fails_with(unsafe { nats_publish_with_reply(c.0, cs("a").as_ptr(), null(), d, 1) }, NATS_ERR_NULL_ARGUMENT);
     fails_with(unsafe { nats_publish_with_reply(c.0, cs("a").as_ptr(), BAD_UTF8, d, 1) }, NATS_ERR_INVALID_UTF8);
-    fails_with(unsafe { nats_publish_with_reply(c.0, cs("a").as_ptr(), cs("r.*").as_ptr(), d, 1) }, NATS_ERR_INVALID_SUBJECT);
+    fails_with(
+        unsafe { nats_publish_with_reply(c.0, cs("a").as_ptr(), cs("r.*").as_ptr(), d, 1) },
+        NATS_ERR_INVALID_SUBJECT,
+    );
     // flush
     fails_with(unsafe { nats_connection_flush(n, 100) }, NATS_ERR_NULL_ARGUMENT);
     // request
@@ -158,20 +166,41 @@ fn subscription_calls_reject_bad_input() {
     let c = Conn::to(&srv.url());
     let mut out: *mut nats_subscription = sentinel();
     let s = cs("a");
-    fails_with(unsafe { nats_subscribe(null_mut(), s.as_ptr(), Some(noop_cb), null_mut(), &mut out) }, NATS_ERR_NULL_ARGUMENT);
+    fails_with(
+        unsafe { nats_subscribe(null_mut(), s.as_ptr(), Some(noop_cb), null_mut(), &mut out) },
+        NATS_ERR_NULL_ARGUMENT,
+    );
     fails_with(unsafe { nats_subscribe(c.0, null(), Some(noop_cb), null_mut(), &mut out) }, NATS_ERR_NULL_ARGUMENT);
     fails_with(unsafe { nats_subscribe(c.0, s.as_ptr(), None, null_mut(), &mut out) }, NATS_ERR_NULL_ARGUMENT);
-    fails_with(unsafe { nats_subscribe(c.0, s.as_ptr(), Some(noop_cb), null_mut(), null_mut()) }, NATS_ERR_NULL_ARGUMENT);
+    fails_with(
+        unsafe { nats_subscribe(c.0, s.as_ptr(), Some(noop_cb), null_mut(), null_mut()) },
+        NATS_ERR_NULL_ARGUMENT,
+    );
     fails_with(unsafe { nats_subscribe(c.0, BAD_UTF8, Some(noop_cb), null_mut(), &mut out) }, NATS_ERR_INVALID_UTF8);
     for bad in ["", "a b", "a..b", "a.>.b", ">.a", "a.", "\t"] {
-        fails_with(unsafe { nats_subscribe(c.0, cs(bad).as_ptr(), Some(noop_cb), null_mut(), &mut out) }, NATS_ERR_INVALID_SUBJECT);
+        fails_with(
+            unsafe { nats_subscribe(c.0, cs(bad).as_ptr(), Some(noop_cb), null_mut(), &mut out) },
+            NATS_ERR_INVALID_SUBJECT,
+        );
     }
-    fails_with(unsafe { nats_queue_subscribe(c.0, s.as_ptr(), null(), Some(noop_cb), null_mut(), &mut out) }, NATS_ERR_NULL_ARGUMENT);
-    fails_with(unsafe { nats_queue_subscribe(c.0, s.as_ptr(), BAD_UTF8, Some(noop_cb), null_mut(), &mut out) }, NATS_ERR_INVALID_UTF8);
+    fails_with(
+        unsafe { nats_queue_subscribe(c.0, s.as_ptr(), null(), Some(noop_cb), null_mut(), &mut out) },
+        NATS_ERR_NULL_ARGUMENT,
+    );
+    fails_with(
+        unsafe { nats_queue_subscribe(c.0, s.as_ptr(), BAD_UTF8, Some(noop_cb), null_mut(), &mut out) },
+        NATS_ERR_INVALID_UTF8,
+    );
     for bad in ["", "a b"] {
-        fails_with(unsafe { nats_queue_subscribe(c.0, s.as_ptr(), cs(bad).as_ptr(), Some(noop_cb), null_mut(), &mut out) }, NATS_ERR_INVALID_SUBJECT);
+        fails_with(
+            unsafe { nats_queue_subscribe(c.0, s.as_ptr(), cs(bad).as_ptr(), Some(noop_cb), null_mut(), &mut out) },
+            NATS_ERR_INVALID_SUBJECT,
+        );
     }
-    fails_with(unsafe { nats_subscribe_ex(c.0, s.as_ptr(), null(), None, null_mut(), None, &mut out) }, NATS_ERR_NULL_ARGUMENT);
+    fails_with(
+        unsafe { nats_subscribe_ex(c.0, s.as_ptr(), null(), None, null_mut(), None, &mut out) },
+        NATS_ERR_NULL_ARGUMENT,
+    );
     assert_eq!(out, sentinel(), "out-param written on failure");
     fails_with(unsafe { nats_subscription_unsubscribe(null_mut()) }, NATS_ERR_NULL_ARGUMENT);
     assert_eq!(unsafe { nats_subscription_delivered(null()) }, 0);

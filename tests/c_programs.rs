@@ -56,7 +56,9 @@ fn build(src: &str) -> PathBuf {
 
 fn build_as(src: &str, mode: Mode) -> PathBuf {
     let lib = lib_dir().join("libnats_ffi.so");
-    let built = std::fs::metadata(&lib).and_then(|m| m.modified()).unwrap_or_else(|_| panic!("{lib:?} missing: run `cargo build` first (scripts/test.sh does)"));
+    let built = std::fs::metadata(&lib)
+        .and_then(|m| m.modified())
+        .unwrap_or_else(|_| panic!("{lib:?} missing: run `cargo build` first (scripts/test.sh does)"));
     assert!(built >= newest_source(), "{lib:?} is older than src/: run `cargo build` first (scripts/test.sh does)");
     let src = root().join(src);
     let out_dir = root().join("build/test-bin");
@@ -81,14 +83,18 @@ fn build_as(src: &str, mode: Mode) -> PathBuf {
     }
     let o = cmd
         .args(["-Wall", "-Wextra", "-Werror", "-pedantic", "-g", "-O1"])
-        .arg("-I").arg(root().join("include"))
-        .arg("-I").arg(root().join("examples-c"))
+        .arg("-I")
+        .arg(root().join("include"))
+        .arg("-I")
+        .arg(root().join("examples-c"))
         .arg(&src)
-        .arg("-L").arg(lib_dir())
+        .arg("-L")
+        .arg(lib_dir())
         .arg("-lnats_ffi")
         .arg(format!("-Wl,-rpath,{}", lib_dir().display()))
         .arg("-lpthread")
-        .arg("-o").arg(&out)
+        .arg("-o")
+        .arg(&out)
         .output()
         .unwrap();
     assert!(o.status.success(), "compiling {src:?} failed:\n{}", String::from_utf8_lossy(&o.stderr));
@@ -137,10 +143,7 @@ fn run_cmd(cmd: &mut Command, limit: Duration) -> Output {
         Ok(o) => {
             let o = o.unwrap();
             let err = String::from_utf8_lossy(&o.stderr);
-            assert!(
-                !err.contains("Sanitizer") && !err.contains("runtime error:"),
-                "{cmd:?}: sanitizer report:\n{err}"
-            );
+            assert!(!err.contains("Sanitizer") && !err.contains("runtime error:"), "{cmd:?}: sanitizer report:\n{err}");
             o
         }
         Err(_) => {
@@ -252,7 +255,15 @@ fn bench_smoke_run() {
     );
     assert!(o.status.success(), "{}", text(&o));
     let out = String::from_utf8_lossy(&o.stdout).to_string();
-    for metric in ["pub_msgs_per_s", "pubsub_msgs_per_s", "req_p50_us", "req64_per_s", "subs10k_msgs_per_s", "idle_conn_kib", "js_async_msgs_per_s"] {
+    for metric in [
+        "pub_msgs_per_s",
+        "pubsub_msgs_per_s",
+        "req_p50_us",
+        "req64_per_s",
+        "subs10k_msgs_per_s",
+        "idle_conn_kib",
+        "js_async_msgs_per_s",
+    ] {
         assert!(out.contains(&format!("RESULT ours {metric} ")), "{metric} missing:\n{out}");
     }
     for line in out.lines().filter(|l| l.contains("_lost ")) {
@@ -308,13 +319,21 @@ fn valgrind_clean() {
         let bin = build(src);
         let o = run_cmd(
             Command::new("valgrind")
-                .args(["--error-exitcode=99", "--leak-check=full", "--errors-for-leak-kinds=definite", "--show-leak-kinds=definite"])
+                .args([
+                    "--error-exitcode=99",
+                    "--leak-check=full",
+                    "--errors-for-leak-kinds=definite",
+                    "--show-leak-kinds=definite",
+                ])
                 .arg(&bin)
                 .arg(srv.url()),
             Duration::from_secs(300),
         );
         let out = text(&o);
-        let summary: Vec<&str> = out.lines().filter(|l| l.contains("ERROR SUMMARY") || l.contains("definitely lost") || l.contains("in use at exit")).collect();
+        let summary: Vec<&str> = out
+            .lines()
+            .filter(|l| l.contains("ERROR SUMMARY") || l.contains("definitely lost") || l.contains("in use at exit"))
+            .collect();
         println!("valgrind {src}:\n{}", summary.join("\n"));
         assert!(o.status.success(), "valgrind reported errors for {src}:\n{out}");
         assert!(out.contains("ERROR SUMMARY: 0 errors"), "{out}");
@@ -375,7 +394,18 @@ fn cxx_api_tests() {
 /// sanitizer report, same results. (No suppressions are needed.)
 #[test]
 fn sanitizers_clean() {
-    for run in [demo, pub_sub, request_reply, queue_shares_work, maillog_every_record_once, c_jetstream, secure_over_tls, c_api, c_core, cxx_api] {
+    for run in [
+        demo,
+        pub_sub,
+        request_reply,
+        queue_shares_work,
+        maillog_every_record_once,
+        c_jetstream,
+        secure_over_tls,
+        c_api,
+        c_core,
+        cxx_api,
+    ] {
         run(Mode::Sanitized);
     }
 }

@@ -291,8 +291,24 @@ fn push_consumer_callbacks_queue_group_and_sync() {
     let (st, cn) = (cs("EV"), cs("push"));
     let (mut s1, mut s2) = (null_mut(), null_mut());
     unsafe {
-        ok(nats_jetstream_subscribe(j.0, st.as_ptr(), cn.as_ptr(), Some(on_msg), &*r1 as *const Rec as *mut c_void, None, &mut s1));
-        ok(nats_jetstream_subscribe(j.0, st.as_ptr(), cn.as_ptr(), Some(on_msg), &*r2 as *const Rec as *mut c_void, None, &mut s2));
+        ok(nats_jetstream_subscribe(
+            j.0,
+            st.as_ptr(),
+            cn.as_ptr(),
+            Some(on_msg),
+            &*r1 as *const Rec as *mut c_void,
+            None,
+            &mut s1,
+        ));
+        ok(nats_jetstream_subscribe(
+            j.0,
+            st.as_ptr(),
+            cn.as_ptr(),
+            Some(on_msg),
+            &*r2 as *const Rec as *mut c_void,
+            None,
+            &mut s2,
+        ));
     }
     c.flush();
     publish_n(&j, "ev.x", 200);
@@ -358,7 +374,17 @@ fn ordered_consumer_sees_every_message_in_order() {
     let mut cfg = config();
     cfg.filter_subject = f.as_ptr();
     let mut s = null_mut();
-    ok(unsafe { nats_jetstream_subscribe_ordered(j.0, st.as_ptr(), &cfg, Some(on_msg), &*r as *const Rec as *mut c_void, None, &mut s) });
+    ok(unsafe {
+        nats_jetstream_subscribe_ordered(
+            j.0,
+            st.as_ptr(),
+            &cfg,
+            Some(on_msg),
+            &*r as *const Rec as *mut c_void,
+            None,
+            &mut s,
+        )
+    });
     assert!(wait_until(Duration::from_secs(10), || seqs(&r).len() == 300));
     // New messages keep coming, in order.
     publish_n(&j, "ord.a", 100);
@@ -372,12 +398,25 @@ fn ordered_consumer_sees_every_message_in_order() {
 
     // NULL cfg: everything from the start.
     let r = rec(false);
-    ok(unsafe { nats_jetstream_subscribe_ordered(j.0, st.as_ptr(), null(), Some(on_msg), &*r as *const Rec as *mut c_void, None, &mut s) });
+    ok(unsafe {
+        nats_jetstream_subscribe_ordered(
+            j.0,
+            st.as_ptr(),
+            null(),
+            Some(on_msg),
+            &*r as *const Rec as *mut c_void,
+            None,
+            &mut s,
+        )
+    });
     assert!(wait_until(Duration::from_secs(10), || seqs(&r).len() == 450));
     assert_eq!(seqs(&r), (1..=450).collect::<Vec<_>>());
     unsafe { nats_subscription_free(s) };
     let nope = cs("NOPE");
-    check(unsafe { nats_jetstream_subscribe_ordered(j.0, nope.as_ptr(), null(), Some(on_msg), null_mut(), None, &mut s) }, NATS_ERR_NOT_FOUND);
+    check(
+        unsafe { nats_jetstream_subscribe_ordered(j.0, nope.as_ptr(), null(), Some(on_msg), null_mut(), None, &mut s) },
+        NATS_ERR_NOT_FOUND,
+    );
 }
 
 #[test]
@@ -433,7 +472,8 @@ fn consumer_management() {
     create(&j, "M", &cfg);
     let (mut names, mut n): (*mut *mut c_char, usize) = (null_mut(), 0);
     ok(unsafe { nats_jetstream_consumer_names(j.0, st.as_ptr(), &mut names, &mut n) });
-    let mut list: Vec<String> = (0..n).map(|i| unsafe { CStr::from_ptr(*names.add(i)).to_str().unwrap().to_string() }).collect();
+    let mut list: Vec<String> =
+        (0..n).map(|i| unsafe { CStr::from_ptr(*names.add(i)).to_str().unwrap().to_string() }).collect();
     unsafe { nats_strings_free(names, n) };
     list.sort();
     let mut want = vec!["dur".to_string(), eph.clone()];

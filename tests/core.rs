@@ -366,7 +366,13 @@ unsafe extern "C" fn on_reconnected(ud: *mut c_void, conn: *mut nats_connection)
     ev.log.lock().unwrap().push("reconnected".into());
 }
 
-unsafe extern "C" fn on_error(ud: *mut c_void, _c: *mut nats_connection, sub: *mut nats_subscription, st: nats_status, text: *const c_char) {
+unsafe extern "C" fn on_error(
+    ud: *mut c_void,
+    _c: *mut nats_connection,
+    sub: *mut nats_subscription,
+    st: nats_status,
+    text: *const c_char,
+) {
     let ev = &*(ud as *const Events);
     ev.errors.lock().unwrap().push((st, sub as usize, cstr(text)));
 }
@@ -445,9 +451,12 @@ fn discovered_servers_are_reported_and_listed() {
     let (pa, pb) = (free_port(), free_port());
     let node = |own: u16, other: u16| {
         Server::start_with(&[
-            "--cluster_name", "c1",
-            "--cluster", &format!("nats://127.0.0.1:{own}"),
-            "--routes", &format!("nats://127.0.0.1:{other}"),
+            "--cluster_name",
+            "c1",
+            "--cluster",
+            &format!("nats://127.0.0.1:{own}"),
+            "--routes",
+            &format!("nats://127.0.0.1:{other}"),
         ])
     };
     let a = node(pa, pb);
@@ -667,7 +676,9 @@ fn async_requests_1000_in_flight() {
     let (q, mut subs) = (cs("q"), Vec::new());
     for _ in 0..4 {
         let mut s = null_mut();
-        ok(unsafe { nats_queue_subscribe(responder.0, subj.as_ptr(), q.as_ptr(), Some(upper), responder.0.cast(), &mut s) });
+        ok(unsafe {
+            nats_queue_subscribe(responder.0, subj.as_ptr(), q.as_ptr(), Some(upper), responder.0.cast(), &mut s)
+        });
         subs.push(s);
     }
     responder.flush();
@@ -678,11 +689,23 @@ fn async_requests_1000_in_flight() {
         let payload = format!("req-{i}").into_bytes();
         let ud = Box::into_raw(Box::new((results.clone(), payload.clone())));
         ok(unsafe {
-            nats_request_async(c.0, subj.as_ptr(), payload.as_ptr().cast(), payload.len(), 10_000, Some(on_reply), ud.cast())
+            nats_request_async(
+                c.0,
+                subj.as_ptr(),
+                payload.as_ptr().cast(),
+                payload.len(),
+                10_000,
+                Some(on_reply),
+                ud.cast(),
+            )
         });
     }
     let issued = t.elapsed();
-    assert!(wait_until(30 * SEC, || results.got.lock().unwrap().len() == 1000), "{} replies", results.got.lock().unwrap().len());
+    assert!(
+        wait_until(30 * SEC, || results.got.lock().unwrap().len() == 1000),
+        "{} replies",
+        results.got.lock().unwrap().len()
+    );
     eprintln!("1000 async requests: issued in {issued:?}, all replied in {:?}", t.elapsed());
     for (req, (st, rep)) in results.got.lock().unwrap().iter() {
         assert_eq!(*st, NATS_OK);
@@ -887,10 +910,7 @@ fn freezable_proxy(upstream: u16) -> (u16, Arc<AtomicBool>) {
         for client in l.incoming() {
             let Ok(client) = client else { return };
             let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else { continue };
-            for (mut from, mut to) in [
-                (client.try_clone().unwrap(), server.try_clone().unwrap()),
-                (server, client),
-            ] {
+            for (mut from, mut to) in [(client.try_clone().unwrap(), server.try_clone().unwrap()), (server, client)] {
                 let f = f.clone();
                 std::thread::spawn(move || {
                     let mut buf = [0u8; 16384];

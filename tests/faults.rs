@@ -63,7 +63,17 @@ fn publish_records(j: &Js, subject: &str, n: usize, mut fault: impl FnMut(usize)
         o.timeout_ms = 2000;
         let ud = Box::into_raw(Box::new((acks.clone(), i))) as *mut c_void;
         let payload = format!("record {i}");
-        let st = unsafe { nats_jetstream_publish_async(j.0, subject_c.as_ptr(), payload.as_ptr().cast(), payload.len(), &o, Some(on_ack), ud) };
+        let st = unsafe {
+            nats_jetstream_publish_async(
+                j.0,
+                subject_c.as_ptr(),
+                payload.as_ptr().cast(),
+                payload.len(),
+                &o,
+                Some(on_ack),
+                ud,
+            )
+        };
         if st != NATS_OK {
             // Not sent (e.g. no ack slot within the timeout while the server was down).
             drop(unsafe { Box::from_raw(ud as *mut (Arc<Acks>, usize)) });
@@ -184,7 +194,11 @@ fn cluster_failover_loses_nothing() {
     let ptrs: Vec<_> = subjects.iter().map(|s| s.as_ptr()).collect();
     let cfg = stream_config(&name, &ptrs, 3);
     // The cluster needs a moment to elect its meta leader.
-    assert!(wait_until(LONG, || unsafe { nats_jetstream_stream_create(j.0, &cfg, null_mut()) } == NATS_OK), "R3 stream: {}", last_error());
+    assert!(
+        wait_until(LONG, || unsafe { nats_jetstream_stream_create(j.0, &cfg, null_mut()) } == NATS_OK),
+        "R3 stream: {}",
+        last_error()
+    );
     let leader = |conn: &Conn| -> Option<usize> {
         let reply = conn.request("$JS.API.STREAM.INFO.MAILLOG", b"", 2000).ok()?;
         let v: serde_json::Value = serde_json::from_slice(&reply.data()).ok()?;
@@ -193,7 +207,10 @@ fn cluster_failover_loses_nothing() {
     let client_server = || -> usize {
         let mut info = null_mut();
         ok(unsafe { nats_ffi::server_info::nats_connection_server_info(conn.0, &mut info) });
-        let name = unsafe { std::ffi::CStr::from_ptr(nats_ffi::server_info::nats_server_info_name(info)) }.to_str().unwrap().to_string();
+        let name = unsafe { std::ffi::CStr::from_ptr(nats_ffi::server_info::nats_server_info_name(info)) }
+            .to_str()
+            .unwrap()
+            .to_string();
         unsafe { nats_ffi::server_info::nats_server_info_free(info) };
         name.trim_start_matches('n').parse().unwrap()
     };
@@ -209,10 +226,12 @@ fn cluster_failover_loses_nothing() {
             servers[victim].restart();
         }
         if sent == 4000 {
-            let victim = (0..50).find_map(|_| leader(&conn).or_else(|| {
-                std::thread::sleep(Duration::from_millis(200));
-                None
-            }));
+            let victim = (0..50).find_map(|_| {
+                leader(&conn).or_else(|| {
+                    std::thread::sleep(Duration::from_millis(200));
+                    None
+                })
+            });
             let victim = victim.expect("the stream has a leader");
             servers[victim].kill();
             killed.push(format!("stream leader n{victim}"));
@@ -227,7 +246,8 @@ fn cluster_failover_loses_nothing() {
                 std::thread::sleep(Duration::from_millis(200));
                 return None;
             }
-            let r = unsafe { (nats_stream_info_messages(i), nats_stream_info_first_seq(i), nats_stream_info_last_seq(i)) };
+            let r =
+                unsafe { (nats_stream_info_messages(i), nats_stream_info_first_seq(i), nats_stream_info_last_seq(i)) };
             unsafe { nats_stream_info_free(i) };
             Some(r)
         })
@@ -255,17 +275,27 @@ fn lame_duck_mode_moves_the_client() {
     let lame_ducks = Box::leak(Box::new(AtomicUsize::new(0)));
     let reconnects = Box::leak(Box::new(AtomicUsize::new(0)));
     let o = resilient(&[&a.url()]);
-    ok(unsafe { nats_options_set_lame_duck_cb(o.0, Some(count_event), (lame_ducks as *const AtomicUsize).cast_mut().cast()) });
-    ok(unsafe { nats_options_set_reconnected_cb(o.0, Some(count_event), (reconnects as *const AtomicUsize).cast_mut().cast()) });
+    ok(unsafe {
+        nats_options_set_lame_duck_cb(o.0, Some(count_event), (lame_ducks as *const AtomicUsize).cast_mut().cast())
+    });
+    ok(unsafe {
+        nats_options_set_reconnected_cb(o.0, Some(count_event), (reconnects as *const AtomicUsize).cast_mut().cast())
+    });
     let conn = o.connect().unwrap();
     let sub = Sub::new(&conn, "ldm.events", "");
     conn.flush();
     let other = Conn::to(&b.url());
-    unsafe extern "C" fn echo(ud: *mut c_void, _: *mut nats_ffi::subscription::nats_subscription, m: *const nats_ffi::message::nats_msg) {
+    unsafe extern "C" fn echo(
+        ud: *mut c_void,
+        _: *mut nats_ffi::subscription::nats_subscription,
+        m: *const nats_ffi::message::nats_msg,
+    ) {
         let _ = nats_msg_respond(ud.cast(), m, b"pong".as_ptr().cast(), 4);
     }
     let mut svc = null_mut();
-    ok(unsafe { nats_ffi::subscription::nats_subscribe(other.0, cs("ldm.ping").as_ptr(), Some(echo), other.0.cast(), &mut svc) });
+    ok(unsafe {
+        nats_ffi::subscription::nats_subscribe(other.0, cs("ldm.ping").as_ptr(), Some(echo), other.0.cast(), &mut svc)
+    });
     other.flush();
 
     assert_eq!(unsafe { libc::kill(a.pid() as i32, libc::SIGUSR2) }, 0, "lame-duck signal");

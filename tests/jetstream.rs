@@ -48,7 +48,8 @@ fn streams_create_info_purge_get_list_delete() {
     // List.
     let (mut names, mut count): (*mut *mut c_char, usize) = (null_mut(), 0);
     ok(unsafe { nats_jetstream_stream_names(j.0, &mut names, &mut count) });
-    let mut got: Vec<String> = (0..count).map(|i| unsafe { CStr::from_ptr(*names.add(i)) }.to_str().unwrap().to_string()).collect();
+    let mut got: Vec<String> =
+        (0..count).map(|i| unsafe { CStr::from_ptr(*names.add(i)) }.to_str().unwrap().to_string()).collect();
     got.sort();
     assert_eq!(got, ["LOGS", "MAIL"]);
     unsafe { nats_strings_free(names, count) };
@@ -164,11 +165,16 @@ fn async_publish_100k_no_ack_lost_or_duplicated() {
     let t = Instant::now();
     for i in 0..n {
         let d = i.to_be_bytes();
-        ok(unsafe { nats_jetstream_publish_async(j.0, subj.as_ptr(), d.as_ptr().cast(), d.len(), null(), Some(on_ack), ud) });
+        ok(unsafe {
+            nats_jetstream_publish_async(j.0, subj.as_ptr(), d.as_ptr().cast(), d.len(), null(), Some(on_ack), ud)
+        });
     }
     ok(unsafe { nats_jetstream_publish_async_complete(j.0, 60_000) });
     let async_rate = n as f64 / t.elapsed().as_secs_f64();
-    eprintln!("JetStream publish: sync {sync_rate:.0} msg/s, async {async_rate:.0} msg/s ({:.1}x)", async_rate / sync_rate);
+    eprintln!(
+        "JetStream publish: sync {sync_rate:.0} msg/s, async {async_rate:.0} msg/s ({:.1}x)",
+        async_rate / sync_rate
+    );
     assert_eq!(unsafe { nats_jetstream_publish_async_pending(j.0) }, 0);
     assert_eq!(acks.n.load(Ordering::Relaxed), n);
     assert!(acks.errors.lock().unwrap().is_empty(), "{:?}", acks.errors.lock().unwrap().len());
@@ -212,8 +218,14 @@ fn jetstream_options_and_bad_input() {
     let st = unsafe { nats_jetstream_stream_info(j.0, n.as_ptr(), &mut i) };
     assert!(st == NATS_ERR_NO_RESPONDERS || st == NATS_ERR_TIMEOUT, "JetStream not enabled: {st:?}: {}", last_error());
     check(unsafe { nats_jetstream_stream_create(j.0, null(), null_mut()) }, NATS_ERR_NULL_ARGUMENT);
-    check(unsafe { nats_jetstream_publish(null_mut(), n.as_ptr(), null(), 0, null(), null_mut()) }, NATS_ERR_NULL_ARGUMENT);
-    check(unsafe { nats_jetstream_publish(j.0, cs("a b").as_ptr(), null(), 0, null(), null_mut()) }, NATS_ERR_INVALID_SUBJECT);
+    check(
+        unsafe { nats_jetstream_publish(null_mut(), n.as_ptr(), null(), 0, null(), null_mut()) },
+        NATS_ERR_NULL_ARGUMENT,
+    );
+    check(
+        unsafe { nats_jetstream_publish(j.0, cs("a b").as_ptr(), null(), 0, null(), null_mut()) },
+        NATS_ERR_INVALID_SUBJECT,
+    );
     check(unsafe { nats_jetstream_publish_async_complete(null_mut(), 1) }, NATS_ERR_NULL_ARGUMENT);
     assert_eq!(unsafe { nats_jetstream_publish_async_pending(null()) }, 0);
     unsafe {

@@ -65,7 +65,8 @@ fn get(k: &Kv, key: &str) -> Result<(String, u64), nats_status> {
 fn keys(k: &Kv) -> Vec<String> {
     let (mut list, mut n): (*mut *mut c_char, usize) = (null_mut(), 0);
     ok(unsafe { nats_kv_keys(k.0, &mut list, &mut n) });
-    let mut v: Vec<String> = (0..n).map(|i| unsafe { CStr::from_ptr(*list.add(i)).to_str().unwrap().to_string() }).collect();
+    let mut v: Vec<String> =
+        (0..n).map(|i| unsafe { CStr::from_ptr(*list.add(i)).to_str().unwrap().to_string() }).collect();
     unsafe { nats_strings_free(list, n) };
     v.sort();
     v
@@ -90,7 +91,10 @@ fn kv_put_get_create_update_delete_purge_keys_history() {
     ok(unsafe { nats_kv_create(k.0, b.as_ptr(), b"mx1".as_ptr().cast(), 3, &mut rev) });
     assert_eq!(rev, r1 + 1);
     // update: only from the latest revision.
-    check(unsafe { nats_kv_update(k.0, a.as_ptr(), b"3".as_ptr().cast(), 1, r1 + 1, &mut rev) }, NATS_ERR_EXPECTATION_FAILED);
+    check(
+        unsafe { nats_kv_update(k.0, a.as_ptr(), b"3".as_ptr().cast(), 1, r1 + 1, &mut rev) },
+        NATS_ERR_EXPECTATION_FAILED,
+    );
     assert!(last_error().contains("revision"), "{}", last_error());
     ok(unsafe { nats_kv_update(k.0, a.as_ptr(), b"3".as_ptr().cast(), 1, r1, &mut rev) });
     let r3 = rev;
@@ -112,10 +116,15 @@ fn kv_put_get_create_update_delete_purge_keys_history() {
     ok(unsafe { nats_kv_create(k.0, a.as_ptr(), b"4".as_ptr().cast(), 1, &mut rev) });
     let (mut list, mut n) = (null_mut(), 0usize);
     ok(unsafe { nats_kv_history(k.0, a.as_ptr(), &mut list, &mut n) });
-    let ops: Vec<(nats_kv_op, u64)> = (0..n).map(|i| unsafe { (nats_kv_entry_operation(*list.add(i)), nats_kv_entry_revision(*list.add(i))) }).collect();
+    let ops: Vec<(nats_kv_op, u64)> = (0..n)
+        .map(|i| unsafe { (nats_kv_entry_operation(*list.add(i)), nats_kv_entry_revision(*list.add(i))) })
+        .collect();
     unsafe { nats_kv_entries_free(list, n) };
     use nats_kv_op::*;
-    assert_eq!(ops.iter().map(|o| o.0).collect::<Vec<_>>(), vec![NATS_KV_PUT, NATS_KV_PUT, NATS_KV_DELETE, NATS_KV_PUT]);
+    assert_eq!(
+        ops.iter().map(|o| o.0).collect::<Vec<_>>(),
+        vec![NATS_KV_PUT, NATS_KV_PUT, NATS_KV_DELETE, NATS_KV_PUT]
+    );
     assert!(ops.windows(2).all(|w| w[0].1 < w[1].1), "oldest first: {ops:?}");
     // purge: history removed, a marker left.
     ok(unsafe { nats_kv_purge(k.0, b.as_ptr()) });
@@ -135,7 +144,10 @@ fn kv_put_get_create_update_delete_purge_keys_history() {
     assert_eq!(get(&k2, "queue.depth").unwrap().0, "4");
     for bad in [".x", "x.", "a b", "a*", ""] {
         let key = cs(bad);
-        check(unsafe { nats_kv_put(k.0, key.as_ptr(), b"v".as_ptr().cast(), 1, null_mut()) }, NATS_ERR_INVALID_ARGUMENT);
+        check(
+            unsafe { nats_kv_put(k.0, key.as_ptr(), b"v".as_ptr().cast(), 1, null_mut()) },
+            NATS_ERR_INVALID_ARGUMENT,
+        );
     }
     check(unsafe { nats_kv_put(k.0, null(), b"v".as_ptr().cast(), 1, null_mut()) }, NATS_ERR_NULL_ARGUMENT);
     check(unsafe { nats_kv_put(null_mut(), a.as_ptr(), b"v".as_ptr().cast(), 1, null_mut()) }, NATS_ERR_NULL_ARGUMENT);
@@ -167,7 +179,12 @@ unsafe extern "C" fn on_entry(ud: *mut c_void, e: *const nats_kv_entry) {
     let s = &*(ud as *const Seen);
     let key = CStr::from_ptr(nats_kv_entry_key(e)).to_str().unwrap().to_string();
     let v = std::slice::from_raw_parts(nats_kv_entry_value(e).cast::<u8>(), nats_kv_entry_value_len(e));
-    s.entries.lock().unwrap().push((key, String::from_utf8(v.to_vec()).unwrap(), nats_kv_entry_revision(e), nats_kv_entry_operation(e)));
+    s.entries.lock().unwrap().push((
+        key,
+        String::from_utf8(v.to_vec()).unwrap(),
+        nats_kv_entry_revision(e),
+        nats_kv_entry_operation(e),
+    ));
 }
 
 unsafe extern "C" fn on_free(ud: *mut c_void) {
@@ -177,7 +194,17 @@ unsafe extern "C" fn on_free(ud: *mut c_void) {
 fn watch(k: &Kv, keys: Option<&str>, flags: u32, seen: &Seen) -> *mut nats_kv_watcher {
     let p = keys.map(cs);
     let mut w = null_mut();
-    ok(unsafe { nats_kv_watch(k.0, p.as_ref().map_or(null(), |p| p.as_ptr()), flags, Some(on_entry), seen as *const Seen as *mut c_void, Some(on_free), &mut w) });
+    ok(unsafe {
+        nats_kv_watch(
+            k.0,
+            p.as_ref().map_or(null(), |p| p.as_ptr()),
+            flags,
+            Some(on_entry),
+            seen as *const Seen as *mut c_void,
+            Some(on_free),
+            &mut w,
+        )
+    });
     w
 }
 
@@ -206,13 +233,20 @@ fn watch_sees_every_update_in_order() {
     }
     let key0 = cs("k.0");
     ok(unsafe { nats_kv_delete(k.0, key0.as_ptr()) });
-    assert!(wait_until(Duration::from_secs(10), || all.entries.lock().unwrap().len() == 503), "got {}", all.entries.lock().unwrap().len());
+    assert!(
+        wait_until(Duration::from_secs(10), || all.entries.lock().unwrap().len() == 503),
+        "got {}",
+        all.entries.lock().unwrap().len()
+    );
     let got = all.entries.lock().unwrap().clone();
     assert_eq!(got[0].0, "k.0");
     assert_eq!(got[0].1, "initial");
     assert_eq!(got[1].0, "other");
     for (i, e) in got[2..502].iter().enumerate() {
-        assert_eq!((e.0.as_str(), e.1.as_str(), e.2), (format!("k.{}", i % 10).as_str(), format!("v{i}").as_str(), revs[i]));
+        assert_eq!(
+            (e.0.as_str(), e.1.as_str(), e.2),
+            (format!("k.{}", i % 10).as_str(), format!("v{i}").as_str(), revs[i])
+        );
     }
     assert_eq!(got[502].3, nats_kv_op::NATS_KV_DELETE);
     assert!(got.windows(2).all(|w| w[0].2 < w[1].2), "revision order");
@@ -247,7 +281,10 @@ fn watch_sees_every_update_in_order() {
         assert_eq!(s.freed.load(Ordering::SeqCst), 1);
     }
     let mut w = null_mut();
-    check(unsafe { nats_kv_watch(k.0, null(), 3, Some(on_entry), null_mut(), None, &mut w) }, NATS_ERR_INVALID_ARGUMENT);
+    check(
+        unsafe { nats_kv_watch(k.0, null(), 3, Some(on_entry), null_mut(), None, &mut w) },
+        NATS_ERR_INVALID_ARGUMENT,
+    );
     check(unsafe { nats_kv_watch(k.0, null(), 0, None, null_mut(), None, &mut w) }, NATS_ERR_NULL_ARGUMENT);
 }
 
@@ -278,5 +315,8 @@ fn bucket_ttl_and_per_key_ttl() {
     assert_eq!(get(&k, "keep").unwrap().0, "v", "other keys stay");
     // Expired: it can be created again.
     ok(unsafe { nats_kv_create_with_ttl(k.0, lock.as_ptr(), b"you".as_ptr().cast(), 3, 5000, null_mut()) });
-    check(unsafe { nats_kv_create_with_ttl(k.0, lock.as_ptr(), b"x".as_ptr().cast(), 1, 10, null_mut()) }, NATS_ERR_INVALID_ARGUMENT);
+    check(
+        unsafe { nats_kv_create_with_ttl(k.0, lock.as_ptr(), b"x".as_ptr().cast(), 1, 10, null_mut()) },
+        NATS_ERR_INVALID_ARGUMENT,
+    );
 }

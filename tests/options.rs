@@ -72,7 +72,10 @@ fn user_password_inline_and_from_file() {
     ok(unsafe { nats_options_set_user_password_file(o.0, cs("mailer").as_ptr(), cs(&pw).as_ptr()) });
     o.connect().unwrap();
     let missing = srv.dir.path().join("nope").to_str().unwrap().to_string();
-    check(unsafe { nats_options_set_user_password_file(o.0, cs("mailer").as_ptr(), cs(&missing).as_ptr()) }, NATS_ERR_IO);
+    check(
+        unsafe { nats_options_set_user_password_file(o.0, cs("mailer").as_ptr(), cs(&missing).as_ptr()) },
+        NATS_ERR_IO,
+    );
     assert!(last_error().contains("nope"));
     let empty = write_file(srv.dir.path(), "empty", "");
     check(unsafe { nats_options_set_user_password_file(o.0, cs("mailer").as_ptr(), cs(&empty).as_ptr()) }, NATS_ERR_IO);
@@ -236,8 +239,14 @@ fn client_cert_for_mutual_tls() {
     ok(unsafe { nats_options_set_client_cert(o.0, cs(&pki.client_cert).as_ptr(), cs(&pki.client_key).as_ptr()) });
     let c = o.connect().unwrap();
     assert_eq!(c.status(), NATS_CONN_STATUS_CONNECTED);
-    check(unsafe { nats_options_set_client_cert(o.0, cs(&pki.client_cert).as_ptr(), std::ptr::null()) }, NATS_ERR_NULL_ARGUMENT);
-    check(unsafe { nats_options_set_client_cert(o.0, cs(&pki.client_cert).as_ptr(), cs("/nonexistent/key").as_ptr()) }, NATS_ERR_IO);
+    check(
+        unsafe { nats_options_set_client_cert(o.0, cs(&pki.client_cert).as_ptr(), std::ptr::null()) },
+        NATS_ERR_NULL_ARGUMENT,
+    );
+    check(
+        unsafe { nats_options_set_client_cert(o.0, cs(&pki.client_cert).as_ptr(), cs("/nonexistent/key").as_ptr()) },
+        NATS_ERR_IO,
+    );
 }
 
 #[test]
@@ -411,10 +420,27 @@ fn retry_on_initial_connect_connects_in_background() {
 fn cluster() -> (Server, Server) {
     let ca = free_port();
     let cb = free_port();
-    let a = Server::start_with(&["--cluster_name", "c", "--cluster", &format!("nats://127.0.0.1:{ca}"), "--routes", &format!("nats://127.0.0.1:{cb}")]);
-    let b = Server::start_with(&["--cluster_name", "c", "--cluster", &format!("nats://127.0.0.1:{cb}"), "--routes", &format!("nats://127.0.0.1:{ca}")]);
-    assert!(wait_until(WAIT, || a.monitor("/routez")["num_routes"].as_u64().unwrap_or(0) >= 1
-        && b.monitor("/routez")["num_routes"].as_u64().unwrap_or(0) >= 1), "cluster did not form");
+    let a = Server::start_with(&[
+        "--cluster_name",
+        "c",
+        "--cluster",
+        &format!("nats://127.0.0.1:{ca}"),
+        "--routes",
+        &format!("nats://127.0.0.1:{cb}"),
+    ]);
+    let b = Server::start_with(&[
+        "--cluster_name",
+        "c",
+        "--cluster",
+        &format!("nats://127.0.0.1:{cb}"),
+        "--routes",
+        &format!("nats://127.0.0.1:{ca}"),
+    ]);
+    assert!(
+        wait_until(WAIT, || a.monitor("/routez")["num_routes"].as_u64().unwrap_or(0) >= 1
+            && b.monitor("/routez")["num_routes"].as_u64().unwrap_or(0) >= 1),
+        "cluster did not form"
+    );
     (a, b)
 }
 
@@ -434,8 +460,11 @@ fn discovered_servers_are_used_unless_ignored() {
             assert_eq!(c.status(), NATS_CONN_STATUS_RECONNECTING, "must not fail over to discovered b");
             assert_eq!(b.num_connections(), 0);
         } else {
-            assert!(c.wait_status(NATS_CONN_STATUS_CONNECTED, Duration::from_secs(15)) && wait_until(WAIT, || b.num_connections() == 1),
-                "should fail over to the discovered server");
+            assert!(
+                c.wait_status(NATS_CONN_STATUS_CONNECTED, Duration::from_secs(15))
+                    && wait_until(WAIT, || b.num_connections() == 1),
+                "should fail over to the discovered server"
+            );
         }
     }
 }

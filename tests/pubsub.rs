@@ -103,7 +103,9 @@ fn request_reply() {
     let server_side = Conn::to(&srv.url());
     let client = Conn::to(&srv.url());
     let mut sub = std::ptr::null_mut();
-    ok(unsafe { nats_subscribe(server_side.0, cs("svc.upper").as_ptr(), Some(echo_upper), server_side.0.cast(), &mut sub) });
+    ok(unsafe {
+        nats_subscribe(server_side.0, cs("svc.upper").as_ptr(), Some(echo_upper), server_side.0.cast(), &mut sub)
+    });
     server_side.flush();
     for i in 0..50 {
         let r = client.request("svc.upper", format!("hello {i}").as_bytes(), 5000).unwrap();
@@ -159,7 +161,9 @@ fn publish_with_reply_carries_reply_subject() {
     let c = Conn::to(&srv.url());
     let sub = Sub::new(&c, "ask", "");
     c.flush();
-    ok(unsafe { nats_publish_with_reply(c.0, cs("ask").as_ptr(), cs("answers.here").as_ptr(), b"q".as_ptr().cast(), 1) });
+    ok(unsafe {
+        nats_publish_with_reply(c.0, cs("ask").as_ptr(), cs("answers.here").as_ptr(), b"q".as_ptr().cast(), 1)
+    });
     assert!(sub.wait_count(1, WAIT));
     assert_eq!(sub.1.msgs.lock().unwrap()[0].1.as_deref(), Some("answers.here"));
     check(
@@ -211,7 +215,15 @@ fn callback_may_publish_request_and_free_its_subscription() {
     let st = Arc::new(Reentrant { conn: c.0, seen: AtomicUsize::new(0), freed: AtomicUsize::new(0) });
     let mut sub = std::ptr::null_mut();
     ok(unsafe {
-        nats_subscribe_ex(c.0, cs("reentrant.in").as_ptr(), std::ptr::null(), Some(reentrant_cb), Arc::as_ptr(&st) as *mut c_void, Some(reentrant_free), &mut sub)
+        nats_subscribe_ex(
+            c.0,
+            cs("reentrant.in").as_ptr(),
+            std::ptr::null(),
+            Some(reentrant_cb),
+            Arc::as_ptr(&st) as *mut c_void,
+            Some(reentrant_free),
+            &mut sub,
+        )
     });
     c.flush();
     for _ in 0..10 {
@@ -257,7 +269,10 @@ fn close_ends_subscriptions_and_further_calls_fail() {
     check(c.request("x", b"1", 100).err().unwrap(), NATS_ERR_CONNECTION_CLOSED);
     check(unsafe { nats_connection_flush(c.0, 100) }, NATS_ERR_CONNECTION_CLOSED);
     let mut s2 = std::ptr::null_mut();
-    check(unsafe { nats_subscribe(c.0, cs("y").as_ptr(), Some(echo_upper), std::ptr::null_mut(), &mut s2) }, NATS_ERR_CONNECTION_CLOSED);
+    check(
+        unsafe { nats_subscribe(c.0, cs("y").as_ptr(), Some(echo_upper), std::ptr::null_mut(), &mut s2) },
+        NATS_ERR_CONNECTION_CLOSED,
+    );
     assert!(s2.is_null());
     check(unsafe { nats_subscription_unsubscribe(sub.0) }, NATS_ERR_CONNECTION_CLOSED);
     unsafe { nats_connection_close(c.0) }; // idempotent
@@ -346,10 +361,15 @@ fn flush_means_the_server_has_processed_earlier_subscribes() {
     for i in 0..50 {
         let subject = format!("barrier.{i}");
         let mut sub = std::ptr::null_mut();
-        ok(unsafe { nats_subscribe(responder.0, cs(&subject).as_ptr(), Some(echo_upper), responder.0.cast(), &mut sub) });
+        ok(unsafe {
+            nats_subscribe(responder.0, cs(&subject).as_ptr(), Some(echo_upper), responder.0.cast(), &mut sub)
+        });
         responder.flush();
         // Right after flush, another connection must find the responder.
-        assert_eq!(client.request(&subject, b"x", 5000).expect("subscription not yet known to the server").data(), b"X");
+        assert_eq!(
+            client.request(&subject, b"x", 5000).expect("subscription not yet known to the server").data(),
+            b"X"
+        );
         unsafe { nats_subscription_free(sub) };
     }
     // Flush works with no_echo too (the probe does not rely on our own messages coming back).

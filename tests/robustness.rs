@@ -101,9 +101,17 @@ fn out_of_range_enum_fields_are_refused() {
     }
 
     let consumer_cfg = consumer_config;
-    unsafe extern "C" fn never(_: *mut std::ffi::c_void, _: *mut nats_subscription, _: *const nats_ffi::message::nats_msg) {}
+    unsafe extern "C" fn never(
+        _: *mut std::ffi::c_void,
+        _: *mut nats_subscription,
+        _: *const nats_ffi::message::nats_msg,
+    ) {
+    }
     for (field, set) in [
-        ("cfg.deliver_policy", &(|c: &mut nats_consumer_config| c.deliver_policy = 99) as &dyn Fn(&mut nats_consumer_config)),
+        (
+            "cfg.deliver_policy",
+            &(|c: &mut nats_consumer_config| c.deliver_policy = 99) as &dyn Fn(&mut nats_consumer_config),
+        ),
         ("cfg.deliver_policy", &|c| c.deliver_policy = i32::MIN),
         ("cfg.ack_policy", &|c| c.ack_policy = 99),
         ("cfg.replay_policy", &|c| c.replay_policy = -5),
@@ -111,11 +119,16 @@ fn out_of_range_enum_fields_are_refused() {
         let mut cfg = consumer_cfg();
         set(&mut cfg);
         let mut info = null_mut();
-        check(unsafe { nats_jetstream_consumer_create(j.0, stream.as_ptr(), &cfg, &mut info) }, NATS_ERR_INVALID_ARGUMENT);
+        check(
+            unsafe { nats_jetstream_consumer_create(j.0, stream.as_ptr(), &cfg, &mut info) },
+            NATS_ERR_INVALID_ARGUMENT,
+        );
         assert!(last_error().contains(field), "{field}: {}", last_error());
         if field != "cfg.ack_policy" {
             let mut sub = null_mut();
-            let st = unsafe { nats_jetstream_subscribe_ordered(j.0, stream.as_ptr(), &cfg, Some(never), null_mut(), None, &mut sub) };
+            let st = unsafe {
+                nats_jetstream_subscribe_ordered(j.0, stream.as_ptr(), &cfg, Some(never), null_mut(), None, &mut sub)
+            };
             check(st, NATS_ERR_INVALID_ARGUMENT);
             assert!(sub.is_null());
         }
@@ -152,9 +165,14 @@ fn protocol_lines_over_the_server_limit_are_refused() {
     // Each part fits alone; together they do not.
     let half = cs(&"h".repeat(2100));
     let queue = cs(&"q".repeat(2100));
-    check(unsafe { nats_queue_subscribe_sync(conn.0, half.as_ptr(), queue.as_ptr(), &mut sub) }, NATS_ERR_INVALID_SUBJECT);
     check(
-        unsafe { nats_ffi::connection::nats_publish_with_reply(conn.0, half.as_ptr(), half.as_ptr(), b"x".as_ptr().cast(), 1) },
+        unsafe { nats_queue_subscribe_sync(conn.0, half.as_ptr(), queue.as_ptr(), &mut sub) },
+        NATS_ERR_INVALID_SUBJECT,
+    );
+    check(
+        unsafe {
+            nats_ffi::connection::nats_publish_with_reply(conn.0, half.as_ptr(), half.as_ptr(), b"x".as_ptr().cast(), 1)
+        },
         NATS_ERR_INVALID_SUBJECT,
     );
     // A request adds its inbox reply subject to the line.
@@ -170,7 +188,10 @@ fn protocol_lines_over_the_server_limit_are_refused() {
         ok(unsafe { nats_jetstream_kv_create(j.0, &cfg, &mut kv) });
         let (long_key, fitting_key) = (cs(&"k".repeat(4000)), cs(&"k".repeat(3000)));
         let mut rev = 0u64;
-        check(unsafe { nats_kv_put(kv, long_key.as_ptr(), b"v".as_ptr().cast(), 1, &mut rev) }, NATS_ERR_INVALID_SUBJECT);
+        check(
+            unsafe { nats_kv_put(kv, long_key.as_ptr(), b"v".as_ptr().cast(), 1, &mut rev) },
+            NATS_ERR_INVALID_SUBJECT,
+        );
         ok(unsafe { nats_kv_put(kv, fitting_key.as_ptr(), b"v".as_ptr().cast(), 1, &mut rev) });
         let mut entry = null_mut();
         ok(unsafe { nats_kv_get(kv, fitting_key.as_ptr(), &mut entry) });
@@ -217,7 +238,9 @@ fn inputs_that_panicked_are_errors() {
         check(publish(&j, "panics.a", b"x", Some(&o)).err().unwrap(), NATS_ERR_INVALID_ARGUMENT);
         assert!(last_error().contains(field), "{}", last_error());
         let subject = cs("panics.a");
-        let st = unsafe { nats_jetstream_publish_async(j.0, subject.as_ptr(), b"x".as_ptr().cast(), 1, &o, None, null_mut()) };
+        let st = unsafe {
+            nats_jetstream_publish_async(j.0, subject.as_ptr(), b"x".as_ptr().cast(), 1, &o, None, null_mut())
+        };
         check(st, NATS_ERR_INVALID_ARGUMENT);
     }
     assert_eq!(info(&j, "PANICS").0, 0, "nothing was stored");
@@ -285,7 +308,11 @@ fn closing_under_an_ordered_consumer_is_clean() {
     for i in 0..10 {
         publish(&js(&setup), "ordered.x", format!("{i}").as_bytes(), None).unwrap();
     }
-    unsafe extern "C" fn count(ud: *mut std::ffi::c_void, _: *mut nats_subscription, _: *const nats_ffi::message::nats_msg) {
+    unsafe extern "C" fn count(
+        ud: *mut std::ffi::c_void,
+        _: *mut nats_subscription,
+        _: *const nats_ffi::message::nats_msg,
+    ) {
         (*(ud as *const std::sync::atomic::AtomicUsize)).fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
     for _ in 0..10 {
@@ -297,8 +324,12 @@ fn closing_under_an_ordered_consumer_is_clean() {
         let received = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let mut sub = null_mut();
         let ud = std::sync::Arc::as_ptr(&received).cast_mut().cast();
-        ok(unsafe { nats_jetstream_subscribe_ordered(j.0, stream.as_ptr(), std::ptr::null(), Some(count), ud, None, &mut sub) });
-        assert!(wait_until(std::time::Duration::from_secs(10), || received.load(std::sync::atomic::Ordering::SeqCst) == 10));
+        ok(unsafe {
+            nats_jetstream_subscribe_ordered(j.0, stream.as_ptr(), std::ptr::null(), Some(count), ud, None, &mut sub)
+        });
+        assert!(
+            wait_until(std::time::Duration::from_secs(10), || received.load(std::sync::atomic::Ordering::SeqCst) == 10)
+        );
         unsafe { nats_connection_close(conn.0) };
         assert!(wait_until(std::time::Duration::from_secs(10), || !unsafe { nats_subscription_is_valid(sub) }));
         unsafe { nats_subscription_free(sub) };
@@ -316,7 +347,11 @@ fn caught_panics_are_not_printed() {
     if std::env::var_os("NATS_FFI_PANIC_CHILD").is_some() {
         let status = nats_ffi::ffi::guard(|| panic!("forced for the test"));
         assert_eq!(status, NATS_ERR_PANIC);
-        assert!(last_error().contains("forced for the test") && last_error().contains("robustness.rs"), "{}", last_error());
+        assert!(
+            last_error().contains("forced for the test") && last_error().contains("robustness.rs"),
+            "{}",
+            last_error()
+        );
         let rt = nats_ffi::runtime::handle().unwrap();
         let task = rt.spawn(async { panic!("forced on a runtime thread") });
         assert!(rt.block_on(task).is_err());
@@ -413,7 +448,13 @@ fn no_jetstream_answering_is_no_responders() {
 /// nats_status_is_retryable: exactly the transient statuses.
 #[test]
 fn retryable_statuses() {
-    let retryable = [NATS_ERR_TIMEOUT, NATS_ERR_NO_RESPONDERS, NATS_ERR_JETSTREAM_UNAVAILABLE, NATS_ERR_BUFFER_FULL, NATS_ERR_CONNECTION_FAILED];
+    let retryable = [
+        NATS_ERR_TIMEOUT,
+        NATS_ERR_NO_RESPONDERS,
+        NATS_ERR_JETSTREAM_UNAVAILABLE,
+        NATS_ERR_BUFFER_FULL,
+        NATS_ERR_CONNECTION_FAILED,
+    ];
     for v in -5..40 {
         let expected = retryable.iter().any(|s| *s as i32 == v);
         assert_eq!(nats_status_is_retryable(v), expected, "status {v}");
@@ -442,7 +483,8 @@ fn jetstream_publish_retries_transient_failures() {
             create_stream(&js(&c), "LATE", &["late.>"], 0);
         })
     };
-    let (stream, seq, duplicate) = publish(&j, "late.record", b"kept", Some(&o)).expect("retried until the stream answered");
+    let (stream, seq, duplicate) =
+        publish(&j, "late.record", b"kept", Some(&o)).expect("retried until the stream answered");
     creator.join().unwrap();
     assert_eq!((stream.as_str(), seq, duplicate), ("LATE", 1, false));
     assert_eq!(info(&j, "LATE").0, 1, "stored once");

@@ -47,9 +47,15 @@ pub fn operator_setup_with(extra: &str) -> (Server, nkeys::KeyPair, String) {
     let op_jwt = jwt(&op, &op.public_key(), "op", serde_json::json!({"type": "operator", "version": 2}));
     let unlimited = serde_json::json!({"subs": -1, "data": -1, "payload": -1, "imports": -1, "exports": -1,
         "wildcards": true, "conn": -1, "leaf": -1});
-    let acc_jwt = jwt(&op, &acc.public_key(), "mail", serde_json::json!({"limits": unlimited, "type": "account", "version": 2}));
-    let user_jwt = jwt(&acc, &user.public_key(), "mta", serde_json::json!({"pub": {}, "sub": {}, "subs": -1,
-        "data": -1, "payload": -1, "type": "user", "version": 2}));
+    let acc_jwt =
+        jwt(&op, &acc.public_key(), "mail", serde_json::json!({"limits": unlimited, "type": "account", "version": 2}));
+    let user_jwt = jwt(
+        &acc,
+        &user.public_key(),
+        "mta",
+        serde_json::json!({"pub": {}, "sub": {}, "subs": -1,
+        "data": -1, "payload": -1, "type": "user", "version": 2}),
+    );
     let conf = format!(
         "operator: \"{op_jwt}\"\nresolver: MEMORY\nresolver_preload: {{\n  {}: \"{acc_jwt}\"\n}}\n{extra}",
         acc.public_key()
@@ -69,4 +75,3 @@ pub fn creds_file(dir: &std::path::Path, jwt: &str, seed: &str) -> String {
         ),
     )
 }
-

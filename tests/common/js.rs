@@ -70,11 +70,23 @@ pub fn create_stream(j: &Js, name: &str, subjects: &[&str], dup_window_ms: u64) 
     }
 }
 
-pub fn publish(j: &Js, subject: &str, data: &[u8], o: Option<&nats_js_publish_options>) -> Result<(String, u64, bool), nats_status> {
+pub fn publish(
+    j: &Js,
+    subject: &str,
+    data: &[u8],
+    o: Option<&nats_js_publish_options>,
+) -> Result<(String, u64, bool), nats_status> {
     let s = cs(subject);
     let mut ack = null_mut();
     let st = unsafe {
-        nats_jetstream_publish(j.0, s.as_ptr(), data.as_ptr().cast(), data.len(), o.map_or(null(), |o| o as *const _), &mut ack)
+        nats_jetstream_publish(
+            j.0,
+            s.as_ptr(),
+            data.as_ptr().cast(),
+            data.len(),
+            o.map_or(null(), |o| o as *const _),
+            &mut ack,
+        )
     };
     if st != NATS_OK {
         assert!(ack.is_null());
@@ -116,4 +128,3 @@ pub fn info(j: &Js, name: &str) -> (u64, u64, u64) {
         r
     }
 }
-

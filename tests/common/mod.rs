@@ -85,7 +85,9 @@ impl Server {
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {:?}: {e} (run scripts/install-nats-server.sh)", nats_server_bin()));
+            .unwrap_or_else(|e| {
+                panic!("cannot start {:?}: {e} (run scripts/install-nats-server.sh)", nats_server_bin())
+            });
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {

@@ -2,7 +2,9 @@
 //! a client certificate, written as PEM files into a temp dir.
 #![allow(dead_code)]
 
-use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+};
 
 pub struct Pki {
     pub dir: tempfile::TempDir,
