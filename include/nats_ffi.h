@@ -37,9 +37,9 @@
 #define NATS_MAX_CONTROL_LINE 4096
 
 // Default pending limits, as nats.c: 65536 messages, 64 MiB.
-#define DEFAULT_PENDING_MSGS 65536
+#define NATS_DEFAULT_PENDING_MSGS 65536
 
-#define DEFAULT_PENDING_BYTES ((64 * 1024) * 1024)
+#define NATS_DEFAULT_PENDING_BYTES ((64 * 1024) * 1024)
 
 // Major version of this header; compare with `nats_ffi_version()` at run time.
 #define NATS_FFI_VERSION_MAJOR 0

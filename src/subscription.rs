@@ -42,8 +42,8 @@ pub type nats_user_data_free = Option<unsafe extern "C" fn(user_data: *mut c_voi
 type MsgFn = unsafe extern "C" fn(*mut c_void, *mut nats_subscription, *const nats_msg);
 
 /// Default pending limits, as nats.c: 65536 messages, 64 MiB.
-pub const DEFAULT_PENDING_MSGS: i64 = 65536;
-pub const DEFAULT_PENDING_BYTES: i64 = 64 * 1024 * 1024;
+pub const NATS_DEFAULT_PENDING_MSGS: i64 = 65536;
+pub const NATS_DEFAULT_PENDING_BYTES: i64 = 64 * 1024 * 1024;
 
 thread_local! {
     /// On a delivery thread: the connection and subscription it delivers for.
@@ -299,8 +299,8 @@ impl nats_subscription {
             pending_bytes: AtomicI64::new(0),
             max_pending_msgs: AtomicI64::new(0),
             max_pending_bytes: AtomicI64::new(0),
-            limit_msgs: AtomicI64::new(DEFAULT_PENDING_MSGS),
-            limit_bytes: AtomicI64::new(DEFAULT_PENDING_BYTES),
+            limit_msgs: AtomicI64::new(NATS_DEFAULT_PENDING_MSGS),
+            limit_bytes: AtomicI64::new(NATS_DEFAULT_PENDING_BYTES),
             slow: AtomicBool::new(false),
             received: AtomicU64::new(0),
             max: AtomicU64::new(0),

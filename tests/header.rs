@@ -96,3 +96,14 @@ fn every_export_is_declared() {
     }
     assert!(count > 100, "found only {count} exports");
 }
+
+/// Every macro of the header carries the `NATS_` prefix, so none can clash with a user's.
+#[test]
+fn every_macro_is_prefixed() {
+    let header = std::fs::read_to_string(root().join("include/nats_ffi.h")).unwrap();
+    let macros: Vec<&str> =
+        header.lines().filter_map(|l| l.strip_prefix("#define ")).map(|l| l.split_whitespace().next().unwrap()).collect();
+    assert!(macros.len() >= 5, "{macros:?}");
+    let unprefixed: Vec<_> = macros.iter().filter(|m| !m.starts_with("NATS_")).collect();
+    assert!(unprefixed.is_empty(), "macros without the NATS_ prefix: {unprefixed:?}");
+}

@@ -738,7 +738,7 @@ static void test_pending_limits(nats_connection *nc, nats_connection *pub) {
     EXPECT_OK(nats_subscribe(nc, "core.slow", gated_cb, NULL, &s));
     /* Defaults. */
     EXPECT_OK(nats_subscription_pending_limits(s, &lm, &lb));
-    EXPECT(lm == DEFAULT_PENDING_MSGS && lb == DEFAULT_PENDING_BYTES);
+    EXPECT(lm == NATS_DEFAULT_PENDING_MSGS && lb == NATS_DEFAULT_PENDING_BYTES);
     EXPECT_OK(nats_subscription_pending_limits(s, NULL, NULL));
     EXPECT_STATUS(nats_subscription_pending_limits(NULL, &lm, &lb), NATS_ERR_NULL_ARGUMENT);
     /* Validation: 0 is refused, negative means none. */
@@ -746,7 +746,7 @@ static void test_pending_limits(nats_connection *nc, nats_connection *pub) {
     EXPECT_STATUS(nats_subscription_set_pending_limits(s, 100, 0), NATS_ERR_INVALID_ARGUMENT);
     EXPECT_STATUS(nats_subscription_set_pending_limits(NULL, 10, 10), NATS_ERR_NULL_ARGUMENT);
     EXPECT_OK(nats_subscription_pending_limits(s, &lm, &lb));
-    EXPECT(lm == DEFAULT_PENDING_MSGS && lb == DEFAULT_PENDING_BYTES); /* unchanged by failures */
+    EXPECT(lm == NATS_DEFAULT_PENDING_MSGS && lb == NATS_DEFAULT_PENDING_BYTES); /* unchanged by failures */
     EXPECT_OK(nats_subscription_set_pending_limits(s, -1, -1));
     EXPECT_OK(nats_subscription_pending_limits(s, &lm, &lb));
     EXPECT(lm == -1 && lb == -1);
