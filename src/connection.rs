@@ -23,6 +23,15 @@ use tokio::sync::watch;
 /// A connection to a NATS server (cluster). Created by `nats_connect` / `nats_connect_url`,
 /// released with `nats_connection_free`. Thread safe: every function taking a connection may
 /// be called from any number of threads at once, including from message and event callbacks.
+///
+/// Functions: `nats_connect`, `nats_connect_url`, `nats_publish`, `nats_publish_with_reply`,
+/// `nats_publish_msg`, `nats_connection_flush`, `nats_request`, `nats_request_msg`,
+/// `nats_request_async`, `nats_msg_respond`, `nats_connection_status`, `nats_connection_is_closed`,
+/// `nats_connection_stats`, `nats_connection_rtt`, `nats_connection_reconnect`,
+/// `nats_connection_new_inbox`, `nats_connection_max_payload`, `nats_connection_buffered`,
+/// `nats_connection_drain`, `nats_connection_close`, `nats_connection_free`, `nats_jetstream_new`,
+/// `nats_connection_server_info`, `nats_subscribe`, `nats_queue_subscribe`, `nats_subscribe_ex`,
+/// `nats_subscribe_sync`, `nats_queue_subscribe_sync`.
 pub struct nats_connection {
     pub(crate) client: async_nats::Client,
     pub(crate) handle: Handle,
@@ -117,9 +126,13 @@ pub enum nats_conn_status {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct nats_statistics {
+    /// Messages received.
     pub in_msgs: u64,
+    /// Payload bytes received.
     pub in_bytes: u64,
+    /// Messages published.
     pub out_msgs: u64,
+    /// Payload bytes published.
     pub out_bytes: u64,
     /// Times the connection was re-established after a loss.
     pub reconnects: u64,

@@ -65,6 +65,7 @@ pub struct nats_consumer_config {
     pub durable_name: *const c_char,
     /// Name of an ephemeral consumer (NULL: the server picks one). Ignored with a durable name.
     pub name: *const c_char,
+    /// A description stored with the consumer; NULL for none.
     pub description: *const c_char,
     /// Push consumers: the subject the server delivers to (see `nats_jetstream_subscribe`).
     /// NULL: a pull consumer (see `nats_jetstream_pull_consumer`).
@@ -109,6 +110,7 @@ pub struct nats_consumer_config {
     /// Redelivery delays for successive attempts, ms (`backoff_count` entries; the last one
     /// repeats); replaces ack_wait between redeliveries. NULL/0: none.
     pub backoff_ms: *const u64,
+    /// Number of entries of `backoff_ms`.
     pub backoff_count: usize,
 }
 
@@ -259,6 +261,15 @@ unsafe fn to_config(c: &nats_consumer_config) -> Result<consumer::Config> {
 }
 
 /// A snapshot of a consumer's configuration and state; → `nats_consumer_info_free`.
+///
+/// Functions: `nats_jetstream_consumer_create`, `nats_jetstream_consumer_update`,
+/// `nats_jetstream_consumer_info`, `nats_consumer_info_name`, `nats_consumer_info_stream`,
+/// `nats_consumer_info_is_push`, `nats_consumer_info_num_pending`,
+/// `nats_consumer_info_num_ack_pending`, `nats_consumer_info_num_redelivered`,
+/// `nats_consumer_info_num_waiting`, `nats_consumer_info_delivered_stream_seq`,
+/// `nats_consumer_info_delivered_consumer_seq`, `nats_consumer_info_ack_floor_stream_seq`,
+/// `nats_consumer_info_ack_floor_consumer_seq`, `nats_consumer_info_free`,
+/// `nats_pull_consumer_info`.
 pub struct nats_consumer_info {
     name: CString,
     stream: CString,
@@ -514,6 +525,10 @@ pub unsafe extern "C" fn nats_consumer_info_free(info: *mut nats_consumer_info) 
 
 /// A pull consumer bound with `nats_jetstream_pull_consumer`; → `nats_pull_consumer_free`.
 /// Thread safe: several threads may fetch from one handle (each message goes to one of them).
+///
+/// Functions: `nats_jetstream_pull_consumer`, `nats_pull_consumer_fetch`,
+/// `nats_pull_consumer_fetch_no_wait`, `nats_pull_consumer_next`, `nats_pull_consumer_consume`,
+/// `nats_pull_consumer_info`, `nats_pull_consumer_free`.
 pub struct nats_pull_consumer {
     js: Arc<nats_jetstream>,
     consumer: consumer::PullConsumer,

@@ -16,6 +16,10 @@ use std::time::{Duration, Instant};
 
 /// JetStream context options: create with `nats_jetstream_options_new`, free with
 /// `nats_jetstream_options_free`. Not thread safe; `nats_jetstream_new` copies them.
+///
+/// Functions: `nats_jetstream_options_new`, `nats_jetstream_options_free`,
+/// `nats_jetstream_options_set_domain`, `nats_jetstream_options_set_api_prefix`,
+/// `nats_jetstream_options_set_timeout_ms`, `nats_jetstream_options_set_max_pending_acks`.
 #[derive(Clone, Debug)]
 pub struct nats_jetstream_options {
     domain: Option<String>,
@@ -37,6 +41,18 @@ impl Default for nats_jetstream_options {
 
 /// A JetStream context on a connection, from `nats_jetstream_new`; freed with
 /// `nats_jetstream_free`. Thread safe: use it from any number of threads at once.
+///
+/// Functions: `nats_jetstream_consumer_create`, `nats_jetstream_consumer_update`,
+/// `nats_jetstream_consumer_delete`, `nats_jetstream_consumer_info`,
+/// `nats_jetstream_consumer_names`, `nats_jetstream_pull_consumer`, `nats_jetstream_subscribe`,
+/// `nats_jetstream_subscribe_sync`, `nats_jetstream_subscribe_ordered`, `nats_jetstream_new`,
+/// `nats_jetstream_free`, `nats_jetstream_publish`, `nats_jetstream_publish_msg`,
+/// `nats_jetstream_publish_async`, `nats_jetstream_publish_msg_async`,
+/// `nats_jetstream_publish_async_complete`, `nats_jetstream_publish_async_pending`,
+/// `nats_jetstream_kv_create`, `nats_jetstream_kv_bind`, `nats_jetstream_kv_delete`,
+/// `nats_jetstream_stream_create`, `nats_jetstream_stream_update`, `nats_jetstream_stream_delete`,
+/// `nats_jetstream_stream_info`, `nats_jetstream_stream_purge`, `nats_jetstream_stream_names`,
+/// `nats_jetstream_stream_get_msg`, `nats_jetstream_stream_get_last_msg`.
 pub struct nats_jetstream {
     pub(crate) conn: Arc<nats_connection>,
     pub(crate) ctx: jetstream::Context,
@@ -61,10 +77,12 @@ pub struct nats_js_publish_options {
     /// With `has_expected_last_sequence`: the stream's last sequence must be this
     /// (`Nats-Expected-Last-Sequence`; 0 = the stream is empty).
     pub expected_last_sequence: u64,
+    /// Whether `expected_last_sequence` is set.
     pub has_expected_last_sequence: bool,
     /// With `has_expected_last_subject_sequence`: the last sequence of a message on this
     /// subject must be this (`Nats-Expected-Last-Subject-Sequence`).
     pub expected_last_subject_sequence: u64,
+    /// Whether `expected_last_subject_sequence` is set.
     pub has_expected_last_subject_sequence: bool,
     /// How long to wait for the acknowledgement; 0 = the context's timeout.
     pub timeout_ms: u64,
@@ -82,6 +100,9 @@ pub struct nats_js_publish_options {
 /// whether it was a duplicate (same msg_id within the duplicate window: not stored again).
 /// Freed with `nats_pub_ack_free` when returned by `nats_jetstream_publish*`; borrowed for the
 /// call when passed to an async ack callback.
+///
+/// Functions: `nats_jetstream_publish`, `nats_jetstream_publish_msg`, `nats_pub_ack_stream`,
+/// `nats_pub_ack_domain`, `nats_pub_ack_sequence`, `nats_pub_ack_duplicate`, `nats_pub_ack_free`.
 pub struct nats_pub_ack {
     stream: CString,
     domain: CString,

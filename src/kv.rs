@@ -23,6 +23,7 @@ use std::time::Duration;
 pub struct nats_kv_config {
     /// Bucket name (required): letters, digits, `-` and `_`.
     pub bucket: *const c_char,
+    /// A description stored with the bucket; NULL for none.
     pub description: *const c_char,
     /// Values kept per key, 1 to 64 (default 1: only the latest).
     pub history: i64,
@@ -67,6 +68,11 @@ pub unsafe extern "C" fn nats_kv_config_init(cfg: *mut nats_kv_config) -> nats_s
 
 /// A key-value bucket from `nats_jetstream_kv_create` / `_bind`; → `nats_kv_free`. Thread
 /// safe.
+///
+/// Functions: `nats_jetstream_kv_create`, `nats_jetstream_kv_bind`, `nats_kv_free`, `nats_kv_put`,
+/// `nats_kv_create`, `nats_kv_create_with_ttl`, `nats_kv_update`, `nats_kv_get`,
+/// `nats_kv_get_revision`, `nats_kv_delete`, `nats_kv_purge`, `nats_kv_keys`, `nats_kv_history`,
+/// `nats_kv_watch`.
 pub struct nats_kv {
     js: Arc<nats_jetstream>,
     store: kv::Store,
@@ -74,6 +80,11 @@ pub struct nats_kv {
 
 /// One value of a key (or a delete/purge marker), from `nats_kv_get`, `nats_kv_history` or a
 /// watch callback; owned ones are freed with `nats_kv_entry_free`.
+///
+/// Functions: `nats_kv_get`, `nats_kv_get_revision`, `nats_kv_history`, `nats_kv_entries_free`,
+/// `nats_kv_entry_key`, `nats_kv_entry_value`, `nats_kv_entry_value_len`, `nats_kv_entry_revision`,
+/// `nats_kv_entry_delta`, `nats_kv_entry_created_ns`, `nats_kv_entry_operation`,
+/// `nats_kv_entry_free`.
 pub struct nats_kv_entry {
     key: CString,
     value: Bytes,
@@ -609,6 +620,8 @@ pub enum nats_kv_watch_flags {
 }
 
 /// A running watch from `nats_kv_watch`; → `nats_kv_watcher_free`.
+///
+/// Functions: `nats_kv_watch`, `nats_kv_watcher_stop`, `nats_kv_watcher_free`.
 pub struct nats_kv_watcher {
     state: Arc<WatchState>,
     task: tokio::task::AbortHandle,

@@ -18,6 +18,16 @@ use std::time::Duration;
 /// freed with `nats_msg_free`. Reading a message from several threads at once is safe;
 /// modifying one (`nats_msg_header_set/add/delete`) needs the caller's exclusive access and
 /// invalidates the strings earlier header accessors returned for it.
+///
+/// Functions: `nats_request`, `nats_request_msg`, `nats_pull_consumer_fetch`,
+/// `nats_pull_consumer_fetch_no_wait`, `nats_pull_consumer_next`, `nats_msg_new`,
+/// `nats_msg_header_set`, `nats_msg_header_add`, `nats_msg_header_delete`, `nats_msg_header_get`,
+/// `nats_msg_header_values`, `nats_msg_header_keys`, `nats_msg_status`,
+/// `nats_msg_status_description`, `nats_msg_subject`, `nats_msg_reply`, `nats_msg_data`,
+/// `nats_msg_data_len`, `nats_msg_clone`, `nats_msg_free`, `nats_msgs_free`, `nats_msg_metadata`,
+/// `nats_msg_ack`, `nats_msg_ack_sync`, `nats_msg_nak`, `nats_msg_nak_with_delay`,
+/// `nats_msg_in_progress`, `nats_msg_term`, `nats_jetstream_stream_get_msg`,
+/// `nats_jetstream_stream_get_last_msg`, `nats_subscription_next_msg`.
 pub struct nats_msg {
     pub(crate) inner: async_nats::Message,
     /// `subject\0` then, when there is one, `reply\0`: NUL-terminated copies for C, made on
@@ -515,13 +525,15 @@ pub(crate) fn msgs_out(list: Vec<nats_msg>) -> (*mut *mut nats_msg, usize) {
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct nats_js_msg_metadata {
-    /// The stream and consumer the message came from.
+    /// The stream the message came from.
     pub stream: *const c_char,
+    /// The consumer that delivered it.
     pub consumer: *const c_char,
     /// The JetStream domain; "" when none.
     pub domain: *const c_char,
-    /// The message's sequence in the stream, and the delivery's sequence in the consumer.
+    /// The message's sequence in the stream.
     pub stream_seq: u64,
+    /// The delivery's sequence in the consumer.
     pub consumer_seq: u64,
     /// How many times it was delivered (1 the first time; more for redeliveries).
     pub num_delivered: u64,

@@ -21,6 +21,26 @@ pub const DEFAULT_URL: &str = "nats://127.0.0.1:4222";
 /// Connection options. Create with `nats_options_new`, free with `nats_options_free`.
 /// Not thread safe: configure from one thread, then `nats_connect` (which copies what it
 /// needs, so the options may be freed or reused right after).
+///
+/// Functions: `nats_connect`, `nats_options_new`, `nats_options_free`, `nats_options_set_servers`,
+/// `nats_options_set_user_password`, `nats_options_set_user_password_file`,
+/// `nats_options_set_token`, `nats_options_set_token_file`, `nats_options_set_nkey_seed`,
+/// `nats_options_set_nkey_seed_file`, `nats_options_set_credentials_file`,
+/// `nats_options_set_user_jwt`, `nats_options_set_name`, `nats_options_set_no_echo`,
+/// `nats_options_set_max_reconnects`, `nats_options_set_connection_timeout_ms`,
+/// `nats_options_set_tls_required`, `nats_options_set_tls_first`, `nats_options_set_certificate`,
+/// `nats_options_set_tls_server_name`, `nats_options_set_tls_insecure_skip_verify`,
+/// `nats_options_set_client_cert`, `nats_options_set_ping_interval_ms`,
+/// `nats_options_set_sender_capacity`, `nats_options_set_inbox_prefix`,
+/// `nats_options_set_request_timeout_ms`, `nats_options_set_retry_on_initial_connect`,
+/// `nats_options_set_ignore_discovered_servers`, `nats_options_set_retain_servers_order`,
+/// `nats_options_set_no_randomize`, `nats_options_set_reconnect_wait_ms`,
+/// `nats_options_set_reconnect_jitter_ms`, `nats_options_set_max_pings_out`,
+/// `nats_options_set_reconnect_buffer_size`, `nats_options_set_connected_cb`,
+/// `nats_options_set_disconnected_cb`, `nats_options_set_reconnected_cb`,
+/// `nats_options_set_closed_cb`, `nats_options_set_lame_duck_cb`,
+/// `nats_options_set_discovered_servers_cb`, `nats_options_set_error_cb`,
+/// `nats_options_set_reconnect_delay_cb`.
 #[derive(Clone, Debug)]
 pub struct nats_options {
     pub(crate) servers: Vec<String>,

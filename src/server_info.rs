@@ -9,6 +9,13 @@ use std::ffi::{c_char, CString};
 /// A snapshot of the server's INFO and of the server pool, taken by
 /// `nats_connection_server_info`; freed with `nats_server_info_free`. Immutable: safe to read
 /// from any thread. Strings returned by its accessors live as long as the snapshot.
+///
+/// Functions: `nats_connection_server_info`, `nats_server_info_free`, `nats_server_info_id`,
+/// `nats_server_info_name`, `nats_server_info_version`, `nats_server_info_host`,
+/// `nats_server_info_connected_url`, `nats_server_info_client_ip`, `nats_server_info_cluster`,
+/// `nats_server_info_port`, `nats_server_info_max_payload`, `nats_server_info_client_id`,
+/// `nats_server_info_jetstream`, `nats_server_info_headers`, `nats_server_info_lame_duck`,
+/// `nats_server_info_discovered_servers`, `nats_server_info_servers`.
 pub struct nats_server_info {
     id: CString,
     name: CString,

@@ -53,6 +53,7 @@ pub struct nats_stream_config {
     /// Subjects the stream stores (wildcards allowed); `subjects_count` entries. None: the
     /// stream's name is its subject.
     pub subjects: *const *const c_char,
+    /// Number of entries of `subjects`.
     pub subjects_count: usize,
     /// A `nats_retention` value; any other gives `NATS_ERR_INVALID_ARGUMENT`.
     pub retention: i32,
@@ -60,9 +61,11 @@ pub struct nats_stream_config {
     pub storage: i32,
     /// Number of replicas (1 to 5); default 1.
     pub replicas: u32,
-    /// Limits; -1 = unlimited (default).
+    /// Most messages kept; -1 = unlimited (default).
     pub max_msgs: i64,
+    /// Most bytes kept; -1 = unlimited (default).
     pub max_bytes: i64,
+    /// Most messages kept per subject; -1 = unlimited (default).
     pub max_msgs_per_subject: i64,
     /// Largest message accepted, bytes; -1 = the server's max_payload.
     pub max_msg_size: i32,
@@ -160,6 +163,11 @@ pub(crate) fn check_name(name: &str) -> Result<()> {
 }
 
 /// A snapshot of a stream's configuration and state; → `nats_stream_info_free`.
+///
+/// Functions: `nats_jetstream_stream_create`, `nats_jetstream_stream_update`,
+/// `nats_jetstream_stream_info`, `nats_stream_info_name`, `nats_stream_info_subjects`,
+/// `nats_stream_info_messages`, `nats_stream_info_bytes`, `nats_stream_info_first_seq`,
+/// `nats_stream_info_last_seq`, `nats_stream_info_consumers`, `nats_stream_info_free`.
 pub struct nats_stream_info {
     name: CString,
     /// Owns the strings `subject_ptrs` points to.

@@ -41,8 +41,9 @@ pub type nats_user_data_free = Option<unsafe extern "C" fn(user_data: *mut c_voi
 
 type MsgFn = unsafe extern "C" fn(*mut c_void, *mut nats_subscription, *const nats_msg);
 
-/// Default pending limits, as nats.c: 65536 messages, 64 MiB.
+/// Default pending limit of a subscription in messages, as nats.c: 65536.
 pub const NATS_DEFAULT_PENDING_MSGS: i64 = 65536;
+/// Default pending limit of a subscription in bytes, as nats.c: 64 MiB.
 pub const NATS_DEFAULT_PENDING_BYTES: i64 = 64 * 1024 * 1024;
 
 thread_local! {
@@ -199,6 +200,15 @@ enum Control {
 /// (callback delivery) or `nats_subscribe_sync` / `nats_queue_subscribe_sync` (the caller
 /// pulls with `nats_subscription_next_msg`), released with `nats_subscription_free`. Thread
 /// safe: its functions may be called from any thread, including from its own callback.
+///
+/// Functions: `nats_pull_consumer_consume`, `nats_jetstream_subscribe`,
+/// `nats_jetstream_subscribe_sync`, `nats_jetstream_subscribe_ordered`, `nats_subscribe`,
+/// `nats_queue_subscribe`, `nats_subscribe_ex`, `nats_subscribe_sync`, `nats_queue_subscribe_sync`,
+/// `nats_subscription_next_msg`, `nats_subscription_unsubscribe`,
+/// `nats_subscription_auto_unsubscribe`, `nats_subscription_drain`,
+/// `nats_subscription_set_pending_limits`, `nats_subscription_pending_limits`,
+/// `nats_subscription_pending`, `nats_subscription_max_pending`, `nats_subscription_dropped`,
+/// `nats_subscription_delivered`, `nats_subscription_is_valid`, `nats_subscription_free`.
 pub struct nats_subscription {
     conn: Arc<nats_connection>,
     pending: Pending,
