@@ -405,7 +405,6 @@ impl Store {
                         let message = self.stream.direct_get(revision).await;
                         if let Ok(message) = message.as_ref() {
                             if message.subject.as_str() != subject {
-                                println!("subject mismatch {}", message.subject);
                                 return Ok(None);
                             }
                         }
