@@ -32,9 +32,22 @@ use std::time::{Duration, Instant};
 fn documented_statuses() -> HashMap<String, HashSet<String>> {
     let header = std::fs::read_to_string(root().join("include/nats_ffi.h")).unwrap();
     let mut own: HashMap<String, (HashSet<String>, Vec<String>)> = HashMap::new();
+    // The text of the doc comment (`/** ... */`, or `//` lines) just above each declaration.
     let mut comment: Vec<&str> = Vec::new();
+    let mut in_block = false;
     for line in header.lines() {
         let t = line.trim();
+        if let Some(c) = t.strip_prefix("/**") {
+            in_block = !c.ends_with("*/");
+            comment.clear();
+            comment.push(c.trim_end_matches("*/"));
+            continue;
+        }
+        if in_block {
+            in_block = !t.ends_with("*/");
+            comment.push(t.trim_end_matches("*/").trim_start_matches('*'));
+            continue;
+        }
         if let Some(c) = t.strip_prefix("//") {
             comment.push(c);
             continue;

@@ -498,3 +498,46 @@ fn jetstream_publish_retries_transient_failures() {
     check(publish(&j, "later.record", b"x", Some(&o)).unwrap_err(), NATS_ERR_NO_RESPONDERS);
     assert!(last_error().contains("after 3 attempt(s)"), "{}", last_error());
 }
+
+/// The library prints nothing to stdout either: async-nats printed "subject mismatch ..." when
+/// a KV revision belonged to another key (third_party patch 3). The test runs itself as a
+/// child process and checks that its stdout holds only the test runner's own lines.
+#[test]
+fn nothing_is_printed_to_stdout() {
+    use common::js::*;
+    use nats_ffi::kv::*;
+    if std::env::var_os("NATS_FFI_STDOUT_CHILD").is_some() {
+        let server = js_server();
+        let conn = Conn::to(&server.url());
+        let j = js(&conn);
+        let bucket = cs("quiet");
+        let mut cfg = kv_config_for(&bucket);
+        cfg.history = 5;
+        let mut kv = null_mut();
+        ok(unsafe { nats_jetstream_kv_create(j.0, &cfg, &mut kv) });
+        let (k1, k2) = (cs("k1"), cs("k2"));
+        let mut rev2 = 0u64;
+        ok(unsafe { nats_kv_put(kv, k1.as_ptr(), b"1".as_ptr().cast(), 1, null_mut()) });
+        ok(unsafe { nats_kv_put(kv, k2.as_ptr(), b"2".as_ptr().cast(), 1, &mut rev2) });
+        let mut entry = null_mut();
+        // k2's revision asked for under k1: not found, quietly.
+        check(unsafe { nats_kv_get_revision(kv, k1.as_ptr(), rev2, &mut entry) }, NATS_ERR_NOT_FOUND);
+        unsafe { nats_kv_free(kv) };
+        return;
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "nothing_is_printed_to_stdout", "--test-threads=1", "--nocapture"])
+        .env("NATS_FFI_STDOUT_CHILD", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && stdout.contains("1 passed"), "child: {stdout}");
+    // What libtest itself writes: "running 1 test", "test <name> ... " (no newline before the
+    // test's own output), "ok", "test result: ...".
+    let ours = stdout.replace("test nothing_is_printed_to_stdout ... ", "\n");
+    let foreign: Vec<&str> = ours
+        .lines()
+        .filter(|l| !(l.is_empty() || *l == "ok" || l.starts_with("running ") || l.starts_with("test result:")))
+        .collect();
+    assert!(foreign.is_empty(), "the library printed to stdout: {foreign:?}");
+}
