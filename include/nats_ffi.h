@@ -1698,7 +1698,7 @@ nats_status nats_kv_purge(struct nats_kv *kv, const char *key);
 /**
  * Writes the keys that currently have a value to `*keys` (`*count` strings, →
  * `nats_strings_free(keys, count)`; NULL and 0 for an empty bucket).
- * Errors: as `nats_kv_put`.
+ * Errors: `NATS_ERR_NOT_FOUND` (the bucket was deleted), else as `nats_kv_put`.
  */
 nats_status nats_kv_keys(struct nats_kv *kv, char ***keys, size_t *count);
 
@@ -1762,7 +1762,7 @@ void nats_kv_entry_free(struct nats_kv_entry *e);
  * calls `cb(user_data, entry)` for each entry, per `flags` (`nats_kv_watch_flags`), on a
  * dedicated thread, in order. `user_data_free` (may be NULL) runs once after the last
  * callback, when the watcher is stopped. Errors: `NATS_ERR_NULL_ARGUMENT` (kv, cb, out),
- * `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_ARGUMENT` (keys, flags), `NATS_ERR_INVALID_SUBJECT` (keys too long), `NATS_ERR_JETSTREAM`, `NATS_ERR_NO_RESPONDERS` (no JetStream answered), `NATS_ERR_JETSTREAM_UNAVAILABLE`, `NATS_ERR_TIMEOUT`,
+ * `NATS_ERR_INVALID_UTF8`, `NATS_ERR_NOT_FOUND` (the bucket was deleted), `NATS_ERR_INVALID_ARGUMENT` (keys, flags), `NATS_ERR_INVALID_SUBJECT` (keys too long), `NATS_ERR_JETSTREAM`, `NATS_ERR_NO_RESPONDERS` (no JetStream answered), `NATS_ERR_JETSTREAM_UNAVAILABLE`, `NATS_ERR_TIMEOUT`,
  * `NATS_ERR_CONNECTION_CLOSED`.
  */
 nats_status nats_kv_watch(struct nats_kv *kv, const char *keys, uint32_t flags, nats_kv_watch_callback cb, void *user_data, nats_user_data_free user_data_free, struct nats_kv_watcher **out);

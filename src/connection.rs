@@ -1,5 +1,6 @@
 //! `nats_connect*`, `nats_publish*`, `nats_request`, `nats_connection_*`.
 
+use crate::capi::handle::*;
 use crate::error::*;
 use crate::events::{self, DelayFn, Event, EventSender, Hook};
 use crate::ffi::*;
@@ -47,6 +48,9 @@ pub struct nats_connection {
     pub(crate) deliveries: Deliveries,
     replies: OnceLock<mpsc::Sender<ReplyJob>>,
 }
+
+// C owns a `nats_connection` with shared: C holds one strong reference (see capi::handle).
+impl ArcHandle for nats_connection {}
 
 /// Message counters of a connection, counted by the library itself (payload bytes only).
 #[derive(Default)]
@@ -818,20 +822,6 @@ pub(crate) async fn wait_closed(rx: &mut watch::Receiver<bool>) {
     }
 }
 
-/// Wraps a new connection as a raw handle for C.
-fn into_handle(conn: Arc<nats_connection>) -> *mut nats_connection {
-    Arc::into_raw(conn).cast_mut()
-}
-
-/// Borrows the `Arc` behind a handle without consuming the caller's reference.
-///
-/// # Safety
-/// `c` must be a live handle from [`into_handle`].
-pub(crate) unsafe fn arc_from_handle(c: *const nats_connection) -> Arc<nats_connection> {
-    Arc::increment_strong_count(c);
-    Arc::from_raw(c)
-}
-
 /// Connects using `opts` (copied: the options may be freed right after). Blocks the calling
 /// thread until connected or failed, at most about connection_timeout per server tried
 /// (unless retry_on_initial_connect is set, in which case it returns at once).
@@ -843,10 +833,10 @@ pub(crate) unsafe fn arc_from_handle(c: *const nats_connection) -> Arc<nats_conn
 #[no_mangle]
 pub unsafe extern "C" fn nats_connect(opts: *const nats_options, out: *mut *mut nats_connection) -> nats_status {
     guard(|| {
-        let o = handle_arg(opts, "opts")?;
+        let o = borrow(opts, "opts")?;
         out_arg(out, "out")?;
         let conn = nats_connection::connect(o)?;
-        write_out(out, into_handle(conn));
+        arc_out(out, conn);
         Ok(())
     })
 }
@@ -861,7 +851,7 @@ pub unsafe extern "C" fn nats_connect_url(urls: *const c_char, out: *mut *mut na
         out_arg(out, "out")?;
         let opts = nats_options { servers: parse_servers(urls.split(','))?, ..Default::default() };
         let conn = nats_connection::connect(&opts)?;
-        write_out(out, into_handle(conn));
+        arc_out(out, conn);
         Ok(())
     })
 }
@@ -884,7 +874,7 @@ pub unsafe extern "C" fn nats_publish(
     len: usize,
 ) -> nats_status {
     guard(|| {
-        let c = handle_arg(conn, "conn")?;
+        let c = borrow(conn, "conn")?;
         c.publish(str_arg(subject, "subject")?, None, bytes_arg(data, len, "data")?)
     })
 }
@@ -900,7 +890,7 @@ pub unsafe extern "C" fn nats_publish_with_reply(
     len: usize,
 ) -> nats_status {
     guard(|| {
-        let c = handle_arg(conn, "conn")?;
+        let c = borrow(conn, "conn")?;
         let s = str_arg(subject, "subject")?;
         let r = str_arg(reply, "reply")?;
         c.publish(s, Some(r), bytes_arg(data, len, "data")?)
@@ -913,8 +903,8 @@ pub unsafe extern "C" fn nats_publish_with_reply(
 #[no_mangle]
 pub unsafe extern "C" fn nats_publish_msg(conn: *mut nats_connection, msg: *const nats_msg) -> nats_status {
     guard(|| {
-        let c = handle_arg(conn, "conn")?;
-        c.publish_msg(handle_arg(msg, "msg")?)
+        let c = borrow(conn, "conn")?;
+        c.publish_msg(borrow(msg, "msg")?)
     })
 }
 
@@ -925,7 +915,7 @@ pub unsafe extern "C" fn nats_publish_msg(conn: *mut nats_connection, msg: *cons
 #[no_mangle]
 pub unsafe extern "C" fn nats_connection_flush(conn: *mut nats_connection, timeout_ms: u64) -> nats_status {
     guard(|| {
-        let c = handle_arg(conn, "conn")?;
+        let c = borrow(conn, "conn")?;
         let t = if timeout_ms == 0 { c.request_timeout } else { Duration::from_millis(timeout_ms) };
         c.flush(t)
     })
@@ -955,12 +945,12 @@ pub unsafe extern "C" fn nats_request(
     reply: *mut *mut nats_msg,
 ) -> nats_status {
     guard(|| {
-        let c = handle_arg(conn, "conn")?;
+        let c = borrow(conn, "conn")?;
         let s = str_arg(subject, "subject")?;
         let d = bytes_arg(data, len, "data")?;
         out_arg(reply, "reply")?;
         let m = c.request(s, None, Bytes::copy_from_slice(d), timeout_or_default(c, timeout_ms))?;
-        write_out(reply, Box::into_raw(Box::new(m)));
+        box_out(reply, m);
         Ok(())
     })
 }
@@ -975,13 +965,13 @@ pub unsafe extern "C" fn nats_request_msg(
     reply: *mut *mut nats_msg,
 ) -> nats_status {
     guard(|| {
-        let c = handle_arg(conn, "conn")?;
-        let m = handle_arg(msg, "msg")?;
+        let c = borrow(conn, "conn")?;
+        let m = borrow(msg, "msg")?;
         out_arg(reply, "reply")?;
         let i = &m.inner;
         let r =
             c.request(i.subject.as_str(), i.headers.clone(), i.payload.clone(), timeout_or_default(c, timeout_ms))?;
-        write_out(reply, Box::into_raw(Box::new(r)));
+        box_out(reply, r);
         Ok(())
     })
 }
@@ -1004,11 +994,11 @@ pub unsafe extern "C" fn nats_request_async(
     user_data: *mut c_void,
 ) -> nats_status {
     guard(|| {
-        handle_arg(conn, "conn")?;
+        borrow(conn, "conn")?;
         let s = str_arg(subject, "subject")?;
         let d = bytes_arg(data, len, "data")?;
         let f = cb.ok_or_else(|| null("cb"))?;
-        let c = arc_from_handle(conn);
+        let c = clone_arc(conn, "conn")?;
         let t = timeout_or_default(&c, timeout_ms);
         c.request_async(s, Bytes::copy_from_slice(d), t, Hook { f, user_data })
     })
@@ -1024,8 +1014,8 @@ pub unsafe extern "C" fn nats_msg_respond(
     len: usize,
 ) -> nats_status {
     guard(|| {
-        let c = handle_arg(conn, "conn")?;
-        let m = handle_arg(request, "request")?;
+        let c = borrow(conn, "conn")?;
+        let m = borrow(request, "request")?;
         let d = bytes_arg(data, len, "data")?;
         let reply =
             m.reply_str().ok_or_else(|| Error::new(NATS_ERR_NO_REPLY_SUBJECT, "the request has no reply subject"))?;
@@ -1056,7 +1046,7 @@ pub unsafe extern "C" fn nats_connection_stats(
     stats: *mut nats_statistics,
 ) -> nats_status {
     guard(|| {
-        let c = handle_arg(conn, "conn")?;
+        let c = borrow(conn, "conn")?;
         out_arg(stats, "stats")?;
         write_out(stats, c.statistics());
         Ok(())
@@ -1069,7 +1059,7 @@ pub unsafe extern "C" fn nats_connection_stats(
 #[no_mangle]
 pub unsafe extern "C" fn nats_connection_rtt(conn: *mut nats_connection, rtt_us: *mut u64) -> nats_status {
     guard(|| {
-        let c = handle_arg(conn, "conn")?;
+        let c = borrow(conn, "conn")?;
         out_arg(rtt_us, "rtt_us")?;
         let d = c.rtt()?;
         write_out(rtt_us, d.as_micros().try_into().unwrap_or(u64::MAX));
@@ -1083,7 +1073,7 @@ pub unsafe extern "C" fn nats_connection_rtt(conn: *mut nats_connection, rtt_us:
 /// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_CONNECTION_CLOSED`.
 #[no_mangle]
 pub unsafe extern "C" fn nats_connection_reconnect(conn: *mut nats_connection) -> nats_status {
-    guard(|| handle_arg(conn, "conn")?.reconnect())
+    guard(|| borrow(conn, "conn")?.reconnect())
 }
 
 /// Writes a new unique inbox subject (`<inbox_prefix>.<unique id>`) to `*inbox`, a string the
@@ -1094,7 +1084,7 @@ pub unsafe extern "C" fn nats_connection_new_inbox(
     inbox: *mut *mut c_char,
 ) -> nats_status {
     guard(|| {
-        let c = handle_arg(conn, "conn")?;
+        let c = borrow(conn, "conn")?;
         out_arg(inbox, "inbox")?;
         let s = CString::new(c.client.new_inbox()).map_err(|e| Error::new(NATS_ERR_INTERNAL, e.to_string()))?;
         write_out(inbox, s.into_raw());
@@ -1135,7 +1125,7 @@ pub unsafe extern "C" fn nats_connection_buffered(conn: *const nats_connection) 
 #[no_mangle]
 pub unsafe extern "C" fn nats_connection_drain(conn: *mut nats_connection, timeout_ms: u64) -> nats_status {
     guard(|| {
-        let c = handle_arg(conn, "conn")?;
+        let c = borrow(conn, "conn")?;
         runtime::refuse_on_runtime("nats_connection_drain")?;
         let t = if timeout_ms == 0 { Duration::from_secs(30) } else { Duration::from_millis(timeout_ms) };
         c.drain(t)
@@ -1162,8 +1152,7 @@ pub unsafe extern "C" fn nats_connection_close(conn: *mut nats_connection) {
 #[no_mangle]
 pub unsafe extern "C" fn nats_connection_free(conn: *mut nats_connection) {
     guard_void(|| {
-        if !conn.is_null() {
-            let c = Arc::from_raw(conn.cast_const());
+        if let Some(c) = free_arc(conn) {
             c.close();
         }
     })

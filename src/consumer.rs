@@ -2,13 +2,12 @@
 //! subscriptions (`nats_jetstream_subscribe*`): durable and ephemeral consumers, pull
 //! (fetch, next, consume with a callback), push and ordered delivery.
 
+use crate::capi::handle::*;
 use crate::error::*;
 use crate::ffi::*;
 use crate::jetstream::{js_error, nats_jetstream};
-use crate::message::{msgs_out, nats_msg};
-use crate::subscription::{
-    into_handle, nats_msg_callback, nats_subscription, nats_user_data_free, Callback, MsgStream, Source,
-};
+use crate::message::nats_msg;
+use crate::subscription::{nats_msg_callback, nats_subscription, nats_user_data_free, Callback, MsgStream, Source};
 use async_nats::jetstream::consumer::{self, pull, AckPolicy, DeliverPolicy, ReplayPolicy};
 use futures_util::StreamExt;
 use std::ffi::{c_char, c_void, CString};
@@ -284,6 +283,9 @@ pub struct nats_consumer_info {
     ack_floor_consumer_seq: u64,
 }
 
+// C owns a `nats_consumer_info` with one owner: created and freed through a Box (see capi::handle).
+impl BoxHandle for nats_consumer_info {}
+
 fn cs(s: &str) -> CString {
     CString::new(s.replace('\0', " ")).unwrap_or_default()
 }
@@ -308,7 +310,7 @@ impl nats_consumer_info {
 
 unsafe fn info_out(out: *mut *mut nats_consumer_info, i: &consumer::Info) {
     if !out.is_null() {
-        write_out(out, Box::into_raw(Box::new(nats_consumer_info::from(i))));
+        box_out(out, nats_consumer_info::from(i));
     }
 }
 
@@ -339,9 +341,9 @@ pub unsafe extern "C" fn nats_jetstream_consumer_create(
     info: *mut *mut nats_consumer_info,
 ) -> nats_status {
     guard(|| {
-        let j = handle_arg(js, "js")?;
+        let j = borrow(js, "js")?;
         let s = stream_name(stream)?;
-        let c = to_config(handle_arg(cfg, "cfg")?)?;
+        let c = to_config(borrow(cfg, "cfg")?)?;
         let fut = j.ctx.create_consumer_on_stream(c, s);
         let consumer = j.call("nats_jetstream_consumer_create", fut)?.map_err(|e| js_error("create consumer", &e))?;
         info_out(info, consumer.cached_info());
@@ -359,9 +361,9 @@ pub unsafe extern "C" fn nats_jetstream_consumer_update(
     info: *mut *mut nats_consumer_info,
 ) -> nats_status {
     guard(|| {
-        let j = handle_arg(js, "js")?;
+        let j = borrow(js, "js")?;
         let s = stream_name(stream)?;
-        let c = to_config(handle_arg(cfg, "cfg")?)?;
+        let c = to_config(borrow(cfg, "cfg")?)?;
         if c.name.is_none() {
             return Err(Error::new(NATS_ERR_INVALID_ARGUMENT, "update needs cfg.durable_name or cfg.name"));
         }
@@ -381,7 +383,7 @@ pub unsafe extern "C" fn nats_jetstream_consumer_delete(
     name: *const c_char,
 ) -> nats_status {
     guard(|| {
-        let j = handle_arg(js, "js")?;
+        let j = borrow(js, "js")?;
         let s = stream_name(stream)?;
         let n = consumer_name(name)?;
         let fut = j.ctx.delete_consumer_from_stream(n, s);
@@ -400,7 +402,7 @@ pub unsafe extern "C" fn nats_jetstream_consumer_info(
     info: *mut *mut nats_consumer_info,
 ) -> nats_status {
     guard(|| {
-        let j = handle_arg(js, "js")?;
+        let j = borrow(js, "js")?;
         let s = stream_name(stream)?;
         let n = consumer_name(name)?;
         out_arg(info, "info")?;
@@ -426,7 +428,7 @@ pub unsafe extern "C" fn nats_jetstream_consumer_names(
     count: *mut usize,
 ) -> nats_status {
     guard(|| {
-        let j = handle_arg(js, "js")?;
+        let j = borrow(js, "js")?;
         let s = stream_name(stream)?;
         out_arg(names, "names")?;
         out_arg(count, "count")?;
@@ -517,9 +519,7 @@ pub unsafe extern "C" fn nats_consumer_info_ack_floor_consumer_seq(info: *const 
 #[no_mangle]
 pub unsafe extern "C" fn nats_consumer_info_free(info: *mut nats_consumer_info) {
     guard_void(|| {
-        if !info.is_null() {
-            drop(Box::from_raw(info));
-        }
+        free_box(info);
     })
 }
 
@@ -534,6 +534,9 @@ pub struct nats_pull_consumer {
     consumer: consumer::PullConsumer,
 }
 
+// C owns a `nats_pull_consumer` with one owner: created and freed through a Box (see capi::handle).
+impl BoxHandle for nats_pull_consumer {}
+
 /// Binds to the existing pull consumer `name` of `stream` (create it first with
 /// `nats_jetstream_consumer_create`, without a deliver subject). → `nats_pull_consumer_free`.
 /// Errors: `NATS_ERR_NOT_FOUND` (no such stream or consumer), `NATS_ERR_INVALID_ARGUMENT`
@@ -546,7 +549,7 @@ pub unsafe extern "C" fn nats_jetstream_pull_consumer(
     out: *mut *mut nats_pull_consumer,
 ) -> nats_status {
     guard(|| {
-        let j = handle_arg(js, "js")?;
+        let j = borrow(js, "js")?;
         let s = stream_name(stream)?;
         let n = consumer_name(name)?;
         out_arg(out, "out")?;
@@ -560,8 +563,8 @@ pub unsafe extern "C" fn nats_jetstream_pull_consumer(
         let cfg = <pull::Config as consumer::FromConsumer>::try_from_consumer_config(i.config.clone())
             .map_err(|e| Error::new(NATS_ERR_JETSTREAM, format!("consumer {n:?}: {e}")))?;
         let consumer = consumer::Consumer::new(cfg, i, j.ctx.clone());
-        let pc = nats_pull_consumer { js: crate::jetstream::js_arc(js), consumer };
-        write_out(out, Box::into_raw(Box::new(pc)));
+        let pc = nats_pull_consumer { js: clone_arc(js, "js")?, consumer };
+        box_out(out, pc);
         Ok(())
     })
 }
@@ -642,7 +645,7 @@ unsafe fn fetch_common(
     msgs: *mut *mut *mut nats_msg,
     count: *mut usize,
 ) -> Result<()> {
-    let p = handle_arg(pc, "pc")?;
+    let p = borrow(pc, "pc")?;
     out_arg(msgs, "msgs")?;
     out_arg(count, "count")?;
     let list = p.fetch(batch, Duration::from_millis(timeout_ms), no_wait)?;
@@ -652,7 +655,7 @@ unsafe fn fetch_common(
             false => Error::new(NATS_ERR_TIMEOUT, format!("no message within {timeout_ms} ms")),
         });
     }
-    let (ptr, n) = msgs_out(list);
+    let (ptr, n) = box_array(list);
     write_out(msgs, ptr);
     write_out(count, n);
     Ok(())
@@ -667,13 +670,13 @@ pub unsafe extern "C" fn nats_pull_consumer_next(
     msg: *mut *mut nats_msg,
 ) -> nats_status {
     guard(|| {
-        let p = handle_arg(pc, "pc")?;
+        let p = borrow(pc, "pc")?;
         out_arg(msg, "msg")?;
         let m = p
             .fetch(1, Duration::from_millis(timeout_ms), false)?
             .pop()
             .ok_or_else(|| Error::new(NATS_ERR_TIMEOUT, format!("no message within {timeout_ms} ms")))?;
-        write_out(msg, Box::into_raw(Box::new(m)));
+        box_out(msg, m);
         Ok(())
     })
 }
@@ -693,7 +696,7 @@ pub unsafe extern "C" fn nats_pull_consumer_consume(
     out: *mut *mut nats_subscription,
 ) -> nats_status {
     guard(|| {
-        let p = handle_arg(pc, "pc")?;
+        let p = borrow(pc, "pc")?;
         let cb = cb.ok_or_else(|| null("cb"))?;
         out_arg(out, "out")?;
         p.js.conn.check_open()?;
@@ -707,7 +710,7 @@ pub unsafe extern "C" fn nats_pull_consumer_consume(
             Some((cb, user_data, user_data_free)),
             true,
         )?;
-        write_out(out, into_handle(sub));
+        arc_out(out, sub);
         Ok(())
     })
 }
@@ -720,7 +723,7 @@ pub unsafe extern "C" fn nats_pull_consumer_info(
     info: *mut *mut nats_consumer_info,
 ) -> nats_status {
     guard(|| {
-        let p = handle_arg(pc, "pc")?;
+        let p = borrow(pc, "pc")?;
         out_arg(info, "info")?;
         let i =
             p.js.call("nats_pull_consumer_info", p.consumer.get_info())?.map_err(|e| js_error("consumer info", &e))?;
@@ -733,9 +736,7 @@ pub unsafe extern "C" fn nats_pull_consumer_info(
 #[no_mangle]
 pub unsafe extern "C" fn nats_pull_consumer_free(pc: *mut nats_pull_consumer) {
     guard_void(|| {
-        if !pc.is_null() {
-            drop(Box::from_raw(pc));
-        }
+        free_box(pc);
     })
 }
 
@@ -746,7 +747,7 @@ unsafe fn push_common(
     cb: Option<Callback>,
     out: *mut *mut nats_subscription,
 ) -> Result<()> {
-    let j = handle_arg(js, "js")?;
+    let j = borrow(js, "js")?;
     let s = stream_name(stream)?;
     let n = consumer_name(name)?;
     out_arg(out, "out")?;
@@ -769,7 +770,7 @@ unsafe fn push_common(
         .call("nats_jetstream_subscribe", fut)?
         .map_err(|e| Error::new(NATS_ERR_INTERNAL, format!("subscribe: {e}")))?;
     let sub = nats_subscription::start(conn, Source::Core(subscriber), cb, true)?;
-    write_out(out, into_handle(sub));
+    arc_out(out, sub);
     Ok(())
 }
 
@@ -830,7 +831,7 @@ pub unsafe extern "C" fn nats_jetstream_subscribe_ordered(
     out: *mut *mut nats_subscription,
 ) -> nats_status {
     guard(|| {
-        let j = handle_arg(js, "js")?;
+        let j = borrow(js, "js")?;
         let s = stream_name(stream)?;
         let cb = cb.ok_or_else(|| null("cb"))?;
         out_arg(out, "out")?;
@@ -864,7 +865,7 @@ pub unsafe extern "C" fn nats_jetstream_subscribe_ordered(
         let stream: MsgStream =
             Box::pin(stream.map(|r| r.map(|m| m.message).map_err(|e| format!("ordered consumer: {e}"))));
         let sub = nats_subscription::start(conn, Source::Stream(stream), Some((cb, user_data, user_data_free)), true)?;
-        write_out(out, into_handle(sub));
+        arc_out(out, sub);
         Ok(())
     })
 }

@@ -120,14 +120,6 @@ pub unsafe fn bytes_arg<'a>(data: *const c_void, len: usize, name: &str) -> Resu
     Ok(std::slice::from_raw_parts(data.cast::<u8>(), len))
 }
 
-/// Borrows a handle. `p` must be NULL or a live handle of this type.
-///
-/// # Safety
-/// `p` must be NULL or valid for `'a`.
-pub unsafe fn handle_arg<'a, T>(p: *const T, name: &str) -> Result<&'a T> {
-    p.as_ref().ok_or_else(|| null(name))
-}
-
 /// Checks an out-param before any work is done.
 pub fn out_arg<T>(out: *mut T, name: &str) -> Result<()> {
     if out.is_null() {

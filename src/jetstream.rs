@@ -1,7 +1,8 @@
 //! `nats_jetstream_*`: the JetStream context and publishing with acknowledgement (sync and
 //! async), and `nats_jetstream_options_*`, `nats_pub_ack_*`.
 
-use crate::connection::{arc_from_handle, nats_connection};
+use crate::capi::handle::*;
+use crate::connection::nats_connection;
 use crate::error::*;
 use crate::events::Hook;
 use crate::ffi::*;
@@ -27,6 +28,9 @@ pub struct nats_jetstream_options {
     timeout: Duration,
     max_pending_acks: usize,
 }
+
+// C owns a `nats_jetstream_options` with one owner: created and freed through a Box (see capi::handle).
+impl BoxHandle for nats_jetstream_options {}
 
 impl Default for nats_jetstream_options {
     fn default() -> Self {
@@ -61,6 +65,9 @@ pub struct nats_jetstream {
     acks_done: Condvar,
     ack_queue: OnceLock<mpsc::Sender<AckJob>>,
 }
+
+// C owns a `nats_jetstream` with shared: C holds one strong reference (see capi::handle).
+impl ArcHandle for nats_jetstream {}
 
 /// Expectations and settings for one publish (`nats_jetstream_publish*`). Zero-initialize it
 /// (`nats_js_publish_options o = {0};`) and set what you need; NULL pointers and false flags
@@ -109,6 +116,9 @@ pub struct nats_pub_ack {
     sequence: u64,
     duplicate: bool,
 }
+
+// C owns a `nats_pub_ack` with one owner: created and freed through a Box (see capi::handle).
+impl BoxHandle for nats_pub_ack {}
 
 /// Async publish acknowledgement callback: `user_data`, `NATS_OK` and the ack (borrowed until
 /// the callback returns), or an error status (`NATS_ERR_TIMEOUT`, `NATS_ERR_NO_RESPONDERS` (no
@@ -472,7 +482,7 @@ impl nats_jetstream {
 pub unsafe extern "C" fn nats_jetstream_options_new(out: *mut *mut nats_jetstream_options) -> nats_status {
     guard(|| {
         out_arg(out, "out")?;
-        write_out(out, Box::into_raw(Box::default()));
+        box_out(out, Default::default());
         Ok(())
     })
 }
@@ -481,9 +491,7 @@ pub unsafe extern "C" fn nats_jetstream_options_new(out: *mut *mut nats_jetstrea
 #[no_mangle]
 pub unsafe extern "C" fn nats_jetstream_options_free(opts: *mut nats_jetstream_options) {
     guard_void(|| {
-        if !opts.is_null() {
-            drop(Box::from_raw(opts));
-        }
+        free_box(opts);
     })
 }
 
@@ -491,7 +499,7 @@ unsafe fn with_js_opts(
     o: *mut nats_jetstream_options,
     f: impl FnOnce(&mut nats_jetstream_options) -> Result<()>,
 ) -> nats_status {
-    guard(|| f(o.as_mut().ok_or_else(|| null("opts"))?))
+    guard(|| f(borrow_mut(o, "opts")?))
 }
 
 /// The JetStream domain to talk to (API prefix `$JS.<domain>.API`); NULL for none.
@@ -575,12 +583,12 @@ pub unsafe extern "C" fn nats_jetstream_new(
     out: *mut *mut nats_jetstream,
 ) -> nats_status {
     guard(|| {
-        handle_arg(conn, "conn")?;
+        borrow(conn, "conn")?;
         out_arg(out, "out")?;
         let defaults = nats_jetstream_options::default();
         let o = opts.as_ref().unwrap_or(&defaults);
-        let js = nats_jetstream::new(arc_from_handle(conn), o)?;
-        write_out(out, Arc::into_raw(Arc::new(js)).cast_mut());
+        let js = nats_jetstream::new(clone_arc(conn, "conn")?, o)?;
+        arc_out(out, Arc::new(js));
         Ok(())
     })
 }
@@ -590,9 +598,7 @@ pub unsafe extern "C" fn nats_jetstream_new(
 #[no_mangle]
 pub unsafe extern "C" fn nats_jetstream_free(js: *mut nats_jetstream) {
     guard_void(|| {
-        if !js.is_null() {
-            drop(Arc::from_raw(js.cast_const()));
-        }
+        drop(free_arc(js));
     })
 }
 
@@ -603,7 +609,7 @@ unsafe fn publish_common(
     len: usize,
     opts: *const nats_js_publish_options,
 ) -> Result<Outgoing> {
-    let j = handle_arg(js, "js")?;
+    let j = borrow(js, "js")?;
     let s = str_arg(subject, "subject")?;
     let d = bytes_arg(data, len, "data")?;
     build(j, s, None, Bytes::copy_from_slice(d), opts.as_ref())
@@ -631,7 +637,7 @@ pub unsafe extern "C" fn nats_jetstream_publish(
         let out = publish_common(js, subject, data, len, opts)?;
         let a = (*js).publish(out)?;
         if !ack.is_null() {
-            write_out(ack, Box::into_raw(Box::new(a)));
+            box_out(ack, a);
         }
         Ok(())
     })
@@ -647,12 +653,12 @@ pub unsafe extern "C" fn nats_jetstream_publish_msg(
     ack: *mut *mut nats_pub_ack,
 ) -> nats_status {
     guard(|| {
-        let j = handle_arg(js, "js")?;
-        let m = &handle_arg(msg, "msg")?.inner;
+        let j = borrow(js, "js")?;
+        let m = &borrow(msg, "msg")?.inner;
         let out = build(j, m.subject.as_str(), m.headers.clone(), m.payload.clone(), opts.as_ref())?;
         let a = j.publish(out)?;
         if !ack.is_null() {
-            write_out(ack, Box::into_raw(Box::new(a)));
+            box_out(ack, a);
         }
         Ok(())
     })
@@ -676,7 +682,7 @@ pub unsafe extern "C" fn nats_jetstream_publish_async(
 ) -> nats_status {
     guard(|| {
         let out = publish_common(js, subject, data, len, opts)?;
-        js_arc(js).publish_async(out, Hook { f: cb.unwrap_or(ignore_ack), user_data })
+        clone_arc(js, "js")?.publish_async(out, Hook { f: cb.unwrap_or(ignore_ack), user_data })
     })
 }
 
@@ -690,20 +696,14 @@ pub unsafe extern "C" fn nats_jetstream_publish_msg_async(
     user_data: *mut c_void,
 ) -> nats_status {
     guard(|| {
-        let j = handle_arg(js, "js")?;
-        let m = &handle_arg(msg, "msg")?.inner;
+        let j = borrow(js, "js")?;
+        let m = &borrow(msg, "msg")?.inner;
         let out = build(j, m.subject.as_str(), m.headers.clone(), m.payload.clone(), opts.as_ref())?;
-        js_arc(js).publish_async(out, Hook { f: cb.unwrap_or(ignore_ack), user_data })
+        clone_arc(js, "js")?.publish_async(out, Hook { f: cb.unwrap_or(ignore_ack), user_data })
     })
 }
 
 unsafe extern "C" fn ignore_ack(_: *mut c_void, _: nats_status, _: *const nats_pub_ack) {}
-
-/// Borrows the `Arc` behind a context handle.
-pub(crate) unsafe fn js_arc(js: *mut nats_jetstream) -> Arc<nats_jetstream> {
-    Arc::increment_strong_count(js.cast_const());
-    Arc::from_raw(js.cast_const())
-}
 
 /// Waits until every async publish of this context has been acknowledged (or failed) and its
 /// callback has returned, at most `timeout_ms` (0 = the context's timeout).
@@ -716,7 +716,7 @@ pub unsafe extern "C" fn nats_jetstream_publish_async_complete(
     timeout_ms: u64,
 ) -> nats_status {
     guard(|| {
-        let j = handle_arg(js, "js")?;
+        let j = borrow(js, "js")?;
         let t = if timeout_ms == 0 { j.timeout } else { Duration::from_millis(timeout_ms) };
         j.complete(t)
     })
@@ -757,8 +757,6 @@ pub unsafe extern "C" fn nats_pub_ack_duplicate(ack: *const nats_pub_ack) -> boo
 #[no_mangle]
 pub unsafe extern "C" fn nats_pub_ack_free(ack: *mut nats_pub_ack) {
     guard_void(|| {
-        if !ack.is_null() {
-            drop(Box::from_raw(ack));
-        }
+        free_box(ack);
     })
 }

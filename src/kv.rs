@@ -2,10 +2,11 @@
 //! put/get/create/update with revision checks, delete/purge, keys, history, watch with a
 //! callback, bucket and per-key TTL.
 
+use crate::capi::handle::*;
 use crate::error::*;
 use crate::events::Event;
 use crate::ffi::*;
-use crate::jetstream::{js_arc, js_error, nats_jetstream};
+use crate::jetstream::{js_error, nats_jetstream};
 use crate::stream::nats_storage;
 use crate::subscription::nats_user_data_free;
 use async_nats::jetstream::kv::{self, Operation};
@@ -78,6 +79,9 @@ pub struct nats_kv {
     store: kv::Store,
 }
 
+// C owns a `nats_kv` with one owner: created and freed through a Box (see capi::handle).
+impl BoxHandle for nats_kv {}
+
 /// One value of a key (or a delete/purge marker), from `nats_kv_get`, `nats_kv_history` or a
 /// watch callback; owned ones are freed with `nats_kv_entry_free`.
 ///
@@ -93,6 +97,9 @@ pub struct nats_kv_entry {
     created_ns: i64,
     op: nats_kv_op,
 }
+
+// C owns a `nats_kv_entry` with one owner: created and freed through a Box (see capi::handle).
+impl BoxHandle for nats_kv_entry {}
 
 /// What an entry records.
 #[repr(i32)]
@@ -195,8 +202,8 @@ pub unsafe extern "C" fn nats_jetstream_kv_create(
     out: *mut *mut nats_kv,
 ) -> nats_status {
     guard(|| {
-        let j = handle_arg(js, "js")?;
-        let c = handle_arg(cfg, "cfg")?;
+        let j = borrow(js, "js")?;
+        let c = borrow(cfg, "cfg")?;
         out_arg(out, "out")?;
         let bucket = str_arg(c.bucket, "cfg.bucket")?;
         check_bucket(bucket)?;
@@ -218,7 +225,7 @@ pub unsafe extern "C" fn nats_jetstream_kv_create(
         let store = j
             .call("nats_jetstream_kv_create", j.ctx.create_key_value(config))?
             .map_err(|e| kv_error("create bucket", &e))?;
-        write_out(out, Box::into_raw(Box::new(nats_kv { js: js_arc(js), store })));
+        box_out(out, nats_kv { js: clone_arc(js, "js")?, store });
         Ok(())
     })
 }
@@ -232,7 +239,7 @@ pub unsafe extern "C" fn nats_jetstream_kv_bind(
     out: *mut *mut nats_kv,
 ) -> nats_status {
     guard(|| {
-        let j = handle_arg(js, "js")?;
+        let j = borrow(js, "js")?;
         let b = str_arg(bucket, "bucket")?;
         check_bucket(b)?;
         out_arg(out, "out")?;
@@ -244,7 +251,7 @@ pub unsafe extern "C" fn nats_jetstream_kv_bind(
                 err
             }
         })?;
-        write_out(out, Box::into_raw(Box::new(nats_kv { js: js_arc(js), store })));
+        box_out(out, nats_kv { js: clone_arc(js, "js")?, store });
         Ok(())
     })
 }
@@ -254,7 +261,7 @@ pub unsafe extern "C" fn nats_jetstream_kv_bind(
 #[no_mangle]
 pub unsafe extern "C" fn nats_jetstream_kv_delete(js: *mut nats_jetstream, bucket: *const c_char) -> nats_status {
     guard(|| {
-        let j = handle_arg(js, "js")?;
+        let j = borrow(js, "js")?;
         let b = str_arg(bucket, "bucket")?;
         check_bucket(b)?;
         j.call("nats_jetstream_kv_delete", j.ctx.delete_key_value(b))?.map_err(|e| kv_error("delete bucket", &e))?;
@@ -266,9 +273,7 @@ pub unsafe extern "C" fn nats_jetstream_kv_delete(js: *mut nats_jetstream, bucke
 #[no_mangle]
 pub unsafe extern "C" fn nats_kv_free(kv: *mut nats_kv) {
     guard_void(|| {
-        if !kv.is_null() {
-            drop(Box::from_raw(kv));
-        }
+        free_box(kv);
     })
 }
 
@@ -293,7 +298,7 @@ pub unsafe extern "C" fn nats_kv_put(
     revision: *mut u64,
 ) -> nats_status {
     guard(|| {
-        let k = handle_arg(kv, "kv")?;
+        let k = borrow(kv, "kv")?;
         let key = k.key_arg(key)?;
         let v = Bytes::copy_from_slice(bytes_arg(data, len, "data")?);
         let r = k.js.call("nats_kv_put", k.store.put(key, v))?.map_err(|e| kv_error("put", &e))?;
@@ -344,7 +349,7 @@ unsafe fn create_common(
     ttl: Option<Duration>,
     revision: *mut u64,
 ) -> Result<()> {
-    let k = handle_arg(kv, "kv")?;
+    let k = borrow(kv, "kv")?;
     let key = k.key_arg(key)?;
     let v = Bytes::copy_from_slice(bytes_arg(data, len, "data")?);
     let fut = async {
@@ -376,7 +381,7 @@ pub unsafe extern "C" fn nats_kv_update(
     revision: *mut u64,
 ) -> nats_status {
     guard(|| {
-        let k = handle_arg(kv, "kv")?;
+        let k = borrow(kv, "kv")?;
         let key = k.key_arg(key)?;
         let v = Bytes::copy_from_slice(bytes_arg(data, len, "data")?);
         let r = k.js.call("nats_kv_update", k.store.update(key, v, last_revision))?.map_err(|e| match e.kind() {
@@ -397,7 +402,7 @@ unsafe fn get_common(
     revision: Option<u64>,
     out: *mut *mut nats_kv_entry,
 ) -> Result<()> {
-    let k = handle_arg(kv, "kv")?;
+    let k = borrow(kv, "kv")?;
     let key = k.key_arg(key)?;
     out_arg(out, "out")?;
     let fut = async {
@@ -409,7 +414,7 @@ unsafe fn get_common(
     let e = k.js.call("nats_kv_get", fut)?.map_err(|e| kv_error("get", &e))?;
     match e {
         Some(e) if e.operation == Operation::Put => {
-            write_out(out, Box::into_raw(Box::new(nats_kv_entry::from(e))));
+            box_out(out, nats_kv_entry::from(e));
             Ok(())
         }
         Some(_) => Err(Error::new(NATS_ERR_NOT_FOUND, format!("key {key:?} was deleted"))),
@@ -445,7 +450,7 @@ pub unsafe extern "C" fn nats_kv_get_revision(
 #[no_mangle]
 pub unsafe extern "C" fn nats_kv_delete(kv: *mut nats_kv, key: *const c_char) -> nats_status {
     guard(|| {
-        let k = handle_arg(kv, "kv")?;
+        let k = borrow(kv, "kv")?;
         let key = k.key_arg(key)?;
         k.js.call("nats_kv_delete", k.store.delete(key))?.map_err(|e| kv_error("delete", &e))?;
         Ok(())
@@ -456,7 +461,7 @@ pub unsafe extern "C" fn nats_kv_delete(kv: *mut nats_kv, key: *const c_char) ->
 #[no_mangle]
 pub unsafe extern "C" fn nats_kv_purge(kv: *mut nats_kv, key: *const c_char) -> nats_status {
     guard(|| {
-        let k = handle_arg(kv, "kv")?;
+        let k = borrow(kv, "kv")?;
         let key = k.key_arg(key)?;
         k.js.call("nats_kv_purge", k.store.purge(key))?.map_err(|e| kv_error("purge", &e))?;
         Ok(())
@@ -465,11 +470,11 @@ pub unsafe extern "C" fn nats_kv_purge(kv: *mut nats_kv, key: *const c_char) -> 
 
 /// Writes the keys that currently have a value to `*keys` (`*count` strings, →
 /// `nats_strings_free(keys, count)`; NULL and 0 for an empty bucket).
-/// Errors: as `nats_kv_put`.
+/// Errors: `NATS_ERR_NOT_FOUND` (the bucket was deleted), else as `nats_kv_put`.
 #[no_mangle]
 pub unsafe extern "C" fn nats_kv_keys(kv: *mut nats_kv, keys: *mut *mut *mut c_char, count: *mut usize) -> nats_status {
     guard(|| {
-        let k = handle_arg(kv, "kv")?;
+        let k = borrow(kv, "kv")?;
         out_arg(keys, "keys")?;
         out_arg(count, "count")?;
         let fut = async {
@@ -499,7 +504,7 @@ pub unsafe extern "C" fn nats_kv_history(
     count: *mut usize,
 ) -> nats_status {
     guard(|| {
-        let k = handle_arg(kv, "kv")?;
+        let k = borrow(kv, "kv")?;
         let key = k.key_arg(key)?;
         out_arg(entries, "entries")?;
         out_arg(count, "count")?;
@@ -515,9 +520,9 @@ pub unsafe extern "C" fn nats_kv_history(
         if list.is_empty() {
             return Err(Error::new(NATS_ERR_NOT_FOUND, format!("key {key:?} has no history")));
         }
-        let ptrs: Box<[*mut nats_kv_entry]> = list.into_iter().map(|e| Box::into_raw(Box::new(e))).collect();
-        write_out(count, ptrs.len());
-        write_out(entries, Box::into_raw(ptrs).cast());
+        let (array, n) = box_array(list);
+        write_out(count, n);
+        write_out(entries, array);
         Ok(())
     })
 }
@@ -525,17 +530,7 @@ pub unsafe extern "C" fn nats_kv_history(
 /// Frees an array from `nats_kv_history`: every non-NULL entry and the array. NULL is a no-op.
 #[no_mangle]
 pub unsafe extern "C" fn nats_kv_entries_free(entries: *mut *mut nats_kv_entry, count: usize) {
-    guard_void(|| {
-        if entries.is_null() {
-            return;
-        }
-        let list = Box::from_raw(std::ptr::slice_from_raw_parts_mut(entries, count));
-        for &e in list.iter() {
-            if !e.is_null() {
-                drop(Box::from_raw(e));
-            }
-        }
-    })
+    guard_void(|| free_box_array(entries, count))
 }
 
 /// The entry's key, borrowed from the entry; "" for NULL.
@@ -591,9 +586,7 @@ pub unsafe extern "C" fn nats_kv_entry_operation(e: *const nats_kv_entry) -> nat
 #[no_mangle]
 pub unsafe extern "C" fn nats_kv_entry_free(e: *mut nats_kv_entry) {
     guard_void(|| {
-        if !e.is_null() {
-            drop(Box::from_raw(e));
-        }
+        free_box(e);
     })
 }
 
@@ -627,6 +620,9 @@ pub struct nats_kv_watcher {
     task: tokio::task::AbortHandle,
 }
 
+// C owns a `nats_kv_watcher` with one owner: created and freed through a Box (see capi::handle).
+impl BoxHandle for nats_kv_watcher {}
+
 /// Shared by a watcher handle and its thread: the thread holds `calling` while it checks
 /// `stopped` and runs a callback, so `stop` (setting the flag, then taking the lock) returns
 /// only once no callback is running or can start.
@@ -659,7 +655,7 @@ unsafe impl Send for UserData {}
 /// calls `cb(user_data, entry)` for each entry, per `flags` (`nats_kv_watch_flags`), on a
 /// dedicated thread, in order. `user_data_free` (may be NULL) runs once after the last
 /// callback, when the watcher is stopped. Errors: `NATS_ERR_NULL_ARGUMENT` (kv, cb, out),
-/// `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_ARGUMENT` (keys, flags), `NATS_ERR_INVALID_SUBJECT` (keys too long), `NATS_ERR_JETSTREAM`, `NATS_ERR_NO_RESPONDERS` (no JetStream answered), `NATS_ERR_JETSTREAM_UNAVAILABLE`, `NATS_ERR_TIMEOUT`,
+/// `NATS_ERR_INVALID_UTF8`, `NATS_ERR_NOT_FOUND` (the bucket was deleted), `NATS_ERR_INVALID_ARGUMENT` (keys, flags), `NATS_ERR_INVALID_SUBJECT` (keys too long), `NATS_ERR_JETSTREAM`, `NATS_ERR_NO_RESPONDERS` (no JetStream answered), `NATS_ERR_JETSTREAM_UNAVAILABLE`, `NATS_ERR_TIMEOUT`,
 /// `NATS_ERR_CONNECTION_CLOSED`.
 #[no_mangle]
 pub unsafe extern "C" fn nats_kv_watch(
@@ -672,7 +668,7 @@ pub unsafe extern "C" fn nats_kv_watch(
     out: *mut *mut nats_kv_watcher,
 ) -> nats_status {
     guard(|| {
-        let k = handle_arg(kv, "kv")?;
+        let k = borrow(kv, "kv")?;
         let pattern = opt_str_arg(keys, "keys")?.unwrap_or(">");
         k.check_key_pattern(pattern, true)?;
         let cb = cb.ok_or_else(|| null("cb"))?;
@@ -728,7 +724,7 @@ pub unsafe extern "C" fn nats_kv_watch(
                 task.abort();
                 Error::new(NATS_ERR_INTERNAL, format!("cannot start the watch thread: {e}"))
             })?;
-        write_out(out, Box::into_raw(Box::new(nats_kv_watcher { state, task: task.abort_handle() })));
+        box_out(out, nats_kv_watcher { state, task: task.abort_handle() });
         Ok(())
     })
 }
@@ -751,7 +747,7 @@ fn run_watch(rx: mpsc::Receiver<nats_kv_entry>, state: &Arc<WatchState>, cb: Wat
 #[no_mangle]
 pub unsafe extern "C" fn nats_kv_watcher_stop(w: *mut nats_kv_watcher) -> nats_status {
     guard(|| {
-        handle_arg(w, "w")?.stop();
+        borrow(w, "w")?.stop();
         Ok(())
     })
 }
@@ -760,8 +756,8 @@ pub unsafe extern "C" fn nats_kv_watcher_stop(w: *mut nats_kv_watcher) -> nats_s
 #[no_mangle]
 pub unsafe extern "C" fn nats_kv_watcher_free(w: *mut nats_kv_watcher) {
     guard_void(|| {
-        if !w.is_null() {
-            Box::from_raw(w).stop();
+        if let Some(w) = take_box(w) {
+            w.stop();
         }
     })
 }

@@ -7,6 +7,7 @@
 #![allow(non_camel_case_types)]
 #![allow(clippy::missing_safety_doc)]
 
+pub(crate) mod capi;
 pub mod connection;
 pub mod consumer;
 pub mod error;

@@ -1,5 +1,6 @@
 //! `nats_msg_*`: messages, their accessors and headers.
 
+use crate::capi::handle::*;
 use crate::connection::nats_connection;
 use crate::error::*;
 use crate::ffi::*;
@@ -43,6 +44,9 @@ pub struct nats_msg {
     /// JetStream metadata parsed from the reply subject, on first access.
     meta: OnceLock<Option<JsMeta>>,
 }
+
+// C owns a `nats_msg` with one owner: created and freed through a Box (see capi::handle).
+impl BoxHandle for nats_msg {}
 
 /// Metadata of a JetStream message, parsed from its `$JS.ACK.` reply subject.
 struct JsMeta {
@@ -277,7 +281,7 @@ pub unsafe extern "C" fn nats_msg_new(
         let d = bytes_arg(data, len, "data")?;
         out_arg(out, "out")?;
         let m = nats_msg::outgoing(s, r, d)?;
-        write_out(out, Box::into_raw(Box::new(m)));
+        box_out(out, m);
         Ok(())
     })
 }
@@ -292,7 +296,7 @@ pub unsafe extern "C" fn nats_msg_header_set(
     value: *const c_char,
 ) -> nats_status {
     guard(|| {
-        let m = msg.as_mut().ok_or_else(|| null("msg"))?;
+        let m = borrow_mut(msg, "msg")?;
         let k = header_name(str_arg(key, "key")?)?;
         let v = header_value(str_arg(value, "value")?)?;
         m.modify_headers(|h| h.insert(k, v));
@@ -309,7 +313,7 @@ pub unsafe extern "C" fn nats_msg_header_add(
     value: *const c_char,
 ) -> nats_status {
     guard(|| {
-        let m = msg.as_mut().ok_or_else(|| null("msg"))?;
+        let m = borrow_mut(msg, "msg")?;
         let k = header_name(str_arg(key, "key")?)?;
         let v = header_value(str_arg(value, "value")?)?;
         m.modify_headers(|h| h.append(k, v));
@@ -323,7 +327,7 @@ pub unsafe extern "C" fn nats_msg_header_add(
 #[no_mangle]
 pub unsafe extern "C" fn nats_msg_header_delete(msg: *mut nats_msg, key: *const c_char) -> nats_status {
     guard(|| {
-        let m = msg.as_mut().ok_or_else(|| null("msg"))?;
+        let m = borrow_mut(msg, "msg")?;
         let key = str_arg(key, "key")?;
         let k = header_name(key)?;
         let has = m.inner.headers.as_ref().is_some_and(|h| h.get(k.clone()).is_some());
@@ -356,7 +360,7 @@ pub unsafe extern "C" fn nats_msg_header_get(
     value: *mut *const c_char,
 ) -> nats_status {
     guard(|| {
-        let m = handle_arg(msg, "msg")?;
+        let m = borrow(msg, "msg")?;
         let key = str_arg(key, "key")?;
         out_arg(value, "value")?;
         match m.headers().values.get(key).and_then(|(_, p)| p.first()) {
@@ -380,7 +384,7 @@ pub unsafe extern "C" fn nats_msg_header_values(
     count: *mut usize,
 ) -> nats_status {
     guard(|| {
-        let m = handle_arg(msg, "msg")?;
+        let m = borrow(msg, "msg")?;
         let key = str_arg(key, "key")?;
         out_arg(values, "values")?;
         out_arg(count, "count")?;
@@ -405,7 +409,7 @@ pub unsafe extern "C" fn nats_msg_header_keys(
     count: *mut usize,
 ) -> nats_status {
     guard(|| {
-        let m = handle_arg(msg, "msg")?;
+        let m = borrow(msg, "msg")?;
         out_arg(keys, "keys")?;
         out_arg(count, "count")?;
         let c = m.headers();
@@ -477,9 +481,9 @@ pub unsafe extern "C" fn nats_msg_data_len(msg: *const nats_msg) -> usize {
 #[no_mangle]
 pub unsafe extern "C" fn nats_msg_clone(msg: *const nats_msg, out: *mut *mut nats_msg) -> nats_status {
     guard(|| {
-        let m = handle_arg(msg, "msg")?;
+        let m = borrow(msg, "msg")?;
         out_arg(out, "out")?;
-        write_out(out, Box::into_raw(Box::new(m.clone())));
+        box_out(out, m.clone());
         Ok(())
     })
 }
@@ -489,9 +493,7 @@ pub unsafe extern "C" fn nats_msg_clone(msg: *const nats_msg, out: *mut *mut nat
 #[no_mangle]
 pub unsafe extern "C" fn nats_msg_free(msg: *mut nats_msg) {
     guard_void(|| {
-        if !msg.is_null() {
-            drop(Box::from_raw(msg));
-        }
+        free_box(msg);
     })
 }
 
@@ -500,24 +502,7 @@ pub unsafe extern "C" fn nats_msg_free(msg: *mut nats_msg) {
 /// NULL is a no-op.
 #[no_mangle]
 pub unsafe extern "C" fn nats_msgs_free(msgs: *mut *mut nats_msg, count: usize) {
-    guard_void(|| {
-        if msgs.is_null() {
-            return;
-        }
-        let list = Box::from_raw(std::ptr::slice_from_raw_parts_mut(msgs, count));
-        for &m in list.iter() {
-            if !m.is_null() {
-                drop(Box::from_raw(m));
-            }
-        }
-    })
-}
-
-/// Writes `list` as a C array of owned messages, freed by `nats_msgs_free`.
-pub(crate) fn msgs_out(list: Vec<nats_msg>) -> (*mut *mut nats_msg, usize) {
-    let ptrs: Box<[*mut nats_msg]> = list.into_iter().map(|m| Box::into_raw(Box::new(m))).collect();
-    let n = ptrs.len();
-    (Box::into_raw(ptrs).cast(), n)
+    guard_void(|| free_box_array(msgs, count))
 }
 
 /// Metadata of a message received from a JetStream consumer, from `nats_msg_metadata`. The
@@ -549,7 +534,7 @@ pub struct nats_js_msg_metadata {
 #[no_mangle]
 pub unsafe extern "C" fn nats_msg_metadata(msg: *const nats_msg, meta: *mut nats_js_msg_metadata) -> nats_status {
     guard(|| {
-        let m = handle_arg(msg, "msg")?;
+        let m = borrow(msg, "msg")?;
         out_arg(meta, "meta")?;
         let j = m.js_meta().ok_or_else(|| {
             Error::new(NATS_ERR_INVALID_ARGUMENT, "not a JetStream consumer's message (no $JS.ACK reply subject)")
@@ -578,7 +563,7 @@ pub unsafe extern "C" fn nats_msg_metadata(msg: *const nats_msg, meta: *mut nats
 /// needs acks, or already acknowledged), `NATS_ERR_CONNECTION_CLOSED`.
 #[no_mangle]
 pub unsafe extern "C" fn nats_msg_ack(msg: *const nats_msg) -> nats_status {
-    guard(|| handle_arg(msg, "msg")?.acknowledge(b"+ACK", true, None))
+    guard(|| borrow(msg, "msg")?.acknowledge(b"+ACK", true, None))
 }
 
 /// As `nats_msg_ack`, then waits (at most `timeout_ms`; 0 = the connection's request timeout)
@@ -588,7 +573,7 @@ pub unsafe extern "C" fn nats_msg_ack(msg: *const nats_msg) -> nats_status {
 #[no_mangle]
 pub unsafe extern "C" fn nats_msg_ack_sync(msg: *const nats_msg, timeout_ms: u64) -> nats_status {
     guard(|| {
-        let m = handle_arg(msg, "msg")?;
+        let m = borrow(msg, "msg")?;
         runtime::refuse_on_runtime("nats_msg_ack_sync")?;
         let limit = match (timeout_ms, &m.acker) {
             (0, Some(c)) => c.request_timeout,
@@ -602,7 +587,7 @@ pub unsafe extern "C" fn nats_msg_ack_sync(msg: *const nats_msg, timeout_ms: u64
 /// Errors: as `nats_msg_ack`.
 #[no_mangle]
 pub unsafe extern "C" fn nats_msg_nak(msg: *const nats_msg) -> nats_status {
-    guard(|| handle_arg(msg, "msg")?.acknowledge(b"-NAK", true, None))
+    guard(|| borrow(msg, "msg")?.acknowledge(b"-NAK", true, None))
 }
 
 /// As `nats_msg_nak`, asking the server to redeliver only after `delay_ms`.
@@ -611,7 +596,7 @@ pub unsafe extern "C" fn nats_msg_nak(msg: *const nats_msg) -> nats_status {
 pub unsafe extern "C" fn nats_msg_nak_with_delay(msg: *const nats_msg, delay_ms: u64) -> nats_status {
     guard(|| {
         let body = format!("-NAK {{\"delay\":{}}}", u128::from(delay_ms) * 1_000_000);
-        handle_arg(msg, "msg")?.acknowledge(body.as_bytes(), true, None)
+        borrow(msg, "msg")?.acknowledge(body.as_bytes(), true, None)
     })
 }
 
@@ -619,12 +604,12 @@ pub unsafe extern "C" fn nats_msg_nak_with_delay(msg: *const nats_msg, delay_ms:
 /// sent any number of times before the final acknowledgement. Errors: as `nats_msg_ack`.
 #[no_mangle]
 pub unsafe extern "C" fn nats_msg_in_progress(msg: *const nats_msg) -> nats_status {
-    guard(|| handle_arg(msg, "msg")?.acknowledge(b"+WPI", false, None))
+    guard(|| borrow(msg, "msg")?.acknowledge(b"+WPI", false, None))
 }
 
 /// Terminates the message: never redeliver it, although it was not processed.
 /// Errors: as `nats_msg_ack`.
 #[no_mangle]
 pub unsafe extern "C" fn nats_msg_term(msg: *const nats_msg) -> nats_status {
-    guard(|| handle_arg(msg, "msg")?.acknowledge(b"+TERM", true, None))
+    guard(|| borrow(msg, "msg")?.acknowledge(b"+TERM", true, None))
 }

@@ -4,6 +4,7 @@
 //! setter, not a later connect). Files named by `_file` setters and certificate paths are read
 //! or checked at set time. Setters may be called in any order; the last call wins.
 
+use crate::capi::handle::*;
 use crate::error::*;
 use crate::events::*;
 use crate::ffi::*;
@@ -78,6 +79,9 @@ pub struct nats_options {
     pub(crate) max_pings_out: u32,
     pub(crate) reconnect_buffer_size: usize,
 }
+
+// C owns a `nats_options` with one owner: created and freed through a Box (see capi::handle).
+impl BoxHandle for nats_options {}
 
 /// async-nats' built-in limit of unanswered PINGs.
 pub(crate) const BUILTIN_MAX_PINGS_OUT: u32 = 2;
@@ -179,7 +183,7 @@ fn positive_ms(ms: u64, what: &str) -> Result<Duration> {
 /// Runs a setter body against a checked options pointer.
 unsafe fn with_opts(o: *mut nats_options, f: impl FnOnce(&mut nats_options) -> Result<()>) -> nats_status {
     guard(|| {
-        let o = o.as_mut().ok_or_else(|| null("opts"))?;
+        let o = borrow_mut(o, "opts")?;
         f(o)
     })
 }
@@ -194,7 +198,7 @@ unsafe fn with_opts(o: *mut nats_options, f: impl FnOnce(&mut nats_options) -> R
 pub unsafe extern "C" fn nats_options_new(out: *mut *mut nats_options) -> nats_status {
     guard(|| {
         out_arg(out, "out")?;
-        write_out(out, Box::into_raw(Box::default()));
+        box_out(out, Default::default());
         Ok(())
     })
 }
@@ -204,9 +208,7 @@ pub unsafe extern "C" fn nats_options_new(out: *mut *mut nats_options) -> nats_s
 #[no_mangle]
 pub unsafe extern "C" fn nats_options_free(opts: *mut nats_options) {
     guard_void(|| {
-        if !opts.is_null() {
-            drop(Box::from_raw(opts));
-        }
+        free_box(opts);
     })
 }
 

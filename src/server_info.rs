@@ -1,5 +1,6 @@
 //! `nats_server_info_*`: what the server said about itself and about this client.
 
+use crate::capi::handle::*;
 use crate::connection::nats_connection;
 use crate::error::*;
 use crate::ffi::*;
@@ -39,6 +40,9 @@ pub struct nats_server_info {
     servers: Vec<CString>,
     servers_ptrs: Vec<*const c_char>,
 }
+
+// C owns a `nats_server_info` with one owner: created and freed through a Box (see capi::handle).
+impl BoxHandle for nats_server_info {}
 // SAFETY: the raw pointers point into CStrings owned by the same immutable snapshot.
 unsafe impl Send for nats_server_info {}
 unsafe impl Sync for nats_server_info {}
@@ -109,10 +113,10 @@ pub unsafe extern "C" fn nats_connection_server_info(
     info: *mut *mut nats_server_info,
 ) -> nats_status {
     guard(|| {
-        let c = handle_arg(conn, "conn")?;
+        let c = borrow(conn, "conn")?;
         out_arg(info, "info")?;
         let snap = nats_server_info::take(c)?;
-        write_out(info, Box::into_raw(Box::new(snap)));
+        box_out(info, snap);
         Ok(())
     })
 }
@@ -121,9 +125,7 @@ pub unsafe extern "C" fn nats_connection_server_info(
 #[no_mangle]
 pub unsafe extern "C" fn nats_server_info_free(info: *mut nats_server_info) {
     guard_void(|| {
-        if !info.is_null() {
-            drop(Box::from_raw(info));
-        }
+        free_box(info);
     })
 }
 
@@ -229,7 +231,7 @@ pub unsafe extern "C" fn nats_server_info_discovered_servers(
     urls: *mut *const *const c_char,
     count: *mut usize,
 ) -> nats_status {
-    guard(|| list_out(&handle_arg(info, "info")?.discovered_ptrs, urls, count))
+    guard(|| list_out(&borrow(info, "info")?.discovered_ptrs, urls, count))
 }
 
 /// Like `nats_server_info_discovered_servers`, for every server in the pool: those given in
@@ -240,5 +242,5 @@ pub unsafe extern "C" fn nats_server_info_servers(
     urls: *mut *const *const c_char,
     count: *mut usize,
 ) -> nats_status {
-    guard(|| list_out(&handle_arg(info, "info")?.servers_ptrs, urls, count))
+    guard(|| list_out(&borrow(info, "info")?.servers_ptrs, urls, count))
 }

@@ -1,6 +1,7 @@
 //! `nats_stream_*` and `nats_jetstream_stream_*`: JetStream streams: configuration, create,
 //! update, delete, info, purge, list, and reading stored messages.
 
+use crate::capi::handle::*;
 use crate::error::*;
 use crate::ffi::*;
 use crate::jetstream::{js_error, nats_jetstream};
@@ -180,6 +181,9 @@ pub struct nats_stream_info {
     last_seq: u64,
     consumers: u64,
 }
+
+// C owns a `nats_stream_info` with one owner: created and freed through a Box (see capi::handle).
+impl BoxHandle for nats_stream_info {}
 // SAFETY: the raw pointers point into CStrings owned by the same immutable snapshot.
 unsafe impl Send for nats_stream_info {}
 unsafe impl Sync for nats_stream_info {}
@@ -213,7 +217,7 @@ impl nats_jetstream {
 
 unsafe fn info_out(info: *mut *mut nats_stream_info, i: async_nats::jetstream::stream::Info) {
     if !info.is_null() {
-        write_out(info, Box::into_raw(Box::new(nats_stream_info::from(i))));
+        box_out(info, nats_stream_info::from(i));
     }
 }
 
@@ -230,8 +234,8 @@ pub unsafe extern "C" fn nats_jetstream_stream_create(
     info: *mut *mut nats_stream_info,
 ) -> nats_status {
     guard(|| {
-        let j = handle_arg(js, "js")?;
-        let config = to_config(handle_arg(cfg, "cfg")?)?;
+        let j = borrow(js, "js")?;
+        let config = to_config(borrow(cfg, "cfg")?)?;
         let s = j
             .call("nats_jetstream_stream_create", j.ctx.create_stream(config))?
             .map_err(|e| js_error("create stream", &e))?;
@@ -249,8 +253,8 @@ pub unsafe extern "C" fn nats_jetstream_stream_update(
     info: *mut *mut nats_stream_info,
 ) -> nats_status {
     guard(|| {
-        let j = handle_arg(js, "js")?;
-        let config = to_config(handle_arg(cfg, "cfg")?)?;
+        let j = borrow(js, "js")?;
+        let config = to_config(borrow(cfg, "cfg")?)?;
         let i = j
             .call("nats_jetstream_stream_update", j.ctx.update_stream(config))?
             .map_err(|e| js_error("update stream", &e))?;
@@ -265,7 +269,7 @@ pub unsafe extern "C" fn nats_jetstream_stream_update(
 #[no_mangle]
 pub unsafe extern "C" fn nats_jetstream_stream_delete(js: *mut nats_jetstream, name: *const c_char) -> nats_status {
     guard(|| {
-        let j = handle_arg(js, "js")?;
+        let j = borrow(js, "js")?;
         let name = str_arg(name, "name")?;
         check_name(name)?;
         j.call("nats_jetstream_stream_delete", j.ctx.delete_stream(name))?
@@ -283,7 +287,7 @@ pub unsafe extern "C" fn nats_jetstream_stream_info(
     info: *mut *mut nats_stream_info,
 ) -> nats_status {
     guard(|| {
-        let j = handle_arg(js, "js")?;
+        let j = borrow(js, "js")?;
         let name = str_arg(name, "name")?;
         check_name(name)?;
         out_arg(info, "info")?;
@@ -308,7 +312,7 @@ pub unsafe extern "C" fn nats_jetstream_stream_purge(
     purged: *mut u64,
 ) -> nats_status {
     guard(|| {
-        let j = handle_arg(js, "js")?;
+        let j = borrow(js, "js")?;
         let name = str_arg(name, "name")?;
         check_name(name)?;
         let subject = opt_str_arg(subject, "subject")?;
@@ -342,7 +346,7 @@ pub unsafe extern "C" fn nats_jetstream_stream_names(
     count: *mut usize,
 ) -> nats_status {
     guard(|| {
-        let j = handle_arg(js, "js")?;
+        let j = borrow(js, "js")?;
         out_arg(names, "names")?;
         out_arg(count, "count")?;
         let fut = async {
@@ -385,7 +389,7 @@ pub unsafe extern "C" fn nats_jetstream_stream_get_msg(
     msg: *mut *mut nats_msg,
 ) -> nats_status {
     guard(|| {
-        let j = handle_arg(js, "js")?;
+        let j = borrow(js, "js")?;
         let name = str_arg(name, "name")?;
         check_name(name)?;
         out_arg(msg, "msg")?;
@@ -394,7 +398,7 @@ pub unsafe extern "C" fn nats_jetstream_stream_get_msg(
             s.get_raw_message(seq).await.map_err(|e| js_error(&format!("get message {seq}"), &e))
         };
         let m = j.call("nats_jetstream_stream_get_msg", fut)??;
-        write_out(msg, Box::into_raw(Box::new(stored_to_msg(m))));
+        box_out(msg, stored_to_msg(m));
         Ok(())
     })
 }
@@ -409,7 +413,7 @@ pub unsafe extern "C" fn nats_jetstream_stream_get_last_msg(
     msg: *mut *mut nats_msg,
 ) -> nats_status {
     guard(|| {
-        let j = handle_arg(js, "js")?;
+        let j = borrow(js, "js")?;
         let name = str_arg(name, "name")?;
         check_name(name)?;
         let subject = str_arg(subject, "subject")?;
@@ -422,7 +426,7 @@ pub unsafe extern "C" fn nats_jetstream_stream_get_last_msg(
                 .map_err(|e| js_error(&format!("last message on {subject:?}"), &e))
         };
         let m = j.call("nats_jetstream_stream_get_last_msg", fut)??;
-        write_out(msg, Box::into_raw(Box::new(stored_to_msg(m))));
+        box_out(msg, stored_to_msg(m));
         Ok(())
     })
 }
@@ -442,7 +446,7 @@ pub unsafe extern "C" fn nats_stream_info_subjects(
     count: *mut usize,
 ) -> nats_status {
     guard(|| {
-        let i = handle_arg(info, "info")?;
+        let i = borrow(info, "info")?;
         out_arg(subjects, "subjects")?;
         out_arg(count, "count")?;
         write_out(subjects, if i.subject_ptrs.is_empty() { std::ptr::null() } else { i.subject_ptrs.as_ptr() });
@@ -485,8 +489,6 @@ pub unsafe extern "C" fn nats_stream_info_consumers(info: *const nats_stream_inf
 #[no_mangle]
 pub unsafe extern "C" fn nats_stream_info_free(info: *mut nats_stream_info) {
     guard_void(|| {
-        if !info.is_null() {
-            drop(Box::from_raw(info));
-        }
+        free_box(info);
     })
 }

@@ -7,7 +7,8 @@
 //! (synchronous subscriptions) the caller's thread in `nats_subscription_next_msg`. Callbacks
 //! therefore never run on runtime threads and may call any blocking API function.
 
-use crate::connection::{arc_from_handle, nats_connection, wait_closed};
+use crate::capi::handle::*;
+use crate::connection::{nats_connection, wait_closed};
 use crate::error::*;
 use crate::events::Event;
 use crate::ffi::*;
@@ -237,6 +238,9 @@ pub struct nats_subscription {
     /// control / heartbeat status messages are answered or skipped instead of delivered.
     js: bool,
 }
+
+// C owns a `nats_subscription` with shared: C holds one strong reference (see capi::handle).
+impl ArcHandle for nats_subscription {}
 
 /// Where a subscription's messages come from: a core NATS subscription, or a stream of
 /// messages produced by async-nats (JetStream ordered or pull consumers), whose errors are
@@ -718,10 +722,6 @@ fn deliver(sub: Arc<nats_subscription>, cb: MsgFn, user_data: *mut c_void) {
     sub.pending.finish();
 }
 
-pub(crate) fn into_handle(sub: Arc<nats_subscription>) -> *mut nats_subscription {
-    Arc::into_raw(sub).cast_mut()
-}
-
 #[allow(clippy::too_many_arguments)]
 unsafe fn subscribe_common(
     conn: *mut nats_connection,
@@ -734,7 +734,7 @@ unsafe fn subscribe_common(
     out: *mut *mut nats_subscription,
 ) -> nats_status {
     guard(|| {
-        handle_arg(conn, "conn")?;
+        borrow(conn, "conn")?;
         let subject = str_arg(subject, "subject")?;
         let queue = match queue {
             Some(q) => Some(str_arg(q, "queue")?),
@@ -745,8 +745,8 @@ unsafe fn subscribe_common(
             false => Some((cb.ok_or_else(|| null("cb"))?, user_data, user_data_free)),
         };
         out_arg(out, "out")?;
-        let sub = nats_subscription::subscribe(arc_from_handle(conn), subject, queue, cb)?;
-        write_out(out, into_handle(sub));
+        let sub = nats_subscription::subscribe(clone_arc(conn, "conn")?, subject, queue, cb)?;
+        arc_out(out, sub);
         Ok(())
     })
 }
@@ -842,10 +842,10 @@ pub unsafe extern "C" fn nats_subscription_next_msg(
     msg: *mut *mut nats_msg,
 ) -> nats_status {
     guard(|| {
-        let s = handle_arg(sub, "sub")?;
+        let s = borrow(sub, "sub")?;
         out_arg(msg, "msg")?;
         let m = s.next_msg(Duration::from_millis(timeout_ms))?;
-        write_out(msg, Box::into_raw(Box::new(m)));
+        box_out(msg, m);
         Ok(())
     })
 }
@@ -858,7 +858,7 @@ pub unsafe extern "C" fn nats_subscription_next_msg(
 /// connection is closed; the subscription is stopped anyway).
 #[no_mangle]
 pub unsafe extern "C" fn nats_subscription_unsubscribe(sub: *mut nats_subscription) -> nats_status {
-    guard(|| handle_arg(sub, "sub")?.unsubscribe())
+    guard(|| borrow(sub, "sub")?.unsubscribe())
 }
 
 /// Unsubscribes automatically once `max` messages in total (counting those already
@@ -869,7 +869,7 @@ pub unsafe extern "C" fn nats_subscription_unsubscribe(sub: *mut nats_subscripti
 /// `NATS_ERR_CONNECTION_CLOSED`.
 #[no_mangle]
 pub unsafe extern "C" fn nats_subscription_auto_unsubscribe(sub: *mut nats_subscription, max: u64) -> nats_status {
-    guard(|| handle_arg(sub, "sub")?.auto_unsubscribe(max))
+    guard(|| borrow(sub, "sub")?.auto_unsubscribe(max))
 }
 
 /// Drains the subscription: the server is told to stop sending (UNSUB), and every message it
@@ -881,7 +881,7 @@ pub unsafe extern "C" fn nats_subscription_auto_unsubscribe(sub: *mut nats_subsc
 /// (unsubscribed or already ended), `NATS_ERR_CONNECTION_CLOSED`, `NATS_ERR_TIMEOUT`.
 #[no_mangle]
 pub unsafe extern "C" fn nats_subscription_drain(sub: *mut nats_subscription, timeout_ms: u64) -> nats_status {
-    guard(|| handle_arg(sub, "sub")?.drain(Duration::from_millis(timeout_ms)))
+    guard(|| borrow(sub, "sub")?.drain(Duration::from_millis(timeout_ms)))
 }
 
 /// Sets the pending limits: how many messages and payload bytes may be pending (waiting for
@@ -897,7 +897,7 @@ pub unsafe extern "C" fn nats_subscription_set_pending_limits(
     bytes: i64,
 ) -> nats_status {
     guard(|| {
-        let s = handle_arg(sub, "sub")?;
+        let s = borrow(sub, "sub")?;
         if msgs == 0 || bytes == 0 {
             return Err(Error::new(
                 NATS_ERR_INVALID_ARGUMENT,
@@ -919,7 +919,7 @@ pub unsafe extern "C" fn nats_subscription_pending_limits(
     bytes: *mut i64,
 ) -> nats_status {
     guard(|| {
-        let s = handle_arg(sub, "sub")?;
+        let s = borrow(sub, "sub")?;
         write_opt(msgs, s.limit_msgs.load(Ordering::Relaxed));
         write_opt(bytes, s.limit_bytes.load(Ordering::Relaxed));
         Ok(())
@@ -944,7 +944,7 @@ pub unsafe extern "C" fn nats_subscription_pending(
     bytes: *mut i64,
 ) -> nats_status {
     guard(|| {
-        let s = handle_arg(sub, "sub")?;
+        let s = borrow(sub, "sub")?;
         write_opt(msgs, s.pending_msgs.load(Ordering::Relaxed).max(0));
         write_opt(bytes, s.pending_bytes.load(Ordering::Relaxed).max(0));
         Ok(())
@@ -960,7 +960,7 @@ pub unsafe extern "C" fn nats_subscription_max_pending(
     bytes: *mut i64,
 ) -> nats_status {
     guard(|| {
-        let s = handle_arg(sub, "sub")?;
+        let s = borrow(sub, "sub")?;
         write_opt(msgs, s.max_pending_msgs.load(Ordering::Relaxed));
         write_opt(bytes, s.max_pending_bytes.load(Ordering::Relaxed));
         Ok(())
@@ -998,8 +998,7 @@ pub unsafe extern "C" fn nats_subscription_is_valid(sub: *const nats_subscriptio
 #[no_mangle]
 pub unsafe extern "C" fn nats_subscription_free(sub: *mut nats_subscription) {
     guard_void(|| {
-        if !sub.is_null() {
-            let s = Arc::from_raw(sub.cast_const());
+        if let Some(s) = free_arc(sub) {
             if s.active.load(Ordering::Acquire) {
                 let _ = s.unsubscribe();
             }

@@ -14,11 +14,7 @@ fn lib_dir() -> PathBuf {
 }
 
 fn newest_source() -> SystemTime {
-    let mut newest = SystemTime::UNIX_EPOCH;
-    for e in std::fs::read_dir(root().join("src")).unwrap() {
-        newest = newest.max(e.unwrap().metadata().unwrap().modified().unwrap());
-    }
-    newest
+    source_files().iter().map(|f| f.metadata().unwrap().modified().unwrap()).max().unwrap_or(SystemTime::UNIX_EPOCH)
 }
 
 /// How a C program is compiled: plain, or instrumented with AddressSanitizer and

@@ -1,12 +1,10 @@
 //! The committed header must be exactly what cbindgen generates from the sources, and must
 //! compile cleanly as C99 and C++17 with warnings as errors.
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::{root, source_files};
+use std::path::Path;
 use std::process::Command;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn generate() -> String {
     let config = cbindgen::Config::from_file(root().join("cbindgen.toml")).expect("cbindgen.toml");
@@ -69,8 +67,7 @@ fn header_compiles_as_c99_and_cxx17() {
 fn every_export_is_declared() {
     let header = std::fs::read_to_string(root().join("include/nats_ffi.h")).unwrap();
     let mut count = 0;
-    for e in std::fs::read_dir(root().join("src")).unwrap() {
-        let path = e.unwrap().path();
+    for path in source_files() {
         let src = std::fs::read_to_string(&path).unwrap();
         for (at, _) in src.match_indices("macro_rules!") {
             let body = &src[at..src[at..].find("\n}\n").map_or(src.len(), |end| at + end)];

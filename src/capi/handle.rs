@@ -1,0 +1,145 @@
+//! The one way to hand a handle to C, borrow it back, clone it and free it.
+//!
+//! Every C handle type declares how C owns it, as in rustls-ffi's `Castable`:
+//! - [`BoxHandle`]: one owner (`nats_options`, messages, info snapshots, …). Created with
+//!   [`box_out`], borrowed with [`borrow`] / [`borrow_mut`], freed with [`free_box`].
+//! - [`ArcHandle`]: shared (`nats_connection`, `nats_subscription`, `nats_jetstream`): a
+//!   callback in flight, a drain and the user's `_free` each hold a reference, so none can
+//!   free it under another. Created with [`arc_out`], borrowed with [`borrow`], cloned with
+//!   [`clone_arc`], released with [`free_arc`].
+//!
+//! Using a Box function on an Arc handle (or the reverse) does not compile.
+
+use crate::error::*;
+use std::sync::Arc;
+
+/// A handle C owns through one `Box`.
+pub(crate) trait BoxHandle: Sized {}
+
+/// A handle C shares through an `Arc`: the pointer C holds is one strong reference.
+pub(crate) trait ArcHandle: Sized {}
+
+fn null(name: &str) -> Error {
+    Error::new(NATS_ERR_NULL_ARGUMENT, format!("`{name}` is NULL"))
+}
+
+/// Borrows the value behind a handle of either kind; NULL is `NATS_ERR_NULL_ARGUMENT` naming
+/// the argument.
+///
+/// # Safety
+/// `p` must be NULL or a live handle of this type, not freed while the borrow lasts.
+pub(crate) unsafe fn borrow<'a, T>(p: *const T, name: &str) -> Result<&'a T> {
+    // SAFETY: the caller promises `p` is NULL or live for 'a.
+    unsafe { p.as_ref() }.ok_or_else(|| null(name))
+}
+
+/// Borrows the value behind a Box handle for changing it.
+///
+/// # Safety
+/// As [`borrow`], and no other reference to it may exist while the borrow lasts (the header
+/// says such handles are not to be used from two threads at once).
+pub(crate) unsafe fn borrow_mut<'a, T: BoxHandle>(p: *mut T, name: &str) -> Result<&'a mut T> {
+    // SAFETY: as the caller promises.
+    unsafe { p.as_mut() }.ok_or_else(|| null(name))
+}
+
+/// Hands a new Box handle to C through an out-parameter.
+///
+/// # Safety
+/// `out` must be valid for a write (checked non-NULL before the work was done).
+pub(crate) unsafe fn box_out<T: BoxHandle>(out: *mut *mut T, value: T) {
+    // SAFETY: as the caller promises; C now owns the box until `free_box`.
+    unsafe { out.write(Box::into_raw(Box::new(value))) }
+}
+
+/// The raw pointer of a new Box handle (for arrays of handles C frees one by one).
+pub(crate) fn box_raw<T: BoxHandle>(value: T) -> *mut T {
+    Box::into_raw(Box::new(value))
+}
+
+/// Frees a Box handle; NULL is a no-op.
+///
+/// # Safety
+/// `p` must be NULL or a handle from [`box_out`] / [`box_raw`] not freed before.
+pub(crate) unsafe fn free_box<T: BoxHandle>(p: *mut T) {
+    if !p.is_null() {
+        // SAFETY: as the caller promises: C gives its box back.
+        drop(unsafe { Box::from_raw(p) });
+    }
+}
+
+/// The raw pointer of a new Arc handle: C holds one strong reference.
+pub(crate) fn arc_raw<T: ArcHandle>(value: Arc<T>) -> *mut T {
+    Arc::into_raw(value).cast_mut()
+}
+
+/// Hands an Arc handle to C through an out-parameter.
+///
+/// # Safety
+/// `out` must be valid for a write.
+pub(crate) unsafe fn arc_out<T: ArcHandle>(out: *mut *mut T, value: Arc<T>) {
+    // SAFETY: as the caller promises.
+    unsafe { out.write(arc_raw(value)) }
+}
+
+/// A new strong reference to the value behind an Arc handle, leaving C's own in place.
+///
+/// # Safety
+/// `p` must be NULL or a live handle from [`arc_out`] / [`arc_raw`].
+pub(crate) unsafe fn clone_arc<T: ArcHandle>(p: *const T, name: &str) -> Result<Arc<T>> {
+    if p.is_null() {
+        return Err(null(name));
+    }
+    // SAFETY: `p` came from `Arc::into_raw` and C's reference keeps it alive; taking one
+    // more reference before rebuilding an Arc leaves C's count untouched.
+    unsafe {
+        Arc::increment_strong_count(p);
+        Ok(Arc::from_raw(p))
+    }
+}
+
+/// Takes back C's reference of an Arc handle (the value lives on while others hold it);
+/// `None` for NULL.
+///
+/// # Safety
+/// `p` must be NULL or a handle from [`arc_out`] / [`arc_raw`] whose reference C has not
+/// given back before.
+pub(crate) unsafe fn free_arc<T: ArcHandle>(p: *mut T) -> Option<Arc<T>> {
+    // SAFETY: as the caller promises: C gives its reference back, exactly once.
+    (!p.is_null()).then(|| unsafe { Arc::from_raw(p.cast_const()) })
+}
+
+/// Takes back a Box handle (to act on it before it is dropped); `None` for NULL.
+///
+/// # Safety
+/// As [`free_box`].
+pub(crate) unsafe fn take_box<T: BoxHandle>(p: *mut T) -> Option<Box<T>> {
+    // SAFETY: as the caller promises: C gives its box back.
+    (!p.is_null()).then(|| unsafe { Box::from_raw(p) })
+}
+
+/// An array of new Box handles for C: `(array, count)`, the array itself boxed; released with
+/// [`free_box_array`] (`nats_msgs_free`, `nats_kv_entries_free`).
+pub(crate) fn box_array<T: BoxHandle>(list: Vec<T>) -> (*mut *mut T, usize) {
+    let handles: Box<[*mut T]> = list.into_iter().map(box_raw).collect();
+    let count = handles.len();
+    (Box::into_raw(handles).cast(), count)
+}
+
+/// Frees an array from [`box_array`] and every handle still in it (C may set an entry to
+/// NULL to keep that handle); NULL is a no-op.
+///
+/// # Safety
+/// `list` must be NULL or an array from [`box_array`] with its `count`, not freed before;
+/// each non-NULL entry a handle not freed before.
+pub(crate) unsafe fn free_box_array<T: BoxHandle>(list: *mut *mut T, count: usize) {
+    if list.is_null() {
+        return;
+    }
+    // SAFETY: as the caller promises: the array and its handles come back to us.
+    let handles = unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(list, count)) };
+    for &h in handles.iter() {
+        // SAFETY: each entry is NULL or a live handle from `box_raw`.
+        unsafe { free_box(h) };
+    }
+}
