@@ -182,8 +182,8 @@ impl Backoff {
         if !self.ever_connected.load(Ordering::Acquire) && attempts <= self.servers {
             return Duration::ZERO;
         }
-        if let Some(h) = self.custom {
-            return events::custom_delay(h, attempts);
+        if let Some(h) = &self.custom {
+            return events::custom_delay(h.clone(), attempts);
         }
         if attempts <= 1 {
             return Duration::ZERO;
@@ -376,7 +376,7 @@ impl nats_connection {
         let backoff = Backoff {
             wait: opts.reconnect_wait,
             jitter: if tls { opts.reconnect_jitter_tls } else { opts.reconnect_jitter },
-            custom: opts.hooks.reconnect_delay,
+            custom: opts.hooks.reconnect_delay.clone(),
             servers: addrs.len(),
             ever_connected: ever_connected.clone(),
         };
@@ -434,7 +434,7 @@ impl nats_connection {
                 closed.subscribe(),
             ));
         }
-        if let (Some(tx), Some(_)) = (&events_tx, opts.hooks.discovered_servers) {
+        if let (Some(tx), Some(_)) = (&events_tx, &opts.hooks.discovered_servers) {
             handle.spawn(watch_discovered(client.clone(), tx.clone(), closed.subscribe()));
         }
         let conn = Arc::new(nats_connection {
@@ -451,7 +451,7 @@ impl nats_connection {
             replies: OnceLock::new(),
         });
         if let Some(rx) = events_rx {
-            events::spawn(opts.hooks, rx, conn.clone())?;
+            events::spawn(opts.hooks.clone(), rx, conn.clone())?;
         }
         Ok(conn)
     }
@@ -669,7 +669,7 @@ impl nats_connection {
                     };
                     // SAFETY: the user's callback with the user's pointer; `msg` lives until
                     // `job` is dropped after the call.
-                    unsafe { (job.hook.f)(job.hook.user_data, status, msg) };
+                    unsafe { (job.hook.f())(job.hook.user_data(), status, msg) };
                 }
             })
             .map_err(|e| Error::new(NATS_ERR_INTERNAL, format!("cannot start the reply thread: {e}")))?;
@@ -1000,7 +1000,7 @@ pub unsafe extern "C" fn nats_request_async(
         let f = cb.ok_or_else(|| null("cb"))?;
         let c = clone_arc(conn, "conn")?;
         let t = timeout_or_default(&c, timeout_ms);
-        c.request_async(s, Bytes::copy_from_slice(d), t, Hook { f, user_data })
+        c.request_async(s, Bytes::copy_from_slice(d), t, events::hook(f, user_data))
     })
 }
 

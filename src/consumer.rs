@@ -2,6 +2,7 @@
 //! subscriptions (`nats_jetstream_subscribe*`): durable and ephemeral consumers, pull
 //! (fetch, next, consume with a callback), push and ordered delivery.
 
+use crate::capi::callback::CCallback;
 use crate::capi::handle::*;
 use crate::error::*;
 use crate::ffi::*;
@@ -707,7 +708,7 @@ pub unsafe extern "C" fn nats_pull_consumer_consume(
         let sub = nats_subscription::start(
             p.js.conn.clone(),
             Source::Stream(stream),
-            Some((cb, user_data, user_data_free)),
+            Some(CCallback::new(cb, user_data, user_data_free)),
             true,
         )?;
         arc_out(out, sub);
@@ -794,7 +795,7 @@ pub unsafe extern "C" fn nats_jetstream_subscribe(
 ) -> nats_status {
     guard(|| {
         let cb = cb.ok_or_else(|| null("cb"))?;
-        push_common(js, stream, consumer, Some((cb, user_data, user_data_free)), out)
+        push_common(js, stream, consumer, Some(CCallback::new(cb, user_data, user_data_free)), out)
     })
 }
 
@@ -864,7 +865,12 @@ pub unsafe extern "C" fn nats_jetstream_subscribe_ordered(
         let stream = j.call("nats_jetstream_subscribe_ordered", fut)??;
         let stream: MsgStream =
             Box::pin(stream.map(|r| r.map(|m| m.message).map_err(|e| format!("ordered consumer: {e}"))));
-        let sub = nats_subscription::start(conn, Source::Stream(stream), Some((cb, user_data, user_data_free)), true)?;
+        let sub = nats_subscription::start(
+            conn,
+            Source::Stream(stream),
+            Some(CCallback::new(cb, user_data, user_data_free)),
+            true,
+        )?;
         arc_out(out, sub);
         Ok(())
     })

@@ -6,6 +6,7 @@
 //! never run on runtime threads and may call any function of the library, including blocking
 //! ones and `nats_connection_close`/`_free` on their own connection.
 
+use crate::capi::callback::CCallback;
 use crate::connection::nats_connection;
 use crate::error::*;
 use crate::subscription::nats_subscription;
@@ -47,15 +48,14 @@ pub type nats_error_callback = Option<
 pub type nats_reconnect_delay_callback = Option<unsafe extern "C" fn(user_data: *mut c_void, attempts: u32) -> u64>;
 
 /// A C function pointer with its user data.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Hook<F> {
-    pub f: F,
-    pub user_data: *mut c_void,
+/// A callback set by the user whose `user_data` the library never releases, shared by the
+/// options and every connection made with them.
+pub(crate) type Hook<F> = Arc<CCallback<F>>;
+
+/// Wraps a C function and its `user_data` as a [`Hook`].
+pub(crate) fn hook<F: Copy>(f: F, user_data: *mut c_void) -> Hook<F> {
+    Arc::new(CCallback::lent(f, user_data))
 }
-// SAFETY: the pointer is only handed back to the user's own callback; the header states that
-// callbacks run on library threads, so user_data must be usable from another thread.
-unsafe impl<F: Send> Send for Hook<F> {}
-unsafe impl<F: Sync> Sync for Hook<F> {}
 
 pub(crate) type ConnFn = unsafe extern "C" fn(*mut c_void, *mut nats_connection);
 pub(crate) type ErrFn =
@@ -63,7 +63,7 @@ pub(crate) type ErrFn =
 pub(crate) type DelayFn = unsafe extern "C" fn(*mut c_void, u32) -> u64;
 
 /// The callbacks set on options.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct Hooks {
     pub connected: Option<Hook<ConnFn>>,
     pub disconnected: Option<Hook<ConnFn>>,
@@ -151,11 +151,11 @@ pub(crate) fn spawn(hooks: Hooks, rx: mpsc::Receiver<Event>, conn: Arc<nats_conn
 
 fn run(hooks: Hooks, rx: mpsc::Receiver<Event>, conn: Arc<nats_connection>) {
     let handle = Arc::as_ptr(&conn).cast_mut();
-    let call = |h: Option<Hook<ConnFn>>| {
+    let call = |h: &Option<Hook<ConnFn>>| {
         if let Some(h) = h {
             // SAFETY: the user's callback with the user's pointer; `handle` is kept alive by
             // `conn`, held by this thread.
-            unsafe { (h.f)(h.user_data, handle) }
+            unsafe { (h.f())(h.user_data(), handle) }
         }
     };
     let mut connected_once = false;
@@ -163,24 +163,24 @@ fn run(hooks: Hooks, rx: mpsc::Receiver<Event>, conn: Arc<nats_connection>) {
         match ev {
             Event::Connected => {
                 if std::mem::replace(&mut connected_once, true) {
-                    call(hooks.reconnected)
+                    call(&hooks.reconnected)
                 } else {
-                    call(hooks.connected)
+                    call(&hooks.connected)
                 }
             }
-            Event::Disconnected => call(hooks.disconnected),
-            Event::LameDuck => call(hooks.lame_duck),
-            Event::DiscoveredServers => call(hooks.discovered_servers),
+            Event::Disconnected => call(&hooks.disconnected),
+            Event::LameDuck => call(&hooks.lame_duck),
+            Event::DiscoveredServers => call(&hooks.discovered_servers),
             Event::Error { sub, status, text } => {
-                if let Some(h) = hooks.error {
+                if let Some(h) = &hooks.error {
                     let text = CString::new(text.replace('\0', " ")).unwrap_or_default();
                     let sub_ptr = sub.as_ref().map_or(std::ptr::null_mut(), |s| Arc::as_ptr(s).cast_mut());
                     // SAFETY: as above; `sub` (if any) is held until the call returns.
-                    unsafe { (h.f)(h.user_data, handle, sub_ptr, status, text.as_ptr()) }
+                    unsafe { (h.f())(h.user_data(), handle, sub_ptr, status, text.as_ptr()) }
                 }
             }
             Event::Closed => {
-                call(hooks.closed);
+                call(&hooks.closed);
                 break;
             }
         }
@@ -195,7 +195,7 @@ pub(crate) fn custom_delay(h: Hook<DelayFn>, attempts: usize) -> Duration {
     let ask = move || {
         let h = h;
         // SAFETY: the user's callback with the user's pointer.
-        unsafe { (h.f)(h.user_data, attempts) }
+        unsafe { (h.f())(h.user_data(), attempts) }
     };
     let wait = || std::thread::Builder::new().name("nats-ffi-delay".into()).spawn(ask).ok().and_then(|t| t.join().ok());
     let ms = if tokio::runtime::Handle::try_current().is_ok() { tokio::task::block_in_place(wait) } else { wait() };

@@ -4,7 +4,7 @@
 use crate::capi::handle::*;
 use crate::connection::nats_connection;
 use crate::error::*;
-use crate::events::Hook;
+use crate::events::{hook, Hook};
 use crate::ffi::*;
 use crate::message::nats_msg;
 use crate::runtime;
@@ -394,7 +394,7 @@ impl nats_jetstream {
                     };
                     // SAFETY: the user's callback with the user's pointer; `ack` lives until
                     // `job` is dropped after the call.
-                    unsafe { (job.hook.f)(job.hook.user_data, status, ack) };
+                    unsafe { (job.hook.f())(job.hook.user_data(), status, ack) };
                     drop(job);
                     if let Some(js) = weak.upgrade() {
                         js.ack_done();
@@ -682,7 +682,7 @@ pub unsafe extern "C" fn nats_jetstream_publish_async(
 ) -> nats_status {
     guard(|| {
         let out = publish_common(js, subject, data, len, opts)?;
-        clone_arc(js, "js")?.publish_async(out, Hook { f: cb.unwrap_or(ignore_ack), user_data })
+        clone_arc(js, "js")?.publish_async(out, hook(cb.unwrap_or(ignore_ack), user_data))
     })
 }
 
@@ -699,7 +699,7 @@ pub unsafe extern "C" fn nats_jetstream_publish_msg_async(
         let j = borrow(js, "js")?;
         let m = &borrow(msg, "msg")?.inner;
         let out = build(j, m.subject.as_str(), m.headers.clone(), m.payload.clone(), opts.as_ref())?;
-        clone_arc(js, "js")?.publish_async(out, Hook { f: cb.unwrap_or(ignore_ack), user_data })
+        clone_arc(js, "js")?.publish_async(out, hook(cb.unwrap_or(ignore_ack), user_data))
     })
 }
 

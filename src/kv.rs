@@ -2,6 +2,7 @@
 //! put/get/create/update with revision checks, delete/purge, keys, history, watch with a
 //! callback, bucket and per-key TTL.
 
+use crate::capi::callback::CCallback;
 use crate::capi::handle::*;
 use crate::error::*;
 use crate::events::Event;
@@ -647,10 +648,6 @@ impl nats_kv_watcher {
     }
 }
 
-struct UserData(*mut c_void);
-// SAFETY: handed back only to the user's callbacks, on the watcher thread (documented).
-unsafe impl Send for UserData {}
-
 /// Watches the keys matching `keys` (a key, or a pattern with `*` / `>`; NULL = all keys) and
 /// calls `cb(user_data, entry)` for each entry, per `flags` (`nats_kv_watch_flags`), on a
 /// dedicated thread, in order. `user_data_free` (may be NULL) runs once after the last
@@ -709,16 +706,14 @@ pub unsafe extern "C" fn nats_kv_watch(
         });
         let state = Arc::new(WatchState::default());
         let for_thread = state.clone();
-        let user = UserData(user_data);
+        let cb = CCallback::new(cb, user_data, user_data_free);
         std::thread::Builder::new()
             .name("nats-ffi-kv-watch".into())
             .spawn(move || {
-                let user = user;
-                run_watch(rx, &for_thread, cb, user.0);
-                if let Some(free) = user_data_free {
-                    // SAFETY: the user's function with the user's pointer, once.
-                    unsafe { free(user.0) };
-                }
+                // The watcher owns user_data from here; dropping `cb` after the last
+                // callback runs user_data_free.
+                let cb = cb.owned();
+                run_watch(rx, &for_thread, &cb);
             })
             .map_err(|e| {
                 task.abort();
@@ -729,7 +724,7 @@ pub unsafe extern "C" fn nats_kv_watch(
     })
 }
 
-fn run_watch(rx: mpsc::Receiver<nats_kv_entry>, state: &Arc<WatchState>, cb: WatchFn, user_data: *mut c_void) {
+fn run_watch(rx: mpsc::Receiver<nats_kv_entry>, state: &Arc<WatchState>, cb: &CCallback<WatchFn>) {
     WATCHING.with(|w| w.set(Arc::as_ptr(state) as usize));
     for e in rx {
         let _calling = state.calling.lock().unwrap_or_else(|p| p.into_inner());
@@ -737,7 +732,7 @@ fn run_watch(rx: mpsc::Receiver<nats_kv_entry>, state: &Arc<WatchState>, cb: Wat
             break;
         }
         // SAFETY: the user's callback with the user's pointer; `e` lives for the call.
-        unsafe { cb(user_data, &e) };
+        unsafe { (cb.f())(cb.user_data(), &e) };
     }
 }
 

@@ -410,7 +410,7 @@ pub unsafe extern "C" fn nats_options_set_user_jwt(
             return Err(Error::new(NATS_ERR_INVALID_ARGUMENT, "jwt: not a JWT (header.claims.signature)"));
         }
         o.clear_auth();
-        o.jwt_signer = Some((j.to_string(), Hook { f, user_data }));
+        o.jwt_signer = Some((j.to_string(), hook(f, user_data)));
         Ok(())
     })
 }
@@ -714,7 +714,7 @@ pub unsafe extern "C" fn nats_options_set_connected_cb(
     user_data: *mut c_void,
 ) -> nats_status {
     with_opts(opts, |o| {
-        o.hooks.connected = cb.map(|f| Hook { f, user_data });
+        o.hooks.connected = cb.map(|f| hook(f, user_data));
         Ok(())
     })
 }
@@ -729,7 +729,7 @@ pub unsafe extern "C" fn nats_options_set_disconnected_cb(
     user_data: *mut c_void,
 ) -> nats_status {
     with_opts(opts, |o| {
-        o.hooks.disconnected = cb.map(|f| Hook { f, user_data });
+        o.hooks.disconnected = cb.map(|f| hook(f, user_data));
         Ok(())
     })
 }
@@ -745,7 +745,7 @@ pub unsafe extern "C" fn nats_options_set_reconnected_cb(
     user_data: *mut c_void,
 ) -> nats_status {
     with_opts(opts, |o| {
-        o.hooks.reconnected = cb.map(|f| Hook { f, user_data });
+        o.hooks.reconnected = cb.map(|f| hook(f, user_data));
         Ok(())
     })
 }
@@ -761,7 +761,7 @@ pub unsafe extern "C" fn nats_options_set_closed_cb(
     user_data: *mut c_void,
 ) -> nats_status {
     with_opts(opts, |o| {
-        o.hooks.closed = cb.map(|f| Hook { f, user_data });
+        o.hooks.closed = cb.map(|f| hook(f, user_data));
         Ok(())
     })
 }
@@ -777,7 +777,7 @@ pub unsafe extern "C" fn nats_options_set_lame_duck_cb(
     user_data: *mut c_void,
 ) -> nats_status {
     with_opts(opts, |o| {
-        o.hooks.lame_duck = cb.map(|f| Hook { f, user_data });
+        o.hooks.lame_duck = cb.map(|f| hook(f, user_data));
         Ok(())
     })
 }
@@ -794,7 +794,7 @@ pub unsafe extern "C" fn nats_options_set_discovered_servers_cb(
     user_data: *mut c_void,
 ) -> nats_status {
     with_opts(opts, |o| {
-        o.hooks.discovered_servers = cb.map(|f| Hook { f, user_data });
+        o.hooks.discovered_servers = cb.map(|f| hook(f, user_data));
         Ok(())
     })
 }
@@ -809,7 +809,7 @@ pub unsafe extern "C" fn nats_options_set_error_cb(
     user_data: *mut c_void,
 ) -> nats_status {
     with_opts(opts, |o| {
-        o.hooks.error = cb.map(|f| Hook { f, user_data });
+        o.hooks.error = cb.map(|f| hook(f, user_data));
         Ok(())
     })
 }
@@ -824,7 +824,7 @@ pub unsafe extern "C" fn nats_options_set_reconnect_delay_cb(
     user_data: *mut c_void,
 ) -> nats_status {
     with_opts(opts, |o| {
-        o.hooks.reconnect_delay = cb.map(|f| Hook { f, user_data });
+        o.hooks.reconnect_delay = cb.map(|f| hook(f, user_data));
         Ok(())
     })
 }
@@ -865,8 +865,7 @@ impl nats_options {
             }
         }
         if let Some((jwt, hook)) = &self.jwt_signer {
-            let hook = Hook { f: hook.f, user_data: hook.user_data };
-            let hook = std::sync::Arc::new(hook);
+            let hook = hook.clone();
             co = co.jwt(jwt.clone(), move |nonce| {
                 let hook = hook.clone();
                 async move { sign_on_thread(hook, nonce).await }
@@ -911,16 +910,13 @@ impl nats_options {
 }
 
 /// Runs the user's signing callback on its own short-lived thread (never on the runtime).
-async fn sign_on_thread(
-    hook: std::sync::Arc<Hook<SignFn>>,
-    nonce: Vec<u8>,
-) -> std::result::Result<Vec<u8>, async_nats::AuthError> {
+async fn sign_on_thread(hook: Hook<SignFn>, nonce: Vec<u8>) -> std::result::Result<Vec<u8>, async_nats::AuthError> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     let spawned = std::thread::Builder::new().name("nats-ffi-sign".into()).spawn(move || {
         let mut sig = vec![0u8; 64];
         // SAFETY: the user's callback with the user's pointer, a valid nonce and a 64-byte
         // buffer, as documented for `nats_sign_callback`.
-        let st = unsafe { (hook.f)(hook.user_data, nonce.as_ptr(), nonce.len(), sig.as_mut_ptr()) };
+        let st = unsafe { (hook.f())(hook.user_data(), nonce.as_ptr(), nonce.len(), sig.as_mut_ptr()) };
         let _ = tx.send((st, sig));
     });
     if spawned.is_err() {

@@ -7,6 +7,7 @@
 //! (synchronous subscriptions) the caller's thread in `nats_subscription_next_msg`. Callbacks
 //! therefore never run on runtime threads and may call any blocking API function.
 
+use crate::capi::callback::CCallback;
 use crate::capi::handle::*;
 use crate::connection::{nats_connection, wait_closed};
 use crate::error::*;
@@ -254,12 +255,7 @@ pub(crate) type MsgStream =
     std::pin::Pin<Box<dyn futures_util::Stream<Item = std::result::Result<async_nats::Message, String>> + Send>>;
 
 /// What to call for each message, with the user's pointer and its release function.
-pub(crate) type Callback = (MsgFn, *mut c_void, nats_user_data_free);
-
-struct UserData(*mut c_void);
-// SAFETY: the pointer is only handed back to the user's own callbacks; the user's contract
-// (stated in the header) is that user_data may be used from the delivery thread.
-unsafe impl Send for UserData {}
+pub(crate) type Callback = CCallback<MsgFn>;
 
 impl nats_subscription {
     fn subscribe(
@@ -320,18 +316,16 @@ impl nats_subscription {
             max: AtomicU64::new(0),
             js,
         });
-        if let Some((cb, user_data, user_data_free)) = cb {
-            let user = UserData(user_data);
+        if let Some(cb) = cb {
             let for_thread = sub.clone();
             conn.deliveries.started();
             let spawned = std::thread::Builder::new().name("nats-ffi-sub".into()).spawn(move || {
-                let user = user;
+                // From here the subscription owns user_data (had the thread not started, the
+                // call would fail and leave it to the caller).
+                let cb = cb.owned();
                 let conn = for_thread.conn.clone();
-                deliver(for_thread, cb, user.0);
-                if let Some(free) = user_data_free {
-                    // SAFETY: the user's own function with the user's own pointer, once.
-                    unsafe { free(user.0) };
-                }
+                deliver(for_thread, &cb);
+                drop(cb); // user_data_free, after the last callback
                 conn.deliveries.finished();
             });
             if let Err(e) = spawned {
@@ -702,7 +696,7 @@ async fn pump_stream(stream: MsgStream, sub: Arc<nats_subscription>, mut control
 }
 
 /// The delivery thread's loop.
-fn deliver(sub: Arc<nats_subscription>, cb: MsgFn, user_data: *mut c_void) {
+fn deliver(sub: Arc<nats_subscription>, cb: &Callback) {
     let handle = Arc::as_ptr(&sub).cast_mut();
     DELIVERING.with(|d| d.set((Arc::as_ptr(&sub.conn) as usize, handle as usize)));
     let mut batch = VecDeque::new();
@@ -715,7 +709,7 @@ fn deliver(sub: Arc<nats_subscription>, cb: MsgFn, user_data: *mut c_void) {
             let msg = sub.wrap(m);
             // SAFETY: the user's callback with the user's pointer; `handle` stays valid while
             // this thread holds `sub`, `msg` while the call lasts.
-            unsafe { cb(user_data, handle, &msg) };
+            unsafe { (cb.f())(cb.user_data(), handle, &msg) };
             sub.taken(len);
         }
     }
@@ -742,7 +736,7 @@ unsafe fn subscribe_common(
         };
         let cb = match sync {
             true => None,
-            false => Some((cb.ok_or_else(|| null("cb"))?, user_data, user_data_free)),
+            false => Some(CCallback::new(cb.ok_or_else(|| null("cb"))?, user_data, user_data_free)),
         };
         out_arg(out, "out")?;
         let sub = nats_subscription::subscribe(clone_arc(conn, "conn")?, subject, queue, cb)?;

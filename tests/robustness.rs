@@ -541,3 +541,60 @@ fn nothing_is_printed_to_stdout() {
         .collect();
     assert!(foreign.is_empty(), "the library printed to stdout: {foreign:?}");
 }
+
+/// `user_data_free` runs exactly once when the library took `user_data` (a subscription made,
+/// a KV watch started), and never when the call failed: then `user_data` stays the caller's.
+#[test]
+fn user_data_free_runs_only_for_what_the_library_took() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static FREED: AtomicUsize = AtomicUsize::new(0);
+    unsafe extern "C" fn on_free(_: *mut std::ffi::c_void) {
+        FREED.fetch_add(1, Ordering::SeqCst);
+    }
+    unsafe extern "C" fn on_msg(
+        _: *mut std::ffi::c_void,
+        _: *mut nats_subscription,
+        _: *const nats_ffi::message::nats_msg,
+    ) {
+    }
+    let server = Server::start();
+    let conn = Conn::to(&server.url());
+    let mut sub = null_mut();
+    for bad in ["a b", "", "a..b"] {
+        let s = cs(bad);
+        let st = unsafe {
+            nats_subscribe_ex(conn.0, s.as_ptr(), std::ptr::null(), Some(on_msg), null_mut(), Some(on_free), &mut sub)
+        };
+        check(st, NATS_ERR_INVALID_SUBJECT);
+    }
+    let ok_subject = cs("taken");
+    ok(unsafe {
+        nats_subscribe_ex(
+            conn.0,
+            ok_subject.as_ptr(),
+            std::ptr::null(),
+            Some(on_msg),
+            null_mut(),
+            Some(on_free),
+            &mut sub,
+        )
+    });
+    unsafe { nats_connection_close(conn.0) };
+    let st = unsafe {
+        nats_subscribe_ex(
+            conn.0,
+            ok_subject.as_ptr(),
+            std::ptr::null(),
+            Some(on_msg),
+            null_mut(),
+            Some(on_free),
+            &mut null_mut(),
+        )
+    };
+    check(st, NATS_ERR_CONNECTION_CLOSED);
+    assert_eq!(FREED.load(Ordering::SeqCst), 0, "failed calls never free user_data");
+    unsafe { nats_subscription_free(sub) };
+    assert!(wait_until(std::time::Duration::from_secs(10), || FREED.load(Ordering::SeqCst) == 1));
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert_eq!(FREED.load(Ordering::SeqCst), 1, "exactly once");
+}
