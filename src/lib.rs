@@ -1,26 +1,48 @@
 //! nats-ffi: a NATS client for C, on async-nats and tokio.
 //!
-//! The C API lives in one module per C type: `nats_options_*` in [`options`],
-//! `nats_connect*` / `nats_publish*` / `nats_request` / `nats_connection_*` in [`connection`],
-//! `nats_subscribe*` / `nats_subscription_*` in [`subscription`], `nats_msg_*` in [`message`],
-//! status codes in [`error`]. See README.md and `include/nats_ffi.h`.
+//! The C API is the crate root, flat as in `include/nats_ffi.h`; its functions live in one
+//! module per C type (`nats_options_*` in `options`, `nats_connect*` / `nats_publish*` /
+//! `nats_connection_*` in `connection`, ...), the boundary's machinery in `capi`. See
+//! README.md.
 #![allow(non_camel_case_types)]
 #![allow(clippy::missing_safety_doc)]
 
 pub(crate) mod capi;
-pub mod connection;
-pub mod consumer;
-pub mod error;
-pub mod events;
-pub mod ffi;
-pub mod jetstream;
-pub mod kv;
-pub mod message;
-pub mod options;
-pub(crate) mod outbox;
-pub mod runtime;
-pub mod server_info;
-pub mod stream;
-pub mod subscription;
-pub(crate) mod tls;
-pub mod version;
+mod connection;
+mod consumer;
+mod error;
+mod events;
+mod ffi;
+mod jetstream;
+mod kv;
+mod message;
+mod options;
+mod outbox;
+mod runtime;
+mod server_info;
+mod stream;
+mod subscription;
+mod tls;
+mod version;
+
+// The C API, flat as in the header: every `nats_*` type and function and `NATS_*` constant.
+pub use connection::*;
+pub use consumer::*;
+pub use error::{nats_last_error, nats_status, nats_status::*, nats_status_is_retryable, nats_status_str};
+pub use events::{nats_connection_callback, nats_error_callback, nats_reconnect_delay_callback};
+pub use ffi::{nats_string_free, nats_strings_free, NATS_MAX_CONTROL_LINE, NATS_MAX_QUEUE_CAPACITY};
+pub use jetstream::*;
+pub use kv::*;
+pub use message::*;
+pub use options::*;
+pub use server_info::*;
+pub use stream::*;
+pub use subscription::*;
+pub use version::*;
+
+/// Internals the tests need to force what no input can reach (a panic inside the library).
+#[doc(hidden)]
+pub mod test_support {
+    pub use crate::ffi::guard;
+    pub use crate::runtime::handle as runtime_handle;
+}

@@ -9,17 +9,7 @@
 
 mod common;
 use common::*;
-use nats_ffi::connection::*;
-use nats_ffi::consumer::*;
-use nats_ffi::error::*;
-use nats_ffi::ffi::*;
-use nats_ffi::jetstream::*;
-use nats_ffi::kv::*;
-use nats_ffi::message::*;
-use nats_ffi::options::*;
-use nats_ffi::server_info::*;
-use nats_ffi::stream::*;
-use nats_ffi::subscription::*;
+use nats_ffi::*;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::ffi::{c_char, c_void, CStr, CString};
 use std::ptr::{null, null_mut};
@@ -442,7 +432,7 @@ impl Driver {
                 let _ = CStr::from_ptr(nats_status_str(any_enum(r, 30))).to_bytes();
                 let _ = nats_status_is_retryable(any_enum(r, 30));
                 let _ = CStr::from_ptr(nats_last_error()).to_bytes();
-                let _ = CStr::from_ptr(nats_ffi::version::nats_ffi_version()).to_bytes();
+                let _ = CStr::from_ptr(nats_ffi::nats_ffi_version()).to_bytes();
                 self.called.extend(["nats_status_is_retryable", "nats_last_error", "nats_ffi_version"]);
                 None
             }),

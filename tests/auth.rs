@@ -5,8 +5,7 @@
 mod common;
 use common::auth::*;
 use common::*;
-use nats_ffi::error::*;
-use nats_ffi::options::*;
+use nats_ffi::*;
 use std::ffi::{c_char, c_void, CStr};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -113,8 +112,8 @@ static ERRORS: Mutex<Vec<(nats_status, String)>> = Mutex::new(Vec::new());
 
 unsafe extern "C" fn on_error(
     _ud: *mut c_void,
-    _c: *mut nats_ffi::connection::nats_connection,
-    _s: *mut nats_ffi::subscription::nats_subscription,
+    _c: *mut nats_ffi::nats_connection,
+    _s: *mut nats_ffi::nats_subscription,
     st: nats_status,
     text: *const c_char,
 ) {

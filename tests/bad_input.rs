@@ -3,14 +3,9 @@
 
 mod common;
 use common::*;
-use nats_ffi::connection::nats_conn_status::*;
-use nats_ffi::connection::*;
-use nats_ffi::error::*;
-use nats_ffi::ffi::nats_string_free;
-use nats_ffi::message::*;
-use nats_ffi::options::*;
-use nats_ffi::server_info::*;
-use nats_ffi::subscription::*;
+use nats_ffi::nats_conn_status::*;
+use nats_ffi::nats_string_free;
+use nats_ffi::*;
 use std::ffi::{c_char, c_void, CStr};
 use std::ptr::{null, null_mut};
 
@@ -43,7 +38,7 @@ fn status_strings_and_last_error() {
     let mine = last_error();
     std::thread::spawn(|| assert_eq!(last_error(), "")).join().unwrap();
     assert_eq!(last_error(), mine);
-    assert!(!nats_ffi::version::nats_ffi_version().is_null());
+    assert!(!nats_ffi::nats_ffi_version().is_null());
 }
 
 #[test]

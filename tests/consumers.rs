@@ -5,11 +5,8 @@
 mod common;
 use common::js::*;
 use common::*;
-use nats_ffi::consumer::*;
-use nats_ffi::error::*;
-use nats_ffi::ffi::nats_strings_free;
-use nats_ffi::message::*;
-use nats_ffi::subscription::*;
+use nats_ffi::nats_strings_free;
+use nats_ffi::*;
 use std::ffi::{c_char, c_void, CStr};
 use std::ptr::{null, null_mut};
 use std::sync::Mutex;

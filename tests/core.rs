@@ -5,13 +5,8 @@
 mod common;
 use common::collector::Sub;
 use common::*;
-use nats_ffi::connection::*;
-use nats_ffi::error::*;
-use nats_ffi::ffi::nats_string_free;
-use nats_ffi::message::*;
-use nats_ffi::options::*;
-use nats_ffi::server_info::*;
-use nats_ffi::subscription::*;
+use nats_ffi::nats_string_free;
+use nats_ffi::*;
 use std::collections::HashMap;
 use std::ffi::{c_char, c_void, CStr};
 use std::io::{Read, Write};

@@ -7,11 +7,7 @@ mod common;
 use common::collector::Sub;
 use common::js::*;
 use common::*;
-use nats_ffi::connection::*;
-use nats_ffi::error::*;
-use nats_ffi::jetstream::*;
-use nats_ffi::options::*;
-use nats_ffi::stream::*;
+use nats_ffi::*;
 use std::ffi::{c_void, CString};
 use std::ptr::null_mut;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -206,12 +202,10 @@ fn cluster_failover_loses_nothing() {
     };
     let client_server = || -> usize {
         let mut info = null_mut();
-        ok(unsafe { nats_ffi::server_info::nats_connection_server_info(conn.0, &mut info) });
-        let name = unsafe { std::ffi::CStr::from_ptr(nats_ffi::server_info::nats_server_info_name(info)) }
-            .to_str()
-            .unwrap()
-            .to_string();
-        unsafe { nats_ffi::server_info::nats_server_info_free(info) };
+        ok(unsafe { nats_ffi::nats_connection_server_info(conn.0, &mut info) });
+        let name =
+            unsafe { std::ffi::CStr::from_ptr(nats_ffi::nats_server_info_name(info)) }.to_str().unwrap().to_string();
+        unsafe { nats_ffi::nats_server_info_free(info) };
         name.trim_start_matches('n').parse().unwrap()
     };
     let n = 6000;
@@ -285,17 +279,11 @@ fn lame_duck_mode_moves_the_client() {
     let sub = Sub::new(&conn, "ldm.events", "");
     conn.flush();
     let other = Conn::to(&b.url());
-    unsafe extern "C" fn echo(
-        ud: *mut c_void,
-        _: *mut nats_ffi::subscription::nats_subscription,
-        m: *const nats_ffi::message::nats_msg,
-    ) {
+    unsafe extern "C" fn echo(ud: *mut c_void, _: *mut nats_ffi::nats_subscription, m: *const nats_ffi::nats_msg) {
         let _ = nats_msg_respond(ud.cast(), m, b"pong".as_ptr().cast(), 4);
     }
     let mut svc = null_mut();
-    ok(unsafe {
-        nats_ffi::subscription::nats_subscribe(other.0, cs("ldm.ping").as_ptr(), Some(echo), other.0.cast(), &mut svc)
-    });
+    ok(unsafe { nats_ffi::nats_subscribe(other.0, cs("ldm.ping").as_ptr(), Some(echo), other.0.cast(), &mut svc) });
     other.flush();
 
     assert_eq!(unsafe { libc::kill(a.pid() as i32, libc::SIGUSR2) }, 0, "lame-duck signal");
@@ -310,5 +298,5 @@ fn lame_duck_mode_moves_the_client() {
     }));
     let reply = conn.request("ldm.ping", b"", 5000).expect("request after the move");
     assert_eq!(reply.data(), b"pong");
-    unsafe { nats_ffi::subscription::nats_subscription_free(svc) };
+    unsafe { nats_ffi::nats_subscription_free(svc) };
 }

@@ -5,10 +5,7 @@
 mod common;
 use common::collector::*;
 use common::*;
-use nats_ffi::connection::*;
-use nats_ffi::error::*;
-use nats_ffi::message::*;
-use nats_ffi::subscription::*;
+use nats_ffi::*;
 use std::ffi::c_void;
 use std::time::Duration;
 

@@ -4,11 +4,8 @@
 mod common;
 use common::js::*;
 use common::*;
-use nats_ffi::error::*;
-use nats_ffi::ffi::nats_strings_free;
-use nats_ffi::jetstream::*;
-use nats_ffi::message::*;
-use nats_ffi::stream::*;
+use nats_ffi::nats_strings_free;
+use nats_ffi::*;
 use std::ffi::{c_char, c_void, CStr};
 use std::ptr::{null, null_mut};
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -5,10 +5,9 @@
 mod common;
 use common::js::*;
 use common::*;
-use nats_ffi::error::*;
-use nats_ffi::ffi::nats_strings_free;
-use nats_ffi::kv::*;
-use nats_ffi::stream::nats_storage;
+use nats_ffi::nats_storage;
+use nats_ffi::nats_strings_free;
+use nats_ffi::*;
 use std::ffi::{c_char, c_void, CStr};
 use std::ptr::{null, null_mut};
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -6,10 +6,7 @@
 mod common;
 use common::collector::*;
 use common::*;
-use nats_ffi::connection::*;
-use nats_ffi::error::*;
-use nats_ffi::message::*;
-use nats_ffi::subscription::*;
+use nats_ffi::*;
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -374,7 +371,7 @@ fn flush_means_the_server_has_processed_earlier_subscribes() {
     }
     // Flush works with no_echo too (the probe does not rely on our own messages coming back).
     let o = Opts::new().servers(&[&srv.url()]);
-    ok(unsafe { nats_ffi::options::nats_options_set_no_echo(o.0, true) });
+    ok(unsafe { nats_ffi::nats_options_set_no_echo(o.0, true) });
     let quiet = o.connect().unwrap();
     ok(unsafe { nats_connection_flush(quiet.0, 2000) });
 }

@@ -3,11 +3,8 @@
 
 mod common;
 use common::*;
-use nats_ffi::connection::*;
-use nats_ffi::error::*;
-use nats_ffi::ffi::NATS_MAX_QUEUE_CAPACITY;
-use nats_ffi::options::*;
-use nats_ffi::subscription::*;
+use nats_ffi::NATS_MAX_QUEUE_CAPACITY;
+use nats_ffi::*;
 use std::ptr::null_mut;
 
 /// A monitoring tool's `>` subscription on the server.
@@ -67,9 +64,7 @@ fn round_trips_ignore_wildcard_subscribers() {
 #[test]
 fn out_of_range_enum_fields_are_refused() {
     use common::js::*;
-    use nats_ffi::consumer::*;
-    use nats_ffi::kv::*;
-    use nats_ffi::stream::*;
+    use nats_ffi::*;
     let server = js_server();
     let conn = Conn::to(&server.url());
     let j = js(&conn);
@@ -101,12 +96,7 @@ fn out_of_range_enum_fields_are_refused() {
     }
 
     let consumer_cfg = consumer_config;
-    unsafe extern "C" fn never(
-        _: *mut std::ffi::c_void,
-        _: *mut nats_subscription,
-        _: *const nats_ffi::message::nats_msg,
-    ) {
-    }
+    unsafe extern "C" fn never(_: *mut std::ffi::c_void, _: *mut nats_subscription, _: *const nats_ffi::nats_msg) {}
     for (field, set) in [
         (
             "cfg.deliver_policy",
@@ -145,7 +135,7 @@ fn out_of_range_enum_fields_are_refused() {
     let mut count = 0usize;
     ok(unsafe { nats_jetstream_stream_names(j.0, &mut names, &mut count) });
     assert_eq!(count, 1, "only ENUMS exists");
-    unsafe { nats_ffi::ffi::nats_strings_free(names, count) };
+    unsafe { nats_ffi::nats_strings_free(names, count) };
 }
 
 /// No subject, reply or queue may make a protocol line longer than the server's 4096-byte
@@ -154,7 +144,7 @@ fn out_of_range_enum_fields_are_refused() {
 #[test]
 fn protocol_lines_over_the_server_limit_are_refused() {
     use common::js::*;
-    use nats_ffi::message::nats_msg_free;
+    use nats_ffi::nats_msg_free;
     let server = js_server();
     let conn = Conn::to(&server.url());
     let too_long = cs(&"x".repeat(4199));
@@ -170,9 +160,7 @@ fn protocol_lines_over_the_server_limit_are_refused() {
         NATS_ERR_INVALID_SUBJECT,
     );
     check(
-        unsafe {
-            nats_ffi::connection::nats_publish_with_reply(conn.0, half.as_ptr(), half.as_ptr(), b"x".as_ptr().cast(), 1)
-        },
+        unsafe { nats_ffi::nats_publish_with_reply(conn.0, half.as_ptr(), half.as_ptr(), b"x".as_ptr().cast(), 1) },
         NATS_ERR_INVALID_SUBJECT,
     );
     // A request adds its inbox reply subject to the line.
@@ -181,7 +169,7 @@ fn protocol_lines_over_the_server_limit_are_refused() {
     check(publish(&j, &"j".repeat(4010), b"", None).err().unwrap(), NATS_ERR_INVALID_SUBJECT);
 
     {
-        use nats_ffi::kv::*;
+        use nats_ffi::*;
         let bucket = cs("long_keys");
         let cfg = kv_config_for(&bucket);
         let mut kv = null_mut();
@@ -222,7 +210,6 @@ fn protocol_lines_over_the_server_limit_are_refused() {
 #[test]
 fn inputs_that_panicked_are_errors() {
     use common::js::*;
-    use nats_ffi::jetstream::*;
     let server = js_server();
     let conn = Conn::to(&server.url());
     let j = js(&conn);
@@ -269,7 +256,7 @@ fn inputs_that_panicked_are_errors() {
     ok(conn.publish("panics.forever", b"now"));
     let mut msg = null_mut();
     ok(unsafe { nats_subscription_next_msg(sub, u64::MAX, &mut msg) });
-    unsafe { nats_ffi::message::nats_msg_free(msg) };
+    unsafe { nats_ffi::nats_msg_free(msg) };
     ok(unsafe { nats_connection_flush(conn.0, u64::MAX) });
     ok(unsafe { nats_subscription_drain(sub, u64::MAX) });
     unsafe { nats_subscription_free(sub) };
@@ -300,7 +287,6 @@ unsafe extern "C" fn record_error(
 #[test]
 fn closing_under_an_ordered_consumer_is_clean() {
     use common::js::*;
-    use nats_ffi::consumer::*;
     let server = js_server();
     let errors = Box::leak(Box::new(Errors::default()));
     let setup = Conn::to(&server.url());
@@ -308,11 +294,7 @@ fn closing_under_an_ordered_consumer_is_clean() {
     for i in 0..10 {
         publish(&js(&setup), "ordered.x", format!("{i}").as_bytes(), None).unwrap();
     }
-    unsafe extern "C" fn count(
-        ud: *mut std::ffi::c_void,
-        _: *mut nats_subscription,
-        _: *const nats_ffi::message::nats_msg,
-    ) {
+    unsafe extern "C" fn count(ud: *mut std::ffi::c_void, _: *mut nats_subscription, _: *const nats_ffi::nats_msg) {
         (*(ud as *const std::sync::atomic::AtomicUsize)).fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
     for _ in 0..10 {
@@ -345,14 +327,14 @@ fn closing_under_an_ordered_consumer_is_clean() {
 #[test]
 fn caught_panics_are_not_printed() {
     if std::env::var_os("NATS_FFI_PANIC_CHILD").is_some() {
-        let status = nats_ffi::ffi::guard(|| panic!("forced for the test"));
+        let status = nats_ffi::test_support::guard(|| panic!("forced for the test"));
         assert_eq!(status, NATS_ERR_PANIC);
         assert!(
             last_error().contains("forced for the test") && last_error().contains("robustness.rs"),
             "{}",
             last_error()
         );
-        let rt = nats_ffi::runtime::handle().unwrap();
+        let rt = nats_ffi::test_support::runtime_handle().unwrap();
         let task = rt.spawn(async { panic!("forced on a runtime thread") });
         assert!(rt.block_on(task).is_err());
         return;
@@ -397,10 +379,6 @@ fn first_connect_does_not_wait_the_reconnect_delay_between_servers() {
 #[test]
 fn no_jetstream_answering_is_no_responders() {
     use common::js::*;
-    use nats_ffi::consumer::*;
-    use nats_ffi::jetstream::*;
-    use nats_ffi::kv::*;
-    use nats_ffi::stream::*;
     let server = js_server();
     let conn = Conn::to(&server.url());
     let j = js(&conn);
@@ -436,8 +414,8 @@ fn no_jetstream_answering_is_no_responders() {
     let mut msg = null_mut();
     ok(unsafe { nats_pull_consumer_next(pc, 5000, &mut msg) });
     ok(unsafe { nats_jetstream_consumer_delete(j.0, stream.as_ptr(), durable.as_ptr()) });
-    check(unsafe { nats_ffi::message::nats_msg_ack_sync(msg, 2000) }, NATS_ERR_NO_RESPONDERS);
-    unsafe { nats_ffi::message::nats_msg_free(msg) };
+    check(unsafe { nats_ffi::nats_msg_ack_sync(msg, 2000) }, NATS_ERR_NO_RESPONDERS);
+    unsafe { nats_ffi::nats_msg_free(msg) };
     let mut next = null_mut();
     check(unsafe { nats_pull_consumer_next(pc, 1000, &mut next) }, NATS_ERR_NO_RESPONDERS);
     let (mut msgs, mut n) = (null_mut(), 0usize);
@@ -505,7 +483,6 @@ fn jetstream_publish_retries_transient_failures() {
 #[test]
 fn nothing_is_printed_to_stdout() {
     use common::js::*;
-    use nats_ffi::kv::*;
     if std::env::var_os("NATS_FFI_STDOUT_CHILD").is_some() {
         let server = js_server();
         let conn = Conn::to(&server.url());
@@ -551,12 +528,7 @@ fn user_data_free_runs_only_for_what_the_library_took() {
     unsafe extern "C" fn on_free(_: *mut std::ffi::c_void) {
         FREED.fetch_add(1, Ordering::SeqCst);
     }
-    unsafe extern "C" fn on_msg(
-        _: *mut std::ffi::c_void,
-        _: *mut nats_subscription,
-        _: *const nats_ffi::message::nats_msg,
-    ) {
-    }
+    unsafe extern "C" fn on_msg(_: *mut std::ffi::c_void, _: *mut nats_subscription, _: *const nats_ffi::nats_msg) {}
     let server = Server::start();
     let conn = Conn::to(&server.url());
     let mut sub = null_mut();
@@ -567,6 +539,7 @@ fn user_data_free_runs_only_for_what_the_library_took() {
         };
         check(st, NATS_ERR_INVALID_SUBJECT);
     }
+    assert_eq!(FREED.load(Ordering::SeqCst), 0, "failed calls never free user_data");
     let ok_subject = cs("taken");
     ok(unsafe {
         nats_subscribe_ex(
@@ -579,6 +552,7 @@ fn user_data_free_runs_only_for_what_the_library_took() {
             &mut sub,
         )
     });
+    // Closing ends the subscription's delivery: its user_data_free may run from here on.
     unsafe { nats_connection_close(conn.0) };
     let st = unsafe {
         nats_subscribe_ex(
@@ -592,7 +566,6 @@ fn user_data_free_runs_only_for_what_the_library_took() {
         )
     };
     check(st, NATS_ERR_CONNECTION_CLOSED);
-    assert_eq!(FREED.load(Ordering::SeqCst), 0, "failed calls never free user_data");
     unsafe { nats_subscription_free(sub) };
     assert!(wait_until(std::time::Duration::from_secs(10), || FREED.load(Ordering::SeqCst) == 1));
     std::thread::sleep(std::time::Duration::from_millis(100));

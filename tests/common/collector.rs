@@ -2,7 +2,7 @@
 #![allow(dead_code, clippy::type_complexity)]
 
 use super::*;
-use nats_ffi::subscription::*;
+use nats_ffi::*;
 use std::ffi::c_void;
 use std::sync::{Arc, Mutex};
 

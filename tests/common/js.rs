@@ -2,9 +2,7 @@
 #![allow(dead_code)]
 
 use super::*;
-use nats_ffi::error::*;
-use nats_ffi::jetstream::*;
-use nats_ffi::stream::*;
+use nats_ffi::*;
 use std::ffi::{c_char, CStr};
 use std::ptr::{null, null_mut};
 
@@ -34,17 +32,17 @@ pub fn stream_config() -> nats_stream_config {
 }
 
 /// A consumer configuration with the library's defaults (`nats_consumer_config_init`).
-pub fn consumer_config() -> nats_ffi::consumer::nats_consumer_config {
+pub fn consumer_config() -> nats_ffi::nats_consumer_config {
     let mut cfg = std::mem::MaybeUninit::uninit();
-    ok(unsafe { nats_ffi::consumer::nats_consumer_config_init(cfg.as_mut_ptr()) });
+    ok(unsafe { nats_ffi::nats_consumer_config_init(cfg.as_mut_ptr()) });
     unsafe { cfg.assume_init() }
 }
 
 /// A bucket configuration with the library's defaults for `bucket` (`nats_kv_config_init`).
-pub fn kv_config_for(bucket: &std::ffi::CStr) -> nats_ffi::kv::nats_kv_config {
+pub fn kv_config_for(bucket: &std::ffi::CStr) -> nats_ffi::nats_kv_config {
     let mut cfg = std::mem::MaybeUninit::uninit();
-    ok(unsafe { nats_ffi::kv::nats_kv_config_init(cfg.as_mut_ptr()) });
-    let mut cfg: nats_ffi::kv::nats_kv_config = unsafe { cfg.assume_init() };
+    ok(unsafe { nats_ffi::nats_kv_config_init(cfg.as_mut_ptr()) });
+    let mut cfg: nats_ffi::nats_kv_config = unsafe { cfg.assume_init() };
     cfg.bucket = bucket.as_ptr();
     cfg
 }

@@ -7,10 +7,7 @@ pub mod collector;
 pub mod js;
 pub mod tls;
 
-use nats_ffi::connection::*;
-use nats_ffi::error::*;
-use nats_ffi::message::*;
-use nats_ffi::options::*;
+use nats_ffi::*;
 use std::ffi::{CStr, CString};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -174,7 +171,7 @@ pub fn cs(s: &str) -> CString {
 }
 
 pub fn last_error() -> String {
-    unsafe { CStr::from_ptr(nats_ffi::error::nats_last_error()) }.to_string_lossy().into_owned()
+    unsafe { CStr::from_ptr(nats_ffi::nats_last_error()) }.to_string_lossy().into_owned()
 }
 
 /// Asserts a status, showing the last error on mismatch.
