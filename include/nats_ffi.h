@@ -38,7 +38,8 @@
 /**
  * The server's default `max_control_line`: the longest protocol line (`PUB`, `HPUB`, `SUB`
  * with their arguments) it accepts. A longer line makes it drop the connection, and a SUB is
- * sent again on every reconnect, so such a line must never leave the library.
+ * sent again on every reconnect, so subjects that would make such a line are refused with
+ * `NATS_ERR_INVALID_SUBJECT`.
  */
 #define NATS_MAX_CONTROL_LINE 4096
 
@@ -1094,6 +1095,18 @@ extern "C" {
 #endif // __cplusplus
 
 /**
+ * Frees a string the library gave to the caller (`nats_connection_new_inbox`, ...). NULL is
+ * a no-op. Do not pass strings the library lends (accessors returning `const char *`).
+ */
+void nats_string_free(char *s);
+
+/**
+ * Frees an array of `count` strings the library handed out (`nats_jetstream_stream_names`,
+ * ...), strings included. NULL is a no-op; `count` must be the count returned with it.
+ */
+void nats_strings_free(char **list, size_t count);
+
+/**
  * Connects using `opts` (copied: the options may be freed right after). Blocks the calling
  * thread until connected or failed, at most about connection_timeout per server tried
  * (unless retry_on_initial_connect is set, in which case it returns at once).
@@ -1469,18 +1482,6 @@ bool nats_status_is_retryable(int32_t status);
  * this thread; copy it to keep it. Thread safety: per-thread, no locking needed.
  */
 const char *nats_last_error(void);
-
-/**
- * Frees a string the library gave to the caller (`nats_connection_new_inbox`, ...). NULL is
- * a no-op. Do not pass strings the library lends (accessors returning `const char *`).
- */
-void nats_string_free(char *s);
-
-/**
- * Frees an array of `count` strings the library handed out (`nats_jetstream_stream_names`,
- * ...), strings included. NULL is a no-op; `count` must be the count returned with it.
- */
-void nats_strings_free(char **list, size_t count);
 
 /**
  * Creates JetStream context options with the defaults: no domain, API prefix `$JS.API`,

@@ -1,13 +1,15 @@
 //! `nats_connect*`, `nats_publish*`, `nats_request`, `nats_connection_*`.
 
+use crate::capi::args::*;
+use crate::capi::guard::*;
 use crate::capi::handle::*;
+use crate::client::publish::{Link, OutMsg, Outbox};
+use crate::client::runtime;
+use crate::client::subject::*;
 use crate::error::*;
 use crate::events::{self, DelayFn, Event, EventSender, Hook};
-use crate::ffi::*;
 use crate::message::nats_msg;
 use crate::options::{nats_options, parse_servers, redact_url, BUILTIN_MAX_PINGS_OUT};
-use crate::outbox::{Link, OutMsg, Outbox};
-use crate::runtime;
 use async_nats::ConnectErrorKind;
 use bytes::Bytes;
 use std::ffi::{c_char, c_void, CString};
@@ -93,7 +95,7 @@ impl Deliveries {
     }
     /// Waits until no delivery thread runs; false if `limit` passed first.
     fn wait_idle(&self, limit: Duration) -> bool {
-        let deadline = crate::runtime::deadline_after(limit);
+        let deadline = crate::client::runtime::deadline_after(limit);
         let mut n = self.running.lock().unwrap_or_else(|p| p.into_inner());
         while *n > 0 {
             let now = Instant::now();

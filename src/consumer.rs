@@ -2,10 +2,12 @@
 //! subscriptions (`nats_jetstream_subscribe*`): durable and ephemeral consumers, pull
 //! (fetch, next, consume with a callback), push and ordered delivery.
 
+use crate::capi::args::*;
 use crate::capi::callback::CCallback;
+use crate::capi::guard::*;
 use crate::capi::handle::*;
+use crate::client::subject::*;
 use crate::error::*;
-use crate::ffi::*;
 use crate::jetstream::{js_error, nats_jetstream};
 use crate::message::nats_msg;
 use crate::subscription::{nats_msg_callback, nats_subscription, nats_user_data_free, Callback, MsgStream, Source};
@@ -443,7 +445,7 @@ pub unsafe extern "C" fn nats_jetstream_consumer_names(
             Ok::<_, Error>(list)
         };
         let list = j.call("nats_jetstream_consumer_names", fut)??;
-        let (p, n) = strings_out(list);
+        let (p, n) = crate::capi::strings::strings_out(list);
         write_out(names, p);
         write_out(count, n);
         Ok(())
@@ -603,7 +605,7 @@ impl nats_pull_consumer {
             Ok::<_, Error>(out)
         };
         let wait = if no_wait { self.js.timeout } else { limit + self.js.timeout };
-        crate::runtime::block_on_timeout(&self.js.conn.handle, "nats_pull_consumer_fetch", wait, fut)?
+        crate::client::runtime::block_on_timeout(&self.js.conn.handle, "nats_pull_consumer_fetch", wait, fut)?
     }
 }
 

@@ -1,13 +1,15 @@
 //! `nats_jetstream_*`: the JetStream context and publishing with acknowledgement (sync and
 //! async), and `nats_jetstream_options_*`, `nats_pub_ack_*`.
 
+use crate::capi::args::*;
+use crate::capi::guard::*;
 use crate::capi::handle::*;
+use crate::client::runtime;
+use crate::client::subject::*;
 use crate::connection::nats_connection;
 use crate::error::*;
 use crate::events::{hook, Hook};
-use crate::ffi::*;
 use crate::message::nats_msg;
-use crate::runtime;
 use async_nats::jetstream::{self, context::PublishErrorKind, message::PublishMessage};
 use bytes::Bytes;
 use std::cell::Cell;
@@ -459,7 +461,7 @@ impl nats_jetstream {
                 "publish_async_complete cannot wait from this context's own ack callback",
             ));
         }
-        let deadline = crate::runtime::deadline_after(limit);
+        let deadline = crate::client::runtime::deadline_after(limit);
         let mut n = self.acks.lock().unwrap_or_else(|p| p.into_inner());
         while *n > 0 {
             let now = Instant::now();

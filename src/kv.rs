@@ -2,11 +2,13 @@
 //! put/get/create/update with revision checks, delete/purge, keys, history, watch with a
 //! callback, bucket and per-key TTL.
 
+use crate::capi::args::*;
 use crate::capi::callback::CCallback;
+use crate::capi::guard::*;
 use crate::capi::handle::*;
+use crate::client::subject::*;
 use crate::error::*;
 use crate::events::Event;
-use crate::ffi::*;
 use crate::jetstream::{js_error, nats_jetstream};
 use crate::stream::nats_storage;
 use crate::subscription::nats_user_data_free;
@@ -487,7 +489,7 @@ pub unsafe extern "C" fn nats_kv_keys(kv: *mut nats_kv, keys: *mut *mut *mut c_c
             Ok::<_, Error>(list)
         };
         let list = k.js.call("nats_kv_keys", fut)??;
-        let (p, n) = strings_out(list);
+        let (p, n) = crate::capi::strings::strings_out(list);
         write_out(keys, p);
         write_out(count, n);
         Ok(())

@@ -8,29 +8,27 @@
 #![allow(clippy::missing_safety_doc)]
 
 pub(crate) mod capi;
+pub(crate) mod client;
 mod connection;
 mod consumer;
 mod error;
 mod events;
-mod ffi;
 mod jetstream;
 mod kv;
 mod message;
 mod options;
-mod outbox;
-mod runtime;
 mod server_info;
 mod stream;
 mod subscription;
-mod tls;
 mod version;
 
 // The C API, flat as in the header: every `nats_*` type and function and `NATS_*` constant.
+pub use capi::args::{NATS_MAX_CONTROL_LINE, NATS_MAX_QUEUE_CAPACITY};
+pub use capi::strings::{nats_string_free, nats_strings_free};
 pub use connection::*;
 pub use consumer::*;
 pub use error::{nats_last_error, nats_status, nats_status::*, nats_status_is_retryable, nats_status_str};
 pub use events::{nats_connection_callback, nats_error_callback, nats_reconnect_delay_callback};
-pub use ffi::{nats_string_free, nats_strings_free, NATS_MAX_CONTROL_LINE, NATS_MAX_QUEUE_CAPACITY};
 pub use jetstream::*;
 pub use kv::*;
 pub use message::*;
@@ -43,6 +41,6 @@ pub use version::*;
 /// Internals the tests need to force what no input can reach (a panic inside the library).
 #[doc(hidden)]
 pub mod test_support {
-    pub use crate::ffi::guard;
-    pub use crate::runtime::handle as runtime_handle;
+    pub use crate::capi::guard::guard;
+    pub use crate::client::runtime::handle as runtime_handle;
 }

@@ -1,10 +1,12 @@
 //! `nats_msg_*`: messages, their accessors and headers.
 
+use crate::capi::args::*;
+use crate::capi::guard::*;
 use crate::capi::handle::*;
+use crate::client::runtime;
+use crate::client::subject::*;
 use crate::connection::nats_connection;
 use crate::error::*;
-use crate::ffi::*;
-use crate::runtime;
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::ffi::{c_char, c_void, CString};

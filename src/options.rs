@@ -4,10 +4,12 @@
 //! setter, not a later connect). Files named by `_file` setters and certificate paths are read
 //! or checked at set time. Setters may be called in any order; the last call wins.
 
+use crate::capi::args::*;
+use crate::capi::guard::*;
 use crate::capi::handle::*;
+use crate::client::subject::*;
 use crate::error::*;
 use crate::events::*;
-use crate::ffi::*;
 use std::ffi::{c_char, c_void};
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -881,7 +883,7 @@ impl nats_options {
             co = co.tls_first();
         }
         if self.tls_server_name.is_some() || self.tls_skip_verify {
-            let config = crate::tls::client_config(
+            let config = crate::client::tls::client_config(
                 self.ca_file.as_ref(),
                 self.client_cert.as_ref(),
                 self.tls_server_name.as_deref(),

@@ -1,10 +1,11 @@
 //! `nats_server_info_*`: what the server said about itself and about this client.
 
+use crate::capi::args::*;
+use crate::capi::guard::*;
 use crate::capi::handle::*;
+use crate::client::runtime;
 use crate::connection::nats_connection;
 use crate::error::*;
-use crate::ffi::*;
-use crate::runtime;
 use std::ffi::{c_char, CString};
 
 /// A snapshot of the server's INFO and of the server pool, taken by

@@ -1,12 +1,14 @@
 //! `nats_stream_*` and `nats_jetstream_stream_*`: JetStream streams: configuration, create,
 //! update, delete, info, purge, list, and reading stored messages.
 
+use crate::capi::args::*;
+use crate::capi::guard::*;
 use crate::capi::handle::*;
+use crate::client::runtime;
+use crate::client::subject::*;
 use crate::error::*;
-use crate::ffi::*;
 use crate::jetstream::{js_error, nats_jetstream};
 use crate::message::nats_msg;
-use crate::runtime;
 use async_nats::jetstream::stream::{Config, DiscardPolicy, RetentionPolicy, StorageType};
 use futures_util::StreamExt;
 use std::ffi::{c_char, CString};
@@ -358,7 +360,7 @@ pub unsafe extern "C" fn nats_jetstream_stream_names(
             Ok::<_, Error>(list)
         };
         let list = j.call("nats_jetstream_stream_names", fut)??;
-        let (p, n) = crate::ffi::strings_out(list);
+        let (p, n) = crate::capi::strings::strings_out(list);
         write_out(names, p);
         write_out(count, n);
         Ok(())

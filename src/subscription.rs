@@ -7,14 +7,16 @@
 //! (synchronous subscriptions) the caller's thread in `nats_subscription_next_msg`. Callbacks
 //! therefore never run on runtime threads and may call any blocking API function.
 
+use crate::capi::args::*;
 use crate::capi::callback::CCallback;
+use crate::capi::guard::*;
 use crate::capi::handle::*;
+use crate::client::runtime;
+use crate::client::subject::*;
 use crate::connection::{nats_connection, wait_closed};
 use crate::error::*;
 use crate::events::Event;
-use crate::ffi::*;
 use crate::message::nats_msg;
-use crate::runtime;
 use futures_util::{FutureExt, StreamExt};
 use std::cell::Cell;
 use std::collections::VecDeque;
@@ -125,7 +127,7 @@ impl Pending {
 
     /// The next message, waiting at most `limit`.
     fn take_one(&self, limit: Duration) -> Taken {
-        let deadline = crate::runtime::deadline_after(limit);
+        let deadline = crate::client::runtime::deadline_after(limit);
         let mut s = self.lock();
         loop {
             if let Some(m) = s.msgs.pop_front() {
@@ -173,7 +175,7 @@ impl Pending {
     /// Waits until everything was delivered: the delivery thread exited (callback
     /// subscriptions) or the queue is closed and emptied by the reader (synchronous ones).
     fn wait_done(&self, sync: bool, limit: Duration) -> bool {
-        let deadline = crate::runtime::deadline_after(limit);
+        let deadline = crate::client::runtime::deadline_after(limit);
         let mut s = self.lock();
         loop {
             let done = if sync { s.closed && s.msgs.is_empty() && s.taking == 0 } else { s.finished };
@@ -616,7 +618,8 @@ async fn pump(
 async fn reporting_panics(sub: Arc<nats_subscription>, pump: impl std::future::Future<Output = ()>) {
     use futures_util::FutureExt;
     if let Err(payload) = std::panic::AssertUnwindSafe(pump).catch_unwind().await {
-        let text = format!("subscription stopped by an internal error: {}", crate::ffi::panic_text(payload.as_ref()));
+        let text =
+            format!("subscription stopped by an internal error: {}", crate::capi::guard::panic_text(payload.as_ref()));
         sub.ended.store(true, Ordering::Release);
         sub.pending.close(false);
         sub.conn.send_event(Event::Error { sub: Some(sub.clone()), status: NATS_ERR_PANIC, text });

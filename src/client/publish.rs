@@ -123,7 +123,7 @@ impl Outbox {
                     "the publish buffer is full and waiting would block an async runtime thread",
                 ));
             }
-            let d = *deadline.get_or_insert_with(|| crate::runtime::deadline_after(wait));
+            let d = *deadline.get_or_insert_with(|| crate::client::runtime::deadline_after(wait));
             let now = Instant::now();
             if now >= d {
                 return Err(Error::new(

@@ -1,0 +1,108 @@
+//! Readers for what C passes in: pointers, strings, payloads, out-parameters and enum values,
+//! each error naming the bad argument.
+
+use crate::error::*;
+use std::ffi::{c_char, c_void, CStr};
+
+pub fn null(name: &str) -> Error {
+    Error::new(NATS_ERR_NULL_ARGUMENT, format!("`{name}` is NULL"))
+}
+
+/// Borrows a required C string as `&str`.
+///
+/// # Safety
+/// `p` must be NULL or point to a NUL-terminated string valid for `'a`.
+pub unsafe fn str_arg<'a>(p: *const c_char, name: &str) -> Result<&'a str> {
+    if p.is_null() {
+        return Err(null(name));
+    }
+    CStr::from_ptr(p).to_str().map_err(|_| Error::new(NATS_ERR_INVALID_UTF8, format!("`{name}` is not valid UTF-8")))
+}
+
+/// Borrows an optional C string (NULL gives `None`).
+///
+/// # Safety
+/// As [`str_arg`].
+pub unsafe fn opt_str_arg<'a>(p: *const c_char, name: &str) -> Result<Option<&'a str>> {
+    if p.is_null() {
+        Ok(None)
+    } else {
+        str_arg(p, name).map(Some)
+    }
+}
+
+/// Borrows a payload. `data` may be NULL only when `len` is 0.
+///
+/// # Safety
+/// `data` must point to `len` readable bytes.
+pub unsafe fn bytes_arg<'a>(data: *const c_void, len: usize, name: &str) -> Result<&'a [u8]> {
+    if len == 0 {
+        return Ok(&[]);
+    }
+    if data.is_null() {
+        return Err(Error::new(NATS_ERR_NULL_ARGUMENT, format!("`{name}` is NULL but its length is {len}")));
+    }
+    Ok(std::slice::from_raw_parts(data.cast::<u8>(), len))
+}
+
+/// Checks an out-param before any work is done.
+pub fn out_arg<T>(out: *mut T, name: &str) -> Result<()> {
+    if out.is_null() {
+        Err(null(name))
+    } else {
+        Ok(())
+    }
+}
+
+/// Writes an out-param (only called on success).
+///
+/// # Safety
+/// `out` must be valid for writes (checked non-NULL by [`out_arg`]).
+pub unsafe fn write_out<T>(out: *mut T, value: T) {
+    out.write(value)
+}
+
+/// Implements `from_c(value, field)` for a `#[repr(i32)]` C enum: C may store any int32 in an
+/// enum-typed field or argument, and an out-of-range value must become an error, never an
+/// invalid Rust enum (undefined behaviour). So such values cross the boundary as `i32` and
+/// are read with this.
+macro_rules! c_enum_reader {
+    ($t:ident { $($v:ident),+ $(,)? }) => {
+        impl $t {
+            /// Reads a value C stored in `field`; `NATS_ERR_INVALID_ARGUMENT` names the field
+            /// and the value when it is none of this enum's.
+            pub(crate) fn from_c(value: i32, field: &str) -> $crate::error::Result<Self> {
+                $( if value == $t::$v as i32 { return Ok($t::$v); } )+
+                Err($crate::capi::args::invalid_enum(field, stringify!($t), value))
+            }
+        }
+    };
+}
+pub(crate) use c_enum_reader;
+
+pub(crate) fn invalid_enum(field: &str, type_name: &str, value: i32) -> Error {
+    Error::new(NATS_ERR_INVALID_ARGUMENT, format!("`{field}` is {value}, which is not a `{type_name}` value"))
+}
+
+/// The largest capacity accepted for the library's internal queues (`sender_capacity`,
+/// `max_pending_acks`): 16M entries. The queues underneath cannot hold more, and no
+/// workload needs it.
+pub const NATS_MAX_QUEUE_CAPACITY: usize = 1 << 24;
+
+/// Checks a queue capacity given by the user: 1 to [`NATS_MAX_QUEUE_CAPACITY`].
+pub fn check_capacity(value: usize, name: &str) -> Result<()> {
+    if value == 0 || value > NATS_MAX_QUEUE_CAPACITY {
+        return Err(Error::new(
+            NATS_ERR_INVALID_ARGUMENT,
+            format!("`{name}` is {value}; it must be between 1 and {NATS_MAX_QUEUE_CAPACITY}"),
+        ));
+    }
+    Ok(())
+}
+
+/// The server's default `max_control_line`: the longest protocol line (`PUB`, `HPUB`, `SUB`
+/// with their arguments) it accepts. A longer line makes it drop the connection, and a SUB is
+/// sent again on every reconnect, so subjects that would make such a line are refused with
+/// `NATS_ERR_INVALID_SUBJECT`.
+pub const NATS_MAX_CONTROL_LINE: usize = 4096;
+const _: () = assert!(NATS_MAX_CONTROL_LINE == crate::client::subject::MAX_CONTROL_LINE);

@@ -1,0 +1,43 @@
+//! Strings and string arrays the library hands to C, and the functions that free them.
+
+use crate::capi::guard::*;
+use std::ffi::c_char;
+
+/// Frees a string the library gave to the caller (`nats_connection_new_inbox`, ...). NULL is
+/// a no-op. Do not pass strings the library lends (accessors returning `const char *`).
+#[no_mangle]
+pub unsafe extern "C" fn nats_string_free(s: *mut c_char) {
+    guard_void(|| {
+        if !s.is_null() {
+            drop(std::ffi::CString::from_raw(s));
+        }
+    })
+}
+
+/// Hands a list of strings to C as a library-allocated array of `count` strings
+/// (NULL and 0 when empty), released with [`nats_strings_free`].
+pub fn strings_out(list: Vec<String>) -> (*mut *mut c_char, usize) {
+    if list.is_empty() {
+        return (std::ptr::null_mut(), 0);
+    }
+    let v: Vec<*mut c_char> =
+        list.into_iter().map(|s| std::ffi::CString::new(s.replace('\0', " ")).unwrap_or_default().into_raw()).collect();
+    let n = v.len();
+    (Box::into_raw(v.into_boxed_slice()).cast::<*mut c_char>(), n)
+}
+
+/// Frees an array of `count` strings the library handed out (`nats_jetstream_stream_names`,
+/// ...), strings included. NULL is a no-op; `count` must be the count returned with it.
+#[no_mangle]
+pub unsafe extern "C" fn nats_strings_free(list: *mut *mut c_char, count: usize) {
+    guard_void(|| {
+        if !list.is_null() {
+            let v = Box::from_raw(std::ptr::slice_from_raw_parts_mut(list, count));
+            for s in v.iter() {
+                if !s.is_null() {
+                    drop(std::ffi::CString::from_raw(*s));
+                }
+            }
+        }
+    })
+}

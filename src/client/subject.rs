@@ -1,0 +1,101 @@
+//! The protocol's rules for subjects, queue groups and control lines.
+
+use crate::error::*;
+
+/// The server's default `max_control_line`: the longest protocol line (`PUB`, `HPUB`, `SUB`
+/// with their arguments) it accepts. A longer line makes it drop the connection, and a SUB is
+/// sent again on every reconnect, so such a line must never leave the library.
+pub(crate) const MAX_CONTROL_LINE: usize = 4096;
+
+/// What a protocol line holds besides its subjects: the verb, separators, a sid or two sizes
+/// of up to 20 digits each, and CRLF (`HPUB ` + 3 spaces + 40 digits + CRLF = 50).
+const CONTROL_LINE_OVERHEAD: usize = 64;
+
+/// Refuses a protocol line whose subjects (subject, reply or queue) would make it longer than
+/// [`MAX_CONTROL_LINE`]; `extra` counts subjects the library adds (a request's inbox reply).
+pub(crate) fn check_control_line(what: &str, parts: &[&str], extra: usize) -> Result<()> {
+    let line = parts.iter().map(|p| p.len()).sum::<usize>() + extra + CONTROL_LINE_OVERHEAD;
+    if line > MAX_CONTROL_LINE {
+        return Err(Error::new(
+            NATS_ERR_INVALID_SUBJECT,
+            format!("{what}: its subjects make a protocol line of about {line} bytes, over the server's limit of {MAX_CONTROL_LINE}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Validates a subject. Tokens are separated by `.`, none may be empty, no whitespace;
+/// with `wildcards`, `*` may be a whole token and `>` the whole last token, otherwise a
+/// literal subject is required (publishing, reply subjects).
+pub(crate) fn check_subject(subject: &str, wildcards: bool, what: &str) -> Result<()> {
+    let bad = |why: &str| Err(Error::new(NATS_ERR_INVALID_SUBJECT, format!("{what} {subject:?} {why}")));
+    if subject.is_empty() {
+        return bad("is empty");
+    }
+    if subject.len() + CONTROL_LINE_OVERHEAD > MAX_CONTROL_LINE {
+        return Err(Error::new(
+            NATS_ERR_INVALID_SUBJECT,
+            format!(
+                "{what} is {} bytes long: no protocol line can carry it (the server's limit is {MAX_CONTROL_LINE})",
+                subject.len()
+            ),
+        ));
+    }
+    if subject.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return bad("contains whitespace or control characters");
+    }
+    let tokens: Vec<&str> = subject.split('.').collect();
+    let last = tokens.len() - 1;
+    for (i, t) in tokens.iter().enumerate() {
+        if t.is_empty() {
+            return bad("has an empty token");
+        }
+        let wild = *t == "*" || *t == ">";
+        if wild && !wildcards {
+            return bad("contains a wildcard, which is not allowed here");
+        }
+        if *t == ">" && i != last {
+            return bad("has '>' before the last token");
+        }
+    }
+    Ok(())
+}
+
+/// Validates a queue group name: non-empty, no whitespace.
+pub(crate) fn check_queue(queue: &str) -> Result<()> {
+    if queue.len() + CONTROL_LINE_OVERHEAD > MAX_CONTROL_LINE {
+        return Err(Error::new(
+            NATS_ERR_INVALID_SUBJECT,
+            format!("queue group is {} bytes long, over the protocol's limit", queue.len()),
+        ));
+    }
+    if queue.is_empty() || queue.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(Error::new(
+            NATS_ERR_INVALID_SUBJECT,
+            format!("queue group {queue:?} is empty or contains whitespace"),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subjects() {
+        for ok in ["a", "a.b", "foo.bar.baz", "_INBOX.x", "a-b_c:d"] {
+            assert!(check_subject(ok, false, "s").is_ok(), "{ok}");
+        }
+        for ok in ["*", ">", "a.*", "a.>", "*.b.>", "a.*.c"] {
+            assert!(check_subject(ok, true, "s").is_ok(), "{ok}");
+            assert_eq!(check_subject(ok, false, "s").unwrap_err().status, NATS_ERR_INVALID_SUBJECT);
+        }
+        for bad in ["", " ", "a b", "a..b", ".a", "a.", "a.>.b", "a\tb", "a\r\nb", ">.a"] {
+            assert_eq!(check_subject(bad, true, "s").unwrap_err().status, NATS_ERR_INVALID_SUBJECT, "{bad:?}");
+        }
+        assert!(check_queue("workers").is_ok());
+        assert!(check_queue("").is_err());
+        assert!(check_queue("a b").is_err());
+    }
+}
