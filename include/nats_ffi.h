@@ -1095,6 +1095,31 @@ extern "C" {
 #endif // __cplusplus
 
 /**
+ * Returns a static, NUL-terminated English description of `status` (never NULL).
+ * Unknown values give "unknown status". Thread safety: any thread, any time.
+ */
+const char *nats_status_str(int32_t status);
+
+/**
+ * True when the same call may succeed if simply made again later, without changing anything:
+ * `NATS_ERR_TIMEOUT`, `NATS_ERR_NO_RESPONDERS` (for JetStream: possibly a leader election),
+ * `NATS_ERR_JETSTREAM_UNAVAILABLE`, `NATS_ERR_BUFFER_FULL` (reconnecting) and
+ * `NATS_ERR_CONNECTION_FAILED`. A retried JetStream publish should carry a msg_id so that
+ * the stream stores it once (`nats_js_publish_options.max_retries` does this for you).
+ * Every other status, `NATS_OK` and unknown values give false. Thread safety: any thread.
+ */
+bool nats_status_is_retryable(int32_t status);
+
+/**
+ * Returns the detailed message of the most recent failed call on the calling thread, e.g.
+ * "could not connect to any server: connection refused (127.0.0.1:4222)". Never NULL: ""
+ * before any failure. Successful calls do not clear it, so read it right after the failing
+ * call. The string is owned by the library and stays valid until the next failing call on
+ * this thread; copy it to keep it. Thread safety: per-thread, no locking needed.
+ */
+const char *nats_last_error(void);
+
+/**
  * Frees a string the library gave to the caller (`nats_connection_new_inbox`, ...). NULL is
  * a no-op. Do not pass strings the library lends (accessors returning `const char *`).
  */
@@ -1457,31 +1482,6 @@ nats_status nats_jetstream_subscribe_sync(struct nats_jetstream *js, const char 
  * answered), `NATS_ERR_JETSTREAM_UNAVAILABLE`, `NATS_ERR_TIMEOUT`, `NATS_ERR_CONNECTION_CLOSED`.
  */
 nats_status nats_jetstream_subscribe_ordered(struct nats_jetstream *js, const char *stream, const struct nats_consumer_config *cfg, nats_msg_callback cb, void *user_data, nats_user_data_free user_data_free, struct nats_subscription **out);
-
-/**
- * Returns a static, NUL-terminated English description of `status` (never NULL).
- * Unknown values give "unknown status". Thread safety: any thread, any time.
- */
-const char *nats_status_str(int32_t status);
-
-/**
- * True when the same call may succeed if simply made again later, without changing anything:
- * `NATS_ERR_TIMEOUT`, `NATS_ERR_NO_RESPONDERS` (for JetStream: possibly a leader election),
- * `NATS_ERR_JETSTREAM_UNAVAILABLE`, `NATS_ERR_BUFFER_FULL` (reconnecting) and
- * `NATS_ERR_CONNECTION_FAILED`. A retried JetStream publish should carry a msg_id so that
- * the stream stores it once (`nats_js_publish_options.max_retries` does this for you).
- * Every other status, `NATS_OK` and unknown values give false. Thread safety: any thread.
- */
-bool nats_status_is_retryable(int32_t status);
-
-/**
- * Returns the detailed message of the most recent failed call on the calling thread, e.g.
- * "could not connect to any server: connection refused (127.0.0.1:4222)". Never NULL: ""
- * before any failure. Successful calls do not clear it, so read it right after the failing
- * call. The string is owned by the library and stays valid until the next failing call on
- * this thread; copy it to keep it. Thread safety: per-thread, no locking needed.
- */
-const char *nats_last_error(void);
 
 /**
  * Creates JetStream context options with the defaults: no domain, API prefix `$JS.API`,

@@ -3,10 +3,11 @@
 use crate::capi::args::*;
 use crate::capi::guard::*;
 use crate::capi::handle::*;
+use crate::capi::status::*;
+use crate::client::error::*;
 use crate::client::publish::{Link, OutMsg, Outbox};
 use crate::client::runtime;
 use crate::client::subject::*;
-use crate::error::*;
 use crate::events::{self, DelayFn, Event, EventSender, Hook};
 use crate::message::nats_msg;
 use crate::options::{nats_options, parse_servers, redact_url, BUILTIN_MAX_PINGS_OUT};
@@ -236,12 +237,12 @@ fn is_tls_failure(e: &(dyn std::error::Error + 'static)) -> bool {
 
 fn connect_error(e: async_nats::ConnectError, servers: &[String]) -> Error {
     let status = match e.kind() {
-        _ if is_tls_failure(&e) => NATS_ERR_TLS,
-        ConnectErrorKind::ServerParse => NATS_ERR_INVALID_ARGUMENT,
-        ConnectErrorKind::Authentication | ConnectErrorKind::AuthorizationViolation => NATS_ERR_AUTH,
-        ConnectErrorKind::TimedOut => NATS_ERR_TIMEOUT,
-        ConnectErrorKind::Tls => NATS_ERR_TLS,
-        ConnectErrorKind::Dns | ConnectErrorKind::Io | ConnectErrorKind::MaxReconnects => NATS_ERR_CONNECTION_FAILED,
+        _ if is_tls_failure(&e) => ErrorKind::Tls,
+        ConnectErrorKind::ServerParse => ErrorKind::InvalidArgument,
+        ConnectErrorKind::Authentication | ConnectErrorKind::AuthorizationViolation => ErrorKind::Auth,
+        ConnectErrorKind::TimedOut => ErrorKind::Timeout,
+        ConnectErrorKind::Tls => ErrorKind::Tls,
+        ConnectErrorKind::Dns | ConnectErrorKind::Io | ConnectErrorKind::MaxReconnects => ErrorKind::ConnectionFailed,
     };
     let list: Vec<String> = servers.iter().map(|s| redact_url(s)).collect();
     Error::new(status, format!("{e} (servers: {})", list.join(", ")))
@@ -361,7 +362,7 @@ impl nats_connection {
             .iter()
             .map(|s| async_nats::ServerAddr::from_str(s))
             .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| Error::new(NATS_ERR_INVALID_ARGUMENT, format!("bad server URL: {e}")))?;
+            .map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("bad server URL: {e}")))?;
         let tls = opts.tls_required || addrs.iter().any(|a| a.tls_required());
         let mut base = opts.to_connect_options()?;
         if opts.user_password.is_none() && opts.token.is_none() {
@@ -410,7 +411,7 @@ impl nats_connection {
             if let Some(tx) = &lost_tx {
                 let _ = tx.send(Event::Error {
                     sub: None,
-                    status: NATS_ERR_CONNECTION_CLOSED,
+                    status: ErrorKind::ConnectionClosed,
                     text: format!("{n} buffered publish(es) dropped: the connection closed before they could be sent"),
                 });
             }
@@ -471,7 +472,7 @@ impl nats_connection {
 
     pub(crate) fn check_open(&self) -> Result<()> {
         if self.is_closed() {
-            return Err(Error::new(NATS_ERR_CONNECTION_CLOSED, "the connection is closed"));
+            return Err(Error::new(ErrorKind::ConnectionClosed, "the connection is closed"));
         }
         Ok(())
     }
@@ -501,18 +502,20 @@ impl nats_connection {
         // "channel closed": async-nats' connection task has ended (closed, or gave up after
         // max_reconnects) a moment before its event reached us.
         if self.is_closed() || e.to_string().contains("channel closed") {
-            Error::new(NATS_ERR_CONNECTION_CLOSED, format!("{what}: the connection is closed"))
+            Error::new(ErrorKind::ConnectionClosed, format!("{what}: the connection is closed"))
         } else {
-            Error::new(NATS_ERR_INTERNAL, format!("{what}: {e}"))
+            Error::new(ErrorKind::Internal, format!("{what}: {e}"))
         }
     }
 
     fn publish_error(&self, e: async_nats::PublishError, len: usize) -> Error {
         match e.kind() {
             async_nats::client::PublishErrorKind::MaxPayloadExceeded => {
-                Error::new(NATS_ERR_MAX_PAYLOAD, format!("{e} ({len} bytes)"))
+                Error::new(ErrorKind::MaxPayload, format!("{e} ({len} bytes)"))
             }
-            async_nats::client::PublishErrorKind::InvalidSubject => Error::new(NATS_ERR_INVALID_SUBJECT, e.to_string()),
+            async_nats::client::PublishErrorKind::InvalidSubject => {
+                Error::new(ErrorKind::InvalidSubject, e.to_string())
+            }
             async_nats::client::PublishErrorKind::Send => self.closed_error("publish", e),
         }
     }
@@ -521,7 +524,7 @@ impl nats_connection {
         let max = self.client.max_payload();
         if max > 0 && len > max {
             return Err(Error::new(
-                NATS_ERR_MAX_PAYLOAD,
+                ErrorKind::MaxPayload,
                 format!("payload of {len} bytes exceeds the server's max_payload of {max}"),
             ));
         }
@@ -610,11 +613,11 @@ impl nats_connection {
             }
             Err(e) => Err(match e.kind() {
                 K::TimedOut => {
-                    Error::new(NATS_ERR_TIMEOUT, format!("no reply on {subject:?} within {} ms", timeout.as_millis()))
+                    Error::new(ErrorKind::Timeout, format!("no reply on {subject:?} within {} ms", timeout.as_millis()))
                 }
-                K::NoResponders => Error::new(NATS_ERR_NO_RESPONDERS, format!("no subscriber on {subject:?}")),
-                K::InvalidSubject => Error::new(NATS_ERR_INVALID_SUBJECT, e.to_string()),
-                K::MaxPayloadExceeded => Error::new(NATS_ERR_MAX_PAYLOAD, e.to_string()),
+                K::NoResponders => Error::new(ErrorKind::NoResponders, format!("no subscriber on {subject:?}")),
+                K::InvalidSubject => Error::new(ErrorKind::InvalidSubject, e.to_string()),
+                K::MaxPayloadExceeded => Error::new(ErrorKind::MaxPayload, e.to_string()),
                 K::Other => self.closed_error("request", e),
             }),
         }
@@ -674,7 +677,7 @@ impl nats_connection {
                     unsafe { (job.hook.f())(job.hook.user_data(), status, msg) };
                 }
             })
-            .map_err(|e| Error::new(NATS_ERR_INTERNAL, format!("cannot start the reply thread: {e}")))?;
+            .map_err(|e| Error::new(ErrorKind::Internal, format!("cannot start the reply thread: {e}")))?;
         Ok(self.replies.get_or_init(|| tx).clone())
     }
 
@@ -694,7 +697,7 @@ impl nats_connection {
             let limit = timeout + Duration::from_millis(50);
             let result = match tokio::time::timeout(limit, conn.do_request(subject, None, payload, timeout)).await {
                 Ok(r) => r,
-                Err(_) => Err(Error::new(NATS_ERR_TIMEOUT, format!("no reply within {} ms", timeout.as_millis()))),
+                Err(_) => Err(Error::new(ErrorKind::Timeout, format!("no reply within {} ms", timeout.as_millis()))),
             };
             let _ = queue.send(ReplyJob { hook, result });
         });
@@ -751,7 +754,7 @@ impl nats_connection {
         }
         if !self.deliveries.wait_idle(limit.saturating_sub(start.elapsed())) {
             return Err(Error::new(
-                NATS_ERR_TIMEOUT,
+                ErrorKind::Timeout,
                 format!("callbacks were still running {} ms after the drain began", limit.as_millis()),
             ));
         }
@@ -1020,7 +1023,7 @@ pub unsafe extern "C" fn nats_msg_respond(
         let m = borrow(request, "request")?;
         let d = bytes_arg(data, len, "data")?;
         let reply =
-            m.reply_str().ok_or_else(|| Error::new(NATS_ERR_NO_REPLY_SUBJECT, "the request has no reply subject"))?;
+            m.reply_str().ok_or_else(|| Error::new(ErrorKind::NoReplySubject, "the request has no reply subject"))?;
         c.publish(reply, None, d)
     })
 }
@@ -1088,7 +1091,7 @@ pub unsafe extern "C" fn nats_connection_new_inbox(
     guard(|| {
         let c = borrow(conn, "conn")?;
         out_arg(inbox, "inbox")?;
-        let s = CString::new(c.client.new_inbox()).map_err(|e| Error::new(NATS_ERR_INTERNAL, e.to_string()))?;
+        let s = CString::new(c.client.new_inbox()).map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))?;
         write_out(inbox, s.into_raw());
         Ok(())
     })

@@ -6,8 +6,9 @@ use crate::capi::args::*;
 use crate::capi::callback::CCallback;
 use crate::capi::guard::*;
 use crate::capi::handle::*;
+use crate::capi::status::*;
+use crate::client::error::*;
 use crate::client::subject::*;
-use crate::error::*;
 use crate::jetstream::{js_error, nats_jetstream};
 use crate::message::nats_msg;
 use crate::subscription::{nats_msg_callback, nats_subscription, nats_user_data_free, Callback, MsgStream, Source};
@@ -157,7 +158,7 @@ pub unsafe extern "C" fn nats_consumer_config_init(cfg: *mut nats_consumer_confi
 
 fn check_consumer_name(name: &str, what: &str) -> Result<()> {
     if name.is_empty() || name.contains(|c: char| c.is_whitespace() || matches!(c, '.' | '*' | '>' | '/' | '\\')) {
-        return Err(Error::new(NATS_ERR_INVALID_ARGUMENT, format!("invalid {what} {name:?}")));
+        return Err(Error::new(ErrorKind::InvalidArgument, format!("invalid {what} {name:?}")));
     }
     Ok(())
 }
@@ -188,7 +189,7 @@ fn deliver_policy(value: i32, seq: u64, time_ms: i64) -> Result<DeliverPolicy> {
         nats_deliver_policy::NATS_DELIVER_BY_START_SEQUENCE => {
             if seq == 0 {
                 return Err(Error::new(
-                    NATS_ERR_INVALID_ARGUMENT,
+                    ErrorKind::InvalidArgument,
                     "NATS_DELIVER_BY_START_SEQUENCE needs opt_start_seq >= 1",
                 ));
             }
@@ -196,7 +197,7 @@ fn deliver_policy(value: i32, seq: u64, time_ms: i64) -> Result<DeliverPolicy> {
         }
         nats_deliver_policy::NATS_DELIVER_BY_START_TIME => {
             let t = async_nats::datetime::from_nanos(i128::from(time_ms) * 1_000_000)
-                .map_err(|e| Error::new(NATS_ERR_INVALID_ARGUMENT, format!("opt_start_time_ms: {e}")))?;
+                .map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("opt_start_time_ms: {e}")))?;
             DeliverPolicy::ByStartTime { start_time: t }
         }
         nats_deliver_policy::NATS_DELIVER_LAST_PER_SUBJECT => DeliverPolicy::LastPerSubject,
@@ -368,7 +369,7 @@ pub unsafe extern "C" fn nats_jetstream_consumer_update(
         let s = stream_name(stream)?;
         let c = to_config(borrow(cfg, "cfg")?)?;
         if c.name.is_none() {
-            return Err(Error::new(NATS_ERR_INVALID_ARGUMENT, "update needs cfg.durable_name or cfg.name"));
+            return Err(Error::new(ErrorKind::InvalidArgument, "update needs cfg.durable_name or cfg.name"));
         }
         let fut = j.ctx.update_consumer_on_stream(c, s);
         let consumer = j.call("nats_jetstream_consumer_update", fut)?.map_err(|e| js_error("update consumer", &e))?;
@@ -559,12 +560,12 @@ pub unsafe extern "C" fn nats_jetstream_pull_consumer(
         let i = j.call("nats_jetstream_pull_consumer", consumer_info(j, s, n))??;
         if i.config.deliver_subject.is_some() {
             return Err(Error::new(
-                NATS_ERR_INVALID_ARGUMENT,
+                ErrorKind::InvalidArgument,
                 format!("consumer {n:?} is a push consumer (it has a deliver subject); use nats_jetstream_subscribe"),
             ));
         }
         let cfg = <pull::Config as consumer::FromConsumer>::try_from_consumer_config(i.config.clone())
-            .map_err(|e| Error::new(NATS_ERR_JETSTREAM, format!("consumer {n:?}: {e}")))?;
+            .map_err(|e| Error::new(ErrorKind::JetStream, format!("consumer {n:?}: {e}")))?;
         let consumer = consumer::Consumer::new(cfg, i, j.ctx.clone());
         let pc = nats_pull_consumer { js: clone_arc(js, "js")?, consumer };
         box_out(out, pc);
@@ -581,10 +582,10 @@ impl nats_pull_consumer {
     /// only those available now.
     fn fetch(&self, batch: usize, limit: Duration, no_wait: bool) -> Result<Vec<nats_msg>> {
         if batch == 0 {
-            return Err(Error::new(NATS_ERR_INVALID_ARGUMENT, "batch must be at least 1"));
+            return Err(Error::new(ErrorKind::InvalidArgument, "batch must be at least 1"));
         }
         if !no_wait && limit < Duration::from_millis(10) {
-            return Err(Error::new(NATS_ERR_INVALID_ARGUMENT, "timeout must be at least 10 ms"));
+            return Err(Error::new(ErrorKind::InvalidArgument, "timeout must be at least 10 ms"));
         }
         self.js.conn.check_open()?;
         let fut = async {
@@ -654,8 +655,8 @@ unsafe fn fetch_common(
     let list = p.fetch(batch, Duration::from_millis(timeout_ms), no_wait)?;
     if list.is_empty() {
         return Err(match no_wait {
-            true => Error::new(NATS_ERR_NOT_FOUND, "no message available"),
-            false => Error::new(NATS_ERR_TIMEOUT, format!("no message within {timeout_ms} ms")),
+            true => Error::new(ErrorKind::NotFound, "no message available"),
+            false => Error::new(ErrorKind::Timeout, format!("no message within {timeout_ms} ms")),
         });
     }
     let (ptr, n) = box_array(list);
@@ -678,7 +679,7 @@ pub unsafe extern "C" fn nats_pull_consumer_next(
         let m = p
             .fetch(1, Duration::from_millis(timeout_ms), false)?
             .pop()
-            .ok_or_else(|| Error::new(NATS_ERR_TIMEOUT, format!("no message within {timeout_ms} ms")))?;
+            .ok_or_else(|| Error::new(ErrorKind::Timeout, format!("no message within {timeout_ms} ms")))?;
         box_out(msg, m);
         Ok(())
     })
@@ -757,7 +758,7 @@ unsafe fn push_common(
     let i = j.call("nats_jetstream_subscribe", consumer_info(j, s, n))??;
     let Some(subject) = i.config.deliver_subject.clone() else {
         return Err(Error::new(
-            NATS_ERR_INVALID_ARGUMENT,
+            ErrorKind::InvalidArgument,
             format!("consumer {n:?} is a pull consumer (no deliver subject); use nats_jetstream_pull_consumer"),
         ));
     };
@@ -771,7 +772,7 @@ unsafe fn push_common(
     };
     let subscriber = j
         .call("nats_jetstream_subscribe", fut)?
-        .map_err(|e| Error::new(NATS_ERR_INTERNAL, format!("subscribe: {e}")))?;
+        .map_err(|e| Error::new(ErrorKind::Internal, format!("subscribe: {e}")))?;
     let sub = nats_subscription::start(conn, Source::Core(subscriber), cb, true)?;
     arc_out(out, sub);
     Ok(())

@@ -7,8 +7,9 @@
 //! ones and `nats_connection_close`/`_free` on their own connection.
 
 use crate::capi::callback::CCallback;
+use crate::capi::status::*;
+use crate::client::error::*;
 use crate::connection::nats_connection;
-use crate::error::*;
 use crate::subscription::nats_subscription;
 use std::ffi::{c_char, c_void, CString};
 use std::sync::mpsc;
@@ -97,7 +98,7 @@ pub(crate) enum Event {
     DiscoveredServers,
     Error {
         sub: Option<Arc<nats_subscription>>,
-        status: nats_status,
+        status: ErrorKind,
         text: String,
     },
     Closed,
@@ -121,18 +122,18 @@ pub(crate) fn from_async_nats(e: &async_nats::Event) -> Option<Event> {
         E::Closed | E::ClientError(ClientError::MaxReconnects) => return None,
         E::SlowConsumer(sid) => Event::Error {
             sub: None,
-            status: NATS_ERR_SLOW_CONSUMER,
+            status: ErrorKind::SlowConsumer,
             text: format!("slow consumer: the client's buffer for subscription {sid} was full; messages dropped"),
         },
         E::ServerError(ServerError::AuthorizationViolation) => {
-            Event::Error { sub: None, status: NATS_ERR_AUTH, text: "server: authorization violation".into() }
+            Event::Error { sub: None, status: ErrorKind::Auth, text: "server: authorization violation".into() }
         }
         E::ServerError(err) => {
             let text = format!("server: {err}");
             let status = if text.to_ascii_lowercase().contains("permissions violation") {
-                NATS_ERR_PERMISSION
+                ErrorKind::Permission
             } else {
-                NATS_ERR_INTERNAL
+                ErrorKind::Internal
             };
             Event::Error { sub: None, status, text }
         }
@@ -146,7 +147,7 @@ pub(crate) fn spawn(hooks: Hooks, rx: mpsc::Receiver<Event>, conn: Arc<nats_conn
         .name("nats-ffi-events".into())
         .spawn(move || run(hooks, rx, conn))
         .map(|_| ())
-        .map_err(|e| Error::new(NATS_ERR_INTERNAL, format!("cannot start the event thread: {e}")))
+        .map_err(|e| Error::new(ErrorKind::Internal, format!("cannot start the event thread: {e}")))
 }
 
 fn run(hooks: Hooks, rx: mpsc::Receiver<Event>, conn: Arc<nats_connection>) {
@@ -176,7 +177,7 @@ fn run(hooks: Hooks, rx: mpsc::Receiver<Event>, conn: Arc<nats_connection>) {
                     let text = CString::new(text.replace('\0', " ")).unwrap_or_default();
                     let sub_ptr = sub.as_ref().map_or(std::ptr::null_mut(), |s| Arc::as_ptr(s).cast_mut());
                     // SAFETY: as above; `sub` (if any) is held until the call returns.
-                    unsafe { (h.f())(h.user_data(), handle, sub_ptr, status, text.as_ptr()) }
+                    unsafe { (h.f())(h.user_data(), handle, sub_ptr, nats_status::from(status), text.as_ptr()) }
                 }
             }
             Event::Closed => {

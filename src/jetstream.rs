@@ -4,10 +4,11 @@
 use crate::capi::args::*;
 use crate::capi::guard::*;
 use crate::capi::handle::*;
+use crate::capi::status::*;
+use crate::client::error::*;
 use crate::client::runtime;
 use crate::client::subject::*;
 use crate::connection::nats_connection;
-use crate::error::*;
 use crate::events::{hook, Hook};
 use crate::message::nats_msg;
 use async_nats::jetstream::{self, context::PublishErrorKind, message::PublishMessage};
@@ -166,15 +167,15 @@ pub(crate) fn js_error(what: &str, e: &(dyn std::error::Error + 'static)) -> Err
         if let Some(js) = err.downcast_ref::<jetstream::Error>() {
             let status = match js.error_code() {
                 C::STREAM_NOT_FOUND | C::CONSUMER_NOT_FOUND | C::CONSUMER_DOES_NOT_EXIST | C::NO_MESSAGE_FOUND => {
-                    NATS_ERR_NOT_FOUND
+                    ErrorKind::NotFound
                 }
                 C::STREAM_WRONG_LAST_SEQUENCE | C::STREAM_WRONG_LAST_MESSAGE_ID | C::STREAM_NOT_MATCH => {
-                    NATS_ERR_EXPECTATION_FAILED
+                    ErrorKind::ExpectationFailed
                 }
                 C::CLUSTER_NOT_AVAILABLE | C::CLUSTER_NOT_LEADER | C::CLUSTER_NOT_ACTIVE | C::CLUSTER_INCOMPLETE => {
-                    NATS_ERR_JETSTREAM_UNAVAILABLE
+                    ErrorKind::JetStreamUnavailable
                 }
-                _ => NATS_ERR_JETSTREAM,
+                _ => ErrorKind::JetStream,
             };
             return Error::new(status, format!("{what}: {text}"));
         }
@@ -187,17 +188,17 @@ pub(crate) fn js_error(what: &str, e: &(dyn std::error::Error + 'static)) -> Err
         ["no responders", "requested jetstream resource does not exist", "jetstream unavailable", ": 503,"];
     let status = if no_responders.iter().any(|t| lower.contains(t)) {
         // Nothing answered the JetStream API request or pull: see NATS_ERR_NO_RESPONDERS.
-        NATS_ERR_NO_RESPONDERS
+        ErrorKind::NoResponders
     } else if lower.contains("temporarily unavailable") {
-        NATS_ERR_JETSTREAM_UNAVAILABLE
+        ErrorKind::JetStreamUnavailable
     } else if lower.contains("timed out") || lower.contains("timeout") {
-        NATS_ERR_TIMEOUT
+        ErrorKind::Timeout
     } else if lower.contains("not found") || lower.contains("no message found") || lower.contains("does not exist") {
-        NATS_ERR_NOT_FOUND
+        ErrorKind::NotFound
     } else if lower.contains("wrong last") {
-        NATS_ERR_EXPECTATION_FAILED
+        ErrorKind::ExpectationFailed
     } else {
-        NATS_ERR_JETSTREAM
+        ErrorKind::JetStream
     };
     Error::new(status, format!("{what}: {text}"))
 }
@@ -207,16 +208,16 @@ fn publish_error(e: &jetstream::context::PublishError) -> Error {
         // The server's "no responders": no stream stores the subject, or (transiently) the
         // stream's leader is being elected. The two cannot be told apart here.
         PublishErrorKind::StreamNotFound => Error::new(
-            NATS_ERR_NO_RESPONDERS,
+            ErrorKind::NoResponders,
             "publish: no stream answered: none stores this subject, or its leader is being elected",
         ),
         PublishErrorKind::WrongLastMessageId | PublishErrorKind::WrongLastSequence => {
-            Error::new(NATS_ERR_EXPECTATION_FAILED, format!("publish: {e}"))
+            Error::new(ErrorKind::ExpectationFailed, format!("publish: {e}"))
         }
         PublishErrorKind::TimedOut => {
-            Error::new(NATS_ERR_TIMEOUT, format!("publish: no acknowledgement in time ({e})"))
+            Error::new(ErrorKind::Timeout, format!("publish: no acknowledgement in time ({e})"))
         }
-        PublishErrorKind::MaxPayloadExceeded => Error::new(NATS_ERR_MAX_PAYLOAD, format!("publish: {e}")),
+        PublishErrorKind::MaxPayloadExceeded => Error::new(ErrorKind::MaxPayload, format!("publish: {e}")),
         _ => js_error("publish", e),
     }
 }
@@ -235,17 +236,19 @@ async fn settle(
         let result = match tokio::time::timeout(limit, ack).await {
             Ok(Ok(a)) => Ok(a),
             Ok(Err(e)) => Err(publish_error(&e)),
-            Err(_) => Err(Error::new(NATS_ERR_TIMEOUT, format!("no acknowledgement within {} ms", limit.as_millis()))),
+            Err(_) => {
+                Err(Error::new(ErrorKind::Timeout, format!("no acknowledgement within {} ms", limit.as_millis())))
+            }
         };
         match result {
-            Err(e) if retries_left > 0 && out.retry.applies_to(e.status) => {
+            Err(e) if retries_left > 0 && out.retry.applies_to(e.kind) => {
                 retries_left -= 1;
                 tokio::time::sleep(out.retry.wait).await;
                 ack = ctx.send_publish(out.subject.clone(), out.msg.clone()).await.map_err(|e| publish_error(&e))?;
             }
             Err(e) if out.retry.attempts > 0 => {
                 let tried = out.retry.attempts - retries_left + 1;
-                return Err(Error::new(e.status, format!("{} (after {tried} attempt(s))", e.detail)));
+                return Err(Error::new(e.kind, format!("{} (after {tried} attempt(s))", e.detail)));
             }
             other => return other,
         }
@@ -272,10 +275,10 @@ struct Retry {
 impl Retry {
     const DEFAULT_WAIT: Duration = Duration::from_millis(250);
 
-    fn applies_to(&self, status: nats_status) -> bool {
+    fn applies_to(&self, status: ErrorKind) -> bool {
         match status {
-            NATS_ERR_NO_RESPONDERS | NATS_ERR_JETSTREAM_UNAVAILABLE => true,
-            NATS_ERR_TIMEOUT => self.on_timeout,
+            ErrorKind::NoResponders | ErrorKind::JetStreamUnavailable => true,
+            ErrorKind::Timeout => self.on_timeout,
             _ => false,
         }
     }
@@ -290,7 +293,7 @@ impl Retry {
 unsafe fn opt_header_arg<'a>(p: *const c_char, name: &str) -> Result<Option<&'a str>> {
     let value = opt_str_arg(p, name)?;
     if let Some(v) = value {
-        crate::message::header_value(v).map_err(|e| Error::new(e.status, format!("`{name}`: {}", e.detail)))?;
+        crate::message::header_value(v).map_err(|e| Error::new(e.kind, format!("`{name}`: {}", e.detail)))?;
     }
     Ok(value)
 }
@@ -403,7 +406,7 @@ impl nats_jetstream {
                     }
                 }
             })
-            .map_err(|e| Error::new(NATS_ERR_INTERNAL, format!("cannot start the ack thread: {e}")))?;
+            .map_err(|e| Error::new(ErrorKind::Internal, format!("cannot start the ack thread: {e}")))?;
         Ok(self.ack_queue.get_or_init(|| tx).clone())
     }
 
@@ -437,7 +440,7 @@ impl nats_jetstream {
             Err(e) => {
                 self.ack_done();
                 return Err(Error::new(
-                    e.status,
+                    e.kind,
                     format!("{} ({} acknowledgements outstanding)", e.detail, self.pending()),
                 ));
             }
@@ -457,7 +460,7 @@ impl nats_jetstream {
     fn complete(&self, limit: Duration) -> Result<()> {
         if ACKING_FOR.with(|a| a.get()) == self as *const _ as usize {
             return Err(Error::new(
-                NATS_ERR_INVALID_ARGUMENT,
+                ErrorKind::InvalidArgument,
                 "publish_async_complete cannot wait from this context's own ack callback",
             ));
         }
@@ -467,7 +470,7 @@ impl nats_jetstream {
             let now = Instant::now();
             if now >= deadline {
                 return Err(Error::new(
-                    NATS_ERR_TIMEOUT,
+                    ErrorKind::Timeout,
                     format!("{} acknowledgements still outstanding after {} ms", *n, limit.as_millis()),
                 ));
             }
@@ -516,7 +519,7 @@ pub unsafe extern "C" fn nats_jetstream_options_set_domain(
         let d = opt_str_arg(domain, "domain")?;
         if let Some(d) = d {
             if d.is_empty() || d.contains(|c: char| c.is_whitespace() || c == '.') {
-                return Err(Error::new(NATS_ERR_INVALID_ARGUMENT, "domain must be a non-empty token"));
+                return Err(Error::new(ErrorKind::InvalidArgument, "domain must be a non-empty token"));
             }
         }
         o.domain = d.map(str::to_string);
@@ -551,7 +554,7 @@ pub unsafe extern "C" fn nats_jetstream_options_set_timeout_ms(
 ) -> nats_status {
     with_js_opts(opts, |o| {
         if ms == 0 {
-            return Err(Error::new(NATS_ERR_INVALID_ARGUMENT, "timeout must be greater than 0 ms"));
+            return Err(Error::new(ErrorKind::InvalidArgument, "timeout must be greater than 0 ms"));
         }
         o.timeout = Duration::from_millis(ms);
         Ok(())

@@ -6,8 +6,9 @@ use crate::capi::args::*;
 use crate::capi::callback::CCallback;
 use crate::capi::guard::*;
 use crate::capi::handle::*;
+use crate::capi::status::*;
+use crate::client::error::*;
 use crate::client::subject::*;
-use crate::error::*;
 use crate::events::Event;
 use crate::jetstream::{js_error, nats_jetstream};
 use crate::stream::nats_storage;
@@ -135,7 +136,7 @@ impl nats_kv_entry {
 fn check_bucket(b: &str) -> Result<()> {
     if b.is_empty() || !b.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
         return Err(Error::new(
-            NATS_ERR_INVALID_ARGUMENT,
+            ErrorKind::InvalidArgument,
             format!("invalid bucket name {b:?}: use letters, digits, '-' and '_'"),
         ));
     }
@@ -154,7 +155,7 @@ fn check_key(k: &str, wildcards: bool) -> Result<()> {
         });
     if !ok {
         return Err(Error::new(
-            NATS_ERR_INVALID_ARGUMENT,
+            ErrorKind::InvalidArgument,
             format!(
                 "invalid key {k:?}: letters, digits and - _ / \\ = . (not at the ends){}",
                 if wildcards { ", wildcards * >" } else { "" }
@@ -189,7 +190,7 @@ fn kv_error(what: &str, e: &(dyn std::error::Error + 'static)) -> Error {
         || lower.contains("already exists")
         || lower.contains("wrong last revision")
     {
-        return Error::new(NATS_ERR_EXPECTATION_FAILED, format!("{what}: revision conflict ({text})"));
+        return Error::new(ErrorKind::ExpectationFailed, format!("{what}: revision conflict ({text})"));
     }
     js_error(what, e)
 }
@@ -211,7 +212,7 @@ pub unsafe extern "C" fn nats_jetstream_kv_create(
         let bucket = str_arg(c.bucket, "cfg.bucket")?;
         check_bucket(bucket)?;
         if !(1..=64).contains(&c.history) {
-            return Err(Error::new(NATS_ERR_INVALID_ARGUMENT, "history must be between 1 and 64"));
+            return Err(Error::new(ErrorKind::InvalidArgument, "history must be between 1 and 64"));
         }
         let config = kv::Config {
             bucket: bucket.to_string(),
@@ -248,8 +249,8 @@ pub unsafe extern "C" fn nats_jetstream_kv_bind(
         out_arg(out, "out")?;
         let store = j.call("nats_jetstream_kv_bind", j.ctx.get_key_value(b))?.map_err(|e| {
             let err = kv_error("bind bucket", &e);
-            if err.status == NATS_ERR_NOT_FOUND || e.to_string().to_ascii_lowercase().contains("not found") {
-                Error::new(NATS_ERR_NOT_FOUND, format!("bucket {b:?} does not exist"))
+            if err.kind == ErrorKind::NotFound || e.to_string().to_ascii_lowercase().contains("not found") {
+                Error::new(ErrorKind::NotFound, format!("bucket {b:?} does not exist"))
             } else {
                 err
             }
@@ -338,7 +339,7 @@ pub unsafe extern "C" fn nats_kv_create_with_ttl(
 ) -> nats_status {
     guard(|| {
         if ttl_ms < 1000 {
-            return Err(Error::new(NATS_ERR_INVALID_ARGUMENT, "a per-key TTL must be at least 1000 ms"));
+            return Err(Error::new(ErrorKind::InvalidArgument, "a per-key TTL must be at least 1000 ms"));
         }
         create_common(kv, key, data, len, Some(Duration::from_millis(ttl_ms)), revision)
     })
@@ -363,7 +364,7 @@ unsafe fn create_common(
     };
     let r = k.js.call("nats_kv_create", fut)?.map_err(|e| match e.kind() {
         kv::CreateErrorKind::AlreadyExists => {
-            Error::new(NATS_ERR_EXPECTATION_FAILED, format!("create: key {key:?} already has a value"))
+            Error::new(ErrorKind::ExpectationFailed, format!("create: key {key:?} already has a value"))
         }
         _ => kv_error("create", &e),
     })?;
@@ -389,7 +390,7 @@ pub unsafe extern "C" fn nats_kv_update(
         let v = Bytes::copy_from_slice(bytes_arg(data, len, "data")?);
         let r = k.js.call("nats_kv_update", k.store.update(key, v, last_revision))?.map_err(|e| match e.kind() {
             kv::UpdateErrorKind::WrongLastRevision => Error::new(
-                NATS_ERR_EXPECTATION_FAILED,
+                ErrorKind::ExpectationFailed,
                 format!("update: revision {last_revision} of {key:?} is not the latest"),
             ),
             _ => kv_error("update", &e),
@@ -420,8 +421,8 @@ unsafe fn get_common(
             box_out(out, nats_kv_entry::from(e));
             Ok(())
         }
-        Some(_) => Err(Error::new(NATS_ERR_NOT_FOUND, format!("key {key:?} was deleted"))),
-        None => Err(Error::new(NATS_ERR_NOT_FOUND, format!("key {key:?} not found"))),
+        Some(_) => Err(Error::new(ErrorKind::NotFound, format!("key {key:?} was deleted"))),
+        None => Err(Error::new(ErrorKind::NotFound, format!("key {key:?} not found"))),
     }
 }
 
@@ -521,7 +522,7 @@ pub unsafe extern "C" fn nats_kv_history(
         };
         let list = k.js.call("nats_kv_history", fut)??;
         if list.is_empty() {
-            return Err(Error::new(NATS_ERR_NOT_FOUND, format!("key {key:?} has no history")));
+            return Err(Error::new(ErrorKind::NotFound, format!("key {key:?} has no history")));
         }
         let (array, n) = box_array(list);
         write_out(count, n);
@@ -674,7 +675,7 @@ pub unsafe extern "C" fn nats_kv_watch(
         out_arg(out, "out")?;
         if flags > 2 {
             return Err(Error::new(
-                NATS_ERR_INVALID_ARGUMENT,
+                ErrorKind::InvalidArgument,
                 "flags: NATS_KV_WATCH_UPDATES_ONLY and NATS_KV_WATCH_INCLUDE_HISTORY exclude each other",
             ));
         }
@@ -700,7 +701,7 @@ pub unsafe extern "C" fn nats_kv_watch(
                     }
                     Err(e) => conn.send_event(Event::Error {
                         sub: None,
-                        status: NATS_ERR_JETSTREAM,
+                        status: ErrorKind::JetStream,
                         text: format!("kv watch: {e}"),
                     }),
                 }
@@ -719,7 +720,7 @@ pub unsafe extern "C" fn nats_kv_watch(
             })
             .map_err(|e| {
                 task.abort();
-                Error::new(NATS_ERR_INTERNAL, format!("cannot start the watch thread: {e}"))
+                Error::new(ErrorKind::Internal, format!("cannot start the watch thread: {e}"))
             })?;
         box_out(out, nats_kv_watcher { state, task: task.abort_handle() });
         Ok(())

@@ -11,7 +11,6 @@ pub(crate) mod capi;
 pub(crate) mod client;
 mod connection;
 mod consumer;
-mod error;
 mod events;
 mod jetstream;
 mod kv;
@@ -24,10 +23,10 @@ mod version;
 
 // The C API, flat as in the header: every `nats_*` type and function and `NATS_*` constant.
 pub use capi::args::{NATS_MAX_CONTROL_LINE, NATS_MAX_QUEUE_CAPACITY};
+pub use capi::status::{nats_last_error, nats_status, nats_status::*, nats_status_is_retryable, nats_status_str};
 pub use capi::strings::{nats_string_free, nats_strings_free};
 pub use connection::*;
 pub use consumer::*;
-pub use error::{nats_last_error, nats_status, nats_status::*, nats_status_is_retryable, nats_status_str};
 pub use events::{nats_connection_callback, nats_error_callback, nats_reconnect_delay_callback};
 pub use jetstream::*;
 pub use kv::*;

@@ -3,10 +3,11 @@
 use crate::capi::args::*;
 use crate::capi::guard::*;
 use crate::capi::handle::*;
+use crate::capi::status::*;
+use crate::client::error::*;
 use crate::client::runtime;
 use crate::client::subject::*;
 use crate::connection::nats_connection;
-use crate::error::*;
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::ffi::{c_char, c_void, CString};
@@ -169,25 +170,25 @@ impl nats_msg {
     fn acknowledge(&self, body: &[u8], fin: bool, wait: Option<Duration>) -> Result<()> {
         let conn = self.acker.as_ref().ok_or_else(|| {
             Error::new(
-                NATS_ERR_INVALID_ARGUMENT,
+                ErrorKind::InvalidArgument,
                 "not a JetStream message (it was not received from a JetStream consumer)",
             )
         })?;
         let reply = self.reply_str().filter(|r| r.starts_with("$JS.ACK.")).ok_or_else(|| {
             Error::new(
-                NATS_ERR_INVALID_ARGUMENT,
+                ErrorKind::InvalidArgument,
                 "the message has no JetStream ack subject (its consumer does not need acknowledgements)",
             )
         })?;
         if fin && self.acked.swap(true, Ordering::AcqRel) {
             return Err(Error::new(
-                NATS_ERR_INVALID_ARGUMENT,
+                ErrorKind::InvalidArgument,
                 "the message was already acknowledged (ack, nak or term)",
             ));
         }
         if self.acked.load(Ordering::Acquire) && !fin {
             return Err(Error::new(
-                NATS_ERR_INVALID_ARGUMENT,
+                ErrorKind::InvalidArgument,
                 "the message was already acknowledged (ack, nak or term)",
             ));
         }
@@ -249,11 +250,11 @@ impl Clone for nats_msg {
 
 fn header_name(key: &str) -> Result<async_nats::HeaderName> {
     if key.is_empty() {
-        return Err(Error::new(NATS_ERR_INVALID_ARGUMENT, "header name is empty"));
+        return Err(Error::new(ErrorKind::InvalidArgument, "header name is empty"));
     }
     async_nats::HeaderName::from_str(key).map_err(|_| {
         Error::new(
-            NATS_ERR_INVALID_ARGUMENT,
+            ErrorKind::InvalidArgument,
             format!("header name {key:?} must be printable ASCII without ':' or spaces"),
         )
     })
@@ -261,7 +262,7 @@ fn header_name(key: &str) -> Result<async_nats::HeaderName> {
 
 pub(crate) fn header_value(value: &str) -> Result<async_nats::HeaderValue> {
     async_nats::HeaderValue::from_str(value)
-        .map_err(|_| Error::new(NATS_ERR_INVALID_ARGUMENT, "header value must not contain CR or LF"))
+        .map_err(|_| Error::new(ErrorKind::InvalidArgument, "header value must not contain CR or LF"))
 }
 
 /// Creates a message to publish with `nats_publish_msg` or send with `nats_request_msg`:
@@ -334,7 +335,7 @@ pub unsafe extern "C" fn nats_msg_header_delete(msg: *mut nats_msg, key: *const 
         let k = header_name(key)?;
         let has = m.inner.headers.as_ref().is_some_and(|h| h.get(k.clone()).is_some());
         if !has {
-            return Err(Error::new(NATS_ERR_NOT_FOUND, format!("no header {key:?}")));
+            return Err(Error::new(ErrorKind::NotFound, format!("no header {key:?}")));
         }
         m.modify_headers(|h| {
             let mut kept = async_nats::HeaderMap::new();
@@ -370,7 +371,7 @@ pub unsafe extern "C" fn nats_msg_header_get(
                 write_out(value, *p);
                 Ok(())
             }
-            None => Err(Error::new(NATS_ERR_NOT_FOUND, format!("no header {key:?}"))),
+            None => Err(Error::new(ErrorKind::NotFound, format!("no header {key:?}"))),
         }
     })
 }
@@ -396,7 +397,7 @@ pub unsafe extern "C" fn nats_msg_header_values(
                 write_out(count, p.len());
                 Ok(())
             }
-            _ => Err(Error::new(NATS_ERR_NOT_FOUND, format!("no header {key:?}"))),
+            _ => Err(Error::new(ErrorKind::NotFound, format!("no header {key:?}"))),
         }
     })
 }
@@ -539,7 +540,7 @@ pub unsafe extern "C" fn nats_msg_metadata(msg: *const nats_msg, meta: *mut nats
         let m = borrow(msg, "msg")?;
         out_arg(meta, "meta")?;
         let j = m.js_meta().ok_or_else(|| {
-            Error::new(NATS_ERR_INVALID_ARGUMENT, "not a JetStream consumer's message (no $JS.ACK reply subject)")
+            Error::new(ErrorKind::InvalidArgument, "not a JetStream consumer's message (no $JS.ACK reply subject)")
         })?;
         write_out(
             meta,

@@ -7,8 +7,9 @@
 use crate::capi::args::*;
 use crate::capi::guard::*;
 use crate::capi::handle::*;
+use crate::capi::status::*;
+use crate::client::error::*;
 use crate::client::subject::*;
-use crate::error::*;
 use crate::events::*;
 use std::ffi::{c_char, c_void};
 use std::path::PathBuf;
@@ -130,14 +131,15 @@ pub(crate) fn parse_servers<'a>(urls: impl IntoIterator<Item = &'a str>) -> Resu
     for url in urls {
         let url = url.trim();
         if url.is_empty() {
-            return Err(Error::new(NATS_ERR_INVALID_ARGUMENT, "empty server URL"));
+            return Err(Error::new(ErrorKind::InvalidArgument, "empty server URL"));
         }
-        async_nats::ServerAddr::from_str(url)
-            .map_err(|e| Error::new(NATS_ERR_INVALID_ARGUMENT, format!("bad server URL {:?}: {e}", redact_url(url))))?;
+        async_nats::ServerAddr::from_str(url).map_err(|e| {
+            Error::new(ErrorKind::InvalidArgument, format!("bad server URL {:?}: {e}", redact_url(url)))
+        })?;
         out.push(url.to_string());
     }
     if out.is_empty() {
-        return Err(Error::new(NATS_ERR_INVALID_ARGUMENT, "no server URL given"));
+        return Err(Error::new(ErrorKind::InvalidArgument, "no server URL given"));
     }
     Ok(out)
 }
@@ -155,9 +157,9 @@ pub(crate) fn redact_url(url: &str) -> String {
 /// The error names the path, never the contents.
 pub(crate) fn read_secret(path: &str, what: &str) -> Result<String> {
     let data =
-        std::fs::read(path).map_err(|e| Error::new(NATS_ERR_IO, format!("cannot read {what} file {path:?}: {e}")))?;
+        std::fs::read(path).map_err(|e| Error::new(ErrorKind::Io, format!("cannot read {what} file {path:?}: {e}")))?;
     let mut text = String::from_utf8(data)
-        .map_err(|_| Error::new(NATS_ERR_INVALID_UTF8, format!("{what} file {path:?} is not UTF-8")))?;
+        .map_err(|_| Error::new(ErrorKind::InvalidUtf8, format!("{what} file {path:?} is not UTF-8")))?;
     if text.ends_with('\n') {
         text.pop();
         if text.ends_with('\r') {
@@ -165,19 +167,19 @@ pub(crate) fn read_secret(path: &str, what: &str) -> Result<String> {
         }
     }
     if text.is_empty() {
-        return Err(Error::new(NATS_ERR_IO, format!("{what} file {path:?} is empty")));
+        return Err(Error::new(ErrorKind::Io, format!("{what} file {path:?} is empty")));
     }
     Ok(text)
 }
 
 fn readable_file(path: &str, what: &str) -> Result<PathBuf> {
-    std::fs::File::open(path).map_err(|e| Error::new(NATS_ERR_IO, format!("cannot read {what} {path:?}: {e}")))?;
+    std::fs::File::open(path).map_err(|e| Error::new(ErrorKind::Io, format!("cannot read {what} {path:?}: {e}")))?;
     Ok(PathBuf::from(path))
 }
 
 fn positive_ms(ms: u64, what: &str) -> Result<Duration> {
     if ms == 0 {
-        return Err(Error::new(NATS_ERR_INVALID_ARGUMENT, format!("{what} must be greater than 0 ms")));
+        return Err(Error::new(ErrorKind::InvalidArgument, format!("{what} must be greater than 0 ms")));
     }
     Ok(Duration::from_millis(ms))
 }
@@ -330,7 +332,7 @@ impl nats_options {
 fn check_seed(seed: &str) -> Result<()> {
     nkeys::KeyPair::from_seed(seed)
         .map(drop)
-        .map_err(|_| Error::new(NATS_ERR_INVALID_ARGUMENT, "not a valid NKey user seed (expected \"SU...\")"))
+        .map_err(|_| Error::new(ErrorKind::InvalidArgument, "not a valid NKey user seed (expected \"SU...\")"))
 }
 
 /// NKey authentication: `seed` is the user's NKey seed (`SU...`; copied); the server knows the
@@ -383,7 +385,7 @@ pub unsafe extern "C" fn nats_options_set_credentials_file(
         let text = read_secret(path, "credentials")? + "\n";
         async_nats::ConnectOptions::with_credentials(&text).map_err(|_| {
             Error::new(
-                NATS_ERR_INVALID_ARGUMENT,
+                ErrorKind::InvalidArgument,
                 format!("{path}: not a credentials file (a user JWT and an NKey seed)"),
             )
         })?;
@@ -409,7 +411,7 @@ pub unsafe extern "C" fn nats_options_set_user_jwt(
         let j = str_arg(jwt, "jwt")?.trim();
         let f = cb.ok_or_else(|| null("cb"))?;
         if j.split('.').count() != 3 {
-            return Err(Error::new(NATS_ERR_INVALID_ARGUMENT, "jwt: not a JWT (header.claims.signature)"));
+            return Err(Error::new(ErrorKind::InvalidArgument, "jwt: not a JWT (header.claims.signature)"));
         }
         o.clear_auth();
         o.jwt_signer = Some((j.to_string(), hook(f, user_data)));
@@ -512,7 +514,7 @@ pub unsafe extern "C" fn nats_options_set_tls_server_name(opts: *mut nats_option
         let n = opt_str_arg(name, "name")?;
         if let Some(n) = n {
             async_nats::rustls::pki_types::ServerName::try_from(n)
-                .map_err(|_| Error::new(NATS_ERR_INVALID_ARGUMENT, format!("invalid TLS server name {n:?}")))?;
+                .map_err(|_| Error::new(ErrorKind::InvalidArgument, format!("invalid TLS server name {n:?}")))?;
         }
         o.tls_server_name = n.map(str::to_string);
         Ok(())
@@ -685,7 +687,7 @@ pub unsafe extern "C" fn nats_options_set_reconnect_jitter_ms(
 pub unsafe extern "C" fn nats_options_set_max_pings_out(opts: *mut nats_options, max: u32) -> nats_status {
     with_opts(opts, |o| {
         if max == 0 {
-            return Err(Error::new(NATS_ERR_INVALID_ARGUMENT, "max_pings_out must be at least 1"));
+            return Err(Error::new(ErrorKind::InvalidArgument, "max_pings_out must be at least 1"));
         }
         o.max_pings_out = max;
         Ok(())
@@ -945,8 +947,8 @@ mod tests {
     #[test]
     fn parses_lists() {
         assert_eq!(parse_servers(["nats://a:1", " b:2 "]).unwrap(), vec!["nats://a:1", "b:2"]);
-        assert_eq!(parse_servers([""]).unwrap_err().status, NATS_ERR_INVALID_ARGUMENT);
-        assert_eq!(parse_servers([]).unwrap_err().status, NATS_ERR_INVALID_ARGUMENT);
-        assert_eq!(parse_servers(["nats://host:notaport"]).unwrap_err().status, NATS_ERR_INVALID_ARGUMENT);
+        assert_eq!(parse_servers([""]).unwrap_err().kind, ErrorKind::InvalidArgument);
+        assert_eq!(parse_servers([]).unwrap_err().kind, ErrorKind::InvalidArgument);
+        assert_eq!(parse_servers(["nats://host:notaport"]).unwrap_err().kind, ErrorKind::InvalidArgument);
     }
 }

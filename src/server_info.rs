@@ -3,9 +3,10 @@
 use crate::capi::args::*;
 use crate::capi::guard::*;
 use crate::capi::handle::*;
+use crate::capi::status::*;
+use crate::client::error::*;
 use crate::client::runtime;
 use crate::connection::nats_connection;
-use crate::error::*;
 use std::ffi::{c_char, CString};
 
 /// A snapshot of the server's INFO and of the server pool, taken by
@@ -64,7 +65,7 @@ impl nats_server_info {
             conn.request_timeout,
             conn.client.server_pool(),
         )?
-        .map_err(|e| Error::new(NATS_ERR_CONNECTION_CLOSED, format!("server pool: {e}")))?;
+        .map_err(|e| Error::new(ErrorKind::ConnectionClosed, format!("server pool: {e}")))?;
         let url = |s: &async_nats::Server| -> String {
             let a = &s.addr;
             let scheme = if a.tls_required() { "tls" } else { "nats" };

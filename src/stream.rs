@@ -4,9 +4,10 @@
 use crate::capi::args::*;
 use crate::capi::guard::*;
 use crate::capi::handle::*;
+use crate::capi::status::*;
+use crate::client::error::*;
 use crate::client::runtime;
 use crate::client::subject::*;
-use crate::error::*;
 use crate::jetstream::{js_error, nats_jetstream};
 use crate::message::nats_msg;
 use async_nats::jetstream::stream::{Config, DiscardPolicy, RetentionPolicy, StorageType};
@@ -160,7 +161,7 @@ unsafe fn to_config(c: &nats_stream_config) -> Result<Config> {
 
 pub(crate) fn check_name(name: &str) -> Result<()> {
     if name.is_empty() || name.contains(|c: char| c.is_whitespace() || matches!(c, '.' | '*' | '>' | '/' | '\\')) {
-        return Err(Error::new(NATS_ERR_INVALID_ARGUMENT, format!("invalid stream name {name:?}")));
+        return Err(Error::new(ErrorKind::InvalidArgument, format!("invalid stream name {name:?}")));
     }
     Ok(())
 }

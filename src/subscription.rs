@@ -11,10 +11,11 @@ use crate::capi::args::*;
 use crate::capi::callback::CCallback;
 use crate::capi::guard::*;
 use crate::capi::handle::*;
+use crate::capi::status::*;
+use crate::client::error::*;
 use crate::client::runtime;
 use crate::client::subject::*;
 use crate::connection::{nats_connection, wait_closed};
-use crate::error::*;
 use crate::events::Event;
 use crate::message::nats_msg;
 use futures_util::{FutureExt, StreamExt};
@@ -282,10 +283,10 @@ impl nats_subscription {
             .map_err(|e| match e.kind() {
                 async_nats::client::SubscribeErrorKind::InvalidSubject
                 | async_nats::client::SubscribeErrorKind::InvalidQueueName => {
-                    Error::new(NATS_ERR_INVALID_SUBJECT, e.to_string())
+                    Error::new(ErrorKind::InvalidSubject, e.to_string())
                 }
-                _ if conn.is_closed() => Error::new(NATS_ERR_CONNECTION_CLOSED, "the connection is closed"),
-                _ => Error::new(NATS_ERR_INTERNAL, format!("subscribe: {e}")),
+                _ if conn.is_closed() => Error::new(ErrorKind::ConnectionClosed, "the connection is closed"),
+                _ => Error::new(ErrorKind::Internal, format!("subscribe: {e}")),
             })?;
         Self::start(conn, Source::Core(subscriber), cb, false)
     }
@@ -332,7 +333,7 @@ impl nats_subscription {
             });
             if let Err(e) = spawned {
                 conn.deliveries.finished();
-                return Err(Error::new(NATS_ERR_INTERNAL, format!("cannot start a delivery thread: {e}")));
+                return Err(Error::new(ErrorKind::Internal, format!("cannot start a delivery thread: {e}")));
             }
         }
         match source {
@@ -357,49 +358,49 @@ impl nats_subscription {
 
     fn unsubscribe(&self) -> Result<()> {
         if !self.active.swap(false, Ordering::AcqRel) {
-            return Err(Error::new(NATS_ERR_INVALID_SUBSCRIPTION, "already unsubscribed"));
+            return Err(Error::new(ErrorKind::InvalidSubscription, "already unsubscribed"));
         }
         self.pending.close(true);
         self.pending_msgs.store(0, Ordering::Relaxed);
         self.pending_bytes.store(0, Ordering::Relaxed);
         if self.ended.load(Ordering::Acquire) {
             if self.conn.is_closed() {
-                return Err(Error::new(NATS_ERR_CONNECTION_CLOSED, "the connection is closed"));
+                return Err(Error::new(ErrorKind::ConnectionClosed, "the connection is closed"));
             }
             return Err(Error::new(
-                NATS_ERR_INVALID_SUBSCRIPTION,
+                ErrorKind::InvalidSubscription,
                 "the subscription had already ended (auto-unsubscribe limit reached or drained)",
             ));
         }
         // Wait until the UNSUB is queued, so a flush after this call covers it.
         self.command(Control::Unsubscribe, "nats_subscription_unsubscribe");
         if self.conn.is_closed() {
-            return Err(Error::new(NATS_ERR_CONNECTION_CLOSED, "the connection is closed"));
+            return Err(Error::new(ErrorKind::ConnectionClosed, "the connection is closed"));
         }
         Ok(())
     }
 
     fn check_live(&self) -> Result<()> {
         if !self.active.load(Ordering::Acquire) {
-            return Err(Error::new(NATS_ERR_INVALID_SUBSCRIPTION, "the subscription was unsubscribed"));
+            return Err(Error::new(ErrorKind::InvalidSubscription, "the subscription was unsubscribed"));
         }
         if self.ended.load(Ordering::Acquire) {
             if self.conn.is_closed() {
-                return Err(Error::new(NATS_ERR_CONNECTION_CLOSED, "the connection is closed"));
+                return Err(Error::new(ErrorKind::ConnectionClosed, "the connection is closed"));
             }
-            return Err(Error::new(NATS_ERR_INVALID_SUBSCRIPTION, "the subscription has ended"));
+            return Err(Error::new(ErrorKind::InvalidSubscription, "the subscription has ended"));
         }
         Ok(())
     }
 
     fn auto_unsubscribe(&self, max: u64) -> Result<()> {
         if max == 0 {
-            return Err(Error::new(NATS_ERR_INVALID_ARGUMENT, "max must be at least 1"));
+            return Err(Error::new(ErrorKind::InvalidArgument, "max must be at least 1"));
         }
         self.check_live()?;
         match self.command(|tx| Control::AutoUnsubscribe(max, tx), "nats_subscription_auto_unsubscribe") {
             Some(false) => {
-                Err(Error::new(NATS_ERR_CONNECTION_CLOSED, "could not send UNSUB: the connection is closed"))
+                Err(Error::new(ErrorKind::ConnectionClosed, "could not send UNSUB: the connection is closed"))
             }
             _ => Ok(()),
         }
@@ -413,7 +414,7 @@ impl nats_subscription {
         }
         if !self.pending.wait_done(self.sync, limit) {
             return Err(Error::new(
-                NATS_ERR_TIMEOUT,
+                ErrorKind::Timeout,
                 format!("the drain did not complete within {} ms", limit.as_millis()),
             ));
         }
@@ -423,12 +424,12 @@ impl nats_subscription {
     fn next_msg(&self, limit: Duration) -> Result<nats_msg> {
         if !self.sync {
             return Err(Error::new(
-                NATS_ERR_INVALID_ARGUMENT,
+                ErrorKind::InvalidArgument,
                 "next_msg needs a synchronous subscription (nats_subscribe_sync); this one has a callback",
             ));
         }
         if !self.active.load(Ordering::Acquire) {
-            return Err(Error::new(NATS_ERR_INVALID_SUBSCRIPTION, "the subscription was unsubscribed"));
+            return Err(Error::new(ErrorKind::InvalidSubscription, "the subscription was unsubscribed"));
         }
         runtime::refuse_on_runtime("nats_subscription_next_msg")?;
         match self.pending.take_one(limit) {
@@ -437,12 +438,14 @@ impl nats_subscription {
                 self.pending.took();
                 Ok(self.wrap(m))
             }
-            Taken::TimedOut => Err(Error::new(NATS_ERR_TIMEOUT, format!("no message within {} ms", limit.as_millis()))),
+            Taken::TimedOut => {
+                Err(Error::new(ErrorKind::Timeout, format!("no message within {} ms", limit.as_millis())))
+            }
             Taken::Closed if self.conn.is_closed() => {
-                Err(Error::new(NATS_ERR_CONNECTION_CLOSED, "the connection is closed and no message is left"))
+                Err(Error::new(ErrorKind::ConnectionClosed, "the connection is closed and no message is left"))
             }
             Taken::Closed => Err(Error::new(
-                NATS_ERR_INVALID_SUBSCRIPTION,
+                ErrorKind::InvalidSubscription,
                 "the subscription has ended (unsubscribed, drained or max messages reached) and no message is left",
             )),
         }
@@ -485,7 +488,7 @@ impl nats_subscription {
             if !self.slow.swap(true, Ordering::AcqRel) {
                 self.conn.send_event(Event::Error {
                     sub: Some(self.clone()),
-                    status: NATS_ERR_SLOW_CONSUMER,
+                    status: ErrorKind::SlowConsumer,
                     text: format!(
                         "slow consumer: pending limits ({} msgs, {} bytes) reached; messages dropped",
                         lm, lb
@@ -622,7 +625,7 @@ async fn reporting_panics(sub: Arc<nats_subscription>, pump: impl std::future::F
             format!("subscription stopped by an internal error: {}", crate::capi::guard::panic_text(payload.as_ref()));
         sub.ended.store(true, Ordering::Release);
         sub.pending.close(false);
-        sub.conn.send_event(Event::Error { sub: Some(sub.clone()), status: NATS_ERR_PANIC, text });
+        sub.conn.send_event(Event::Error { sub: Some(sub.clone()), status: ErrorKind::Panic, text });
     }
 }
 
@@ -641,7 +644,7 @@ async fn pump_stream(stream: MsgStream, sub: Arc<nats_subscription>, mut control
             match item {
                 Some(Ok(m)) => batch.push(m),
                 Some(Err(text)) => {
-                    sub.conn.send_event(Event::Error { sub: Some(sub.clone()), status: NATS_ERR_JETSTREAM, text })
+                    sub.conn.send_event(Event::Error { sub: Some(sub.clone()), status: ErrorKind::JetStream, text })
                 }
                 None => {}
             }
@@ -897,7 +900,7 @@ pub unsafe extern "C" fn nats_subscription_set_pending_limits(
         let s = borrow(sub, "sub")?;
         if msgs == 0 || bytes == 0 {
             return Err(Error::new(
-                NATS_ERR_INVALID_ARGUMENT,
+                ErrorKind::InvalidArgument,
                 "a pending limit of 0 would drop everything; use -1 for no limit",
             ));
         }

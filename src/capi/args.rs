@@ -1,11 +1,11 @@
 //! Readers for what C passes in: pointers, strings, payloads, out-parameters and enum values,
 //! each error naming the bad argument.
 
-use crate::error::*;
+use crate::client::error::*;
 use std::ffi::{c_char, c_void, CStr};
 
 pub fn null(name: &str) -> Error {
-    Error::new(NATS_ERR_NULL_ARGUMENT, format!("`{name}` is NULL"))
+    Error::new(ErrorKind::NullArgument, format!("`{name}` is NULL"))
 }
 
 /// Borrows a required C string as `&str`.
@@ -16,7 +16,7 @@ pub unsafe fn str_arg<'a>(p: *const c_char, name: &str) -> Result<&'a str> {
     if p.is_null() {
         return Err(null(name));
     }
-    CStr::from_ptr(p).to_str().map_err(|_| Error::new(NATS_ERR_INVALID_UTF8, format!("`{name}` is not valid UTF-8")))
+    CStr::from_ptr(p).to_str().map_err(|_| Error::new(ErrorKind::InvalidUtf8, format!("`{name}` is not valid UTF-8")))
 }
 
 /// Borrows an optional C string (NULL gives `None`).
@@ -40,7 +40,7 @@ pub unsafe fn bytes_arg<'a>(data: *const c_void, len: usize, name: &str) -> Resu
         return Ok(&[]);
     }
     if data.is_null() {
-        return Err(Error::new(NATS_ERR_NULL_ARGUMENT, format!("`{name}` is NULL but its length is {len}")));
+        return Err(Error::new(ErrorKind::NullArgument, format!("`{name}` is NULL but its length is {len}")));
     }
     Ok(std::slice::from_raw_parts(data.cast::<u8>(), len))
 }
@@ -71,7 +71,7 @@ macro_rules! c_enum_reader {
         impl $t {
             /// Reads a value C stored in `field`; `NATS_ERR_INVALID_ARGUMENT` names the field
             /// and the value when it is none of this enum's.
-            pub(crate) fn from_c(value: i32, field: &str) -> $crate::error::Result<Self> {
+            pub(crate) fn from_c(value: i32, field: &str) -> $crate::client::error::Result<Self> {
                 $( if value == $t::$v as i32 { return Ok($t::$v); } )+
                 Err($crate::capi::args::invalid_enum(field, stringify!($t), value))
             }
@@ -81,7 +81,7 @@ macro_rules! c_enum_reader {
 pub(crate) use c_enum_reader;
 
 pub(crate) fn invalid_enum(field: &str, type_name: &str, value: i32) -> Error {
-    Error::new(NATS_ERR_INVALID_ARGUMENT, format!("`{field}` is {value}, which is not a `{type_name}` value"))
+    Error::new(ErrorKind::InvalidArgument, format!("`{field}` is {value}, which is not a `{type_name}` value"))
 }
 
 /// The largest capacity accepted for the library's internal queues (`sender_capacity`,
@@ -93,7 +93,7 @@ pub const NATS_MAX_QUEUE_CAPACITY: usize = 1 << 24;
 pub fn check_capacity(value: usize, name: &str) -> Result<()> {
     if value == 0 || value > NATS_MAX_QUEUE_CAPACITY {
         return Err(Error::new(
-            NATS_ERR_INVALID_ARGUMENT,
+            ErrorKind::InvalidArgument,
             format!("`{name}` is {value}; it must be between 1 and {NATS_MAX_QUEUE_CAPACITY}"),
         ));
     }

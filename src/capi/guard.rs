@@ -2,7 +2,8 @@
 //! [`guard_void`] / [`guard_value`]): an `Err` becomes its status and this thread's last error,
 //! a panic becomes `NATS_ERR_PANIC`; nothing unwinds into C, and nothing is printed.
 
-use crate::error::*;
+use crate::capi::status::*;
+use crate::client::error::*;
 use std::cell::{Cell, RefCell};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -65,7 +66,7 @@ pub fn guard<F: FnOnce() -> Result<()>>(f: F) -> nats_status {
     match catch(f) {
         Ok(Ok(())) => NATS_OK,
         Ok(Err(e)) => record(e),
-        Err(payload) => record(Error::new(NATS_ERR_PANIC, panic_text(payload.as_ref()))),
+        Err(payload) => record(Error::new(ErrorKind::Panic, panic_text(payload.as_ref()))),
     }
 }
 

@@ -10,7 +10,7 @@
 //!
 //! Using a Box function on an Arc handle (or the reverse) does not compile.
 
-use crate::error::*;
+use crate::client::error::*;
 use std::sync::Arc;
 
 /// A handle C owns through one `Box`.
@@ -20,7 +20,7 @@ pub(crate) trait BoxHandle: Sized {}
 pub(crate) trait ArcHandle: Sized {}
 
 fn null(name: &str) -> Error {
-    Error::new(NATS_ERR_NULL_ARGUMENT, format!("`{name}` is NULL"))
+    Error::new(ErrorKind::NullArgument, format!("`{name}` is NULL"))
 }
 
 /// Borrows the value behind a handle of either kind; NULL is `NATS_ERR_NULL_ARGUMENT` naming

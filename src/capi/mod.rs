@@ -5,4 +5,5 @@ pub(crate) mod args;
 pub(crate) mod callback;
 pub(crate) mod guard;
 pub(crate) mod handle;
+pub(crate) mod status;
 pub(crate) mod strings;

@@ -8,7 +8,7 @@
 //! The outbox holds at most `limit` payload bytes: beyond that a publish waits for room while
 //! connected (at most request_timeout) and fails with `NATS_ERR_BUFFER_FULL` while not.
 
-use crate::error::*;
+use crate::client::error::*;
 use async_nats::{HeaderMap, Subject};
 use bytes::Bytes;
 use std::collections::VecDeque;
@@ -85,7 +85,7 @@ impl Outbox {
     pub fn publish(&self, link: &impl Link, m: OutMsg, wait: Duration, may_block: bool) -> Result<()> {
         let mut st = self.lock();
         if st.closed {
-            return Err(Error::new(NATS_ERR_CONNECTION_CLOSED, "the connection is closed"));
+            return Err(Error::new(ErrorKind::ConnectionClosed, "the connection is closed"));
         }
         let m = if st.active {
             m
@@ -99,7 +99,7 @@ impl Outbox {
         let mut deadline = None;
         loop {
             if st.closed {
-                return Err(Error::new(NATS_ERR_CONNECTION_CLOSED, "the connection is closed"));
+                return Err(Error::new(ErrorKind::ConnectionClosed, "the connection is closed"));
             }
             let connected = link.connected();
             // While connected, one message always fits (however big), so nothing deadlocks.
@@ -113,13 +113,13 @@ impl Outbox {
             }
             if !connected {
                 return Err(Error::new(
-                    NATS_ERR_BUFFER_FULL,
+                    ErrorKind::BufferFull,
                     format!("not connected and the reconnect buffer ({} bytes) is full", self.limit),
                 ));
             }
             if !may_block {
                 return Err(Error::new(
-                    NATS_ERR_WOULD_BLOCK_RUNTIME,
+                    ErrorKind::WouldBlockRuntime,
                     "the publish buffer is full and waiting would block an async runtime thread",
                 ));
             }
@@ -127,7 +127,7 @@ impl Outbox {
             let now = Instant::now();
             if now >= d {
                 return Err(Error::new(
-                    NATS_ERR_TIMEOUT,
+                    ErrorKind::Timeout,
                     format!("the publish buffer stayed full for {} ms", wait.as_millis()),
                 ));
             }

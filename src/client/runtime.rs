@@ -2,7 +2,7 @@
 //! a forked child, never shut down while the process lives. Blocking helpers refuse to run on
 //! its own threads.
 
-use crate::error::*;
+use crate::client::error::*;
 use std::future::Future;
 use std::pin::pin;
 use std::sync::Mutex;
@@ -42,7 +42,7 @@ pub fn handle() -> Result<Handle> {
         .thread_name("nats-ffi-rt")
         .enable_all()
         .build()
-        .map_err(|e| Error::new(NATS_ERR_INTERNAL, format!("cannot start the runtime: {e}")))?;
+        .map_err(|e| Error::new(ErrorKind::Internal, format!("cannot start the runtime: {e}")))?;
     let rt: &'static Runtime = Box::leak(Box::new(rt));
     *slot = Some((pid, rt));
     Ok(rt.handle().clone())
@@ -57,7 +57,7 @@ pub fn on_runtime_thread() -> bool {
 pub fn refuse_on_runtime(what: &str) -> Result<()> {
     if on_runtime_thread() {
         return Err(Error::new(
-            NATS_ERR_WOULD_BLOCK_RUNTIME,
+            ErrorKind::WouldBlockRuntime,
             format!("{what} would block an async runtime thread; call it from another thread"),
         ));
     }
@@ -92,5 +92,5 @@ pub fn block_on_timeout<F: Future>(
     }
     handle
         .block_on(tokio::time::timeout(limit, fut))
-        .map_err(|_| Error::new(NATS_ERR_TIMEOUT, format!("{what} did not complete within {} ms", limit.as_millis())))
+        .map_err(|_| Error::new(ErrorKind::Timeout, format!("{what} did not complete within {} ms", limit.as_millis())))
 }

@@ -1,6 +1,6 @@
 //! The protocol's rules for subjects, queue groups and control lines.
 
-use crate::error::*;
+use crate::client::error::*;
 
 /// The server's default `max_control_line`: the longest protocol line (`PUB`, `HPUB`, `SUB`
 /// with their arguments) it accepts. A longer line makes it drop the connection, and a SUB is
@@ -17,7 +17,7 @@ pub(crate) fn check_control_line(what: &str, parts: &[&str], extra: usize) -> Re
     let line = parts.iter().map(|p| p.len()).sum::<usize>() + extra + CONTROL_LINE_OVERHEAD;
     if line > MAX_CONTROL_LINE {
         return Err(Error::new(
-            NATS_ERR_INVALID_SUBJECT,
+            ErrorKind::InvalidSubject,
             format!("{what}: its subjects make a protocol line of about {line} bytes, over the server's limit of {MAX_CONTROL_LINE}"),
         ));
     }
@@ -28,13 +28,13 @@ pub(crate) fn check_control_line(what: &str, parts: &[&str], extra: usize) -> Re
 /// with `wildcards`, `*` may be a whole token and `>` the whole last token, otherwise a
 /// literal subject is required (publishing, reply subjects).
 pub(crate) fn check_subject(subject: &str, wildcards: bool, what: &str) -> Result<()> {
-    let bad = |why: &str| Err(Error::new(NATS_ERR_INVALID_SUBJECT, format!("{what} {subject:?} {why}")));
+    let bad = |why: &str| Err(Error::new(ErrorKind::InvalidSubject, format!("{what} {subject:?} {why}")));
     if subject.is_empty() {
         return bad("is empty");
     }
     if subject.len() + CONTROL_LINE_OVERHEAD > MAX_CONTROL_LINE {
         return Err(Error::new(
-            NATS_ERR_INVALID_SUBJECT,
+            ErrorKind::InvalidSubject,
             format!(
                 "{what} is {} bytes long: no protocol line can carry it (the server's limit is {MAX_CONTROL_LINE})",
                 subject.len()
@@ -65,13 +65,13 @@ pub(crate) fn check_subject(subject: &str, wildcards: bool, what: &str) -> Resul
 pub(crate) fn check_queue(queue: &str) -> Result<()> {
     if queue.len() + CONTROL_LINE_OVERHEAD > MAX_CONTROL_LINE {
         return Err(Error::new(
-            NATS_ERR_INVALID_SUBJECT,
+            ErrorKind::InvalidSubject,
             format!("queue group is {} bytes long, over the protocol's limit", queue.len()),
         ));
     }
     if queue.is_empty() || queue.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(Error::new(
-            NATS_ERR_INVALID_SUBJECT,
+            ErrorKind::InvalidSubject,
             format!("queue group {queue:?} is empty or contains whitespace"),
         ));
     }
@@ -89,10 +89,10 @@ mod tests {
         }
         for ok in ["*", ">", "a.*", "a.>", "*.b.>", "a.*.c"] {
             assert!(check_subject(ok, true, "s").is_ok(), "{ok}");
-            assert_eq!(check_subject(ok, false, "s").unwrap_err().status, NATS_ERR_INVALID_SUBJECT);
+            assert_eq!(check_subject(ok, false, "s").unwrap_err().kind, ErrorKind::InvalidSubject);
         }
         for bad in ["", " ", "a b", "a..b", ".a", "a.", "a.>.b", "a\tb", "a\r\nb", ">.a"] {
-            assert_eq!(check_subject(bad, true, "s").unwrap_err().status, NATS_ERR_INVALID_SUBJECT, "{bad:?}");
+            assert_eq!(check_subject(bad, true, "s").unwrap_err().kind, ErrorKind::InvalidSubject, "{bad:?}");
         }
         assert!(check_queue("workers").is_ok());
         assert!(check_queue("").is_err());

@@ -2,7 +2,7 @@
 //! server name to verify other than the URL's host, and (explicitly, loudly) no verification.
 //! Used only when one of those is set; otherwise async-nats builds the configuration.
 
-use crate::error::*;
+use crate::client::error::*;
 use async_nats::rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use async_nats::rustls::client::WebPkiServerVerifier;
 use async_nats::rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
@@ -60,7 +60,7 @@ impl ServerCertVerifier for Verifier {
 }
 
 fn io(what: &str, path: &Path, e: impl std::fmt::Display) -> Error {
-    Error::new(NATS_ERR_IO, format!("{what} {}: {e}", path.display()))
+    Error::new(ErrorKind::Io, format!("{what} {}: {e}", path.display()))
 }
 
 /// The configuration: roots from `ca_file` (else the system's), the client certificate if
@@ -89,18 +89,18 @@ pub(crate) fn client_config(
         .unwrap_or_else(|| Arc::new(async_nats::rustls::crypto::ring::default_provider()));
     let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
         .build()
-        .map_err(|e| Error::new(NATS_ERR_TLS, format!("TLS configuration: {e}")))?;
+        .map_err(|e| Error::new(ErrorKind::Tls, format!("TLS configuration: {e}")))?;
     let name = match server_name {
         Some(n) => Some(
             ServerName::try_from(n.to_string())
-                .map_err(|_| Error::new(NATS_ERR_INVALID_ARGUMENT, format!("invalid TLS server name {n:?}")))?,
+                .map_err(|_| Error::new(ErrorKind::InvalidArgument, format!("invalid TLS server name {n:?}")))?,
         ),
         None => None,
     };
     let verifier = Arc::new(Verifier { inner, name, skip: skip_verify, provider: provider.clone() });
     let builder = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| Error::new(NATS_ERR_TLS, format!("TLS configuration: {e}")))?
+        .map_err(|e| Error::new(ErrorKind::Tls, format!("TLS configuration: {e}")))?
         .dangerous()
         .with_custom_certificate_verifier(verifier);
     match client_cert {
@@ -112,7 +112,7 @@ pub(crate) fn client_config(
             let key = PrivateKeyDer::from_pem_file(k).map_err(|e| io("client key file", k, e))?;
             builder
                 .with_client_auth_cert(chain, key)
-                .map_err(|e| Error::new(NATS_ERR_TLS, format!("client certificate: {e}")))
+                .map_err(|e| Error::new(ErrorKind::Tls, format!("client certificate: {e}")))
         }
         None => Ok(builder.with_no_client_auth()),
     }

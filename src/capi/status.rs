@@ -1,5 +1,7 @@
-//! Status codes, their static descriptions and the thread-local last-error detail.
+//! `nats_status`: the codes, their static descriptions, the mapping from the client's error
+//! kinds, and the thread-local last-error detail.
 
+use crate::client::error::{Error, ErrorKind};
 use std::cell::RefCell;
 use std::ffi::{c_char, CStr, CString};
 
@@ -145,20 +147,36 @@ impl nats_status {
     }
 }
 
-/// An error on its way to the boundary: a status and a human-readable detail.
-#[derive(Debug, Clone)]
-pub struct Error {
-    pub status: nats_status,
-    pub detail: String,
-}
-
-impl Error {
-    pub fn new(status: nats_status, detail: impl Into<String>) -> Self {
-        Error { status, detail: detail.into() }
+impl From<ErrorKind> for nats_status {
+    fn from(kind: ErrorKind) -> Self {
+        match kind {
+            ErrorKind::NullArgument => NATS_ERR_NULL_ARGUMENT,
+            ErrorKind::InvalidUtf8 => NATS_ERR_INVALID_UTF8,
+            ErrorKind::InvalidArgument => NATS_ERR_INVALID_ARGUMENT,
+            ErrorKind::InvalidSubject => NATS_ERR_INVALID_SUBJECT,
+            ErrorKind::Timeout => NATS_ERR_TIMEOUT,
+            ErrorKind::NoResponders => NATS_ERR_NO_RESPONDERS,
+            ErrorKind::ConnectionClosed => NATS_ERR_CONNECTION_CLOSED,
+            ErrorKind::ConnectionFailed => NATS_ERR_CONNECTION_FAILED,
+            ErrorKind::Auth => NATS_ERR_AUTH,
+            ErrorKind::Tls => NATS_ERR_TLS,
+            ErrorKind::SlowConsumer => NATS_ERR_SLOW_CONSUMER,
+            ErrorKind::WouldBlockRuntime => NATS_ERR_WOULD_BLOCK_RUNTIME,
+            ErrorKind::Panic => NATS_ERR_PANIC,
+            ErrorKind::Io => NATS_ERR_IO,
+            ErrorKind::NoReplySubject => NATS_ERR_NO_REPLY_SUBJECT,
+            ErrorKind::MaxPayload => NATS_ERR_MAX_PAYLOAD,
+            ErrorKind::InvalidSubscription => NATS_ERR_INVALID_SUBSCRIPTION,
+            ErrorKind::Internal => NATS_ERR_INTERNAL,
+            ErrorKind::NotFound => NATS_ERR_NOT_FOUND,
+            ErrorKind::BufferFull => NATS_ERR_BUFFER_FULL,
+            ErrorKind::Permission => NATS_ERR_PERMISSION,
+            ErrorKind::JetStream => NATS_ERR_JETSTREAM,
+            ErrorKind::ExpectationFailed => NATS_ERR_EXPECTATION_FAILED,
+            ErrorKind::JetStreamUnavailable => NATS_ERR_JETSTREAM_UNAVAILABLE,
+        }
     }
 }
-
-pub(crate) type Result<T> = std::result::Result<T, Error>;
 
 thread_local! {
     static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
@@ -166,10 +184,11 @@ thread_local! {
 
 /// Records `err` as this thread's last error and returns its status.
 pub(crate) fn record(err: Error) -> nats_status {
-    let text = format!("{}: {}", err.status.describe(), err.detail);
+    let status = nats_status::from(err.kind);
+    let text = format!("{}: {}", status.describe(), err.detail);
     let c = CString::new(text.replace('\0', " ")).unwrap_or_default();
     LAST_ERROR.with(|slot| *slot.borrow_mut() = c);
-    err.status
+    status
 }
 
 /// Returns a static, NUL-terminated English description of `status` (never NULL).
