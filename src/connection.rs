@@ -53,6 +53,9 @@ pub struct nats_connection {
 }
 
 // C owns a `nats_connection` with shared: C holds one strong reference (see capi::handle).
+impl Castable for nats_connection {
+    type Rust = nats_connection;
+}
 impl ArcHandle for nats_connection {}
 
 /// Message counters of a connection, counted by the library itself (payload bytes only).

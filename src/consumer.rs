@@ -288,6 +288,9 @@ pub struct nats_consumer_info {
 }
 
 // C owns a `nats_consumer_info` with one owner: created and freed through a Box (see capi::handle).
+impl Castable for nats_consumer_info {
+    type Rust = nats_consumer_info;
+}
 impl BoxHandle for nats_consumer_info {}
 
 fn cs(s: &str) -> CString {
@@ -347,7 +350,7 @@ pub unsafe extern "C" fn nats_jetstream_consumer_create(
     guard(|| {
         let j = borrow(js, "js")?;
         let s = stream_name(stream)?;
-        let c = to_config(borrow(cfg, "cfg")?)?;
+        let c = to_config(struct_arg(cfg, "cfg")?)?;
         let fut = j.ctx.create_consumer_on_stream(c, s);
         let consumer = j.call("nats_jetstream_consumer_create", fut)?.map_err(|e| js_error("create consumer", &e))?;
         info_out(info, consumer.cached_info());
@@ -367,7 +370,7 @@ pub unsafe extern "C" fn nats_jetstream_consumer_update(
     guard(|| {
         let j = borrow(js, "js")?;
         let s = stream_name(stream)?;
-        let c = to_config(borrow(cfg, "cfg")?)?;
+        let c = to_config(struct_arg(cfg, "cfg")?)?;
         if c.name.is_none() {
             return Err(Error::new(ErrorKind::InvalidArgument, "update needs cfg.durable_name or cfg.name"));
         }
@@ -539,6 +542,9 @@ pub struct nats_pull_consumer {
 }
 
 // C owns a `nats_pull_consumer` with one owner: created and freed through a Box (see capi::handle).
+impl Castable for nats_pull_consumer {
+    type Rust = nats_pull_consumer;
+}
 impl BoxHandle for nats_pull_consumer {}
 
 /// Binds to the existing pull consumer `name` of `stream` (create it first with

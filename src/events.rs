@@ -7,6 +7,7 @@
 //! ones and `nats_connection_close`/`_free` on their own connection.
 
 use crate::capi::callback::CCallback;
+use crate::capi::handle::arc_ptr;
 use crate::capi::status::*;
 use crate::client::error::*;
 use crate::connection::nats_connection;
@@ -151,7 +152,7 @@ pub(crate) fn spawn(hooks: Hooks, rx: mpsc::Receiver<Event>, conn: Arc<nats_conn
 }
 
 fn run(hooks: Hooks, rx: mpsc::Receiver<Event>, conn: Arc<nats_connection>) {
-    let handle = Arc::as_ptr(&conn).cast_mut();
+    let handle: *mut nats_connection = arc_ptr(&conn);
     let call = |h: &Option<Hook<ConnFn>>| {
         if let Some(h) = h {
             // SAFETY: the user's callback with the user's pointer; `handle` is kept alive by
@@ -175,7 +176,7 @@ fn run(hooks: Hooks, rx: mpsc::Receiver<Event>, conn: Arc<nats_connection>) {
             Event::Error { sub, status, text } => {
                 if let Some(h) = &hooks.error {
                     let text = CString::new(text.replace('\0', " ")).unwrap_or_default();
-                    let sub_ptr = sub.as_ref().map_or(std::ptr::null_mut(), |s| Arc::as_ptr(s).cast_mut());
+                    let sub_ptr = sub.as_ref().map_or(std::ptr::null_mut(), arc_ptr);
                     // SAFETY: as above; `sub` (if any) is held until the call returns.
                     unsafe { (h.f())(h.user_data(), handle, sub_ptr, nats_status::from(status), text.as_ptr()) }
                 }

@@ -33,6 +33,9 @@ pub struct nats_jetstream_options {
 }
 
 // C owns a `nats_jetstream_options` with one owner: created and freed through a Box (see capi::handle).
+impl Castable for nats_jetstream_options {
+    type Rust = nats_jetstream_options;
+}
 impl BoxHandle for nats_jetstream_options {}
 
 impl Default for nats_jetstream_options {
@@ -70,6 +73,9 @@ pub struct nats_jetstream {
 }
 
 // C owns a `nats_jetstream` with shared: C holds one strong reference (see capi::handle).
+impl Castable for nats_jetstream {
+    type Rust = nats_jetstream;
+}
 impl ArcHandle for nats_jetstream {}
 
 /// Expectations and settings for one publish (`nats_jetstream_publish*`). Zero-initialize it
@@ -121,6 +127,9 @@ pub struct nats_pub_ack {
 }
 
 // C owns a `nats_pub_ack` with one owner: created and freed through a Box (see capi::handle).
+impl Castable for nats_pub_ack {
+    type Rust = nats_pub_ack;
+}
 impl BoxHandle for nats_pub_ack {}
 
 /// Async publish acknowledgement callback: `user_data`, `NATS_OK` and the ack (borrowed until

@@ -84,6 +84,9 @@ pub struct nats_kv {
 }
 
 // C owns a `nats_kv` with one owner: created and freed through a Box (see capi::handle).
+impl Castable for nats_kv {
+    type Rust = nats_kv;
+}
 impl BoxHandle for nats_kv {}
 
 /// One value of a key (or a delete/purge marker), from `nats_kv_get`, `nats_kv_history` or a
@@ -103,6 +106,9 @@ pub struct nats_kv_entry {
 }
 
 // C owns a `nats_kv_entry` with one owner: created and freed through a Box (see capi::handle).
+impl Castable for nats_kv_entry {
+    type Rust = nats_kv_entry;
+}
 impl BoxHandle for nats_kv_entry {}
 
 /// What an entry records.
@@ -207,7 +213,7 @@ pub unsafe extern "C" fn nats_jetstream_kv_create(
 ) -> nats_status {
     guard(|| {
         let j = borrow(js, "js")?;
-        let c = borrow(cfg, "cfg")?;
+        let c = struct_arg(cfg, "cfg")?;
         out_arg(out, "out")?;
         let bucket = str_arg(c.bucket, "cfg.bucket")?;
         check_bucket(bucket)?;
@@ -625,6 +631,9 @@ pub struct nats_kv_watcher {
 }
 
 // C owns a `nats_kv_watcher` with one owner: created and freed through a Box (see capi::handle).
+impl Castable for nats_kv_watcher {
+    type Rust = nats_kv_watcher;
+}
 impl BoxHandle for nats_kv_watcher {}
 
 /// Shared by a watcher handle and its thread: the thread holds `calling` while it checks

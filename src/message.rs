@@ -49,6 +49,9 @@ pub struct nats_msg {
 }
 
 // C owns a `nats_msg` with one owner: created and freed through a Box (see capi::handle).
+impl Castable for nats_msg {
+    type Rust = nats_msg;
+}
 impl BoxHandle for nats_msg {}
 
 /// Metadata of a JetStream message, parsed from its `$JS.ACK.` reply subject.

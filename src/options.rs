@@ -84,6 +84,9 @@ pub struct nats_options {
 }
 
 // C owns a `nats_options` with one owner: created and freed through a Box (see capi::handle).
+impl Castable for nats_options {
+    type Rust = nats_options;
+}
 impl BoxHandle for nats_options {}
 
 /// async-nats' built-in limit of unanswered PINGs.

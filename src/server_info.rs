@@ -44,6 +44,9 @@ pub struct nats_server_info {
 }
 
 // C owns a `nats_server_info` with one owner: created and freed through a Box (see capi::handle).
+impl Castable for nats_server_info {
+    type Rust = nats_server_info;
+}
 impl BoxHandle for nats_server_info {}
 // SAFETY: the raw pointers point into CStrings owned by the same immutable snapshot.
 unsafe impl Send for nats_server_info {}

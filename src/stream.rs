@@ -186,6 +186,9 @@ pub struct nats_stream_info {
 }
 
 // C owns a `nats_stream_info` with one owner: created and freed through a Box (see capi::handle).
+impl Castable for nats_stream_info {
+    type Rust = nats_stream_info;
+}
 impl BoxHandle for nats_stream_info {}
 // SAFETY: the raw pointers point into CStrings owned by the same immutable snapshot.
 unsafe impl Send for nats_stream_info {}
@@ -238,7 +241,7 @@ pub unsafe extern "C" fn nats_jetstream_stream_create(
 ) -> nats_status {
     guard(|| {
         let j = borrow(js, "js")?;
-        let config = to_config(borrow(cfg, "cfg")?)?;
+        let config = to_config(struct_arg(cfg, "cfg")?)?;
         let s = j
             .call("nats_jetstream_stream_create", j.ctx.create_stream(config))?
             .map_err(|e| js_error("create stream", &e))?;
@@ -257,7 +260,7 @@ pub unsafe extern "C" fn nats_jetstream_stream_update(
 ) -> nats_status {
     guard(|| {
         let j = borrow(js, "js")?;
-        let config = to_config(borrow(cfg, "cfg")?)?;
+        let config = to_config(struct_arg(cfg, "cfg")?)?;
         let i = j
             .call("nats_jetstream_stream_update", j.ctx.update_stream(config))?
             .map_err(|e| js_error("update stream", &e))?;

@@ -244,6 +244,9 @@ pub struct nats_subscription {
 }
 
 // C owns a `nats_subscription` with shared: C holds one strong reference (see capi::handle).
+impl Castable for nats_subscription {
+    type Rust = nats_subscription;
+}
 impl ArcHandle for nats_subscription {}
 
 /// Where a subscription's messages come from: a core NATS subscription, or a stream of
@@ -703,7 +706,7 @@ async fn pump_stream(stream: MsgStream, sub: Arc<nats_subscription>, mut control
 
 /// The delivery thread's loop.
 fn deliver(sub: Arc<nats_subscription>, cb: &Callback) {
-    let handle = Arc::as_ptr(&sub).cast_mut();
+    let handle: *mut nats_subscription = arc_ptr(&sub);
     DELIVERING.with(|d| d.set((Arc::as_ptr(&sub.conn) as usize, handle as usize)));
     let mut batch = VecDeque::new();
     'outer: while sub.pending.take_all(&mut batch) {

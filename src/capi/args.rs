@@ -106,3 +106,13 @@ pub fn check_capacity(value: usize, name: &str) -> Result<()> {
 /// `NATS_ERR_INVALID_SUBJECT`.
 pub const NATS_MAX_CONTROL_LINE: usize = 4096;
 const _: () = assert!(NATS_MAX_CONTROL_LINE == crate::client::subject::MAX_CONTROL_LINE);
+
+/// Borrows a struct C passes by pointer (a config, options); NULL is `NATS_ERR_NULL_ARGUMENT`
+/// naming the argument.
+///
+/// # Safety
+/// `p` must be NULL or point to a valid, initialized `T` for `'a`.
+pub(crate) unsafe fn struct_arg<'a, T>(p: *const T, name: &str) -> Result<&'a T> {
+    // SAFETY: as the caller promises.
+    unsafe { p.as_ref() }.ok_or_else(|| null(name))
+}

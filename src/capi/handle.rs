@@ -8,16 +8,23 @@
 //!   free it under another. Created with [`arc_out`], borrowed with [`borrow`], cloned with
 //!   [`clone_arc`], released with [`free_arc`].
 //!
-//! Using a Box function on an Arc handle (or the reverse) does not compile.
+//! Using a Box function on an Arc handle (or the reverse) does not compile. `Rust` is the value
+//! a handle stands for: the C type is then an opaque name (`struct nats_options { _private:
+//! [u8; 0] }`) for a client value (`client::options::Options`), as in rustls-ffi.
 
 use crate::client::error::*;
 use std::sync::Arc;
 
+/// A C handle type and the Rust value it stands for.
+pub(crate) trait Castable: Sized {
+    type Rust;
+}
+
 /// A handle C owns through one `Box`.
-pub(crate) trait BoxHandle: Sized {}
+pub(crate) trait BoxHandle: Castable {}
 
 /// A handle C shares through an `Arc`: the pointer C holds is one strong reference.
-pub(crate) trait ArcHandle: Sized {}
+pub(crate) trait ArcHandle: Castable {}
 
 fn null(name: &str) -> Error {
     Error::new(ErrorKind::NullArgument, format!("`{name}` is NULL"))
@@ -28,9 +35,9 @@ fn null(name: &str) -> Error {
 ///
 /// # Safety
 /// `p` must be NULL or a live handle of this type, not freed while the borrow lasts.
-pub(crate) unsafe fn borrow<'a, T>(p: *const T, name: &str) -> Result<&'a T> {
-    // SAFETY: the caller promises `p` is NULL or live for 'a.
-    unsafe { p.as_ref() }.ok_or_else(|| null(name))
+pub(crate) unsafe fn borrow<'a, T: Castable>(p: *const T, name: &str) -> Result<&'a T::Rust> {
+    // SAFETY: the caller promises `p` is NULL or live for 'a; a handle points at its Rust value.
+    unsafe { p.cast::<T::Rust>().as_ref() }.ok_or_else(|| null(name))
 }
 
 /// Borrows the value behind a Box handle for changing it.
@@ -38,23 +45,23 @@ pub(crate) unsafe fn borrow<'a, T>(p: *const T, name: &str) -> Result<&'a T> {
 /// # Safety
 /// As [`borrow`], and no other reference to it may exist while the borrow lasts (the header
 /// says such handles are not to be used from two threads at once).
-pub(crate) unsafe fn borrow_mut<'a, T: BoxHandle>(p: *mut T, name: &str) -> Result<&'a mut T> {
+pub(crate) unsafe fn borrow_mut<'a, T: BoxHandle>(p: *mut T, name: &str) -> Result<&'a mut T::Rust> {
     // SAFETY: as the caller promises.
-    unsafe { p.as_mut() }.ok_or_else(|| null(name))
+    unsafe { p.cast::<T::Rust>().as_mut() }.ok_or_else(|| null(name))
 }
 
 /// Hands a new Box handle to C through an out-parameter.
 ///
 /// # Safety
 /// `out` must be valid for a write (checked non-NULL before the work was done).
-pub(crate) unsafe fn box_out<T: BoxHandle>(out: *mut *mut T, value: T) {
+pub(crate) unsafe fn box_out<T: BoxHandle>(out: *mut *mut T, value: T::Rust) {
     // SAFETY: as the caller promises; C now owns the box until `free_box`.
-    unsafe { out.write(Box::into_raw(Box::new(value))) }
+    unsafe { out.write(box_raw(value)) }
 }
 
 /// The raw pointer of a new Box handle (for arrays of handles C frees one by one).
-pub(crate) fn box_raw<T: BoxHandle>(value: T) -> *mut T {
-    Box::into_raw(Box::new(value))
+pub(crate) fn box_raw<T: BoxHandle>(value: T::Rust) -> *mut T {
+    Box::into_raw(Box::new(value)).cast()
 }
 
 /// Frees a Box handle; NULL is a no-op.
@@ -64,20 +71,25 @@ pub(crate) fn box_raw<T: BoxHandle>(value: T) -> *mut T {
 pub(crate) unsafe fn free_box<T: BoxHandle>(p: *mut T) {
     if !p.is_null() {
         // SAFETY: as the caller promises: C gives its box back.
-        drop(unsafe { Box::from_raw(p) });
+        drop(unsafe { Box::from_raw(p.cast::<T::Rust>()) });
     }
 }
 
 /// The raw pointer of a new Arc handle: C holds one strong reference.
-pub(crate) fn arc_raw<T: ArcHandle>(value: Arc<T>) -> *mut T {
-    Arc::into_raw(value).cast_mut()
+pub(crate) fn arc_raw<T: ArcHandle>(value: Arc<T::Rust>) -> *mut T {
+    Arc::into_raw(value).cast_mut().cast()
+}
+
+/// The handle C knows for a value it already holds (a callback's `conn` or `sub` argument).
+pub(crate) fn arc_ptr<T: ArcHandle>(value: &Arc<T::Rust>) -> *mut T {
+    Arc::as_ptr(value).cast_mut().cast()
 }
 
 /// Hands an Arc handle to C through an out-parameter.
 ///
 /// # Safety
 /// `out` must be valid for a write.
-pub(crate) unsafe fn arc_out<T: ArcHandle>(out: *mut *mut T, value: Arc<T>) {
+pub(crate) unsafe fn arc_out<T: ArcHandle>(out: *mut *mut T, value: Arc<T::Rust>) {
     // SAFETY: as the caller promises.
     unsafe { out.write(arc_raw(value)) }
 }
@@ -86,13 +98,14 @@ pub(crate) unsafe fn arc_out<T: ArcHandle>(out: *mut *mut T, value: Arc<T>) {
 ///
 /// # Safety
 /// `p` must be NULL or a live handle from [`arc_out`] / [`arc_raw`].
-pub(crate) unsafe fn clone_arc<T: ArcHandle>(p: *const T, name: &str) -> Result<Arc<T>> {
+pub(crate) unsafe fn clone_arc<T: ArcHandle>(p: *const T, name: &str) -> Result<Arc<T::Rust>> {
     if p.is_null() {
         return Err(null(name));
     }
     // SAFETY: `p` came from `Arc::into_raw` and C's reference keeps it alive; taking one
     // more reference before rebuilding an Arc leaves C's count untouched.
     unsafe {
+        let p = p.cast::<T::Rust>();
         Arc::increment_strong_count(p);
         Ok(Arc::from_raw(p))
     }
@@ -104,24 +117,24 @@ pub(crate) unsafe fn clone_arc<T: ArcHandle>(p: *const T, name: &str) -> Result<
 /// # Safety
 /// `p` must be NULL or a handle from [`arc_out`] / [`arc_raw`] whose reference C has not
 /// given back before.
-pub(crate) unsafe fn free_arc<T: ArcHandle>(p: *mut T) -> Option<Arc<T>> {
+pub(crate) unsafe fn free_arc<T: ArcHandle>(p: *mut T) -> Option<Arc<T::Rust>> {
     // SAFETY: as the caller promises: C gives its reference back, exactly once.
-    (!p.is_null()).then(|| unsafe { Arc::from_raw(p.cast_const()) })
+    (!p.is_null()).then(|| unsafe { Arc::from_raw(p.cast_const().cast::<T::Rust>()) })
 }
 
 /// Takes back a Box handle (to act on it before it is dropped); `None` for NULL.
 ///
 /// # Safety
 /// As [`free_box`].
-pub(crate) unsafe fn take_box<T: BoxHandle>(p: *mut T) -> Option<Box<T>> {
+pub(crate) unsafe fn take_box<T: BoxHandle>(p: *mut T) -> Option<Box<T::Rust>> {
     // SAFETY: as the caller promises: C gives its box back.
-    (!p.is_null()).then(|| unsafe { Box::from_raw(p) })
+    (!p.is_null()).then(|| unsafe { Box::from_raw(p.cast::<T::Rust>()) })
 }
 
 /// An array of new Box handles for C: `(array, count)`, the array itself boxed; released with
 /// [`free_box_array`] (`nats_msgs_free`, `nats_kv_entries_free`).
-pub(crate) fn box_array<T: BoxHandle>(list: Vec<T>) -> (*mut *mut T, usize) {
-    let handles: Box<[*mut T]> = list.into_iter().map(box_raw).collect();
+pub(crate) fn box_array<T: BoxHandle>(list: Vec<T::Rust>) -> (*mut *mut T, usize) {
+    let handles: Box<[*mut T]> = list.into_iter().map(box_raw::<T>).collect();
     let count = handles.len();
     (Box::into_raw(handles).cast(), count)
 }
