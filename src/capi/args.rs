@@ -16,7 +16,10 @@ pub unsafe fn str_arg<'a>(p: *const c_char, name: &str) -> Result<&'a str> {
     if p.is_null() {
         return Err(null(name));
     }
-    CStr::from_ptr(p).to_str().map_err(|_| Error::new(ErrorKind::InvalidUtf8, format!("`{name}` is not valid UTF-8")))
+    // SAFETY: non-NULL, and the caller promises a NUL-terminated string valid for 'a.
+    unsafe { CStr::from_ptr(p) }
+        .to_str()
+        .map_err(|_| Error::new(ErrorKind::InvalidUtf8, format!("`{name}` is not valid UTF-8")))
 }
 
 /// Borrows an optional C string (NULL gives `None`).
@@ -27,7 +30,8 @@ pub unsafe fn opt_str_arg<'a>(p: *const c_char, name: &str) -> Result<Option<&'a
     if p.is_null() {
         Ok(None)
     } else {
-        str_arg(p, name).map(Some)
+        // SAFETY: as the caller promises.
+        unsafe { str_arg(p, name) }.map(Some)
     }
 }
 
@@ -42,7 +46,8 @@ pub unsafe fn bytes_arg<'a>(data: *const c_void, len: usize, name: &str) -> Resu
     if data.is_null() {
         return Err(Error::new(ErrorKind::NullArgument, format!("`{name}` is NULL but its length is {len}")));
     }
-    Ok(std::slice::from_raw_parts(data.cast::<u8>(), len))
+    // SAFETY: non-NULL, and the caller promises `len` readable bytes for 'a.
+    Ok(unsafe { std::slice::from_raw_parts(data.cast::<u8>(), len) })
 }
 
 /// Checks an out-param before any work is done.
@@ -59,7 +64,8 @@ pub fn out_arg<T>(out: *mut T, name: &str) -> Result<()> {
 /// # Safety
 /// `out` must be valid for writes (checked non-NULL by [`out_arg`]).
 pub unsafe fn write_out<T>(out: *mut T, value: T) {
-    out.write(value)
+    // SAFETY: as the caller promises.
+    unsafe { out.write(value) }
 }
 
 /// Implements `from_c(value, field)` for a `#[repr(i32)]` C enum: C may store any int32 in an

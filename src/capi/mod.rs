@@ -1,3 +1,5 @@
+#![deny(unsafe_op_in_unsafe_fn)]
+
 //! The C boundary's shared machinery. (The C functions themselves still live in one module
 //! per C type at the crate root while the architecture issue moves them here.)
 

@@ -9,7 +9,9 @@ use std::ffi::c_char;
 pub unsafe extern "C" fn nats_string_free(s: *mut c_char) {
     guard_void(|| {
         if !s.is_null() {
-            drop(std::ffi::CString::from_raw(s));
+            // SAFETY: the header lets only strings the library handed out come back here,
+            // each once; they came from `CString::into_raw`.
+            drop(unsafe { std::ffi::CString::from_raw(s) });
         }
     })
 }
@@ -32,11 +34,12 @@ pub fn strings_out(list: Vec<String>) -> (*mut *mut c_char, usize) {
 pub unsafe extern "C" fn nats_strings_free(list: *mut *mut c_char, count: usize) {
     guard_void(|| {
         if !list.is_null() {
-            let v = Box::from_raw(std::ptr::slice_from_raw_parts_mut(list, count));
-            for s in v.iter() {
-                if !s.is_null() {
-                    drop(std::ffi::CString::from_raw(*s));
-                }
+            // SAFETY: an array from `strings_out` with its count (as the header requires),
+            // given back once, with the strings in it.
+            let v = unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(list, count)) };
+            for s in v.iter().filter(|s| !s.is_null()) {
+                // SAFETY: each came from `CString::into_raw`.
+                drop(unsafe { std::ffi::CString::from_raw(*s) });
             }
         }
     })

@@ -1,3 +1,5 @@
+#![forbid(unsafe_code)]
+
 //! The client core: safe Rust, no raw pointers, no C names, no `extern "C"`. (Being moved
 //! here from the per-type modules by the architecture issue.)
 
