@@ -924,17 +924,12 @@ pub unsafe extern "C" fn nats_publish_msg(conn: *mut nats_connection, msg: *cons
 pub unsafe extern "C" fn nats_connection_flush(conn: *mut nats_connection, timeout_ms: u64) -> nats_status {
     guard(|| {
         let c = borrow(conn, "conn")?;
-        let t = if timeout_ms == 0 { c.request_timeout } else { Duration::from_millis(timeout_ms) };
-        c.flush(t)
+        c.flush(ms_or_default(timeout_ms, c.request_timeout))
     })
 }
 
 fn timeout_or_default(c: &nats_connection, timeout_ms: u64) -> Duration {
-    if timeout_ms == 0 {
-        c.request_timeout
-    } else {
-        Duration::from_millis(timeout_ms)
-    }
+    ms_or_default(timeout_ms, c.request_timeout)
 }
 
 /// Sends a request and waits for the first reply. `timeout_ms` 0 means the connection's
@@ -1135,8 +1130,7 @@ pub unsafe extern "C" fn nats_connection_drain(conn: *mut nats_connection, timeo
     guard(|| {
         let c = borrow(conn, "conn")?;
         runtime::refuse_on_runtime("nats_connection_drain")?;
-        let t = if timeout_ms == 0 { Duration::from_secs(30) } else { Duration::from_millis(timeout_ms) };
-        c.drain(t)
+        c.drain(ms_or_default(timeout_ms, Duration::from_secs(30)))
     })
 }
 

@@ -325,7 +325,7 @@ unsafe fn build(
     if let Some(o) = o {
         retry = Retry {
             attempts: o.max_retries,
-            wait: if o.retry_wait_ms == 0 { Retry::DEFAULT_WAIT } else { Duration::from_millis(o.retry_wait_ms) },
+            wait: ms_or_default(o.retry_wait_ms, Retry::DEFAULT_WAIT),
             on_timeout: !o.msg_id.is_null(),
         };
         // These travel as header values: CR or LF would break the protocol (async-nats
@@ -731,8 +731,7 @@ pub unsafe extern "C" fn nats_jetstream_publish_async_complete(
 ) -> nats_status {
     guard(|| {
         let j = borrow(js, "js")?;
-        let t = if timeout_ms == 0 { j.timeout } else { Duration::from_millis(timeout_ms) };
-        j.complete(t)
+        j.complete(ms_or_default(timeout_ms, j.timeout))
     })
 }
 

@@ -581,10 +581,9 @@ pub unsafe extern "C" fn nats_msg_ack_sync(msg: *const nats_msg, timeout_ms: u64
     guard(|| {
         let m = borrow(msg, "msg")?;
         runtime::refuse_on_runtime("nats_msg_ack_sync")?;
-        let limit = match (timeout_ms, &m.acker) {
-            (0, Some(c)) => c.request_timeout,
-            _ => Duration::from_millis(timeout_ms.max(1)),
-        };
+        // A message without a connection fails in `acknowledge`; any default will do there.
+        let default = m.acker.as_ref().map_or(Duration::from_millis(1), |c| c.request_timeout);
+        let limit = ms_or_default(timeout_ms, default);
         m.acknowledge(b"+ACK", true, Some(limit))
     })
 }

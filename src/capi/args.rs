@@ -3,6 +3,7 @@
 
 use crate::client::error::*;
 use std::ffi::{c_char, c_void, CStr};
+use std::time::Duration;
 
 pub fn null(name: &str) -> Error {
     Error::new(ErrorKind::NullArgument, format!("`{name}` is NULL"))
@@ -121,4 +122,15 @@ const _: () = assert!(NATS_MAX_CONTROL_LINE == crate::client::subject::MAX_CONTR
 pub(crate) unsafe fn struct_arg<'a, T>(p: *const T, name: &str) -> Result<&'a T> {
     // SAFETY: as the caller promises.
     unsafe { p.as_ref() }.ok_or_else(|| null(name))
+}
+
+/// A timeout (or wait) argument in milliseconds, where 0 means "the default" the function
+/// documents (the connection's request timeout, the context's timeout, ...). The one place
+/// this rule of the API is written.
+pub(crate) fn ms_or_default(ms: u64, default: Duration) -> Duration {
+    if ms == 0 {
+        default
+    } else {
+        Duration::from_millis(ms)
+    }
 }
