@@ -69,4 +69,18 @@ static inline bool starts_with(const char *s, const char *prefix) {
     return s && strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+/* A responder: answers each request with its payload in upper case (at most 64 bytes), on the
+ * connection passed as `ud`. */
+static inline void upper_cb(void *ud, nats_subscription *sub, const nats_msg *msg) {
+    char buf[64];
+    size_t n = nats_msg_data_len(msg);
+    (void)sub;
+    if (n > sizeof buf) n = sizeof buf;
+    for (size_t i = 0; i < n; i++) {
+        char c = ((const char *)nats_msg_data(msg))[i];
+        buf[i] = (c >= 'a' && c <= 'z') ? (char)(c - 32) : c;
+    }
+    EXPECT_OK(nats_msg_respond((nats_connection *)ud, msg, buf, n));
+}
+
 #endif

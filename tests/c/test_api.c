@@ -1,41 +1,11 @@
 /* test_api <url>: the C API exercised from C. Prints "N passed, M failed". */
-#include <nats_ffi.h>
-#include <stdatomic.h>
-#include <stdio.h>
-#include <string.h>
-#include <time.h>
-
-static int passed, failed;
-#define EXPECT(cond)                                                                   \
-    do {                                                                               \
-        if (cond) passed++;                                                            \
-        else { failed++; fprintf(stderr, "%s:%d: FAILED %s (last error: %s)\n",        \
-                                 __FILE__, __LINE__, #cond, nats_last_error()); }     \
-    } while (0)
-#define EXPECT_STATUS(call, want) EXPECT((call) == (want))
-
-static void sleep_ms(long ms) {
-    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&t, NULL);
-}
+#include "harness.h"
 
 static atomic_int received, self_freed, user_data_freed;
 
 static void count_cb(void *ud, nats_subscription *sub, const nats_msg *msg) {
     (void)ud; (void)sub;
     if (nats_msg_data_len(msg) == 5 && memcmp(nats_msg_data(msg), "hello", 5) == 0) atomic_fetch_add(&received, 1);
-}
-
-static void upper_cb(void *ud, nats_subscription *sub, const nats_msg *msg) {
-    char buf[64];
-    size_t n = nats_msg_data_len(msg);
-    (void)sub;
-    if (n > sizeof buf) n = sizeof buf;
-    for (size_t i = 0; i < n; i++) {
-        char c = ((const char *)nats_msg_data(msg))[i];
-        buf[i] = (c >= 'a' && c <= 'z') ? (char)(c - 32) : c;
-    }
-    nats_msg_respond((nats_connection *)ud, msg, buf, n);
 }
 
 static void free_self_cb(void *ud, nats_subscription *sub, const nats_msg *msg) {

@@ -894,18 +894,6 @@ struct async_slot {
 static struct async_slot slots[ASYNC_N + 1];
 static atomic_int async_done;
 
-static void upper_cb(void *ud, nats_subscription *sub, const nats_msg *msg) {
-    char buf[64];
-    size_t n = nats_msg_data_len(msg);
-    (void)sub;
-    if (n > sizeof buf) n = sizeof buf;
-    for (size_t i = 0; i < n; i++) {
-        char c = ((const char *)nats_msg_data(msg))[i];
-        buf[i] = (c >= 'a' && c <= 'z') ? (char)(c - 32) : c;
-    }
-    EXPECT_OK(nats_msg_respond((nats_connection *)ud, msg, buf, n));
-}
-
 static void on_reply(void *ud, nats_status status, const nats_msg *reply) {
     struct async_slot *slot = ud;
     char want[32];
