@@ -175,7 +175,10 @@ struct Backoff {
     /// initial connect, which tries each at once (connection_timeout each, as the header
     /// promises); the delays are for reconnecting and for later passes.
     servers: usize,
-    ever_connected: Arc<AtomicBool>,
+    /// The client's counters, once `connect` returned it: its connect count tells whether
+    /// the pool was ever reached. (async-nats' Connected event would be too late: it arrives
+    /// asynchronously, possibly after a quick loss and the first reconnect attempt.)
+    stats: Arc<OnceLock<Arc<async_nats::Statistics>>>,
 }
 
 impl Backoff {
@@ -185,7 +188,8 @@ impl Backoff {
         if *closed.borrow() {
             return Duration::from_secs(365 * 24 * 3600);
         }
-        if !self.ever_connected.load(Ordering::Acquire) && attempts <= self.servers {
+        let ever_connected = self.stats.get().is_some_and(|s| s.connects.load(Ordering::Relaxed) > 0);
+        if !ever_connected && attempts <= self.servers {
             return Duration::ZERO;
         }
         if let Some(h) = &self.custom {
@@ -378,22 +382,19 @@ impl nats_connection {
             }
             false => (None, None),
         };
-        let ever_connected = Arc::new(AtomicBool::new(false));
+        let stats = Arc::new(OnceLock::new());
         let backoff = Backoff {
             wait: opts.reconnect_wait,
             jitter: if tls { opts.reconnect_jitter_tls } else { opts.reconnect_jitter },
             custom: opts.hooks.reconnect_delay.clone(),
             servers: addrs.len(),
-            ever_connected: ever_connected.clone(),
+            stats: stats.clone(),
         };
         let on_event = closed.clone();
         let on_delay = closed.clone();
         let ev_tx = events_tx.clone();
         let co = base.reconnect_delay_callback(move |attempts| backoff.delay(&on_delay, attempts)).event_callback(
             move |event| {
-                if let async_nats::Event::Connected = event {
-                    ever_connected.store(true, Ordering::Release);
-                }
                 if let async_nats::Event::Closed
                 | async_nats::Event::ClientError(async_nats::ClientError::MaxReconnects) = event
                 {
@@ -407,6 +408,7 @@ impl nats_connection {
         );
         let client = runtime::block_on(&handle, "nats_connect", co.connect(addrs))?
             .map_err(|e| connect_error(e, &opts.servers))?;
+        let _ = stats.set(client.statistics());
 
         let outbox = Arc::new(Outbox::new(opts.reconnect_buffer_size));
         let lost_tx = events_tx.clone();
