@@ -5,7 +5,7 @@ use crate::capi::guard::*;
 use crate::capi::handle::*;
 use crate::capi::status::*;
 use crate::client::error::*;
-use crate::client::publish::{Link, OutMsg, Outbox};
+use crate::client::publish::{Blocking, Link, OutMsg, Outbox};
 use crate::client::runtime;
 use crate::client::subject::*;
 use crate::events::{self, DelayFn, Event, EventSender, Hook};
@@ -537,9 +537,9 @@ impl nats_connection {
     }
 
     pub(crate) fn publish(&self, subject: &str, reply: Option<&str>, data: &[u8]) -> Result<()> {
-        check_subject(subject, false, "subject")?;
+        check_subject(subject, Wildcards::Refused, "subject")?;
         if let Some(r) = reply {
-            check_subject(r, false, "reply subject")?;
+            check_subject(r, Wildcards::Refused, "reply subject")?;
         }
         self.publish_out(OutMsg {
             subject: subject.into(),
@@ -565,7 +565,8 @@ impl nats_connection {
         check_control_line("publish", &[&m.subject, m.reply.as_deref().unwrap_or("")], 0)?;
         let len = m.payload.len();
         self.check_payload(len)?;
-        self.outbox.publish(&Direct(self), m, self.request_timeout, !runtime::on_runtime_thread())?;
+        let blocking = if runtime::on_runtime_thread() { Blocking::Refused } else { Blocking::Allowed };
+        self.outbox.publish(&Direct(self), m, self.request_timeout, blocking)?;
         self.stats.sent(len);
         Ok(())
     }
@@ -630,7 +631,7 @@ impl nats_connection {
 
     fn check_request(&self, subject: &str, len: usize) -> Result<()> {
         self.check_open()?;
-        check_subject(subject, false, "subject")?;
+        check_subject(subject, Wildcards::Refused, "subject")?;
         self.check_request_line("request", subject)?;
         self.check_payload(len)
     }

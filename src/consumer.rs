@@ -11,7 +11,9 @@ use crate::client::error::*;
 use crate::client::subject::*;
 use crate::jetstream::{js_error, nats_jetstream};
 use crate::message::nats_msg;
-use crate::subscription::{nats_msg_callback, nats_subscription, nats_user_data_free, Callback, MsgStream, Source};
+use crate::subscription::{
+    nats_msg_callback, nats_subscription, nats_user_data_free, Callback, MsgStream, Origin, Source,
+};
 use async_nats::jetstream::consumer::{self, pull, AckPolicy, DeliverPolicy, ReplayPolicy};
 use futures_util::StreamExt;
 use std::ffi::{c_char, c_void, CString};
@@ -215,7 +217,7 @@ unsafe fn to_config(c: &nats_consumer_config) -> Result<consumer::Config> {
     }
     let deliver_subject = opt_str_arg(c.deliver_subject, "cfg.deliver_subject")?;
     if let Some(s) = deliver_subject {
-        check_subject(s, false, "deliver_subject")?;
+        check_subject(s, Wildcards::Refused, "deliver_subject")?;
     }
     let deliver_group = opt_str_arg(c.deliver_group, "cfg.deliver_group")?;
     if let Some(g) = deliver_group {
@@ -224,7 +226,7 @@ unsafe fn to_config(c: &nats_consumer_config) -> Result<consumer::Config> {
     check_control_line("deliver_subject", &[deliver_subject.unwrap_or(""), deliver_group.unwrap_or("")], 0)?;
     let filter = opt_str_arg(c.filter_subject, "cfg.filter_subject")?;
     if let Some(f) = filter {
-        check_subject(f, true, "filter_subject")?;
+        check_subject(f, Wildcards::Allowed, "filter_subject")?;
     }
     let backoff = if c.backoff_count > 0 {
         if c.backoff_ms.is_null() {
@@ -584,22 +586,23 @@ impl nats_pull_consumer {
         nats_msg::new(m.message).with_acker(self.js.conn.clone())
     }
 
-    /// Up to `batch` messages, waiting at most `limit` for the batch to fill; with `no_wait`,
+    /// Up to `batch` messages, as `wait` says: until the batch is full or a time passed, or
     /// only those available now.
-    fn fetch(&self, batch: usize, limit: Duration, no_wait: bool) -> Result<Vec<nats_msg>> {
+    fn fetch(&self, batch: usize, wait: FetchWait) -> Result<Vec<nats_msg>> {
         if batch == 0 {
             return Err(Error::new(ErrorKind::InvalidArgument, "batch must be at least 1"));
         }
-        if !no_wait && limit < Duration::from_millis(10) {
-            return Err(Error::new(ErrorKind::InvalidArgument, "timeout must be at least 10 ms"));
+        if let FetchWait::UpTo(limit) = wait {
+            if limit < Duration::from_millis(10) {
+                return Err(Error::new(ErrorKind::InvalidArgument, "timeout must be at least 10 ms"));
+            }
         }
         self.js.conn.check_open()?;
         let fut = async {
             let mut out = Vec::new();
-            let mut msgs = if no_wait {
-                self.consumer.fetch().max_messages(batch).messages().await
-            } else {
-                self.consumer.batch().max_messages(batch).expires(limit).messages().await
+            let mut msgs = match wait {
+                FetchWait::NoWait => self.consumer.fetch().max_messages(batch).messages().await,
+                FetchWait::UpTo(limit) => self.consumer.batch().max_messages(batch).expires(limit).messages().await,
             }
             .map_err(|e| js_error("fetch", &e))?;
             while let Some(m) = msgs.next().await {
@@ -611,8 +614,11 @@ impl nats_pull_consumer {
             }
             Ok::<_, Error>(out)
         };
-        let wait = if no_wait { self.js.timeout } else { limit + self.js.timeout };
-        crate::client::runtime::block_on_timeout(&self.js.conn.handle, "nats_pull_consumer_fetch", wait, fut)?
+        let bound = match wait {
+            FetchWait::NoWait => self.js.timeout,
+            FetchWait::UpTo(limit) => limit + self.js.timeout,
+        };
+        crate::client::runtime::block_on_timeout(&self.js.conn.handle, "nats_pull_consumer_fetch", bound, fut)?
     }
 }
 
@@ -631,7 +637,7 @@ pub unsafe extern "C" fn nats_pull_consumer_fetch(
     msgs: *mut *mut *mut nats_msg,
     count: *mut usize,
 ) -> nats_status {
-    guard(|| fetch_common(pc, batch, timeout_ms, false, msgs, count))
+    guard(|| fetch_common(pc, batch, FetchWait::UpTo(Duration::from_millis(timeout_ms)), msgs, count))
 }
 
 /// As `nats_pull_consumer_fetch`, without waiting: only the messages available now (at most
@@ -644,25 +650,35 @@ pub unsafe extern "C" fn nats_pull_consumer_fetch_no_wait(
     msgs: *mut *mut *mut nats_msg,
     count: *mut usize,
 ) -> nats_status {
-    guard(|| fetch_common(pc, batch, 0, true, msgs, count))
+    guard(|| fetch_common(pc, batch, FetchWait::NoWait, msgs, count))
+}
+
+/// How long a pull waits for its batch.
+#[derive(Clone, Copy, Debug)]
+enum FetchWait {
+    /// Until the batch is full or this long has passed.
+    UpTo(Duration),
+    /// Only the messages available now.
+    NoWait,
 }
 
 unsafe fn fetch_common(
     pc: *mut nats_pull_consumer,
     batch: usize,
-    timeout_ms: u64,
-    no_wait: bool,
+    wait: FetchWait,
     msgs: *mut *mut *mut nats_msg,
     count: *mut usize,
 ) -> Result<()> {
     let p = borrow(pc, "pc")?;
     out_arg(msgs, "msgs")?;
     out_arg(count, "count")?;
-    let list = p.fetch(batch, Duration::from_millis(timeout_ms), no_wait)?;
+    let list = p.fetch(batch, wait)?;
     if list.is_empty() {
-        return Err(match no_wait {
-            true => Error::new(ErrorKind::NotFound, "no message available"),
-            false => Error::new(ErrorKind::Timeout, format!("no message within {timeout_ms} ms")),
+        return Err(match wait {
+            FetchWait::NoWait => Error::new(ErrorKind::NotFound, "no message available"),
+            FetchWait::UpTo(limit) => {
+                Error::new(ErrorKind::Timeout, format!("no message within {} ms", limit.as_millis()))
+            }
         });
     }
     let (ptr, n) = box_array(list);
@@ -683,7 +699,7 @@ pub unsafe extern "C" fn nats_pull_consumer_next(
         let p = borrow(pc, "pc")?;
         out_arg(msg, "msg")?;
         let m = p
-            .fetch(1, Duration::from_millis(timeout_ms), false)?
+            .fetch(1, FetchWait::UpTo(Duration::from_millis(timeout_ms)))?
             .pop()
             .ok_or_else(|| Error::new(ErrorKind::Timeout, format!("no message within {timeout_ms} ms")))?;
         box_out(msg, m);
@@ -718,7 +734,7 @@ pub unsafe extern "C" fn nats_pull_consumer_consume(
             p.js.conn.clone(),
             Source::Stream(stream),
             Some(CCallback::new(cb, user_data, user_data_free)),
-            true,
+            Origin::JetStream,
         )?;
         arc_out(out, sub);
         Ok(())
@@ -779,7 +795,7 @@ unsafe fn push_common(
     let subscriber = j
         .call("nats_jetstream_subscribe", fut)?
         .map_err(|e| Error::new(ErrorKind::Internal, format!("subscribe: {e}")))?;
-    let sub = nats_subscription::start(conn, Source::Core(subscriber), cb, true)?;
+    let sub = nats_subscription::start(conn, Source::Core(subscriber), cb, Origin::JetStream)?;
     arc_out(out, sub);
     Ok(())
 }
@@ -855,7 +871,7 @@ pub unsafe extern "C" fn nats_jetstream_subscribe_ordered(
         };
         let filter = opt_str_arg(c.filter_subject, "cfg.filter_subject")?;
         if let Some(f) = filter {
-            check_subject(f, true, "filter_subject")?;
+            check_subject(f, Wildcards::Allowed, "filter_subject")?;
         }
         let conn = j.conn.clone();
         let config = consumer::push::OrderedConfig {
@@ -878,7 +894,7 @@ pub unsafe extern "C" fn nats_jetstream_subscribe_ordered(
             conn,
             Source::Stream(stream),
             Some(CCallback::new(cb, user_data, user_data_free)),
-            true,
+            Origin::JetStream,
         )?;
         arc_out(out, sub);
         Ok(())

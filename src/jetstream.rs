@@ -314,7 +314,7 @@ unsafe fn build(
     payload: Bytes,
     o: Option<&nats_js_publish_options>,
 ) -> Result<Outgoing> {
-    check_subject(subject, false, "subject")?;
+    check_subject(subject, Wildcards::Refused, "subject")?;
     js.conn.check_request_line("JetStream publish", subject)?;
     let mut msg = PublishMessage::build().payload(payload);
     if let Some(h) = headers {
@@ -547,7 +547,7 @@ pub unsafe extern "C" fn nats_jetstream_options_set_api_prefix(
     with_js_opts(opts, |o| {
         let p = opt_str_arg(prefix, "prefix")?;
         if let Some(p) = p {
-            check_subject(p, false, "api_prefix")?;
+            check_subject(p, Wildcards::Refused, "api_prefix")?;
         }
         o.api_prefix = p.map(str::to_string);
         Ok(())

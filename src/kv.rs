@@ -149,7 +149,7 @@ fn check_bucket(b: &str) -> Result<()> {
     Ok(())
 }
 
-fn check_key(k: &str, wildcards: bool) -> Result<()> {
+fn check_key(k: &str, wildcards: Wildcards) -> Result<()> {
     let ok = !k.is_empty()
         && !k.starts_with('.')
         && !k.ends_with('.')
@@ -157,14 +157,14 @@ fn check_key(k: &str, wildcards: bool) -> Result<()> {
         && k.chars().all(|c| {
             c.is_ascii_alphanumeric()
                 || matches!(c, '-' | '_' | '/' | '\\' | '=' | '.')
-                || (wildcards && matches!(c, '*' | '>'))
+                || (wildcards == Wildcards::Allowed && matches!(c, '*' | '>'))
         });
     if !ok {
         return Err(Error::new(
             ErrorKind::InvalidArgument,
             format!(
                 "invalid key {k:?}: letters, digits and - _ / \\ = . (not at the ends){}",
-                if wildcards { ", wildcards * >" } else { "" }
+                if wildcards == Wildcards::Allowed { ", wildcards * >" } else { "" }
             ),
         ));
     }
@@ -177,11 +177,11 @@ impl nats_kv {
     /// subject of a request.
     unsafe fn key_arg<'a>(&self, key: *const c_char) -> Result<&'a str> {
         let k = str_arg(key, "key")?;
-        self.check_key_pattern(k, false)?;
+        self.check_key_pattern(k, Wildcards::Refused)?;
         Ok(k)
     }
 
-    fn check_key_pattern(&self, key: &str, wildcards: bool) -> Result<()> {
+    fn check_key_pattern(&self, key: &str, wildcards: Wildcards) -> Result<()> {
         check_key(key, wildcards)?;
         let put_prefix = self.store.put_prefix.as_deref().unwrap_or("");
         let prefix = std::cmp::max_by_key(put_prefix, self.store.prefix.as_str(), |p| p.len());
@@ -679,7 +679,7 @@ pub unsafe extern "C" fn nats_kv_watch(
     guard(|| {
         let k = borrow(kv, "kv")?;
         let pattern = opt_str_arg(keys, "keys")?.unwrap_or(">");
-        k.check_key_pattern(pattern, true)?;
+        k.check_key_pattern(pattern, Wildcards::Allowed)?;
         let cb = cb.ok_or_else(|| null("cb"))?;
         out_arg(out, "out")?;
         if flags > 2 {

@@ -168,9 +168,11 @@ impl nats_msg {
     }
 
     /// Sends an acknowledgement of `kind` (`+ACK`, `-NAK`, `+WPI`, `+TERM`, ...) to the
-    /// message's reply subject; `fin` marks it final (at most one final one per message).
-    /// With `wait`, asks the server to confirm it (a request), at most that long.
-    fn acknowledge(&self, body: &[u8], fin: bool, wait: Option<Duration>) -> Result<()> {
+    /// message's reply subject; a final one (ack, nak, term) may be sent once per message,
+    /// progress (`+WPI`) any number of times before it. With `wait`, asks the server to
+    /// confirm it (a request), at most that long.
+    fn acknowledge(&self, body: &[u8], step: AckStep, wait: Option<Duration>) -> Result<()> {
+        let fin = step == AckStep::Final;
         let conn = self.acker.as_ref().ok_or_else(|| {
             Error::new(
                 ErrorKind::InvalidArgument,
@@ -207,9 +209,9 @@ impl nats_msg {
 
     /// A message to publish, built by the user.
     pub(crate) fn outgoing(subject: &str, reply: Option<&str>, data: &[u8]) -> Result<Self> {
-        check_subject(subject, false, "subject")?;
+        check_subject(subject, Wildcards::Refused, "subject")?;
         if let Some(r) = reply {
-            check_subject(r, false, "reply subject")?;
+            check_subject(r, Wildcards::Refused, "reply subject")?;
         }
         Ok(nats_msg::new(async_nats::Message {
             subject: subject.into(),
@@ -261,6 +263,15 @@ fn header_name(key: &str) -> Result<async_nats::HeaderName> {
             format!("header name {key:?} must be printable ASCII without ':' or spaces"),
         )
     })
+}
+
+/// What an acknowledgement does to a JetStream message's processing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AckStep {
+    /// Ends it (ack, nak, term): at most one per message.
+    Final,
+    /// Reports progress (`+WPI`): any number, before the final one.
+    Progress,
 }
 
 pub(crate) fn header_value(value: &str) -> Result<async_nats::HeaderValue> {
@@ -569,7 +580,7 @@ pub unsafe extern "C" fn nats_msg_metadata(msg: *const nats_msg, meta: *mut nats
 /// needs acks, or already acknowledged), `NATS_ERR_CONNECTION_CLOSED`.
 #[no_mangle]
 pub unsafe extern "C" fn nats_msg_ack(msg: *const nats_msg) -> nats_status {
-    guard(|| borrow(msg, "msg")?.acknowledge(b"+ACK", true, None))
+    guard(|| borrow(msg, "msg")?.acknowledge(b"+ACK", AckStep::Final, None))
 }
 
 /// As `nats_msg_ack`, then waits (at most `timeout_ms`; 0 = the connection's request timeout)
@@ -584,7 +595,7 @@ pub unsafe extern "C" fn nats_msg_ack_sync(msg: *const nats_msg, timeout_ms: u64
         // A message without a connection fails in `acknowledge`; any default will do there.
         let default = m.acker.as_ref().map_or(Duration::from_millis(1), |c| c.request_timeout);
         let limit = ms_or_default(timeout_ms, default);
-        m.acknowledge(b"+ACK", true, Some(limit))
+        m.acknowledge(b"+ACK", AckStep::Final, Some(limit))
     })
 }
 
@@ -592,7 +603,7 @@ pub unsafe extern "C" fn nats_msg_ack_sync(msg: *const nats_msg, timeout_ms: u64
 /// Errors: as `nats_msg_ack`.
 #[no_mangle]
 pub unsafe extern "C" fn nats_msg_nak(msg: *const nats_msg) -> nats_status {
-    guard(|| borrow(msg, "msg")?.acknowledge(b"-NAK", true, None))
+    guard(|| borrow(msg, "msg")?.acknowledge(b"-NAK", AckStep::Final, None))
 }
 
 /// As `nats_msg_nak`, asking the server to redeliver only after `delay_ms`.
@@ -601,7 +612,7 @@ pub unsafe extern "C" fn nats_msg_nak(msg: *const nats_msg) -> nats_status {
 pub unsafe extern "C" fn nats_msg_nak_with_delay(msg: *const nats_msg, delay_ms: u64) -> nats_status {
     guard(|| {
         let body = format!("-NAK {{\"delay\":{}}}", u128::from(delay_ms) * 1_000_000);
-        borrow(msg, "msg")?.acknowledge(body.as_bytes(), true, None)
+        borrow(msg, "msg")?.acknowledge(body.as_bytes(), AckStep::Final, None)
     })
 }
 
@@ -609,12 +620,12 @@ pub unsafe extern "C" fn nats_msg_nak_with_delay(msg: *const nats_msg, delay_ms:
 /// sent any number of times before the final acknowledgement. Errors: as `nats_msg_ack`.
 #[no_mangle]
 pub unsafe extern "C" fn nats_msg_in_progress(msg: *const nats_msg) -> nats_status {
-    guard(|| borrow(msg, "msg")?.acknowledge(b"+WPI", false, None))
+    guard(|| borrow(msg, "msg")?.acknowledge(b"+WPI", AckStep::Progress, None))
 }
 
 /// Terminates the message: never redeliver it, although it was not processed.
 /// Errors: as `nats_msg_ack`.
 #[no_mangle]
 pub unsafe extern "C" fn nats_msg_term(msg: *const nats_msg) -> nats_status {
-    guard(|| borrow(msg, "msg")?.acknowledge(b"+TERM", true, None))
+    guard(|| borrow(msg, "msg")?.acknowledge(b"+TERM", AckStep::Final, None))
 }

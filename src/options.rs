@@ -587,7 +587,7 @@ pub unsafe extern "C" fn nats_options_set_sender_capacity(opts: *mut nats_option
 pub unsafe extern "C" fn nats_options_set_inbox_prefix(opts: *mut nats_options, prefix: *const c_char) -> nats_status {
     with_opts(opts, |o| {
         let p = str_arg(prefix, "prefix")?;
-        check_subject(p, false, "inbox prefix")?;
+        check_subject(p, Wildcards::Refused, "inbox prefix")?;
         o.inbox_prefix = p.to_string();
         Ok(())
     })

@@ -131,7 +131,7 @@ unsafe fn to_config(c: &nats_stream_config) -> Result<Config> {
         }
         for i in 0..c.subjects_count {
             let s = str_arg(*c.subjects.add(i), "cfg.subjects[i]")?;
-            check_subject(s, true, "stream subject")?;
+            check_subject(s, Wildcards::Allowed, "stream subject")?;
             subjects.push(s.to_string());
         }
     }
@@ -323,7 +323,7 @@ pub unsafe extern "C" fn nats_jetstream_stream_purge(
         check_name(name)?;
         let subject = opt_str_arg(subject, "subject")?;
         if let Some(s) = subject {
-            check_subject(s, true, "subject")?;
+            check_subject(s, Wildcards::Allowed, "subject")?;
         }
         let fut = async {
             let s = j.ctx.get_stream_no_info(name).await.map_err(|e| js_error("purge stream", &e))?;
@@ -423,7 +423,7 @@ pub unsafe extern "C" fn nats_jetstream_stream_get_last_msg(
         let name = str_arg(name, "name")?;
         check_name(name)?;
         let subject = str_arg(subject, "subject")?;
-        check_subject(subject, false, "subject")?;
+        check_subject(subject, Wildcards::Refused, "subject")?;
         out_arg(msg, "msg")?;
         let fut = async {
             let s = j.ctx.get_stream_no_info(name).await.map_err(|e| js_error("get last message", &e))?;

@@ -65,6 +65,15 @@ fn delivering_sub(sub: &nats_subscription) -> bool {
     DELIVERING.with(|d| d.get().1 == sub as *const _ as usize)
 }
 
+/// What closing a subscription's queue does with the messages still in it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Queued {
+    /// Unsubscribed: they are dropped.
+    Drop,
+    /// Drained or ended: they are still delivered.
+    Deliver,
+}
+
 /// Messages waiting for the delivery thread (or for `next_msg`).
 #[derive(Default)]
 struct Pending {
@@ -147,11 +156,11 @@ impl Pending {
         }
     }
 
-    /// No more messages will come; with `discard`, those queued are dropped.
-    fn close(&self, discard: bool) {
+    /// No more messages will come; `queued` says what happens to those already queued.
+    fn close(&self, queued: Queued) {
         let mut s = self.lock();
         s.closed = true;
-        if discard {
+        if queued == Queued::Drop {
             s.msgs.clear();
         }
         drop(s);
@@ -175,11 +184,14 @@ impl Pending {
 
     /// Waits until everything was delivered: the delivery thread exited (callback
     /// subscriptions) or the queue is closed and emptied by the reader (synchronous ones).
-    fn wait_done(&self, sync: bool, limit: Duration) -> bool {
+    fn wait_done(&self, delivery: Delivery, limit: Duration) -> bool {
         let deadline = crate::client::runtime::deadline_after(limit);
         let mut s = self.lock();
         loop {
-            let done = if sync { s.closed && s.msgs.is_empty() && s.taking == 0 } else { s.finished };
+            let done = match delivery {
+                Delivery::Synchronous => s.closed && s.msgs.is_empty() && s.taking == 0,
+                Delivery::Callback => s.finished,
+            };
             if done {
                 return true;
             }
@@ -217,7 +229,7 @@ enum Control {
 pub struct nats_subscription {
     conn: Arc<nats_connection>,
     pending: Pending,
-    sync: bool,
+    delivery: Delivery,
     /// False once unsubscribed or freed: no callback starts after that.
     active: AtomicBool,
     /// True once the server side ended (auto-unsubscribe count reached, drained, or the
@@ -238,9 +250,26 @@ pub struct nats_subscription {
     received: AtomicU64,
     /// Auto-unsubscribe limit on `received`; 0 = none.
     max: AtomicU64,
-    /// JetStream deliveries: messages carry the connection for acknowledgements, and flow
+    origin: Origin,
+}
+
+/// How a subscription's messages reach the user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Delivery {
+    /// To a callback, on the subscription's delivery thread.
+    Callback,
+    /// Taken by the user with `nats_subscription_next_msg`.
+    Synchronous,
+}
+
+/// Where a subscription's messages come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// Core NATS.
+    Core,
+    /// A JetStream consumer: messages carry the connection for acknowledgements, and flow
     /// control / heartbeat status messages are answered or skipped instead of delivered.
-    js: bool,
+    JetStream,
 }
 
 // C owns a `nats_subscription` with shared: C holds one strong reference (see capi::handle).
@@ -271,7 +300,7 @@ impl nats_subscription {
         cb: Option<Callback>,
     ) -> Result<Arc<nats_subscription>> {
         conn.check_open()?;
-        check_subject(subject, true, "subject")?;
+        check_subject(subject, Wildcards::Allowed, "subject")?;
         if let Some(q) = queue {
             check_queue(q)?;
         }
@@ -291,7 +320,7 @@ impl nats_subscription {
                 _ if conn.is_closed() => Error::new(ErrorKind::ConnectionClosed, "the connection is closed"),
                 _ => Error::new(ErrorKind::Internal, format!("subscribe: {e}")),
             })?;
-        Self::start(conn, Source::Core(subscriber), cb, false)
+        Self::start(conn, Source::Core(subscriber), cb, Origin::Core)
     }
 
     /// Starts delivery from `source`: a delivery thread for callbacks, and the pump task.
@@ -299,13 +328,13 @@ impl nats_subscription {
         conn: Arc<nats_connection>,
         source: Source,
         cb: Option<Callback>,
-        js: bool,
+        origin: Origin,
     ) -> Result<Arc<nats_subscription>> {
         let (control, control_rx) = mpsc::unbounded_channel();
         let sub = Arc::new(nats_subscription {
             conn: conn.clone(),
             pending: Pending::default(),
-            sync: cb.is_none(),
+            delivery: if cb.is_some() { Delivery::Callback } else { Delivery::Synchronous },
             active: AtomicBool::new(true),
             ended: AtomicBool::new(false),
             control,
@@ -320,7 +349,7 @@ impl nats_subscription {
             slow: AtomicBool::new(false),
             received: AtomicU64::new(0),
             max: AtomicU64::new(0),
-            js,
+            origin,
         });
         if let Some(cb) = cb {
             let for_thread = sub.clone();
@@ -363,7 +392,7 @@ impl nats_subscription {
         if !self.active.swap(false, Ordering::AcqRel) {
             return Err(Error::new(ErrorKind::InvalidSubscription, "already unsubscribed"));
         }
-        self.pending.close(true);
+        self.pending.close(Queued::Drop);
         self.pending_msgs.store(0, Ordering::Relaxed);
         self.pending_bytes.store(0, Ordering::Relaxed);
         if self.ended.load(Ordering::Acquire) {
@@ -415,7 +444,7 @@ impl nats_subscription {
         if limit.is_zero() || delivering_sub(self) || runtime::on_runtime_thread() {
             return Ok(());
         }
-        if !self.pending.wait_done(self.sync, limit) {
+        if !self.pending.wait_done(self.delivery, limit) {
             return Err(Error::new(
                 ErrorKind::Timeout,
                 format!("the drain did not complete within {} ms", limit.as_millis()),
@@ -425,7 +454,7 @@ impl nats_subscription {
     }
 
     fn next_msg(&self, limit: Duration) -> Result<nats_msg> {
-        if !self.sync {
+        if self.delivery == Delivery::Callback {
             return Err(Error::new(
                 ErrorKind::InvalidArgument,
                 "next_msg needs a synchronous subscription (nats_subscribe_sync); this one has a callback",
@@ -457,7 +486,7 @@ impl nats_subscription {
     /// Applies the pending limits to a batch from the server, counting what is kept and what
     /// is dropped; reports the start of a slow-consumer episode.
     fn admit(self: &Arc<Self>, batch: &mut Vec<async_nats::Message>) {
-        if self.js {
+        if self.origin == Origin::JetStream {
             self.skip_js_status(batch);
         }
         let lm = self.limit_msgs.load(Ordering::Relaxed);
@@ -515,7 +544,7 @@ impl nats_subscription {
     /// A message for C: JetStream ones carry the connection, for acknowledgements.
     fn wrap(&self, m: async_nats::Message) -> nats_msg {
         let msg = nats_msg::new(m);
-        if self.js {
+        if self.origin == Origin::JetStream {
             msg.with_acker(self.conn.clone())
         } else {
             msg
@@ -613,7 +642,7 @@ async fn pump(
     }
     sub.ended.store(true, Ordering::Release);
     // Deliver what is already queued (unless unsubscribed, which discarded it), then stop.
-    sub.pending.close(false);
+    sub.pending.close(Queued::Deliver);
 }
 
 /// As `pump`, for a stream source: its errors go to the error callback; unsubscribe and
@@ -627,7 +656,7 @@ async fn reporting_panics(sub: Arc<nats_subscription>, pump: impl std::future::F
         let text =
             format!("subscription stopped by an internal error: {}", crate::capi::guard::panic_text(payload.as_ref()));
         sub.ended.store(true, Ordering::Release);
-        sub.pending.close(false);
+        sub.pending.close(Queued::Deliver);
         sub.conn.send_event(Event::Error { sub: Some(sub.clone()), status: ErrorKind::Panic, text });
     }
 }
@@ -701,7 +730,7 @@ async fn pump_stream(stream: MsgStream, sub: Arc<nats_subscription>, mut control
     }
     drop(stream);
     sub.ended.store(true, Ordering::Release);
-    sub.pending.close(false);
+    sub.pending.close(Queued::Deliver);
 }
 
 /// The delivery thread's loop.
@@ -733,7 +762,7 @@ unsafe fn subscribe_common(
     cb: nats_msg_callback,
     user_data: *mut c_void,
     user_data_free: nats_user_data_free,
-    sync: bool,
+    delivery: Delivery,
     out: *mut *mut nats_subscription,
 ) -> nats_status {
     guard(|| {
@@ -743,9 +772,9 @@ unsafe fn subscribe_common(
             Some(q) => Some(str_arg(q, "queue")?),
             None => None,
         };
-        let cb = match sync {
-            true => None,
-            false => Some(CCallback::new(cb.ok_or_else(|| null("cb"))?, user_data, user_data_free)),
+        let cb = match delivery {
+            Delivery::Synchronous => None,
+            Delivery::Callback => Some(CCallback::new(cb.ok_or_else(|| null("cb"))?, user_data, user_data_free)),
         };
         out_arg(out, "out")?;
         let sub = nats_subscription::subscribe(clone_arc(conn, "conn")?, subject, queue, cb)?;
@@ -770,7 +799,7 @@ pub unsafe extern "C" fn nats_subscribe(
     user_data: *mut c_void,
     out: *mut *mut nats_subscription,
 ) -> nats_status {
-    subscribe_common(conn, subject, None, cb, user_data, None, false, out)
+    subscribe_common(conn, subject, None, cb, user_data, None, Delivery::Callback, out)
 }
 
 /// As `nats_subscribe`, as a member of queue group `queue`: each message is delivered to one
@@ -785,7 +814,7 @@ pub unsafe extern "C" fn nats_queue_subscribe(
     user_data: *mut c_void,
     out: *mut *mut nats_subscription,
 ) -> nats_status {
-    subscribe_common(conn, subject, Some(queue), cb, user_data, None, false, out)
+    subscribe_common(conn, subject, Some(queue), cb, user_data, None, Delivery::Callback, out)
 }
 
 /// The full form: `queue` may be NULL (plain subscription); `user_data_free`, if not NULL, is
@@ -803,7 +832,7 @@ pub unsafe extern "C" fn nats_subscribe_ex(
     out: *mut *mut nats_subscription,
 ) -> nats_status {
     let queue = if queue.is_null() { None } else { Some(queue) };
-    subscribe_common(conn, subject, queue, cb, user_data, user_data_free, false, out)
+    subscribe_common(conn, subject, queue, cb, user_data, user_data_free, Delivery::Callback, out)
 }
 
 /// Subscribes to `subject` for synchronous delivery: messages queue up (within the pending
@@ -815,7 +844,7 @@ pub unsafe extern "C" fn nats_subscribe_sync(
     subject: *const c_char,
     out: *mut *mut nats_subscription,
 ) -> nats_status {
-    subscribe_common(conn, subject, None, None, std::ptr::null_mut(), None, true, out)
+    subscribe_common(conn, subject, None, None, std::ptr::null_mut(), None, Delivery::Synchronous, out)
 }
 
 /// As `nats_subscribe_sync`, as a member of queue group `queue`.
@@ -826,7 +855,7 @@ pub unsafe extern "C" fn nats_queue_subscribe_sync(
     queue: *const c_char,
     out: *mut *mut nats_subscription,
 ) -> nats_status {
-    subscribe_common(conn, subject, Some(queue), None, std::ptr::null_mut(), None, true, out)
+    subscribe_common(conn, subject, Some(queue), None, std::ptr::null_mut(), None, Delivery::Synchronous, out)
 }
 
 /// Takes the next message of a synchronous subscription, waiting at most `timeout_ms`

@@ -55,6 +55,14 @@ struct State {
     lost: u64,
 }
 
+/// Whether the calling thread may wait.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Blocking {
+    Allowed,
+    /// An async runtime's thread: waiting there would stall or deadlock it.
+    Refused,
+}
+
 pub(crate) struct Outbox {
     state: Mutex<State>,
     room: Condvar,
@@ -80,9 +88,9 @@ impl Outbox {
     }
 
     /// Publishes `m`: straight to async-nats when possible, else queued here. `wait` bounds the
-    /// time spent waiting for room while connected; `may_block` false turns waiting into
-    /// `NATS_ERR_WOULD_BLOCK_RUNTIME`.
-    pub fn publish(&self, link: &impl Link, m: OutMsg, wait: Duration, may_block: bool) -> Result<()> {
+    /// time spent waiting for room while connected; on a thread that must not block,
+    /// waiting becomes `ErrorKind::WouldBlockRuntime`.
+    pub fn publish(&self, link: &impl Link, m: OutMsg, wait: Duration, blocking: Blocking) -> Result<()> {
         let mut st = self.lock();
         if st.closed {
             return Err(Error::new(ErrorKind::ConnectionClosed, "the connection is closed"));
@@ -117,7 +125,7 @@ impl Outbox {
                     format!("not connected and the reconnect buffer ({} bytes) is full", self.limit),
                 ));
             }
-            if !may_block {
+            if blocking == Blocking::Refused {
                 return Err(Error::new(
                     ErrorKind::WouldBlockRuntime,
                     "the publish buffer is full and waiting would block an async runtime thread",

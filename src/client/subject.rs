@@ -24,10 +24,18 @@ pub(crate) fn check_control_line(what: &str, parts: &[&str], extra: usize) -> Re
     Ok(())
 }
 
+/// Whether a subject may contain the wildcards `*` (a whole token) and `>` (the last token).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Wildcards {
+    /// Subscriptions, filters, stream subjects.
+    Allowed,
+    /// A literal subject: publishing, reply subjects.
+    Refused,
+}
+
 /// Validates a subject. Tokens are separated by `.`, none may be empty, no whitespace;
-/// with `wildcards`, `*` may be a whole token and `>` the whole last token, otherwise a
-/// literal subject is required (publishing, reply subjects).
-pub(crate) fn check_subject(subject: &str, wildcards: bool, what: &str) -> Result<()> {
+/// wildcards only where `wildcards` allows them.
+pub(crate) fn check_subject(subject: &str, wildcards: Wildcards, what: &str) -> Result<()> {
     let bad = |why: &str| Err(Error::new(ErrorKind::InvalidSubject, format!("{what} {subject:?} {why}")));
     if subject.is_empty() {
         return bad("is empty");
@@ -51,7 +59,7 @@ pub(crate) fn check_subject(subject: &str, wildcards: bool, what: &str) -> Resul
             return bad("has an empty token");
         }
         let wild = *t == "*" || *t == ">";
-        if wild && !wildcards {
+        if wild && wildcards == Wildcards::Refused {
             return bad("contains a wildcard, which is not allowed here");
         }
         if *t == ">" && i != last {
@@ -85,14 +93,18 @@ mod tests {
     #[test]
     fn subjects() {
         for ok in ["a", "a.b", "foo.bar.baz", "_INBOX.x", "a-b_c:d"] {
-            assert!(check_subject(ok, false, "s").is_ok(), "{ok}");
+            assert!(check_subject(ok, Wildcards::Refused, "s").is_ok(), "{ok}");
         }
         for ok in ["*", ">", "a.*", "a.>", "*.b.>", "a.*.c"] {
-            assert!(check_subject(ok, true, "s").is_ok(), "{ok}");
-            assert_eq!(check_subject(ok, false, "s").unwrap_err().kind, ErrorKind::InvalidSubject);
+            assert!(check_subject(ok, Wildcards::Allowed, "s").is_ok(), "{ok}");
+            assert_eq!(check_subject(ok, Wildcards::Refused, "s").unwrap_err().kind, ErrorKind::InvalidSubject);
         }
         for bad in ["", " ", "a b", "a..b", ".a", "a.", "a.>.b", "a\tb", "a\r\nb", ">.a"] {
-            assert_eq!(check_subject(bad, true, "s").unwrap_err().kind, ErrorKind::InvalidSubject, "{bad:?}");
+            assert_eq!(
+                check_subject(bad, Wildcards::Allowed, "s").unwrap_err().kind,
+                ErrorKind::InvalidSubject,
+                "{bad:?}"
+            );
         }
         assert!(check_queue("workers").is_ok());
         assert!(check_queue("").is_err());
