@@ -40,6 +40,9 @@ pub struct nats_connection {
     pub(crate) client: async_nats::Client,
     pub(crate) handle: Handle,
     pub(crate) request_timeout: Duration,
+    /// The length of the reply subjects async-nats makes for requests
+    /// (`<inbox prefix>.<nuid>.<token>`), fixed per connection: see [`request_reply_len`].
+    pub(crate) request_reply_len: usize,
     connection_timeout: Duration,
     /// Becomes true once the connection is closed (by the user, by drain, or by giving up after
     /// max_reconnects). Subscription pumps and the reconnect-delay hook watch it.
@@ -446,6 +449,7 @@ impl nats_connection {
             handle.spawn(watch_discovered(client.clone(), tx.clone(), closed.subscribe()));
         }
         let conn = Arc::new(nats_connection {
+            request_reply_len: request_reply_len(&client),
             client,
             handle,
             request_timeout: opts.request_timeout,
@@ -636,17 +640,10 @@ impl nats_connection {
         self.check_payload(len)
     }
 
-    /// The length of the reply subjects async-nats makes for requests:
-    /// `<inbox prefix>.<nuid>.<token>`, a new inbox plus a dot and a nuid-long token.
-    pub(crate) fn request_reply_len(&self) -> usize {
-        const NUID_LEN: usize = 22;
-        self.client.new_inbox().len() + 1 + NUID_LEN
-    }
-
     /// Refuses a request (core or JetStream) to `subject` whose PUB line, with the reply
     /// subject made for it, would be over the server's control-line limit.
     pub(crate) fn check_request_line(&self, what: &str, subject: &str) -> Result<()> {
-        check_control_line(what, &[subject], self.request_reply_len())
+        check_control_line(what, &[subject], self.request_reply_len)
     }
 
     pub(crate) fn request(
@@ -824,6 +821,14 @@ fn apply_url_credentials(
     co
 }
 
+/// The length of the reply subjects async-nats makes for `client`'s requests:
+/// `<inbox prefix>.<nuid>.<token>`, a new inbox plus a dot and a nuid-long token. Computed
+/// once per connection (making an inbox costs a nuid and an allocation).
+fn request_reply_len(client: &async_nats::Client) -> usize {
+    const NUID_LEN: usize = 22;
+    client.new_inbox().len() + 1 + NUID_LEN
+}
+
 /// Resolves once the connection is closed (or its handle is gone).
 pub(crate) async fn wait_closed(rx: &mut watch::Receiver<bool>) {
     while !*rx.borrow_and_update() {
@@ -931,10 +936,6 @@ pub unsafe extern "C" fn nats_connection_flush(conn: *mut nats_connection, timeo
     })
 }
 
-fn timeout_or_default(c: &nats_connection, timeout_ms: u64) -> Duration {
-    ms_or_default(timeout_ms, c.request_timeout)
-}
-
 /// Sends a request and waits for the first reply. `timeout_ms` 0 means the connection's
 /// request_timeout (default 10000 ms). On success writes the reply to `*reply`, owned by the
 /// caller (`nats_msg_free`). Blocks the calling thread (allowed in message callbacks).
@@ -955,7 +956,7 @@ pub unsafe extern "C" fn nats_request(
         let s = str_arg(subject, "subject")?;
         let d = bytes_arg(data, len, "data")?;
         out_arg(reply, "reply")?;
-        let m = c.request(s, None, Bytes::copy_from_slice(d), timeout_or_default(c, timeout_ms))?;
+        let m = c.request(s, None, Bytes::copy_from_slice(d), ms_or_default(timeout_ms, c.request_timeout))?;
         box_out(reply, m);
         Ok(())
     })
@@ -975,8 +976,12 @@ pub unsafe extern "C" fn nats_request_msg(
         let m = borrow(msg, "msg")?;
         out_arg(reply, "reply")?;
         let i = &m.inner;
-        let r =
-            c.request(i.subject.as_str(), i.headers.clone(), i.payload.clone(), timeout_or_default(c, timeout_ms))?;
+        let r = c.request(
+            i.subject.as_str(),
+            i.headers.clone(),
+            i.payload.clone(),
+            ms_or_default(timeout_ms, c.request_timeout),
+        )?;
         box_out(reply, r);
         Ok(())
     })
@@ -1005,7 +1010,7 @@ pub unsafe extern "C" fn nats_request_async(
         let d = bytes_arg(data, len, "data")?;
         let f = cb.ok_or_else(|| null("cb"))?;
         let c = clone_arc(conn, "conn")?;
-        let t = timeout_or_default(&c, timeout_ms);
+        let t = ms_or_default(timeout_ms, c.request_timeout);
         c.request_async(s, Bytes::copy_from_slice(d), t, events::hook(f, user_data))
     })
 }

@@ -185,7 +185,7 @@ impl nats_kv {
         check_key(key, wildcards)?;
         let put_prefix = self.store.put_prefix.as_deref().unwrap_or("");
         let prefix = std::cmp::max_by_key(put_prefix, self.store.prefix.as_str(), |p| p.len());
-        check_control_line("key", &[prefix, key], self.js.conn.request_reply_len())
+        check_control_line("key", &[prefix, key], self.js.conn.request_reply_len)
     }
 }
 

@@ -12,6 +12,7 @@
 //! a handle stands for: the C type is then an opaque name (`struct nats_options { _private:
 //! [u8; 0] }`) for a client value (`client::options::Options`), as in rustls-ffi.
 
+use crate::capi::args::null;
 use crate::client::error::*;
 use std::sync::Arc;
 
@@ -25,10 +26,6 @@ pub(crate) trait BoxHandle: Castable {}
 
 /// A handle C shares through an `Arc`: the pointer C holds is one strong reference.
 pub(crate) trait ArcHandle: Castable {}
-
-fn null(name: &str) -> Error {
-    Error::new(ErrorKind::NullArgument, format!("`{name}` is NULL"))
-}
 
 /// Borrows the value behind a handle of either kind; NULL is `NATS_ERR_NULL_ARGUMENT` naming
 /// the argument.
@@ -69,10 +66,8 @@ pub(crate) fn box_raw<T: BoxHandle>(value: T::Rust) -> *mut T {
 /// # Safety
 /// `p` must be NULL or a handle from [`box_out`] / [`box_raw`] not freed before.
 pub(crate) unsafe fn free_box<T: BoxHandle>(p: *mut T) {
-    if !p.is_null() {
-        // SAFETY: as the caller promises: C gives its box back.
-        drop(unsafe { Box::from_raw(p.cast::<T::Rust>()) });
-    }
+    // SAFETY: as the caller promises.
+    drop(unsafe { take_box(p) });
 }
 
 /// The raw pointer of a new Arc handle: C holds one strong reference.
