@@ -1000,10 +1000,12 @@ impl Driver {
                     )
                 };
                 if st.1 == NATS_OK {
-                    let list = std::slice::from_raw_parts(msgs, n);
+                    let list = std::slice::from_raw_parts_mut(msgs, n);
                     self.p.msgs.extend(list.iter().map(|m| *m as usize));
-                    // The array itself: free it without its messages, which the pool now owns.
-                    drop(Box::from_raw(std::ptr::slice_from_raw_parts_mut(msgs, n)));
+                    // The pool keeps the messages: NULL entries tell nats_msgs_free to free
+                    // only the array, as the header documents.
+                    list.fill(null_mut());
+                    nats_msgs_free(msgs, n);
                 }
                 (st.0, Some(st.1))
             }
