@@ -507,7 +507,9 @@ impl nats_connection {
         }
     }
 
-    fn closed_error(&self, what: &str, e: impl std::fmt::Display) -> Error {
+    /// An engine failure of a call on this connection: `NATS_ERR_CONNECTION_CLOSED` when the
+    /// connection is (or is just becoming) closed, else `NATS_ERR_INTERNAL`.
+    pub(crate) fn closed_error(&self, what: &str, e: impl std::fmt::Display) -> Error {
         // "channel closed": async-nats' connection task has ended (closed, or gave up after
         // max_reconnects) a moment before its event reached us.
         if self.is_closed() || e.to_string().contains("channel closed") {

@@ -792,9 +792,7 @@ unsafe fn push_common(
             None => conn.client.subscribe(subject.clone()).await,
         }
     };
-    let subscriber = j
-        .call("nats_jetstream_subscribe", fut)?
-        .map_err(|e| Error::new(ErrorKind::Internal, format!("subscribe: {e}")))?;
+    let subscriber = j.call("nats_jetstream_subscribe", fut)?.map_err(|e| conn.closed_error("subscribe", e))?;
     let sub = nats_subscription::start(conn, Source::Core(subscriber), cb, Origin::JetStream)?;
     arc_out(out, sub);
     Ok(())

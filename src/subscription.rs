@@ -317,8 +317,7 @@ impl nats_subscription {
                 | async_nats::client::SubscribeErrorKind::InvalidQueueName => {
                     Error::new(ErrorKind::InvalidSubject, e.to_string())
                 }
-                _ if conn.is_closed() => Error::new(ErrorKind::ConnectionClosed, "the connection is closed"),
-                _ => Error::new(ErrorKind::Internal, format!("subscribe: {e}")),
+                _ => conn.closed_error("subscribe", e),
             })?;
         Self::start(conn, Source::Core(subscriber), cb, Origin::Core)
     }
