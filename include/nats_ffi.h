@@ -1095,43 +1095,6 @@ extern "C" {
 #endif // __cplusplus
 
 /**
- * Returns a static, NUL-terminated English description of `status` (never NULL).
- * Unknown values give "unknown status". Thread safety: any thread, any time.
- */
-const char *nats_status_str(int32_t status);
-
-/**
- * True when the same call may succeed if simply made again later, without changing anything:
- * `NATS_ERR_TIMEOUT`, `NATS_ERR_NO_RESPONDERS` (for JetStream: possibly a leader election),
- * `NATS_ERR_JETSTREAM_UNAVAILABLE`, `NATS_ERR_BUFFER_FULL` (reconnecting) and
- * `NATS_ERR_CONNECTION_FAILED`. A retried JetStream publish should carry a msg_id so that
- * the stream stores it once (`nats_js_publish_options.max_retries` does this for you).
- * Every other status, `NATS_OK` and unknown values give false. Thread safety: any thread.
- */
-bool nats_status_is_retryable(int32_t status);
-
-/**
- * Returns the detailed message of the most recent failed call on the calling thread, e.g.
- * "could not connect to any server: connection refused (127.0.0.1:4222)". Never NULL: ""
- * before any failure. Successful calls do not clear it, so read it right after the failing
- * call. The string is owned by the library and stays valid until the next failing call on
- * this thread; copy it to keep it. Thread safety: per-thread, no locking needed.
- */
-const char *nats_last_error(void);
-
-/**
- * Frees a string the library gave to the caller (`nats_connection_new_inbox`, ...). NULL is
- * a no-op. Do not pass strings the library lends (accessors returning `const char *`).
- */
-void nats_string_free(char *s);
-
-/**
- * Frees an array of `count` strings the library handed out (`nats_jetstream_stream_names`,
- * ...), strings included. NULL is a no-op; `count` must be the count returned with it.
- */
-void nats_strings_free(char **list, size_t count);
-
-/**
  * Connects using `opts` (copied: the options may be freed right after). Blocks the calling
  * thread until connected or failed, at most about connection_timeout per server tried
  * (unless retry_on_initial_connect is set, in which case it returns at once).
@@ -1213,12 +1176,6 @@ nats_status nats_request_msg(struct nats_connection *conn, const struct nats_msg
 nats_status nats_request_async(struct nats_connection *conn, const char *subject, const void *data, size_t len, uint64_t timeout_ms, nats_reply_callback cb, void *user_data);
 
 /**
- * Publishes `len` bytes at `data` to the reply subject of `request`.
- * Errors: `NATS_ERR_NO_REPLY_SUBJECT` when the message has none, else as `nats_publish`.
- */
-nats_status nats_msg_respond(struct nats_connection *conn, const struct nats_msg *request, const void *data, size_t len);
-
-/**
  * The connection's current status; `NATS_CONN_STATUS_CLOSED` for NULL.
  */
 nats_conn_status nats_connection_status(const struct nats_connection *conn);
@@ -1294,6 +1251,14 @@ void nats_connection_close(struct nats_connection *conn);
  * freed themselves. Do not use `conn` afterwards.
  */
 void nats_connection_free(struct nats_connection *conn);
+
+/**
+ * Takes a snapshot of what the current server announced (id, name, version, JetStream, ...)
+ * and of the known servers, and writes it to `*info` (free with `nats_server_info_free`).
+ * Blocks briefly (at most request_timeout). Errors: `NATS_ERR_NULL_ARGUMENT`,
+ * `NATS_ERR_CONNECTION_CLOSED`, `NATS_ERR_TIMEOUT`, `NATS_ERR_WOULD_BLOCK_RUNTIME`.
+ */
+nats_status nats_connection_server_info(struct nats_connection *conn, struct nats_server_info **info);
 
 /**
  * Fills `*cfg` with the defaults: ephemeral pull consumer, deliver all, explicit acks,
@@ -1584,32 +1549,6 @@ nats_status nats_jetstream_publish_async_complete(struct nats_jetstream *js, uin
  * Number of async publishes whose callback has not yet returned; 0 for NULL.
  */
 uint64_t nats_jetstream_publish_async_pending(const struct nats_jetstream *js);
-
-/**
- * The stream that stored the message (borrowed from the ack); "" for NULL.
- */
-const char *nats_pub_ack_stream(const struct nats_pub_ack *ack);
-
-/**
- * The JetStream domain of the stream; "" when none or for NULL.
- */
-const char *nats_pub_ack_domain(const struct nats_pub_ack *ack);
-
-/**
- * The message's sequence number in the stream (for a duplicate: the original's); 0 for NULL.
- */
-uint64_t nats_pub_ack_sequence(const struct nats_pub_ack *ack);
-
-/**
- * True when the stream had already stored a message with this msg_id (not stored again).
- */
-bool nats_pub_ack_duplicate(const struct nats_pub_ack *ack);
-
-/**
- * Frees an ack returned by `nats_jetstream_publish*`. NULL is a no-op. Never free the ack
- * lent to an async callback.
- */
-void nats_pub_ack_free(struct nats_pub_ack *ack);
 
 /**
  * Fills `*cfg` with the defaults (history 1, no TTL, no limits, file storage, 1 replica).
@@ -1937,6 +1876,12 @@ nats_status nats_msg_in_progress(const struct nats_msg *msg);
 nats_status nats_msg_term(const struct nats_msg *msg);
 
 /**
+ * Publishes `len` bytes at `data` to the reply subject of `request`.
+ * Errors: `NATS_ERR_NO_REPLY_SUBJECT` when the message has none, else as `nats_publish`.
+ */
+nats_status nats_msg_respond(struct nats_connection *conn, const struct nats_msg *request, const void *data, size_t len);
+
+/**
  * Creates options holding every default: server `nats://127.0.0.1:4222`, no auth, no name,
  * echo on, max_reconnects 0 (unlimited), connection_timeout 5000 ms, no TLS requirement,
  * ping_interval 60000 ms, sender_capacity 128, inbox_prefix "_INBOX", request_timeout
@@ -2254,12 +2199,30 @@ nats_status nats_options_set_error_cb(struct nats_options *opts, nats_error_call
 nats_status nats_options_set_reconnect_delay_cb(struct nats_options *opts, nats_reconnect_delay_callback cb, void *user_data);
 
 /**
- * Takes a snapshot of what the current server announced (id, name, version, JetStream, ...)
- * and of the known servers, and writes it to `*info` (free with `nats_server_info_free`).
- * Blocks briefly (at most request_timeout). Errors: `NATS_ERR_NULL_ARGUMENT`,
- * `NATS_ERR_CONNECTION_CLOSED`, `NATS_ERR_TIMEOUT`, `NATS_ERR_WOULD_BLOCK_RUNTIME`.
+ * The stream that stored the message (borrowed from the ack); "" for NULL.
  */
-nats_status nats_connection_server_info(struct nats_connection *conn, struct nats_server_info **info);
+const char *nats_pub_ack_stream(const struct nats_pub_ack *ack);
+
+/**
+ * The JetStream domain of the stream; "" when none or for NULL.
+ */
+const char *nats_pub_ack_domain(const struct nats_pub_ack *ack);
+
+/**
+ * The message's sequence number in the stream (for a duplicate: the original's); 0 for NULL.
+ */
+uint64_t nats_pub_ack_sequence(const struct nats_pub_ack *ack);
+
+/**
+ * True when the stream had already stored a message with this msg_id (not stored again).
+ */
+bool nats_pub_ack_duplicate(const struct nats_pub_ack *ack);
+
+/**
+ * Frees an ack returned by `nats_jetstream_publish*`. NULL is a no-op. Never free the ack
+ * lent to an async callback.
+ */
+void nats_pub_ack_free(struct nats_pub_ack *ack);
 
 /**
  * Frees a snapshot. NULL is a no-op.
@@ -2350,6 +2313,31 @@ nats_status nats_server_info_discovered_servers(const struct nats_server_info *i
  * the options and those discovered.
  */
 nats_status nats_server_info_servers(const struct nats_server_info *info, const char *const **urls, size_t *count);
+
+/**
+ * Returns a static, NUL-terminated English description of `status` (never NULL).
+ * Unknown values give "unknown status". Thread safety: any thread, any time.
+ */
+const char *nats_status_str(int32_t status);
+
+/**
+ * True when the same call may succeed if simply made again later, without changing anything:
+ * `NATS_ERR_TIMEOUT`, `NATS_ERR_NO_RESPONDERS` (for JetStream: possibly a leader election),
+ * `NATS_ERR_JETSTREAM_UNAVAILABLE`, `NATS_ERR_BUFFER_FULL` (reconnecting) and
+ * `NATS_ERR_CONNECTION_FAILED`. A retried JetStream publish should carry a msg_id so that
+ * the stream stores it once (`nats_js_publish_options.max_retries` does this for you).
+ * Every other status, `NATS_OK` and unknown values give false. Thread safety: any thread.
+ */
+bool nats_status_is_retryable(int32_t status);
+
+/**
+ * Returns the detailed message of the most recent failed call on the calling thread, e.g.
+ * "could not connect to any server: connection refused (127.0.0.1:4222)". Never NULL: ""
+ * before any failure. Successful calls do not clear it, so read it right after the failing
+ * call. The string is owned by the library and stays valid until the next failing call on
+ * this thread; copy it to keep it. Thread safety: per-thread, no locking needed.
+ */
+const char *nats_last_error(void);
 
 /**
  * Fills `*cfg` with the defaults (no name, no subjects, limits retention, file storage, 1
@@ -2454,6 +2442,18 @@ uint64_t nats_stream_info_consumers(const struct nats_stream_info *info);
  * Frees a snapshot. NULL is a no-op.
  */
 void nats_stream_info_free(struct nats_stream_info *info);
+
+/**
+ * Frees a string the library gave to the caller (`nats_connection_new_inbox`, ...). NULL is
+ * a no-op. Do not pass strings the library lends (accessors returning `const char *`).
+ */
+void nats_string_free(char *s);
+
+/**
+ * Frees an array of `count` strings the library handed out (`nats_jetstream_stream_names`,
+ * ...), strings included. NULL is a no-op; `count` must be the count returned with it.
+ */
+void nats_strings_free(char **list, size_t count);
 
 /**
  * Subscribes to `subject` (wildcards `*` and a final `>` allowed) and calls `cb(user_data,

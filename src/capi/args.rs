@@ -11,13 +11,12 @@ pub fn null(name: &str) -> Error {
 
 /// Borrows a required C string as `&str`.
 ///
-/// # Safety
-/// `p` must be NULL or point to a NUL-terminated string valid for `'a`.
-pub unsafe fn str_arg<'a>(p: *const c_char, name: &str) -> Result<&'a str> {
+/// Relies on C's contract (see `capi`): `p` must be NULL or point to a NUL-terminated string valid for `'a`.
+pub fn str_arg<'a>(p: *const c_char, name: &str) -> Result<&'a str> {
     if p.is_null() {
         return Err(null(name));
     }
-    // SAFETY: non-NULL, and the caller promises a NUL-terminated string valid for 'a.
+    // SAFETY: non-NULL, and C's contract promises a NUL-terminated string valid for 'a.
     unsafe { CStr::from_ptr(p) }
         .to_str()
         .map_err(|_| Error::new(ErrorKind::InvalidUtf8, format!("`{name}` is not valid UTF-8")))
@@ -25,30 +24,36 @@ pub unsafe fn str_arg<'a>(p: *const c_char, name: &str) -> Result<&'a str> {
 
 /// Borrows an optional C string (NULL gives `None`).
 ///
-/// # Safety
-/// As [`str_arg`].
-pub unsafe fn opt_str_arg<'a>(p: *const c_char, name: &str) -> Result<Option<&'a str>> {
+/// Relies on C's contract (see `capi`): As [`str_arg`].
+pub fn opt_str_arg<'a>(p: *const c_char, name: &str) -> Result<Option<&'a str>> {
     if p.is_null() {
         Ok(None)
     } else {
-        // SAFETY: as the caller promises.
-        unsafe { str_arg(p, name) }.map(Some)
+        str_arg(p, name).map(Some)
     }
 }
 
 /// Borrows a payload. `data` may be NULL only when `len` is 0.
 ///
-/// # Safety
-/// `data` must point to `len` readable bytes.
-pub unsafe fn bytes_arg<'a>(data: *const c_void, len: usize, name: &str) -> Result<&'a [u8]> {
+/// Relies on C's contract (see `capi`): `data` must point to `len` readable bytes.
+pub fn bytes_arg<'a>(data: *const c_void, len: usize, name: &str) -> Result<&'a [u8]> {
     if len == 0 {
         return Ok(&[]);
     }
     if data.is_null() {
         return Err(Error::new(ErrorKind::NullArgument, format!("`{name}` is NULL but its length is {len}")));
     }
-    // SAFETY: non-NULL, and the caller promises `len` readable bytes for 'a.
+    // SAFETY: non-NULL, and C's contract promises `len` readable bytes for 'a.
     Ok(unsafe { std::slice::from_raw_parts(data.cast::<u8>(), len) })
+}
+
+/// The pointer C gets for a payload: never NULL, even when empty (a static "" then).
+pub(crate) fn data_ptr(bytes: &[u8]) -> *const c_void {
+    if bytes.is_empty() {
+        c"".as_ptr().cast()
+    } else {
+        bytes.as_ptr().cast()
+    }
 }
 
 /// Checks an out-param before any work is done.
@@ -62,10 +67,9 @@ pub fn out_arg<T>(out: *mut T, name: &str) -> Result<()> {
 
 /// Writes an out-param (only called on success).
 ///
-/// # Safety
-/// `out` must be valid for writes (checked non-NULL by [`out_arg`]).
-pub unsafe fn write_out<T>(out: *mut T, value: T) {
-    // SAFETY: as the caller promises.
+/// Relies on C's contract (see `capi`): `out` must be valid for writes (checked non-NULL by [`out_arg`]).
+pub fn write_out<T>(out: *mut T, value: T) {
+    // SAFETY: C's contract, as stated above.
     unsafe { out.write(value) }
 }
 
@@ -116,12 +120,17 @@ const _: () = assert!(NATS_MAX_CONTROL_LINE == crate::client::subject::MAX_CONTR
 
 /// Borrows a struct C passes by pointer (a config, options); NULL is `NATS_ERR_NULL_ARGUMENT`
 /// naming the argument.
+pub(crate) fn struct_arg<'a, T>(p: *const T, name: &str) -> Result<&'a T> {
+    struct_opt(p).ok_or_else(|| null(name))
+}
+
+/// Borrows an optional struct C passes by pointer (NULL: `None`).
 ///
-/// # Safety
-/// `p` must be NULL or point to a valid, initialized `T` for `'a`.
-pub(crate) unsafe fn struct_arg<'a, T>(p: *const T, name: &str) -> Result<&'a T> {
-    // SAFETY: as the caller promises.
-    unsafe { p.as_ref() }.ok_or_else(|| null(name))
+/// Relies on C's contract (see `capi`): `p` is NULL or points to a valid, initialized `T`
+/// for `'a`.
+pub(crate) fn struct_opt<'a, T>(p: *const T) -> Option<&'a T> {
+    // SAFETY: C's contract, as stated above.
+    unsafe { p.as_ref() }
 }
 
 /// A timeout (or wait) argument in milliseconds, where 0 means "the default" the function
@@ -133,4 +142,17 @@ pub(crate) fn ms_or_default(ms: u64, default: Duration) -> Duration {
     } else {
         Duration::from_millis(ms)
     }
+}
+
+/// Borrows an array C passes with its length; NULL is `NATS_ERR_NULL_ARGUMENT` naming the
+/// argument (even for `count` 0: the functions taking arrays document them as required).
+///
+/// Relies on C's contract (see `capi`): `p` is NULL or points to `count` initialized values
+/// valid for `'a`.
+pub(crate) fn array_arg<'a, T>(p: *const T, count: usize, name: &str) -> Result<&'a [T]> {
+    if p.is_null() {
+        return Err(null(name));
+    }
+    // SAFETY: non-NULL, and C's contract promises `count` values for 'a.
+    Ok(unsafe { std::slice::from_raw_parts(p, count) })
 }

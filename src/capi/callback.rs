@@ -1,11 +1,17 @@
 //! The one form of a C callback: the function, the user's pointer, and (optionally) the
 //! function that releases that pointer.
 
-use crate::subscription::nats_user_data_free;
 use std::ffi::c_void;
 
+/// Called exactly once with `user_data` after the last callback of a subscription has
+/// returned (after unsubscribe/free, or once the connection closed and queued messages were
+/// delivered). Frees whatever `user_data` holds.
+/// Must not throw: a C++ exception (or any unwinding) escaping a callback cannot cross the
+/// library and terminates the process; catch everything inside (see the header's notes).
+pub type nats_user_data_free = Option<unsafe extern "C" fn(user_data: *mut c_void)>;
+
 /// A C function with its `user_data`. Once the library has taken ownership of `user_data`
-/// ([`CCallback::owned`]), dropping the callback calls `free(user_data)` exactly once — after
+/// ([`CCallback::own`]), dropping the callback calls `free(user_data)` exactly once — after
 /// the last call, since calls borrow it. Until then (a call that fails before taking it),
 /// dropping it leaves `user_data` to the caller, as the header promises.
 pub(crate) struct CCallback<F: Copy> {
@@ -34,9 +40,8 @@ impl<F: Copy> CCallback<F> {
     }
 
     /// The library now owns `user_data`: dropping this calls `free` once.
-    pub(crate) fn owned(mut self) -> Self {
+    pub(crate) fn own(&mut self) {
         self.owned = true;
-        self
     }
 
     /// The function to call (with [`CCallback::user_data`] as its first argument).

@@ -2,16 +2,15 @@
 //! [`guard_void`] / [`guard_value`]): an `Err` becomes its status and this thread's last error,
 //! a panic becomes `NATS_ERR_PANIC`; nothing unwinds into C, and nothing is printed.
 
+use crate::capi::handle::{borrow_opt, Castable};
 use crate::capi::status::*;
 use crate::client::error::*;
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 thread_local! {
     /// How many guards the calling thread is inside.
     static GUARD_DEPTH: Cell<u32> = const { Cell::new(0) };
-    /// Where the last panic on this thread happened, kept by the panic hook for the guard.
-    static PANIC_LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
 /// Keeps the library's panics off the host's stderr: a library must not print. Installed
@@ -28,7 +27,7 @@ fn install_quiet_panic_hook() {
                 || std::thread::current().name().is_some_and(|n| n.starts_with("nats-ffi"));
             if ours {
                 let location = info.location().map(|l| format!("{}:{}", l.file(), l.line()));
-                PANIC_LOCATION.with(|p| *p.borrow_mut() = location);
+                note_panic_location(location);
                 if std::env::var_os("NATS_FFI_PRINT_PANICS").is_none_or(|v| v != "1") {
                     return;
                 }
@@ -47,19 +46,6 @@ fn catch<T>(f: impl FnOnce() -> T) -> std::thread::Result<T> {
     result
 }
 
-/// The text of a caught panic, with where it happened when known.
-pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
-    let what = payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".into());
-    match PANIC_LOCATION.with(|p| p.borrow_mut().take()) {
-        Some(at) => format!("{what} (at {at})"),
-        None => what,
-    }
-}
-
 /// Runs `f`, turning an `Err` into its status (recorded as this thread's last error) and a
 /// panic into `NATS_ERR_PANIC`. Nothing unwinds past this function.
 pub fn guard<F: FnOnce() -> Result<()>>(f: F) -> nats_status {
@@ -75,7 +61,41 @@ pub fn guard_void<F: FnOnce()>(f: F) {
     let _ = catch(f);
 }
 
-/// Like [`guard`] for accessors returning a value; `fallback` on panic.
-pub fn guard_value<T, F: FnOnce() -> T>(fallback: T, f: F) -> T {
+/// The value an accessor returns when it cannot read its handle (NULL) or panics: 0, false,
+/// NULL, and per C enum the value its accessor documents. Accessors documenting another
+/// value for NULL name it ([`guard_value_or`], [`read_or`]).
+pub trait Fallback {
+    fn fallback() -> Self;
+}
+
+macro_rules! fallback {
+    ($($t:ty => $v:expr),+ $(,)?) => { $(impl Fallback for $t { fn fallback() -> Self { $v } })+ };
+}
+fallback!(u16 => 0, u64 => 0, i64 => 0, usize => 0, bool => false);
+
+impl<T> Fallback for *const T {
+    fn fallback() -> Self {
+        std::ptr::null()
+    }
+}
+
+/// Like [`guard`] for accessors returning a value: its type's [`Fallback`] on panic.
+pub fn guard_value<T: Fallback, F: FnOnce() -> T>(f: F) -> T {
+    catch(f).unwrap_or_else(|_| T::fallback())
+}
+
+/// Like [`guard_value`], with another fallback the accessor documents.
+pub fn guard_value_or<T, F: FnOnce() -> T>(fallback: T, f: F) -> T {
     catch(f).unwrap_or(fallback)
+}
+
+/// An accessor: `f` on the value behind handle `p`; for NULL, and should `f` panic, the
+/// return type's [`Fallback`].
+pub(crate) fn read<H: Castable, T: Fallback>(p: *const H, f: impl FnOnce(&H::Rust) -> T) -> T {
+    guard_value(|| borrow_opt(p).map_or_else(T::fallback, f))
+}
+
+/// As [`read`], with another value for NULL (and panics) that the accessor documents.
+pub(crate) fn read_or<H: Castable, T: Copy>(p: *const H, fallback: T, f: impl FnOnce(&H::Rust) -> T) -> T {
+    guard_value_or(fallback, || borrow_opt(p).map_or(fallback, f))
 }

@@ -30,29 +30,33 @@ pub(crate) trait ArcHandle: Castable {}
 /// Borrows the value behind a handle of either kind; NULL is `NATS_ERR_NULL_ARGUMENT` naming
 /// the argument.
 ///
-/// # Safety
-/// `p` must be NULL or a live handle of this type, not freed while the borrow lasts.
-pub(crate) unsafe fn borrow<'a, T: Castable>(p: *const T, name: &str) -> Result<&'a T::Rust> {
-    // SAFETY: the caller promises `p` is NULL or live for 'a; a handle points at its Rust value.
-    unsafe { p.cast::<T::Rust>().as_ref() }.ok_or_else(|| null(name))
+/// Relies on C's contract (see `capi`): `p` must be NULL or a live handle of this type, not freed while the borrow lasts.
+pub(crate) fn borrow<'a, T: Castable>(p: *const T, name: &str) -> Result<&'a T::Rust> {
+    borrow_opt(p).ok_or_else(|| null(name))
+}
+
+/// Borrows the value behind a handle that may be NULL (accessors that document a value for
+/// NULL).
+pub(crate) fn borrow_opt<'a, T: Castable>(p: *const T) -> Option<&'a T::Rust> {
+    // SAFETY: C's contract: `p` is NULL or a live handle for 'a; a handle points at its Rust
+    // value (see `box_raw` / `arc_raw`).
+    unsafe { p.cast::<T::Rust>().as_ref() }
 }
 
 /// Borrows the value behind a Box handle for changing it.
 ///
-/// # Safety
-/// As [`borrow`], and no other reference to it may exist while the borrow lasts (the header
+/// Relies on C's contract (see `capi`): As [`borrow`], and no other reference to it may exist while the borrow lasts (the header
 /// says such handles are not to be used from two threads at once).
-pub(crate) unsafe fn borrow_mut<'a, T: BoxHandle>(p: *mut T, name: &str) -> Result<&'a mut T::Rust> {
-    // SAFETY: as the caller promises.
+pub(crate) fn borrow_mut<'a, T: BoxHandle>(p: *mut T, name: &str) -> Result<&'a mut T::Rust> {
+    // SAFETY: C's contract, as stated above.
     unsafe { p.cast::<T::Rust>().as_mut() }.ok_or_else(|| null(name))
 }
 
 /// Hands a new Box handle to C through an out-parameter.
 ///
-/// # Safety
-/// `out` must be valid for a write (checked non-NULL before the work was done).
-pub(crate) unsafe fn box_out<T: BoxHandle>(out: *mut *mut T, value: T::Rust) {
-    // SAFETY: as the caller promises; C now owns the box until `free_box`.
+/// Relies on C's contract (see `capi`): `out` must be valid for a write (checked non-NULL before the work was done).
+pub(crate) fn box_out<T: BoxHandle>(out: *mut *mut T, value: T::Rust) {
+    // SAFETY: C's contract, as stated above; C now owns the box until `free_box`.
     unsafe { out.write(box_raw(value)) }
 }
 
@@ -63,11 +67,9 @@ pub(crate) fn box_raw<T: BoxHandle>(value: T::Rust) -> *mut T {
 
 /// Frees a Box handle; NULL is a no-op.
 ///
-/// # Safety
-/// `p` must be NULL or a handle from [`box_out`] / [`box_raw`] not freed before.
-pub(crate) unsafe fn free_box<T: BoxHandle>(p: *mut T) {
-    // SAFETY: as the caller promises.
-    drop(unsafe { take_box(p) });
+/// Relies on C's contract (see `capi`): `p` must be NULL or a handle from [`box_out`] / [`box_raw`] not freed before.
+pub(crate) fn free_box<T: BoxHandle>(p: *mut T) {
+    drop(take_box(p));
 }
 
 /// The raw pointer of a new Arc handle: C holds one strong reference.
@@ -82,18 +84,16 @@ pub(crate) fn arc_ptr<T: ArcHandle>(value: &Arc<T::Rust>) -> *mut T {
 
 /// Hands an Arc handle to C through an out-parameter.
 ///
-/// # Safety
-/// `out` must be valid for a write.
-pub(crate) unsafe fn arc_out<T: ArcHandle>(out: *mut *mut T, value: Arc<T::Rust>) {
-    // SAFETY: as the caller promises.
+/// Relies on C's contract (see `capi`): `out` must be valid for a write.
+pub(crate) fn arc_out<T: ArcHandle>(out: *mut *mut T, value: Arc<T::Rust>) {
+    // SAFETY: C's contract, as stated above.
     unsafe { out.write(arc_raw(value)) }
 }
 
 /// A new strong reference to the value behind an Arc handle, leaving C's own in place.
 ///
-/// # Safety
-/// `p` must be NULL or a live handle from [`arc_out`] / [`arc_raw`].
-pub(crate) unsafe fn clone_arc<T: ArcHandle>(p: *const T, name: &str) -> Result<Arc<T::Rust>> {
+/// Relies on C's contract (see `capi`): `p` must be NULL or a live handle from [`arc_out`] / [`arc_raw`].
+pub(crate) fn clone_arc<T: ArcHandle>(p: *const T, name: &str) -> Result<Arc<T::Rust>> {
     if p.is_null() {
         return Err(null(name));
     }
@@ -109,20 +109,18 @@ pub(crate) unsafe fn clone_arc<T: ArcHandle>(p: *const T, name: &str) -> Result<
 /// Takes back C's reference of an Arc handle (the value lives on while others hold it);
 /// `None` for NULL.
 ///
-/// # Safety
-/// `p` must be NULL or a handle from [`arc_out`] / [`arc_raw`] whose reference C has not
+/// Relies on C's contract (see `capi`): `p` must be NULL or a handle from [`arc_out`] / [`arc_raw`] whose reference C has not
 /// given back before.
-pub(crate) unsafe fn free_arc<T: ArcHandle>(p: *mut T) -> Option<Arc<T::Rust>> {
-    // SAFETY: as the caller promises: C gives its reference back, exactly once.
+pub(crate) fn free_arc<T: ArcHandle>(p: *mut T) -> Option<Arc<T::Rust>> {
+    // SAFETY: C's contract, as stated above: C gives its reference back, exactly once.
     (!p.is_null()).then(|| unsafe { Arc::from_raw(p.cast_const().cast::<T::Rust>()) })
 }
 
 /// Takes back a Box handle (to act on it before it is dropped); `None` for NULL.
 ///
-/// # Safety
-/// As [`free_box`].
-pub(crate) unsafe fn take_box<T: BoxHandle>(p: *mut T) -> Option<Box<T::Rust>> {
-    // SAFETY: as the caller promises: C gives its box back.
+/// Relies on C's contract (see `capi`): As [`free_box`].
+pub(crate) fn take_box<T: BoxHandle>(p: *mut T) -> Option<Box<T::Rust>> {
+    // SAFETY: C's contract, as stated above: C gives its box back.
     (!p.is_null()).then(|| unsafe { Box::from_raw(p.cast::<T::Rust>()) })
 }
 
@@ -137,17 +135,16 @@ pub(crate) fn box_array<T: BoxHandle>(list: Vec<T::Rust>) -> (*mut *mut T, usize
 /// Frees an array from [`box_array`] and every handle still in it (C may set an entry to
 /// NULL to keep that handle); NULL is a no-op.
 ///
-/// # Safety
-/// `list` must be NULL or an array from [`box_array`] with its `count`, not freed before;
+/// Relies on C's contract (see `capi`): `list` must be NULL or an array from [`box_array`] with its `count`, not freed before;
 /// each non-NULL entry a handle not freed before.
-pub(crate) unsafe fn free_box_array<T: BoxHandle>(list: *mut *mut T, count: usize) {
+pub(crate) fn free_box_array<T: BoxHandle>(list: *mut *mut T, count: usize) {
     if list.is_null() {
         return;
     }
-    // SAFETY: as the caller promises: the array and its handles come back to us.
+    // SAFETY: C's contract, as stated above: the array and its handles come back to us.
     let handles = unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(list, count)) };
     for &h in handles.iter() {
-        // SAFETY: each entry is NULL or a live handle from `box_raw`.
-        unsafe { free_box(h) };
+        // Each entry is NULL or a live handle from `box_raw` (C's contract).
+        free_box(h);
     }
 }

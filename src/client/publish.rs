@@ -202,7 +202,7 @@ impl Outbox {
         loop {
             tokio::select! {
                 _ = self.wake.notified() => {}
-                _ = crate::connection::wait_closed(closed) => self.close(),
+                _ = crate::client::connection::wait_closed(closed) => self.close(),
             }
             loop {
                 {
@@ -234,7 +234,7 @@ impl Outbox {
                             let send = m.send(&client);
                             tokio::select! {
                                 r = send => if r.is_err() { failed += 1 },
-                                _ = crate::connection::wait_closed(closed) => failed += 1,
+                                _ = crate::client::connection::wait_closed(closed) => failed += 1,
                             }
                         }
                         Item::Barrier(tx) => {

@@ -3,21 +3,19 @@
 //! (fetch, next, consume with a callback), push and ordered delivery.
 
 use crate::capi::args::*;
-use crate::capi::callback::CCallback;
+use crate::capi::callback::nats_user_data_free;
 use crate::capi::guard::*;
 use crate::capi::handle::*;
+use crate::capi::jetstream::nats_jetstream;
+use crate::capi::msg::{nats_msg, CMsg};
 use crate::capi::status::*;
+use crate::capi::subscription::{nats_msg_callback, nats_subscription, CMessageHandler};
 use crate::client::error::*;
-use crate::client::subject::*;
-use crate::jetstream::{js_error, nats_jetstream};
-use crate::message::nats_msg;
-use crate::subscription::{
-    nats_msg_callback, nats_subscription, nats_user_data_free, Callback, MsgStream, Origin, Source,
-};
-use async_nats::jetstream::consumer::{self, pull, AckPolicy, DeliverPolicy, ReplayPolicy};
-use futures_util::StreamExt;
+use crate::client::jetstream::consumer::{check_consumer_name, FetchWait, OrderedOptions, PullConsumer};
+use crate::client::jetstream::context::JetStream;
+use crate::client::jetstream::stream::check_name;
+use async_nats::jetstream::consumer::{self, AckPolicy, DeliverPolicy, ReplayPolicy};
 use std::ffi::{c_char, c_void, CString};
-use std::sync::Arc;
 use std::time::Duration;
 
 /// Where a new consumer starts in its stream.
@@ -126,43 +124,38 @@ pub struct nats_consumer_config {
 pub unsafe extern "C" fn nats_consumer_config_init(cfg: *mut nats_consumer_config) -> nats_status {
     guard(|| {
         out_arg(cfg, "cfg")?;
-        write_out(
-            cfg,
-            nats_consumer_config {
-                durable_name: std::ptr::null(),
-                name: std::ptr::null(),
-                description: std::ptr::null(),
-                deliver_subject: std::ptr::null(),
-                deliver_group: std::ptr::null(),
-                deliver_policy: nats_deliver_policy::NATS_DELIVER_ALL as i32,
-                opt_start_seq: 0,
-                opt_start_time_ms: 0,
-                ack_policy: nats_ack_policy::NATS_ACK_EXPLICIT as i32,
-                ack_wait_ms: 0,
-                max_deliver: -1,
-                filter_subject: std::ptr::null(),
-                replay_policy: nats_replay_policy::NATS_REPLAY_INSTANT as i32,
-                max_ack_pending: 0,
-                max_waiting: 0,
-                headers_only: false,
-                flow_control: false,
-                idle_heartbeat_ms: 0,
-                inactive_threshold_ms: 0,
-                replicas: 0,
-                memory_storage: false,
-                backoff_ms: std::ptr::null(),
-                backoff_count: 0,
-            },
-        );
+        write_out(cfg, default_config());
         Ok(())
     })
 }
 
-fn check_consumer_name(name: &str, what: &str) -> Result<()> {
-    if name.is_empty() || name.contains(|c: char| c.is_whitespace() || matches!(c, '.' | '*' | '>' | '/' | '\\')) {
-        return Err(Error::new(ErrorKind::InvalidArgument, format!("invalid {what} {name:?}")));
+/// The defaults `nats_consumer_config_init` writes.
+fn default_config() -> nats_consumer_config {
+    nats_consumer_config {
+        durable_name: std::ptr::null(),
+        name: std::ptr::null(),
+        description: std::ptr::null(),
+        deliver_subject: std::ptr::null(),
+        deliver_group: std::ptr::null(),
+        deliver_policy: nats_deliver_policy::NATS_DELIVER_ALL as i32,
+        opt_start_seq: 0,
+        opt_start_time_ms: 0,
+        ack_policy: nats_ack_policy::NATS_ACK_EXPLICIT as i32,
+        ack_wait_ms: 0,
+        max_deliver: -1,
+        filter_subject: std::ptr::null(),
+        replay_policy: nats_replay_policy::NATS_REPLAY_INSTANT as i32,
+        max_ack_pending: 0,
+        max_waiting: 0,
+        headers_only: false,
+        flow_control: false,
+        idle_heartbeat_ms: 0,
+        inactive_threshold_ms: 0,
+        replicas: 0,
+        memory_storage: false,
+        backoff_ms: std::ptr::null(),
+        backoff_count: 0,
     }
-    Ok(())
 }
 
 c_enum_reader!(nats_deliver_policy {
@@ -188,15 +181,7 @@ fn deliver_policy(value: i32, seq: u64, time_ms: i64) -> Result<DeliverPolicy> {
         nats_deliver_policy::NATS_DELIVER_ALL => DeliverPolicy::All,
         nats_deliver_policy::NATS_DELIVER_LAST => DeliverPolicy::Last,
         nats_deliver_policy::NATS_DELIVER_NEW => DeliverPolicy::New,
-        nats_deliver_policy::NATS_DELIVER_BY_START_SEQUENCE => {
-            if seq == 0 {
-                return Err(Error::new(
-                    ErrorKind::InvalidArgument,
-                    "NATS_DELIVER_BY_START_SEQUENCE needs opt_start_seq >= 1",
-                ));
-            }
-            DeliverPolicy::ByStartSequence { start_sequence: seq }
-        }
+        nats_deliver_policy::NATS_DELIVER_BY_START_SEQUENCE => DeliverPolicy::ByStartSequence { start_sequence: seq },
         nats_deliver_policy::NATS_DELIVER_BY_START_TIME => {
             let t = async_nats::datetime::from_nanos(i128::from(time_ms) * 1_000_000)
                 .map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("opt_start_time_ms: {e}")))?;
@@ -206,35 +191,16 @@ fn deliver_policy(value: i32, seq: u64, time_ms: i64) -> Result<DeliverPolicy> {
     })
 }
 
-unsafe fn to_config(c: &nats_consumer_config) -> Result<consumer::Config> {
+/// Reads a consumer configuration C passes (the client checks names and subjects).
+fn to_config(c: &nats_consumer_config) -> Result<consumer::Config> {
     let durable = opt_str_arg(c.durable_name, "cfg.durable_name")?;
-    if let Some(d) = durable {
-        check_consumer_name(d, "durable name")?;
-    }
     let name = opt_str_arg(c.name, "cfg.name")?;
-    if let Some(n) = name {
-        check_consumer_name(n, "consumer name")?;
-    }
     let deliver_subject = opt_str_arg(c.deliver_subject, "cfg.deliver_subject")?;
-    if let Some(s) = deliver_subject {
-        check_subject(s, Wildcards::Refused, "deliver_subject")?;
-    }
     let deliver_group = opt_str_arg(c.deliver_group, "cfg.deliver_group")?;
-    if let Some(g) = deliver_group {
-        check_queue(g)?;
-    }
-    check_control_line("deliver_subject", &[deliver_subject.unwrap_or(""), deliver_group.unwrap_or("")], 0)?;
     let filter = opt_str_arg(c.filter_subject, "cfg.filter_subject")?;
-    if let Some(f) = filter {
-        check_subject(f, Wildcards::Allowed, "filter_subject")?;
-    }
-    let backoff = if c.backoff_count > 0 {
-        if c.backoff_ms.is_null() {
-            return Err(null("cfg.backoff_ms"));
-        }
-        std::slice::from_raw_parts(c.backoff_ms, c.backoff_count).iter().map(|&ms| Duration::from_millis(ms)).collect()
-    } else {
-        Vec::new()
+    let backoff = match c.backoff_count {
+        0 => Vec::new(),
+        n => array_arg(c.backoff_ms, n, "cfg.backoff_ms")?.iter().map(|&ms| Duration::from_millis(ms)).collect(),
     };
     Ok(consumer::Config {
         durable_name: durable.map(str::to_string),
@@ -276,6 +242,17 @@ unsafe fn to_config(c: &nats_consumer_config) -> Result<consumer::Config> {
 /// `nats_consumer_info_ack_floor_consumer_seq`, `nats_consumer_info_free`,
 /// `nats_pull_consumer_info`.
 pub struct nats_consumer_info {
+    _private: [u8; 0],
+}
+
+// C owns a `nats_consumer_info` with one owner: created and freed through a Box (see capi::handle).
+impl Castable for nats_consumer_info {
+    type Rust = CConsumerInfo;
+}
+impl BoxHandle for nats_consumer_info {}
+
+/// A consumer's info with its strings NUL-terminated for C.
+pub(crate) struct CConsumerInfo {
     name: CString,
     stream: CString,
     push: bool,
@@ -289,19 +266,13 @@ pub struct nats_consumer_info {
     ack_floor_consumer_seq: u64,
 }
 
-// C owns a `nats_consumer_info` with one owner: created and freed through a Box (see capi::handle).
-impl Castable for nats_consumer_info {
-    type Rust = nats_consumer_info;
-}
-impl BoxHandle for nats_consumer_info {}
-
 fn cs(s: &str) -> CString {
     CString::new(s.replace('\0', " ")).unwrap_or_default()
 }
 
-impl nats_consumer_info {
+impl From<&consumer::Info> for CConsumerInfo {
     fn from(i: &consumer::Info) -> Self {
-        nats_consumer_info {
+        CConsumerInfo {
             name: cs(&i.name),
             stream: cs(&i.stream_name),
             push: i.config.deliver_subject.is_some(),
@@ -317,22 +288,28 @@ impl nats_consumer_info {
     }
 }
 
-unsafe fn info_out(out: *mut *mut nats_consumer_info, i: &consumer::Info) {
+fn info_out(out: *mut *mut nats_consumer_info, i: &consumer::Info) {
     if !out.is_null() {
-        box_out(out, nats_consumer_info::from(i));
+        box_out(out, CConsumerInfo::from(i));
     }
 }
 
-unsafe fn stream_name<'a>(stream: *const c_char) -> Result<&'a str> {
-    let s = str_arg(stream, "stream")?;
-    crate::stream::check_name(s)?;
-    Ok(s)
-}
-
-unsafe fn consumer_name<'a>(name: *const c_char) -> Result<&'a str> {
-    let s = str_arg(name, "consumer")?;
-    check_consumer_name(s, "consumer name")?;
-    Ok(s)
+/// Creates or updates a consumer from a C configuration (`op`), writing its info unless NULL.
+fn put_consumer(
+    js: *mut nats_jetstream,
+    stream: *const c_char,
+    cfg: *const nats_consumer_config,
+    info: *mut *mut nats_consumer_info,
+    op: fn(&JetStream, &str, consumer::Config) -> Result<consumer::Info>,
+) -> nats_status {
+    guard(|| {
+        let j = borrow(js, "js")?;
+        let s = str_arg(stream, "stream")?;
+        check_name(s)?;
+        let i = op(j, s, to_config(struct_arg(cfg, "cfg")?)?)?;
+        info_out(info, &i);
+        Ok(())
+    })
 }
 
 /// Creates a consumer on `stream` (succeeds also when an identical one exists; a durable one
@@ -349,15 +326,7 @@ pub unsafe extern "C" fn nats_jetstream_consumer_create(
     cfg: *const nats_consumer_config,
     info: *mut *mut nats_consumer_info,
 ) -> nats_status {
-    guard(|| {
-        let j = borrow(js, "js")?;
-        let s = stream_name(stream)?;
-        let c = to_config(struct_arg(cfg, "cfg")?)?;
-        let fut = j.ctx.create_consumer_on_stream(c, s);
-        let consumer = j.call("nats_jetstream_consumer_create", fut)?.map_err(|e| js_error("create consumer", &e))?;
-        info_out(info, consumer.cached_info());
-        Ok(())
-    })
+    put_consumer(js, stream, cfg, info, JetStream::create_consumer)
 }
 
 /// Updates an existing consumer's configuration (the durable name or name selects it).
@@ -369,18 +338,7 @@ pub unsafe extern "C" fn nats_jetstream_consumer_update(
     cfg: *const nats_consumer_config,
     info: *mut *mut nats_consumer_info,
 ) -> nats_status {
-    guard(|| {
-        let j = borrow(js, "js")?;
-        let s = stream_name(stream)?;
-        let c = to_config(struct_arg(cfg, "cfg")?)?;
-        if c.name.is_none() {
-            return Err(Error::new(ErrorKind::InvalidArgument, "update needs cfg.durable_name or cfg.name"));
-        }
-        let fut = j.ctx.update_consumer_on_stream(c, s);
-        let consumer = j.call("nats_jetstream_consumer_update", fut)?.map_err(|e| js_error("update consumer", &e))?;
-        info_out(info, consumer.cached_info());
-        Ok(())
-    })
+    put_consumer(js, stream, cfg, info, JetStream::update_consumer)
 }
 
 /// Deletes consumer `name` of `stream`. Errors: `NATS_ERR_NOT_FOUND`, else as
@@ -393,11 +351,8 @@ pub unsafe extern "C" fn nats_jetstream_consumer_delete(
 ) -> nats_status {
     guard(|| {
         let j = borrow(js, "js")?;
-        let s = stream_name(stream)?;
-        let n = consumer_name(name)?;
-        let fut = j.ctx.delete_consumer_from_stream(n, s);
-        j.call("nats_jetstream_consumer_delete", fut)?.map_err(|e| js_error("delete consumer", &e))?;
-        Ok(())
+        let (s, n) = names(stream, name)?;
+        j.delete_consumer(s, n)
     })
 }
 
@@ -412,18 +367,11 @@ pub unsafe extern "C" fn nats_jetstream_consumer_info(
 ) -> nats_status {
     guard(|| {
         let j = borrow(js, "js")?;
-        let s = stream_name(stream)?;
-        let n = consumer_name(name)?;
+        let (s, n) = names(stream, name)?;
         out_arg(info, "info")?;
-        let i = j.call("nats_jetstream_consumer_info", consumer_info(j, s, n))??;
-        info_out(info, &i);
+        info_out(info, &j.consumer_info(s, n)?);
         Ok(())
     })
-}
-
-async fn consumer_info(j: &nats_jetstream, stream: &str, name: &str) -> Result<consumer::Info> {
-    let st = j.ctx.get_stream_no_info(stream).await.map_err(|e| js_error("consumer info", &e))?;
-    st.consumer_info(name).await.map_err(|e| js_error("consumer info", &e))
 }
 
 /// Writes the names of `stream`'s consumers to `*names` (`*count` strings, →
@@ -438,20 +386,11 @@ pub unsafe extern "C" fn nats_jetstream_consumer_names(
 ) -> nats_status {
     guard(|| {
         let j = borrow(js, "js")?;
-        let s = stream_name(stream)?;
+        let s = str_arg(stream, "stream")?;
+        check_name(s)?;
         out_arg(names, "names")?;
         out_arg(count, "count")?;
-        let fut = async {
-            let st = j.ctx.get_stream_no_info(s).await.map_err(|e| js_error("consumer names", &e))?;
-            let mut list = Vec::new();
-            let mut it = st.consumer_names();
-            while let Some(n) = it.next().await {
-                list.push(n.map_err(|e| js_error("consumer names", &e))?);
-            }
-            Ok::<_, Error>(list)
-        };
-        let list = j.call("nats_jetstream_consumer_names", fut)??;
-        let (p, n) = crate::capi::strings::strings_out(list);
+        let (p, n) = crate::capi::strings::strings_out(j.consumer_names(s)?);
         write_out(names, p);
         write_out(count, n);
         Ok(())
@@ -461,67 +400,67 @@ pub unsafe extern "C" fn nats_jetstream_consumer_names(
 /// The consumer's name; "" for NULL. Borrowed from the info.
 #[no_mangle]
 pub unsafe extern "C" fn nats_consumer_info_name(info: *const nats_consumer_info) -> *const c_char {
-    guard_value(c"".as_ptr(), || info.as_ref().map_or(c"".as_ptr(), |i| i.name.as_ptr()))
+    read_or(info, c"".as_ptr(), |i| i.name.as_ptr())
 }
 
 /// The stream it consumes; "" for NULL. Borrowed from the info.
 #[no_mangle]
 pub unsafe extern "C" fn nats_consumer_info_stream(info: *const nats_consumer_info) -> *const c_char {
-    guard_value(c"".as_ptr(), || info.as_ref().map_or(c"".as_ptr(), |i| i.stream.as_ptr()))
+    read_or(info, c"".as_ptr(), |i| i.stream.as_ptr())
 }
 
 /// True for a push consumer (it has a deliver subject); false for pull and NULL.
 #[no_mangle]
 pub unsafe extern "C" fn nats_consumer_info_is_push(info: *const nats_consumer_info) -> bool {
-    guard_value(false, || info.as_ref().is_some_and(|i| i.push))
+    read(info, |i| i.push)
 }
 
 /// Messages of the stream not yet delivered to the consumer; 0 for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn nats_consumer_info_num_pending(info: *const nats_consumer_info) -> u64 {
-    guard_value(0, || info.as_ref().map_or(0, |i| i.num_pending))
+    read(info, |i| i.num_pending)
 }
 
 /// Messages delivered and not yet acknowledged; 0 for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn nats_consumer_info_num_ack_pending(info: *const nats_consumer_info) -> u64 {
-    guard_value(0, || info.as_ref().map_or(0, |i| i.num_ack_pending))
+    read(info, |i| i.num_ack_pending)
 }
 
 /// Messages redelivered (ack wait expired or nak); 0 for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn nats_consumer_info_num_redelivered(info: *const nats_consumer_info) -> u64 {
-    guard_value(0, || info.as_ref().map_or(0, |i| i.num_redelivered))
+    read(info, |i| i.num_redelivered)
 }
 
 /// Pull requests waiting at the server; 0 for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn nats_consumer_info_num_waiting(info: *const nats_consumer_info) -> u64 {
-    guard_value(0, || info.as_ref().map_or(0, |i| i.num_waiting))
+    read(info, |i| i.num_waiting)
 }
 
 /// Stream sequence of the last message delivered; 0 for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn nats_consumer_info_delivered_stream_seq(info: *const nats_consumer_info) -> u64 {
-    guard_value(0, || info.as_ref().map_or(0, |i| i.delivered_stream_seq))
+    read(info, |i| i.delivered_stream_seq)
 }
 
 /// Consumer sequence of the last delivery; 0 for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn nats_consumer_info_delivered_consumer_seq(info: *const nats_consumer_info) -> u64 {
-    guard_value(0, || info.as_ref().map_or(0, |i| i.delivered_consumer_seq))
+    read(info, |i| i.delivered_consumer_seq)
 }
 
 /// Stream sequence up to which every message is acknowledged; 0 for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn nats_consumer_info_ack_floor_stream_seq(info: *const nats_consumer_info) -> u64 {
-    guard_value(0, || info.as_ref().map_or(0, |i| i.ack_floor_stream_seq))
+    read(info, |i| i.ack_floor_stream_seq)
 }
 
 /// Consumer sequence up to which every delivery is acknowledged; 0 for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn nats_consumer_info_ack_floor_consumer_seq(info: *const nats_consumer_info) -> u64 {
-    guard_value(0, || info.as_ref().map_or(0, |i| i.ack_floor_consumer_seq))
+    read(info, |i| i.ack_floor_consumer_seq)
 }
 
 /// Frees a consumer info. NULL is a no-op.
@@ -539,13 +478,12 @@ pub unsafe extern "C" fn nats_consumer_info_free(info: *mut nats_consumer_info) 
 /// `nats_pull_consumer_fetch_no_wait`, `nats_pull_consumer_next`, `nats_pull_consumer_consume`,
 /// `nats_pull_consumer_info`, `nats_pull_consumer_free`.
 pub struct nats_pull_consumer {
-    js: Arc<nats_jetstream>,
-    consumer: consumer::PullConsumer,
+    _private: [u8; 0],
 }
 
 // C owns a `nats_pull_consumer` with one owner: created and freed through a Box (see capi::handle).
 impl Castable for nats_pull_consumer {
-    type Rust = nats_pull_consumer;
+    type Rust = PullConsumer;
 }
 impl BoxHandle for nats_pull_consumer {}
 
@@ -561,65 +499,12 @@ pub unsafe extern "C" fn nats_jetstream_pull_consumer(
     out: *mut *mut nats_pull_consumer,
 ) -> nats_status {
     guard(|| {
-        let j = borrow(js, "js")?;
-        let s = stream_name(stream)?;
-        let n = consumer_name(name)?;
+        borrow(js, "js")?;
+        let (s, n) = names(stream, name)?;
         out_arg(out, "out")?;
-        let i = j.call("nats_jetstream_pull_consumer", consumer_info(j, s, n))??;
-        if i.config.deliver_subject.is_some() {
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                format!("consumer {n:?} is a push consumer (it has a deliver subject); use nats_jetstream_subscribe"),
-            ));
-        }
-        let cfg = <pull::Config as consumer::FromConsumer>::try_from_consumer_config(i.config.clone())
-            .map_err(|e| Error::new(ErrorKind::JetStream, format!("consumer {n:?}: {e}")))?;
-        let consumer = consumer::Consumer::new(cfg, i, j.ctx.clone());
-        let pc = nats_pull_consumer { js: clone_arc(js, "js")?, consumer };
-        box_out(out, pc);
+        box_out(out, clone_arc(js, "js")?.pull_consumer(s, n)?);
         Ok(())
     })
-}
-
-impl nats_pull_consumer {
-    fn wrap(&self, m: async_nats::jetstream::Message) -> nats_msg {
-        nats_msg::new(m.message).with_acker(self.js.conn.clone())
-    }
-
-    /// Up to `batch` messages, as `wait` says: until the batch is full or a time passed, or
-    /// only those available now.
-    fn fetch(&self, batch: usize, wait: FetchWait) -> Result<Vec<nats_msg>> {
-        if batch == 0 {
-            return Err(Error::new(ErrorKind::InvalidArgument, "batch must be at least 1"));
-        }
-        if let FetchWait::UpTo(limit) = wait {
-            if limit < Duration::from_millis(10) {
-                return Err(Error::new(ErrorKind::InvalidArgument, "timeout must be at least 10 ms"));
-            }
-        }
-        self.js.conn.check_open()?;
-        let fut = async {
-            let mut out = Vec::new();
-            let mut msgs = match wait {
-                FetchWait::NoWait => self.consumer.fetch().max_messages(batch).messages().await,
-                FetchWait::UpTo(limit) => self.consumer.batch().max_messages(batch).expires(limit).messages().await,
-            }
-            .map_err(|e| js_error("fetch", &e))?;
-            while let Some(m) = msgs.next().await {
-                match m {
-                    Ok(m) => out.push(self.wrap(m)),
-                    Err(e) if out.is_empty() => return Err(js_error("fetch", &*e)),
-                    Err(_) => break,
-                }
-            }
-            Ok::<_, Error>(out)
-        };
-        let bound = match wait {
-            FetchWait::NoWait => self.js.timeout,
-            FetchWait::UpTo(limit) => limit + self.js.timeout,
-        };
-        crate::client::runtime::block_on_timeout(&self.js.conn.handle, "nats_pull_consumer_fetch", bound, fut)?
-    }
 }
 
 /// Pulls up to `batch` messages: returns when `batch` arrived or `timeout_ms` (at least 10)
@@ -653,16 +538,8 @@ pub unsafe extern "C" fn nats_pull_consumer_fetch_no_wait(
     guard(|| fetch_common(pc, batch, FetchWait::NoWait, msgs, count))
 }
 
-/// How long a pull waits for its batch.
-#[derive(Clone, Copy, Debug)]
-enum FetchWait {
-    /// Until the batch is full or this long has passed.
-    UpTo(Duration),
-    /// Only the messages available now.
-    NoWait,
-}
-
-unsafe fn fetch_common(
+/// Fetches as `wait` says into an array of messages for C.
+fn fetch_common(
     pc: *mut nats_pull_consumer,
     batch: usize,
     wait: FetchWait,
@@ -672,15 +549,7 @@ unsafe fn fetch_common(
     let p = borrow(pc, "pc")?;
     out_arg(msgs, "msgs")?;
     out_arg(count, "count")?;
-    let list = p.fetch(batch, wait)?;
-    if list.is_empty() {
-        return Err(match wait {
-            FetchWait::NoWait => Error::new(ErrorKind::NotFound, "no message available"),
-            FetchWait::UpTo(limit) => {
-                Error::new(ErrorKind::Timeout, format!("no message within {} ms", limit.as_millis()))
-            }
-        });
-    }
+    let list: Vec<CMsg> = p.fetch(batch, wait)?.into_iter().map(CMsg::from).collect();
     let (ptr, n) = box_array(list);
     write_out(msgs, ptr);
     write_out(count, n);
@@ -698,11 +567,7 @@ pub unsafe extern "C" fn nats_pull_consumer_next(
     guard(|| {
         let p = borrow(pc, "pc")?;
         out_arg(msg, "msg")?;
-        let m = p
-            .fetch(1, FetchWait::UpTo(Duration::from_millis(timeout_ms)))?
-            .pop()
-            .ok_or_else(|| Error::new(ErrorKind::Timeout, format!("no message within {timeout_ms} ms")))?;
-        box_out(msg, m);
+        box_out(msg, CMsg::from(p.next(Duration::from_millis(timeout_ms))?));
         Ok(())
     })
 }
@@ -725,17 +590,7 @@ pub unsafe extern "C" fn nats_pull_consumer_consume(
         let p = borrow(pc, "pc")?;
         let cb = cb.ok_or_else(|| null("cb"))?;
         out_arg(out, "out")?;
-        p.js.conn.check_open()?;
-        let consumer = p.consumer.clone();
-        let fut = async move { consumer.messages().await };
-        let stream = p.js.call("nats_pull_consumer_consume", fut)?.map_err(|e| js_error("consume", &e))?;
-        let stream: MsgStream = Box::pin(stream.map(|r| r.map(|m| m.message).map_err(|e| format!("consume: {e}"))));
-        let sub = nats_subscription::start(
-            p.js.conn.clone(),
-            Source::Stream(stream),
-            Some(CCallback::new(cb, user_data, user_data_free)),
-            Origin::JetStream,
-        )?;
+        let sub = p.consume(CMessageHandler::boxed(cb, user_data, user_data_free))?;
         arc_out(out, sub);
         Ok(())
     })
@@ -751,9 +606,7 @@ pub unsafe extern "C" fn nats_pull_consumer_info(
     guard(|| {
         let p = borrow(pc, "pc")?;
         out_arg(info, "info")?;
-        let i =
-            p.js.call("nats_pull_consumer_info", p.consumer.get_info())?.map_err(|e| js_error("consumer info", &e))?;
-        info_out(info, &i);
+        info_out(info, &p.info()?);
         Ok(())
     })
 }
@@ -761,41 +614,7 @@ pub unsafe extern "C" fn nats_pull_consumer_info(
 /// Releases the handle (the consumer stays on the server). NULL is a no-op.
 #[no_mangle]
 pub unsafe extern "C" fn nats_pull_consumer_free(pc: *mut nats_pull_consumer) {
-    guard_void(|| {
-        free_box(pc);
-    })
-}
-
-unsafe fn push_common(
-    js: *mut nats_jetstream,
-    stream: *const c_char,
-    name: *const c_char,
-    cb: Option<Callback>,
-    out: *mut *mut nats_subscription,
-) -> Result<()> {
-    let j = borrow(js, "js")?;
-    let s = stream_name(stream)?;
-    let n = consumer_name(name)?;
-    out_arg(out, "out")?;
-    let i = j.call("nats_jetstream_subscribe", consumer_info(j, s, n))??;
-    let Some(subject) = i.config.deliver_subject.clone() else {
-        return Err(Error::new(
-            ErrorKind::InvalidArgument,
-            format!("consumer {n:?} is a pull consumer (no deliver subject); use nats_jetstream_pull_consumer"),
-        ));
-    };
-    let conn = j.conn.clone();
-    let queue = i.config.deliver_group.clone();
-    let fut = async {
-        match &queue {
-            Some(q) => conn.client.queue_subscribe(subject.clone(), q.clone()).await,
-            None => conn.client.subscribe(subject.clone()).await,
-        }
-    };
-    let subscriber = j.call("nats_jetstream_subscribe", fut)?.map_err(|e| conn.closed_error("subscribe", e))?;
-    let sub = nats_subscription::start(conn, Source::Core(subscriber), cb, Origin::JetStream)?;
-    arc_out(out, sub);
-    Ok(())
+    guard_void(|| free_box(pc))
 }
 
 /// Subscribes to the existing push consumer `name` of `stream` (created with a
@@ -818,7 +637,7 @@ pub unsafe extern "C" fn nats_jetstream_subscribe(
 ) -> nats_status {
     guard(|| {
         let cb = cb.ok_or_else(|| null("cb"))?;
-        push_common(js, stream, consumer, Some(CCallback::new(cb, user_data, user_data_free)), out)
+        push_common(js, stream, consumer, Some(CMessageHandler::boxed(cb, user_data, user_data_free)), out)
     })
 }
 
@@ -832,6 +651,31 @@ pub unsafe extern "C" fn nats_jetstream_subscribe_sync(
     out: *mut *mut nats_subscription,
 ) -> nats_status {
     guard(|| push_common(js, stream, consumer, None, out))
+}
+
+/// Reads and checks a stream and a consumer name (before the out-parameter, as documented
+/// errors go).
+fn names<'a>(stream: *const c_char, name: *const c_char) -> Result<(&'a str, &'a str)> {
+    let s = str_arg(stream, "stream")?;
+    check_name(s)?;
+    let n = str_arg(name, "consumer")?;
+    check_consumer_name(n, "consumer name")?;
+    Ok((s, n))
+}
+
+/// Subscribes to a push consumer for `nats_jetstream_subscribe` / `_sync`.
+fn push_common(
+    js: *mut nats_jetstream,
+    stream: *const c_char,
+    name: *const c_char,
+    cb: Option<crate::client::subscription::Callback>,
+    out: *mut *mut nats_subscription,
+) -> Result<()> {
+    let j = borrow(js, "js")?;
+    let (s, n) = names(stream, name)?;
+    out_arg(out, "out")?;
+    arc_out(out, j.subscribe_push(s, n, cb)?);
+    Ok(())
 }
 
 /// An ordered consumer: every message of `stream` (or those matching `cfg->filter_subject`),
@@ -856,44 +700,18 @@ pub unsafe extern "C" fn nats_jetstream_subscribe_ordered(
 ) -> nats_status {
     guard(|| {
         let j = borrow(js, "js")?;
-        let s = stream_name(stream)?;
+        let s = str_arg(stream, "stream")?;
+        check_name(s)?;
         let cb = cb.ok_or_else(|| null("cb"))?;
         out_arg(out, "out")?;
-        let mut defaults = std::mem::MaybeUninit::<nats_consumer_config>::uninit();
-        let c = match cfg.as_ref() {
-            Some(c) => *c,
-            None => {
-                nats_consumer_config_init(defaults.as_mut_ptr());
-                defaults.assume_init()
-            }
-        };
-        let filter = opt_str_arg(c.filter_subject, "cfg.filter_subject")?;
-        if let Some(f) = filter {
-            check_subject(f, Wildcards::Allowed, "filter_subject")?;
-        }
-        let conn = j.conn.clone();
-        let config = consumer::push::OrderedConfig {
-            deliver_subject: conn.client.new_inbox(),
-            filter_subject: filter.unwrap_or_default().to_string(),
+        let c = struct_opt(cfg).copied().unwrap_or_else(default_config);
+        let o = OrderedOptions {
             deliver_policy: deliver_policy(c.deliver_policy, c.opt_start_seq, c.opt_start_time_ms)?,
+            filter_subject: opt_str_arg(c.filter_subject, "cfg.filter_subject")?.unwrap_or_default().to_string(),
             replay_policy: replay_policy(c.replay_policy)?,
             headers_only: c.headers_only,
-            ..Default::default()
         };
-        let fut = async {
-            let st = j.ctx.get_stream_no_info(s).await.map_err(|e| js_error("ordered consumer", &e))?;
-            let consumer = st.create_consumer(config).await.map_err(|e| js_error("ordered consumer", &e))?;
-            consumer.messages().await.map_err(|e| js_error("ordered consumer", &e))
-        };
-        let stream = j.call("nats_jetstream_subscribe_ordered", fut)??;
-        let stream: MsgStream =
-            Box::pin(stream.map(|r| r.map(|m| m.message).map_err(|e| format!("ordered consumer: {e}"))));
-        let sub = nats_subscription::start(
-            conn,
-            Source::Stream(stream),
-            Some(CCallback::new(cb, user_data, user_data_free)),
-            Origin::JetStream,
-        )?;
+        let sub = j.subscribe_ordered(s, o, CMessageHandler::boxed(cb, user_data, user_data_free))?;
         arc_out(out, sub);
         Ok(())
     })

@@ -4,14 +4,14 @@
 use crate::capi::args::*;
 use crate::capi::guard::*;
 use crate::capi::handle::*;
+use crate::capi::jetstream::nats_jetstream;
+use crate::capi::msg::{nats_msg, CMsg};
 use crate::capi::status::*;
 use crate::client::error::*;
-use crate::client::runtime;
-use crate::client::subject::*;
-use crate::jetstream::{js_error, nats_jetstream};
-use crate::message::nats_msg;
-use async_nats::jetstream::stream::{Config, DiscardPolicy, RetentionPolicy, StorageType};
-use futures_util::StreamExt;
+use crate::client::jetstream::context::JetStream;
+use crate::client::jetstream::stream::check_name;
+use crate::client::subject::{check_subject, Wildcards};
+use async_nats::jetstream::stream::{Config, DiscardPolicy, Info, RetentionPolicy, StorageType};
 use std::ffi::{c_char, CString};
 use std::time::Duration;
 
@@ -121,18 +121,13 @@ pub(crate) fn storage_type(value: i32, field: &str) -> Result<StorageType> {
     })
 }
 
-unsafe fn to_config(c: &nats_stream_config) -> Result<Config> {
+/// Reads a stream configuration C passes (the client checks name and subjects).
+fn to_config(c: &nats_stream_config) -> Result<Config> {
     let name = str_arg(c.name, "cfg.name")?;
-    check_name(name)?;
     let mut subjects = Vec::with_capacity(c.subjects_count);
     if c.subjects_count > 0 {
-        if c.subjects.is_null() {
-            return Err(null("cfg.subjects"));
-        }
-        for i in 0..c.subjects_count {
-            let s = str_arg(*c.subjects.add(i), "cfg.subjects[i]")?;
-            check_subject(s, Wildcards::Allowed, "stream subject")?;
-            subjects.push(s.to_string());
+        for &s in array_arg(c.subjects, c.subjects_count, "cfg.subjects")? {
+            subjects.push(str_arg(s, "cfg.subjects[i]")?.to_string());
         }
     }
     Ok(Config {
@@ -159,13 +154,6 @@ unsafe fn to_config(c: &nats_stream_config) -> Result<Config> {
     })
 }
 
-pub(crate) fn check_name(name: &str) -> Result<()> {
-    if name.is_empty() || name.contains(|c: char| c.is_whitespace() || matches!(c, '.' | '*' | '>' | '/' | '\\')) {
-        return Err(Error::new(ErrorKind::InvalidArgument, format!("invalid stream name {name:?}")));
-    }
-    Ok(())
-}
-
 /// A snapshot of a stream's configuration and state; → `nats_stream_info_free`.
 ///
 /// Functions: `nats_jetstream_stream_create`, `nats_jetstream_stream_update`,
@@ -173,6 +161,17 @@ pub(crate) fn check_name(name: &str) -> Result<()> {
 /// `nats_stream_info_messages`, `nats_stream_info_bytes`, `nats_stream_info_first_seq`,
 /// `nats_stream_info_last_seq`, `nats_stream_info_consumers`, `nats_stream_info_free`.
 pub struct nats_stream_info {
+    _private: [u8; 0],
+}
+
+// C owns a `nats_stream_info` with one owner: created and freed through a Box (see capi::handle).
+impl Castable for nats_stream_info {
+    type Rust = CStreamInfo;
+}
+impl BoxHandle for nats_stream_info {}
+
+/// A stream's info with its strings NUL-terminated for C.
+pub(crate) struct CStreamInfo {
     name: CString,
     /// Owns the strings `subject_ptrs` points to.
     #[allow(dead_code)]
@@ -185,23 +184,18 @@ pub struct nats_stream_info {
     consumers: u64,
 }
 
-// C owns a `nats_stream_info` with one owner: created and freed through a Box (see capi::handle).
-impl Castable for nats_stream_info {
-    type Rust = nats_stream_info;
-}
-impl BoxHandle for nats_stream_info {}
 // SAFETY: the raw pointers point into CStrings owned by the same immutable snapshot.
-unsafe impl Send for nats_stream_info {}
-unsafe impl Sync for nats_stream_info {}
+unsafe impl Send for CStreamInfo {}
+unsafe impl Sync for CStreamInfo {}
 
 fn cs(s: &str) -> CString {
     CString::new(s.replace('\0', " ")).unwrap_or_default()
 }
 
-impl nats_stream_info {
-    fn from(i: async_nats::jetstream::stream::Info) -> Self {
+impl From<Info> for CStreamInfo {
+    fn from(i: Info) -> Self {
         let subjects: Vec<CString> = i.config.subjects.iter().map(|s| cs(s)).collect();
-        nats_stream_info {
+        CStreamInfo {
             name: cs(&i.config.name),
             subject_ptrs: subjects.iter().map(|c| c.as_ptr()).collect(),
             subjects,
@@ -214,17 +208,25 @@ impl nats_stream_info {
     }
 }
 
-impl nats_jetstream {
-    pub(crate) fn call<F: std::future::Future>(&self, what: &str, fut: F) -> Result<F::Output> {
-        self.conn.check_open()?;
-        runtime::block_on_timeout(&self.conn.handle, what, self.timeout + Duration::from_millis(50), fut)
+fn info_out(info: *mut *mut nats_stream_info, i: Info) {
+    if !info.is_null() {
+        box_out(info, CStreamInfo::from(i));
     }
 }
 
-unsafe fn info_out(info: *mut *mut nats_stream_info, i: async_nats::jetstream::stream::Info) {
-    if !info.is_null() {
-        box_out(info, nats_stream_info::from(i));
-    }
+/// Creates or updates a stream from a C configuration (`op`), writing its info unless NULL.
+fn put_stream(
+    js: *mut nats_jetstream,
+    cfg: *const nats_stream_config,
+    info: *mut *mut nats_stream_info,
+    op: fn(&JetStream, Config) -> Result<Info>,
+) -> nats_status {
+    guard(|| {
+        let j = borrow(js, "js")?;
+        let i = op(j, to_config(struct_arg(cfg, "cfg")?)?)?;
+        info_out(info, i);
+        Ok(())
+    })
 }
 
 /// Creates a stream (succeeds also when an identical one exists). On success writes its info
@@ -239,15 +241,7 @@ pub unsafe extern "C" fn nats_jetstream_stream_create(
     cfg: *const nats_stream_config,
     info: *mut *mut nats_stream_info,
 ) -> nats_status {
-    guard(|| {
-        let j = borrow(js, "js")?;
-        let config = to_config(struct_arg(cfg, "cfg")?)?;
-        let s = j
-            .call("nats_jetstream_stream_create", j.ctx.create_stream(config))?
-            .map_err(|e| js_error("create stream", &e))?;
-        info_out(info, s.cached_info().clone());
-        Ok(())
-    })
+    put_stream(js, cfg, info, JetStream::create_stream)
 }
 
 /// Updates a stream's configuration (name selects it). Errors: as
@@ -258,15 +252,7 @@ pub unsafe extern "C" fn nats_jetstream_stream_update(
     cfg: *const nats_stream_config,
     info: *mut *mut nats_stream_info,
 ) -> nats_status {
-    guard(|| {
-        let j = borrow(js, "js")?;
-        let config = to_config(struct_arg(cfg, "cfg")?)?;
-        let i = j
-            .call("nats_jetstream_stream_update", j.ctx.update_stream(config))?
-            .map_err(|e| js_error("update stream", &e))?;
-        info_out(info, i);
-        Ok(())
-    })
+    put_stream(js, cfg, info, JetStream::update_stream)
 }
 
 /// Deletes a stream and all its messages. Errors: `NATS_ERR_NULL_ARGUMENT`,
@@ -274,14 +260,7 @@ pub unsafe extern "C" fn nats_jetstream_stream_update(
 /// `NATS_ERR_JETSTREAM`, `NATS_ERR_NO_RESPONDERS` (no JetStream answered), `NATS_ERR_JETSTREAM_UNAVAILABLE`, `NATS_ERR_TIMEOUT`, `NATS_ERR_CONNECTION_CLOSED`.
 #[no_mangle]
 pub unsafe extern "C" fn nats_jetstream_stream_delete(js: *mut nats_jetstream, name: *const c_char) -> nats_status {
-    guard(|| {
-        let j = borrow(js, "js")?;
-        let name = str_arg(name, "name")?;
-        check_name(name)?;
-        j.call("nats_jetstream_stream_delete", j.ctx.delete_stream(name))?
-            .map_err(|e| js_error("delete stream", &e))?;
-        Ok(())
-    })
+    guard(|| borrow(js, "js")?.delete_stream(str_arg(name, "name")?))
 }
 
 /// Writes a fresh snapshot of a stream's configuration and state to `*info`
@@ -297,12 +276,7 @@ pub unsafe extern "C" fn nats_jetstream_stream_info(
         let name = str_arg(name, "name")?;
         check_name(name)?;
         out_arg(info, "info")?;
-        let fut = async {
-            let s = j.ctx.get_stream_no_info(name).await.map_err(|e| js_error("stream info", &e))?;
-            s.get_info().await.map_err(|e| js_error("stream info", &e))
-        };
-        let i = j.call("nats_jetstream_stream_info", fut)??;
-        info_out(info, i);
+        info_out(info, j.stream_info(name)?);
         Ok(())
     })
 }
@@ -319,23 +293,9 @@ pub unsafe extern "C" fn nats_jetstream_stream_purge(
 ) -> nats_status {
     guard(|| {
         let j = borrow(js, "js")?;
-        let name = str_arg(name, "name")?;
-        check_name(name)?;
-        let subject = opt_str_arg(subject, "subject")?;
-        if let Some(s) = subject {
-            check_subject(s, Wildcards::Allowed, "subject")?;
-        }
-        let fut = async {
-            let s = j.ctx.get_stream_no_info(name).await.map_err(|e| js_error("purge stream", &e))?;
-            let r = match subject {
-                Some(f) => s.purge().filter(f).await,
-                None => s.purge().await,
-            };
-            r.map_err(|e| js_error("purge stream", &e))
-        };
-        let r = j.call("nats_jetstream_stream_purge", fut)??;
+        let n = j.purge_stream(str_arg(name, "name")?, opt_str_arg(subject, "subject")?)?;
         if !purged.is_null() {
-            write_out(purged, r.purged);
+            write_out(purged, n);
         }
         Ok(())
     })
@@ -355,32 +315,10 @@ pub unsafe extern "C" fn nats_jetstream_stream_names(
         let j = borrow(js, "js")?;
         out_arg(names, "names")?;
         out_arg(count, "count")?;
-        let fut = async {
-            let mut list = Vec::new();
-            let mut it = j.ctx.stream_names();
-            while let Some(n) = it.next().await {
-                list.push(n.map_err(|e| js_error("stream names", &e))?);
-            }
-            Ok::<_, Error>(list)
-        };
-        let list = j.call("nats_jetstream_stream_names", fut)??;
-        let (p, n) = crate::capi::strings::strings_out(list);
+        let (p, n) = crate::capi::strings::strings_out(j.stream_names()?);
         write_out(names, p);
         write_out(count, n);
         Ok(())
-    })
-}
-
-fn stored_to_msg(m: async_nats::jetstream::message::StreamMessage) -> nats_msg {
-    let length = m.subject.len() + m.payload.len();
-    nats_msg::new(async_nats::Message {
-        subject: m.subject,
-        reply: None,
-        payload: m.payload,
-        headers: if m.headers.is_empty() { None } else { Some(m.headers) },
-        status: None,
-        description: None,
-        length,
     })
 }
 
@@ -399,12 +337,7 @@ pub unsafe extern "C" fn nats_jetstream_stream_get_msg(
         let name = str_arg(name, "name")?;
         check_name(name)?;
         out_arg(msg, "msg")?;
-        let fut = async {
-            let s = j.ctx.get_stream_no_info(name).await.map_err(|e| js_error("get message", &e))?;
-            s.get_raw_message(seq).await.map_err(|e| js_error(&format!("get message {seq}"), &e))
-        };
-        let m = j.call("nats_jetstream_stream_get_msg", fut)??;
-        box_out(msg, stored_to_msg(m));
+        box_out(msg, CMsg::from(j.stream_get_msg(name, seq)?));
         Ok(())
     })
 }
@@ -425,14 +358,7 @@ pub unsafe extern "C" fn nats_jetstream_stream_get_last_msg(
         let subject = str_arg(subject, "subject")?;
         check_subject(subject, Wildcards::Refused, "subject")?;
         out_arg(msg, "msg")?;
-        let fut = async {
-            let s = j.ctx.get_stream_no_info(name).await.map_err(|e| js_error("get last message", &e))?;
-            s.get_last_raw_message_by_subject(subject)
-                .await
-                .map_err(|e| js_error(&format!("last message on {subject:?}"), &e))
-        };
-        let m = j.call("nats_jetstream_stream_get_last_msg", fut)??;
-        box_out(msg, stored_to_msg(m));
+        box_out(msg, CMsg::from(j.stream_get_last_msg(name, subject)?));
         Ok(())
     })
 }
@@ -440,7 +366,7 @@ pub unsafe extern "C" fn nats_jetstream_stream_get_last_msg(
 /// The stream's name (borrowed from the snapshot); "" for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn nats_stream_info_name(info: *const nats_stream_info) -> *const c_char {
-    guard_value(c"".as_ptr(), || info.as_ref().map_or(c"".as_ptr(), |i| i.name.as_ptr()))
+    read_or(info, c"".as_ptr(), |i| i.name.as_ptr())
 }
 
 /// Writes the stream's subjects to `*subjects` (borrowed from the snapshot) and their number
@@ -464,31 +390,31 @@ pub unsafe extern "C" fn nats_stream_info_subjects(
 /// Messages stored; 0 for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn nats_stream_info_messages(info: *const nats_stream_info) -> u64 {
-    guard_value(0, || info.as_ref().map_or(0, |i| i.messages))
+    read(info, |i| i.messages)
 }
 
 /// Bytes stored; 0 for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn nats_stream_info_bytes(info: *const nats_stream_info) -> u64 {
-    guard_value(0, || info.as_ref().map_or(0, |i| i.bytes))
+    read(info, |i| i.bytes)
 }
 
 /// Sequence of the first message stored; 0 for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn nats_stream_info_first_seq(info: *const nats_stream_info) -> u64 {
-    guard_value(0, || info.as_ref().map_or(0, |i| i.first_seq))
+    read(info, |i| i.first_seq)
 }
 
 /// Sequence of the last message stored; 0 for NULL or an empty stream.
 #[no_mangle]
 pub unsafe extern "C" fn nats_stream_info_last_seq(info: *const nats_stream_info) -> u64 {
-    guard_value(0, || info.as_ref().map_or(0, |i| i.last_seq))
+    read(info, |i| i.last_seq)
 }
 
 /// Number of consumers; 0 for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn nats_stream_info_consumers(info: *const nats_stream_info) -> u64 {
-    guard_value(0, || info.as_ref().map_or(0, |i| i.consumers))
+    read(info, |i| i.consumers)
 }
 
 /// Frees a snapshot. NULL is a no-op.

@@ -1,19 +1,15 @@
-//! `nats_connect*`, `nats_publish*`, `nats_request`, `nats_connection_*`.
+//! A connection: connect (with reconnect backoff, pinger, discovered servers, URL
+//! credentials), publish, flush, requests, close and drain.
 
-use crate::capi::args::*;
-use crate::capi::guard::*;
-use crate::capi::handle::*;
-use crate::capi::status::*;
 use crate::client::error::*;
+use crate::client::events::{self, error_event, Event, EventSender, Raw, ReconnectDelay};
+use crate::client::message::Message;
+use crate::client::options::{redact_url, Options, BUILTIN_MAX_PINGS_OUT};
 use crate::client::publish::{Blocking, Link, OutMsg, Outbox};
 use crate::client::runtime;
 use crate::client::subject::*;
-use crate::events::{self, DelayFn, Event, EventSender, Hook};
-use crate::message::nats_msg;
-use crate::options::{nats_options, parse_servers, redact_url, BUILTIN_MAX_PINGS_OUT};
 use async_nats::ConnectErrorKind;
 use bytes::Bytes;
-use std::ffi::{c_char, c_void, CString};
 use std::future::Future;
 use std::pin::pin;
 use std::str::FromStr;
@@ -24,19 +20,9 @@ use std::time::{Duration, Instant};
 use tokio::runtime::Handle;
 use tokio::sync::watch;
 
-/// A connection to a NATS server (cluster). Created by `nats_connect` / `nats_connect_url`,
-/// released with `nats_connection_free`. Thread safe: every function taking a connection may
-/// be called from any number of threads at once, including from message and event callbacks.
-///
-/// Functions: `nats_connect`, `nats_connect_url`, `nats_publish`, `nats_publish_with_reply`,
-/// `nats_publish_msg`, `nats_connection_flush`, `nats_request`, `nats_request_msg`,
-/// `nats_request_async`, `nats_msg_respond`, `nats_connection_status`, `nats_connection_is_closed`,
-/// `nats_connection_stats`, `nats_connection_rtt`, `nats_connection_reconnect`,
-/// `nats_connection_new_inbox`, `nats_connection_max_payload`, `nats_connection_buffered`,
-/// `nats_connection_drain`, `nats_connection_close`, `nats_connection_free`, `nats_jetstream_new`,
-/// `nats_connection_server_info`, `nats_subscribe`, `nats_queue_subscribe`, `nats_subscribe_ex`,
-/// `nats_subscribe_sync`, `nats_queue_subscribe_sync`.
-pub struct nats_connection {
+/// A connection to a NATS server (cluster), shared by everything made on it. Thread safe:
+/// every method may be called from any number of threads at once, including from handlers.
+pub(crate) struct Connection {
     pub(crate) client: async_nats::Client,
     pub(crate) handle: Handle,
     pub(crate) request_timeout: Duration,
@@ -54,12 +40,6 @@ pub struct nats_connection {
     pub(crate) deliveries: Deliveries,
     replies: OnceLock<mpsc::Sender<ReplyJob>>,
 }
-
-// C owns a `nats_connection` with shared: C holds one strong reference (see capi::handle).
-impl Castable for nats_connection {
-    type Rust = nats_connection;
-}
-impl ArcHandle for nats_connection {}
 
 /// Message counters of a connection, counted by the library itself (payload bytes only).
 #[derive(Default)]
@@ -82,7 +62,7 @@ impl Stats {
 }
 
 /// Counts the delivery threads of a connection's subscriptions still running, so that
-/// `nats_connection_drain` can wait for the last callback.
+/// a drain can wait for the last handler call.
 #[derive(Default)]
 pub(crate) struct Deliveries {
     running: Mutex<usize>,
@@ -115,65 +95,44 @@ impl Deliveries {
     }
 }
 
-/// Where a connection is in its life, from `nats_connection_status`.
-#[allow(non_camel_case_types)]
-#[repr(i32)]
+/// Where a connection is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum nats_conn_status {
+pub(crate) enum State {
     /// Not connected yet (retry_on_initial_connect still trying).
-    NATS_CONN_STATUS_CONNECTING = 0,
-    /// Connected to a server.
-    NATS_CONN_STATUS_CONNECTED = 1,
-    /// The connection was lost and the client is trying to reconnect; publishes are buffered.
-    NATS_CONN_STATUS_RECONNECTING = 2,
-    /// Being closed: subscriptions are drained and pending data flushed.
-    NATS_CONN_STATUS_DRAINING = 3,
-    /// Closed, by the user or after max_reconnects failed attempts. Terminal.
-    NATS_CONN_STATUS_CLOSED = 4,
+    Connecting,
+    Connected,
+    /// Lost; trying to reconnect, publishes are buffered.
+    Reconnecting,
+    /// Being closed: subscriptions drained, pending data flushed.
+    Draining,
+    /// Closed for good.
+    Closed,
 }
 
-/// Statistics of a connection, from `nats_connection_stats`. Counts are exact: every message
-/// published (including requests and replies sent) and every message received (by
-/// subscriptions, including those later dropped as slow consumer, and replies to requests).
-/// Bytes are payload bytes. Internal traffic (PING, flush and RTT probes) is not counted.
-#[repr(C)]
+/// A connection's counters (see `Stats`), and how often it was re-established.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct nats_statistics {
-    /// Messages received.
+pub(crate) struct Statistics {
     pub in_msgs: u64,
-    /// Payload bytes received.
     pub in_bytes: u64,
-    /// Messages published.
     pub out_msgs: u64,
-    /// Payload bytes published.
     pub out_bytes: u64,
-    /// Times the connection was re-established after a loss.
     pub reconnects: u64,
 }
 
-/// Reply callback of `nats_request_async`: `user_data`, `NATS_OK` with the reply, or an error
-/// status (`NATS_ERR_TIMEOUT`, `NATS_ERR_NO_RESPONDERS`, `NATS_ERR_CONNECTION_CLOSED`, ...)
-/// with `reply` NULL; `nats_last_error()` explains it inside the callback. `reply` is
-/// borrowed until the callback returns (`nats_msg_clone` keeps it). Runs on the connection's
-/// reply thread (one per connection, never a runtime thread), one call at a time; it may call
-/// any function of the library.
-/// Must not throw: a C++ exception (or any unwinding) escaping a callback cannot cross the
-/// library and terminates the process; catch everything inside (see the header's notes).
-pub type nats_reply_callback =
-    Option<unsafe extern "C" fn(user_data: *mut c_void, status: nats_status, reply: *const nats_msg)>;
-
-type ReplyFn = unsafe extern "C" fn(*mut c_void, nats_status, *const nats_msg);
+/// What is done with the outcome of an asynchronous request, on the connection's reply
+/// thread.
+pub(crate) type ReplyHandler = Box<dyn FnOnce(Result<Message>) + Send>;
 
 pub(crate) struct ReplyJob {
-    hook: Hook<ReplyFn>,
-    result: Result<nats_msg>,
+    handler: ReplyHandler,
+    result: Result<Message>,
 }
 
 /// How long to wait before reconnect attempt `attempts` (1 = the first after a loss).
 struct Backoff {
     wait: Option<Duration>,
     jitter: Duration,
-    custom: Option<Hook<DelayFn>>,
+    custom: Option<ReconnectDelay>,
     /// Servers in the pool: until the first connection, one pass over all of them is the
     /// initial connect, which tries each at once (connection_timeout each, as the header
     /// promises); the delays are for reconnecting and for later passes.
@@ -259,7 +218,7 @@ fn connect_error(e: async_nats::ConnectError, servers: &[String]) -> Error {
 }
 
 /// The direct path of a publish: one poll of async-nats' send, without waiting.
-struct Direct<'a>(&'a nats_connection);
+struct Direct<'a>(&'a Connection);
 
 impl Link for Direct<'_> {
     fn try_send(&self, m: OutMsg) -> std::result::Result<Result<()>, OutMsg> {
@@ -356,14 +315,14 @@ async fn watch_discovered(client: async_nats::Client, events: EventSender, mut c
         for s in discovered(pool) {
             new |= known.insert(s);
         }
-        if new && events.send(Event::DiscoveredServers).is_err() {
+        if new && events.send(Raw::Other(Event::DiscoveredServers)).is_err() {
             return;
         }
     }
 }
 
-impl nats_connection {
-    pub(crate) fn connect(opts: &nats_options) -> Result<Arc<nats_connection>> {
+impl Connection {
+    pub(crate) fn connect(opts: &Options) -> Result<Arc<Connection>> {
         runtime::refuse_on_runtime("nats_connect")?;
         let handle = runtime::handle()?;
         let closed = Arc::new(watch::channel(false).0);
@@ -378,18 +337,18 @@ impl nats_connection {
         if opts.user_password.is_none() && opts.token.is_none() {
             base = apply_url_credentials(base, &addrs);
         }
-        let (events_tx, events_rx) = match opts.hooks.any() {
-            true => {
+        let (events_tx, events_rx) = match &opts.events {
+            Some(_) => {
                 let (tx, rx) = events::channel();
                 (Some(tx), Some(rx))
             }
-            false => (None, None),
+            None => (None, None),
         };
         let stats = Arc::new(OnceLock::new());
         let backoff = Backoff {
             wait: opts.reconnect_wait,
             jitter: if tls { opts.reconnect_jitter_tls } else { opts.reconnect_jitter },
-            custom: opts.hooks.reconnect_delay.clone(),
+            custom: opts.reconnect_delay.clone(),
             servers: addrs.len(),
             stats: stats.clone(),
         };
@@ -417,11 +376,11 @@ impl nats_connection {
         let lost_tx = events_tx.clone();
         let on_lost = move |n: u64| {
             if let Some(tx) = &lost_tx {
-                let _ = tx.send(Event::Error {
-                    sub: None,
-                    status: ErrorKind::ConnectionClosed,
-                    text: format!("{n} buffered publish(es) dropped: the connection closed before they could be sent"),
-                });
+                let _ = tx.send(error_event(
+                    None,
+                    ErrorKind::ConnectionClosed,
+                    format!("{n} buffered publish(es) dropped: the connection closed before they could be sent"),
+                ));
             }
         };
         {
@@ -431,7 +390,7 @@ impl nats_connection {
             let closed_tx = events_tx.clone();
             let on_exit = move || {
                 if let Some(tx) = closed_tx {
-                    let _ = tx.send(Event::Closed);
+                    let _ = tx.send(Raw::Other(Event::Closed));
                 }
             };
             handle.spawn(async move { outbox.forward(client, rx, on_lost, on_exit).await });
@@ -445,10 +404,12 @@ impl nats_connection {
                 closed.subscribe(),
             ));
         }
-        if let (Some(tx), Some(_)) = (&events_tx, &opts.hooks.discovered_servers) {
-            handle.spawn(watch_discovered(client.clone(), tx.clone(), closed.subscribe()));
+        if let (Some(tx), Some(sink)) = (&events_tx, &opts.events) {
+            if sink.wants_discovered_servers() {
+                handle.spawn(watch_discovered(client.clone(), tx.clone(), closed.subscribe()));
+            }
         }
-        let conn = Arc::new(nats_connection {
+        let conn = Arc::new(Connection {
             request_reply_len: request_reply_len(&client),
             client,
             handle,
@@ -462,14 +423,14 @@ impl nats_connection {
             deliveries: Deliveries::default(),
             replies: OnceLock::new(),
         });
-        if let Some(rx) = events_rx {
-            events::spawn(opts.hooks.clone(), rx, conn.clone())?;
+        if let (Some(rx), Some(sink)) = (events_rx, &opts.events) {
+            events::spawn(sink.clone(), rx, conn.clone())?;
         }
         Ok(conn)
     }
 
     /// Hands `e` to the event thread (if the user set event callbacks).
-    pub(crate) fn send_event(&self, e: Event) {
+    pub(crate) fn send_event(&self, e: Raw) {
         if let Some(tx) = &self.events {
             let _ = tx.send(e);
         }
@@ -486,25 +447,41 @@ impl nats_connection {
         Ok(())
     }
 
-    pub(crate) fn status(&self) -> nats_conn_status {
-        use nats_conn_status::*;
+    pub(crate) fn state(&self) -> State {
         if *self.closed.borrow() {
-            return NATS_CONN_STATUS_CLOSED;
+            return State::Closed;
         }
         if self.closing.load(Ordering::Acquire) {
-            return NATS_CONN_STATUS_DRAINING;
+            return State::Draining;
         }
         match self.client.connection_state() {
-            async_nats::connection::State::Connected => NATS_CONN_STATUS_CONNECTED,
-            async_nats::connection::State::Pending => {
-                if self.client.statistics().connects.load(Ordering::Relaxed) == 0 {
-                    NATS_CONN_STATUS_CONNECTING
-                } else {
-                    NATS_CONN_STATUS_RECONNECTING
-                }
-            }
-            async_nats::connection::State::Disconnected => NATS_CONN_STATUS_RECONNECTING,
+            async_nats::connection::State::Connected => State::Connected,
+            async_nats::connection::State::Pending if !self.ever_connected() => State::Connecting,
+            async_nats::connection::State::Pending | async_nats::connection::State::Disconnected => State::Reconnecting,
         }
+    }
+
+    /// True once a server was reached (the first connect may still be retrying).
+    fn ever_connected(&self) -> bool {
+        self.client.statistics().connects.load(Ordering::Relaxed) > 0
+    }
+
+    /// The largest payload the server accepts; 0 before the first connection.
+    pub(crate) fn max_payload(&self) -> usize {
+        if self.ever_connected() {
+            self.client.max_payload()
+        } else {
+            0
+        }
+    }
+
+    /// Bytes of publishes accepted but not yet handed to the socket layer.
+    pub(crate) fn buffered(&self) -> usize {
+        self.outbox.buffered()
+    }
+
+    pub(crate) fn new_inbox(&self) -> String {
+        self.client.new_inbox()
     }
 
     /// An engine failure of a call on this connection: `NATS_ERR_CONNECTION_CLOSED` when the
@@ -555,8 +532,8 @@ impl nats_connection {
         })
     }
 
-    /// Publishes a message built with `nats_msg_new` (subject, reply, headers, payload).
-    pub(crate) fn publish_msg(&self, m: &nats_msg) -> Result<()> {
+    /// Publishes a message built by the user (subject, reply, headers, payload).
+    pub(crate) fn publish_msg(&self, m: &Message) -> Result<()> {
         let i = &m.inner;
         self.publish_out(OutMsg {
             subject: i.subject.clone(),
@@ -611,7 +588,7 @@ impl nats_connection {
         headers: Option<async_nats::HeaderMap>,
         payload: Bytes,
         timeout: Duration,
-    ) -> Result<nats_msg> {
+    ) -> Result<Message> {
         use async_nats::RequestErrorKind as K;
         self.outbox.drained().await;
         let mut req = async_nats::Request::new().payload(payload).timeout(Some(timeout));
@@ -621,7 +598,7 @@ impl nats_connection {
         match self.client.send_request(subject.clone(), req).await {
             Ok(m) => {
                 self.stats.received(m.payload.len());
-                Ok(nats_msg::new(m))
+                Ok(Message::new(m))
             }
             Err(e) => Err(match e.kind() {
                 K::TimedOut => {
@@ -654,7 +631,7 @@ impl nats_connection {
         headers: Option<async_nats::HeaderMap>,
         payload: Bytes,
         timeout: Duration,
-    ) -> Result<nats_msg> {
+    ) -> Result<Message> {
         self.check_request(subject, payload.len())?;
         self.stats.sent(payload.len());
         // The outer bound covers a send queue that stays full (e.g. while reconnecting).
@@ -673,13 +650,7 @@ impl nats_connection {
             .name("nats-ffi-replies".into())
             .spawn(move || {
                 for job in rx {
-                    let (status, msg) = match &job.result {
-                        Ok(m) => (NATS_OK, m as *const nats_msg),
-                        Err(e) => (record(e.clone()), std::ptr::null()),
-                    };
-                    // SAFETY: the user's callback with the user's pointer; `msg` lives until
-                    // `job` is dropped after the call.
-                    unsafe { (job.hook.f())(job.hook.user_data(), status, msg) };
+                    (job.handler)(job.result);
                 }
             })
             .map_err(|e| Error::new(ErrorKind::Internal, format!("cannot start the reply thread: {e}")))?;
@@ -691,7 +662,7 @@ impl nats_connection {
         subject: &str,
         payload: Bytes,
         timeout: Duration,
-        hook: Hook<ReplyFn>,
+        handler: ReplyHandler,
     ) -> Result<()> {
         self.check_request(subject, payload.len())?;
         let queue = self.reply_queue()?;
@@ -704,7 +675,7 @@ impl nats_connection {
                 Ok(r) => r,
                 Err(_) => Err(Error::new(ErrorKind::Timeout, format!("no reply within {} ms", timeout.as_millis()))),
             };
-            let _ = queue.send(ReplyJob { hook, result });
+            let _ = queue.send(ReplyJob { handler, result });
         });
         Ok(())
     }
@@ -752,7 +723,7 @@ impl nats_connection {
         self.check_open()?;
         let start = Instant::now();
         self.shutdown(limit)?;
-        if crate::subscription::delivering_for(self) {
+        if crate::client::subscription::delivering_for(self) {
             // Called from one of this connection's callbacks: its own thread cannot finish
             // while we wait here, so do not wait.
             return Ok(());
@@ -766,9 +737,9 @@ impl nats_connection {
         Ok(())
     }
 
-    pub(crate) fn statistics(&self) -> nats_statistics {
+    pub(crate) fn statistics(&self) -> Statistics {
         let s = &self.stats;
-        nats_statistics {
+        Statistics {
             in_msgs: s.in_msgs.load(Ordering::Relaxed),
             in_bytes: s.in_bytes.load(Ordering::Relaxed),
             out_msgs: s.out_msgs.load(Ordering::Relaxed),
@@ -840,334 +811,46 @@ pub(crate) async fn wait_closed(rx: &mut watch::Receiver<bool>) {
     }
 }
 
-/// Connects using `opts` (copied: the options may be freed right after). Blocks the calling
-/// thread until connected or failed, at most about connection_timeout per server tried
-/// (unless retry_on_initial_connect is set, in which case it returns at once).
-/// On success writes a new handle to `*out`, released with `nats_connection_free`.
-/// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_CONNECTION_FAILED` (refused / unreachable /
-/// DNS), `NATS_ERR_TIMEOUT` (no handshake within connection_timeout), `NATS_ERR_AUTH`,
-/// `NATS_ERR_TLS`, `NATS_ERR_WOULD_BLOCK_RUNTIME`. `nats_last_error()` names the servers
-/// tried (credentials redacted) and the cause.
-#[no_mangle]
-pub unsafe extern "C" fn nats_connect(opts: *const nats_options, out: *mut *mut nats_connection) -> nats_status {
-    guard(|| {
-        let o = borrow(opts, "opts")?;
-        out_arg(out, "out")?;
-        let conn = nats_connection::connect(o)?;
-        arc_out(out, conn);
-        Ok(())
-    })
+/// What the current server announced, and the server pool as URLs.
+pub(crate) struct ServerSnapshot {
+    pub info: async_nats::ServerInfo,
+    /// The URL of the server we are on ("" before the first connection).
+    pub connected_url: String,
+    pub servers: Vec<String>,
+    pub discovered: Vec<String>,
 }
 
-/// Connects with default options to `urls`: one URL or a comma-separated list
-/// (`"nats://a:4222,nats://b:4222"`). Otherwise as `nats_connect`; additionally
-/// `NATS_ERR_INVALID_ARGUMENT` for an empty or unparsable URL, `NATS_ERR_INVALID_UTF8`.
-#[no_mangle]
-pub unsafe extern "C" fn nats_connect_url(urls: *const c_char, out: *mut *mut nats_connection) -> nats_status {
-    guard(|| {
-        let urls = str_arg(urls, "urls")?;
-        out_arg(out, "out")?;
-        let opts = nats_options { servers: parse_servers(urls.split(','))?, ..Default::default() };
-        let conn = nats_connection::connect(&opts)?;
-        arc_out(out, conn);
-        Ok(())
-    })
-}
-
-/// Publishes `len` bytes at `data` (NULL allowed when len is 0; copied before return) to
-/// `subject`. Returns once the message is queued for sending, normally without blocking.
-/// While the connection is down, messages are kept in the reconnect buffer (default 8 MiB)
-/// and sent in order once it is back; when that is full, `NATS_ERR_BUFFER_FULL`. While
-/// connected, a publish waits only when the buffer is full (the server is slower than the
-/// publisher), at most request_timeout. Use `nats_connection_flush` to know the server has it.
-/// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_SUBJECT`
-/// (empty, whitespace, empty token, wildcard), `NATS_ERR_MAX_PAYLOAD`, `NATS_ERR_BUFFER_FULL`,
-/// `NATS_ERR_CONNECTION_CLOSED`, `NATS_ERR_TIMEOUT`, `NATS_ERR_WOULD_BLOCK_RUNTIME` (only
-/// when it would have to wait).
-#[no_mangle]
-pub unsafe extern "C" fn nats_publish(
-    conn: *mut nats_connection,
-    subject: *const c_char,
-    data: *const c_void,
-    len: usize,
-) -> nats_status {
-    guard(|| {
-        let c = borrow(conn, "conn")?;
-        c.publish(str_arg(subject, "subject")?, None, bytes_arg(data, len, "data")?)
-    })
-}
-
-/// As `nats_publish`, with a reply subject for the receiver to answer to.
-/// Errors: as `nats_publish`; `NATS_ERR_INVALID_SUBJECT` also for a bad `reply`.
-#[no_mangle]
-pub unsafe extern "C" fn nats_publish_with_reply(
-    conn: *mut nats_connection,
-    subject: *const c_char,
-    reply: *const c_char,
-    data: *const c_void,
-    len: usize,
-) -> nats_status {
-    guard(|| {
-        let c = borrow(conn, "conn")?;
-        let s = str_arg(subject, "subject")?;
-        let r = str_arg(reply, "reply")?;
-        c.publish(s, Some(r), bytes_arg(data, len, "data")?)
-    })
-}
-
-/// Publishes a message built with `nats_msg_new` (subject, optional reply, headers, payload)
-/// or received (re-published as is). `msg` stays owned by the caller and unchanged.
-/// Errors: as `nats_publish`.
-#[no_mangle]
-pub unsafe extern "C" fn nats_publish_msg(conn: *mut nats_connection, msg: *const nats_msg) -> nats_status {
-    guard(|| {
-        let c = borrow(conn, "conn")?;
-        c.publish_msg(borrow(msg, "msg")?)
-    })
-}
-
-/// Sends everything queued so far and waits for the server's answer: when it returns OK, the
-/// server has processed every earlier publish and subscribe from this connection.
-/// `timeout_ms` 0 means request_timeout. Errors: `NATS_ERR_TIMEOUT`,
-/// `NATS_ERR_CONNECTION_CLOSED`, `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_WOULD_BLOCK_RUNTIME`.
-#[no_mangle]
-pub unsafe extern "C" fn nats_connection_flush(conn: *mut nats_connection, timeout_ms: u64) -> nats_status {
-    guard(|| {
-        let c = borrow(conn, "conn")?;
-        c.flush(ms_or_default(timeout_ms, c.request_timeout))
-    })
-}
-
-/// Sends a request and waits for the first reply. `timeout_ms` 0 means the connection's
-/// request_timeout (default 10000 ms). On success writes the reply to `*reply`, owned by the
-/// caller (`nats_msg_free`). Blocks the calling thread (allowed in message callbacks).
-/// Errors: `NATS_ERR_TIMEOUT`, `NATS_ERR_NO_RESPONDERS` (nobody subscribed to `subject`),
-/// `NATS_ERR_INVALID_SUBJECT`, `NATS_ERR_MAX_PAYLOAD`, `NATS_ERR_CONNECTION_CLOSED`,
-/// `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_UTF8`, `NATS_ERR_WOULD_BLOCK_RUNTIME`.
-#[no_mangle]
-pub unsafe extern "C" fn nats_request(
-    conn: *mut nats_connection,
-    subject: *const c_char,
-    data: *const c_void,
-    len: usize,
-    timeout_ms: u64,
-    reply: *mut *mut nats_msg,
-) -> nats_status {
-    guard(|| {
-        let c = borrow(conn, "conn")?;
-        let s = str_arg(subject, "subject")?;
-        let d = bytes_arg(data, len, "data")?;
-        out_arg(reply, "reply")?;
-        let m = c.request(s, None, Bytes::copy_from_slice(d), ms_or_default(timeout_ms, c.request_timeout))?;
-        box_out(reply, m);
-        Ok(())
-    })
-}
-
-/// As `nats_request`, sending `msg` (built with `nats_msg_new`): its subject, headers and
-/// payload (its reply subject is ignored: the library uses its own inbox).
-#[no_mangle]
-pub unsafe extern "C" fn nats_request_msg(
-    conn: *mut nats_connection,
-    msg: *const nats_msg,
-    timeout_ms: u64,
-    reply: *mut *mut nats_msg,
-) -> nats_status {
-    guard(|| {
-        let c = borrow(conn, "conn")?;
-        let m = borrow(msg, "msg")?;
-        out_arg(reply, "reply")?;
-        let i = &m.inner;
-        let r = c.request(
-            i.subject.as_str(),
-            i.headers.clone(),
-            i.payload.clone(),
-            ms_or_default(timeout_ms, c.request_timeout),
-        )?;
-        box_out(reply, r);
-        Ok(())
-    })
-}
-
-/// Sends a request without waiting: `cb(user_data, status, reply)` is called once, with the
-/// first reply or the failure (see `nats_reply_callback`), on the connection's reply thread.
-/// Any number of requests may be in flight. `timeout_ms` 0 means request_timeout.
-/// `user_data` must stay valid until the callback ran. Errors (returned, and then the
-/// callback is not called): `NATS_ERR_NULL_ARGUMENT` (conn, subject, cb),
-/// `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_SUBJECT`, `NATS_ERR_MAX_PAYLOAD`,
-/// `NATS_ERR_CONNECTION_CLOSED`. Never blocks; may be called from any thread.
-#[no_mangle]
-pub unsafe extern "C" fn nats_request_async(
-    conn: *mut nats_connection,
-    subject: *const c_char,
-    data: *const c_void,
-    len: usize,
-    timeout_ms: u64,
-    cb: nats_reply_callback,
-    user_data: *mut c_void,
-) -> nats_status {
-    guard(|| {
-        borrow(conn, "conn")?;
-        let s = str_arg(subject, "subject")?;
-        let d = bytes_arg(data, len, "data")?;
-        let f = cb.ok_or_else(|| null("cb"))?;
-        let c = clone_arc(conn, "conn")?;
-        let t = ms_or_default(timeout_ms, c.request_timeout);
-        c.request_async(s, Bytes::copy_from_slice(d), t, events::hook(f, user_data))
-    })
-}
-
-/// Publishes `len` bytes at `data` to the reply subject of `request`.
-/// Errors: `NATS_ERR_NO_REPLY_SUBJECT` when the message has none, else as `nats_publish`.
-#[no_mangle]
-pub unsafe extern "C" fn nats_msg_respond(
-    conn: *mut nats_connection,
-    request: *const nats_msg,
-    data: *const c_void,
-    len: usize,
-) -> nats_status {
-    guard(|| {
-        let c = borrow(conn, "conn")?;
-        let m = borrow(request, "request")?;
-        let d = bytes_arg(data, len, "data")?;
-        let reply =
-            m.reply_str().ok_or_else(|| Error::new(ErrorKind::NoReplySubject, "the request has no reply subject"))?;
-        c.publish(reply, None, d)
-    })
-}
-
-/// The connection's current status; `NATS_CONN_STATUS_CLOSED` for NULL.
-#[no_mangle]
-pub unsafe extern "C" fn nats_connection_status(conn: *const nats_connection) -> nats_conn_status {
-    guard_value(nats_conn_status::NATS_CONN_STATUS_CLOSED, || match conn.as_ref() {
-        Some(c) => c.status(),
-        None => nats_conn_status::NATS_CONN_STATUS_CLOSED,
-    })
-}
-
-/// True when the connection is closed or closing (drain started); true for NULL.
-#[no_mangle]
-pub unsafe extern "C" fn nats_connection_is_closed(conn: *const nats_connection) -> bool {
-    guard_value(true, || conn.as_ref().is_none_or(|c| c.is_closed()))
-}
-
-/// Writes the connection's statistics to `*stats` (see `nats_statistics`).
-/// Errors: `NATS_ERR_NULL_ARGUMENT`.
-#[no_mangle]
-pub unsafe extern "C" fn nats_connection_stats(
-    conn: *const nats_connection,
-    stats: *mut nats_statistics,
-) -> nats_status {
-    guard(|| {
-        let c = borrow(conn, "conn")?;
-        out_arg(stats, "stats")?;
-        write_out(stats, c.statistics());
-        Ok(())
-    })
-}
-
-/// Measures a round trip to the server (a PING answered by its PONG), writing it in microseconds to
-/// `*rtt_us`. Blocks at most request_timeout. Errors: `NATS_ERR_NULL_ARGUMENT`,
-/// `NATS_ERR_TIMEOUT`, `NATS_ERR_CONNECTION_CLOSED`, `NATS_ERR_WOULD_BLOCK_RUNTIME`.
-#[no_mangle]
-pub unsafe extern "C" fn nats_connection_rtt(conn: *mut nats_connection, rtt_us: *mut u64) -> nats_status {
-    guard(|| {
-        let c = borrow(conn, "conn")?;
-        out_arg(rtt_us, "rtt_us")?;
-        let d = c.rtt()?;
-        write_out(rtt_us, d.as_micros().try_into().unwrap_or(u64::MAX));
-        Ok(())
-    })
-}
-
-/// Drops the current server connection and reconnects (to the next server of the pool), as
-/// after a network failure: disconnected and reconnected events fire, subscriptions are
-/// restored, publishes meanwhile are buffered. Returns at once.
-/// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_CONNECTION_CLOSED`.
-#[no_mangle]
-pub unsafe extern "C" fn nats_connection_reconnect(conn: *mut nats_connection) -> nats_status {
-    guard(|| borrow(conn, "conn")?.reconnect())
-}
-
-/// Writes a new unique inbox subject (`<inbox_prefix>.<unique id>`) to `*inbox`, a string the
-/// caller frees with `nats_string_free`. Errors: `NATS_ERR_NULL_ARGUMENT`.
-#[no_mangle]
-pub unsafe extern "C" fn nats_connection_new_inbox(
-    conn: *const nats_connection,
-    inbox: *mut *mut c_char,
-) -> nats_status {
-    guard(|| {
-        let c = borrow(conn, "conn")?;
-        out_arg(inbox, "inbox")?;
-        let s = CString::new(c.client.new_inbox()).map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))?;
-        write_out(inbox, s.into_raw());
-        Ok(())
-    })
-}
-
-/// The largest payload the server accepts (its max_payload, 1 MiB by default), in bytes;
-/// 0 for NULL or before the first connection.
-#[no_mangle]
-pub unsafe extern "C" fn nats_connection_max_payload(conn: *const nats_connection) -> u64 {
-    guard_value(0, || {
-        conn.as_ref().map_or(0, |c| {
-            if c.client.statistics().connects.load(Ordering::Relaxed) == 0 {
-                0
-            } else {
-                c.client.max_payload() as u64
-            }
-        })
-    })
-}
-
-/// Bytes of publishes accepted but not yet handed to the socket layer (the reconnect
-/// buffer's fill; see `nats_options_set_reconnect_buffer_size`); 0 for NULL.
-#[no_mangle]
-pub unsafe extern "C" fn nats_connection_buffered(conn: *const nats_connection) -> u64 {
-    guard_value(0, || conn.as_ref().map_or(0, |c| c.outbox.buffered() as u64))
-}
-
-/// Drains the connection: unsubscribes every subscription but delivers the messages already
-/// sent to it to its callback, sends everything published, then closes the connection
-/// (closed callback fires). Blocks until all of that is done, at most `timeout_ms` (0 means
-/// 30000 ms). Called from one of this connection's own
-/// callbacks, it starts the drain and returns without waiting for callbacks.
-/// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_CONNECTION_CLOSED` (already closed or
-/// draining), `NATS_ERR_TIMEOUT` (not finished in time; the connection is closed anyway),
-/// `NATS_ERR_WOULD_BLOCK_RUNTIME`.
-#[no_mangle]
-pub unsafe extern "C" fn nats_connection_drain(conn: *mut nats_connection, timeout_ms: u64) -> nats_status {
-    guard(|| {
-        let c = borrow(conn, "conn")?;
-        runtime::refuse_on_runtime("nats_connection_drain")?;
-        c.drain(ms_or_default(timeout_ms, Duration::from_secs(30)))
-    })
-}
-
-/// Closes the connection: unsubscribes every subscription (their callbacks stop after any
-/// message already queued to them), flushes pending publishes, closes the socket and stops
-/// any reconnecting. Waits at most connection_timeout. The handle stays valid (calls on it
-/// return `NATS_ERR_CONNECTION_CLOSED`) until `nats_connection_free`. NULL or an already
-/// closed connection: no-op. May be called from any thread, including callbacks.
-#[no_mangle]
-pub unsafe extern "C" fn nats_connection_close(conn: *mut nats_connection) {
-    guard_void(|| {
-        if let Some(c) = conn.as_ref() {
-            c.close()
-        }
-    })
-}
-
-/// Closes the connection if open (see `nats_connection_close`) and releases the caller's
-/// handle. NULL is a no-op. Subscriptions made on it remain valid handles until they are
-/// freed themselves. Do not use `conn` afterwards.
-#[no_mangle]
-pub unsafe extern "C" fn nats_connection_free(conn: *mut nats_connection) {
-    guard_void(|| {
-        if let Some(c) = free_arc(conn) {
-            c.close();
-        }
-    })
+impl Connection {
+    /// A snapshot of the server's INFO and of the pool (waits at most request_timeout).
+    pub(crate) fn server_info(&self) -> Result<ServerSnapshot> {
+        self.check_open()?;
+        let info = self.client.server_info();
+        let pool = runtime::block_on_timeout(
+            &self.handle,
+            "nats_connection_server_info",
+            self.request_timeout,
+            self.client.server_pool(),
+        )?
+        .map_err(|e| Error::new(ErrorKind::ConnectionClosed, format!("server pool: {e}")))?;
+        let url = |s: &async_nats::Server| -> String {
+            let a = &s.addr;
+            let scheme = if a.tls_required() { "tls" } else { "nats" };
+            format!("{scheme}://{}:{}", a.host(), a.port())
+        };
+        // The server we are on: the pool entry we connected to whose port is the one the
+        // server reports (async-nats does not expose the current address directly).
+        let connected_url = pool
+            .iter()
+            .filter(|s| s.did_connect && s.failed_attempts == 0)
+            .find(|s| s.addr.port() == info.port)
+            .map(url)
+            .unwrap_or_else(
+                || if info.port == 0 { String::new() } else { format!("nats://{}:{}", info.host, info.port) },
+            );
+        let servers = pool.iter().map(url).collect();
+        let discovered = pool.iter().filter(|s| s.is_discovered).map(url).collect();
+        Ok(ServerSnapshot { info, connected_url, servers, discovered })
+    }
 }
 
 #[cfg(test)]

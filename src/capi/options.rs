@@ -5,22 +5,15 @@
 //! or checked at set time. Setters may be called in any order; the last call wins.
 
 use crate::capi::args::*;
+use crate::capi::events::*;
 use crate::capi::guard::*;
 use crate::capi::handle::*;
 use crate::capi::status::*;
 use crate::client::error::*;
+use crate::client::options::*;
 use crate::client::subject::*;
-use crate::events::*;
 use std::ffi::{c_char, c_void};
-use std::path::PathBuf;
-use std::str::FromStr;
 use std::time::Duration;
-
-/// Capacity of async-nats' channel between the socket reader and a subscription's pump.
-const SUBSCRIPTION_TRANSIT_CAPACITY: usize = 1 << 20;
-
-/// The default server when none is set: `nats://127.0.0.1:4222`.
-pub const DEFAULT_URL: &str = "nats://127.0.0.1:4222";
 
 /// Connection options. Create with `nats_options_new`, free with `nats_options_free`.
 /// Not thread safe: configure from one thread, then `nats_connect` (which copies what it
@@ -45,154 +38,37 @@ pub const DEFAULT_URL: &str = "nats://127.0.0.1:4222";
 /// `nats_options_set_closed_cb`, `nats_options_set_lame_duck_cb`,
 /// `nats_options_set_discovered_servers_cb`, `nats_options_set_error_cb`,
 /// `nats_options_set_reconnect_delay_cb`.
-#[derive(Clone, Debug)]
 pub struct nats_options {
-    pub(crate) servers: Vec<String>,
-    pub(crate) user_password: Option<(String, String)>,
-    pub(crate) token: Option<String>,
-    /// NKey user: the seed (`SU...`).
-    pub(crate) nkey_seed: Option<String>,
-    /// Decentralized auth: the contents of a `.creds` file (user JWT and seed).
-    pub(crate) creds: Option<String>,
-    /// Decentralized auth with a key kept elsewhere: the user JWT and the signing callback.
-    pub(crate) jwt_signer: Option<(String, Hook<SignFn>)>,
-    pub(crate) name: Option<String>,
-    pub(crate) no_echo: bool,
-    pub(crate) max_reconnects: u32,
-    pub(crate) connection_timeout: Duration,
-    pub(crate) tls_required: bool,
-    pub(crate) tls_first: bool,
-    pub(crate) ca_file: Option<PathBuf>,
-    pub(crate) client_cert: Option<(PathBuf, PathBuf)>,
-    /// The name the server certificate must carry, instead of the URL's host.
-    pub(crate) tls_server_name: Option<String>,
-    /// Accept any server certificate (set only through the loudly named setter).
-    pub(crate) tls_skip_verify: bool,
-    pub(crate) ping_interval: Duration,
-    pub(crate) sender_capacity: usize,
-    pub(crate) inbox_prefix: String,
-    pub(crate) request_timeout: Duration,
-    pub(crate) retry_on_initial_connect: bool,
-    pub(crate) ignore_discovered_servers: bool,
-    pub(crate) retain_servers_order: bool,
-    pub(crate) hooks: Hooks,
-    pub(crate) reconnect_wait: Option<Duration>,
-    pub(crate) reconnect_jitter: Duration,
-    pub(crate) reconnect_jitter_tls: Duration,
-    pub(crate) max_pings_out: u32,
-    pub(crate) reconnect_buffer_size: usize,
+    _private: [u8; 0],
 }
 
 // C owns a `nats_options` with one owner: created and freed through a Box (see capi::handle).
 impl Castable for nats_options {
-    type Rust = nats_options;
+    type Rust = COptions;
 }
 impl BoxHandle for nats_options {}
 
-/// async-nats' built-in limit of unanswered PINGs.
-pub(crate) const BUILTIN_MAX_PINGS_OUT: u32 = 2;
-
-impl Default for nats_options {
-    fn default() -> Self {
-        nats_options {
-            servers: vec![DEFAULT_URL.to_string()],
-            user_password: None,
-            token: None,
-            nkey_seed: None,
-            creds: None,
-            jwt_signer: None,
-            name: None,
-            no_echo: false,
-            max_reconnects: 0,
-            connection_timeout: Duration::from_secs(5),
-            tls_required: false,
-            tls_first: false,
-            ca_file: None,
-            client_cert: None,
-            tls_server_name: None,
-            tls_skip_verify: false,
-            ping_interval: Duration::from_secs(60),
-            sender_capacity: 128,
-            inbox_prefix: "_INBOX".to_string(),
-            request_timeout: Duration::from_secs(10),
-            retry_on_initial_connect: false,
-            ignore_discovered_servers: false,
-            retain_servers_order: false,
-            hooks: Hooks::default(),
-            reconnect_wait: None,
-            reconnect_jitter: Duration::from_millis(100),
-            reconnect_jitter_tls: Duration::from_secs(1),
-            max_pings_out: BUILTIN_MAX_PINGS_OUT,
-            reconnect_buffer_size: 8 * 1024 * 1024,
-        }
-    }
+/// Options as C sets them: the client's settings, and the event callbacks from which their
+/// event sink is made.
+#[derive(Clone, Default)]
+pub(crate) struct COptions {
+    pub(crate) settings: Options,
+    hooks: Hooks,
 }
 
-/// Parses a comma-separated or single URL list, checking each with async-nats' parser.
-pub(crate) fn parse_servers<'a>(urls: impl IntoIterator<Item = &'a str>) -> Result<Vec<String>> {
-    let mut out = Vec::new();
-    for url in urls {
-        let url = url.trim();
-        if url.is_empty() {
-            return Err(Error::new(ErrorKind::InvalidArgument, "empty server URL"));
-        }
-        async_nats::ServerAddr::from_str(url).map_err(|e| {
-            Error::new(ErrorKind::InvalidArgument, format!("bad server URL {:?}: {e}", redact_url(url)))
-        })?;
-        out.push(url.to_string());
-    }
-    if out.is_empty() {
-        return Err(Error::new(ErrorKind::InvalidArgument, "no server URL given"));
-    }
-    Ok(out)
-}
-
-/// Hides credentials embedded in a URL (`nats://user:pass@host` -> `nats://***@host`).
-pub(crate) fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => format!("{}***{}", &url[..s + 3], &url[at..]),
-        (None, Some(at)) => format!("***{}", &url[at..]),
-        _ => url.to_string(),
-    }
-}
-
-/// Reads a secret from a file: contents with one trailing newline (LF or CRLF) removed.
-/// The error names the path, never the contents.
-pub(crate) fn read_secret(path: &str, what: &str) -> Result<String> {
-    let data =
-        std::fs::read(path).map_err(|e| Error::new(ErrorKind::Io, format!("cannot read {what} file {path:?}: {e}")))?;
-    let mut text = String::from_utf8(data)
-        .map_err(|_| Error::new(ErrorKind::InvalidUtf8, format!("{what} file {path:?} is not UTF-8")))?;
-    if text.ends_with('\n') {
-        text.pop();
-        if text.ends_with('\r') {
-            text.pop();
-        }
-    }
-    if text.is_empty() {
-        return Err(Error::new(ErrorKind::Io, format!("{what} file {path:?} is empty")));
-    }
-    Ok(text)
-}
-
-fn readable_file(path: &str, what: &str) -> Result<PathBuf> {
-    std::fs::File::open(path).map_err(|e| Error::new(ErrorKind::Io, format!("cannot read {what} {path:?}: {e}")))?;
-    Ok(PathBuf::from(path))
-}
-
-fn positive_ms(ms: u64, what: &str) -> Result<Duration> {
-    if ms == 0 {
-        return Err(Error::new(ErrorKind::InvalidArgument, format!("{what} must be greater than 0 ms")));
-    }
-    Ok(Duration::from_millis(ms))
-}
-
-/// Runs a setter body against a checked options pointer.
-unsafe fn with_opts(o: *mut nats_options, f: impl FnOnce(&mut nats_options) -> Result<()>) -> nats_status {
+/// Sets an event callback: the settings' sink is made anew from all of them.
+fn set_hook(o: *mut nats_options, f: impl FnOnce(&mut Hooks)) -> nats_status {
     guard(|| {
         let o = borrow_mut(o, "opts")?;
-        f(o)
+        f(&mut o.hooks);
+        o.settings.events = o.hooks.sink();
+        Ok(())
     })
+}
+
+/// Runs a setter body against the settings of a checked options pointer.
+fn with_opts(o: *mut nats_options, f: impl FnOnce(&mut Options) -> Result<()>) -> nats_status {
+    guard(|| f(&mut borrow_mut(o, "opts")?.settings))
 }
 
 /// Creates options holding every default: server `nats://127.0.0.1:4222`, no auth, no name,
@@ -231,12 +107,9 @@ pub unsafe extern "C" fn nats_options_set_servers(
     count: usize,
 ) -> nats_status {
     with_opts(opts, |o| {
-        if urls.is_null() {
-            return Err(null("urls"));
-        }
         let mut list = Vec::with_capacity(count);
-        for i in 0..count {
-            list.push(str_arg(*urls.add(i), "urls[i]")?);
+        for &url in array_arg(urls, count, "urls")? {
+            list.push(str_arg(url, "urls[i]")?);
         }
         o.servers = parse_servers(list)?;
         Ok(())
@@ -319,25 +192,6 @@ pub type nats_sign_callback = Option<
     unsafe extern "C" fn(user_data: *mut c_void, nonce: *const u8, nonce_len: usize, sig: *mut u8) -> nats_status,
 >;
 
-pub(crate) type SignFn = unsafe extern "C" fn(*mut c_void, *const u8, usize, *mut u8) -> nats_status;
-
-impl nats_options {
-    /// One authentication scheme at a time: setting one replaces the others.
-    fn clear_auth(&mut self) {
-        self.user_password = None;
-        self.token = None;
-        self.nkey_seed = None;
-        self.creds = None;
-        self.jwt_signer = None;
-    }
-}
-
-fn check_seed(seed: &str) -> Result<()> {
-    nkeys::KeyPair::from_seed(seed)
-        .map(drop)
-        .map_err(|_| Error::new(ErrorKind::InvalidArgument, "not a valid NKey user seed (expected \"SU...\")"))
-}
-
 /// NKey authentication: `seed` is the user's NKey seed (`SU...`; copied); the server knows the
 /// public key. The seed signs the server's nonce and is never sent. Replaces other auth
 /// settings. Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_UTF8`,
@@ -417,7 +271,7 @@ pub unsafe extern "C" fn nats_options_set_user_jwt(
             return Err(Error::new(ErrorKind::InvalidArgument, "jwt: not a JWT (header.claims.signature)"));
         }
         o.clear_auth();
-        o.jwt_signer = Some((j.to_string(), hook(f, user_data)));
+        o.jwt_signer = Some((j.to_string(), nonce_signer(hook(f, user_data))));
         Ok(())
     })
 }
@@ -651,7 +505,8 @@ pub unsafe extern "C" fn nats_options_set_retain_servers_order(opts: *mut nats_o
 /// Errors: `NATS_ERR_NULL_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn nats_options_set_no_randomize(opts: *mut nats_options, no_randomize: bool) -> nats_status {
-    nats_options_set_retain_servers_order(opts, no_randomize)
+    // SAFETY: the caller's arguments, under the same contract.
+    unsafe { nats_options_set_retain_servers_order(opts, no_randomize) }
 }
 
 /// Time to wait between reconnect attempts, after the first (immediate) one. Unset (the
@@ -720,10 +575,7 @@ pub unsafe extern "C" fn nats_options_set_connected_cb(
     cb: nats_connection_callback,
     user_data: *mut c_void,
 ) -> nats_status {
-    with_opts(opts, |o| {
-        o.hooks.connected = cb.map(|f| hook(f, user_data));
-        Ok(())
-    })
+    set_hook(opts, |h| h.connected = cb.map(|f| hook(f, user_data)))
 }
 
 /// Called each time the connection to the server is lost.
@@ -735,10 +587,7 @@ pub unsafe extern "C" fn nats_options_set_disconnected_cb(
     cb: nats_connection_callback,
     user_data: *mut c_void,
 ) -> nats_status {
-    with_opts(opts, |o| {
-        o.hooks.disconnected = cb.map(|f| hook(f, user_data));
-        Ok(())
-    })
+    set_hook(opts, |h| h.disconnected = cb.map(|f| hook(f, user_data)))
 }
 
 /// Called each time the connection is re-established after a loss; subscriptions have
@@ -751,10 +600,7 @@ pub unsafe extern "C" fn nats_options_set_reconnected_cb(
     cb: nats_connection_callback,
     user_data: *mut c_void,
 ) -> nats_status {
-    with_opts(opts, |o| {
-        o.hooks.reconnected = cb.map(|f| hook(f, user_data));
-        Ok(())
-    })
+    set_hook(opts, |h| h.reconnected = cb.map(|f| hook(f, user_data)))
 }
 
 /// Called once when the connection is closed for good (`nats_connection_close`, drain,
@@ -767,10 +613,7 @@ pub unsafe extern "C" fn nats_options_set_closed_cb(
     cb: nats_connection_callback,
     user_data: *mut c_void,
 ) -> nats_status {
-    with_opts(opts, |o| {
-        o.hooks.closed = cb.map(|f| hook(f, user_data));
-        Ok(())
-    })
+    set_hook(opts, |h| h.closed = cb.map(|f| hook(f, user_data)))
 }
 
 /// Called when the server announces lame-duck mode (it is about to shut down; the client
@@ -783,10 +626,7 @@ pub unsafe extern "C" fn nats_options_set_lame_duck_cb(
     cb: nats_connection_callback,
     user_data: *mut c_void,
 ) -> nats_status {
-    with_opts(opts, |o| {
-        o.hooks.lame_duck = cb.map(|f| hook(f, user_data));
-        Ok(())
-    })
+    set_hook(opts, |h| h.lame_duck = cb.map(|f| hook(f, user_data)))
 }
 
 /// Called when the client learned cluster members not known before (listed by
@@ -800,10 +640,7 @@ pub unsafe extern "C" fn nats_options_set_discovered_servers_cb(
     cb: nats_connection_callback,
     user_data: *mut c_void,
 ) -> nats_status {
-    with_opts(opts, |o| {
-        o.hooks.discovered_servers = cb.map(|f| hook(f, user_data));
-        Ok(())
-    })
+    set_hook(opts, |h| h.discovered_servers = cb.map(|f| hook(f, user_data)))
 }
 
 /// Sets the asynchronous error callback (slow consumer, permission violation, other server
@@ -815,10 +652,7 @@ pub unsafe extern "C" fn nats_options_set_error_cb(
     cb: nats_error_callback,
     user_data: *mut c_void,
 ) -> nats_status {
-    with_opts(opts, |o| {
-        o.hooks.error = cb.map(|f| hook(f, user_data));
-        Ok(())
-    })
+    set_hook(opts, |h| h.error = cb.map(|f| hook(f, user_data)))
 }
 
 /// Sets a callback deciding the wait before each reconnect attempt (see
@@ -831,127 +665,7 @@ pub unsafe extern "C" fn nats_options_set_reconnect_delay_cb(
     user_data: *mut c_void,
 ) -> nats_status {
     with_opts(opts, |o| {
-        o.hooks.reconnect_delay = cb.map(|f| hook(f, user_data));
+        o.reconnect_delay = cb.map(|f| reconnect_delay(hook(f, user_data)));
         Ok(())
     })
-}
-
-impl nats_options {
-    /// The async-nats options for these settings (without callbacks, added by the connection).
-    pub(crate) fn to_connect_options(&self) -> Result<async_nats::ConnectOptions> {
-        let mut co = async_nats::ConnectOptions::new()
-            .max_reconnects(self.max_reconnects as usize)
-            .connection_timeout(self.connection_timeout)
-            .require_tls(self.tls_required)
-            .ping_interval(if self.max_pings_out == BUILTIN_MAX_PINGS_OUT {
-                self.ping_interval
-            } else {
-                // Our own pinger (in the connection) enforces max_pings_out.
-                Duration::from_secs(365 * 24 * 3600)
-            })
-            .client_capacity(self.sender_capacity)
-            // async-nats' per-subscription channel only carries messages to our pump, which
-            // applies the user's pending limits (and reports slow consumers) itself; sized so
-            // that a briefly starved pump never makes async-nats drop messages first.
-            .subscription_capacity(SUBSCRIPTION_TRANSIT_CAPACITY)
-            .custom_inbox_prefix(&self.inbox_prefix)
-            .request_timeout(Some(self.request_timeout));
-        if let Some((u, p)) = &self.user_password {
-            co = co.user_and_password(u.clone(), p.clone());
-        }
-        if let Some(t) = &self.token {
-            co = co.token(t.clone());
-        }
-        if let Some(seed) = &self.nkey_seed {
-            co = co.nkey(seed.clone());
-        }
-        if let Some(creds) = &self.creds {
-            // Checked when set.
-            if let Ok(with) = co.clone().credentials(creds) {
-                co = with;
-            }
-        }
-        if let Some((jwt, hook)) = &self.jwt_signer {
-            let hook = hook.clone();
-            co = co.jwt(jwt.clone(), move |nonce| {
-                let hook = hook.clone();
-                async move { sign_on_thread(hook, nonce).await }
-            });
-        }
-        if let Some(n) = &self.name {
-            co = co.name(n);
-        }
-        if self.no_echo {
-            co = co.no_echo();
-        }
-        if self.tls_first {
-            co = co.tls_first();
-        }
-        if self.tls_server_name.is_some() || self.tls_skip_verify {
-            let config = crate::client::tls::client_config(
-                self.ca_file.as_ref(),
-                self.client_cert.as_ref(),
-                self.tls_server_name.as_deref(),
-                self.tls_skip_verify,
-            )?;
-            co = co.tls_client_config(config);
-        } else {
-            if let Some(ca) = &self.ca_file {
-                co = co.add_root_certificates(ca.clone());
-            }
-            if let Some((c, k)) = &self.client_cert {
-                co = co.add_client_certificate(c.clone(), k.clone());
-            }
-        }
-        if self.retry_on_initial_connect {
-            co = co.retry_on_initial_connect();
-        }
-        if self.ignore_discovered_servers {
-            co = co.ignore_discovered_servers();
-        }
-        if self.retain_servers_order {
-            co = co.retain_servers_order();
-        }
-        Ok(co)
-    }
-}
-
-/// Runs the user's signing callback on its own short-lived thread (never on the runtime).
-async fn sign_on_thread(hook: Hook<SignFn>, nonce: Vec<u8>) -> std::result::Result<Vec<u8>, async_nats::AuthError> {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let spawned = std::thread::Builder::new().name("nats-ffi-sign".into()).spawn(move || {
-        let mut sig = vec![0u8; 64];
-        // SAFETY: the user's callback with the user's pointer, a valid nonce and a 64-byte
-        // buffer, as documented for `nats_sign_callback`.
-        let st = unsafe { (hook.f())(hook.user_data(), nonce.as_ptr(), nonce.len(), sig.as_mut_ptr()) };
-        let _ = tx.send((st, sig));
-    });
-    if spawned.is_err() {
-        return Err(async_nats::AuthError::new("cannot start the signing thread"));
-    }
-    match rx.await {
-        Ok((NATS_OK, sig)) => Ok(sig),
-        Ok((st, _)) => Err(async_nats::AuthError::new(format!("the signing callback failed with status {st:?}"))),
-        Err(_) => Err(async_nats::AuthError::new("the signing callback panicked")),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn redacts() {
-        assert_eq!(redact_url("nats://u:p@h:1"), "nats://***@h:1");
-        assert_eq!(redact_url("tok@h"), "***@h");
-        assert_eq!(redact_url("nats://h:1"), "nats://h:1");
-    }
-
-    #[test]
-    fn parses_lists() {
-        assert_eq!(parse_servers(["nats://a:1", " b:2 "]).unwrap(), vec!["nats://a:1", "b:2"]);
-        assert_eq!(parse_servers([""]).unwrap_err().kind, ErrorKind::InvalidArgument);
-        assert_eq!(parse_servers([]).unwrap_err().kind, ErrorKind::InvalidArgument);
-        assert_eq!(parse_servers(["nats://host:notaport"]).unwrap_err().kind, ErrorKind::InvalidArgument);
-    }
 }

@@ -1,20 +1,17 @@
-//! `nats_msg_*`: messages, their accessors and headers.
+//! `nats_msg_*`: reading and building messages, headers, JetStream metadata and
+//! acknowledgements.
 
 use crate::capi::args::*;
+use crate::capi::connection::nats_connection;
 use crate::capi::guard::*;
 use crate::capi::handle::*;
 use crate::capi::status::*;
 use crate::client::error::*;
+use crate::client::message::{header_name, header_value, AckStep, JsMeta, Message};
 use crate::client::runtime;
-use crate::client::subject::*;
-use crate::connection::nats_connection;
-use bytes::Bytes;
 use std::collections::HashMap;
 use std::ffi::{c_char, c_void, CString};
-use std::str::FromStr;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::sync::OnceLock;
 
 /// A message. Messages passed to a callback are borrowed until the callback returns (keep one
 /// with `nats_msg_clone`); messages returned through an out-param (`nats_msg_new`,
@@ -33,61 +30,43 @@ use std::time::Duration;
 /// `nats_msg_in_progress`, `nats_msg_term`, `nats_jetstream_stream_get_msg`,
 /// `nats_jetstream_stream_get_last_msg`, `nats_subscription_next_msg`.
 pub struct nats_msg {
-    pub(crate) inner: async_nats::Message,
-    /// `subject\0` then, when there is one, `reply\0`: NUL-terminated copies for C, made on
-    /// first access (a callback that only reads the payload costs no allocation), with where
-    /// the reply starts.
-    strings: OnceLock<(Box<[u8]>, Option<usize>)>,
-    /// NUL-terminated copies of the headers, built on first header access.
-    cache: OnceLock<HeaderCache>,
-    /// JetStream messages: the connection acknowledgements are published on.
-    acker: Option<Arc<nats_connection>>,
-    /// A final acknowledgement (ack, nak, term) was sent.
-    acked: AtomicBool,
-    /// JetStream metadata parsed from the reply subject, on first access.
-    meta: OnceLock<Option<JsMeta>>,
+    _private: [u8; 0],
 }
 
 // C owns a `nats_msg` with one owner: created and freed through a Box (see capi::handle).
 impl Castable for nats_msg {
-    type Rust = nats_msg;
+    type Rust = CMsg;
 }
 impl BoxHandle for nats_msg {}
 
-/// Metadata of a JetStream message, parsed from its `$JS.ACK.` reply subject.
-struct JsMeta {
-    stream: CString,
-    consumer: CString,
-    domain: CString,
-    stream_seq: u64,
-    consumer_seq: u64,
-    delivered: u64,
-    pending: u64,
-    timestamp_ns: i64,
+/// A message as C sees it: the message, and the NUL-terminated copies of its strings that C
+/// borrows, each made on first access (a callback that only reads the payload costs no
+/// allocation).
+pub(crate) struct CMsg {
+    pub(crate) msg: Message,
+    /// `subject\0` then, when there is one, `reply\0`, with where the reply starts.
+    strings: OnceLock<(Box<[u8]>, Option<usize>)>,
+    /// The headers and status description, built on first header access.
+    headers: OnceLock<HeaderCache>,
+    /// The JetStream metadata's strings.
+    meta: OnceLock<Option<CMeta>>,
 }
 
-impl JsMeta {
-    /// `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>` or the form with
-    /// `<domain>.<account hash>.` before the stream (ADR-15), possibly with more tokens.
-    fn parse(reply: &str) -> Option<JsMeta> {
-        let rest = reply.strip_prefix("$JS.ACK.")?;
-        let t: Vec<&str> = rest.split('.').collect();
-        let (domain, t) = match t.len() {
-            7 => ("", &t[..]),
-            n if n >= 9 => (if t[0] == "_" { "" } else { t[0] }, &t[2..]),
-            _ => return None,
-        };
-        Some(JsMeta {
-            stream: cstring(t[0]),
-            consumer: cstring(t[1]),
-            domain: cstring(domain),
-            delivered: t[2].parse().ok()?,
-            stream_seq: t[3].parse().ok()?,
-            consumer_seq: t[4].parse().ok()?,
-            timestamp_ns: t[5].parse().ok()?,
-            pending: t[6].parse().ok()?,
-        })
+impl From<Message> for CMsg {
+    fn from(msg: Message) -> Self {
+        CMsg { msg, strings: OnceLock::new(), headers: OnceLock::new(), meta: OnceLock::new() }
     }
+}
+
+impl Clone for CMsg {
+    fn clone(&self) -> Self {
+        CMsg { strings: self.strings.clone(), ..CMsg::from(self.msg.clone()) }
+    }
+}
+
+/// The handle of a message C borrows for the length of a callback.
+pub(crate) fn borrowed_msg(m: &CMsg) -> *const nats_msg {
+    (m as *const CMsg).cast()
 }
 
 /// C views of a message's headers: every key, and per key its values, each with an array of
@@ -102,6 +81,14 @@ struct HeaderCache {
 // built; sharing them between threads is sharing `&CStr`.
 unsafe impl Send for HeaderCache {}
 unsafe impl Sync for HeaderCache {}
+
+/// NUL-terminated copies of a JetStream message's metadata strings.
+struct CMeta {
+    stream: CString,
+    consumer: CString,
+    domain: CString,
+    meta: JsMeta,
+}
 
 fn cstring(s: &str) -> CString {
     CString::new(s.replace('\0', " ")).unwrap_or_default()
@@ -127,24 +114,12 @@ impl HeaderCache {
     }
 }
 
-impl nats_msg {
-    pub(crate) fn new(inner: async_nats::Message) -> Self {
-        nats_msg {
-            inner,
-            strings: OnceLock::new(),
-            cache: OnceLock::new(),
-            acker: None,
-            acked: AtomicBool::new(false),
-            meta: OnceLock::new(),
-        }
-    }
-
-    /// A JetStream message, acknowledged through `conn`.
+impl CMsg {
     /// The NUL-terminated subject and reply (see `strings`).
     fn c_strings(&self) -> &(Box<[u8]>, Option<usize>) {
         self.strings.get_or_init(|| {
-            let subject = self.inner.subject.as_bytes();
-            let reply = self.inner.reply.as_ref().map(|r| r.as_bytes());
+            let subject = self.msg.inner.subject.as_bytes();
+            let reply = self.msg.inner.reply.as_ref().map(|r| r.as_bytes());
             let mut buf = Vec::with_capacity(subject.len() + 2 + reply.map_or(0, |r| r.len()));
             buf.extend_from_slice(subject);
             buf.push(0);
@@ -158,125 +133,29 @@ impl nats_msg {
         })
     }
 
-    pub(crate) fn with_acker(mut self, conn: Arc<nats_connection>) -> Self {
-        self.acker = Some(conn);
-        self
-    }
-
-    fn js_meta(&self) -> Option<&JsMeta> {
-        self.meta.get_or_init(|| self.reply_str().and_then(JsMeta::parse)).as_ref()
-    }
-
-    /// Sends an acknowledgement of `kind` (`+ACK`, `-NAK`, `+WPI`, `+TERM`, ...) to the
-    /// message's reply subject; a final one (ack, nak, term) may be sent once per message,
-    /// progress (`+WPI`) any number of times before it. With `wait`, asks the server to
-    /// confirm it (a request), at most that long.
-    fn acknowledge(&self, body: &[u8], step: AckStep, wait: Option<Duration>) -> Result<()> {
-        let fin = step == AckStep::Final;
-        let conn = self.acker.as_ref().ok_or_else(|| {
-            Error::new(
-                ErrorKind::InvalidArgument,
-                "not a JetStream message (it was not received from a JetStream consumer)",
-            )
-        })?;
-        let reply = self.reply_str().filter(|r| r.starts_with("$JS.ACK.")).ok_or_else(|| {
-            Error::new(
-                ErrorKind::InvalidArgument,
-                "the message has no JetStream ack subject (its consumer does not need acknowledgements)",
-            )
-        })?;
-        if fin && self.acked.swap(true, Ordering::AcqRel) {
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                "the message was already acknowledged (ack, nak or term)",
-            ));
-        }
-        if self.acked.load(Ordering::Acquire) && !fin {
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                "the message was already acknowledged (ack, nak or term)",
-            ));
-        }
-        let sent = match wait {
-            None => conn.publish(reply, None, body),
-            Some(limit) => conn.request(reply, None, Bytes::copy_from_slice(body), limit).map(drop),
-        };
-        if sent.is_err() && fin {
-            self.acked.store(false, Ordering::Release);
-        }
-        sent
-    }
-
-    /// A message to publish, built by the user.
-    pub(crate) fn outgoing(subject: &str, reply: Option<&str>, data: &[u8]) -> Result<Self> {
-        check_subject(subject, Wildcards::Refused, "subject")?;
-        if let Some(r) = reply {
-            check_subject(r, Wildcards::Refused, "reply subject")?;
-        }
-        Ok(nats_msg::new(async_nats::Message {
-            subject: subject.into(),
-            reply: reply.map(Into::into),
-            payload: Bytes::copy_from_slice(data),
-            headers: None,
-            status: None,
-            description: None,
-            length: subject.len() + data.len(),
-        }))
-    }
-
-    pub(crate) fn reply_str(&self) -> Option<&str> {
-        self.inner.reply.as_ref().map(|r| r.as_str())
-    }
-
     fn headers(&self) -> &HeaderCache {
-        self.cache.get_or_init(|| HeaderCache::build(&self.inner))
+        self.headers.get_or_init(|| HeaderCache::build(&self.msg.inner))
     }
 
-    fn modify_headers(&mut self, f: impl FnOnce(&mut async_nats::HeaderMap)) {
-        let mut h = self.inner.headers.take().unwrap_or_default();
-        f(&mut h);
-        self.inner.headers = if h.is_empty() { None } else { Some(h) };
-        self.cache = OnceLock::new();
+    fn meta(&self) -> Option<&CMeta> {
+        self.meta
+            .get_or_init(|| {
+                self.msg.js_meta().map(|m| CMeta {
+                    stream: cstring(&m.stream),
+                    consumer: cstring(&m.consumer),
+                    domain: cstring(&m.domain),
+                    meta: m.clone(),
+                })
+            })
+            .as_ref()
     }
-}
 
-impl Clone for nats_msg {
-    fn clone(&self) -> Self {
-        nats_msg {
-            inner: self.inner.clone(),
-            strings: self.strings.clone(),
-            cache: OnceLock::new(),
-            acker: self.acker.clone(),
-            acked: AtomicBool::new(self.acked.load(Ordering::Acquire)),
-            meta: OnceLock::new(),
-        }
+    /// Changes the headers, dropping the C views of the old ones.
+    fn modify<T>(&mut self, f: impl FnOnce(&mut Message) -> T) -> T {
+        let result = f(&mut self.msg);
+        self.headers = OnceLock::new();
+        result
     }
-}
-
-fn header_name(key: &str) -> Result<async_nats::HeaderName> {
-    if key.is_empty() {
-        return Err(Error::new(ErrorKind::InvalidArgument, "header name is empty"));
-    }
-    async_nats::HeaderName::from_str(key).map_err(|_| {
-        Error::new(
-            ErrorKind::InvalidArgument,
-            format!("header name {key:?} must be printable ASCII without ':' or spaces"),
-        )
-    })
-}
-
-/// What an acknowledgement does to a JetStream message's processing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum AckStep {
-    /// Ends it (ack, nak, term): at most one per message.
-    Final,
-    /// Reports progress (`+WPI`): any number, before the final one.
-    Progress,
-}
-
-pub(crate) fn header_value(value: &str) -> Result<async_nats::HeaderValue> {
-    async_nats::HeaderValue::from_str(value)
-        .map_err(|_| Error::new(ErrorKind::InvalidArgument, "header value must not contain CR or LF"))
 }
 
 /// Creates a message to publish with `nats_publish_msg` or send with `nats_request_msg`:
@@ -297,8 +176,7 @@ pub unsafe extern "C" fn nats_msg_new(
         let r = opt_str_arg(reply, "reply")?;
         let d = bytes_arg(data, len, "data")?;
         out_arg(out, "out")?;
-        let m = nats_msg::outgoing(s, r, d)?;
-        box_out(out, m);
+        box_out(out, CMsg::from(Message::outgoing(s, r, d)?));
         Ok(())
     })
 }
@@ -316,7 +194,7 @@ pub unsafe extern "C" fn nats_msg_header_set(
         let m = borrow_mut(msg, "msg")?;
         let k = header_name(str_arg(key, "key")?)?;
         let v = header_value(str_arg(value, "value")?)?;
-        m.modify_headers(|h| h.insert(k, v));
+        m.modify(|m| m.set_header(k, v));
         Ok(())
     })
 }
@@ -333,7 +211,7 @@ pub unsafe extern "C" fn nats_msg_header_add(
         let m = borrow_mut(msg, "msg")?;
         let k = header_name(str_arg(key, "key")?)?;
         let v = header_value(str_arg(value, "value")?)?;
-        m.modify_headers(|h| h.append(k, v));
+        m.modify(|m| m.add_header(k, v));
         Ok(())
     })
 }
@@ -346,23 +224,7 @@ pub unsafe extern "C" fn nats_msg_header_delete(msg: *mut nats_msg, key: *const 
     guard(|| {
         let m = borrow_mut(msg, "msg")?;
         let key = str_arg(key, "key")?;
-        let k = header_name(key)?;
-        let has = m.inner.headers.as_ref().is_some_and(|h| h.get(k.clone()).is_some());
-        if !has {
-            return Err(Error::new(ErrorKind::NotFound, format!("no header {key:?}")));
-        }
-        m.modify_headers(|h| {
-            let mut kept = async_nats::HeaderMap::new();
-            for (name, vs) in h.iter() {
-                if *name != k {
-                    for v in vs {
-                        kept.append(name.clone(), v.clone());
-                    }
-                }
-            }
-            *h = kept;
-        });
-        Ok(())
+        m.modify(|m| m.delete_header(key))
     })
 }
 
@@ -441,36 +303,30 @@ pub unsafe extern "C" fn nats_msg_header_keys(
 /// message (and for NULL).
 #[no_mangle]
 pub unsafe extern "C" fn nats_msg_status(msg: *const nats_msg) -> u16 {
-    guard_value(0, || msg.as_ref().and_then(|m| m.inner.status).map_or(0, |s| s.as_u16()))
+    read(msg, |m| m.msg.status())
 }
 
 /// The description accompanying a status code ("No Responders", ...), NUL-terminated and
 /// borrowed like `nats_msg_subject`; NULL when there is none.
 #[no_mangle]
 pub unsafe extern "C" fn nats_msg_status_description(msg: *const nats_msg) -> *const c_char {
-    guard_value(std::ptr::null(), || match msg.as_ref().and_then(|m| m.headers().description.as_ref()) {
-        Some(d) => d.as_ptr(),
-        None => std::ptr::null(),
-    })
+    read(msg, |m| m.headers().description.as_ref().map_or(std::ptr::null(), |d| d.as_ptr()))
 }
 
 /// The message's subject, NUL-terminated. Borrowed from the message: valid until it is freed
 /// (or, in a callback, until the callback returns). NULL only if `msg` is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn nats_msg_subject(msg: *const nats_msg) -> *const c_char {
-    guard_value(std::ptr::null(), || match msg.as_ref() {
-        Some(m) => m.c_strings().0.as_ptr().cast(),
-        None => std::ptr::null(),
-    })
+    read(msg, |m| m.c_strings().0.as_ptr().cast())
 }
 
 /// The message's reply subject, NUL-terminated, or NULL when it has none (or `msg` is NULL).
 /// Borrowed like `nats_msg_subject`.
 #[no_mangle]
 pub unsafe extern "C" fn nats_msg_reply(msg: *const nats_msg) -> *const c_char {
-    guard_value(std::ptr::null(), || match msg.as_ref().and_then(|m| m.c_strings().1.map(|at| (m, at))) {
-        Some((m, at)) => m.c_strings().0[at..].as_ptr().cast(),
-        None => std::ptr::null(),
+    read(msg, |m| match m.c_strings() {
+        (strings, Some(at)) => strings[*at..].as_ptr().cast(),
+        (_, None) => std::ptr::null(),
     })
 }
 
@@ -479,17 +335,13 @@ pub unsafe extern "C" fn nats_msg_reply(msg: *const nats_msg) -> *const c_char {
 /// even when empty. Borrowed like `nats_msg_subject`. NULL if `msg` is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn nats_msg_data(msg: *const nats_msg) -> *const c_void {
-    guard_value(std::ptr::null(), || match msg.as_ref() {
-        Some(m) if m.inner.payload.is_empty() => c"".as_ptr().cast(),
-        Some(m) => m.inner.payload.as_ptr().cast(),
-        None => std::ptr::null(),
-    })
+    read(msg, |m| data_ptr(&m.msg.inner.payload))
 }
 
 /// Length of the payload in bytes; 0 if `msg` is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn nats_msg_data_len(msg: *const nats_msg) -> usize {
-    guard_value(0, || msg.as_ref().map_or(0, |m| m.inner.payload.len()))
+    read(msg, |m| m.msg.inner.payload.len())
 }
 
 /// Copies `msg` (cheap: the payload is shared, not copied) into a new message owned by the
@@ -553,20 +405,20 @@ pub unsafe extern "C" fn nats_msg_metadata(msg: *const nats_msg, meta: *mut nats
     guard(|| {
         let m = borrow(msg, "msg")?;
         out_arg(meta, "meta")?;
-        let j = m.js_meta().ok_or_else(|| {
+        let c = m.meta().ok_or_else(|| {
             Error::new(ErrorKind::InvalidArgument, "not a JetStream consumer's message (no $JS.ACK reply subject)")
         })?;
         write_out(
             meta,
             nats_js_msg_metadata {
-                stream: j.stream.as_ptr(),
-                consumer: j.consumer.as_ptr(),
-                domain: j.domain.as_ptr(),
-                stream_seq: j.stream_seq,
-                consumer_seq: j.consumer_seq,
-                num_delivered: j.delivered,
-                num_pending: j.pending,
-                timestamp_ns: j.timestamp_ns,
+                stream: c.stream.as_ptr(),
+                consumer: c.consumer.as_ptr(),
+                domain: c.domain.as_ptr(),
+                stream_seq: c.meta.stream_seq,
+                consumer_seq: c.meta.consumer_seq,
+                num_delivered: c.meta.delivered,
+                num_pending: c.meta.pending,
+                timestamp_ns: c.meta.timestamp_ns,
             },
         );
         Ok(())
@@ -580,7 +432,7 @@ pub unsafe extern "C" fn nats_msg_metadata(msg: *const nats_msg, meta: *mut nats
 /// needs acks, or already acknowledged), `NATS_ERR_CONNECTION_CLOSED`.
 #[no_mangle]
 pub unsafe extern "C" fn nats_msg_ack(msg: *const nats_msg) -> nats_status {
-    guard(|| borrow(msg, "msg")?.acknowledge(b"+ACK", AckStep::Final, None))
+    guard(|| borrow(msg, "msg")?.msg.acknowledge(b"+ACK", AckStep::Final, None))
 }
 
 /// As `nats_msg_ack`, then waits (at most `timeout_ms`; 0 = the connection's request timeout)
@@ -592,10 +444,8 @@ pub unsafe extern "C" fn nats_msg_ack_sync(msg: *const nats_msg, timeout_ms: u64
     guard(|| {
         let m = borrow(msg, "msg")?;
         runtime::refuse_on_runtime("nats_msg_ack_sync")?;
-        // A message without a connection fails in `acknowledge`; any default will do there.
-        let default = m.acker.as_ref().map_or(Duration::from_millis(1), |c| c.request_timeout);
-        let limit = ms_or_default(timeout_ms, default);
-        m.acknowledge(b"+ACK", AckStep::Final, Some(limit))
+        let limit = ms_or_default(timeout_ms, m.msg.ack_timeout());
+        m.msg.acknowledge(b"+ACK", AckStep::Final, Some(limit))
     })
 }
 
@@ -603,7 +453,7 @@ pub unsafe extern "C" fn nats_msg_ack_sync(msg: *const nats_msg, timeout_ms: u64
 /// Errors: as `nats_msg_ack`.
 #[no_mangle]
 pub unsafe extern "C" fn nats_msg_nak(msg: *const nats_msg) -> nats_status {
-    guard(|| borrow(msg, "msg")?.acknowledge(b"-NAK", AckStep::Final, None))
+    guard(|| borrow(msg, "msg")?.msg.acknowledge(b"-NAK", AckStep::Final, None))
 }
 
 /// As `nats_msg_nak`, asking the server to redeliver only after `delay_ms`.
@@ -612,7 +462,7 @@ pub unsafe extern "C" fn nats_msg_nak(msg: *const nats_msg) -> nats_status {
 pub unsafe extern "C" fn nats_msg_nak_with_delay(msg: *const nats_msg, delay_ms: u64) -> nats_status {
     guard(|| {
         let body = format!("-NAK {{\"delay\":{}}}", u128::from(delay_ms) * 1_000_000);
-        borrow(msg, "msg")?.acknowledge(body.as_bytes(), AckStep::Final, None)
+        borrow(msg, "msg")?.msg.acknowledge(body.as_bytes(), AckStep::Final, None)
     })
 }
 
@@ -620,12 +470,33 @@ pub unsafe extern "C" fn nats_msg_nak_with_delay(msg: *const nats_msg, delay_ms:
 /// sent any number of times before the final acknowledgement. Errors: as `nats_msg_ack`.
 #[no_mangle]
 pub unsafe extern "C" fn nats_msg_in_progress(msg: *const nats_msg) -> nats_status {
-    guard(|| borrow(msg, "msg")?.acknowledge(b"+WPI", AckStep::Progress, None))
+    guard(|| borrow(msg, "msg")?.msg.acknowledge(b"+WPI", AckStep::Progress, None))
 }
 
 /// Terminates the message: never redeliver it, although it was not processed.
 /// Errors: as `nats_msg_ack`.
 #[no_mangle]
 pub unsafe extern "C" fn nats_msg_term(msg: *const nats_msg) -> nats_status {
-    guard(|| borrow(msg, "msg")?.acknowledge(b"+TERM", AckStep::Final, None))
+    guard(|| borrow(msg, "msg")?.msg.acknowledge(b"+TERM", AckStep::Final, None))
+}
+
+/// Publishes `len` bytes at `data` to the reply subject of `request`.
+/// Errors: `NATS_ERR_NO_REPLY_SUBJECT` when the message has none, else as `nats_publish`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_msg_respond(
+    conn: *mut nats_connection,
+    request: *const nats_msg,
+    data: *const c_void,
+    len: usize,
+) -> nats_status {
+    guard(|| {
+        let c = borrow(conn, "conn")?;
+        let m = borrow(request, "request")?;
+        let d = bytes_arg(data, len, "data")?;
+        let reply = m
+            .msg
+            .reply_str()
+            .ok_or_else(|| Error::new(ErrorKind::NoReplySubject, "the request has no reply subject"))?;
+        c.publish(reply, None, d)
+    })
 }

@@ -1,55 +1,39 @@
-//! `nats_subscribe*`, `nats_subscription_*`: subscriptions with callback or synchronous
-//! delivery.
+//! Subscriptions, with callback or synchronous delivery.
 //!
 //! Each subscription has a pump task on the runtime, which moves messages from async-nats into
 //! the subscription's pending queue (enforcing its pending limits), and either a dedicated
-//! delivery thread, which takes them from the queue in order and calls the C callback, or
-//! (synchronous subscriptions) the caller's thread in `nats_subscription_next_msg`. Callbacks
+//! delivery thread, which takes them from the queue in order and calls the handler, or
+//! (synchronous subscriptions) the caller's thread in `Subscription::next_msg`. Handlers
 //! therefore never run on runtime threads and may call any blocking API function.
 
-use crate::capi::args::*;
-use crate::capi::callback::CCallback;
-use crate::capi::guard::*;
-use crate::capi::handle::*;
-use crate::capi::status::*;
+use crate::client::connection::{probe, wait_closed, Connection};
 use crate::client::error::*;
+use crate::client::events::error_event;
+use crate::client::message::Message;
 use crate::client::runtime;
 use crate::client::subject::*;
-use crate::connection::{nats_connection, wait_closed};
-use crate::events::Event;
-use crate::message::nats_msg;
 use futures_util::{FutureExt, StreamExt};
 use std::cell::Cell;
 use std::collections::VecDeque;
-use std::ffi::{c_char, c_void};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
-/// Message callback: `user_data` as given at subscribe time, the subscription (the same
-/// pointer `nats_subscribe` wrote), and the message, borrowed until the callback returns
-/// (`nats_msg_clone` keeps it). Runs on the subscription's own delivery thread, one message at
-/// a time, in the order received. It may call any function of this library, including
-/// publish, request, flush, unsubscribe and free of its own subscription.
-/// Must not throw: a C++ exception (or any unwinding) escaping a callback cannot cross the
-/// library and terminates the process; catch everything inside (see the header's notes).
-pub type nats_msg_callback =
-    Option<unsafe extern "C" fn(user_data: *mut c_void, sub: *mut nats_subscription, msg: *const nats_msg)>;
-
-/// Called exactly once with `user_data` after the last callback of a subscription has
-/// returned (after unsubscribe/free, or once the connection closed and queued messages were
-/// delivered). Frees whatever `user_data` holds.
-/// Must not throw: a C++ exception (or any unwinding) escaping a callback cannot cross the
-/// library and terminates the process; catch everything inside (see the header's notes).
-pub type nats_user_data_free = Option<unsafe extern "C" fn(user_data: *mut c_void)>;
-
-type MsgFn = unsafe extern "C" fn(*mut c_void, *mut nats_subscription, *const nats_msg);
-
 /// Default pending limit of a subscription in messages, as nats.c: 65536.
-pub const NATS_DEFAULT_PENDING_MSGS: i64 = 65536;
+pub(crate) const DEFAULT_PENDING_MSGS: i64 = 65536;
 /// Default pending limit of a subscription in bytes, as nats.c: 64 MiB.
-pub const NATS_DEFAULT_PENDING_BYTES: i64 = 64 * 1024 * 1024;
+pub(crate) const DEFAULT_PENDING_BYTES: i64 = 64 * 1024 * 1024;
+
+/// What a callback subscription does with each message, on its delivery thread.
+pub(crate) trait MessageHandler: Send + 'static {
+    /// The subscription exists and its delivery thread runs: from here on the handler owns
+    /// what it holds (until then, a failed subscribe leaves that to the caller).
+    fn accepted(&mut self);
+
+    /// One message, in the order received; the next waits until this returns.
+    fn on_message(&mut self, sub: &Arc<Subscription>, msg: Message);
+}
 
 thread_local! {
     /// On a delivery thread: the connection and subscription it delivers for.
@@ -57,11 +41,11 @@ thread_local! {
 }
 
 /// True on a delivery thread of one of `conn`'s subscriptions.
-pub(crate) fn delivering_for(conn: &nats_connection) -> bool {
+pub(crate) fn delivering_for(conn: &Connection) -> bool {
     DELIVERING.with(|d| d.get().0 == conn as *const _ as usize)
 }
 
-fn delivering_sub(sub: &nats_subscription) -> bool {
+fn delivering_sub(sub: &Subscription) -> bool {
     DELIVERING.with(|d| d.get().1 == sub as *const _ as usize)
 }
 
@@ -213,21 +197,10 @@ enum Control {
     Drain(oneshot::Sender<()>),
 }
 
-/// A subscription. Created by `nats_subscribe` / `nats_queue_subscribe` / `nats_subscribe_ex`
-/// (callback delivery) or `nats_subscribe_sync` / `nats_queue_subscribe_sync` (the caller
-/// pulls with `nats_subscription_next_msg`), released with `nats_subscription_free`. Thread
-/// safe: its functions may be called from any thread, including from its own callback.
-///
-/// Functions: `nats_pull_consumer_consume`, `nats_jetstream_subscribe`,
-/// `nats_jetstream_subscribe_sync`, `nats_jetstream_subscribe_ordered`, `nats_subscribe`,
-/// `nats_queue_subscribe`, `nats_subscribe_ex`, `nats_subscribe_sync`, `nats_queue_subscribe_sync`,
-/// `nats_subscription_next_msg`, `nats_subscription_unsubscribe`,
-/// `nats_subscription_auto_unsubscribe`, `nats_subscription_drain`,
-/// `nats_subscription_set_pending_limits`, `nats_subscription_pending_limits`,
-/// `nats_subscription_pending`, `nats_subscription_max_pending`, `nats_subscription_dropped`,
-/// `nats_subscription_delivered`, `nats_subscription_is_valid`, `nats_subscription_free`.
-pub struct nats_subscription {
-    conn: Arc<nats_connection>,
+/// A subscription: its pending queue with limits and counters, its pump's control channel,
+/// and how its messages reach the user.
+pub(crate) struct Subscription {
+    conn: Arc<Connection>,
     pending: Pending,
     delivery: Delivery,
     /// False once unsubscribed or freed: no callback starts after that.
@@ -258,7 +231,7 @@ pub struct nats_subscription {
 pub(crate) enum Delivery {
     /// To a callback, on the subscription's delivery thread.
     Callback,
-    /// Taken by the user with `nats_subscription_next_msg`.
+    /// Taken by the user with [`Subscription::next_msg`].
     Synchronous,
 }
 
@@ -272,12 +245,6 @@ pub(crate) enum Origin {
     JetStream,
 }
 
-// C owns a `nats_subscription` with shared: C holds one strong reference (see capi::handle).
-impl Castable for nats_subscription {
-    type Rust = nats_subscription;
-}
-impl ArcHandle for nats_subscription {}
-
 /// Where a subscription's messages come from: a core NATS subscription, or a stream of
 /// messages produced by async-nats (JetStream ordered or pull consumers), whose errors are
 /// reported through the error callback.
@@ -289,16 +256,16 @@ pub(crate) enum Source {
 pub(crate) type MsgStream =
     std::pin::Pin<Box<dyn futures_util::Stream<Item = std::result::Result<async_nats::Message, String>> + Send>>;
 
-/// What to call for each message, with the user's pointer and its release function.
-pub(crate) type Callback = CCallback<MsgFn>;
+/// The handler of a callback subscription.
+pub(crate) type Callback = Box<dyn MessageHandler>;
 
-impl nats_subscription {
-    fn subscribe(
-        conn: Arc<nats_connection>,
+impl Subscription {
+    pub(crate) fn subscribe(
+        conn: Arc<Connection>,
         subject: &str,
         queue: Option<&str>,
         cb: Option<Callback>,
-    ) -> Result<Arc<nats_subscription>> {
+    ) -> Result<Arc<Subscription>> {
         conn.check_open()?;
         check_subject(subject, Wildcards::Allowed, "subject")?;
         if let Some(q) = queue {
@@ -324,13 +291,13 @@ impl nats_subscription {
 
     /// Starts delivery from `source`: a delivery thread for callbacks, and the pump task.
     pub(crate) fn start(
-        conn: Arc<nats_connection>,
+        conn: Arc<Connection>,
         source: Source,
         cb: Option<Callback>,
         origin: Origin,
-    ) -> Result<Arc<nats_subscription>> {
+    ) -> Result<Arc<Subscription>> {
         let (control, control_rx) = mpsc::unbounded_channel();
-        let sub = Arc::new(nats_subscription {
+        let sub = Arc::new(Subscription {
             conn: conn.clone(),
             pending: Pending::default(),
             delivery: if cb.is_some() { Delivery::Callback } else { Delivery::Synchronous },
@@ -343,8 +310,8 @@ impl nats_subscription {
             pending_bytes: AtomicI64::new(0),
             max_pending_msgs: AtomicI64::new(0),
             max_pending_bytes: AtomicI64::new(0),
-            limit_msgs: AtomicI64::new(NATS_DEFAULT_PENDING_MSGS),
-            limit_bytes: AtomicI64::new(NATS_DEFAULT_PENDING_BYTES),
+            limit_msgs: AtomicI64::new(DEFAULT_PENDING_MSGS),
+            limit_bytes: AtomicI64::new(DEFAULT_PENDING_BYTES),
             slow: AtomicBool::new(false),
             received: AtomicU64::new(0),
             max: AtomicU64::new(0),
@@ -354,12 +321,13 @@ impl nats_subscription {
             let for_thread = sub.clone();
             conn.deliveries.started();
             let spawned = std::thread::Builder::new().name("nats-ffi-sub".into()).spawn(move || {
-                // From here the subscription owns user_data (had the thread not started, the
-                // call would fail and leave it to the caller).
-                let cb = cb.owned();
+                // From here the subscription owns the handler (had the thread not started, the
+                // call would fail and leave what it holds to the caller).
+                let mut cb = cb;
+                cb.accepted();
                 let conn = for_thread.conn.clone();
-                deliver(for_thread, &cb);
-                drop(cb); // user_data_free, after the last callback
+                deliver(for_thread, cb.as_mut());
+                drop(cb); // releases what it holds, after the last message
                 conn.deliveries.finished();
             });
             if let Err(e) = spawned {
@@ -387,7 +355,7 @@ impl nats_subscription {
         runtime::block_on_timeout(&self.conn.handle, what, Duration::from_secs(5), rx).ok()?.ok()
     }
 
-    fn unsubscribe(&self) -> Result<()> {
+    pub(crate) fn unsubscribe(&self) -> Result<()> {
         if !self.active.swap(false, Ordering::AcqRel) {
             return Err(Error::new(ErrorKind::InvalidSubscription, "already unsubscribed"));
         }
@@ -424,7 +392,7 @@ impl nats_subscription {
         Ok(())
     }
 
-    fn auto_unsubscribe(&self, max: u64) -> Result<()> {
+    pub(crate) fn auto_unsubscribe(&self, max: u64) -> Result<()> {
         if max == 0 {
             return Err(Error::new(ErrorKind::InvalidArgument, "max must be at least 1"));
         }
@@ -437,7 +405,7 @@ impl nats_subscription {
         }
     }
 
-    fn drain(&self, limit: Duration) -> Result<()> {
+    pub(crate) fn drain(&self, limit: Duration) -> Result<()> {
         self.check_live()?;
         self.command(Control::Drain, "nats_subscription_drain");
         if limit.is_zero() || delivering_sub(self) || runtime::on_runtime_thread() {
@@ -452,7 +420,7 @@ impl nats_subscription {
         Ok(())
     }
 
-    fn next_msg(&self, limit: Duration) -> Result<nats_msg> {
+    pub(crate) fn next_msg(&self, limit: Duration) -> Result<Message> {
         if self.delivery == Delivery::Callback {
             return Err(Error::new(
                 ErrorKind::InvalidArgument,
@@ -517,14 +485,11 @@ impl nats_subscription {
         if dropped > 0 {
             self.dropped.fetch_add(dropped, Ordering::Relaxed);
             if !self.slow.swap(true, Ordering::AcqRel) {
-                self.conn.send_event(Event::Error {
-                    sub: Some(self.clone()),
-                    status: ErrorKind::SlowConsumer,
-                    text: format!(
-                        "slow consumer: pending limits ({} msgs, {} bytes) reached; messages dropped",
-                        lm, lb
-                    ),
-                });
+                self.conn.send_event(error_event(
+                    Some(self.clone()),
+                    ErrorKind::SlowConsumer,
+                    format!("slow consumer: pending limits ({lm} msgs, {lb} bytes) reached; messages dropped"),
+                ));
             }
         }
     }
@@ -541,8 +506,8 @@ impl nats_subscription {
     }
 
     /// A message for C: JetStream ones carry the connection, for acknowledgements.
-    fn wrap(&self, m: async_nats::Message) -> nats_msg {
-        let msg = nats_msg::new(m);
+    fn wrap(&self, m: async_nats::Message) -> Message {
+        let msg = Message::new(m);
         if self.origin == Origin::JetStream {
             msg.with_acker(self.conn.clone())
         } else {
@@ -564,6 +529,58 @@ impl nats_subscription {
         });
     }
 
+    /// Sets the pending limits (-1: none; anything below is taken as -1). 0 would drop
+    /// everything and is refused.
+    pub(crate) fn set_pending_limits(&self, msgs: i64, bytes: i64) -> Result<()> {
+        if msgs == 0 || bytes == 0 {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "a pending limit of 0 would drop everything; use -1 for no limit",
+            ));
+        }
+        self.limit_msgs.store(msgs.max(-1), Ordering::Relaxed);
+        self.limit_bytes.store(bytes.max(-1), Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// The pending limits: (messages, bytes), -1 for none.
+    pub(crate) fn pending_limits(&self) -> (i64, i64) {
+        (self.limit_msgs.load(Ordering::Relaxed), self.limit_bytes.load(Ordering::Relaxed))
+    }
+
+    /// What waits in the pending queue now: (messages, bytes).
+    pub(crate) fn pending(&self) -> (i64, i64) {
+        (self.pending_msgs.load(Ordering::Relaxed).max(0), self.pending_bytes.load(Ordering::Relaxed).max(0))
+    }
+
+    /// The most the pending queue ever held: (messages, bytes).
+    pub(crate) fn max_pending(&self) -> (i64, i64) {
+        (self.max_pending_msgs.load(Ordering::Relaxed), self.max_pending_bytes.load(Ordering::Relaxed))
+    }
+
+    /// Messages dropped by the pending limits.
+    pub(crate) fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Messages handed to the callback or taken with `next_msg`.
+    pub(crate) fn delivered(&self) -> u64 {
+        self.delivered.load(Ordering::Relaxed)
+    }
+
+    /// Still subscribed, or ended with messages left to deliver.
+    pub(crate) fn is_valid(&self) -> bool {
+        self.active.load(Ordering::Acquire)
+            && !(self.ended.load(Ordering::Acquire) && self.pending_msgs.load(Ordering::Relaxed) <= 0)
+    }
+
+    /// The user let go of the subscription: unsubscribes it unless that was done already.
+    pub(crate) fn release(&self) {
+        if self.active.load(Ordering::Acquire) {
+            let _ = self.unsubscribe();
+        }
+    }
+
     /// A message left the pending queue (delivered or taken).
     fn taken(&self, len: usize) {
         self.delivered.fetch_add(1, Ordering::Relaxed);
@@ -578,7 +595,7 @@ impl nats_subscription {
 /// connection closes or the server side ends (auto-unsubscribe count, drain).
 async fn pump(
     mut subscriber: async_nats::Subscriber,
-    sub: Arc<nats_subscription>,
+    sub: Arc<Subscription>,
     mut control: mpsc::UnboundedReceiver<Control>,
 ) {
     let mut closed = sub.conn.closed.subscribe();
@@ -598,10 +615,10 @@ async fn pump(
                     let _ = ack.send(subscriber.unsubscribe_after(max).await.is_ok());
                 }
                 Some(Control::Drain(ack)) => {
-                    // See `nats_connection::shutdown`: a round trip first, so that nothing
+                    // See `Connection::shutdown`: a round trip first, so that nothing
                     // the server already routed to us is lost when async-nats drops the
                     // subscription right after sending the UNSUB.
-                    let _ = crate::connection::probe(&sub.conn.client, &sub.conn.outbox).await;
+                    let _ = probe(&sub.conn.client, &sub.conn.outbox).await;
                     let _ = subscriber.drain().await;
                     let _ = ack.send(());
                 }
@@ -649,18 +666,20 @@ async fn pump(
 /// Runs a subscription's pump; should it panic (a bug), the subscription ends and the
 /// connection's error callback gets `NATS_ERR_PANIC` with the detail, instead of the task
 /// dying silently on a runtime thread.
-async fn reporting_panics(sub: Arc<nats_subscription>, pump: impl std::future::Future<Output = ()>) {
+async fn reporting_panics(sub: Arc<Subscription>, pump: impl std::future::Future<Output = ()>) {
     use futures_util::FutureExt;
     if let Err(payload) = std::panic::AssertUnwindSafe(pump).catch_unwind().await {
-        let text =
-            format!("subscription stopped by an internal error: {}", crate::capi::guard::panic_text(payload.as_ref()));
+        let text = format!(
+            "subscription stopped by an internal error: {}",
+            crate::client::error::panic_text(payload.as_ref())
+        );
         sub.ended.store(true, Ordering::Release);
         sub.pending.close(Queued::Deliver);
-        sub.conn.send_event(Event::Error { sub: Some(sub.clone()), status: ErrorKind::Panic, text });
+        sub.conn.send_event(error_event(Some(sub.clone()), ErrorKind::Panic, text));
     }
 }
 
-async fn pump_stream(stream: MsgStream, sub: Arc<nats_subscription>, mut control: mpsc::UnboundedReceiver<Control>) {
+async fn pump_stream(stream: MsgStream, sub: Arc<Subscription>, mut control: mpsc::UnboundedReceiver<Control>) {
     // Fused: a stream that ended (an ordered consumer gives up after an error) is never
     // polled again; async-nats' streams panic when resumed after completion.
     let mut stream = stream.fuse();
@@ -674,9 +693,7 @@ async fn pump_stream(stream: MsgStream, sub: Arc<nats_subscription>, mut control
         loop {
             match item {
                 Some(Ok(m)) => batch.push(m),
-                Some(Err(text)) => {
-                    sub.conn.send_event(Event::Error { sub: Some(sub.clone()), status: ErrorKind::JetStream, text })
-                }
+                Some(Err(text)) => sub.conn.send_event(error_event(Some(sub.clone()), ErrorKind::JetStream, text)),
                 None => {}
             }
             if batch.len() >= 256 {
@@ -733,9 +750,8 @@ async fn pump_stream(stream: MsgStream, sub: Arc<nats_subscription>, mut control
 }
 
 /// The delivery thread's loop.
-fn deliver(sub: Arc<nats_subscription>, cb: &Callback) {
-    let handle: *mut nats_subscription = arc_ptr(&sub);
-    DELIVERING.with(|d| d.set((Arc::as_ptr(&sub.conn) as usize, handle as usize)));
+fn deliver(sub: Arc<Subscription>, cb: &mut dyn MessageHandler) {
+    DELIVERING.with(|d| d.set((Arc::as_ptr(&sub.conn) as usize, Arc::as_ptr(&sub) as usize)));
     let mut batch = VecDeque::new();
     'outer: while sub.pending.take_all(&mut batch) {
         while let Some(m) = batch.pop_front() {
@@ -743,296 +759,9 @@ fn deliver(sub: Arc<nats_subscription>, cb: &Callback) {
                 break 'outer;
             }
             let len = m.payload.len();
-            let msg = sub.wrap(m);
-            // SAFETY: the user's callback with the user's pointer; `handle` stays valid while
-            // this thread holds `sub`, `msg` while the call lasts.
-            unsafe { (cb.f())(cb.user_data(), handle, &msg) };
+            cb.on_message(&sub, sub.wrap(m));
             sub.taken(len);
         }
     }
     sub.pending.finish();
-}
-
-#[allow(clippy::too_many_arguments)]
-unsafe fn subscribe_common(
-    conn: *mut nats_connection,
-    subject: *const c_char,
-    queue: Option<*const c_char>,
-    cb: nats_msg_callback,
-    user_data: *mut c_void,
-    user_data_free: nats_user_data_free,
-    delivery: Delivery,
-    out: *mut *mut nats_subscription,
-) -> nats_status {
-    guard(|| {
-        borrow(conn, "conn")?;
-        let subject = str_arg(subject, "subject")?;
-        let queue = match queue {
-            Some(q) => Some(str_arg(q, "queue")?),
-            None => None,
-        };
-        let cb = match delivery {
-            Delivery::Synchronous => None,
-            Delivery::Callback => Some(CCallback::new(cb.ok_or_else(|| null("cb"))?, user_data, user_data_free)),
-        };
-        out_arg(out, "out")?;
-        let sub = nats_subscription::subscribe(clone_arc(conn, "conn")?, subject, queue, cb)?;
-        arc_out(out, sub);
-        Ok(())
-    })
-}
-
-/// Subscribes to `subject` (wildcards `*` and a final `>` allowed) and calls `cb(user_data,
-/// sub, msg)` for each message, on a dedicated thread, in order. On success writes the
-/// subscription to `*out`; release it with `nats_subscription_free`. The SUB is queued when
-/// this returns; `nats_connection_flush` makes sure the server has it.
-/// Errors: `NATS_ERR_NULL_ARGUMENT` (conn, subject, cb, out), `NATS_ERR_INVALID_UTF8`,
-/// `NATS_ERR_INVALID_SUBJECT` (also when subject and queue would make a protocol line longer
-/// than `NATS_MAX_CONTROL_LINE`), `NATS_ERR_CONNECTION_CLOSED`, `NATS_ERR_TIMEOUT` (the
-/// connection's send queue stayed full for request_timeout), `NATS_ERR_WOULD_BLOCK_RUNTIME`.
-#[no_mangle]
-pub unsafe extern "C" fn nats_subscribe(
-    conn: *mut nats_connection,
-    subject: *const c_char,
-    cb: nats_msg_callback,
-    user_data: *mut c_void,
-    out: *mut *mut nats_subscription,
-) -> nats_status {
-    subscribe_common(conn, subject, None, cb, user_data, None, Delivery::Callback, out)
-}
-
-/// As `nats_subscribe`, as a member of queue group `queue`: each message is delivered to one
-/// member of the group only. Errors: as `nats_subscribe`; `NATS_ERR_INVALID_SUBJECT` also for
-/// an empty queue name or one with whitespace.
-#[no_mangle]
-pub unsafe extern "C" fn nats_queue_subscribe(
-    conn: *mut nats_connection,
-    subject: *const c_char,
-    queue: *const c_char,
-    cb: nats_msg_callback,
-    user_data: *mut c_void,
-    out: *mut *mut nats_subscription,
-) -> nats_status {
-    subscribe_common(conn, subject, Some(queue), cb, user_data, None, Delivery::Callback, out)
-}
-
-/// The full form: `queue` may be NULL (plain subscription); `user_data_free`, if not NULL, is
-/// called exactly once with `user_data` after the last callback has returned, on the delivery
-/// thread. When the call fails it is not called: `user_data` stays the caller's.
-/// Errors: as `nats_queue_subscribe`.
-#[no_mangle]
-pub unsafe extern "C" fn nats_subscribe_ex(
-    conn: *mut nats_connection,
-    subject: *const c_char,
-    queue: *const c_char,
-    cb: nats_msg_callback,
-    user_data: *mut c_void,
-    user_data_free: nats_user_data_free,
-    out: *mut *mut nats_subscription,
-) -> nats_status {
-    let queue = if queue.is_null() { None } else { Some(queue) };
-    subscribe_common(conn, subject, queue, cb, user_data, user_data_free, Delivery::Callback, out)
-}
-
-/// Subscribes to `subject` for synchronous delivery: messages queue up (within the pending
-/// limits) until taken with `nats_subscription_next_msg`. Release with
-/// `nats_subscription_free`. Errors: as `nats_subscribe` (no `cb`).
-#[no_mangle]
-pub unsafe extern "C" fn nats_subscribe_sync(
-    conn: *mut nats_connection,
-    subject: *const c_char,
-    out: *mut *mut nats_subscription,
-) -> nats_status {
-    subscribe_common(conn, subject, None, None, std::ptr::null_mut(), None, Delivery::Synchronous, out)
-}
-
-/// As `nats_subscribe_sync`, as a member of queue group `queue`.
-#[no_mangle]
-pub unsafe extern "C" fn nats_queue_subscribe_sync(
-    conn: *mut nats_connection,
-    subject: *const c_char,
-    queue: *const c_char,
-    out: *mut *mut nats_subscription,
-) -> nats_status {
-    subscribe_common(conn, subject, Some(queue), None, std::ptr::null_mut(), None, Delivery::Synchronous, out)
-}
-
-/// Takes the next message of a synchronous subscription, waiting at most `timeout_ms`
-/// (0: do not wait, only take one already there). On success writes it to `*msg`, owned by
-/// the caller (`nats_msg_free`). Messages that arrived before the subscription ended
-/// (auto-unsubscribe, drain, connection closed) are still returned; after them, the end is
-/// reported. Errors: `NATS_ERR_TIMEOUT` (none arrived in time), `NATS_ERR_NULL_ARGUMENT`,
-/// `NATS_ERR_INVALID_ARGUMENT` (a callback subscription), `NATS_ERR_INVALID_SUBSCRIPTION`
-/// (unsubscribed, or ended and empty), `NATS_ERR_CONNECTION_CLOSED` (closed and empty),
-/// `NATS_ERR_WOULD_BLOCK_RUNTIME`. Several threads may wait on one subscription; each message
-/// goes to one of them.
-#[no_mangle]
-pub unsafe extern "C" fn nats_subscription_next_msg(
-    sub: *mut nats_subscription,
-    timeout_ms: u64,
-    msg: *mut *mut nats_msg,
-) -> nats_status {
-    guard(|| {
-        let s = borrow(sub, "sub")?;
-        out_arg(msg, "msg")?;
-        let m = s.next_msg(Duration::from_millis(timeout_ms))?;
-        box_out(msg, m);
-        Ok(())
-    })
-}
-
-/// Stops the subscription: messages still queued for it are discarded, no callback starts
-/// after this returns (one already running on the delivery thread finishes), and the UNSUB
-/// is queued to the server. The handle stays valid until `nats_subscription_free`.
-/// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_SUBSCRIPTION` (already unsubscribed,
-/// or already ended by auto-unsubscribe or drain), `NATS_ERR_CONNECTION_CLOSED` (its
-/// connection is closed; the subscription is stopped anyway).
-#[no_mangle]
-pub unsafe extern "C" fn nats_subscription_unsubscribe(sub: *mut nats_subscription) -> nats_status {
-    guard(|| borrow(sub, "sub")?.unsubscribe())
-}
-
-/// Unsubscribes automatically once `max` messages in total (counting those already
-/// received) have arrived: exactly `max` are delivered, then the subscription ends (and
-/// `user_data_free` runs). If `max` were already received, it ends at once. The UNSUB is
-/// queued when this returns. Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_ARGUMENT`
-/// (`max` 0), `NATS_ERR_INVALID_SUBSCRIPTION` (unsubscribed or ended),
-/// `NATS_ERR_CONNECTION_CLOSED`.
-#[no_mangle]
-pub unsafe extern "C" fn nats_subscription_auto_unsubscribe(sub: *mut nats_subscription, max: u64) -> nats_status {
-    guard(|| borrow(sub, "sub")?.auto_unsubscribe(max))
-}
-
-/// Drains the subscription: the server is told to stop sending (UNSUB), and every message it
-/// sent before that is still delivered (to the callback, or by `nats_subscription_next_msg`).
-/// With `timeout_ms` > 0, waits until all of them were delivered (callback subscriptions: the
-/// last callback returned; synchronous ones: the queue was emptied by the reader), at most
-/// that long; 0 starts the drain and returns at once. Called from the subscription's own
-/// callback, it never waits. Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_SUBSCRIPTION`
-/// (unsubscribed or already ended), `NATS_ERR_CONNECTION_CLOSED`, `NATS_ERR_TIMEOUT`.
-#[no_mangle]
-pub unsafe extern "C" fn nats_subscription_drain(sub: *mut nats_subscription, timeout_ms: u64) -> nats_status {
-    guard(|| borrow(sub, "sub")?.drain(Duration::from_millis(timeout_ms)))
-}
-
-/// Sets the pending limits: how many messages and payload bytes may be pending (waiting for
-/// the callback or being processed by it, or waiting for `next_msg`). Beyond them, new messages are dropped (counted by
-/// `nats_subscription_dropped`) and the error callback gets `NATS_ERR_SLOW_CONSUMER` with
-/// this subscription, once per episode (until the queue empties). A negative value means no
-/// limit. Defaults: 65536 messages, 64 MiB. Errors: `NATS_ERR_NULL_ARGUMENT`,
-/// `NATS_ERR_INVALID_ARGUMENT` (a limit of 0).
-#[no_mangle]
-pub unsafe extern "C" fn nats_subscription_set_pending_limits(
-    sub: *mut nats_subscription,
-    msgs: i64,
-    bytes: i64,
-) -> nats_status {
-    guard(|| {
-        let s = borrow(sub, "sub")?;
-        if msgs == 0 || bytes == 0 {
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                "a pending limit of 0 would drop everything; use -1 for no limit",
-            ));
-        }
-        s.limit_msgs.store(msgs.max(-1), Ordering::Relaxed);
-        s.limit_bytes.store(bytes.max(-1), Ordering::Relaxed);
-        Ok(())
-    })
-}
-
-/// Writes the pending limits (-1 = none) to `*msgs` and `*bytes`; either may be NULL.
-/// Errors: `NATS_ERR_NULL_ARGUMENT` (sub).
-#[no_mangle]
-pub unsafe extern "C" fn nats_subscription_pending_limits(
-    sub: *const nats_subscription,
-    msgs: *mut i64,
-    bytes: *mut i64,
-) -> nats_status {
-    guard(|| {
-        let s = borrow(sub, "sub")?;
-        write_opt(msgs, s.limit_msgs.load(Ordering::Relaxed));
-        write_opt(bytes, s.limit_bytes.load(Ordering::Relaxed));
-        Ok(())
-    })
-}
-
-unsafe fn write_opt<T>(p: *mut T, v: T) {
-    if !p.is_null() {
-        write_out(p, v);
-    }
-}
-
-/// Writes how many messages and payload bytes are pending to `*msgs` and `*bytes` (either may
-/// be NULL): received and not yet delivered, counting the one a callback is processing (until
-/// it returns) or, for synchronous subscriptions, those not yet taken. The pending limits
-/// apply to these counts.
-/// Errors: `NATS_ERR_NULL_ARGUMENT` (sub).
-#[no_mangle]
-pub unsafe extern "C" fn nats_subscription_pending(
-    sub: *const nats_subscription,
-    msgs: *mut i64,
-    bytes: *mut i64,
-) -> nats_status {
-    guard(|| {
-        let s = borrow(sub, "sub")?;
-        write_opt(msgs, s.pending_msgs.load(Ordering::Relaxed).max(0));
-        write_opt(bytes, s.pending_bytes.load(Ordering::Relaxed).max(0));
-        Ok(())
-    })
-}
-
-/// Writes the highest pending counts seen so far (see `nats_subscription_pending`).
-/// Errors: `NATS_ERR_NULL_ARGUMENT` (sub).
-#[no_mangle]
-pub unsafe extern "C" fn nats_subscription_max_pending(
-    sub: *const nats_subscription,
-    msgs: *mut i64,
-    bytes: *mut i64,
-) -> nats_status {
-    guard(|| {
-        let s = borrow(sub, "sub")?;
-        write_opt(msgs, s.max_pending_msgs.load(Ordering::Relaxed));
-        write_opt(bytes, s.max_pending_bytes.load(Ordering::Relaxed));
-        Ok(())
-    })
-}
-
-/// Number of messages dropped because the pending limits were reached; 0 for NULL.
-#[no_mangle]
-pub unsafe extern "C" fn nats_subscription_dropped(sub: *const nats_subscription) -> u64 {
-    guard_value(0, || sub.as_ref().map_or(0, |s| s.dropped.load(Ordering::Relaxed)))
-}
-
-/// Number of messages delivered so far: callbacks that returned, or messages taken with
-/// `nats_subscription_next_msg`; 0 for NULL.
-#[no_mangle]
-pub unsafe extern "C" fn nats_subscription_delivered(sub: *const nats_subscription) -> u64 {
-    guard_value(0, || sub.as_ref().map_or(0, |s| s.delivered.load(Ordering::Relaxed)))
-}
-
-/// True while the subscription may still deliver messages: not unsubscribed, and not ended
-/// with its queue empty. False for NULL.
-#[no_mangle]
-pub unsafe extern "C" fn nats_subscription_is_valid(sub: *const nats_subscription) -> bool {
-    guard_value(false, || {
-        sub.as_ref().is_some_and(|s| {
-            s.active.load(Ordering::Acquire)
-                && !(s.ended.load(Ordering::Acquire) && s.pending_msgs.load(Ordering::Relaxed) <= 0)
-        })
-    })
-}
-
-/// Unsubscribes (if still active) and releases the caller's handle. NULL is a no-op. Safe to
-/// call from the subscription's own callback (the message and `sub` stay valid until that
-/// callback returns). `user_data_free` runs once the delivery thread has finished.
-#[no_mangle]
-pub unsafe extern "C" fn nats_subscription_free(sub: *mut nats_subscription) {
-    guard_void(|| {
-        if let Some(s) = free_arc(sub) {
-            if s.active.load(Ordering::Acquire) {
-                let _ = s.unsubscribe();
-            }
-        }
-    })
 }
