@@ -1408,19 +1408,19 @@ unsafe fn setup(url: &str) -> (Conn, *mut nats_subscription) {
         if name == "push1" {
             cfg.deliver_subject = deliver.as_ptr();
         }
-        ok(nats_jetstream_consumer_create(j.0, cs("DRV").as_ptr(), &cfg, null_mut()));
+        ok(nats_jetstream_consumer_create(j.raw(), cs("DRV").as_ptr(), &cfg, null_mut()));
     }
     let b = cs("b1");
     let mut kv_cfg = common::js::kv_config_for(&b);
     kv_cfg.history = 5;
     let mut kv = null_mut();
-    ok(nats_jetstream_kv_create(j.0, &kv_cfg, &mut kv));
+    ok(nats_jetstream_kv_create(j.raw(), &kv_cfg, &mut kv));
     nats_kv_free(kv);
     unsafe extern "C" fn echo(ud: *mut c_void, _: *mut nats_subscription, m: *const nats_msg) {
         let _ = nats_msg_respond(ud.cast(), m, nats_msg_data(m), nats_msg_data_len(m));
     }
     let mut sub = null_mut();
-    ok(nats_subscribe(conn.0, cs("drv.svc.>").as_ptr(), Some(echo), conn.0.cast(), &mut sub));
+    ok(nats_subscribe(conn.raw(), cs("drv.svc.>").as_ptr(), Some(echo), conn.raw().cast(), &mut sub));
     conn.flush();
     (conn, sub)
 }

@@ -32,22 +32,22 @@ fn nkey_user_inline_and_from_file() {
     let srv = Server::start_conf(&format!("authorization {{ users = [ {{ nkey: {} }} ] }}\n", user.public_key()));
     let seed = user.seed().unwrap();
     let o = Opts::new().servers(&[&srv.url()]);
-    ok(unsafe { nats_options_set_nkey_seed(o.0, cs(&seed).as_ptr()) });
+    ok(unsafe { nats_options_set_nkey_seed(o.raw(), cs(&seed).as_ptr()) });
     roundtrip(&o.connect().unwrap());
     let f = write_file(srv.dir.path(), "user.nk", &format!("{seed}\n"));
-    ok(unsafe { nats_options_set_nkey_seed_file(o.0, cs(&f).as_ptr()) });
+    ok(unsafe { nats_options_set_nkey_seed_file(o.raw(), cs(&f).as_ptr()) });
     roundtrip(&o.connect().unwrap());
     // Another user's key: rejected, fast, without the seed in the error.
     let other = nkeys::KeyPair::new_user().seed().unwrap();
-    ok(unsafe { nats_options_set_nkey_seed(o.0, cs(&other).as_ptr()) });
+    ok(unsafe { nats_options_set_nkey_seed(o.raw(), cs(&other).as_ptr()) });
     expect_auth_failure(&o, &other);
     // Bad input never echoes the secret.
-    check(unsafe { nats_options_set_nkey_seed(o.0, cs("SUnotaseed").as_ptr()) }, NATS_ERR_INVALID_ARGUMENT);
+    check(unsafe { nats_options_set_nkey_seed(o.raw(), cs("SUnotaseed").as_ptr()) }, NATS_ERR_INVALID_ARGUMENT);
     assert!(!last_error().contains("SUnotaseed"));
     let bad = write_file(srv.dir.path(), "bad.nk", "garbage\n");
-    check(unsafe { nats_options_set_nkey_seed_file(o.0, cs(&bad).as_ptr()) }, NATS_ERR_INVALID_ARGUMENT);
-    check(unsafe { nats_options_set_nkey_seed_file(o.0, cs("/nonexistent/x.nk").as_ptr()) }, NATS_ERR_IO);
-    check(unsafe { nats_options_set_nkey_seed(o.0, std::ptr::null()) }, NATS_ERR_NULL_ARGUMENT);
+    check(unsafe { nats_options_set_nkey_seed_file(o.raw(), cs(&bad).as_ptr()) }, NATS_ERR_INVALID_ARGUMENT);
+    check(unsafe { nats_options_set_nkey_seed_file(o.raw(), cs("/nonexistent/x.nk").as_ptr()) }, NATS_ERR_IO);
+    check(unsafe { nats_options_set_nkey_seed(o.raw(), std::ptr::null()) }, NATS_ERR_NULL_ARGUMENT);
 }
 
 #[test]
@@ -56,19 +56,19 @@ fn operator_jwt_with_creds_file() {
     let seed = user.seed().unwrap();
     let o = Opts::new().servers(&[&srv.url()]);
     let f = creds_file(srv.dir.path(), &user_jwt, &seed);
-    ok(unsafe { nats_options_set_credentials_file(o.0, cs(&f).as_ptr()) });
+    ok(unsafe { nats_options_set_credentials_file(o.raw(), cs(&f).as_ptr()) });
     roundtrip(&o.connect().unwrap());
     // A user whose JWT the account did not issue: rejected.
     let stranger = nkeys::KeyPair::new_user();
     let rogue_acc = nkeys::KeyPair::new_account();
     let rogue = jwt(&rogue_acc, &stranger.public_key(), "x", serde_json::json!({"type": "user", "version": 2}));
     let f2 = creds_file(&srv.dir.path().join("."), &rogue, &stranger.seed().unwrap());
-    ok(unsafe { nats_options_set_credentials_file(o.0, cs(&f2).as_ptr()) });
+    ok(unsafe { nats_options_set_credentials_file(o.raw(), cs(&f2).as_ptr()) });
     expect_auth_failure(&o, &stranger.seed().unwrap());
     let junk = write_file(srv.dir.path(), "junk.creds", "not creds\n");
-    check(unsafe { nats_options_set_credentials_file(o.0, cs(&junk).as_ptr()) }, NATS_ERR_INVALID_ARGUMENT);
+    check(unsafe { nats_options_set_credentials_file(o.raw(), cs(&junk).as_ptr()) }, NATS_ERR_INVALID_ARGUMENT);
     assert!(!last_error().contains("not creds"));
-    check(unsafe { nats_options_set_credentials_file(o.0, cs("/nonexistent/u.creds").as_ptr()) }, NATS_ERR_IO);
+    check(unsafe { nats_options_set_credentials_file(o.raw(), cs("/nonexistent/u.creds").as_ptr()) }, NATS_ERR_IO);
 }
 
 static SIGNER: Mutex<Option<nkeys::KeyPair>> = Mutex::new(None);
@@ -89,7 +89,7 @@ fn operator_jwt_with_signing_callback() {
     let mut calls = Box::new(0usize);
     let o = Opts::new().servers(&[&srv.url()]);
     ok(unsafe {
-        nats_options_set_user_jwt(o.0, cs(&user_jwt).as_ptr(), Some(sign), &mut *calls as *mut usize as *mut c_void)
+        nats_options_set_user_jwt(o.raw(), cs(&user_jwt).as_ptr(), Some(sign), &mut *calls as *mut usize as *mut c_void)
     });
     roundtrip(&o.connect().unwrap());
     assert_eq!(*calls, 1, "the callback signed the nonce once");
@@ -99,11 +99,11 @@ fn operator_jwt_with_signing_callback() {
     assert!(o.connect().is_err());
     assert!(t.elapsed() < Duration::from_secs(5));
     check(
-        unsafe { nats_options_set_user_jwt(o.0, cs("nope").as_ptr(), Some(sign), std::ptr::null_mut()) },
+        unsafe { nats_options_set_user_jwt(o.raw(), cs("nope").as_ptr(), Some(sign), std::ptr::null_mut()) },
         NATS_ERR_INVALID_ARGUMENT,
     );
     check(
-        unsafe { nats_options_set_user_jwt(o.0, cs(&user_jwt).as_ptr(), None, std::ptr::null_mut()) },
+        unsafe { nats_options_set_user_jwt(o.raw(), cs(&user_jwt).as_ptr(), None, std::ptr::null_mut()) },
         NATS_ERR_NULL_ARGUMENT,
     );
 }
@@ -126,8 +126,8 @@ fn permission_violation_reported_through_the_error_callback() {
         "authorization { users = [ { user: mta, password: pw, permissions: { publish: { deny: [\"secret.>\"] } } } ] }\n",
     );
     let o = Opts::new().servers(&[&srv.url()]);
-    ok(unsafe { nats_options_set_user_password(o.0, cs("mta").as_ptr(), cs("pw").as_ptr()) });
-    ok(unsafe { nats_options_set_error_cb(o.0, Some(on_error), std::ptr::null_mut()) });
+    ok(unsafe { nats_options_set_user_password(o.raw(), cs("mta").as_ptr(), cs("pw").as_ptr()) });
+    ok(unsafe { nats_options_set_error_cb(o.raw(), Some(on_error), std::ptr::null_mut()) });
     let c = o.connect().unwrap();
     ok(c.publish("secret.keys", b"x"));
     c.flush();
@@ -147,10 +147,10 @@ fn mtls_verify_and_map_maps_the_certificate_to_a_user() {
     };
     let srv = Server::start_conf(&conf("CN=mailer"));
     let o = Opts::new().servers(&[&format!("tls://127.0.0.1:{}", srv.port)]);
-    ok(unsafe { nats_options_set_certificate(o.0, cs(&pki.ca).as_ptr()) });
+    ok(unsafe { nats_options_set_certificate(o.raw(), cs(&pki.ca).as_ptr()) });
     // No client certificate: the TLS handshake itself fails.
     assert!(o.connect().is_err());
-    ok(unsafe { nats_options_set_client_cert(o.0, cs(&pki.client_cert).as_ptr(), cs(&pki.client_key).as_ptr()) });
+    ok(unsafe { nats_options_set_client_cert(o.raw(), cs(&pki.client_cert).as_ptr(), cs(&pki.client_key).as_ptr()) });
     let c = o.connect().unwrap();
     roundtrip(&c);
     // The server knows the connection as the mapped user.
@@ -160,8 +160,8 @@ fn mtls_verify_and_map_maps_the_certificate_to_a_user() {
     // A certificate that maps to no user is an authorization failure.
     let other = Server::start_conf(&conf("CN=someone-else"));
     let o2 = Opts::new().servers(&[&format!("tls://127.0.0.1:{}", other.port)]);
-    ok(unsafe { nats_options_set_certificate(o2.0, cs(&pki.ca).as_ptr()) });
-    ok(unsafe { nats_options_set_client_cert(o2.0, cs(&pki.client_cert).as_ptr(), cs(&pki.client_key).as_ptr()) });
+    ok(unsafe { nats_options_set_certificate(o2.raw(), cs(&pki.ca).as_ptr()) });
+    ok(unsafe { nats_options_set_client_cert(o2.raw(), cs(&pki.client_cert).as_ptr(), cs(&pki.client_key).as_ptr()) });
     expect_auth_failure(&o2, "BEGIN PRIVATE KEY");
 }
 
@@ -171,7 +171,7 @@ fn failed_auth_makes_one_attempt_per_server_not_a_retry_storm() {
     let srv = Server::start_conf(&format!("authorization {{ users = [ {{ nkey: {} }} ] }}\n", user.public_key()));
     let o = Opts::new().servers(&[&srv.url()]);
     let wrong = nkeys::KeyPair::new_user().seed().unwrap();
-    ok(unsafe { nats_options_set_nkey_seed(o.0, cs(&wrong).as_ptr()) });
+    ok(unsafe { nats_options_set_nkey_seed(o.raw(), cs(&wrong).as_ptr()) });
     expect_auth_failure(&o, &wrong);
     std::thread::sleep(Duration::from_millis(500));
     let violations = srv.log().matches("authentication error").count();
@@ -183,26 +183,26 @@ fn tls_server_name_override_and_insecure_skip_verify() {
     let pki = tls::Pki::new();
     let srv = Server::start_conf(&pki.server_block("verify: true"));
     let o = Opts::new().servers(&[&format!("tls://127.0.0.1:{}", srv.port)]);
-    ok(unsafe { nats_options_set_certificate(o.0, cs(&pki.ca).as_ptr()) });
-    ok(unsafe { nats_options_set_client_cert(o.0, cs(&pki.client_cert).as_ptr(), cs(&pki.client_key).as_ptr()) });
+    ok(unsafe { nats_options_set_certificate(o.raw(), cs(&pki.ca).as_ptr()) });
+    ok(unsafe { nats_options_set_client_cert(o.raw(), cs(&pki.client_cert).as_ptr(), cs(&pki.client_key).as_ptr()) });
     o.connect().unwrap();
     // The certificate names localhost and 127.0.0.1: verifying against another name fails,
     // against one of its names (not the URL's host) succeeds.
-    ok(unsafe { nats_options_set_tls_server_name(o.0, cs("nats.internal").as_ptr()) });
+    ok(unsafe { nats_options_set_tls_server_name(o.raw(), cs("nats.internal").as_ptr()) });
     check(o.connect().err().unwrap(), NATS_ERR_TLS);
-    ok(unsafe { nats_options_set_tls_server_name(o.0, cs("localhost").as_ptr()) });
+    ok(unsafe { nats_options_set_tls_server_name(o.raw(), cs("localhost").as_ptr()) });
     roundtrip(&o.connect().unwrap());
-    ok(unsafe { nats_options_set_tls_server_name(o.0, std::ptr::null()) });
-    check(unsafe { nats_options_set_tls_server_name(o.0, cs("not a name").as_ptr()) }, NATS_ERR_INVALID_ARGUMENT);
+    ok(unsafe { nats_options_set_tls_server_name(o.raw(), std::ptr::null()) });
+    check(unsafe { nats_options_set_tls_server_name(o.raw(), cs("not a name").as_ptr()) }, NATS_ERR_INVALID_ARGUMENT);
     // An untrusted CA fails unless verification is explicitly skipped.
-    ok(unsafe { nats_options_set_certificate(o.0, cs(&pki.other_ca).as_ptr()) });
+    ok(unsafe { nats_options_set_certificate(o.raw(), cs(&pki.other_ca).as_ptr()) });
     check(o.connect().err().unwrap(), NATS_ERR_TLS);
-    ok(unsafe { nats_options_set_tls_insecure_skip_verify(o.0, true) });
+    ok(unsafe { nats_options_set_tls_insecure_skip_verify(o.raw(), true) });
     let c = o.connect().unwrap();
     roundtrip(&c);
     let tls = &srv.monitor("/connz")["connections"][0]["tls_version"];
     assert!(tls.as_str().unwrap_or("").starts_with("1."), "still encrypted: {tls}");
-    ok(unsafe { nats_options_set_tls_insecure_skip_verify(o.0, false) });
+    ok(unsafe { nats_options_set_tls_insecure_skip_verify(o.raw(), false) });
     check(o.connect().err().unwrap(), NATS_ERR_TLS);
     check(unsafe { nats_options_set_tls_insecure_skip_verify(std::ptr::null_mut(), true) }, NATS_ERR_NULL_ARGUMENT);
 }

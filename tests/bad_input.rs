@@ -55,19 +55,19 @@ fn options_setters_reject_null_and_bad_utf8() {
     ];
     for (f, what) in str_setters {
         fails_with(unsafe { f(n, cs("x").as_ptr()) }, NATS_ERR_NULL_ARGUMENT);
-        assert_eq!(unsafe { f(o.0, BAD_UTF8) }, NATS_ERR_INVALID_UTF8, "{what}");
+        assert_eq!(unsafe { f(o.raw(), BAD_UTF8) }, NATS_ERR_INVALID_UTF8, "{what}");
     }
     for f in [nats_options_set_token, nats_options_set_token_file, nats_options_set_inbox_prefix] {
-        fails_with(unsafe { f(o.0, null()) }, NATS_ERR_NULL_ARGUMENT);
+        fails_with(unsafe { f(o.raw(), null()) }, NATS_ERR_NULL_ARGUMENT);
     }
     type PairSetter = unsafe extern "C" fn(*mut nats_options, *const c_char, *const c_char) -> nats_status;
     let pairs: [PairSetter; 3] =
         [nats_options_set_user_password, nats_options_set_user_password_file, nats_options_set_client_cert];
     for f in pairs {
         fails_with(unsafe { f(n, cs("a").as_ptr(), cs("b").as_ptr()) }, NATS_ERR_NULL_ARGUMENT);
-        fails_with(unsafe { f(o.0, null(), cs("b").as_ptr()) }, NATS_ERR_NULL_ARGUMENT);
-        fails_with(unsafe { f(o.0, cs("a").as_ptr(), null()) }, NATS_ERR_NULL_ARGUMENT);
-        fails_with(unsafe { f(o.0, BAD_UTF8, cs("b").as_ptr()) }, NATS_ERR_INVALID_UTF8);
+        fails_with(unsafe { f(o.raw(), null(), cs("b").as_ptr()) }, NATS_ERR_NULL_ARGUMENT);
+        fails_with(unsafe { f(o.raw(), cs("a").as_ptr(), null()) }, NATS_ERR_NULL_ARGUMENT);
+        fails_with(unsafe { f(o.raw(), BAD_UTF8, cs("b").as_ptr()) }, NATS_ERR_INVALID_UTF8);
     }
     type BoolSetter = unsafe extern "C" fn(*mut nats_options, bool) -> nats_status;
     let bools: [BoolSetter; 6] = [
@@ -80,7 +80,7 @@ fn options_setters_reject_null_and_bad_utf8() {
     ];
     for f in bools {
         fails_with(unsafe { f(n, true) }, NATS_ERR_NULL_ARGUMENT);
-        ok(unsafe { f(o.0, true) });
+        ok(unsafe { f(o.raw(), true) });
     }
     type MsSetter = unsafe extern "C" fn(*mut nats_options, u64) -> nats_status;
     let ms: [MsSetter; 3] = [
@@ -90,13 +90,13 @@ fn options_setters_reject_null_and_bad_utf8() {
     ];
     for f in ms {
         fails_with(unsafe { f(n, 10) }, NATS_ERR_NULL_ARGUMENT);
-        fails_with(unsafe { f(o.0, 0) }, NATS_ERR_INVALID_ARGUMENT);
-        ok(unsafe { f(o.0, 10) });
+        fails_with(unsafe { f(o.raw(), 0) }, NATS_ERR_INVALID_ARGUMENT);
+        ok(unsafe { f(o.raw(), 10) });
     }
     fails_with(unsafe { nats_options_set_max_reconnects(n, 1) }, NATS_ERR_NULL_ARGUMENT);
     fails_with(unsafe { nats_options_set_sender_capacity(n, 1) }, NATS_ERR_NULL_ARGUMENT);
     let bad = [BAD_UTF8];
-    fails_with(unsafe { nats_options_set_servers(o.0, bad.as_ptr(), 1) }, NATS_ERR_INVALID_UTF8);
+    fails_with(unsafe { nats_options_set_servers(o.raw(), bad.as_ptr(), 1) }, NATS_ERR_INVALID_UTF8);
 }
 
 #[test]
@@ -104,7 +104,7 @@ fn connect_rejects_null_and_bad_urls() {
     let mut out: *mut nats_connection = sentinel();
     fails_with(unsafe { nats_connect(null(), &mut out) }, NATS_ERR_NULL_ARGUMENT);
     let o = Opts::new();
-    fails_with(unsafe { nats_connect(o.0, null_mut()) }, NATS_ERR_NULL_ARGUMENT);
+    fails_with(unsafe { nats_connect(o.raw(), null_mut()) }, NATS_ERR_NULL_ARGUMENT);
     fails_with(unsafe { nats_connect_url(null(), &mut out) }, NATS_ERR_NULL_ARGUMENT);
     fails_with(unsafe { nats_connect_url(BAD_UTF8, &mut out) }, NATS_ERR_INVALID_UTF8);
     fails_with(unsafe { nats_connect_url(cs("").as_ptr(), &mut out) }, NATS_ERR_INVALID_ARGUMENT);
@@ -121,17 +121,17 @@ fn connection_calls_reject_bad_input() {
     let d = b"x".as_ptr().cast::<c_void>();
     // publish
     fails_with(unsafe { nats_publish(n, cs("a").as_ptr(), d, 1) }, NATS_ERR_NULL_ARGUMENT);
-    fails_with(unsafe { nats_publish(c.0, null(), d, 1) }, NATS_ERR_NULL_ARGUMENT);
-    fails_with(unsafe { nats_publish(c.0, cs("a").as_ptr(), null(), 5) }, NATS_ERR_NULL_ARGUMENT);
-    fails_with(unsafe { nats_publish(c.0, BAD_UTF8, d, 1) }, NATS_ERR_INVALID_UTF8);
+    fails_with(unsafe { nats_publish(c.raw(), null(), d, 1) }, NATS_ERR_NULL_ARGUMENT);
+    fails_with(unsafe { nats_publish(c.raw(), cs("a").as_ptr(), null(), 5) }, NATS_ERR_NULL_ARGUMENT);
+    fails_with(unsafe { nats_publish(c.raw(), BAD_UTF8, d, 1) }, NATS_ERR_INVALID_UTF8);
     for bad in ["", " ", "a b", "a..b", ".a", "a.", "a.*", "a.>", ">", "a\tb", "a\nb"] {
         fails_with(c.publish(bad, b"x"), NATS_ERR_INVALID_SUBJECT);
     }
     // publish_with_reply
-    fails_with(unsafe { nats_publish_with_reply(c.0, cs("a").as_ptr(), null(), d, 1) }, NATS_ERR_NULL_ARGUMENT);
-    fails_with(unsafe { nats_publish_with_reply(c.0, cs("a").as_ptr(), BAD_UTF8, d, 1) }, NATS_ERR_INVALID_UTF8);
+    fails_with(unsafe { nats_publish_with_reply(c.raw(), cs("a").as_ptr(), null(), d, 1) }, NATS_ERR_NULL_ARGUMENT);
+    fails_with(unsafe { nats_publish_with_reply(c.raw(), cs("a").as_ptr(), BAD_UTF8, d, 1) }, NATS_ERR_INVALID_UTF8);
     fails_with(
-        unsafe { nats_publish_with_reply(c.0, cs("a").as_ptr(), cs("r.*").as_ptr(), d, 1) },
+        unsafe { nats_publish_with_reply(c.raw(), cs("a").as_ptr(), cs("r.*").as_ptr(), d, 1) },
         NATS_ERR_INVALID_SUBJECT,
     );
     // flush
@@ -139,15 +139,15 @@ fn connection_calls_reject_bad_input() {
     // request
     let mut reply: *mut nats_msg = sentinel();
     fails_with(unsafe { nats_request(n, cs("a").as_ptr(), d, 1, 100, &mut reply) }, NATS_ERR_NULL_ARGUMENT);
-    fails_with(unsafe { nats_request(c.0, null(), d, 1, 100, &mut reply) }, NATS_ERR_NULL_ARGUMENT);
-    fails_with(unsafe { nats_request(c.0, cs("a").as_ptr(), d, 1, 100, null_mut()) }, NATS_ERR_NULL_ARGUMENT);
-    fails_with(unsafe { nats_request(c.0, BAD_UTF8, d, 1, 100, &mut reply) }, NATS_ERR_INVALID_UTF8);
-    fails_with(unsafe { nats_request(c.0, cs("a b").as_ptr(), d, 1, 100, &mut reply) }, NATS_ERR_INVALID_SUBJECT);
-    fails_with(unsafe { nats_request(c.0, cs("no.one").as_ptr(), d, 1, 1000, &mut reply) }, NATS_ERR_NO_RESPONDERS);
+    fails_with(unsafe { nats_request(c.raw(), null(), d, 1, 100, &mut reply) }, NATS_ERR_NULL_ARGUMENT);
+    fails_with(unsafe { nats_request(c.raw(), cs("a").as_ptr(), d, 1, 100, null_mut()) }, NATS_ERR_NULL_ARGUMENT);
+    fails_with(unsafe { nats_request(c.raw(), BAD_UTF8, d, 1, 100, &mut reply) }, NATS_ERR_INVALID_UTF8);
+    fails_with(unsafe { nats_request(c.raw(), cs("a b").as_ptr(), d, 1, 100, &mut reply) }, NATS_ERR_INVALID_SUBJECT);
+    fails_with(unsafe { nats_request(c.raw(), cs("no.one").as_ptr(), d, 1, 1000, &mut reply) }, NATS_ERR_NO_RESPONDERS);
     assert_eq!(reply, sentinel(), "out-param written on failure");
     // respond
     fails_with(unsafe { nats_msg_respond(n, sentinel(), d, 1) }, NATS_ERR_NULL_ARGUMENT);
-    fails_with(unsafe { nats_msg_respond(c.0, null(), d, 1) }, NATS_ERR_NULL_ARGUMENT);
+    fails_with(unsafe { nats_msg_respond(c.raw(), null(), d, 1) }, NATS_ERR_NULL_ARGUMENT);
     // status / close / free of NULL
     assert_eq!(unsafe { nats_connection_status(null()) }, NATS_CONN_STATUS_CLOSED);
     unsafe { nats_connection_close(null_mut()) };
@@ -165,35 +165,38 @@ fn subscription_calls_reject_bad_input() {
         unsafe { nats_subscribe(null_mut(), s.as_ptr(), Some(noop_cb), null_mut(), &mut out) },
         NATS_ERR_NULL_ARGUMENT,
     );
-    fails_with(unsafe { nats_subscribe(c.0, null(), Some(noop_cb), null_mut(), &mut out) }, NATS_ERR_NULL_ARGUMENT);
-    fails_with(unsafe { nats_subscribe(c.0, s.as_ptr(), None, null_mut(), &mut out) }, NATS_ERR_NULL_ARGUMENT);
+    fails_with(unsafe { nats_subscribe(c.raw(), null(), Some(noop_cb), null_mut(), &mut out) }, NATS_ERR_NULL_ARGUMENT);
+    fails_with(unsafe { nats_subscribe(c.raw(), s.as_ptr(), None, null_mut(), &mut out) }, NATS_ERR_NULL_ARGUMENT);
     fails_with(
-        unsafe { nats_subscribe(c.0, s.as_ptr(), Some(noop_cb), null_mut(), null_mut()) },
+        unsafe { nats_subscribe(c.raw(), s.as_ptr(), Some(noop_cb), null_mut(), null_mut()) },
         NATS_ERR_NULL_ARGUMENT,
     );
-    fails_with(unsafe { nats_subscribe(c.0, BAD_UTF8, Some(noop_cb), null_mut(), &mut out) }, NATS_ERR_INVALID_UTF8);
+    fails_with(
+        unsafe { nats_subscribe(c.raw(), BAD_UTF8, Some(noop_cb), null_mut(), &mut out) },
+        NATS_ERR_INVALID_UTF8,
+    );
     for bad in ["", "a b", "a..b", "a.>.b", ">.a", "a.", "\t"] {
         fails_with(
-            unsafe { nats_subscribe(c.0, cs(bad).as_ptr(), Some(noop_cb), null_mut(), &mut out) },
+            unsafe { nats_subscribe(c.raw(), cs(bad).as_ptr(), Some(noop_cb), null_mut(), &mut out) },
             NATS_ERR_INVALID_SUBJECT,
         );
     }
     fails_with(
-        unsafe { nats_queue_subscribe(c.0, s.as_ptr(), null(), Some(noop_cb), null_mut(), &mut out) },
+        unsafe { nats_queue_subscribe(c.raw(), s.as_ptr(), null(), Some(noop_cb), null_mut(), &mut out) },
         NATS_ERR_NULL_ARGUMENT,
     );
     fails_with(
-        unsafe { nats_queue_subscribe(c.0, s.as_ptr(), BAD_UTF8, Some(noop_cb), null_mut(), &mut out) },
+        unsafe { nats_queue_subscribe(c.raw(), s.as_ptr(), BAD_UTF8, Some(noop_cb), null_mut(), &mut out) },
         NATS_ERR_INVALID_UTF8,
     );
     for bad in ["", "a b"] {
         fails_with(
-            unsafe { nats_queue_subscribe(c.0, s.as_ptr(), cs(bad).as_ptr(), Some(noop_cb), null_mut(), &mut out) },
+            unsafe { nats_queue_subscribe(c.raw(), s.as_ptr(), cs(bad).as_ptr(), Some(noop_cb), null_mut(), &mut out) },
             NATS_ERR_INVALID_SUBJECT,
         );
     }
     fails_with(
-        unsafe { nats_subscribe_ex(c.0, s.as_ptr(), null(), None, null_mut(), None, &mut out) },
+        unsafe { nats_subscribe_ex(c.raw(), s.as_ptr(), null(), None, null_mut(), None, &mut out) },
         NATS_ERR_NULL_ARGUMENT,
     );
     assert_eq!(out, sentinel(), "out-param written on failure");
@@ -258,36 +261,36 @@ fn core_client_calls_reject_bad_input() {
         assert_eq!(nats_msg_status(null()), 0);
         assert!(nats_msg_status_description(null()).is_null());
         fails_with(nats_publish_msg(n, m), NATS_ERR_NULL_ARGUMENT);
-        fails_with(nats_publish_msg(c.0, null()), NATS_ERR_NULL_ARGUMENT);
+        fails_with(nats_publish_msg(c.raw(), null()), NATS_ERR_NULL_ARGUMENT);
         let mut reply: *mut nats_msg = sentinel();
         fails_with(nats_request_msg(n, m, 100, &mut reply), NATS_ERR_NULL_ARGUMENT);
-        fails_with(nats_request_msg(c.0, null(), 100, &mut reply), NATS_ERR_NULL_ARGUMENT);
-        fails_with(nats_request_msg(c.0, m, 100, null_mut()), NATS_ERR_NULL_ARGUMENT);
-        fails_with(nats_request_msg(c.0, m, 1000, &mut reply), NATS_ERR_NO_RESPONDERS);
+        fails_with(nats_request_msg(c.raw(), null(), 100, &mut reply), NATS_ERR_NULL_ARGUMENT);
+        fails_with(nats_request_msg(c.raw(), m, 100, null_mut()), NATS_ERR_NULL_ARGUMENT);
+        fails_with(nats_request_msg(c.raw(), m, 1000, &mut reply), NATS_ERR_NO_RESPONDERS);
         assert_eq!(reply, sentinel());
         nats_msg_free(m);
         fails_with(nats_request_async(n, s.as_ptr(), null(), 0, 0, None, null_mut()), NATS_ERR_NULL_ARGUMENT);
-        fails_with(nats_request_async(c.0, BAD_UTF8, null(), 0, 0, None, null_mut()), NATS_ERR_INVALID_UTF8);
+        fails_with(nats_request_async(c.raw(), BAD_UTF8, null(), 0, 0, None, null_mut()), NATS_ERR_INVALID_UTF8);
 
         // Connection calls.
         let mut st = nats_statistics::default();
         fails_with(nats_connection_stats(null(), &mut st), NATS_ERR_NULL_ARGUMENT);
-        fails_with(nats_connection_stats(c.0, null_mut()), NATS_ERR_NULL_ARGUMENT);
+        fails_with(nats_connection_stats(c.raw(), null_mut()), NATS_ERR_NULL_ARGUMENT);
         let mut rtt = 0u64;
         fails_with(nats_connection_rtt(n, &mut rtt), NATS_ERR_NULL_ARGUMENT);
-        fails_with(nats_connection_rtt(c.0, null_mut()), NATS_ERR_NULL_ARGUMENT);
+        fails_with(nats_connection_rtt(c.raw(), null_mut()), NATS_ERR_NULL_ARGUMENT);
         fails_with(nats_connection_reconnect(n), NATS_ERR_NULL_ARGUMENT);
         fails_with(nats_connection_drain(n, 10), NATS_ERR_NULL_ARGUMENT);
         let mut inbox: *mut c_char = sentinel();
         fails_with(nats_connection_new_inbox(null(), &mut inbox), NATS_ERR_NULL_ARGUMENT);
-        fails_with(nats_connection_new_inbox(c.0, null_mut()), NATS_ERR_NULL_ARGUMENT);
+        fails_with(nats_connection_new_inbox(c.raw(), null_mut()), NATS_ERR_NULL_ARGUMENT);
         assert_eq!(inbox, sentinel());
         assert!(nats_connection_is_closed(null()));
         assert_eq!(nats_connection_max_payload(null()), 0);
         assert_eq!(nats_connection_buffered(null()), 0);
         let mut info: *mut nats_server_info = sentinel();
         fails_with(nats_connection_server_info(n, &mut info), NATS_ERR_NULL_ARGUMENT);
-        fails_with(nats_connection_server_info(c.0, null_mut()), NATS_ERR_NULL_ARGUMENT);
+        fails_with(nats_connection_server_info(c.raw(), null_mut()), NATS_ERR_NULL_ARGUMENT);
         assert_eq!(info, sentinel());
         let (mut urls, mut cnt): (*const *const c_char, usize) = (null(), 0);
         fails_with(nats_server_info_servers(null(), &mut urls, &mut cnt), NATS_ERR_NULL_ARGUMENT);
@@ -300,11 +303,14 @@ fn core_client_calls_reject_bad_input() {
         // Subscription calls.
         let mut sub: *mut nats_subscription = sentinel();
         fails_with(nats_subscribe_sync(n, s.as_ptr(), &mut sub), NATS_ERR_NULL_ARGUMENT);
-        fails_with(nats_subscribe_sync(c.0, BAD_UTF8, &mut sub), NATS_ERR_INVALID_UTF8);
-        fails_with(nats_subscribe_sync(c.0, cs("a b").as_ptr(), &mut sub), NATS_ERR_INVALID_SUBJECT);
-        fails_with(nats_subscribe_sync(c.0, s.as_ptr(), null_mut()), NATS_ERR_NULL_ARGUMENT);
-        fails_with(nats_queue_subscribe_sync(c.0, s.as_ptr(), null(), &mut sub), NATS_ERR_NULL_ARGUMENT);
-        fails_with(nats_queue_subscribe_sync(c.0, s.as_ptr(), cs("q q").as_ptr(), &mut sub), NATS_ERR_INVALID_SUBJECT);
+        fails_with(nats_subscribe_sync(c.raw(), BAD_UTF8, &mut sub), NATS_ERR_INVALID_UTF8);
+        fails_with(nats_subscribe_sync(c.raw(), cs("a b").as_ptr(), &mut sub), NATS_ERR_INVALID_SUBJECT);
+        fails_with(nats_subscribe_sync(c.raw(), s.as_ptr(), null_mut()), NATS_ERR_NULL_ARGUMENT);
+        fails_with(nats_queue_subscribe_sync(c.raw(), s.as_ptr(), null(), &mut sub), NATS_ERR_NULL_ARGUMENT);
+        fails_with(
+            nats_queue_subscribe_sync(c.raw(), s.as_ptr(), cs("q q").as_ptr(), &mut sub),
+            NATS_ERR_INVALID_SUBJECT,
+        );
         assert_eq!(sub, sentinel());
         let ns: *mut nats_subscription = null_mut();
         let mut msg: *mut nats_msg = sentinel();
@@ -317,7 +323,7 @@ fn core_client_calls_reject_bad_input() {
         fails_with(nats_subscription_max_pending(null(), null_mut(), null_mut()), NATS_ERR_NULL_ARGUMENT);
         assert_eq!(nats_subscription_dropped(null()), 0);
         assert!(!nats_subscription_is_valid(null()));
-        ok(nats_subscribe_sync(c.0, s.as_ptr(), &mut sub));
+        ok(nats_subscribe_sync(c.raw(), s.as_ptr(), &mut sub));
         fails_with(nats_subscription_next_msg(sub, 1, null_mut()), NATS_ERR_NULL_ARGUMENT);
         assert_eq!(msg, sentinel());
         nats_subscription_free(sub);

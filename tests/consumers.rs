@@ -22,24 +22,17 @@ fn config() -> nats_consumer_config {
 fn create(j: &Js, stream: &str, cfg: &nats_consumer_config) -> String {
     let s = cs(stream);
     let mut info = null_mut();
-    ok(unsafe { nats_jetstream_consumer_create(j.0, s.as_ptr(), cfg, &mut info) });
+    ok(unsafe { nats_jetstream_consumer_create(j.raw(), s.as_ptr(), cfg, &mut info) });
     let name = unsafe { CStr::from_ptr(nats_consumer_info_name(info)).to_str().unwrap().to_string() };
     unsafe { nats_consumer_info_free(info) };
     name
 }
 
-struct Pull(*mut nats_pull_consumer);
-impl Drop for Pull {
-    fn drop(&mut self) {
-        unsafe { nats_pull_consumer_free(self.0) }
-    }
-}
-
 fn pull(j: &Js, stream: &str, name: &str) -> Pull {
     let (s, n) = (cs(stream), cs(name));
     let mut p = null_mut();
-    ok(unsafe { nats_jetstream_pull_consumer(j.0, s.as_ptr(), n.as_ptr(), &mut p) });
-    Pull(p)
+    ok(unsafe { nats_jetstream_pull_consumer(j.raw(), s.as_ptr(), n.as_ptr(), &mut p) });
+    Pull::from_raw(p)
 }
 
 fn meta(m: *const nats_msg) -> nats_js_msg_metadata {
@@ -50,8 +43,8 @@ fn meta(m: *const nats_msg) -> nats_js_msg_metadata {
 
 fn next(p: &Pull, timeout_ms: u64) -> Result<Msg, nats_status> {
     let mut m = null_mut();
-    match unsafe { nats_pull_consumer_next(p.0, timeout_ms, &mut m) } {
-        NATS_OK => Ok(Msg(m)),
+    match unsafe { nats_pull_consumer_next(p.raw(), timeout_ms, &mut m) } {
+        NATS_OK => Ok(Msg::from_raw(m)),
         st => {
             assert!(m.is_null());
             Err(st)
@@ -61,14 +54,14 @@ fn next(p: &Pull, timeout_ms: u64) -> Result<Msg, nats_status> {
 
 fn fetch(p: &Pull, batch: usize, timeout_ms: u64) -> Result<Vec<Msg>, nats_status> {
     let (mut list, mut n) = (null_mut(), 0usize);
-    match unsafe { nats_pull_consumer_fetch(p.0, batch, timeout_ms, &mut list, &mut n) } {
+    match unsafe { nats_pull_consumer_fetch(p.raw(), batch, timeout_ms, &mut list, &mut n) } {
         NATS_OK => {
             // Take every message out of the array, then free the (now empty) array.
             let v = (0..n)
                 .map(|i| unsafe {
                     let m = *list.add(i);
                     *list.add(i) = null_mut();
-                    Msg(m)
+                    Msg::from_raw(m)
                 })
                 .collect();
             unsafe { nats_msgs_free(list, n) };
@@ -81,7 +74,7 @@ fn fetch(p: &Pull, batch: usize, timeout_ms: u64) -> Result<Vec<Msg>, nats_statu
 fn cinfo(j: &Js, stream: &str, name: &str) -> (u64, u64, u64, u64) {
     let (s, n) = (cs(stream), cs(name));
     let mut i = null_mut();
-    ok(unsafe { nats_jetstream_consumer_info(j.0, s.as_ptr(), n.as_ptr(), &mut i) });
+    ok(unsafe { nats_jetstream_consumer_info(j.raw(), s.as_ptr(), n.as_ptr(), &mut i) });
     let r = unsafe {
         (
             nats_consumer_info_num_pending(i),
@@ -116,7 +109,7 @@ fn pull_fetch_next_ack_and_metadata() {
     let batch = fetch(&p, 5, 2000).unwrap();
     assert_eq!(batch.len(), 5);
     for (i, m) in batch.iter().enumerate() {
-        let md = meta(m.0);
+        let md = meta(m.raw());
         assert_eq!(md.stream_seq, i as u64 + 1);
         assert_eq!(md.consumer_seq, i as u64 + 1);
         assert_eq!(md.num_delivered, 1);
@@ -127,31 +120,31 @@ fn pull_fetch_next_ack_and_metadata() {
             assert_eq!(CStr::from_ptr(md.consumer).to_str().unwrap(), "worker");
         }
         assert_eq!(m.data(), format!("m{i}").as_bytes());
-        ok(unsafe { nats_msg_ack(m.0) });
+        ok(unsafe { nats_msg_ack(m.raw()) });
         // One final acknowledgement per message.
-        check(unsafe { nats_msg_ack(m.0) }, NATS_ERR_INVALID_ARGUMENT);
-        check(unsafe { nats_msg_nak(m.0) }, NATS_ERR_INVALID_ARGUMENT);
+        check(unsafe { nats_msg_ack(m.raw()) }, NATS_ERR_INVALID_ARGUMENT);
+        check(unsafe { nats_msg_nak(m.raw()) }, NATS_ERR_INVALID_ARGUMENT);
     }
     let m = next(&p, 2000).unwrap();
-    assert_eq!(meta(m.0).stream_seq, 6);
-    ok(unsafe { nats_msg_ack_sync(m.0, 2000) });
+    assert_eq!(meta(m.raw()).stream_seq, 6);
+    ok(unsafe { nats_msg_ack_sync(m.raw(), 2000) });
     // Asking for more than there are: returns what arrived once the timeout passes.
     let t = Instant::now();
     let rest = fetch(&p, 10, 500).unwrap();
     assert_eq!(rest.len(), 4);
     assert!(t.elapsed() >= Duration::from_millis(400), "waited for the batch to fill: {:?}", t.elapsed());
     for m in &rest {
-        ok(unsafe { nats_msg_ack(m.0) });
+        ok(unsafe { nats_msg_ack(m.raw()) });
     }
     c.flush();
     check(fetch(&p, 3, 200).map(|_| ()).unwrap_err(), NATS_ERR_TIMEOUT);
     let (mut list, mut n) = (null_mut(), 0usize);
-    check(unsafe { nats_pull_consumer_fetch_no_wait(p.0, 3, &mut list, &mut n) }, NATS_ERR_NOT_FOUND);
+    check(unsafe { nats_pull_consumer_fetch_no_wait(p.raw(), 3, &mut list, &mut n) }, NATS_ERR_NOT_FOUND);
     assert!(wait_until(Duration::from_secs(3), || cinfo(&j, "LOG", "worker") == (0, 0, 10, 0)));
 
     // fetch_no_wait returns what is there now.
     publish_n(&j, "log.b", 2);
-    ok(unsafe { nats_pull_consumer_fetch_no_wait(p.0, 5, &mut list, &mut n) });
+    ok(unsafe { nats_pull_consumer_fetch_no_wait(p.raw(), 5, &mut list, &mut n) });
     assert_eq!(n, 2);
     unsafe {
         for i in 0..n {
@@ -169,8 +162,8 @@ fn pull_fetch_next_ack_and_metadata() {
     check(unsafe { nats_msg_metadata(plain, md.as_mut_ptr()) }, NATS_ERR_INVALID_ARGUMENT);
     unsafe { nats_msg_free(plain) };
     check(unsafe { nats_msg_ack(null()) }, NATS_ERR_NULL_ARGUMENT);
-    check(unsafe { nats_pull_consumer_fetch(p.0, 0, 100, &mut list, &mut n) }, NATS_ERR_INVALID_ARGUMENT);
-    check(unsafe { nats_pull_consumer_fetch(p.0, 1, 1, &mut list, &mut n) }, NATS_ERR_INVALID_ARGUMENT);
+    check(unsafe { nats_pull_consumer_fetch(p.raw(), 0, 100, &mut list, &mut n) }, NATS_ERR_INVALID_ARGUMENT);
+    check(unsafe { nats_pull_consumer_fetch(p.raw(), 1, 1, &mut list, &mut n) }, NATS_ERR_INVALID_ARGUMENT);
     check(unsafe { nats_pull_consumer_fetch(null_mut(), 1, 100, &mut list, &mut n) }, NATS_ERR_NULL_ARGUMENT);
     unsafe { nats_msgs_free(null_mut(), 3) };
 }
@@ -194,12 +187,12 @@ fn redelivery_ack_wait_max_deliver_nak_progress_term() {
     publish(&j, "q.one", b"x", None).unwrap();
     let p = pull(&j, "Q", "redeliver");
     let first = next(&p, 2000).unwrap();
-    assert_eq!(meta(first.0).num_delivered, 1);
+    assert_eq!(meta(first.raw()).num_delivered, 1);
     // Not acknowledged in time: the server delivers it again, no earlier than the ack wait.
     let t = Instant::now();
     let again = next(&p, 3000).unwrap();
     assert!(t.elapsed() >= Duration::from_millis(200), "redelivered after {:?}", t.elapsed());
-    let md = meta(again.0);
+    let md = meta(again.raw());
     assert_eq!((md.stream_seq, md.num_delivered), (1, 2));
     // max_deliver reached: never again.
     check(next(&p, 1000).map(|_| ()).unwrap_err(), NATS_ERR_TIMEOUT);
@@ -215,13 +208,13 @@ fn redelivery_ack_wait_max_deliver_nak_progress_term() {
     publish(&j, "q.two", b"y", None).unwrap();
     let p = pull(&j, "Q", "nak");
     let m = next(&p, 2000).unwrap();
-    ok(unsafe { nats_msg_nak(m.0) });
+    ok(unsafe { nats_msg_nak(m.raw()) });
     let m = next(&p, 2000).unwrap();
-    assert_eq!(meta(m.0).num_delivered, 2);
-    ok(unsafe { nats_msg_nak_with_delay(m.0, 800) });
+    assert_eq!(meta(m.raw()).num_delivered, 2);
+    ok(unsafe { nats_msg_nak_with_delay(m.raw(), 800) });
     check(next(&p, 400).map(|_| ()).unwrap_err(), NATS_ERR_TIMEOUT);
     let m = next(&p, 3000).unwrap();
-    assert_eq!(meta(m.0).num_delivered, 3);
+    assert_eq!(meta(m.raw()).num_delivered, 3);
 
     // in progress: keeps resetting the ack wait, so no redelivery while working.
     let mut cfg = config();
@@ -236,12 +229,12 @@ fn redelivery_ack_wait_max_deliver_nak_progress_term() {
     let m = next(&p, 2000).unwrap();
     for _ in 0..6 {
         std::thread::sleep(Duration::from_millis(200));
-        ok(unsafe { nats_msg_in_progress(m.0) });
+        ok(unsafe { nats_msg_in_progress(m.raw()) });
     }
     check(next(&p, 200).map(|_| ()).unwrap_err(), NATS_ERR_TIMEOUT);
     // term: never redelivered, although the ack wait passes.
-    ok(unsafe { nats_msg_term(m.0) });
-    check(unsafe { nats_msg_in_progress(m.0) }, NATS_ERR_INVALID_ARGUMENT);
+    ok(unsafe { nats_msg_term(m.raw()) });
+    check(unsafe { nats_msg_in_progress(m.raw()) }, NATS_ERR_INVALID_ARGUMENT);
     std::thread::sleep(Duration::from_millis(700));
     check(next(&p, 300).map(|_| ()).unwrap_err(), NATS_ERR_TIMEOUT);
     assert_eq!(cinfo(&j, "Q", "slow").1, 0, "nothing awaits an ack after term");
@@ -289,7 +282,7 @@ fn push_consumer_callbacks_queue_group_and_sync() {
     let (mut s1, mut s2) = (null_mut(), null_mut());
     unsafe {
         ok(nats_jetstream_subscribe(
-            j.0,
+            j.raw(),
             st.as_ptr(),
             cn.as_ptr(),
             Some(on_msg),
@@ -298,7 +291,7 @@ fn push_consumer_callbacks_queue_group_and_sync() {
             &mut s1,
         ));
         ok(nats_jetstream_subscribe(
-            j.0,
+            j.raw(),
             st.as_ptr(),
             cn.as_ptr(),
             Some(on_msg),
@@ -330,7 +323,7 @@ fn push_consumer_callbacks_queue_group_and_sync() {
     create(&j, "EV", &cfg);
     let hb = cs("hb");
     let mut s = null_mut();
-    ok(unsafe { nats_jetstream_subscribe_sync(j.0, st.as_ptr(), hb.as_ptr(), &mut s) });
+    ok(unsafe { nats_jetstream_subscribe_sync(j.raw(), st.as_ptr(), hb.as_ptr(), &mut s) });
     for want in 1..=200u64 {
         let mut m = null_mut();
         ok(unsafe { nats_subscription_next_msg(s, 2000, &mut m) });
@@ -349,13 +342,19 @@ fn push_consumer_callbacks_queue_group_and_sync() {
     cfg.durable_name = d.as_ptr();
     create(&j, "EV", &cfg);
     let mut s = null_mut();
-    check(unsafe { nats_jetstream_subscribe_sync(j.0, st.as_ptr(), d.as_ptr(), &mut s) }, NATS_ERR_INVALID_ARGUMENT);
+    check(
+        unsafe { nats_jetstream_subscribe_sync(j.raw(), st.as_ptr(), d.as_ptr(), &mut s) },
+        NATS_ERR_INVALID_ARGUMENT,
+    );
     assert!(last_error().contains("pull consumer"), "{}", last_error());
     let mut p = null_mut();
-    check(unsafe { nats_jetstream_pull_consumer(j.0, st.as_ptr(), cn.as_ptr(), &mut p) }, NATS_ERR_INVALID_ARGUMENT);
+    check(
+        unsafe { nats_jetstream_pull_consumer(j.raw(), st.as_ptr(), cn.as_ptr(), &mut p) },
+        NATS_ERR_INVALID_ARGUMENT,
+    );
     assert!(p.is_null());
     let nope = cs("nope");
-    check(unsafe { nats_jetstream_pull_consumer(j.0, st.as_ptr(), nope.as_ptr(), &mut p) }, NATS_ERR_NOT_FOUND);
+    check(unsafe { nats_jetstream_pull_consumer(j.raw(), st.as_ptr(), nope.as_ptr(), &mut p) }, NATS_ERR_NOT_FOUND);
 }
 
 #[test]
@@ -373,7 +372,7 @@ fn ordered_consumer_sees_every_message_in_order() {
     let mut s = null_mut();
     ok(unsafe {
         nats_jetstream_subscribe_ordered(
-            j.0,
+            j.raw(),
             st.as_ptr(),
             &cfg,
             Some(on_msg),
@@ -397,7 +396,7 @@ fn ordered_consumer_sees_every_message_in_order() {
     let r = rec(false);
     ok(unsafe {
         nats_jetstream_subscribe_ordered(
-            j.0,
+            j.raw(),
             st.as_ptr(),
             null(),
             Some(on_msg),
@@ -411,7 +410,9 @@ fn ordered_consumer_sees_every_message_in_order() {
     unsafe { nats_subscription_free(s) };
     let nope = cs("NOPE");
     check(
-        unsafe { nats_jetstream_subscribe_ordered(j.0, nope.as_ptr(), null(), Some(on_msg), null_mut(), None, &mut s) },
+        unsafe {
+            nats_jetstream_subscribe_ordered(j.raw(), nope.as_ptr(), null(), Some(on_msg), null_mut(), None, &mut s)
+        },
         NATS_ERR_NOT_FOUND,
     );
 }
@@ -430,7 +431,7 @@ fn pull_consume_with_callback_delivers_and_acks_everything() {
     let p = pull(&j, "C", "consume");
     let r = rec(true);
     let mut s = null_mut();
-    ok(unsafe { nats_pull_consumer_consume(p.0, Some(on_msg), &*r as *const Rec as *mut c_void, None, &mut s) });
+    ok(unsafe { nats_pull_consumer_consume(p.raw(), Some(on_msg), &*r as *const Rec as *mut c_void, None, &mut s) });
     publish_n(&j, "c.x", 700);
     assert!(wait_until(Duration::from_secs(15), || seqs(&r).len() == 1000), "got {}", seqs(&r).len());
     assert_eq!(seqs(&r), (1..=1000).collect::<Vec<_>>());
@@ -438,7 +439,7 @@ fn pull_consume_with_callback_delivers_and_acks_everything() {
     ok(unsafe { nats_subscription_unsubscribe(s) });
     unsafe { nats_subscription_free(s) };
     let mut i = null_mut();
-    ok(unsafe { nats_pull_consumer_info(p.0, &mut i) });
+    ok(unsafe { nats_pull_consumer_info(p.raw(), &mut i) });
     assert_eq!(unsafe { nats_consumer_info_ack_floor_stream_seq(i) }, 1000);
     unsafe { nats_consumer_info_free(i) };
 }
@@ -468,7 +469,7 @@ fn consumer_management() {
     // Same config again: fine.
     create(&j, "M", &cfg);
     let (mut names, mut n): (*mut *mut c_char, usize) = (null_mut(), 0);
-    ok(unsafe { nats_jetstream_consumer_names(j.0, st.as_ptr(), &mut names, &mut n) });
+    ok(unsafe { nats_jetstream_consumer_names(j.raw(), st.as_ptr(), &mut names, &mut n) });
     let mut list: Vec<String> =
         (0..n).map(|i| unsafe { CStr::from_ptr(*names.add(i)).to_str().unwrap().to_string() }).collect();
     unsafe { nats_strings_free(names, n) };
@@ -480,7 +481,7 @@ fn consumer_management() {
     let desc2 = cs("second");
     cfg.description = desc2.as_ptr();
     let mut info = null_mut();
-    ok(unsafe { nats_jetstream_consumer_update(j.0, st.as_ptr(), &cfg, &mut info) });
+    ok(unsafe { nats_jetstream_consumer_update(j.raw(), st.as_ptr(), &cfg, &mut info) });
     unsafe {
         assert_eq!(CStr::from_ptr(nats_consumer_info_stream(info)).to_str().unwrap(), "M");
         assert!(!nats_consumer_info_is_push(info));
@@ -488,30 +489,30 @@ fn consumer_management() {
     }
     let ghost = cs("ghost");
     cfg.durable_name = ghost.as_ptr();
-    check(unsafe { nats_jetstream_consumer_update(j.0, st.as_ptr(), &cfg, null_mut()) }, NATS_ERR_NOT_FOUND);
+    check(unsafe { nats_jetstream_consumer_update(j.raw(), st.as_ptr(), &cfg, null_mut()) }, NATS_ERR_NOT_FOUND);
     // Delete.
-    ok(unsafe { nats_jetstream_consumer_delete(j.0, st.as_ptr(), d.as_ptr()) });
-    check(unsafe { nats_jetstream_consumer_delete(j.0, st.as_ptr(), d.as_ptr()) }, NATS_ERR_NOT_FOUND);
+    ok(unsafe { nats_jetstream_consumer_delete(j.raw(), st.as_ptr(), d.as_ptr()) });
+    check(unsafe { nats_jetstream_consumer_delete(j.raw(), st.as_ptr(), d.as_ptr()) }, NATS_ERR_NOT_FOUND);
     let mut i = null_mut();
-    check(unsafe { nats_jetstream_consumer_info(j.0, st.as_ptr(), d.as_ptr(), &mut i) }, NATS_ERR_NOT_FOUND);
+    check(unsafe { nats_jetstream_consumer_info(j.raw(), st.as_ptr(), d.as_ptr(), &mut i) }, NATS_ERR_NOT_FOUND);
     assert!(i.is_null());
     let nost = cs("NOSTREAM");
-    check(unsafe { nats_jetstream_consumer_create(j.0, nost.as_ptr(), &config(), null_mut()) }, NATS_ERR_NOT_FOUND);
+    check(unsafe { nats_jetstream_consumer_create(j.raw(), nost.as_ptr(), &config(), null_mut()) }, NATS_ERR_NOT_FOUND);
     // Bad input.
     let bad = cs("a.b");
     let mut cfg = config();
     cfg.durable_name = bad.as_ptr();
-    check(unsafe { nats_jetstream_consumer_create(j.0, st.as_ptr(), &cfg, null_mut()) }, NATS_ERR_INVALID_ARGUMENT);
+    check(unsafe { nats_jetstream_consumer_create(j.raw(), st.as_ptr(), &cfg, null_mut()) }, NATS_ERR_INVALID_ARGUMENT);
     let mut cfg = config();
     cfg.deliver_policy = nats_deliver_policy::NATS_DELIVER_BY_START_SEQUENCE as i32;
-    check(unsafe { nats_jetstream_consumer_create(j.0, st.as_ptr(), &cfg, null_mut()) }, NATS_ERR_INVALID_ARGUMENT);
+    check(unsafe { nats_jetstream_consumer_create(j.raw(), st.as_ptr(), &cfg, null_mut()) }, NATS_ERR_INVALID_ARGUMENT);
     cfg.opt_start_seq = 1;
     create(&j, "M", &cfg);
     let mut cfg = config();
     cfg.backoff_count = 2;
-    check(unsafe { nats_jetstream_consumer_create(j.0, st.as_ptr(), &cfg, null_mut()) }, NATS_ERR_NULL_ARGUMENT);
-    check(unsafe { nats_jetstream_consumer_create(j.0, st.as_ptr(), null(), null_mut()) }, NATS_ERR_NULL_ARGUMENT);
-    check(unsafe { nats_jetstream_consumer_create(j.0, null(), &config(), null_mut()) }, NATS_ERR_NULL_ARGUMENT);
+    check(unsafe { nats_jetstream_consumer_create(j.raw(), st.as_ptr(), &cfg, null_mut()) }, NATS_ERR_NULL_ARGUMENT);
+    check(unsafe { nats_jetstream_consumer_create(j.raw(), st.as_ptr(), null(), null_mut()) }, NATS_ERR_NULL_ARGUMENT);
+    check(unsafe { nats_jetstream_consumer_create(j.raw(), null(), &config(), null_mut()) }, NATS_ERR_NULL_ARGUMENT);
     check(unsafe { nats_consumer_config_init(null_mut()) }, NATS_ERR_NULL_ARGUMENT);
     unsafe {
         nats_consumer_info_free(null_mut());

@@ -26,14 +26,14 @@ unsafe fn cstr(p: *const c_char) -> String {
 fn sync_sub(c: &Conn, subject: &str) -> *mut nats_subscription {
     let s = cs(subject);
     let mut sub = null_mut();
-    ok(unsafe { nats_subscribe_sync(c.0, s.as_ptr(), &mut sub) });
+    ok(unsafe { nats_subscribe_sync(c.raw(), s.as_ptr(), &mut sub) });
     sub
 }
 
 fn next(sub: *mut nats_subscription, ms: u64) -> Result<Msg, nats_status> {
     let mut m = null_mut();
     match unsafe { nats_subscription_next_msg(sub, ms, &mut m) } {
-        NATS_OK => Ok(Msg(m)),
+        NATS_OK => Ok(Msg::from_raw(m)),
         e => {
             assert!(m.is_null());
             Err(e)
@@ -45,14 +45,14 @@ fn new_msg(subject: &str, data: &[u8]) -> Msg {
     let s = cs(subject);
     let mut m = null_mut();
     ok(unsafe { nats_msg_new(s.as_ptr(), null(), data.as_ptr().cast(), data.len(), &mut m) });
-    Msg(m)
+    Msg::from_raw(m)
 }
 
 fn header_values(m: &Msg, key: &str) -> Result<Vec<String>, nats_status> {
     let k = cs(key);
     let mut vals: *const *const c_char = null();
     let mut n = 0usize;
-    match unsafe { nats_msg_header_values(m.0, k.as_ptr(), &mut vals, &mut n) } {
+    match unsafe { nats_msg_header_values(m.raw(), k.as_ptr(), &mut vals, &mut n) } {
         NATS_OK => Ok((0..n).map(|i| unsafe { cstr(*vals.add(i)) }).collect()),
         e => Err(e),
     }
@@ -61,7 +61,7 @@ fn header_values(m: &Msg, key: &str) -> Result<Vec<String>, nats_status> {
 fn header_keys(m: &Msg) -> Vec<String> {
     let mut keys: *const *const c_char = null();
     let mut n = 0usize;
-    ok(unsafe { nats_msg_header_keys(m.0, &mut keys, &mut n) });
+    ok(unsafe { nats_msg_header_keys(m.raw(), &mut keys, &mut n) });
     (0..n).map(|i| unsafe { cstr(*keys.add(i)) }).collect()
 }
 
@@ -69,9 +69,9 @@ fn set_header(m: &Msg, k: &str, v: &str, add: bool) {
     let (k, v) = (cs(k), cs(v));
     ok(unsafe {
         if add {
-            nats_msg_header_add(m.0, k.as_ptr(), v.as_ptr())
+            nats_msg_header_add(m.raw(), k.as_ptr(), v.as_ptr())
         } else {
-            nats_msg_header_set(m.0, k.as_ptr(), v.as_ptr())
+            nats_msg_header_set(m.raw(), k.as_ptr(), v.as_ptr())
         }
     });
 }
@@ -89,11 +89,11 @@ fn headers_round_trip_with_multiple_values() {
     set_header(&m, "Rcpt", "c@example.com", true);
     set_header(&m, "Gone", "x", false);
     let gone = cs("Gone");
-    ok(unsafe { nats_msg_header_delete(m.0, gone.as_ptr()) });
-    check(unsafe { nats_msg_header_delete(m.0, gone.as_ptr()) }, NATS_ERR_NOT_FOUND);
+    ok(unsafe { nats_msg_header_delete(m.raw(), gone.as_ptr()) });
+    check(unsafe { nats_msg_header_delete(m.raw(), gone.as_ptr()) }, NATS_ERR_NOT_FOUND);
     // set replaces every value.
     set_header(&m, "Mail-Id", "m2", false);
-    ok(unsafe { nats_publish_msg(c.0, m.0) });
+    ok(unsafe { nats_publish_msg(c.raw(), m.raw()) });
     let got = next(sub, 5000).unwrap();
     assert_eq!(got.subject(), "h.one");
     assert_eq!(got.data(), b"body");
@@ -101,18 +101,18 @@ fn headers_round_trip_with_multiple_values() {
     assert_eq!(header_values(&got, "Rcpt").unwrap(), ["a@example.com", "b@example.com", "c@example.com"]);
     assert_eq!(header_values(&got, "Mail-Id").unwrap(), ["m2"]);
     let (k, mut v) = (cs("Rcpt"), null());
-    ok(unsafe { nats_msg_header_get(got.0, k.as_ptr(), &mut v) });
+    ok(unsafe { nats_msg_header_get(got.raw(), k.as_ptr(), &mut v) });
     assert_eq!(unsafe { cstr(v) }, "a@example.com");
     let missing = cs("Nope");
     let mut v2 = null();
-    check(unsafe { nats_msg_header_get(got.0, missing.as_ptr(), &mut v2) }, NATS_ERR_NOT_FOUND);
+    check(unsafe { nats_msg_header_get(got.raw(), missing.as_ptr(), &mut v2) }, NATS_ERR_NOT_FOUND);
     assert!(v2.is_null());
     assert_eq!(header_values(&got, "Nope"), Err(NATS_ERR_NOT_FOUND));
-    assert_eq!(unsafe { nats_msg_status(got.0) }, 0);
+    assert_eq!(unsafe { nats_msg_status(got.raw()) }, 0);
     // Bad header names and values are refused.
     let (bad_k, bad_v, good) = (cs("a b"), cs("x\r\ny"), cs("K"));
-    check(unsafe { nats_msg_header_set(m.0, bad_k.as_ptr(), good.as_ptr()) }, NATS_ERR_INVALID_ARGUMENT);
-    check(unsafe { nats_msg_header_set(m.0, good.as_ptr(), bad_v.as_ptr()) }, NATS_ERR_INVALID_ARGUMENT);
+    check(unsafe { nats_msg_header_set(m.raw(), bad_k.as_ptr(), good.as_ptr()) }, NATS_ERR_INVALID_ARGUMENT);
+    check(unsafe { nats_msg_header_set(m.raw(), good.as_ptr(), bad_v.as_ptr()) }, NATS_ERR_INVALID_ARGUMENT);
     // A message without headers has no keys.
     let plain = new_msg("h.two", b"");
     assert!(header_keys(&plain).is_empty());
@@ -128,13 +128,13 @@ fn request_msg_carries_headers_both_ways() {
     let r = std::thread::spawn(move || {
         let sub = sub as *mut nats_subscription;
         let req = next(sub, 5000).unwrap();
-        let reply_to = unsafe { msg_reply(req.0) }.unwrap();
+        let reply_to = unsafe { msg_reply(req.raw()) }.unwrap();
         let out = new_msg(&reply_to, &req.data());
         for v in header_values(&req, "Trace").unwrap() {
             set_header(&out, "Trace", &v, true);
         }
         set_header(&out, "Seen-By", "responder", false);
-        ok(unsafe { nats_publish_msg(responder.0, out.0) });
+        ok(unsafe { nats_publish_msg(responder.raw(), out.raw()) });
         responder.flush();
         unsafe { nats_subscription_free(sub) };
     });
@@ -143,8 +143,8 @@ fn request_msg_carries_headers_both_ways() {
     set_header(&m, "Trace", "t1", true);
     set_header(&m, "Trace", "t2", true);
     let mut reply = null_mut();
-    ok(unsafe { nats_request_msg(c.0, m.0, 5000, &mut reply) });
-    let reply = Msg(reply);
+    ok(unsafe { nats_request_msg(c.raw(), m.raw(), 5000, &mut reply) });
+    let reply = Msg::from_raw(reply);
     assert_eq!(reply.data(), b"ping");
     assert_eq!(header_values(&reply, "Trace").unwrap(), ["t1", "t2"]);
     assert_eq!(header_values(&reply, "Seen-By").unwrap(), ["responder"]);
@@ -152,7 +152,7 @@ fn request_msg_carries_headers_both_ways() {
     // No responders, as a status.
     let nobody = new_msg("svc.nobody", b"");
     let mut none = null_mut();
-    check(unsafe { nats_request_msg(c.0, nobody.0, 2000, &mut none) }, NATS_ERR_NO_RESPONDERS);
+    check(unsafe { nats_request_msg(c.raw(), nobody.raw(), 2000, &mut none) }, NATS_ERR_NO_RESPONDERS);
     assert!(none.is_null());
 }
 
@@ -161,15 +161,15 @@ fn no_responders_status_message_surfaces_as_503() {
     let srv = Server::start();
     let c = Conn::to(&srv.url());
     let mut inbox = null_mut();
-    ok(unsafe { nats_connection_new_inbox(c.0, &mut inbox) });
+    ok(unsafe { nats_connection_new_inbox(c.raw(), &mut inbox) });
     let inbox_s = unsafe { cstr(inbox) };
     assert!(inbox_s.starts_with("_INBOX."), "{inbox_s}");
     let sub = sync_sub(&c, &inbox_s);
     c.flush();
     let (s, r) = (cs("nobody.home"), cs(&inbox_s));
-    ok(unsafe { nats_publish_with_reply(c.0, s.as_ptr(), r.as_ptr(), null(), 0) });
+    ok(unsafe { nats_publish_with_reply(c.raw(), s.as_ptr(), r.as_ptr(), null(), 0) });
     let m = next(sub, 5000).unwrap();
-    assert_eq!(unsafe { nats_msg_status(m.0) }, 503);
+    assert_eq!(unsafe { nats_msg_status(m.raw()) }, 503);
     unsafe {
         nats_string_free(inbox);
         nats_subscription_free(sub);
@@ -198,12 +198,12 @@ fn sync_subscription_order_timeout_and_queue() {
     // next_msg on a callback subscription is refused.
     let cb = Sub::new(&c, "cb", "");
     let mut m = null_mut();
-    check(unsafe { nats_subscription_next_msg(cb.0, 10, &mut m) }, NATS_ERR_INVALID_ARGUMENT);
+    check(unsafe { nats_subscription_next_msg(cb.raw(), 10, &mut m) }, NATS_ERR_INVALID_ARGUMENT);
     // Queue group of synchronous members: each message to exactly one.
     let (subj, q) = (cs("work"), cs("workers"));
     let mut members = [null_mut(); 3];
     for m in members.iter_mut() {
-        ok(unsafe { nats_queue_subscribe_sync(c.0, subj.as_ptr(), q.as_ptr(), m) });
+        ok(unsafe { nats_queue_subscribe_sync(c.raw(), subj.as_ptr(), q.as_ptr(), m) });
     }
     c.flush();
     for i in 0..300 {
@@ -237,8 +237,8 @@ fn auto_unsubscribe_delivers_exactly_max() {
     let srv = Server::start();
     let c = Conn::to(&srv.url());
     let s = Sub::new(&c, "au", "");
-    ok(unsafe { nats_subscription_auto_unsubscribe(s.0, 5) });
-    check(unsafe { nats_subscription_auto_unsubscribe(s.0, 0) }, NATS_ERR_INVALID_ARGUMENT);
+    ok(unsafe { nats_subscription_auto_unsubscribe(s.raw(), 5) });
+    check(unsafe { nats_subscription_auto_unsubscribe(s.raw(), 0) }, NATS_ERR_INVALID_ARGUMENT);
     c.flush();
     for i in 0..20 {
         ok(c.publish("au", &[i]));
@@ -246,9 +246,9 @@ fn auto_unsubscribe_delivers_exactly_max() {
     c.flush();
     assert!(s.wait_count(5, 5 * SEC));
     std::thread::sleep(Duration::from_millis(200));
-    assert_eq!(s.1.payloads(), vec![vec![0], vec![1], vec![2], vec![3], vec![4]]);
-    assert!(wait_until(5 * SEC, || !unsafe { nats_subscription_is_valid(s.0) }));
-    check(unsafe { nats_subscription_unsubscribe(s.0) }, NATS_ERR_INVALID_SUBSCRIPTION);
+    assert_eq!(s.received().payloads(), vec![vec![0], vec![1], vec![2], vec![3], vec![4]]);
+    assert!(wait_until(5 * SEC, || !unsafe { nats_subscription_is_valid(s.raw()) }));
+    check(unsafe { nats_subscription_unsubscribe(s.raw()) }, NATS_ERR_INVALID_SUBSCRIPTION);
 
     // Counting messages already received: 2 taken, max 3 → one more.
     let sync = sync_sub(&c, "au2");
@@ -281,7 +281,7 @@ fn subscription_drain_delivers_everything_in_flight() {
     let count = Box::leak(Box::new(AtomicUsize::new(0)));
     let subj = cs("dr");
     let mut sub = null_mut();
-    ok(unsafe { nats_subscribe(c.0, subj.as_ptr(), Some(slow_count), count as *const _ as *mut c_void, &mut sub) });
+    ok(unsafe { nats_subscribe(c.raw(), subj.as_ptr(), Some(slow_count), count as *const _ as *mut c_void, &mut sub) });
     c.flush();
     for i in 0..2000u32 {
         ok(publisher.publish("dr", &i.to_be_bytes()));
@@ -376,13 +376,13 @@ fn event_opts(url: &str, ev: &Events) -> Opts {
     let o = Opts::new().servers(&[url]);
     let ud = ev as *const Events as *mut c_void;
     unsafe {
-        ok(nats_options_set_connected_cb(o.0, Some(on_connected), ud));
-        ok(nats_options_set_disconnected_cb(o.0, Some(on_disconnected), ud));
-        ok(nats_options_set_reconnected_cb(o.0, Some(on_reconnected), ud));
-        ok(nats_options_set_closed_cb(o.0, Some(on_closed), ud));
-        ok(nats_options_set_lame_duck_cb(o.0, Some(on_lame_duck), ud));
-        ok(nats_options_set_discovered_servers_cb(o.0, Some(on_discovered), ud));
-        ok(nats_options_set_error_cb(o.0, Some(on_error), ud));
+        ok(nats_options_set_connected_cb(o.raw(), Some(on_connected), ud));
+        ok(nats_options_set_disconnected_cb(o.raw(), Some(on_disconnected), ud));
+        ok(nats_options_set_reconnected_cb(o.raw(), Some(on_reconnected), ud));
+        ok(nats_options_set_closed_cb(o.raw(), Some(on_closed), ud));
+        ok(nats_options_set_lame_duck_cb(o.raw(), Some(on_lame_duck), ud));
+        ok(nats_options_set_discovered_servers_cb(o.raw(), Some(on_discovered), ud));
+        ok(nats_options_set_error_cb(o.raw(), Some(on_error), ud));
     }
     o
 }
@@ -400,16 +400,16 @@ fn events_fire_on_disconnect_reconnect_and_close() {
     assert_eq!(*ev.status_in_cb.lock().unwrap(), Some(nats_conn_status::NATS_CONN_STATUS_CONNECTED));
     assert_eq!(*ev.flush_in_cb.lock().unwrap(), Some(NATS_OK));
     // Forced reconnect: another disconnected/reconnected pair.
-    ok(unsafe { nats_connection_reconnect(c.0) });
+    ok(unsafe { nats_connection_reconnect(c.raw()) });
     assert!(ev.wait("reconnected", 2, 10 * SEC), "{:?}", ev.names());
     let mut st = nats_statistics::default();
-    ok(unsafe { nats_connection_stats(c.0, &mut st) });
+    ok(unsafe { nats_connection_stats(c.raw(), &mut st) });
     assert_eq!(st.reconnects, 2);
-    unsafe { nats_connection_close(c.0) };
+    unsafe { nats_connection_close(c.raw()) };
     assert!(ev.wait("closed", 1, 5 * SEC));
     std::thread::sleep(Duration::from_millis(100));
     assert_eq!(ev.names(), ["connected", "disconnected", "reconnected", "disconnected", "reconnected", "closed"]);
-    assert!(unsafe { nats_connection_is_closed(c.0) });
+    assert!(unsafe { nats_connection_is_closed(c.raw()) });
     drop(c);
 }
 
@@ -418,8 +418,8 @@ fn closed_event_after_max_reconnects() {
     let mut srv = Server::start();
     let ev: &'static Events = Box::leak(Box::default());
     let o = event_opts(&srv.url(), ev);
-    ok(unsafe { nats_options_set_max_reconnects(o.0, 2) });
-    ok(unsafe { nats_options_set_reconnect_wait_ms(o.0, 50) });
+    ok(unsafe { nats_options_set_max_reconnects(o.raw(), 2) });
+    ok(unsafe { nats_options_set_reconnect_wait_ms(o.raw(), 50) });
     let c = o.connect().unwrap();
     srv.kill();
     assert!(ev.wait("closed", 1, 10 * SEC), "{:?}", ev.names());
@@ -462,10 +462,10 @@ fn discovered_servers_are_reported_and_listed() {
     // the connection it makes.
     assert!(wait_until(10 * SEC, || a.monitor("/routez")["num_routes"].as_u64().unwrap_or(0) >= 1));
     assert_eq!(ev.count("discovered"), 0);
-    ok(unsafe { nats_connection_reconnect(c.0) });
+    ok(unsafe { nats_connection_reconnect(c.raw()) });
     assert!(ev.wait("discovered", 1, 10 * SEC), "{:?}", ev.names());
     let mut info = null_mut();
-    ok(unsafe { nats_connection_server_info(c.0, &mut info) });
+    ok(unsafe { nats_connection_server_info(c.raw(), &mut info) });
     let (mut urls, mut n): (*const *const c_char, usize) = (null(), 0);
     ok(unsafe { nats_server_info_discovered_servers(info, &mut urls, &mut n) });
     let found: Vec<String> = (0..n).map(|i| unsafe { cstr(*urls.add(i)) }).collect();
@@ -490,7 +490,7 @@ fn slow_consumer_drops_over_the_limits_and_reports_once() {
     }
     let subj = cs("slow");
     let mut sub = null_mut();
-    ok(unsafe { nats_subscribe(c.0, subj.as_ptr(), Some(blocked), gate as *const _ as *mut c_void, &mut sub) });
+    ok(unsafe { nats_subscribe(c.raw(), subj.as_ptr(), Some(blocked), gate as *const _ as *mut c_void, &mut sub) });
     check(unsafe { nats_subscription_set_pending_limits(sub, 0, 100) }, NATS_ERR_INVALID_ARGUMENT);
     ok(unsafe { nats_subscription_set_pending_limits(sub, 10, -1) });
     let (mut lm, mut lb) = (0i64, 0i64);
@@ -523,7 +523,7 @@ fn slow_consumer_drops_over_the_limits_and_reports_once() {
     ok(unsafe { nats_subscription_max_pending(sub, &mut pm, &mut pb) });
     assert_eq!((pm, pb), (10, 50));
     let mut st = nats_statistics::default();
-    ok(unsafe { nats_connection_stats(c.0, &mut st) });
+    ok(unsafe { nats_connection_stats(c.raw(), &mut st) });
     assert_eq!(st.in_msgs, 100, "received counts dropped messages too");
     // A new episode is reported again.
     for _ in 0..30 {
@@ -552,7 +552,7 @@ fn default_limits_lose_nothing_at_full_speed() {
     }
     p.flush();
     assert!(s.wait_count(50_000, 30 * SEC), "got {}", s.count());
-    assert_eq!(unsafe { nats_subscription_dropped(s.0) }, 0);
+    assert_eq!(unsafe { nats_subscription_dropped(s.raw()) }, 0);
 }
 
 #[test]
@@ -566,7 +566,9 @@ fn connection_drain_delivers_everything_then_closes() {
     for (i, n) in counts.iter().enumerate() {
         let subj = cs(&format!("cd.{i}"));
         let mut sub = null_mut();
-        ok(unsafe { nats_subscribe(c.0, subj.as_ptr(), Some(slow_count), *n as *const _ as *mut c_void, &mut sub) });
+        ok(unsafe {
+            nats_subscribe(c.raw(), subj.as_ptr(), Some(slow_count), *n as *const _ as *mut c_void, &mut sub)
+        });
         subs.push(sub);
     }
     c.flush();
@@ -583,12 +585,12 @@ fn connection_drain_delivers_everything_then_closes() {
     for _ in 0..100 {
         ok(c.publish("cd.out", b"bye"));
     }
-    ok(unsafe { nats_connection_drain(c.0, 20_000) });
+    ok(unsafe { nats_connection_drain(c.raw(), 20_000) });
     assert_eq!(counts[0].load(Ordering::SeqCst) + counts[1].load(Ordering::SeqCst), 1000);
     assert_eq!(c.status(), nats_conn_status::NATS_CONN_STATUS_CLOSED);
     assert!(ev.wait("closed", 1, 5 * SEC));
     assert!(watcher.wait_count(100, 5 * SEC), "publishes before drain were sent: {}", watcher.count());
-    check(unsafe { nats_connection_drain(c.0, 1000) }, NATS_ERR_CONNECTION_CLOSED);
+    check(unsafe { nats_connection_drain(c.raw(), 1000) }, NATS_ERR_CONNECTION_CLOSED);
     for s in subs {
         unsafe { nats_subscription_free(s) };
     }
@@ -608,7 +610,7 @@ fn statistics_count_exactly() {
     }
     let subj = cs("svc.echo");
     let mut es = null_mut();
-    ok(unsafe { nats_subscribe(b.0, subj.as_ptr(), Some(echo), b.0.cast(), &mut es) });
+    ok(unsafe { nats_subscribe(b.raw(), subj.as_ptr(), Some(echo), b.raw().cast(), &mut es) });
     b.flush();
     let mut bytes = 0u64;
     for i in 0..250usize {
@@ -618,7 +620,7 @@ fn statistics_count_exactly() {
     }
     let hm = new_msg("st.hdr", b"12345");
     set_header(&hm, "K", "V", false);
-    ok(unsafe { nats_publish_msg(a.0, hm.0) });
+    ok(unsafe { nats_publish_msg(a.raw(), hm.raw()) });
     bytes += 5;
     for _ in 0..10 {
         assert_eq!(a.request("svc.echo", b"abc", 5000).unwrap().data(), b"abc");
@@ -627,11 +629,11 @@ fn statistics_count_exactly() {
     assert!(s.wait_count(251, 5 * SEC));
     let mut sa = nats_statistics::default();
     let mut sb = nats_statistics::default();
-    ok(unsafe { nats_connection_stats(a.0, &mut sa) });
+    ok(unsafe { nats_connection_stats(a.raw(), &mut sa) });
     assert_eq!((sa.out_msgs, sa.out_bytes), (251 + 10, bytes + 30));
     assert_eq!((sa.in_msgs, sa.in_bytes), (10, 30), "replies received");
     assert!(wait_until(5 * SEC, || {
-        ok(unsafe { nats_connection_stats(b.0, &mut sb) });
+        ok(unsafe { nats_connection_stats(b.raw(), &mut sb) });
         sb.in_msgs == 261
     }));
     assert_eq!((sb.in_msgs, sb.in_bytes), (261, bytes + 30));
@@ -672,7 +674,14 @@ fn async_requests_1000_in_flight() {
     for _ in 0..4 {
         let mut s = null_mut();
         ok(unsafe {
-            nats_queue_subscribe(responder.0, subj.as_ptr(), q.as_ptr(), Some(upper), responder.0.cast(), &mut s)
+            nats_queue_subscribe(
+                responder.raw(),
+                subj.as_ptr(),
+                q.as_ptr(),
+                Some(upper),
+                responder.raw().cast(),
+                &mut s,
+            )
         });
         subs.push(s);
     }
@@ -685,7 +694,7 @@ fn async_requests_1000_in_flight() {
         let ud = Box::into_raw(Box::new((results.clone(), payload.clone())));
         ok(unsafe {
             nats_request_async(
-                c.0,
+                c.raw(),
                 subj.as_ptr(),
                 payload.as_ptr().cast(),
                 payload.len(),
@@ -710,7 +719,7 @@ fn async_requests_1000_in_flight() {
     // Failures arrive through the callback too, with an explanation.
     let nobody = cs("svc.nobody");
     let ud = Box::into_raw(Box::new((results.clone(), b"x".to_vec())));
-    ok(unsafe { nats_request_async(c.0, nobody.as_ptr(), null(), 0, 5000, Some(on_reply), ud.cast()) });
+    ok(unsafe { nats_request_async(c.raw(), nobody.as_ptr(), null(), 0, 5000, Some(on_reply), ud.cast()) });
     assert!(wait_until(5 * SEC, || results.errors.lock().unwrap().len() == 1));
     let (st, text) = results.errors.lock().unwrap()[0].clone();
     assert_eq!(st, NATS_ERR_NO_RESPONDERS);
@@ -720,10 +729,13 @@ fn async_requests_1000_in_flight() {
     responder.flush();
     let silent = cs("svc.silent");
     let ud = Box::into_raw(Box::new((results.clone(), b"y".to_vec())));
-    ok(unsafe { nats_request_async(c.0, silent.as_ptr(), null(), 0, 200, Some(on_reply), ud.cast()) });
+    ok(unsafe { nats_request_async(c.raw(), silent.as_ptr(), null(), 0, 200, Some(on_reply), ud.cast()) });
     assert!(wait_until(5 * SEC, || results.errors.lock().unwrap().len() == 2));
     assert_eq!(results.errors.lock().unwrap()[1].0, NATS_ERR_TIMEOUT);
-    check(unsafe { nats_request_async(c.0, subj.as_ptr(), null(), 0, 0, None, null_mut()) }, NATS_ERR_NULL_ARGUMENT);
+    check(
+        unsafe { nats_request_async(c.raw(), subj.as_ptr(), null(), 0, 0, None, null_mut()) },
+        NATS_ERR_NULL_ARGUMENT,
+    );
     for s in subs {
         unsafe { nats_subscription_free(s) };
     }
@@ -735,7 +747,7 @@ fn server_info_rtt_inbox_and_max_payload() {
     let srv = Server::start_with(&["-js", "-sd", store.path().to_str().unwrap()]);
     let c = Conn::to(&srv.url());
     let mut info = null_mut();
-    ok(unsafe { nats_connection_server_info(c.0, &mut info) });
+    ok(unsafe { nats_connection_server_info(c.raw(), &mut info) });
     unsafe {
         assert!(!cstr(nats_server_info_id(info)).is_empty());
         assert!(!cstr(nats_server_info_name(info)).is_empty());
@@ -760,33 +772,33 @@ fn server_info_rtt_inbox_and_max_payload() {
     let connz = srv.monitor("/connz");
     let cid = connz["connections"][0]["cid"].as_u64().unwrap();
     let mut info = null_mut();
-    ok(unsafe { nats_connection_server_info(c.0, &mut info) });
+    ok(unsafe { nats_connection_server_info(c.raw(), &mut info) });
     assert_eq!(unsafe { nats_server_info_client_id(info) }, cid);
     unsafe { nats_server_info_free(info) };
-    assert_eq!(unsafe { nats_connection_max_payload(c.0) }, 1024 * 1024);
+    assert_eq!(unsafe { nats_connection_max_payload(c.raw()) }, 1024 * 1024);
     let plain = Server::start();
     let pc = Conn::to(&plain.url());
     let mut pinfo = null_mut();
-    ok(unsafe { nats_connection_server_info(pc.0, &mut pinfo) });
+    ok(unsafe { nats_connection_server_info(pc.raw(), &mut pinfo) });
     assert!(!unsafe { nats_server_info_jetstream(pinfo) });
     unsafe { nats_server_info_free(pinfo) };
     let mut rtt = 0u64;
-    ok(unsafe { nats_connection_rtt(c.0, &mut rtt) });
+    ok(unsafe { nats_connection_rtt(c.raw(), &mut rtt) });
     assert!(rtt > 0 && rtt < 1_000_000, "{rtt} us");
     let (mut a, mut b) = (null_mut(), null_mut());
-    ok(unsafe { nats_connection_new_inbox(c.0, &mut a) });
-    ok(unsafe { nats_connection_new_inbox(c.0, &mut b) });
+    ok(unsafe { nats_connection_new_inbox(c.raw(), &mut a) });
+    ok(unsafe { nats_connection_new_inbox(c.raw(), &mut b) });
     assert_ne!(unsafe { cstr(a) }, unsafe { cstr(b) });
     unsafe {
         nats_string_free(a);
         nats_string_free(b);
         nats_string_free(null_mut());
     }
-    assert!(!unsafe { nats_connection_is_closed(c.0) });
-    unsafe { nats_connection_close(c.0) };
-    assert!(unsafe { nats_connection_is_closed(c.0) });
-    check(unsafe { nats_connection_rtt(c.0, &mut rtt) }, NATS_ERR_CONNECTION_CLOSED);
-    check(unsafe { nats_connection_reconnect(c.0) }, NATS_ERR_CONNECTION_CLOSED);
+    assert!(!unsafe { nats_connection_is_closed(c.raw()) });
+    unsafe { nats_connection_close(c.raw()) };
+    assert!(unsafe { nats_connection_is_closed(c.raw()) });
+    check(unsafe { nats_connection_rtt(c.raw(), &mut rtt) }, NATS_ERR_CONNECTION_CLOSED);
+    check(unsafe { nats_connection_reconnect(c.raw()) }, NATS_ERR_CONNECTION_CLOSED);
 }
 
 #[test]
@@ -794,8 +806,8 @@ fn reconnect_buffer_keeps_publishes_and_refuses_when_full() {
     let mut srv = Server::start();
     let ev: &'static Events = Box::leak(Box::default());
     let o = event_opts(&srv.url(), ev);
-    ok(unsafe { nats_options_set_reconnect_buffer_size(o.0, 64 * 1024) });
-    ok(unsafe { nats_options_set_reconnect_wait_ms(o.0, 100) });
+    ok(unsafe { nats_options_set_reconnect_buffer_size(o.raw(), 64 * 1024) });
+    ok(unsafe { nats_options_set_reconnect_wait_ms(o.raw(), 100) });
     let c = o.connect().unwrap();
     let s = Sub::new(&c, "buf", "");
     c.flush();
@@ -818,14 +830,15 @@ fn reconnect_buffer_keeps_publishes_and_refuses_when_full() {
     assert!(t.elapsed() < SEC, "publishing while disconnected does not block: {:?}", t.elapsed());
     // 128 in async-nats' queue, then 64 KiB of ours.
     assert!((128 + 60..=128 + 66).contains(&accepted), "accepted {accepted}");
-    assert!(unsafe { nats_connection_buffered(c.0) } > 60_000);
+    assert!(unsafe { nats_connection_buffered(c.raw()) } > 60_000);
     srv.restart();
     assert!(ev.wait("reconnected", 1, 10 * SEC));
     assert!(s.wait_count(accepted as usize, 10 * SEC), "got {} of {accepted}", s.count());
     std::thread::sleep(Duration::from_millis(200));
-    let got: Vec<u32> = s.1.payloads().iter().map(|p| u32::from_be_bytes(p[..4].try_into().unwrap())).collect();
+    let got: Vec<u32> =
+        s.received().payloads().iter().map(|p| u32::from_be_bytes(p[..4].try_into().unwrap())).collect();
     assert_eq!(got, (0..accepted).collect::<Vec<_>>(), "every buffered message, once, in order");
-    assert_eq!(unsafe { nats_connection_buffered(c.0) }, 0);
+    assert_eq!(unsafe { nats_connection_buffered(c.raw()) }, 0);
 }
 
 /// A TCP listener on `port` counting connection attempts (and dropping them).
@@ -852,8 +865,8 @@ fn reconnect_wait_spaces_attempts() {
     let mut srv = Server::start();
     let ev: &'static Events = Box::leak(Box::default());
     let o = event_opts(&srv.url(), ev);
-    ok(unsafe { nats_options_set_reconnect_wait_ms(o.0, 400) });
-    ok(unsafe { nats_options_set_reconnect_jitter_ms(o.0, 0, 0) });
+    ok(unsafe { nats_options_set_reconnect_wait_ms(o.raw(), 400) });
+    ok(unsafe { nats_options_set_reconnect_jitter_ms(o.raw(), 0, 0) });
     let _c = o.connect().unwrap();
     srv.kill();
     let stop = Arc::new(AtomicBool::new(false));
@@ -880,7 +893,7 @@ fn reconnect_delay_callback_decides_the_wait() {
     let mut srv = Server::start();
     let ev: &'static Events = Box::leak(Box::default());
     let o = event_opts(&srv.url(), ev);
-    ok(unsafe { nats_options_set_reconnect_delay_cb(o.0, Some(delay_cb), 42 as *mut c_void) });
+    ok(unsafe { nats_options_set_reconnect_delay_cb(o.raw(), Some(delay_cb), 42 as *mut c_void) });
     let c = o.connect().unwrap();
     srv.kill();
     assert!(wait_until(5 * SEC, || DELAY_CALLS.lock().unwrap().len() >= 4));
@@ -891,7 +904,7 @@ fn reconnect_delay_callback_decides_the_wait() {
     assert_eq!(attempts[0], 1, "{attempts:?}");
     assert!(attempts.windows(2).all(|w| w[1] >= w[0]) && *attempts.last().unwrap() >= 3, "{attempts:?}");
     assert!(calls.iter().all(|c| c.1 == "nats-ffi-delay"), "{calls:?}");
-    ok(unsafe { nats_connection_flush(c.0, 5000) });
+    ok(unsafe { nats_connection_flush(c.raw(), 5000) });
 }
 
 /// A TCP proxy to `upstream` that can be frozen: it then stops forwarding in both directions
@@ -934,9 +947,9 @@ fn max_pings_out_detects_a_dead_link() {
     let (port, frozen) = freezable_proxy(srv.port);
     let ev: &'static Events = Box::leak(Box::default());
     let o = event_opts(&format!("nats://127.0.0.1:{port}"), ev);
-    ok(unsafe { nats_options_set_ping_interval_ms(o.0, 100) });
-    ok(unsafe { nats_options_set_max_pings_out(o.0, 3) });
-    check(unsafe { nats_options_set_max_pings_out(o.0, 0) }, NATS_ERR_INVALID_ARGUMENT);
+    ok(unsafe { nats_options_set_ping_interval_ms(o.raw(), 100) });
+    ok(unsafe { nats_options_set_max_pings_out(o.raw(), 3) });
+    check(unsafe { nats_options_set_max_pings_out(o.raw(), 0) }, NATS_ERR_INVALID_ARGUMENT);
     let c = o.connect().unwrap();
     c.flush();
     // Healthy: a second of pings answered, no disconnect.
@@ -956,14 +969,14 @@ fn max_pings_out_detects_a_dead_link() {
 fn option_setters_for_reconnect_tuning() {
     let o = Opts::new();
     unsafe {
-        ok(nats_options_set_no_randomize(o.0, true));
-        ok(nats_options_set_reconnect_wait_ms(o.0, 0));
-        ok(nats_options_set_reconnect_jitter_ms(o.0, 10, 20));
-        ok(nats_options_set_reconnect_buffer_size(o.0, 0));
-        ok(nats_options_set_max_pings_out(o.0, 1));
-        ok(nats_options_set_connected_cb(o.0, None, null_mut()));
-        ok(nats_options_set_error_cb(o.0, None, null_mut()));
-        ok(nats_options_set_reconnect_delay_cb(o.0, None, null_mut()));
+        ok(nats_options_set_no_randomize(o.raw(), true));
+        ok(nats_options_set_reconnect_wait_ms(o.raw(), 0));
+        ok(nats_options_set_reconnect_jitter_ms(o.raw(), 10, 20));
+        ok(nats_options_set_reconnect_buffer_size(o.raw(), 0));
+        ok(nats_options_set_max_pings_out(o.raw(), 1));
+        ok(nats_options_set_connected_cb(o.raw(), None, null_mut()));
+        ok(nats_options_set_error_cb(o.raw(), None, null_mut()));
+        ok(nats_options_set_reconnect_delay_cb(o.raw(), None, null_mut()));
         check(nats_options_set_no_randomize(null_mut(), true), NATS_ERR_NULL_ARGUMENT);
         check(nats_options_set_closed_cb(null_mut(), None, null_mut()), NATS_ERR_NULL_ARGUMENT);
     }
@@ -973,8 +986,8 @@ fn option_setters_for_reconnect_tuning() {
 fn reconnect_buffer_zero_refuses_beyond_the_send_queue() {
     let mut srv = Server::start();
     let o = Opts::new().servers(&[&srv.url()]);
-    ok(unsafe { nats_options_set_reconnect_buffer_size(o.0, 0) });
-    ok(unsafe { nats_options_set_sender_capacity(o.0, 8) });
+    ok(unsafe { nats_options_set_reconnect_buffer_size(o.raw(), 0) });
+    ok(unsafe { nats_options_set_sender_capacity(o.raw(), 8) });
     let c = o.connect().unwrap();
     srv.kill();
     assert!(c.wait_status(nats_conn_status::NATS_CONN_STATUS_RECONNECTING, 5 * SEC));

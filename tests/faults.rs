@@ -19,10 +19,10 @@ const LONG: Duration = Duration::from_secs(30);
 /// Options for a client that rides out faults: quick reconnects, never gives up.
 fn resilient(urls: &[&str]) -> Opts {
     let o = Opts::new().servers(urls);
-    ok(unsafe { nats_options_set_reconnect_wait_ms(o.0, 100) });
-    ok(unsafe { nats_options_set_reconnect_jitter_ms(o.0, 50, 50) });
-    ok(unsafe { nats_options_set_max_reconnects(o.0, 0) });
-    ok(unsafe { nats_options_set_connection_timeout_ms(o.0, 1000) });
+    ok(unsafe { nats_options_set_reconnect_wait_ms(o.raw(), 100) });
+    ok(unsafe { nats_options_set_reconnect_jitter_ms(o.raw(), 50, 50) });
+    ok(unsafe { nats_options_set_max_reconnects(o.raw(), 0) });
+    ok(unsafe { nats_options_set_connection_timeout_ms(o.raw(), 1000) });
     o
 }
 
@@ -61,7 +61,7 @@ fn publish_records(j: &Js, subject: &str, n: usize, mut fault: impl FnMut(usize)
         let payload = format!("record {i}");
         let st = unsafe {
             nats_jetstream_publish_async(
-                j.0,
+                j.raw(),
                 subject_c.as_ptr(),
                 payload.as_ptr().cast(),
                 payload.len(),
@@ -77,7 +77,7 @@ fn publish_records(j: &Js, subject: &str, n: usize, mut fault: impl FnMut(usize)
             acks.failed.lock().unwrap().push(i);
         }
     }
-    let _ = unsafe { nats_jetstream_publish_async_complete(j.0, 60_000) };
+    let _ = unsafe { nats_jetstream_publish_async_complete(j.raw(), 60_000) };
     let first_failures = acks.failed.lock().unwrap().len();
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
@@ -143,13 +143,13 @@ fn server_killed_and_restarted() {
     conn.flush();
     assert!(sub.wait_count(300, LONG), "received {} of 300", sub.count());
     let expected: Vec<Vec<u8>> = (0..300).map(|i| format!("{i}").into_bytes()).collect();
-    assert_eq!(sub.1.payloads(), expected, "every message, in order");
+    assert_eq!(sub.received().payloads(), expected, "every message, in order");
 
     let j = js(&conn);
     let name = cs("RECORDS");
     let subjects = [cs("records.>")];
     let ptrs: Vec<_> = subjects.iter().map(|s| s.as_ptr()).collect();
-    ok(unsafe { nats_jetstream_stream_create(j.0, &stream_config(&name, &ptrs, 1), null_mut()) });
+    ok(unsafe { nats_jetstream_stream_create(j.raw(), &stream_config(&name, &ptrs, 1), null_mut()) });
     let n = 100_000;
     let failed_first = publish_records(&j, "records.log", n, |sent| {
         if sent == 30_000 {
@@ -182,7 +182,7 @@ fn cluster_failover_loses_nothing() {
         .collect();
     let urls: Vec<String> = servers.iter().map(|s| s.url()).collect();
     let o = resilient(&[&urls[0], &urls[1], &urls[2]]);
-    ok(unsafe { nats_options_set_retain_servers_order(o.0, true) });
+    ok(unsafe { nats_options_set_retain_servers_order(o.raw(), true) });
     let conn = o.connect().unwrap();
     let j = js(&conn);
     let name = cs("MAILLOG");
@@ -191,7 +191,7 @@ fn cluster_failover_loses_nothing() {
     let cfg = stream_config(&name, &ptrs, 3);
     // The cluster needs a moment to elect its meta leader.
     assert!(
-        wait_until(LONG, || unsafe { nats_jetstream_stream_create(j.0, &cfg, null_mut()) } == NATS_OK),
+        wait_until(LONG, || unsafe { nats_jetstream_stream_create(j.raw(), &cfg, null_mut()) } == NATS_OK),
         "R3 stream: {}",
         last_error()
     );
@@ -202,7 +202,7 @@ fn cluster_failover_loses_nothing() {
     };
     let client_server = || -> usize {
         let mut info = null_mut();
-        ok(unsafe { nats_ffi::nats_connection_server_info(conn.0, &mut info) });
+        ok(unsafe { nats_ffi::nats_connection_server_info(conn.raw(), &mut info) });
         let name =
             unsafe { std::ffi::CStr::from_ptr(nats_ffi::nats_server_info_name(info)) }.to_str().unwrap().to_string();
         unsafe { nats_ffi::nats_server_info_free(info) };
@@ -236,7 +236,7 @@ fn cluster_failover_loses_nothing() {
         .find_map(|_| {
             let n = cs("MAILLOG");
             let mut i = null_mut();
-            if unsafe { nats_jetstream_stream_info(j.0, n.as_ptr(), &mut i) } != NATS_OK {
+            if unsafe { nats_jetstream_stream_info(j.raw(), n.as_ptr(), &mut i) } != NATS_OK {
                 std::thread::sleep(Duration::from_millis(200));
                 return None;
             }
@@ -270,10 +270,14 @@ fn lame_duck_mode_moves_the_client() {
     let reconnects = Box::leak(Box::new(AtomicUsize::new(0)));
     let o = resilient(&[&a.url()]);
     ok(unsafe {
-        nats_options_set_lame_duck_cb(o.0, Some(count_event), (lame_ducks as *const AtomicUsize).cast_mut().cast())
+        nats_options_set_lame_duck_cb(o.raw(), Some(count_event), (lame_ducks as *const AtomicUsize).cast_mut().cast())
     });
     ok(unsafe {
-        nats_options_set_reconnected_cb(o.0, Some(count_event), (reconnects as *const AtomicUsize).cast_mut().cast())
+        nats_options_set_reconnected_cb(
+            o.raw(),
+            Some(count_event),
+            (reconnects as *const AtomicUsize).cast_mut().cast(),
+        )
     });
     let conn = o.connect().unwrap();
     let sub = Sub::new(&conn, "ldm.events", "");
@@ -283,7 +287,9 @@ fn lame_duck_mode_moves_the_client() {
         let _ = nats_msg_respond(ud.cast(), m, b"pong".as_ptr().cast(), 4);
     }
     let mut svc = null_mut();
-    ok(unsafe { nats_ffi::nats_subscribe(other.0, cs("ldm.ping").as_ptr(), Some(echo), other.0.cast(), &mut svc) });
+    ok(unsafe {
+        nats_ffi::nats_subscribe(other.raw(), cs("ldm.ping").as_ptr(), Some(echo), other.raw().cast(), &mut svc)
+    });
     other.flush();
 
     assert_eq!(unsafe { libc::kill(a.pid() as i32, libc::SIGUSR2) }, 0, "lame-duck signal");

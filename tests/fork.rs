@@ -43,7 +43,9 @@ fn child_connects_afresh_after_fork() {
     let srv = Server::start();
     let parent = Conn::to(&srv.url());
     let mut svc = std::ptr::null_mut();
-    ok(unsafe { nats_subscribe(parent.0, cs("fork.svc").as_ptr(), Some(responder), parent.0.cast(), &mut svc) });
+    ok(unsafe {
+        nats_subscribe(parent.raw(), cs("fork.svc").as_ptr(), Some(responder), parent.raw().cast(), &mut svc)
+    });
     let from_child = Sub::new(&parent, "fork.child", "");
     parent.flush();
     let url = srv.url();

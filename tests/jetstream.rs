@@ -25,36 +25,36 @@ fn streams_create_info_purge_get_list_delete() {
     }
     assert_eq!(info(&j, "MAIL"), (10, 1, 10));
     let (n, mut m) = (cs("MAIL"), null_mut());
-    ok(unsafe { nats_jetstream_stream_get_msg(j.0, n.as_ptr(), 4, &mut m) });
-    let m = Msg(m);
+    ok(unsafe { nats_jetstream_stream_get_msg(j.raw(), n.as_ptr(), 4, &mut m) });
+    let m = Msg::from_raw(m);
     assert_eq!((m.subject(), m.data()), ("mail.bounced".to_string(), vec![3]));
     let subj = cs("mail.delivered");
     let mut last = null_mut();
-    ok(unsafe { nats_jetstream_stream_get_last_msg(j.0, n.as_ptr(), subj.as_ptr(), &mut last) });
-    assert_eq!(Msg(last).data(), vec![8]);
+    ok(unsafe { nats_jetstream_stream_get_last_msg(j.raw(), n.as_ptr(), subj.as_ptr(), &mut last) });
+    assert_eq!(Msg::from_raw(last).data(), vec![8]);
     let mut none = null_mut();
-    check(unsafe { nats_jetstream_stream_get_msg(j.0, n.as_ptr(), 999, &mut none) }, NATS_ERR_NOT_FOUND);
+    check(unsafe { nats_jetstream_stream_get_msg(j.raw(), n.as_ptr(), 999, &mut none) }, NATS_ERR_NOT_FOUND);
     // Purge one subject, then everything.
     let mut purged = 0u64;
     let bounced = cs("mail.bounced");
-    ok(unsafe { nats_jetstream_stream_purge(j.0, n.as_ptr(), bounced.as_ptr(), &mut purged) });
+    ok(unsafe { nats_jetstream_stream_purge(j.raw(), n.as_ptr(), bounced.as_ptr(), &mut purged) });
     assert_eq!(purged, 5);
     assert_eq!(info(&j, "MAIL").0, 5);
-    ok(unsafe { nats_jetstream_stream_purge(j.0, n.as_ptr(), null(), &mut purged) });
+    ok(unsafe { nats_jetstream_stream_purge(j.raw(), n.as_ptr(), null(), &mut purged) });
     assert_eq!((purged, info(&j, "MAIL").0), (5, 0));
     // List.
     let (mut names, mut count): (*mut *mut c_char, usize) = (null_mut(), 0);
-    ok(unsafe { nats_jetstream_stream_names(j.0, &mut names, &mut count) });
+    ok(unsafe { nats_jetstream_stream_names(j.raw(), &mut names, &mut count) });
     let mut got: Vec<String> =
         (0..count).map(|i| unsafe { CStr::from_ptr(*names.add(i)) }.to_str().unwrap().to_string()).collect();
     got.sort();
     assert_eq!(got, ["LOGS", "MAIL"]);
     unsafe { nats_strings_free(names, count) };
     // Delete.
-    ok(unsafe { nats_jetstream_stream_delete(j.0, n.as_ptr()) });
+    ok(unsafe { nats_jetstream_stream_delete(j.raw(), n.as_ptr()) });
     let mut i = null_mut();
-    check(unsafe { nats_jetstream_stream_info(j.0, n.as_ptr(), &mut i) }, NATS_ERR_NOT_FOUND);
-    check(unsafe { nats_jetstream_stream_delete(j.0, n.as_ptr()) }, NATS_ERR_NOT_FOUND);
+    check(unsafe { nats_jetstream_stream_info(j.raw(), n.as_ptr(), &mut i) }, NATS_ERR_NOT_FOUND);
+    check(unsafe { nats_jetstream_stream_delete(j.raw(), n.as_ptr()) }, NATS_ERR_NOT_FOUND);
     // A conflicting stream is refused.
     let mut cfg = std::mem::MaybeUninit::<nats_stream_config>::uninit();
     ok(unsafe { nats_stream_config_init(cfg.as_mut_ptr()) });
@@ -64,10 +64,10 @@ fn streams_create_info_purge_get_list_delete() {
     cfg.name = bad.as_ptr();
     cfg.subjects = ptrs.as_ptr();
     cfg.subjects_count = 1;
-    check(unsafe { nats_jetstream_stream_create(j.0, &cfg, null_mut()) }, NATS_ERR_JETSTREAM);
+    check(unsafe { nats_jetstream_stream_create(j.raw(), &cfg, null_mut()) }, NATS_ERR_JETSTREAM);
     assert!(last_error().contains("overlap"), "{}", last_error());
     cfg.name = cs("bad.name").into_raw();
-    check(unsafe { nats_jetstream_stream_create(j.0, &cfg, null_mut()) }, NATS_ERR_INVALID_ARGUMENT);
+    check(unsafe { nats_jetstream_stream_create(j.raw(), &cfg, null_mut()) }, NATS_ERR_INVALID_ARGUMENT);
     drop(unsafe { std::ffi::CString::from_raw(cfg.name.cast_mut()) });
 }
 
@@ -111,14 +111,14 @@ fn publish_dedup_and_expectations() {
     let (k, v) = (cs("Mail-Id"), cs("abc"));
     ok(unsafe { nats_msg_header_set(m, k.as_ptr(), v.as_ptr()) });
     let mut ack = null_mut();
-    ok(unsafe { nats_jetstream_publish_msg(j.0, m, null(), &mut ack) });
+    ok(unsafe { nats_jetstream_publish_msg(j.raw(), m, null(), &mut ack) });
     let seq = unsafe { nats_pub_ack_sequence(ack) };
     unsafe {
         nats_pub_ack_free(ack);
         nats_msg_free(m);
     }
     let (n, mut got) = (cs("Q"), null_mut());
-    ok(unsafe { nats_jetstream_stream_get_msg(j.0, n.as_ptr(), seq, &mut got) });
+    ok(unsafe { nats_jetstream_stream_get_msg(j.raw(), n.as_ptr(), seq, &mut got) });
     let mut val = null();
     ok(unsafe { nats_msg_header_get(got, k.as_ptr(), &mut val) });
     assert_eq!(unsafe { CStr::from_ptr(val) }.to_str().unwrap(), "abc");
@@ -163,16 +163,16 @@ fn async_publish_100k_no_ack_lost_or_duplicated() {
     for i in 0..n {
         let d = i.to_be_bytes();
         ok(unsafe {
-            nats_jetstream_publish_async(j.0, subj.as_ptr(), d.as_ptr().cast(), d.len(), null(), Some(on_ack), ud)
+            nats_jetstream_publish_async(j.raw(), subj.as_ptr(), d.as_ptr().cast(), d.len(), null(), Some(on_ack), ud)
         });
     }
-    ok(unsafe { nats_jetstream_publish_async_complete(j.0, 60_000) });
+    ok(unsafe { nats_jetstream_publish_async_complete(j.raw(), 60_000) });
     let async_rate = n as f64 / t.elapsed().as_secs_f64();
     eprintln!(
         "JetStream publish: sync {sync_rate:.0} msg/s, async {async_rate:.0} msg/s ({:.1}x)",
         async_rate / sync_rate
     );
-    assert_eq!(unsafe { nats_jetstream_publish_async_pending(j.0) }, 0);
+    assert_eq!(unsafe { nats_jetstream_publish_async_pending(j.raw()) }, 0);
     assert_eq!(acks.n.load(Ordering::Relaxed), n);
     assert!(acks.errors.lock().unwrap().is_empty(), "{:?}", acks.errors.lock().unwrap().len());
     let mut seqs = acks.seqs.lock().unwrap().clone();
@@ -183,8 +183,8 @@ fn async_publish_100k_no_ack_lost_or_duplicated() {
     assert_eq!(info(&j, "LOG").0, sync_n + n, "every message stored once");
     // Failures come through the callback; completion still waits for them.
     let nowhere = cs("nowhere");
-    ok(unsafe { nats_jetstream_publish_async(j.0, nowhere.as_ptr(), null(), 0, null(), Some(on_ack), ud) });
-    ok(unsafe { nats_jetstream_publish_async_complete(j.0, 10_000) });
+    ok(unsafe { nats_jetstream_publish_async(j.raw(), nowhere.as_ptr(), null(), 0, null(), Some(on_ack), ud) });
+    ok(unsafe { nats_jetstream_publish_async_complete(j.raw(), 10_000) });
     assert_eq!(acks.errors.lock().unwrap().as_slice(), [NATS_ERR_NO_RESPONDERS]);
 }
 
@@ -203,24 +203,24 @@ fn jetstream_options_and_bad_input() {
     check(unsafe { nats_jetstream_options_set_api_prefix(o, cs("a..b").as_ptr()) }, NATS_ERR_INVALID_SUBJECT);
     let mut j = null_mut();
     check(unsafe { nats_jetstream_new(null_mut(), o, &mut j) }, NATS_ERR_NULL_ARGUMENT);
-    ok(unsafe { nats_jetstream_new(c.0, o, &mut j) });
+    ok(unsafe { nats_jetstream_new(c.raw(), o, &mut j) });
     unsafe { nats_jetstream_options_free(o) };
-    let j = Js(j);
+    let j = Js::from_raw(j);
     let t = Instant::now();
     let st = publish(&j, "x", b"y", None).unwrap_err();
     assert!(st == NATS_ERR_NO_RESPONDERS || st == NATS_ERR_TIMEOUT, "{st:?}: {}", last_error());
     assert!(t.elapsed() < Duration::from_secs(3));
     let n = cs("S");
     let mut i = null_mut();
-    let st = unsafe { nats_jetstream_stream_info(j.0, n.as_ptr(), &mut i) };
+    let st = unsafe { nats_jetstream_stream_info(j.raw(), n.as_ptr(), &mut i) };
     assert!(st == NATS_ERR_NO_RESPONDERS || st == NATS_ERR_TIMEOUT, "JetStream not enabled: {st:?}: {}", last_error());
-    check(unsafe { nats_jetstream_stream_create(j.0, null(), null_mut()) }, NATS_ERR_NULL_ARGUMENT);
+    check(unsafe { nats_jetstream_stream_create(j.raw(), null(), null_mut()) }, NATS_ERR_NULL_ARGUMENT);
     check(
         unsafe { nats_jetstream_publish(null_mut(), n.as_ptr(), null(), 0, null(), null_mut()) },
         NATS_ERR_NULL_ARGUMENT,
     );
     check(
-        unsafe { nats_jetstream_publish(j.0, cs("a b").as_ptr(), null(), 0, null(), null_mut()) },
+        unsafe { nats_jetstream_publish(j.raw(), cs("a b").as_ptr(), null(), 0, null(), null_mut()) },
         NATS_ERR_INVALID_SUBJECT,
     );
     check(unsafe { nats_jetstream_publish_async_complete(null_mut(), 1) }, NATS_ERR_NULL_ARGUMENT);

@@ -14,13 +14,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-struct Kv(*mut nats_kv);
-impl Drop for Kv {
-    fn drop(&mut self) {
-        unsafe { nats_kv_free(self.0) }
-    }
-}
-
 fn kv_config(bucket: &CStr) -> nats_kv_config {
     let mut c = std::mem::MaybeUninit::uninit();
     ok(unsafe { nats_kv_config_init(c.as_mut_ptr()) });
@@ -32,21 +25,21 @@ fn kv_config(bucket: &CStr) -> nats_kv_config {
 
 fn bucket(j: &Js, cfg: &nats_kv_config) -> Kv {
     let mut k = null_mut();
-    ok(unsafe { nats_jetstream_kv_create(j.0, cfg, &mut k) });
-    Kv(k)
+    ok(unsafe { nats_jetstream_kv_create(j.raw(), cfg, &mut k) });
+    Kv::from_raw(k)
 }
 
 fn put(k: &Kv, key: &str, v: &str) -> u64 {
     let key = cs(key);
     let mut rev = 0;
-    ok(unsafe { nats_kv_put(k.0, key.as_ptr(), v.as_ptr().cast(), v.len(), &mut rev) });
+    ok(unsafe { nats_kv_put(k.raw(), key.as_ptr(), v.as_ptr().cast(), v.len(), &mut rev) });
     rev
 }
 
 fn get(k: &Kv, key: &str) -> Result<(String, u64), nats_status> {
     let key = cs(key);
     let mut e = null_mut();
-    match unsafe { nats_kv_get(k.0, key.as_ptr(), &mut e) } {
+    match unsafe { nats_kv_get(k.raw(), key.as_ptr(), &mut e) } {
         NATS_OK => Ok(unsafe {
             let v = std::slice::from_raw_parts(nats_kv_entry_value(e).cast::<u8>(), nats_kv_entry_value_len(e));
             let r = (String::from_utf8(v.to_vec()).unwrap(), nats_kv_entry_revision(e));
@@ -63,7 +56,7 @@ fn get(k: &Kv, key: &str) -> Result<(String, u64), nats_status> {
 
 fn keys(k: &Kv) -> Vec<String> {
     let (mut list, mut n): (*mut *mut c_char, usize) = (null_mut(), 0);
-    ok(unsafe { nats_kv_keys(k.0, &mut list, &mut n) });
+    ok(unsafe { nats_kv_keys(k.raw(), &mut list, &mut n) });
     let mut v: Vec<String> =
         (0..n).map(|i| unsafe { CStr::from_ptr(*list.add(i)).to_str().unwrap().to_string() }).collect();
     unsafe { nats_strings_free(list, n) };
@@ -85,22 +78,25 @@ fn kv_put_get_create_update_delete_purge_keys_history() {
     let (a, b) = (cs("queue.depth"), cs("relay"));
     // create: only when there is no value.
     let mut rev = 0;
-    check(unsafe { nats_kv_create(k.0, a.as_ptr(), b"2".as_ptr().cast(), 1, &mut rev) }, NATS_ERR_EXPECTATION_FAILED);
+    check(
+        unsafe { nats_kv_create(k.raw(), a.as_ptr(), b"2".as_ptr().cast(), 1, &mut rev) },
+        NATS_ERR_EXPECTATION_FAILED,
+    );
     assert!(last_error().contains("already"), "{}", last_error());
-    ok(unsafe { nats_kv_create(k.0, b.as_ptr(), b"mx1".as_ptr().cast(), 3, &mut rev) });
+    ok(unsafe { nats_kv_create(k.raw(), b.as_ptr(), b"mx1".as_ptr().cast(), 3, &mut rev) });
     assert_eq!(rev, r1 + 1);
     // update: only from the latest revision.
     check(
-        unsafe { nats_kv_update(k.0, a.as_ptr(), b"3".as_ptr().cast(), 1, r1 + 1, &mut rev) },
+        unsafe { nats_kv_update(k.raw(), a.as_ptr(), b"3".as_ptr().cast(), 1, r1 + 1, &mut rev) },
         NATS_ERR_EXPECTATION_FAILED,
     );
     assert!(last_error().contains("revision"), "{}", last_error());
-    ok(unsafe { nats_kv_update(k.0, a.as_ptr(), b"3".as_ptr().cast(), 1, r1, &mut rev) });
+    ok(unsafe { nats_kv_update(k.raw(), a.as_ptr(), b"3".as_ptr().cast(), 1, r1, &mut rev) });
     let r3 = rev;
     assert_eq!(get(&k, "queue.depth").unwrap(), ("3".into(), r3));
     // An older revision is still readable.
     let mut e = null_mut();
-    ok(unsafe { nats_kv_get_revision(k.0, a.as_ptr(), r1, &mut e) });
+    ok(unsafe { nats_kv_get_revision(k.raw(), a.as_ptr(), r1, &mut e) });
     assert_eq!(unsafe { nats_kv_entry_value_len(e) }, 1);
     unsafe {
         assert_eq!(CStr::from_ptr(nats_kv_entry_key(e)).to_str().unwrap(), "queue.depth");
@@ -109,12 +105,12 @@ fn kv_put_get_create_update_delete_purge_keys_history() {
     }
     assert_eq!(keys(&k), vec!["queue.depth".to_string(), "relay".to_string()]);
     // delete: gone for get and keys, history kept; create works again.
-    ok(unsafe { nats_kv_delete(k.0, a.as_ptr()) });
+    ok(unsafe { nats_kv_delete(k.raw(), a.as_ptr()) });
     check(get(&k, "queue.depth").map(|_| ()).unwrap_err(), NATS_ERR_NOT_FOUND);
     assert_eq!(keys(&k), vec!["relay".to_string()]);
-    ok(unsafe { nats_kv_create(k.0, a.as_ptr(), b"4".as_ptr().cast(), 1, &mut rev) });
+    ok(unsafe { nats_kv_create(k.raw(), a.as_ptr(), b"4".as_ptr().cast(), 1, &mut rev) });
     let (mut list, mut n) = (null_mut(), 0usize);
-    ok(unsafe { nats_kv_history(k.0, a.as_ptr(), &mut list, &mut n) });
+    ok(unsafe { nats_kv_history(k.raw(), a.as_ptr(), &mut list, &mut n) });
     let ops: Vec<(nats_kv_op, u64)> = (0..n)
         .map(|i| unsafe { (nats_kv_entry_operation(*list.add(i)), nats_kv_entry_revision(*list.add(i))) })
         .collect();
@@ -126,38 +122,38 @@ fn kv_put_get_create_update_delete_purge_keys_history() {
     );
     assert!(ops.windows(2).all(|w| w[0].1 < w[1].1), "oldest first: {ops:?}");
     // purge: history removed, a marker left.
-    ok(unsafe { nats_kv_purge(k.0, b.as_ptr()) });
+    ok(unsafe { nats_kv_purge(k.raw(), b.as_ptr()) });
     check(get(&k, "relay").map(|_| ()).unwrap_err(), NATS_ERR_NOT_FOUND);
-    ok(unsafe { nats_kv_history(k.0, b.as_ptr(), &mut list, &mut n) });
+    ok(unsafe { nats_kv_history(k.raw(), b.as_ptr(), &mut list, &mut n) });
     assert_eq!(n, 1);
     assert_eq!(unsafe { nats_kv_entry_operation(*list) }, NATS_KV_PURGE);
     unsafe { nats_kv_entries_free(list, n) };
     let never = cs("never.set");
-    check(unsafe { nats_kv_history(k.0, never.as_ptr(), &mut list, &mut n) }, NATS_ERR_NOT_FOUND);
+    check(unsafe { nats_kv_history(k.raw(), never.as_ptr(), &mut list, &mut n) }, NATS_ERR_NOT_FOUND);
     assert_eq!(keys(&k), vec!["queue.depth".to_string()]);
 
     // Bind, bad input, delete the bucket.
     let mut k2 = null_mut();
-    ok(unsafe { nats_jetstream_kv_bind(j.0, name.as_ptr(), &mut k2) });
-    let k2 = Kv(k2);
+    ok(unsafe { nats_jetstream_kv_bind(j.raw(), name.as_ptr(), &mut k2) });
+    let k2 = Kv::from_raw(k2);
     assert_eq!(get(&k2, "queue.depth").unwrap().0, "4");
     for bad in [".x", "x.", "a b", "a*", ""] {
         let key = cs(bad);
         check(
-            unsafe { nats_kv_put(k.0, key.as_ptr(), b"v".as_ptr().cast(), 1, null_mut()) },
+            unsafe { nats_kv_put(k.raw(), key.as_ptr(), b"v".as_ptr().cast(), 1, null_mut()) },
             NATS_ERR_INVALID_ARGUMENT,
         );
     }
-    check(unsafe { nats_kv_put(k.0, null(), b"v".as_ptr().cast(), 1, null_mut()) }, NATS_ERR_NULL_ARGUMENT);
+    check(unsafe { nats_kv_put(k.raw(), null(), b"v".as_ptr().cast(), 1, null_mut()) }, NATS_ERR_NULL_ARGUMENT);
     check(unsafe { nats_kv_put(null_mut(), a.as_ptr(), b"v".as_ptr().cast(), 1, null_mut()) }, NATS_ERR_NULL_ARGUMENT);
     let badname = cs("a.b");
     let mut out = null_mut();
-    check(unsafe { nats_jetstream_kv_create(j.0, &kv_config(&badname), &mut out) }, NATS_ERR_INVALID_ARGUMENT);
+    check(unsafe { nats_jetstream_kv_create(j.raw(), &kv_config(&badname), &mut out) }, NATS_ERR_INVALID_ARGUMENT);
     let mut hcfg = kv_config(&name);
     hcfg.history = 65;
-    check(unsafe { nats_jetstream_kv_create(j.0, &hcfg, &mut out) }, NATS_ERR_INVALID_ARGUMENT);
-    ok(unsafe { nats_jetstream_kv_delete(j.0, name.as_ptr()) });
-    check(unsafe { nats_jetstream_kv_bind(j.0, name.as_ptr(), &mut out) }, NATS_ERR_NOT_FOUND);
+    check(unsafe { nats_jetstream_kv_create(j.raw(), &hcfg, &mut out) }, NATS_ERR_INVALID_ARGUMENT);
+    ok(unsafe { nats_jetstream_kv_delete(j.raw(), name.as_ptr()) });
+    check(unsafe { nats_jetstream_kv_bind(j.raw(), name.as_ptr(), &mut out) }, NATS_ERR_NOT_FOUND);
     assert!(out.is_null());
     unsafe {
         nats_kv_free(null_mut());
@@ -195,7 +191,7 @@ fn watch(k: &Kv, keys: Option<&str>, flags: u32, seen: &Seen) -> *mut nats_kv_wa
     let mut w = null_mut();
     ok(unsafe {
         nats_kv_watch(
-            k.0,
+            k.raw(),
             p.as_ref().map_or(null(), |p| p.as_ptr()),
             flags,
             Some(on_entry),
@@ -231,7 +227,7 @@ fn watch_sees_every_update_in_order() {
         revs.push(put(&k, &format!("k.{}", i % 10), &format!("v{i}")));
     }
     let key0 = cs("k.0");
-    ok(unsafe { nats_kv_delete(k.0, key0.as_ptr()) });
+    ok(unsafe { nats_kv_delete(k.raw(), key0.as_ptr()) });
     assert!(
         wait_until(Duration::from_secs(10), || all.entries.lock().unwrap().len() == 503),
         "got {}",
@@ -281,10 +277,10 @@ fn watch_sees_every_update_in_order() {
     }
     let mut w = null_mut();
     check(
-        unsafe { nats_kv_watch(k.0, null(), 3, Some(on_entry), null_mut(), None, &mut w) },
+        unsafe { nats_kv_watch(k.raw(), null(), 3, Some(on_entry), null_mut(), None, &mut w) },
         NATS_ERR_INVALID_ARGUMENT,
     );
-    check(unsafe { nats_kv_watch(k.0, null(), 0, None, null_mut(), None, &mut w) }, NATS_ERR_NULL_ARGUMENT);
+    check(unsafe { nats_kv_watch(k.raw(), null(), 0, None, null_mut(), None, &mut w) }, NATS_ERR_NULL_ARGUMENT);
 }
 
 #[test]
@@ -307,15 +303,15 @@ fn bucket_ttl_and_per_key_ttl() {
     cfg.limit_marker_ttl_ms = 1000;
     let k = bucket(&j, &cfg);
     let (lock, keep) = (cs("lock"), cs("keep"));
-    ok(unsafe { nats_kv_create_with_ttl(k.0, lock.as_ptr(), b"me".as_ptr().cast(), 2, 1000, null_mut()) });
-    ok(unsafe { nats_kv_put(k.0, keep.as_ptr(), b"v".as_ptr().cast(), 1, null_mut()) });
+    ok(unsafe { nats_kv_create_with_ttl(k.raw(), lock.as_ptr(), b"me".as_ptr().cast(), 2, 1000, null_mut()) });
+    ok(unsafe { nats_kv_put(k.raw(), keep.as_ptr(), b"v".as_ptr().cast(), 1, null_mut()) });
     assert_eq!(get(&k, "lock").unwrap().0, "me");
     assert!(wait_until(Duration::from_secs(6), || get(&k, "lock").is_err()), "the key expired");
     assert_eq!(get(&k, "keep").unwrap().0, "v", "other keys stay");
     // Expired: it can be created again.
-    ok(unsafe { nats_kv_create_with_ttl(k.0, lock.as_ptr(), b"you".as_ptr().cast(), 3, 5000, null_mut()) });
+    ok(unsafe { nats_kv_create_with_ttl(k.raw(), lock.as_ptr(), b"you".as_ptr().cast(), 3, 5000, null_mut()) });
     check(
-        unsafe { nats_kv_create_with_ttl(k.0, lock.as_ptr(), b"x".as_ptr().cast(), 1, 10, null_mut()) },
+        unsafe { nats_kv_create_with_ttl(k.raw(), lock.as_ptr(), b"x".as_ptr().cast(), 1, 10, null_mut()) },
         NATS_ERR_INVALID_ARGUMENT,
     );
 }

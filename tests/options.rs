@@ -30,18 +30,18 @@ fn servers_list_and_bad_urls() {
     let dead = format!("nats://127.0.0.1:{}", free_port());
     // A dead first server is skipped; the live one is used.
     let o = Opts::new().servers(&[&dead, &srv.url()]);
-    ok(unsafe { nats_options_set_retain_servers_order(o.0, true) });
+    ok(unsafe { nats_options_set_retain_servers_order(o.raw(), true) });
     let c = o.connect().unwrap();
     assert_eq!(c.status(), NATS_CONN_STATUS_CONNECTED);
     // Default server is 127.0.0.1:4222 — nothing listens there in tests, or something else
     // does; only check that bad lists are refused at set time.
     let bad = cs("nats://host:notaport");
     let list = [bad.as_ptr()];
-    check(unsafe { nats_options_set_servers(o.0, list.as_ptr(), 1) }, NATS_ERR_INVALID_ARGUMENT);
-    check(unsafe { nats_options_set_servers(o.0, list.as_ptr(), 0) }, NATS_ERR_INVALID_ARGUMENT);
+    check(unsafe { nats_options_set_servers(o.raw(), list.as_ptr(), 1) }, NATS_ERR_INVALID_ARGUMENT);
+    check(unsafe { nats_options_set_servers(o.raw(), list.as_ptr(), 0) }, NATS_ERR_INVALID_ARGUMENT);
     let with_null = [std::ptr::null()];
-    check(unsafe { nats_options_set_servers(o.0, with_null.as_ptr(), 1) }, NATS_ERR_NULL_ARGUMENT);
-    check(unsafe { nats_options_set_servers(o.0, std::ptr::null(), 1) }, NATS_ERR_NULL_ARGUMENT);
+    check(unsafe { nats_options_set_servers(o.raw(), with_null.as_ptr(), 1) }, NATS_ERR_NULL_ARGUMENT);
+    check(unsafe { nats_options_set_servers(o.raw(), std::ptr::null(), 1) }, NATS_ERR_NULL_ARGUMENT);
     // All servers dead: a fast, clear failure naming them.
     let o = Opts::new().servers(&[&dead]);
     let t = Instant::now();
@@ -57,9 +57,9 @@ fn servers_list_and_bad_urls() {
 fn user_password_inline_and_from_file() {
     let srv = Server::start_with(&["--user", "mailer", "--pass", "s3cret"]);
     let o = Opts::new().servers(&[&srv.url()]);
-    ok(unsafe { nats_options_set_user_password(o.0, cs("mailer").as_ptr(), cs("s3cret").as_ptr()) });
+    ok(unsafe { nats_options_set_user_password(o.raw(), cs("mailer").as_ptr(), cs("s3cret").as_ptr()) });
     o.connect().unwrap();
-    ok(unsafe { nats_options_set_user_password(o.0, cs("mailer").as_ptr(), cs("wrong").as_ptr()) });
+    ok(unsafe { nats_options_set_user_password(o.raw(), cs("mailer").as_ptr(), cs("wrong").as_ptr()) });
     let t = Instant::now();
     check(o.connect().err().unwrap(), NATS_ERR_AUTH);
     assert!(t.elapsed() < Duration::from_secs(5), "auth failure must be fast");
@@ -68,16 +68,19 @@ fn user_password_inline_and_from_file() {
     check(Opts::new().servers(&[&srv.url()]).connect().err().unwrap(), NATS_ERR_AUTH);
     // Password from a file, trailing newline stripped.
     let pw = write_file(srv.dir.path(), "pw", "s3cret\n");
-    ok(unsafe { nats_options_set_user_password_file(o.0, cs("mailer").as_ptr(), cs(&pw).as_ptr()) });
+    ok(unsafe { nats_options_set_user_password_file(o.raw(), cs("mailer").as_ptr(), cs(&pw).as_ptr()) });
     o.connect().unwrap();
     let missing = srv.dir.path().join("nope").to_str().unwrap().to_string();
     check(
-        unsafe { nats_options_set_user_password_file(o.0, cs("mailer").as_ptr(), cs(&missing).as_ptr()) },
+        unsafe { nats_options_set_user_password_file(o.raw(), cs("mailer").as_ptr(), cs(&missing).as_ptr()) },
         NATS_ERR_IO,
     );
     assert!(last_error().contains("nope"));
     let empty = write_file(srv.dir.path(), "empty", "");
-    check(unsafe { nats_options_set_user_password_file(o.0, cs("mailer").as_ptr(), cs(&empty).as_ptr()) }, NATS_ERR_IO);
+    check(
+        unsafe { nats_options_set_user_password_file(o.raw(), cs("mailer").as_ptr(), cs(&empty).as_ptr()) },
+        NATS_ERR_IO,
+    );
     // URL-embedded credentials.
     Conn::to(&format!("nats://mailer:s3cret@127.0.0.1:{}", srv.port));
 }
@@ -86,17 +89,17 @@ fn user_password_inline_and_from_file() {
 fn token_inline_and_from_file() {
     let srv = Server::start_with(&["--auth", "t0ken"]);
     let o = Opts::new().servers(&[&srv.url()]);
-    ok(unsafe { nats_options_set_token(o.0, cs("t0ken").as_ptr()) });
+    ok(unsafe { nats_options_set_token(o.raw(), cs("t0ken").as_ptr()) });
     o.connect().unwrap();
-    ok(unsafe { nats_options_set_token(o.0, cs("other").as_ptr()) });
+    ok(unsafe { nats_options_set_token(o.raw(), cs("other").as_ptr()) });
     check(o.connect().err().unwrap(), NATS_ERR_AUTH);
     assert!(!last_error().contains("other"), "secret leaked: {}", last_error());
     let f = write_file(srv.dir.path(), "tok", "t0ken\r\n");
-    ok(unsafe { nats_options_set_token_file(o.0, cs(&f).as_ptr()) });
+    ok(unsafe { nats_options_set_token_file(o.raw(), cs(&f).as_ptr()) });
     o.connect().unwrap();
-    check(unsafe { nats_options_set_token_file(o.0, cs("/nonexistent/tok").as_ptr()) }, NATS_ERR_IO);
+    check(unsafe { nats_options_set_token_file(o.raw(), cs("/nonexistent/tok").as_ptr()) }, NATS_ERR_IO);
     // Setting a token replaces user/password and vice versa.
-    ok(unsafe { nats_options_set_user_password(o.0, cs("u").as_ptr(), cs("p").as_ptr()) });
+    ok(unsafe { nats_options_set_user_password(o.raw(), cs("u").as_ptr(), cs("p").as_ptr()) });
     check(o.connect().err().unwrap(), NATS_ERR_AUTH);
 }
 
@@ -104,14 +107,14 @@ fn token_inline_and_from_file() {
 fn name_is_shown_by_the_server() {
     let srv = Server::start();
     let o = Opts::new().servers(&[&srv.url()]);
-    ok(unsafe { nats_options_set_name(o.0, cs("mta-delivery-log").as_ptr()) });
+    ok(unsafe { nats_options_set_name(o.raw(), cs("mta-delivery-log").as_ptr()) });
     let _c = o.connect().unwrap();
     let unnamed = Opts::new().servers(&[&srv.url()]).connect().unwrap();
     let mut names = connz_names(&srv);
     names.sort();
     assert_eq!(names, ["", "mta-delivery-log"]);
     drop(unnamed);
-    check(unsafe { nats_options_set_name(o.0, c"\xff\xfe".as_ptr()) }, NATS_ERR_INVALID_UTF8);
+    check(unsafe { nats_options_set_name(o.raw(), c"\xff\xfe".as_ptr()) }, NATS_ERR_INVALID_UTF8);
 }
 
 #[test]
@@ -119,7 +122,7 @@ fn no_echo_suppresses_own_messages() {
     let srv = Server::start();
     for (no_echo, expect) in [(false, 1usize), (true, 0)] {
         let o = Opts::new().servers(&[&srv.url()]);
-        ok(unsafe { nats_options_set_no_echo(o.0, no_echo) });
+        ok(unsafe { nats_options_set_no_echo(o.raw(), no_echo) });
         let c = o.connect().unwrap();
         let own = Sub::new(&c, "echo", "");
         let other_conn = Conn::to(&srv.url());
@@ -138,7 +141,7 @@ fn no_echo_suppresses_own_messages() {
 fn max_reconnects_gives_up_and_closes() {
     let mut srv = Server::start();
     let o = Opts::new().servers(&[&srv.url()]);
-    ok(unsafe { nats_options_set_max_reconnects(o.0, 3) });
+    ok(unsafe { nats_options_set_max_reconnects(o.raw(), 3) });
     let c = o.connect().unwrap();
     srv.kill();
     assert!(c.wait_status(NATS_CONN_STATUS_CLOSED, Duration::from_secs(15)), "status {:?}", c.status());
@@ -149,7 +152,7 @@ fn max_reconnects_gives_up_and_closes() {
 fn max_reconnects_zero_is_unlimited() {
     let mut srv = Server::start();
     let o = Opts::new().servers(&[&srv.url()]);
-    ok(unsafe { nats_options_set_max_reconnects(o.0, 0) });
+    ok(unsafe { nats_options_set_max_reconnects(o.raw(), 0) });
     let c = o.connect().unwrap();
     let sub = Sub::new(&c, "back", "");
     c.flush();
@@ -182,7 +185,7 @@ fn connection_timeout_against_a_silent_port() {
         std::thread::sleep(Duration::from_secs(8));
     });
     let o = Opts::new().servers(&[&url]);
-    ok(unsafe { nats_options_set_connection_timeout_ms(o.0, 400) });
+    ok(unsafe { nats_options_set_connection_timeout_ms(o.raw(), 400) });
     let t = Instant::now();
     check(o.connect().err().unwrap(), NATS_ERR_TIMEOUT);
     let e = t.elapsed();
@@ -193,7 +196,7 @@ fn connection_timeout_against_a_silent_port() {
     check(o.connect().err().unwrap(), NATS_ERR_TIMEOUT);
     let e = t.elapsed();
     assert!(e >= Duration::from_millis(4800) && e < Duration::from_secs(8), "{e:?}");
-    check(unsafe { nats_options_set_connection_timeout_ms(o.0, 0) }, NATS_ERR_INVALID_ARGUMENT);
+    check(unsafe { nats_options_set_connection_timeout_ms(o.raw(), 0) }, NATS_ERR_INVALID_ARGUMENT);
     drop(held);
 }
 
@@ -201,11 +204,11 @@ fn connection_timeout_against_a_silent_port() {
 fn tls_required_against_plain_server_fails_fast() {
     let srv = Server::start();
     let o = Opts::new().servers(&[&srv.url()]);
-    ok(unsafe { nats_options_set_tls_required(o.0, true) });
+    ok(unsafe { nats_options_set_tls_required(o.raw(), true) });
     let t = Instant::now();
     check(o.connect().err().unwrap(), NATS_ERR_TLS);
     assert!(t.elapsed() < Duration::from_secs(5));
-    ok(unsafe { nats_options_set_tls_required(o.0, false) });
+    ok(unsafe { nats_options_set_tls_required(o.raw(), false) });
     o.connect().unwrap();
 }
 
@@ -217,15 +220,15 @@ fn tls_certificate_verifies_the_server() {
     let o = Opts::new().servers(&[&url]);
     // Without our CA the server is untrusted.
     check(o.connect().err().unwrap(), NATS_ERR_TLS);
-    ok(unsafe { nats_options_set_certificate(o.0, cs(&pki.other_ca).as_ptr()) });
+    ok(unsafe { nats_options_set_certificate(o.raw(), cs(&pki.other_ca).as_ptr()) });
     check(o.connect().err().unwrap(), NATS_ERR_TLS);
-    ok(unsafe { nats_options_set_certificate(o.0, cs(&pki.ca).as_ptr()) });
-    ok(unsafe { nats_options_set_tls_required(o.0, true) });
+    ok(unsafe { nats_options_set_certificate(o.raw(), cs(&pki.ca).as_ptr()) });
+    ok(unsafe { nats_options_set_tls_required(o.raw(), true) });
     let c = o.connect().unwrap();
     assert_eq!(c.request("nobody", b"", 2000).err().unwrap(), NATS_ERR_NO_RESPONDERS);
     let tls = &srv.monitor("/connz")["connections"][0]["tls_version"];
     assert!(tls.as_str().unwrap_or("").starts_with("1."), "server sees TLS: {tls}");
-    check(unsafe { nats_options_set_certificate(o.0, cs("/nonexistent/ca.pem").as_ptr()) }, NATS_ERR_IO);
+    check(unsafe { nats_options_set_certificate(o.raw(), cs("/nonexistent/ca.pem").as_ptr()) }, NATS_ERR_IO);
 }
 
 #[test]
@@ -233,17 +236,19 @@ fn client_cert_for_mutual_tls() {
     let pki = Pki::new();
     let srv = Server::start_conf(&pki.server_block("verify: true"));
     let o = Opts::new().servers(&[&format!("tls://127.0.0.1:{}", srv.port)]);
-    ok(unsafe { nats_options_set_certificate(o.0, cs(&pki.ca).as_ptr()) });
+    ok(unsafe { nats_options_set_certificate(o.raw(), cs(&pki.ca).as_ptr()) });
     assert!(o.connect().is_err(), "server requires a client certificate");
-    ok(unsafe { nats_options_set_client_cert(o.0, cs(&pki.client_cert).as_ptr(), cs(&pki.client_key).as_ptr()) });
+    ok(unsafe { nats_options_set_client_cert(o.raw(), cs(&pki.client_cert).as_ptr(), cs(&pki.client_key).as_ptr()) });
     let c = o.connect().unwrap();
     assert_eq!(c.status(), NATS_CONN_STATUS_CONNECTED);
     check(
-        unsafe { nats_options_set_client_cert(o.0, cs(&pki.client_cert).as_ptr(), std::ptr::null()) },
+        unsafe { nats_options_set_client_cert(o.raw(), cs(&pki.client_cert).as_ptr(), std::ptr::null()) },
         NATS_ERR_NULL_ARGUMENT,
     );
     check(
-        unsafe { nats_options_set_client_cert(o.0, cs(&pki.client_cert).as_ptr(), cs("/nonexistent/key").as_ptr()) },
+        unsafe {
+            nats_options_set_client_cert(o.raw(), cs(&pki.client_cert).as_ptr(), cs("/nonexistent/key").as_ptr())
+        },
         NATS_ERR_IO,
     );
 }
@@ -253,10 +258,10 @@ fn tls_first_with_handshake_first_server() {
     let pki = Pki::new();
     let srv = Server::start_conf(&pki.server_block("handshake_first: true"));
     let o = Opts::new().servers(&[&format!("nats://127.0.0.1:{}", srv.port)]);
-    ok(unsafe { nats_options_set_certificate(o.0, cs(&pki.ca).as_ptr()) });
-    ok(unsafe { nats_options_set_connection_timeout_ms(o.0, 2000) });
+    ok(unsafe { nats_options_set_certificate(o.raw(), cs(&pki.ca).as_ptr()) });
+    ok(unsafe { nats_options_set_connection_timeout_ms(o.raw(), 2000) });
     assert!(o.connect().is_err(), "a handshake-first server does not send INFO first");
-    ok(unsafe { nats_options_set_tls_first(o.0, true) });
+    ok(unsafe { nats_options_set_tls_first(o.raw(), true) });
     let c = o.connect().unwrap();
     assert_eq!(c.status(), NATS_CONN_STATUS_CONNECTED);
 }
@@ -305,7 +310,7 @@ fn ping_interval_sets_how_often_the_client_pings() {
         let (port, pings) = ping_counting_proxy(srv.port);
         let o = Opts::new().servers(&[&format!("nats://127.0.0.1:{port}")]);
         if let Some(ms) = ms {
-            ok(unsafe { nats_options_set_ping_interval_ms(o.0, ms) });
+            ok(unsafe { nats_options_set_ping_interval_ms(o.raw(), ms) });
         }
         let c = o.connect().unwrap();
         let start = pings.load(Ordering::SeqCst);
@@ -321,15 +326,15 @@ fn ping_interval_sets_how_often_the_client_pings() {
     let default = count_pings(None, 1, Duration::from_millis(1500));
     assert_eq!(default, 0, "default interval is 60 s");
     let o = Opts::new();
-    check(unsafe { nats_options_set_ping_interval_ms(o.0, 0) }, NATS_ERR_INVALID_ARGUMENT);
+    check(unsafe { nats_options_set_ping_interval_ms(o.raw(), 0) }, NATS_ERR_INVALID_ARGUMENT);
 }
 
 #[test]
 fn sender_capacity_small_queue_loses_nothing() {
     let srv = Server::start();
     let o = Opts::new().servers(&[&srv.url()]);
-    check(unsafe { nats_options_set_sender_capacity(o.0, 0) }, NATS_ERR_INVALID_ARGUMENT);
-    ok(unsafe { nats_options_set_sender_capacity(o.0, 1) });
+    check(unsafe { nats_options_set_sender_capacity(o.raw(), 0) }, NATS_ERR_INVALID_ARGUMENT);
+    ok(unsafe { nats_options_set_sender_capacity(o.raw(), 1) });
     let c = o.connect().unwrap();
     let rx = Conn::to(&srv.url());
     let sub = Sub::new(&rx, "cap", "");
@@ -348,19 +353,19 @@ fn inbox_prefix_is_used_for_replies() {
     let sub = Sub::new(&responder, "svc", "");
     responder.flush();
     let o = Opts::new().servers(&[&srv.url()]);
-    ok(unsafe { nats_options_set_inbox_prefix(o.0, cs("_MTA.replies").as_ptr()) });
+    ok(unsafe { nats_options_set_inbox_prefix(o.raw(), cs("_MTA.replies").as_ptr()) });
     let c = o.connect().unwrap();
     let _ = c.request("svc", b"q", 300); // nobody answers; we only look at the reply subject
     assert!(sub.wait_count(1, WAIT));
-    let reply = sub.1.msgs.lock().unwrap()[0].1.clone().unwrap();
+    let reply = sub.received().msgs.lock().unwrap()[0].reply.clone().unwrap();
     assert!(reply.starts_with("_MTA.replies."), "{reply}");
     // Default prefix.
     let d = Conn::to(&srv.url());
     let _ = d.request("svc", b"q", 300);
     assert!(sub.wait_count(2, WAIT));
-    assert!(sub.1.msgs.lock().unwrap()[1].1.clone().unwrap().starts_with("_INBOX."));
+    assert!(sub.received().msgs.lock().unwrap()[1].reply.clone().unwrap().starts_with("_INBOX."));
     for bad in ["", "a b", "a..b", "x.>"] {
-        check(unsafe { nats_options_set_inbox_prefix(o.0, cs(bad).as_ptr()) }, NATS_ERR_INVALID_SUBJECT);
+        check(unsafe { nats_options_set_inbox_prefix(o.raw(), cs(bad).as_ptr()) }, NATS_ERR_INVALID_SUBJECT);
     }
 }
 
@@ -371,13 +376,13 @@ fn request_timeout_applies_when_timeout_is_zero() {
     let _silent = Sub::new(&silent_conn, "slow", "");
     silent_conn.flush();
     let o = Opts::new().servers(&[&srv.url()]);
-    ok(unsafe { nats_options_set_request_timeout_ms(o.0, 300) });
+    ok(unsafe { nats_options_set_request_timeout_ms(o.raw(), 300) });
     let c = o.connect().unwrap();
     let t = Instant::now();
     check(c.request("slow", b"", 0).err().unwrap(), NATS_ERR_TIMEOUT);
     let e = t.elapsed();
     assert!(e >= Duration::from_millis(280) && e < Duration::from_secs(3), "{e:?}");
-    check(unsafe { nats_options_set_request_timeout_ms(o.0, 0) }, NATS_ERR_INVALID_ARGUMENT);
+    check(unsafe { nats_options_set_request_timeout_ms(o.raw(), 0) }, NATS_ERR_INVALID_ARGUMENT);
 }
 
 #[test]
@@ -401,7 +406,7 @@ fn retry_on_initial_connect_connects_in_background() {
     check(Opts::new().servers(&[&url]).connect().err().unwrap(), NATS_ERR_CONNECTION_FAILED);
     // On: returns a connecting handle; works once the server is up.
     let o = Opts::new().servers(&[&url]);
-    ok(unsafe { nats_options_set_retry_on_initial_connect(o.0, true) });
+    ok(unsafe { nats_options_set_retry_on_initial_connect(o.raw(), true) });
     let t = Instant::now();
     let c = o.connect().unwrap();
     assert!(t.elapsed() < Duration::from_secs(1));
@@ -448,7 +453,7 @@ fn discovered_servers_are_used_unless_ignored() {
     for ignore in [false, true] {
         let (mut a, b) = cluster();
         let o = Opts::new().servers(&[&a.url()]);
-        ok(unsafe { nats_options_set_ignore_discovered_servers(o.0, ignore) });
+        ok(unsafe { nats_options_set_ignore_discovered_servers(o.raw(), ignore) });
         let c = o.connect().unwrap();
         c.flush();
         // Let INFO with connect_urls arrive.
@@ -475,7 +480,7 @@ fn retain_servers_order_always_picks_the_first() {
     let mut conns = Vec::new();
     for _ in 0..12 {
         let o = Opts::new().servers(&[&a.url(), &b.url()]);
-        ok(unsafe { nats_options_set_retain_servers_order(o.0, true) });
+        ok(unsafe { nats_options_set_retain_servers_order(o.raw(), true) });
         conns.push(o.connect().unwrap());
     }
     assert_eq!((a.num_connections(), b.num_connections()), (12, 0));
@@ -499,8 +504,11 @@ fn options_free_null_and_null_opts() {
     check(unsafe { nats_options_set_tls_first(null, true) }, NATS_ERR_NULL_ARGUMENT);
     check(unsafe { nats_options_set_token(null, cs("t").as_ptr()) }, NATS_ERR_NULL_ARGUMENT);
     let o = Opts::new();
-    check(unsafe { nats_options_set_token(o.0, std::ptr::null()) }, NATS_ERR_NULL_ARGUMENT);
-    check(unsafe { nats_options_set_user_password(o.0, cs("u").as_ptr(), std::ptr::null()) }, NATS_ERR_NULL_ARGUMENT);
+    check(unsafe { nats_options_set_token(o.raw(), std::ptr::null()) }, NATS_ERR_NULL_ARGUMENT);
+    check(
+        unsafe { nats_options_set_user_password(o.raw(), cs("u").as_ptr(), std::ptr::null()) },
+        NATS_ERR_NULL_ARGUMENT,
+    );
     // The name may be cleared with NULL.
-    ok(unsafe { nats_options_set_name(o.0, std::ptr::null()) });
+    ok(unsafe { nats_options_set_name(o.raw(), std::ptr::null()) });
 }

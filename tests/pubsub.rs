@@ -26,12 +26,13 @@ fn publish_subscribe_in_order() {
     }
     pub_conn.flush();
     assert!(sub.wait_count(1000, WAIT), "got {}", sub.count());
-    let got: Vec<u32> = sub.1.payloads().iter().map(|p| u32::from_be_bytes(p[..4].try_into().unwrap())).collect();
+    let got: Vec<u32> =
+        sub.received().payloads().iter().map(|p| u32::from_be_bytes(p[..4].try_into().unwrap())).collect();
     assert_eq!(got, (0..1000).collect::<Vec<_>>(), "messages out of order or lost");
-    assert_eq!(unsafe { nats_subscription_delivered(sub.0) }, 1000);
-    let m = &sub.1.msgs.lock().unwrap()[0];
-    assert_eq!(m.0, "orders.new");
-    assert_eq!(m.1, None);
+    assert_eq!(unsafe { nats_subscription_delivered(sub.raw()) }, 1000);
+    let m = &sub.received().msgs.lock().unwrap()[0];
+    assert_eq!(m.subject, "orders.new");
+    assert_eq!(m.reply, None);
 }
 
 #[test]
@@ -40,11 +41,11 @@ fn empty_and_large_payloads() {
     let c = Conn::to(&srv.url());
     let sub = Sub::new(&c, "blob", "");
     c.flush();
-    ok(unsafe { nats_publish(c.0, cs("blob").as_ptr(), std::ptr::null(), 0) });
+    ok(unsafe { nats_publish(c.raw(), cs("blob").as_ptr(), std::ptr::null(), 0) });
     let big = vec![0xabu8; 512 * 1024];
     ok(c.publish("blob", &big));
     assert!(sub.wait_count(2, WAIT));
-    let p = sub.1.payloads();
+    let p = sub.received().payloads();
     assert!(p[0].is_empty());
     assert_eq!(p[1], big);
     // Over the server's max_payload (1 MiB by default).
@@ -64,7 +65,7 @@ fn wildcards() {
     c.flush();
     assert!(tail.wait_count(4, WAIT));
     std::thread::sleep(Duration::from_millis(200));
-    let subjects = |s: &Sub| s.1.msgs.lock().unwrap().iter().map(|m| m.0.clone()).collect::<Vec<_>>();
+    let subjects = |s: &Sub| s.received().msgs.lock().unwrap().iter().map(|m| m.subject.clone()).collect::<Vec<_>>();
     assert_eq!(subjects(&star), ["mail.a.delivered", "mail.b.delivered"]);
     assert_eq!(subjects(&tail), ["mail.a.delivered", "mail.b.delivered", "mail.a.bounced", "mail.a.b.delivered"]);
 }
@@ -101,7 +102,13 @@ fn request_reply() {
     let client = Conn::to(&srv.url());
     let mut sub = std::ptr::null_mut();
     ok(unsafe {
-        nats_subscribe(server_side.0, cs("svc.upper").as_ptr(), Some(echo_upper), server_side.0.cast(), &mut sub)
+        nats_subscribe(
+            server_side.raw(),
+            cs("svc.upper").as_ptr(),
+            Some(echo_upper),
+            server_side.raw().cast(),
+            &mut sub,
+        )
     });
     server_side.flush();
     for i in 0..50 {
@@ -141,7 +148,7 @@ fn respond_without_reply_subject() {
     let srv = Server::start();
     let c = Conn::to(&srv.url());
     let mut sub = std::ptr::null_mut();
-    ok(unsafe { nats_subscribe(c.0, cs("plain").as_ptr(), Some(respond_cb), c.0.cast(), &mut sub) });
+    ok(unsafe { nats_subscribe(c.raw(), cs("plain").as_ptr(), Some(respond_cb), c.raw().cast(), &mut sub) });
     c.flush();
     ok(c.publish("plain", b"x")); // no reply subject
     assert!(wait_until(WAIT, || RESPOND_STATUS.lock().unwrap().len() == 1));
@@ -159,12 +166,12 @@ fn publish_with_reply_carries_reply_subject() {
     let sub = Sub::new(&c, "ask", "");
     c.flush();
     ok(unsafe {
-        nats_publish_with_reply(c.0, cs("ask").as_ptr(), cs("answers.here").as_ptr(), b"q".as_ptr().cast(), 1)
+        nats_publish_with_reply(c.raw(), cs("ask").as_ptr(), cs("answers.here").as_ptr(), b"q".as_ptr().cast(), 1)
     });
     assert!(sub.wait_count(1, WAIT));
-    assert_eq!(sub.1.msgs.lock().unwrap()[0].1.as_deref(), Some("answers.here"));
+    assert_eq!(sub.received().msgs.lock().unwrap()[0].reply.as_deref(), Some("answers.here"));
     check(
-        unsafe { nats_publish_with_reply(c.0, cs("ask").as_ptr(), cs("bad reply").as_ptr(), std::ptr::null(), 0) },
+        unsafe { nats_publish_with_reply(c.raw(), cs("ask").as_ptr(), cs("bad reply").as_ptr(), std::ptr::null(), 0) },
         NATS_ERR_INVALID_SUBJECT,
     );
 }
@@ -207,13 +214,13 @@ fn callback_may_publish_request_and_free_its_subscription() {
     let srv = Server::start();
     let c = Conn::to(&srv.url());
     let mut responder = std::ptr::null_mut();
-    ok(unsafe { nats_subscribe(c.0, cs("svc.upper").as_ptr(), Some(echo_upper), c.0.cast(), &mut responder) });
+    ok(unsafe { nats_subscribe(c.raw(), cs("svc.upper").as_ptr(), Some(echo_upper), c.raw().cast(), &mut responder) });
     let out = Sub::new(&c, "reentrant.out", "");
-    let st = Arc::new(Reentrant { conn: c.0, seen: AtomicUsize::new(0), freed: AtomicUsize::new(0) });
+    let st = Arc::new(Reentrant { conn: c.raw(), seen: AtomicUsize::new(0), freed: AtomicUsize::new(0) });
     let mut sub = std::ptr::null_mut();
     ok(unsafe {
         nats_subscribe_ex(
-            c.0,
+            c.raw(),
             cs("reentrant.in").as_ptr(),
             std::ptr::null(),
             Some(reentrant_cb),
@@ -243,7 +250,7 @@ fn unsubscribe_stops_delivery() {
     c.flush();
     ok(c.publish("u", b"1"));
     assert!(sub.wait_count(1, WAIT));
-    ok(unsafe { nats_subscription_unsubscribe(sub.0) });
+    ok(unsafe { nats_subscription_unsubscribe(sub.raw()) });
     c.flush();
     // The server has no interest any more: a request finds no responders.
     check(c.request("u", b"2", 2000).err().unwrap(), NATS_ERR_NO_RESPONDERS);
@@ -260,19 +267,19 @@ fn close_ends_subscriptions_and_further_calls_fail() {
     let sub = Sub::new(&c, "x", "");
     c.flush();
     assert_eq!(srv.num_connections(), 1);
-    unsafe { nats_connection_close(c.0) };
+    unsafe { nats_connection_close(c.raw()) };
     assert_eq!(c.status(), nats_conn_status::NATS_CONN_STATUS_CLOSED);
     check(c.publish("x", b"1"), NATS_ERR_CONNECTION_CLOSED);
     check(c.request("x", b"1", 100).err().unwrap(), NATS_ERR_CONNECTION_CLOSED);
-    check(unsafe { nats_connection_flush(c.0, 100) }, NATS_ERR_CONNECTION_CLOSED);
+    check(unsafe { nats_connection_flush(c.raw(), 100) }, NATS_ERR_CONNECTION_CLOSED);
     let mut s2 = std::ptr::null_mut();
     check(
-        unsafe { nats_subscribe(c.0, cs("y").as_ptr(), Some(echo_upper), std::ptr::null_mut(), &mut s2) },
+        unsafe { nats_subscribe(c.raw(), cs("y").as_ptr(), Some(echo_upper), std::ptr::null_mut(), &mut s2) },
         NATS_ERR_CONNECTION_CLOSED,
     );
     assert!(s2.is_null());
-    check(unsafe { nats_subscription_unsubscribe(sub.0) }, NATS_ERR_CONNECTION_CLOSED);
-    unsafe { nats_connection_close(c.0) }; // idempotent
+    check(unsafe { nats_subscription_unsubscribe(sub.raw()) }, NATS_ERR_CONNECTION_CLOSED);
+    unsafe { nats_connection_close(c.raw()) }; // idempotent
     assert!(wait_until(WAIT, || srv.num_connections() == 0), "server still sees the client");
 }
 
@@ -298,7 +305,7 @@ fn free_connection_with_live_subscription() {
     c.flush();
     drop(c);
     // The subscription handle stays valid after its connection is freed.
-    check(unsafe { nats_subscription_unsubscribe(sub.0) }, NATS_ERR_CONNECTION_CLOSED);
+    check(unsafe { nats_subscription_unsubscribe(sub.raw()) }, NATS_ERR_CONNECTION_CLOSED);
     drop(sub);
 }
 
@@ -307,10 +314,10 @@ fn blocking_calls_refuse_runtime_threads() {
     let srv = Server::start();
     let c = Conn::to(&srv.url());
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let conn = Conn(c.0);
+    let conn = Conn::from_raw(c.raw());
     rt.block_on(async {
         check(conn.request("a", b"", 100).err().unwrap(), NATS_ERR_WOULD_BLOCK_RUNTIME);
-        check(unsafe { nats_connection_flush(conn.0, 100) }, NATS_ERR_WOULD_BLOCK_RUNTIME);
+        check(unsafe { nats_connection_flush(conn.raw(), 100) }, NATS_ERR_WOULD_BLOCK_RUNTIME);
         let mut out = std::ptr::null_mut();
         check(unsafe { nats_connect_url(cs(&srv.url()).as_ptr(), &mut out) }, NATS_ERR_WOULD_BLOCK_RUNTIME);
     });
@@ -339,12 +346,12 @@ fn many_threads_share_a_connection() {
     c.flush();
     assert!(sub.wait_count(4000, WAIT), "got {}", sub.count());
     // Per-publisher order is kept.
-    let msgs = sub.1.msgs.lock().unwrap();
+    let msgs = sub.received().msgs.lock().unwrap();
     for t in 0..8 {
         let seq: Vec<usize> = msgs
             .iter()
-            .filter(|m| m.0 == format!("mt.{t}"))
-            .map(|m| std::str::from_utf8(&m.2).unwrap().parse().unwrap())
+            .filter(|m| m.subject == format!("mt.{t}"))
+            .map(|m| std::str::from_utf8(&m.data).unwrap().parse().unwrap())
             .collect();
         assert_eq!(seq, (0..500).collect::<Vec<_>>());
     }
@@ -359,7 +366,7 @@ fn flush_means_the_server_has_processed_earlier_subscribes() {
         let subject = format!("barrier.{i}");
         let mut sub = std::ptr::null_mut();
         ok(unsafe {
-            nats_subscribe(responder.0, cs(&subject).as_ptr(), Some(echo_upper), responder.0.cast(), &mut sub)
+            nats_subscribe(responder.raw(), cs(&subject).as_ptr(), Some(echo_upper), responder.raw().cast(), &mut sub)
         });
         responder.flush();
         // Right after flush, another connection must find the responder.
@@ -371,7 +378,7 @@ fn flush_means_the_server_has_processed_earlier_subscribes() {
     }
     // Flush works with no_echo too (the probe does not rely on our own messages coming back).
     let o = Opts::new().servers(&[&srv.url()]);
-    ok(unsafe { nats_ffi::nats_options_set_no_echo(o.0, true) });
+    ok(unsafe { nats_ffi::nats_options_set_no_echo(o.raw(), true) });
     let quiet = o.connect().unwrap();
-    ok(unsafe { nats_connection_flush(quiet.0, 2000) });
+    ok(unsafe { nats_connection_flush(quiet.raw(), 2000) });
 }

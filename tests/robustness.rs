@@ -12,14 +12,14 @@ fn wildcard_monitor(server: &Server) -> (Conn, *mut nats_subscription) {
     let monitor = Conn::to(&server.url());
     let mut sub = null_mut();
     let all = cs(">");
-    ok(unsafe { nats_subscribe_sync(monitor.0, all.as_ptr(), &mut sub) });
+    ok(unsafe { nats_subscribe_sync(monitor.raw(), all.as_ptr(), &mut sub) });
     monitor.flush();
     (monitor, sub)
 }
 
 fn connect_with(server: &Server, setup: impl FnOnce(*mut nats_options)) -> Conn {
     let o = Opts::new().servers(&[&server.url()]);
-    setup(o.0);
+    setup(o.raw());
     o.connect().expect("connect")
 }
 
@@ -42,19 +42,19 @@ fn round_trips_ignore_wildcard_subscribers() {
             ok(unsafe { nats_options_set_request_timeout_ms(o, 3000) });
         });
         for _ in 0..20 {
-            check(unsafe { nats_connection_flush(conn.0, 2000) }, NATS_OK);
+            check(unsafe { nats_connection_flush(conn.raw(), 2000) }, NATS_OK);
         }
-        check(unsafe { nats_connection_flush(conn.0, 0) }, NATS_OK);
+        check(unsafe { nats_connection_flush(conn.raw(), 0) }, NATS_OK);
         let mut rtt = 0u64;
-        check(unsafe { nats_connection_rtt(conn.0, &mut rtt) }, NATS_OK);
+        check(unsafe { nats_connection_rtt(conn.raw(), &mut rtt) }, NATS_OK);
         assert!(rtt > 0 && rtt < 2_000_000, "{what}: rtt {rtt} us");
         let mut sub = null_mut();
         let subject = cs("round.trip");
-        ok(unsafe { nats_subscribe_sync(conn.0, subject.as_ptr(), &mut sub) });
+        ok(unsafe { nats_subscribe_sync(conn.raw(), subject.as_ptr(), &mut sub) });
         check(unsafe { nats_subscription_drain(sub, 2000) }, NATS_OK);
         unsafe { nats_subscription_free(sub) };
-        check(unsafe { nats_connection_drain(conn.0, 2000) }, NATS_OK);
-        assert!(unsafe { nats_connection_is_closed(conn.0) }, "{what}: drained connection is closed");
+        check(unsafe { nats_connection_drain(conn.raw(), 2000) }, NATS_OK);
+        assert!(unsafe { nats_connection_is_closed(conn.raw()) }, "{what}: drained connection is closed");
     }
     unsafe { nats_subscription_free(monitor_sub) };
 }
@@ -89,10 +89,10 @@ fn out_of_range_enum_fields_are_refused() {
         let mut cfg = stream_cfg();
         set(&mut cfg);
         let mut info = null_mut();
-        check(unsafe { nats_jetstream_stream_create(j.0, &cfg, &mut info) }, NATS_ERR_INVALID_ARGUMENT);
+        check(unsafe { nats_jetstream_stream_create(j.raw(), &cfg, &mut info) }, NATS_ERR_INVALID_ARGUMENT);
         assert!(info.is_null());
         assert!(last_error().contains(field), "{field}: {}", last_error());
-        check(unsafe { nats_jetstream_stream_update(j.0, &cfg, &mut info) }, NATS_ERR_INVALID_ARGUMENT);
+        check(unsafe { nats_jetstream_stream_update(j.raw(), &cfg, &mut info) }, NATS_ERR_INVALID_ARGUMENT);
     }
 
     let consumer_cfg = consumer_config;
@@ -110,14 +110,22 @@ fn out_of_range_enum_fields_are_refused() {
         set(&mut cfg);
         let mut info = null_mut();
         check(
-            unsafe { nats_jetstream_consumer_create(j.0, stream.as_ptr(), &cfg, &mut info) },
+            unsafe { nats_jetstream_consumer_create(j.raw(), stream.as_ptr(), &cfg, &mut info) },
             NATS_ERR_INVALID_ARGUMENT,
         );
         assert!(last_error().contains(field), "{field}: {}", last_error());
         if field != "cfg.ack_policy" {
             let mut sub = null_mut();
             let st = unsafe {
-                nats_jetstream_subscribe_ordered(j.0, stream.as_ptr(), &cfg, Some(never), null_mut(), None, &mut sub)
+                nats_jetstream_subscribe_ordered(
+                    j.raw(),
+                    stream.as_ptr(),
+                    &cfg,
+                    Some(never),
+                    null_mut(),
+                    None,
+                    &mut sub,
+                )
             };
             check(st, NATS_ERR_INVALID_ARGUMENT);
             assert!(sub.is_null());
@@ -128,12 +136,12 @@ fn out_of_range_enum_fields_are_refused() {
     let mut kv_cfg = kv_config_for(&bucket);
     kv_cfg.storage = 42;
     let mut kv = null_mut();
-    check(unsafe { nats_jetstream_kv_create(j.0, &kv_cfg, &mut kv) }, NATS_ERR_INVALID_ARGUMENT);
+    check(unsafe { nats_jetstream_kv_create(j.raw(), &kv_cfg, &mut kv) }, NATS_ERR_INVALID_ARGUMENT);
     assert!(kv.is_null() && last_error().contains("cfg.storage"), "{}", last_error());
     // Nothing half-made on the server.
     let mut names = null_mut();
     let mut count = 0usize;
-    ok(unsafe { nats_jetstream_stream_names(j.0, &mut names, &mut count) });
+    ok(unsafe { nats_jetstream_stream_names(j.raw(), &mut names, &mut count) });
     assert_eq!(count, 1, "only ENUMS exists");
     unsafe { nats_ffi::nats_strings_free(names, count) };
 }
@@ -149,18 +157,18 @@ fn protocol_lines_over_the_server_limit_are_refused() {
     let conn = Conn::to(&server.url());
     let too_long = cs(&"x".repeat(4199));
     let mut sub = null_mut();
-    check(unsafe { nats_subscribe_sync(conn.0, too_long.as_ptr(), &mut sub) }, NATS_ERR_INVALID_SUBJECT);
+    check(unsafe { nats_subscribe_sync(conn.raw(), too_long.as_ptr(), &mut sub) }, NATS_ERR_INVALID_SUBJECT);
     assert!(sub.is_null());
     check(conn.publish(&"x".repeat(4199), b"lost"), NATS_ERR_INVALID_SUBJECT);
     // Each part fits alone; together they do not.
     let half = cs(&"h".repeat(2100));
     let queue = cs(&"q".repeat(2100));
     check(
-        unsafe { nats_queue_subscribe_sync(conn.0, half.as_ptr(), queue.as_ptr(), &mut sub) },
+        unsafe { nats_queue_subscribe_sync(conn.raw(), half.as_ptr(), queue.as_ptr(), &mut sub) },
         NATS_ERR_INVALID_SUBJECT,
     );
     check(
-        unsafe { nats_ffi::nats_publish_with_reply(conn.0, half.as_ptr(), half.as_ptr(), b"x".as_ptr().cast(), 1) },
+        unsafe { nats_ffi::nats_publish_with_reply(conn.raw(), half.as_ptr(), half.as_ptr(), b"x".as_ptr().cast(), 1) },
         NATS_ERR_INVALID_SUBJECT,
     );
     // A request adds its inbox reply subject to the line.
@@ -173,7 +181,7 @@ fn protocol_lines_over_the_server_limit_are_refused() {
         let bucket = cs("long_keys");
         let cfg = kv_config_for(&bucket);
         let mut kv = null_mut();
-        ok(unsafe { nats_jetstream_kv_create(j.0, &cfg, &mut kv) });
+        ok(unsafe { nats_jetstream_kv_create(j.raw(), &cfg, &mut kv) });
         let (long_key, fitting_key) = (cs(&"k".repeat(4000)), cs(&"k".repeat(3000)));
         let mut rev = 0u64;
         check(
@@ -190,7 +198,7 @@ fn protocol_lines_over_the_server_limit_are_refused() {
     // The longest subject that fits: subscribe, publish and receive it.
     let longest = "l".repeat(4096 - 64);
     let longest_c = cs(&longest);
-    ok(unsafe { nats_subscribe_sync(conn.0, longest_c.as_ptr(), &mut sub) });
+    ok(unsafe { nats_subscribe_sync(conn.raw(), longest_c.as_ptr(), &mut sub) });
     ok(conn.publish(&longest, b"fits"));
     let mut msg = null_mut();
     ok(unsafe { nats_subscription_next_msg(sub, 5000, &mut msg) });
@@ -200,7 +208,7 @@ fn protocol_lines_over_the_server_limit_are_refused() {
     conn.flush();
 
     let mut stats = std::mem::MaybeUninit::uninit();
-    ok(unsafe { nats_connection_stats(conn.0, stats.as_mut_ptr()) });
+    ok(unsafe { nats_connection_stats(conn.raw(), stats.as_mut_ptr()) });
     assert_eq!(unsafe { stats.assume_init() }.reconnects, 0, "no line made the server drop us");
     assert!(!server.log().contains("control line"), "server log: {}", server.log());
 }
@@ -226,16 +234,16 @@ fn inputs_that_panicked_are_errors() {
         assert!(last_error().contains(field), "{}", last_error());
         let subject = cs("panics.a");
         let st = unsafe {
-            nats_jetstream_publish_async(j.0, subject.as_ptr(), b"x".as_ptr().cast(), 1, &o, None, null_mut())
+            nats_jetstream_publish_async(j.raw(), subject.as_ptr(), b"x".as_ptr().cast(), 1, &o, None, null_mut())
         };
         check(st, NATS_ERR_INVALID_ARGUMENT);
     }
     assert_eq!(info(&j, "PANICS").0, 0, "nothing was stored");
 
     let o = Opts::new();
-    check(unsafe { nats_options_set_sender_capacity(o.0, usize::MAX) }, NATS_ERR_INVALID_ARGUMENT);
-    check(unsafe { nats_options_set_sender_capacity(o.0, NATS_MAX_QUEUE_CAPACITY + 1) }, NATS_ERR_INVALID_ARGUMENT);
-    ok(unsafe { nats_options_set_sender_capacity(o.0, NATS_MAX_QUEUE_CAPACITY) });
+    check(unsafe { nats_options_set_sender_capacity(o.raw(), usize::MAX) }, NATS_ERR_INVALID_ARGUMENT);
+    check(unsafe { nats_options_set_sender_capacity(o.raw(), NATS_MAX_QUEUE_CAPACITY + 1) }, NATS_ERR_INVALID_ARGUMENT);
+    ok(unsafe { nats_options_set_sender_capacity(o.raw(), NATS_MAX_QUEUE_CAPACITY) });
     let o = o.servers(&[&server.url()]);
     let big_queue = o.connect().expect("connect with the largest sender capacity");
     ok(big_queue.publish("panics.b", b"x"));
@@ -244,24 +252,24 @@ fn inputs_that_panicked_are_errors() {
     check(unsafe { nats_jetstream_options_set_max_pending_acks(jo, usize::MAX) }, NATS_ERR_INVALID_ARGUMENT);
     ok(unsafe { nats_jetstream_options_set_max_pending_acks(jo, NATS_MAX_QUEUE_CAPACITY) });
     let mut big_acks = null_mut();
-    ok(unsafe { nats_jetstream_new(conn.0, jo, &mut big_acks) });
+    ok(unsafe { nats_jetstream_new(conn.raw(), jo, &mut big_acks) });
     unsafe { nats_jetstream_free(big_acks) };
     unsafe { nats_jetstream_options_free(jo) };
 
     // Timeouts of UINT64_MAX mean "a very long time", never an overflow.
     let subject = cs("panics.forever");
     let mut sub = null_mut();
-    ok(unsafe { nats_subscribe_sync(conn.0, subject.as_ptr(), &mut sub) });
+    ok(unsafe { nats_subscribe_sync(conn.raw(), subject.as_ptr(), &mut sub) });
     conn.flush();
     ok(conn.publish("panics.forever", b"now"));
     let mut msg = null_mut();
     ok(unsafe { nats_subscription_next_msg(sub, u64::MAX, &mut msg) });
     unsafe { nats_ffi::nats_msg_free(msg) };
-    ok(unsafe { nats_connection_flush(conn.0, u64::MAX) });
+    ok(unsafe { nats_connection_flush(conn.raw(), u64::MAX) });
     ok(unsafe { nats_subscription_drain(sub, u64::MAX) });
     unsafe { nats_subscription_free(sub) };
-    ok(unsafe { nats_jetstream_publish_async_complete(j.0, u64::MAX) });
-    ok(unsafe { nats_connection_drain(big_queue.0, u64::MAX) });
+    ok(unsafe { nats_jetstream_publish_async_complete(j.raw(), u64::MAX) });
+    ok(unsafe { nats_connection_drain(big_queue.raw(), u64::MAX) });
 }
 
 /// Records what the error callback receives.
@@ -307,12 +315,20 @@ fn closing_under_an_ordered_consumer_is_clean() {
         let mut sub = null_mut();
         let ud = std::sync::Arc::as_ptr(&received).cast_mut().cast();
         ok(unsafe {
-            nats_jetstream_subscribe_ordered(j.0, stream.as_ptr(), std::ptr::null(), Some(count), ud, None, &mut sub)
+            nats_jetstream_subscribe_ordered(
+                j.raw(),
+                stream.as_ptr(),
+                std::ptr::null(),
+                Some(count),
+                ud,
+                None,
+                &mut sub,
+            )
         });
         assert!(
             wait_until(std::time::Duration::from_secs(10), || received.load(std::sync::atomic::Ordering::SeqCst) == 10)
         );
-        unsafe { nats_connection_close(conn.0) };
+        unsafe { nats_connection_close(conn.raw()) };
         assert!(wait_until(std::time::Duration::from_secs(10), || !unsafe { nats_subscription_is_valid(sub) }));
         unsafe { nats_subscription_free(sub) };
     }
@@ -360,10 +376,10 @@ fn first_connect_does_not_wait_the_reconnect_delay_between_servers() {
     let silent_url = format!("nats://{}", silent.local_addr().unwrap());
     for dead in ["nats://127.0.0.1:1", silent_url.as_str()] {
         let o = Opts::new().servers(&[dead, &server.url()]);
-        ok(unsafe { nats_options_set_connection_timeout_ms(o.0, 1000) });
-        ok(unsafe { nats_options_set_reconnect_wait_ms(o.0, 8000) });
-        ok(unsafe { nats_options_set_reconnect_jitter_ms(o.0, 60_000, 60_000) });
-        ok(unsafe { nats_options_set_retain_servers_order(o.0, true) });
+        ok(unsafe { nats_options_set_connection_timeout_ms(o.raw(), 1000) });
+        ok(unsafe { nats_options_set_reconnect_wait_ms(o.raw(), 8000) });
+        ok(unsafe { nats_options_set_reconnect_jitter_ms(o.raw(), 60_000, 60_000) });
+        ok(unsafe { nats_options_set_retain_servers_order(o.raw(), true) });
         let start = std::time::Instant::now();
         let conn = o.connect().expect("the second server is up");
         let took = start.elapsed();
@@ -387,16 +403,16 @@ fn no_jetstream_answering_is_no_responders() {
     ok(unsafe { nats_jetstream_options_set_domain(jo, cs("nowhere").as_ptr()) });
     ok(unsafe { nats_jetstream_options_set_timeout_ms(jo, 2000) });
     let mut bogus = null_mut();
-    ok(unsafe { nats_jetstream_new(conn.0, jo, &mut bogus) });
+    ok(unsafe { nats_jetstream_new(conn.raw(), jo, &mut bogus) });
     unsafe { nats_jetstream_options_free(jo) };
-    let bogus = Js(bogus);
+    let bogus = Js::from_raw(bogus);
     let (mut names, mut count) = (null_mut(), 0usize);
-    check(unsafe { nats_jetstream_stream_names(bogus.0, &mut names, &mut count) }, NATS_ERR_NO_RESPONDERS);
+    check(unsafe { nats_jetstream_stream_names(bogus.raw(), &mut names, &mut count) }, NATS_ERR_NO_RESPONDERS);
     let bucket = cs("nowhere");
     let kv_cfg = kv_config_for(&bucket);
     let mut kv = null_mut();
-    check(unsafe { nats_jetstream_kv_create(bogus.0, &kv_cfg, &mut kv) }, NATS_ERR_NO_RESPONDERS);
-    check(unsafe { nats_jetstream_kv_bind(bogus.0, bucket.as_ptr(), &mut kv) }, NATS_ERR_NO_RESPONDERS);
+    check(unsafe { nats_jetstream_kv_create(bogus.raw(), &kv_cfg, &mut kv) }, NATS_ERR_NO_RESPONDERS);
+    check(unsafe { nats_jetstream_kv_bind(bogus.raw(), bucket.as_ptr(), &mut kv) }, NATS_ERR_NO_RESPONDERS);
     assert!(nats_status_is_retryable(NATS_ERR_NO_RESPONDERS as i32));
 
     // Publishing where no stream stores the subject.
@@ -408,12 +424,12 @@ fn no_jetstream_answering_is_no_responders() {
     let (stream, durable) = (cs("PULLED"), cs("worker"));
     let mut cfg = consumer_config();
     cfg.durable_name = durable.as_ptr();
-    ok(unsafe { nats_jetstream_consumer_create(j.0, stream.as_ptr(), &cfg, null_mut()) });
+    ok(unsafe { nats_jetstream_consumer_create(j.raw(), stream.as_ptr(), &cfg, null_mut()) });
     let mut pc = null_mut();
-    ok(unsafe { nats_jetstream_pull_consumer(j.0, stream.as_ptr(), durable.as_ptr(), &mut pc) });
+    ok(unsafe { nats_jetstream_pull_consumer(j.raw(), stream.as_ptr(), durable.as_ptr(), &mut pc) });
     let mut msg = null_mut();
     ok(unsafe { nats_pull_consumer_next(pc, 5000, &mut msg) });
-    ok(unsafe { nats_jetstream_consumer_delete(j.0, stream.as_ptr(), durable.as_ptr()) });
+    ok(unsafe { nats_jetstream_consumer_delete(j.raw(), stream.as_ptr(), durable.as_ptr()) });
     check(unsafe { nats_ffi::nats_msg_ack_sync(msg, 2000) }, NATS_ERR_NO_RESPONDERS);
     unsafe { nats_ffi::nats_msg_free(msg) };
     let mut next = null_mut();
@@ -491,7 +507,7 @@ fn nothing_is_printed_to_stdout() {
         let mut cfg = kv_config_for(&bucket);
         cfg.history = 5;
         let mut kv = null_mut();
-        ok(unsafe { nats_jetstream_kv_create(j.0, &cfg, &mut kv) });
+        ok(unsafe { nats_jetstream_kv_create(j.raw(), &cfg, &mut kv) });
         let (k1, k2) = (cs("k1"), cs("k2"));
         let mut rev2 = 0u64;
         ok(unsafe { nats_kv_put(kv, k1.as_ptr(), b"1".as_ptr().cast(), 1, null_mut()) });
@@ -535,7 +551,15 @@ fn user_data_free_runs_only_for_what_the_library_took() {
     for bad in ["a b", "", "a..b"] {
         let s = cs(bad);
         let st = unsafe {
-            nats_subscribe_ex(conn.0, s.as_ptr(), std::ptr::null(), Some(on_msg), null_mut(), Some(on_free), &mut sub)
+            nats_subscribe_ex(
+                conn.raw(),
+                s.as_ptr(),
+                std::ptr::null(),
+                Some(on_msg),
+                null_mut(),
+                Some(on_free),
+                &mut sub,
+            )
         };
         check(st, NATS_ERR_INVALID_SUBJECT);
     }
@@ -543,7 +567,7 @@ fn user_data_free_runs_only_for_what_the_library_took() {
     let ok_subject = cs("taken");
     ok(unsafe {
         nats_subscribe_ex(
-            conn.0,
+            conn.raw(),
             ok_subject.as_ptr(),
             std::ptr::null(),
             Some(on_msg),
@@ -553,10 +577,10 @@ fn user_data_free_runs_only_for_what_the_library_took() {
         )
     });
     // Closing ends the subscription's delivery: its user_data_free may run from here on.
-    unsafe { nats_connection_close(conn.0) };
+    unsafe { nats_connection_close(conn.raw()) };
     let st = unsafe {
         nats_subscribe_ex(
-            conn.0,
+            conn.raw(),
             ok_subject.as_ptr(),
             std::ptr::null(),
             Some(on_msg),

@@ -11,17 +11,10 @@ pub fn js_server() -> Server {
     Server::start_with(&["-js", "-sd", store.to_str().unwrap()])
 }
 
-pub struct Js(pub *mut nats_jetstream);
-impl Drop for Js {
-    fn drop(&mut self) {
-        unsafe { nats_jetstream_free(self.0) }
-    }
-}
-
 pub fn js(c: &Conn) -> Js {
     let mut j = null_mut();
-    ok(unsafe { nats_jetstream_new(c.0, null(), &mut j) });
-    Js(j)
+    ok(unsafe { nats_jetstream_new(c.raw(), null(), &mut j) });
+    Js::from_raw(j)
 }
 
 /// A stream configuration with the library's defaults (`nats_stream_config_init`).
@@ -58,7 +51,7 @@ pub fn create_stream(j: &Js, name: &str, subjects: &[&str], dup_window_ms: u64) 
     cfg.storage = nats_storage::NATS_STORAGE_MEMORY as i32;
     cfg.duplicate_window_ms = dup_window_ms;
     let mut info = null_mut();
-    ok(unsafe { nats_jetstream_stream_create(j.0, &cfg, &mut info) });
+    ok(unsafe { nats_jetstream_stream_create(j.raw(), &cfg, &mut info) });
     unsafe {
         assert_eq!(CStr::from_ptr(nats_stream_info_name(info)).to_str().unwrap(), name);
         let (mut s, mut k): (*const *const c_char, usize) = (null(), 0);
@@ -78,7 +71,7 @@ pub fn publish(
     let mut ack = null_mut();
     let st = unsafe {
         nats_jetstream_publish(
-            j.0,
+            j.raw(),
             s.as_ptr(),
             data.as_ptr().cast(),
             data.len(),
@@ -119,7 +112,7 @@ pub fn popts() -> nats_js_publish_options {
 pub fn info(j: &Js, name: &str) -> (u64, u64, u64) {
     let n = cs(name);
     let mut i = null_mut();
-    ok(unsafe { nats_jetstream_stream_info(j.0, n.as_ptr(), &mut i) });
+    ok(unsafe { nats_jetstream_stream_info(j.raw(), n.as_ptr(), &mut i) });
     unsafe {
         let r = (nats_stream_info_messages(i), nats_stream_info_first_seq(i), nats_stream_info_last_seq(i));
         nats_stream_info_free(i);

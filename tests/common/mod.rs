@@ -4,9 +4,12 @@
 
 pub mod auth;
 pub mod collector;
+pub mod handle;
 pub mod js;
 pub mod tls;
 
+#[allow(unused_imports)]
+pub use handle::{Conn, Js, Kv, Msg, Opts, Owned, Pull};
 use nats_ffi::*;
 use std::ffi::{CStr, CString};
 use std::io::{Read, Write};
@@ -185,26 +188,24 @@ pub fn ok(st: nats_status) {
     check(st, NATS_OK)
 }
 
-pub struct Opts(pub *mut nats_options);
-
 impl Opts {
     pub fn new() -> Opts {
         let mut p = std::ptr::null_mut();
         ok(unsafe { nats_options_new(&mut p) });
-        Opts(p)
+        Opts::from_raw(p)
     }
 
     pub fn servers(self, urls: &[&str]) -> Opts {
         let c: Vec<CString> = urls.iter().map(|u| cs(u)).collect();
         let p: Vec<*const std::ffi::c_char> = c.iter().map(|c| c.as_ptr()).collect();
-        ok(unsafe { nats_options_set_servers(self.0, p.as_ptr(), p.len()) });
+        ok(unsafe { nats_options_set_servers(self.raw(), p.as_ptr(), p.len()) });
         self
     }
 
     pub fn connect(&self) -> Result<Conn, nats_status> {
         let mut c = std::ptr::null_mut();
-        match unsafe { nats_connect(self.0, &mut c) } {
-            NATS_OK => Ok(Conn(c)),
+        match unsafe { nats_connect(self.raw(), &mut c) } {
+            NATS_OK => Ok(Conn::from_raw(c)),
             e => {
                 assert!(c.is_null(), "out-param written on failure");
                 Err(e)
@@ -213,38 +214,28 @@ impl Opts {
     }
 }
 
-impl Drop for Opts {
-    fn drop(&mut self) {
-        unsafe { nats_options_free(self.0) }
-    }
-}
-
-pub struct Conn(pub *mut nats_connection);
-unsafe impl Send for Conn {}
-unsafe impl Sync for Conn {}
-
 impl Conn {
     pub fn to(url: &str) -> Conn {
         let mut c = std::ptr::null_mut();
         let u = cs(url);
         ok(unsafe { nats_connect_url(u.as_ptr(), &mut c) });
-        Conn(c)
+        Conn::from_raw(c)
     }
 
     pub fn publish(&self, subject: &str, data: &[u8]) -> nats_status {
         let s = cs(subject);
-        unsafe { nats_publish(self.0, s.as_ptr(), data.as_ptr().cast(), data.len()) }
+        unsafe { nats_publish(self.raw(), s.as_ptr(), data.as_ptr().cast(), data.len()) }
     }
 
     pub fn flush(&self) {
-        ok(unsafe { nats_connection_flush(self.0, 5000) })
+        ok(unsafe { nats_connection_flush(self.raw(), 5000) })
     }
 
     pub fn request(&self, subject: &str, data: &[u8], timeout_ms: u64) -> Result<Msg, nats_status> {
         let s = cs(subject);
         let mut m = std::ptr::null_mut();
-        match unsafe { nats_request(self.0, s.as_ptr(), data.as_ptr().cast(), data.len(), timeout_ms, &mut m) } {
-            NATS_OK => Ok(Msg(m)),
+        match unsafe { nats_request(self.raw(), s.as_ptr(), data.as_ptr().cast(), data.len(), timeout_ms, &mut m) } {
+            NATS_OK => Ok(Msg::from_raw(m)),
             e => {
                 assert!(m.is_null(), "out-param written on failure");
                 Err(e)
@@ -253,7 +244,7 @@ impl Conn {
     }
 
     pub fn status(&self) -> nats_conn_status {
-        unsafe { nats_connection_status(self.0) }
+        unsafe { nats_connection_status(self.raw()) }
     }
 
     /// Waits up to `limit` for `status`; returns whether it was reached.
@@ -269,26 +260,12 @@ impl Conn {
     }
 }
 
-impl Drop for Conn {
-    fn drop(&mut self) {
-        unsafe { nats_connection_free(self.0) }
-    }
-}
-
-pub struct Msg(pub *mut nats_msg);
-
 impl Msg {
     pub fn data(&self) -> Vec<u8> {
-        unsafe { msg_data(self.0) }
+        unsafe { msg_data(self.raw()) }
     }
     pub fn subject(&self) -> String {
-        unsafe { CStr::from_ptr(nats_msg_subject(self.0)) }.to_str().unwrap().to_string()
-    }
-}
-
-impl Drop for Msg {
-    fn drop(&mut self) {
-        unsafe { nats_msg_free(self.0) }
+        unsafe { CStr::from_ptr(nats_msg_subject(self.raw())) }.to_str().unwrap().to_string()
     }
 }
 
