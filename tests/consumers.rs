@@ -95,9 +95,7 @@ fn publish_n(j: &Js, subject: &str, n: usize) {
 
 #[test]
 fn pull_fetch_next_ack_and_metadata() {
-    let srv = js_server();
-    let c = Conn::to(&srv.url());
-    let j = js(&c);
+    let (_srv, c, j) = js_setup();
     create_stream(&j, "LOG", &["log.>"], 0);
     publish_n(&j, "log.a", 10);
     let mut cfg = config();
@@ -170,9 +168,7 @@ fn pull_fetch_next_ack_and_metadata() {
 
 #[test]
 fn redelivery_ack_wait_max_deliver_nak_progress_term() {
-    let srv = js_server();
-    let c = Conn::to(&srv.url());
-    let j = js(&c);
+    let (_srv, _c, j) = js_setup();
     create_stream(&j, "Q", &["q.>"], 0);
 
     // Ack wait 300 ms, at most 2 deliveries.
@@ -267,9 +263,7 @@ fn seqs(r: &Rec) -> Vec<u64> {
 
 #[test]
 fn push_consumer_callbacks_queue_group_and_sync() {
-    let srv = js_server();
-    let c = Conn::to(&srv.url());
-    let j = js(&c);
+    let (_srv, c, j) = js_setup();
     create_stream(&j, "EV", &["ev.>"], 0);
     let mut cfg = config();
     let (d, ds, g) = (cs("push"), cs("deliver.ev"), cs("workers"));
@@ -359,9 +353,7 @@ fn push_consumer_callbacks_queue_group_and_sync() {
 
 #[test]
 fn ordered_consumer_sees_every_message_in_order() {
-    let srv = js_server();
-    let c = Conn::to(&srv.url());
-    let j = js(&c);
+    let (_srv, _c, j) = js_setup();
     create_stream(&j, "ORD", &["ord.>"], 0);
     publish_n(&j, "ord.a", 300);
     publish_n(&j, "ord.b", 50);
@@ -419,9 +411,7 @@ fn ordered_consumer_sees_every_message_in_order() {
 
 #[test]
 fn pull_consume_with_callback_delivers_and_acks_everything() {
-    let srv = js_server();
-    let c = Conn::to(&srv.url());
-    let j = js(&c);
+    let (_srv, _c, j) = js_setup();
     create_stream(&j, "C", &["c.>"], 0);
     let mut cfg = config();
     let d = cs("consume");
@@ -446,9 +436,7 @@ fn pull_consume_with_callback_delivers_and_acks_everything() {
 
 #[test]
 fn consumer_management() {
-    let srv = js_server();
-    let c = Conn::to(&srv.url());
-    let j = js(&c);
+    let (_srv, _c, j) = js_setup();
     create_stream(&j, "M", &["m.>"], 0);
     let st = cs("M");
     // Ephemeral: the server names it.

@@ -14,9 +14,7 @@ use std::time::{Duration, Instant};
 
 #[test]
 fn streams_create_info_purge_get_list_delete() {
-    let srv = js_server();
-    let c = Conn::to(&srv.url());
-    let j = js(&c);
+    let (_srv, _c, j) = js_setup();
     create_stream(&j, "MAIL", &["mail.>"], 0);
     create_stream(&j, "LOGS", &["logs.*"], 0);
     for i in 0..10u8 {
@@ -73,9 +71,7 @@ fn streams_create_info_purge_get_list_delete() {
 
 #[test]
 fn publish_dedup_and_expectations() {
-    let srv = js_server();
-    let c = Conn::to(&srv.url());
-    let j = js(&c);
+    let (_srv, _c, j) = js_setup();
     create_stream(&j, "Q", &["q.>"], 60_000);
     let id = cs("msg-1");
     let mut o = popts();
@@ -144,9 +140,7 @@ unsafe extern "C" fn on_ack(ud: *mut c_void, st: nats_status, ack: *const nats_p
 
 #[test]
 fn async_publish_100k_no_ack_lost_or_duplicated() {
-    let srv = js_server();
-    let c = Conn::to(&srv.url());
-    let j = js(&c);
+    let (_srv, _c, j) = js_setup();
     create_stream(&j, "LOG", &["log.>"], 0);
     let acks = Box::leak(Box::new(Acks { seqs: Mutex::default(), errors: Mutex::default(), n: AtomicU64::new(0) }));
     let ud = acks as *const Acks as *mut c_void;

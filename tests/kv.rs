@@ -66,9 +66,7 @@ fn keys(k: &Kv) -> Vec<String> {
 
 #[test]
 fn kv_put_get_create_update_delete_purge_keys_history() {
-    let srv = js_server();
-    let c = Conn::to(&srv.url());
-    let j = js(&c);
+    let (_srv, _c, j) = js_setup();
     let name = cs("cfg");
     let mut cfg = kv_config(&name);
     cfg.history = 5;
@@ -205,9 +203,7 @@ fn watch(k: &Kv, keys: Option<&str>, flags: u32, seen: &Seen) -> *mut nats_kv_wa
 
 #[test]
 fn watch_sees_every_update_in_order() {
-    let srv = js_server();
-    let c = Conn::to(&srv.url());
-    let j = js(&c);
+    let (_srv, _c, j) = js_setup();
     let name = cs("watched");
     let mut cfg = kv_config(&name);
     cfg.history = 10;
@@ -285,9 +281,7 @@ fn watch_sees_every_update_in_order() {
 
 #[test]
 fn bucket_ttl_and_per_key_ttl() {
-    let srv = js_server();
-    let c = Conn::to(&srv.url());
-    let j = js(&c);
+    let (_srv, _c, j) = js_setup();
     let name = cs("ephemeral");
     let mut cfg = kv_config(&name);
     cfg.ttl_ms = 1000;

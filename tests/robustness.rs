@@ -65,9 +65,7 @@ fn round_trips_ignore_wildcard_subscribers() {
 fn out_of_range_enum_fields_are_refused() {
     use common::js::*;
     use nats_ffi::*;
-    let server = js_server();
-    let conn = Conn::to(&server.url());
-    let j = js(&conn);
+    let (_server, _conn, j) = js_setup();
     create_stream(&j, "ENUMS", &["enums.>"], 0);
     let stream = cs("ENUMS");
     let name = cs("BAD");
@@ -218,9 +216,7 @@ fn protocol_lines_over_the_server_limit_are_refused() {
 #[test]
 fn inputs_that_panicked_are_errors() {
     use common::js::*;
-    let server = js_server();
-    let conn = Conn::to(&server.url());
-    let j = js(&conn);
+    let (server, conn, j) = js_setup();
     create_stream(&j, "PANICS", &["panics.>"], 0);
     let crlf = cs("id\r\nX-Injected: 1");
     for field in ["msg_id", "expected_stream", "expected_last_msg_id"] {
@@ -395,9 +391,7 @@ fn first_connect_does_not_wait_the_reconnect_delay_between_servers() {
 #[test]
 fn no_jetstream_answering_is_no_responders() {
     use common::js::*;
-    let server = js_server();
-    let conn = Conn::to(&server.url());
-    let j = js(&conn);
+    let (_server, conn, j) = js_setup();
     let mut jo = null_mut();
     ok(unsafe { nats_jetstream_options_new(&mut jo) });
     ok(unsafe { nats_jetstream_options_set_domain(jo, cs("nowhere").as_ptr()) });
@@ -460,9 +454,7 @@ fn retryable_statuses() {
 #[test]
 fn jetstream_publish_retries_transient_failures() {
     use common::js::*;
-    let server = js_server();
-    let conn = Conn::to(&server.url());
-    let j = js(&conn);
+    let (server, _conn, j) = js_setup();
     let id = cs("record-1");
     let mut o = popts();
     o.msg_id = id.as_ptr();
@@ -500,9 +492,7 @@ fn jetstream_publish_retries_transient_failures() {
 fn nothing_is_printed_to_stdout() {
     use common::js::*;
     if std::env::var_os("NATS_FFI_STDOUT_CHILD").is_some() {
-        let server = js_server();
-        let conn = Conn::to(&server.url());
-        let j = js(&conn);
+        let (_server, _conn, j) = js_setup();
         let bucket = cs("quiet");
         let mut cfg = kv_config_for(&bucket);
         cfg.history = 5;
@@ -547,48 +537,22 @@ fn user_data_free_runs_only_for_what_the_library_took() {
     unsafe extern "C" fn on_msg(_: *mut std::ffi::c_void, _: *mut nats_subscription, _: *const nats_ffi::nats_msg) {}
     let server = Server::start();
     let conn = Conn::to(&server.url());
+    // Subscribes with a callback whose user_data has a release function.
+    let subscribe = |subject: &str, out: &mut *mut nats_subscription| {
+        let s = cs(subject);
+        unsafe {
+            nats_subscribe_ex(conn.raw(), s.as_ptr(), std::ptr::null(), Some(on_msg), null_mut(), Some(on_free), out)
+        }
+    };
     let mut sub = null_mut();
     for bad in ["a b", "", "a..b"] {
-        let s = cs(bad);
-        let st = unsafe {
-            nats_subscribe_ex(
-                conn.raw(),
-                s.as_ptr(),
-                std::ptr::null(),
-                Some(on_msg),
-                null_mut(),
-                Some(on_free),
-                &mut sub,
-            )
-        };
-        check(st, NATS_ERR_INVALID_SUBJECT);
+        check(subscribe(bad, &mut sub), NATS_ERR_INVALID_SUBJECT);
     }
     assert_eq!(FREED.load(Ordering::SeqCst), 0, "failed calls never free user_data");
-    let ok_subject = cs("taken");
-    ok(unsafe {
-        nats_subscribe_ex(
-            conn.raw(),
-            ok_subject.as_ptr(),
-            std::ptr::null(),
-            Some(on_msg),
-            null_mut(),
-            Some(on_free),
-            &mut sub,
-        )
-    });
+    ok(subscribe("taken", &mut sub));
     // Closing ends the subscription's delivery: its user_data_free may run from here on.
     unsafe { nats_connection_close(conn.raw()) };
-    let st = unsafe {
-        nats_subscribe_ex(
-            conn.raw(),
-            ok_subject.as_ptr(),
-            std::ptr::null(),
-            Some(on_msg),
-            null_mut(),
-            Some(on_free),
-            &mut null_mut(),
-        )
-    };
+    let st = subscribe("taken", &mut null_mut());
     check(st, NATS_ERR_CONNECTION_CLOSED);
     unsafe { nats_subscription_free(sub) };
     assert!(wait_until(std::time::Duration::from_secs(10), || FREED.load(Ordering::SeqCst) == 1));

@@ -9,6 +9,7 @@ use crate::capi::status::*;
 use crate::client::error::*;
 use crate::client::message::{header_name, header_value, AckStep, JsMeta, Message};
 use crate::client::runtime;
+use async_nats::{HeaderName, HeaderValue};
 use std::collections::HashMap;
 use std::ffi::{c_char, c_void, CString};
 use std::sync::OnceLock;
@@ -181,6 +182,22 @@ pub unsafe extern "C" fn nats_msg_new(
     })
 }
 
+/// Reads a header name and value and applies `op` (set or add) to the message.
+fn write_header(
+    msg: *mut nats_msg,
+    key: *const c_char,
+    value: *const c_char,
+    op: fn(&mut Message, HeaderName, HeaderValue),
+) -> nats_status {
+    guard(|| {
+        let m = borrow_mut(msg, "msg")?;
+        let k = header_name(str_arg(key, "key")?)?;
+        let v = header_value(str_arg(value, "value")?)?;
+        m.modify(|m| op(m, k, v));
+        Ok(())
+    })
+}
+
 /// Sets header `key` to `value`, replacing any values it had. Keys are case-sensitive,
 /// printable ASCII without ':'; values must not contain CR or LF.
 /// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_ARGUMENT`.
@@ -190,13 +207,7 @@ pub unsafe extern "C" fn nats_msg_header_set(
     key: *const c_char,
     value: *const c_char,
 ) -> nats_status {
-    guard(|| {
-        let m = borrow_mut(msg, "msg")?;
-        let k = header_name(str_arg(key, "key")?)?;
-        let v = header_value(str_arg(value, "value")?)?;
-        m.modify(|m| m.set_header(k, v));
-        Ok(())
-    })
+    write_header(msg, key, value, Message::set_header)
 }
 
 /// Adds `value` to header `key`, keeping the values it already has (multi-valued headers).
@@ -207,13 +218,7 @@ pub unsafe extern "C" fn nats_msg_header_add(
     key: *const c_char,
     value: *const c_char,
 ) -> nats_status {
-    guard(|| {
-        let m = borrow_mut(msg, "msg")?;
-        let k = header_name(str_arg(key, "key")?)?;
-        let v = header_value(str_arg(value, "value")?)?;
-        m.modify(|m| m.add_header(k, v));
-        Ok(())
-    })
+    write_header(msg, key, value, Message::add_header)
 }
 
 /// Removes header `key` and all its values.

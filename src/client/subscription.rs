@@ -340,7 +340,7 @@ impl Subscription {
                 conn.handle.spawn(reporting_panics(sub.clone(), pump(subscriber, sub.clone(), control_rx)))
             }
             Source::Stream(stream) => {
-                conn.handle.spawn(reporting_panics(sub.clone(), pump_stream(stream, sub.clone(), control_rx)))
+                conn.handle.spawn(reporting_panics(sub.clone(), pump(stream.fuse(), sub.clone(), control_rx)))
             }
         };
         Ok(sub)
@@ -591,15 +591,96 @@ impl Subscription {
     }
 }
 
-/// Moves messages from async-nats into the pending queue, in batches, until unsubscribed, the
-/// connection closes or the server side ends (auto-unsubscribe count, drain).
-async fn pump(
-    mut subscriber: async_nats::Subscriber,
-    sub: Arc<Subscription>,
-    mut control: mpsc::UnboundedReceiver<Control>,
-) {
+/// How many messages a pump moves into the pending queue at once.
+const BATCH: usize = 256;
+
+/// One item from a feed: a message, or (streams) an error for the error callback.
+type Item = std::result::Result<async_nats::Message, String>;
+
+/// Whether the pump goes on after a drain was asked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AfterDrain {
+    /// The server sends what it had routed, then ends the feed.
+    ReadToEnd,
+    /// The feed ends now (a JetStream consumer redelivers what was not acknowledged).
+    Stop,
+}
+
+/// What a pump reads: a core subscriber, or a stream of messages produced by async-nats
+/// (JetStream ordered and pull consumers).
+trait Feed: Send {
+    /// The next item; `None` once the feed ended.
+    fn next(&mut self) -> impl std::future::Future<Output = Option<Item>> + Send;
+
+    /// An item already there, without waiting.
+    fn ready(&mut self) -> Option<Item>;
+
+    /// Asks the server to stop after `max` messages in all; whether that was sent.
+    fn unsubscribe_after(&mut self, max: u64) -> impl std::future::Future<Output = bool> + Send;
+
+    fn unsubscribe(&mut self) -> impl std::future::Future<Output = ()> + Send;
+
+    fn drain(&mut self, sub: &Subscription) -> impl std::future::Future<Output = AfterDrain> + Send;
+}
+
+impl Feed for async_nats::Subscriber {
+    async fn next(&mut self) -> Option<Item> {
+        StreamExt::next(self).await.map(Ok)
+    }
+
+    fn ready(&mut self) -> Option<Item> {
+        // `unconstrained`: tokio's cooperative budget would otherwise report an empty
+        // channel after ~128 receives in one poll, and the rest would be left behind.
+        tokio::task::unconstrained(StreamExt::next(self)).now_or_never().flatten().map(Ok)
+    }
+
+    async fn unsubscribe_after(&mut self, max: u64) -> bool {
+        async_nats::Subscriber::unsubscribe_after(self, max).await.is_ok()
+    }
+
+    async fn unsubscribe(&mut self) {
+        let _ = async_nats::Subscriber::unsubscribe(self).await;
+    }
+
+    async fn drain(&mut self, sub: &Subscription) -> AfterDrain {
+        // See `Connection::shutdown`: a round trip first, so that nothing the server already
+        // routed to us is lost when async-nats drops the subscription right after the UNSUB.
+        let _ = probe(&sub.conn.client, &sub.conn.outbox).await;
+        let _ = async_nats::Subscriber::drain(self).await;
+        AfterDrain::ReadToEnd
+    }
+}
+
+/// A stream source, fused: a stream that ended (an ordered consumer gives up after an error)
+/// is never polled again; async-nats' streams panic when resumed after completion.
+impl Feed for futures_util::stream::Fuse<MsgStream> {
+    async fn next(&mut self) -> Option<Item> {
+        StreamExt::next(self).await
+    }
+
+    fn ready(&mut self) -> Option<Item> {
+        tokio::task::unconstrained(StreamExt::next(self)).now_or_never().flatten()
+    }
+
+    /// Nothing to tell the server: the pump stops at the count.
+    async fn unsubscribe_after(&mut self, _max: u64) -> bool {
+        true
+    }
+
+    /// Nothing to tell the server: dropping the stream ends the consumer's pulls.
+    async fn unsubscribe(&mut self) {}
+
+    async fn drain(&mut self, _sub: &Subscription) -> AfterDrain {
+        AfterDrain::Stop
+    }
+}
+
+/// Moves messages from a feed into the pending queue, in batches, until unsubscribed, the
+/// connection closes or the feed ends (auto-unsubscribe count, drain). Errors of a stream go
+/// to the error callback.
+async fn pump(mut feed: impl Feed, sub: Arc<Subscription>, mut control: mpsc::UnboundedReceiver<Control>) {
     let mut closed = sub.conn.closed.subscribe();
-    let mut batch = Vec::with_capacity(256);
+    let mut batch = Vec::with_capacity(BATCH);
     let mut controls_open = true;
     loop {
         tokio::select! {
@@ -608,22 +689,23 @@ async fn pump(
                 Some(Control::AutoUnsubscribe(max, ack)) => {
                     sub.max.store(max, Ordering::Relaxed);
                     if sub.received.load(Ordering::Relaxed) >= max {
-                        let _ = subscriber.unsubscribe().await;
+                        feed.unsubscribe().await;
                         let _ = ack.send(true);
                         break;
                     }
-                    let _ = ack.send(subscriber.unsubscribe_after(max).await.is_ok());
+                    let _ = ack.send(feed.unsubscribe_after(max).await);
                 }
                 Some(Control::Drain(ack)) => {
-                    // See `Connection::shutdown`: a round trip first, so that nothing
-                    // the server already routed to us is lost when async-nats drops the
-                    // subscription right after sending the UNSUB.
-                    let _ = probe(&sub.conn.client, &sub.conn.outbox).await;
-                    let _ = subscriber.drain().await;
+                    if feed.drain(&sub).await == AfterDrain::Stop {
+                        take_ready(&mut feed, &sub, &mut batch, usize::MAX);
+                        sub.enqueue(&mut batch);
+                        let _ = ack.send(());
+                        break;
+                    }
                     let _ = ack.send(());
                 }
                 Some(Control::Unsubscribe(ack)) => {
-                    let _ = subscriber.unsubscribe().await;
+                    feed.unsubscribe().await;
                     let _ = ack.send(());
                     break;
                 }
@@ -631,23 +713,14 @@ async fn pump(
             },
             _ = wait_closed(&mut closed) => {
                 // Deliver what already arrived (a connection drain lets it all arrive first).
-                // `unconstrained`: tokio's cooperative budget would otherwise report an empty
-                // channel after ~128 receives in one poll, and the rest would be lost.
-                while let Some(Some(m)) = tokio::task::unconstrained(subscriber.next()).now_or_never() {
-                    batch.push(m);
-                }
+                take_ready(&mut feed, &sub, &mut batch, usize::MAX);
                 sub.enqueue(&mut batch);
                 break;
             }
-            m = subscriber.next() => match m {
-                Some(m) => {
-                    batch.push(m);
-                    while batch.len() < 256 {
-                        match tokio::task::unconstrained(subscriber.next()).now_or_never() {
-                            Some(Some(m)) => batch.push(m),
-                            _ => break,
-                        }
-                    }
+            item = feed.next() => match item {
+                Some(item) => {
+                    take(&sub, &mut batch, item);
+                    take_ready(&mut feed, &sub, &mut batch, BATCH);
                     if sub.enqueue(&mut batch) {
                         break;
                     }
@@ -656,18 +729,34 @@ async fn pump(
             },
         }
     }
+    drop(feed);
     sub.ended.store(true, Ordering::Release);
     // Deliver what is already queued (unless unsubscribed, which discarded it), then stop.
     sub.pending.close(Queued::Deliver);
 }
 
-/// As `pump`, for a stream source: its errors go to the error callback; unsubscribe and
-/// drain end it (a JetStream consumer redelivers what was not acknowledged).
+/// Adds an item to the batch; a stream's error goes to the error callback.
+fn take(sub: &Arc<Subscription>, batch: &mut Vec<async_nats::Message>, item: Item) {
+    match item {
+        Ok(m) => batch.push(m),
+        Err(text) => sub.conn.send_event(error_event(Some(sub.clone()), ErrorKind::JetStream, text)),
+    }
+}
+
+/// Adds the items already there, until the batch holds `limit`.
+fn take_ready(feed: &mut impl Feed, sub: &Arc<Subscription>, batch: &mut Vec<async_nats::Message>, limit: usize) {
+    while batch.len() < limit {
+        match feed.ready() {
+            Some(item) => take(sub, batch, item),
+            None => break,
+        }
+    }
+}
+
 /// Runs a subscription's pump; should it panic (a bug), the subscription ends and the
 /// connection's error callback gets `NATS_ERR_PANIC` with the detail, instead of the task
 /// dying silently on a runtime thread.
 async fn reporting_panics(sub: Arc<Subscription>, pump: impl std::future::Future<Output = ()>) {
-    use futures_util::FutureExt;
     if let Err(payload) = std::panic::AssertUnwindSafe(pump).catch_unwind().await {
         let text = format!(
             "subscription stopped by an internal error: {}",
@@ -677,76 +766,6 @@ async fn reporting_panics(sub: Arc<Subscription>, pump: impl std::future::Future
         sub.pending.close(Queued::Deliver);
         sub.conn.send_event(error_event(Some(sub.clone()), ErrorKind::Panic, text));
     }
-}
-
-async fn pump_stream(stream: MsgStream, sub: Arc<Subscription>, mut control: mpsc::UnboundedReceiver<Control>) {
-    // Fused: a stream that ended (an ordered consumer gives up after an error) is never
-    // polled again; async-nats' streams panic when resumed after completion.
-    let mut stream = stream.fuse();
-    let mut closed = sub.conn.closed.subscribe();
-    let mut batch = Vec::with_capacity(256);
-    let mut controls_open = true;
-    let take = |stream: &mut futures_util::stream::Fuse<MsgStream>,
-                batch: &mut Vec<async_nats::Message>,
-                first: Option<std::result::Result<async_nats::Message, String>>| {
-        let mut item = first;
-        loop {
-            match item {
-                Some(Ok(m)) => batch.push(m),
-                Some(Err(text)) => sub.conn.send_event(error_event(Some(sub.clone()), ErrorKind::JetStream, text)),
-                None => {}
-            }
-            if batch.len() >= 256 {
-                break;
-            }
-            match tokio::task::unconstrained(stream.next()).now_or_never() {
-                Some(Some(next)) => item = Some(next),
-                _ => break,
-            }
-        }
-    };
-    loop {
-        tokio::select! {
-            biased;
-            c = control.recv(), if controls_open => match c {
-                Some(Control::AutoUnsubscribe(max, ack)) => {
-                    sub.max.store(max, Ordering::Relaxed);
-                    let _ = ack.send(true);
-                    if sub.received.load(Ordering::Relaxed) >= max {
-                        break;
-                    }
-                }
-                Some(Control::Drain(ack)) => {
-                    take(&mut stream, &mut batch, None);
-                    sub.enqueue(&mut batch);
-                    let _ = ack.send(());
-                    break;
-                }
-                Some(Control::Unsubscribe(ack)) => {
-                    let _ = ack.send(());
-                    break;
-                }
-                None => controls_open = false,
-            },
-            _ = wait_closed(&mut closed) => {
-                take(&mut stream, &mut batch, None);
-                sub.enqueue(&mut batch);
-                break;
-            }
-            m = stream.next() => match m {
-                Some(item) => {
-                    take(&mut stream, &mut batch, Some(item));
-                    if sub.enqueue(&mut batch) {
-                        break;
-                    }
-                }
-                None => break,
-            },
-        }
-    }
-    drop(stream);
-    sub.ended.store(true, Ordering::Release);
-    sub.pending.close(Queued::Deliver);
 }
 
 /// The delivery thread's loop.

@@ -11,6 +11,14 @@ pub fn js_server() -> Server {
     Server::start_with(&["-js", "-sd", store.to_str().unwrap()])
 }
 
+/// A JetStream server, a connection to it and a context on that connection.
+pub fn js_setup() -> (Server, Conn, Js) {
+    let server = js_server();
+    let conn = Conn::to(&server.url());
+    let context = js(&conn);
+    (server, conn, context)
+}
+
 pub fn js(c: &Conn) -> Js {
     let mut j = null_mut();
     ok(unsafe { nats_jetstream_new(c.raw(), null(), &mut j) });

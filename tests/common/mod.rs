@@ -70,7 +70,7 @@ impl Server {
     }
 
     pub fn start_with(extra: &[&str]) -> Server {
-        Server::start_on(free_port(), extra)
+        Server::launch(None, extra.iter().map(|s| s.to_string()).collect(), tempfile::tempdir().unwrap())
     }
 
     /// A server using a config file with `conf` as its body (the port and monitoring port are
@@ -80,21 +80,44 @@ impl Server {
         let path = dir.path().join("server.conf");
         std::fs::write(&path, conf.replace("{dir}", dir.path().to_str().unwrap())).unwrap();
         let args = vec!["-c".to_string(), path.to_str().unwrap().to_string()];
-        Server::launch(free_port(), args, dir)
+        Server::launch(None, args, dir)
     }
 
     pub fn start_on(port: u16, extra: &[&str]) -> Server {
         let dir = tempfile::tempdir().unwrap();
-        Server::launch(port, extra.iter().map(|s| s.to_string()).collect(), dir)
+        Server::launch(Some(port), extra.iter().map(|s| s.to_string()).collect(), dir)
     }
 
-    fn launch(port: u16, args: Vec<String>, dir: tempfile::TempDir) -> Server {
-        let mut s = Server { child: None, port, monitor_port: free_port(), dir, args };
-        s.spawn();
-        s
+    /// Starts a server on `port` (`None`: a free one).
+    fn launch(port: Option<u16>, args: Vec<String>, dir: tempfile::TempDir) -> Server {
+        let port_was_given = port.is_some();
+        let mut s = Server { child: None, port: port.unwrap_or_else(free_port), monitor_port: free_port(), dir, args };
+        // A free port can be taken by a parallel test between our probe and the server's
+        // bind: then the monitoring port is picked again (the client port only if it was
+        // ours to pick).
+        for _ in 0..5 {
+            match s.try_spawn() {
+                Ok(()) => return s,
+                Err(log) if log.contains("address already in use") => {
+                    s.monitor_port = free_port();
+                    if !port_was_given && log.contains(&format!(":{}", s.port)) {
+                        s.port = free_port();
+                    }
+                }
+                Err(log) => panic!("{log}"),
+            }
+        }
+        panic!("nats-server could not find free ports: {}", s.log());
     }
 
     fn spawn(&mut self) {
+        if let Err(log) = self.try_spawn() {
+            panic!("{log}");
+        }
+    }
+
+    /// Starts the server and waits until it listens; `Err` with what went wrong (the log).
+    fn try_spawn(&mut self) -> Result<(), String> {
         let log = std::fs::File::create(self.dir.path().join("server.log")).unwrap();
         let child = Command::new(nats_server_bin())
             .args(["-a", "127.0.0.1", "-p", &self.port.to_string(), "-m", &self.monitor_port.to_string()])
@@ -108,17 +131,19 @@ impl Server {
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
+            if let Some(st) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                self.child = None;
+                return Err(format!("nats-server exited with {st}: {}", self.log()));
+            }
             if TcpStream::connect(("127.0.0.1", self.monitor_port)).is_ok()
                 && TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+                && self.child.as_mut().unwrap().try_wait().unwrap().is_none()
             {
-                return;
-            }
-            if let Some(st) = self.child.as_mut().unwrap().try_wait().unwrap() {
-                panic!("nats-server exited with {st}: {}", self.log());
+                return Ok(());
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        panic!("nats-server did not start listening on {}: {}", self.port, self.log());
+        Err(format!("nats-server did not start listening on {}: {}", self.port, self.log()))
     }
 
     pub fn log(&self) -> String {
