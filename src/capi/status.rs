@@ -238,6 +238,7 @@ mod tests {
     #[test]
     fn describe_matches_static_strings() {
         for v in -1..40 {
+            // SAFETY: nats_status_str returns a static NUL-terminated string for any value.
             let s = unsafe { CStr::from_ptr(nats_status_str(v)) }.to_str().unwrap();
             match nats_status::from_i32(v) {
                 Some(st) => assert_eq!(s, st.describe()),

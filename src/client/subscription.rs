@@ -42,11 +42,11 @@ thread_local! {
 
 /// True on a delivery thread of one of `conn`'s subscriptions.
 pub(crate) fn delivering_for(conn: &Connection) -> bool {
-    DELIVERING.with(|d| d.get().0 == conn as *const _ as usize)
+    DELIVERING.with(|d| d.get().0 == std::ptr::from_ref(conn).addr())
 }
 
 fn delivering_sub(sub: &Subscription) -> bool {
-    DELIVERING.with(|d| d.get().1 == sub as *const _ as usize)
+    DELIVERING.with(|d| d.get().1 == std::ptr::from_ref(sub).addr())
 }
 
 /// What closing a subscription's queue does with the messages still in it.
@@ -770,7 +770,7 @@ async fn reporting_panics(sub: Arc<Subscription>, pump: impl std::future::Future
 
 /// The delivery thread's loop.
 fn deliver(sub: Arc<Subscription>, cb: &mut dyn MessageHandler) {
-    DELIVERING.with(|d| d.set((Arc::as_ptr(&sub.conn) as usize, Arc::as_ptr(&sub) as usize)));
+    DELIVERING.with(|d| d.set((Arc::as_ptr(&sub.conn).addr(), Arc::as_ptr(&sub).addr())));
     let mut batch = VecDeque::new();
     'outer: while sub.pending.take_all(&mut batch) {
         while let Some(m) = batch.pop_front() {

@@ -327,7 +327,7 @@ impl JetStream {
         }
         let (tx, rx) = mpsc::channel::<AckJob>();
         let weak = Arc::downgrade(self);
-        let id = Arc::as_ptr(self) as usize;
+        let id = Arc::as_ptr(self).addr();
         std::thread::Builder::new()
             .name("nats-ffi-js-acks".into())
             .spawn(move || {
@@ -391,7 +391,7 @@ impl JetStream {
     }
 
     pub(crate) fn complete(&self, limit: Duration) -> Result<()> {
-        if ACKING_FOR.with(|a| a.get()) == self as *const _ as usize {
+        if ACKING_FOR.with(|a| a.get()) == std::ptr::from_ref(self).addr() {
             return Err(Error::new(
                 ErrorKind::InvalidArgument,
                 "publish_async_complete cannot wait from this context's own ack callback",

@@ -311,14 +311,14 @@ impl Watcher {
     pub(crate) fn stop(&self) {
         self.state.stopped.store(true, Ordering::Release);
         self.task.abort();
-        if WATCHING.with(|w| w.get()) != Arc::as_ptr(&self.state) as usize {
+        if WATCHING.with(|w| w.get()) != Arc::as_ptr(&self.state).addr() {
             drop(self.state.calling.lock().unwrap_or_else(|p| p.into_inner()));
         }
     }
 }
 
 fn run_watch(rx: mpsc::Receiver<Entry>, state: &Arc<WatchState>, handler: &mut dyn WatchHandler) {
-    WATCHING.with(|w| w.set(Arc::as_ptr(state) as usize));
+    WATCHING.with(|w| w.set(Arc::as_ptr(state).addr()));
     for e in rx {
         let _calling = state.calling.lock().unwrap_or_else(|p| p.into_inner());
         if state.stopped.load(Ordering::Acquire) {
