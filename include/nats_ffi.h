@@ -10,13 +10,16 @@
  *   success. nats_status_str() describes a code; nats_last_error() gives this thread's detail.
  * - NULL handles and strings give NATS_ERR_NULL_ARGUMENT, never a crash; *_free(NULL) is a
  *   no-op. Strings are NUL-terminated UTF-8; payloads are (const void *data, size_t len).
+ * - A non-NULL pointer must be what the function documents: a live handle of its type (not
+ *   yet freed), a NUL-terminated string, len readable bytes, a writable out-parameter.
+ *   Anything else is undefined behaviour, as with any C library.
  * - Thread safety: connections, subscriptions and messages may be used from any thread at
  *   once; nats_options is not thread safe (configure it from one thread).
  * - Callbacks run on library-owned delivery threads (never on the async runtime's threads) and
  *   may call any function here. A callback must not throw: a C++ exception escaping it cannot
  *   cross the library and terminates the process, so catch everything inside (in C++, make
- *   the callback noexcept with a try/catch around its body). Blocking calls made on a runtime thread fail with
- *   NATS_ERR_WOULD_BLOCK_RUNTIME instead of deadlocking.
+ *   the callback noexcept with a try/catch around its body). Blocking calls made on a
+ *   runtime thread fail with NATS_ERR_WOULD_BLOCK_RUNTIME instead of deadlocking.
  * - Fork: the runtime starts on the first connect. A process may fork before connecting; a
  *   child may connect afresh, but must not use connections inherited from its parent.
  */

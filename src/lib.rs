@@ -7,8 +7,6 @@
 //!   arguments, calling the client and writing its results.
 //!
 //! The C API is re-exported here, flat as in `include/nats_ffi.h`. See README.md.
-#![allow(non_camel_case_types)]
-#![allow(clippy::missing_safety_doc)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub(crate) mod capi;
