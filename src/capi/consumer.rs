@@ -668,7 +668,7 @@ fn push_common(
     js: *mut nats_jetstream,
     stream: *const c_char,
     name: *const c_char,
-    cb: Option<crate::client::subscription::Callback>,
+    cb: Option<crate::client::delivery::Callback>,
     out: *mut *mut nats_subscription,
 ) -> Result<()> {
     let j = borrow(js, "js")?;

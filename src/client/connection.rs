@@ -1,11 +1,13 @@
 //! A connection: connect (with reconnect backoff, pinger, discovered servers, URL
 //! credentials), publish, flush, requests, close and drain.
 
+use crate::client::delivery::Deliveries;
 use crate::client::error::*;
-use crate::client::events::{self, error_event, Event, EventSender, Raw, ReconnectDelay};
+use crate::client::events::{self, error_event, Event, EventSender, Raw};
 use crate::client::message::Message;
 use crate::client::options::{redact_url, Options, BUILTIN_MAX_PINGS_OUT};
 use crate::client::publish::{Blocking, Link, OutMsg, Outbox};
+use crate::client::reconnect::{apply_url_credentials, pinger, watch_discovered, Backoff};
 use crate::client::runtime;
 use crate::client::subject::*;
 use async_nats::ConnectErrorKind;
@@ -13,8 +15,8 @@ use bytes::Bytes;
 use std::future::Future;
 use std::pin::pin;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::{mpsc, Arc, Condvar, Mutex, OnceLock};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, OnceLock};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 use tokio::runtime::Handle;
@@ -61,40 +63,6 @@ impl Stats {
     }
 }
 
-/// Counts the delivery threads of a connection's subscriptions still running, so that
-/// a drain can wait for the last handler call.
-#[derive(Default)]
-pub(crate) struct Deliveries {
-    running: Mutex<usize>,
-    idle: Condvar,
-}
-
-impl Deliveries {
-    pub fn started(&self) {
-        *self.running.lock().unwrap_or_else(|p| p.into_inner()) += 1;
-    }
-    pub fn finished(&self) {
-        let mut n = self.running.lock().unwrap_or_else(|p| p.into_inner());
-        *n = n.saturating_sub(1);
-        if *n == 0 {
-            self.idle.notify_all();
-        }
-    }
-    /// Waits until no delivery thread runs; false if `limit` passed first.
-    fn wait_idle(&self, limit: Duration) -> bool {
-        let deadline = crate::client::runtime::deadline_after(limit);
-        let mut n = self.running.lock().unwrap_or_else(|p| p.into_inner());
-        while *n > 0 {
-            let now = Instant::now();
-            if now >= deadline {
-                return false;
-            }
-            n = self.idle.wait_timeout(n, deadline - now).unwrap_or_else(|p| p.into_inner()).0;
-        }
-        true
-    }
-}
-
 /// Where a connection is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum State {
@@ -126,64 +94,6 @@ pub(crate) type ReplyHandler = Box<dyn FnOnce(Result<Message>) + Send>;
 pub(crate) struct ReplyJob {
     handler: ReplyHandler,
     result: Result<Message>,
-}
-
-/// How long to wait before reconnect attempt `attempts` (1 = the first after a loss).
-struct Backoff {
-    wait: Option<Duration>,
-    jitter: Duration,
-    custom: Option<ReconnectDelay>,
-    /// Servers in the pool: until the first connection, one pass over all of them is the
-    /// initial connect, which tries each at once (connection_timeout each, as the header
-    /// promises); the delays are for reconnecting and for later passes.
-    servers: usize,
-    /// The client's counters, once `connect` returned it: its connect count tells whether
-    /// the pool was ever reached. (async-nats' Connected event would be too late: it arrives
-    /// asynchronously, possibly after a quick loss and the first reconnect attempt.)
-    stats: Arc<OnceLock<Arc<async_nats::Statistics>>>,
-}
-
-impl Backoff {
-    /// A closed connection's loop sleeps instead of dialing servers: async-nats offers no way
-    /// to stop a reconnect loop.
-    fn delay(&self, closed: &watch::Sender<bool>, attempts: usize) -> Duration {
-        if *closed.borrow() {
-            return Duration::from_secs(365 * 24 * 3600);
-        }
-        let ever_connected = self.stats.get().is_some_and(|s| s.connects.load(Ordering::Relaxed) > 0);
-        if !ever_connected && attempts <= self.servers {
-            return Duration::ZERO;
-        }
-        if let Some(h) = &self.custom {
-            return events::custom_delay(h.clone(), attempts);
-        }
-        if attempts <= 1 {
-            return Duration::ZERO;
-        }
-        match self.wait {
-            Some(w) => w + random_up_to(self.jitter),
-            // async-nats' default: 2, 4, 8 ... ms up to 4 s.
-            None => {
-                let exp: u32 = (attempts - 1).try_into().unwrap_or(u32::MAX);
-                Duration::from_millis(2_u64.saturating_pow(exp)).min(Duration::from_secs(4))
-            }
-        }
-    }
-}
-
-/// A pseudo-random duration in `[0, max]` (jitter only; not for anything secret).
-fn random_up_to(max: Duration) -> Duration {
-    let ms = max.as_millis() as u64;
-    if ms == 0 {
-        return Duration::ZERO;
-    }
-    let mut x =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0x9e37_79b9, |d| d.as_nanos() as u64)
-            ^ (std::process::id() as u64) << 32;
-    x ^= x >> 33;
-    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    x ^= x >> 33;
-    Duration::from_millis(x % (ms + 1))
 }
 
 /// True when a rustls error is anywhere in `e`'s source chain (async-nats reports most TLS
@@ -256,67 +166,6 @@ pub(crate) async fn probe_until_answered(
             Ok(()) => return Ok(()),
             Err(e) if *closed.borrow() => return Err(e),
             Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
-        }
-    }
-}
-
-/// Enforces max_pings_out when it differs from async-nats' built-in 2: every `interval` a
-/// probe is sent; with `max` of them unanswered, the connection is dropped and re-established.
-async fn pinger(
-    client: async_nats::Client,
-    outbox: Arc<Outbox>,
-    interval: Duration,
-    max: u32,
-    mut closed: watch::Receiver<bool>,
-) {
-    let outstanding = Arc::new(AtomicU32::new(0));
-    let mut tick = tokio::time::interval(interval);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    tick.tick().await;
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = wait_closed(&mut closed) => return,
-        }
-        if client.connection_state() != async_nats::connection::State::Connected {
-            outstanding.store(0, Ordering::Relaxed);
-            continue;
-        }
-        if outstanding.load(Ordering::Relaxed) >= max {
-            outstanding.store(0, Ordering::Relaxed);
-            let _ = client.force_reconnect().await;
-            continue;
-        }
-        outstanding.fetch_add(1, Ordering::Relaxed);
-        let (c, o, n) = (client.clone(), outbox.clone(), outstanding.clone());
-        tokio::spawn(async move {
-            if probe(&c, &o).await.is_ok() {
-                let _ = n.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| v.checked_sub(1));
-            }
-        });
-    }
-}
-
-/// Tells the event thread when the server pool gains servers the cluster advertised.
-/// async-nats adds them when it (re)connects (it does not act on the INFO updates a server
-/// sends in between), so that is when this notices them.
-async fn watch_discovered(client: async_nats::Client, events: EventSender, mut closed: watch::Receiver<bool>) {
-    let discovered = |pool: Vec<async_nats::Server>| -> std::collections::HashSet<String> {
-        pool.into_iter().filter(|s| s.is_discovered).map(|s| format!("{}:{}", s.addr.host(), s.addr.port())).collect()
-    };
-    let mut known = discovered(client.server_pool().await.unwrap_or_default());
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_millis(250)) => {}
-            _ = wait_closed(&mut closed) => return,
-        }
-        let Ok(pool) = client.server_pool().await else { return };
-        let mut new = false;
-        for s in discovered(pool) {
-            new |= known.insert(s);
-        }
-        if new && events.send(Raw::Other(Event::DiscoveredServers)).is_err() {
-            return;
         }
     }
 }
@@ -723,7 +572,7 @@ impl Connection {
         self.check_open()?;
         let start = Instant::now();
         self.shutdown(limit)?;
-        if crate::client::subscription::delivering_for(self) {
+        if crate::client::delivery::delivering_for(self) {
             // Called from one of this connection's callbacks: its own thread cannot finish
             // while we wait here, so do not wait.
             return Ok(());
@@ -756,42 +605,6 @@ impl Connection {
         });
         Ok(())
     }
-}
-
-/// Decodes `%XX` escapes of URL user info.
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            let hex = |c: u8| (c as char).to_digit(16);
-            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Credentials embedded in the first URL that has any: `user:pass@` gives user/password,
-/// a lone `token@` gives a token (as nats.c and nats.go do). Explicit setters win.
-fn apply_url_credentials(
-    co: async_nats::ConnectOptions,
-    addrs: &[async_nats::ServerAddr],
-) -> async_nats::ConnectOptions {
-    for a in addrs {
-        match (a.username(), a.password()) {
-            (Some(u), Some(p)) => return co.user_and_password(percent_decode(u), percent_decode(p)),
-            (Some(t), None) => return co.token(percent_decode(t)),
-            _ => {}
-        }
-    }
-    co
 }
 
 /// The length of the reply subjects async-nats makes for `client`'s requests:
@@ -850,18 +663,5 @@ impl Connection {
         let servers = pool.iter().map(url).collect();
         let discovered = pool.iter().filter(|s| s.is_discovered).map(url).collect();
         Ok(ServerSnapshot { info, connected_url, servers, discovered })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::percent_decode;
-
-    #[test]
-    fn decodes_user_info() {
-        assert_eq!(percent_decode("p%40ss%3Aw"), "p@ss:w");
-        assert_eq!(percent_decode("100%"), "100%");
-        assert_eq!(percent_decode("%zz%é%"), "%zz%é%");
-        assert_eq!(percent_decode("plain"), "plain");
     }
 }

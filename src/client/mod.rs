@@ -7,12 +7,14 @@
 //! with the user's C callbacks.
 
 pub(crate) mod connection;
+pub(crate) mod delivery;
 pub(crate) mod error;
 pub(crate) mod events;
 pub(crate) mod jetstream;
 pub(crate) mod message;
 pub(crate) mod options;
 pub(crate) mod publish;
+pub(crate) mod reconnect;
 pub(crate) mod runtime;
 pub(crate) mod subject;
 pub(crate) mod subscription;

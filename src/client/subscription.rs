@@ -7,13 +7,13 @@
 //! therefore never run on runtime threads and may call any blocking API function.
 
 use crate::client::connection::{probe, wait_closed, Connection};
+use crate::client::delivery::{self, Callback, MessageHandler};
 use crate::client::error::*;
 use crate::client::events::error_event;
 use crate::client::message::Message;
 use crate::client::runtime;
 use crate::client::subject::*;
 use futures_util::{FutureExt, StreamExt};
-use std::cell::Cell;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -24,30 +24,6 @@ use tokio::sync::{mpsc, oneshot};
 pub(crate) const DEFAULT_PENDING_MSGS: i64 = 65536;
 /// Default pending limit of a subscription in bytes, as nats.c: 64 MiB.
 pub(crate) const DEFAULT_PENDING_BYTES: i64 = 64 * 1024 * 1024;
-
-/// What a callback subscription does with each message, on its delivery thread.
-pub(crate) trait MessageHandler: Send + 'static {
-    /// The subscription exists and its delivery thread runs: from here on the handler owns
-    /// what it holds (until then, a failed subscribe leaves that to the caller).
-    fn accepted(&mut self);
-
-    /// One message, in the order received; the next waits until this returns.
-    fn on_message(&mut self, sub: &Arc<Subscription>, msg: Message);
-}
-
-thread_local! {
-    /// On a delivery thread: the connection and subscription it delivers for.
-    static DELIVERING: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
-}
-
-/// True on a delivery thread of one of `conn`'s subscriptions.
-pub(crate) fn delivering_for(conn: &Connection) -> bool {
-    DELIVERING.with(|d| d.get().0 == std::ptr::from_ref(conn).addr())
-}
-
-fn delivering_sub(sub: &Subscription) -> bool {
-    DELIVERING.with(|d| d.get().1 == std::ptr::from_ref(sub).addr())
-}
 
 /// What closing a subscription's queue does with the messages still in it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -256,9 +232,6 @@ pub(crate) enum Source {
 pub(crate) type MsgStream =
     std::pin::Pin<Box<dyn futures_util::Stream<Item = std::result::Result<async_nats::Message, String>> + Send>>;
 
-/// The handler of a callback subscription.
-pub(crate) type Callback = Box<dyn MessageHandler>;
-
 impl Subscription {
     pub(crate) fn subscribe(
         conn: Arc<Connection>,
@@ -318,22 +291,7 @@ impl Subscription {
             origin,
         });
         if let Some(cb) = cb {
-            let for_thread = sub.clone();
-            conn.deliveries.started();
-            let spawned = std::thread::Builder::new().name("nats-ffi-sub".into()).spawn(move || {
-                // From here the subscription owns the handler (had the thread not started, the
-                // call would fail and leave what it holds to the caller).
-                let mut cb = cb;
-                cb.accepted();
-                let conn = for_thread.conn.clone();
-                deliver(for_thread, cb.as_mut());
-                drop(cb); // releases what it holds, after the last message
-                conn.deliveries.finished();
-            });
-            if let Err(e) = spawned {
-                conn.deliveries.finished();
-                return Err(Error::new(ErrorKind::Internal, format!("cannot start a delivery thread: {e}")));
-            }
+            delivery::start(&sub, cb)?;
         }
         match source {
             Source::Core(subscriber) => {
@@ -408,7 +366,7 @@ impl Subscription {
     pub(crate) fn drain(&self, limit: Duration) -> Result<()> {
         self.check_live()?;
         self.command(Control::Drain, "nats_subscription_drain");
-        if limit.is_zero() || delivering_sub(self) || runtime::on_runtime_thread() {
+        if limit.is_zero() || delivery::delivering_sub(self) || runtime::on_runtime_thread() {
             return Ok(());
         }
         if !self.pending.wait_done(self.delivery, limit) {
@@ -579,6 +537,34 @@ impl Subscription {
         if self.active.load(Ordering::Acquire) {
             let _ = self.unsubscribe();
         }
+    }
+
+    /// For the delivery thread: moves every queued message into `out`, waiting for one if
+    /// none; false once the queue is closed and empty.
+    pub(crate) fn take_queued(&self, out: &mut VecDeque<async_nats::Message>) -> bool {
+        self.pending.take_all(out)
+    }
+
+    /// False once unsubscribed or freed: no handler call starts after that.
+    pub(crate) fn is_active(&self) -> bool {
+        self.active.load(Ordering::Acquire)
+    }
+
+    /// For the delivery thread: hands `m` to the handler and counts it as delivered.
+    pub(crate) fn hand_over(self: &Arc<Self>, m: async_nats::Message, cb: &mut dyn MessageHandler) {
+        let len = m.payload.len();
+        cb.on_message(self, self.wrap(m));
+        self.taken(len);
+    }
+
+    /// For the delivery thread: it has made its last handler call.
+    pub(crate) fn delivery_finished(&self) {
+        self.pending.finish();
+    }
+
+    /// The connection this subscription belongs to.
+    pub(crate) fn connection(&self) -> &Arc<Connection> {
+        &self.conn
     }
 
     /// A message left the pending queue (delivered or taken).
@@ -766,21 +752,4 @@ async fn reporting_panics(sub: Arc<Subscription>, pump: impl std::future::Future
         sub.pending.close(Queued::Deliver);
         sub.conn.send_event(error_event(Some(sub.clone()), ErrorKind::Panic, text));
     }
-}
-
-/// The delivery thread's loop.
-fn deliver(sub: Arc<Subscription>, cb: &mut dyn MessageHandler) {
-    DELIVERING.with(|d| d.set((Arc::as_ptr(&sub.conn).addr(), Arc::as_ptr(&sub).addr())));
-    let mut batch = VecDeque::new();
-    'outer: while sub.pending.take_all(&mut batch) {
-        while let Some(m) = batch.pop_front() {
-            if !sub.active.load(Ordering::Acquire) {
-                break 'outer;
-            }
-            let len = m.payload.len();
-            cb.on_message(&sub, sub.wrap(m));
-            sub.taken(len);
-        }
-    }
-    sub.pending.finish();
 }

@@ -1,12 +1,13 @@
 //! Consumers: create, update, delete, info, list; pull consumers (fetch, next, consume with
 //! a handler); push and ordered subscriptions.
 
+use crate::client::delivery::Callback;
 use crate::client::error::*;
 use crate::client::jetstream::context::{js_error, JetStream};
 use crate::client::jetstream::stream::check_name;
 use crate::client::message::Message;
 use crate::client::subject::*;
-use crate::client::subscription::{Callback, MsgStream, Origin, Source, Subscription};
+use crate::client::subscription::{MsgStream, Origin, Source, Subscription};
 use async_nats::jetstream::consumer::{self, pull, DeliverPolicy, ReplayPolicy};
 use futures_util::StreamExt;
 use std::sync::Arc;
