@@ -469,6 +469,41 @@ impl Client {
         Ok(())
     }
 
+    /// Publishes protocol frames the caller encoded itself: any number of complete `PUB` /
+    /// `HPUB` operations with their payloads, written to the connection unchanged, in order
+    /// with every other command of this client. Encoding many messages into one buffer and
+    /// handing it over at once costs one command instead of one per message.
+    ///
+    /// The caller is responsible for the frames: valid subjects, correct lengths, payloads
+    /// within the server's `max_payload`; a malformed frame makes the server close the
+    /// connection. `messages` and `bytes` (payload bytes) are added to the statistics.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), async_nats::Error> {
+    /// let client = async_nats::connect("demo.nats.io").await?;
+    /// let frames = bytes::Bytes::from_static(b"PUB a 2\r\nhi\r\nPUB b 3\r\nyou\r\n");
+    /// client.publish_frames(frames, 2, 5).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn publish_frames(
+        &self,
+        frames: Bytes,
+        messages: u64,
+        bytes: u64,
+    ) -> Result<(), PublishError> {
+        self.sender
+            .send(Command::PublishFrames {
+                frames,
+                messages,
+                bytes,
+            })
+            .await?;
+        Ok(())
+    }
+
     /// Publish a [Message] with headers to a given subject.
     ///
     /// # Examples

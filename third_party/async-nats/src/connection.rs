@@ -731,6 +731,11 @@ impl Connection {
         }
     }
 
+    /// Writes protocol frames encoded elsewhere (see `Client::publish_frames`), unchanged.
+    pub(crate) fn write_frames(&mut self, frames: Bytes) {
+        self.write(frames);
+    }
+
     /// Obtain an [`fmt::Write`]r for the small writes buffer.
     fn small_write(&mut self) -> impl fmt::Write + '_ {
         struct Writer<'a> {

@@ -385,6 +385,13 @@ pub type PublishMessage = crate::message::OutboundMessage;
 #[derive(Debug)]
 pub(crate) enum Command {
     Publish(OutboundMessage),
+    /// Protocol frames (`PUB` / `HPUB` with their payloads) the caller encoded, written to the
+    /// connection unchanged; `messages` and `bytes` are counted in the statistics.
+    PublishFrames {
+        frames: Bytes,
+        messages: u64,
+        bytes: u64,
+    },
     Request {
         subject: Subject,
         payload: Bytes,
@@ -981,6 +988,22 @@ impl ConnectionHandler {
                     respond,
                     headers,
                 });
+            }
+
+            Command::PublishFrames {
+                frames,
+                messages,
+                bytes,
+            } => {
+                self.connector
+                    .connect_stats
+                    .out_messages
+                    .add(messages, Ordering::Relaxed);
+                self.connector
+                    .connect_stats
+                    .out_bytes
+                    .add(bytes, Ordering::Relaxed);
+                self.connection.write_frames(frames);
             }
 
             Command::Reconnect => {
