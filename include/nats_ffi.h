@@ -2054,9 +2054,9 @@ nats_status nats_options_set_client_cert(struct nats_options *opts, const char *
 nats_status nats_options_set_ping_interval_ms(struct nats_options *opts, uint64_t ms);
 
 /**
- * kumo `sender_capacity`: capacity of the queue of outgoing operations between API callers
- * and the connection task. When it is full, publishing waits (up to request_timeout, then
- * `NATS_ERR_TIMEOUT`). Default 128. Errors: `NATS_ERR_INVALID_ARGUMENT` for 0 or more than
+ * kumo `sender_capacity`: capacity of the queue of outgoing operations (subscribes,
+ * requests, batches of publishes) between the library and the connection task. When it is
+ * full, those operations wait (up to request_timeout, then `NATS_ERR_TIMEOUT`). Default 128. Errors: `NATS_ERR_INVALID_ARGUMENT` for 0 or more than
  * `NATS_MAX_QUEUE_CAPACITY`.
  * Errors: `NATS_ERR_NULL_ARGUMENT` when `opts` is NULL.
  */
@@ -2131,10 +2131,11 @@ nats_status nats_options_set_reconnect_jitter_ms(struct nats_options *opts, uint
 nats_status nats_options_set_max_pings_out(struct nats_options *opts, uint32_t max);
 
 /**
- * How many bytes of publishes (payload, subject and headers) are kept while the connection
- * is down, to be sent once it is back (default 8 MiB). When it is full, publishes fail with
- * `NATS_ERR_BUFFER_FULL` until reconnected. 0: nothing beyond the sender_capacity queue.
- * The same buffer absorbs bursts while connected; then a full buffer makes publishes wait.
+ * How many bytes of publishes (payload, subject, reply and headers) are kept while the
+ * connection is down, to be sent in order once it is back (default 8 MiB). When it is full,
+ * publishes fail with `NATS_ERR_BUFFER_FULL` until reconnected. 0: none (publishes fail at
+ * once while the connection is down). The same buffer absorbs bursts while connected; then a
+ * full buffer makes publishes wait (at most request_timeout).
  * Errors: `NATS_ERR_NULL_ARGUMENT`.
  */
 nats_status nats_options_set_reconnect_buffer_size(struct nats_options *opts, size_t bytes);

@@ -420,9 +420,9 @@ pub unsafe extern "C" fn nats_options_set_ping_interval_ms(opts: *mut nats_optio
     })
 }
 
-/// kumo `sender_capacity`: capacity of the queue of outgoing operations between API callers
-/// and the connection task. When it is full, publishing waits (up to request_timeout, then
-/// `NATS_ERR_TIMEOUT`). Default 128. Errors: `NATS_ERR_INVALID_ARGUMENT` for 0 or more than
+/// kumo `sender_capacity`: capacity of the queue of outgoing operations (subscribes,
+/// requests, batches of publishes) between the library and the connection task. When it is
+/// full, those operations wait (up to request_timeout, then `NATS_ERR_TIMEOUT`). Default 128. Errors: `NATS_ERR_INVALID_ARGUMENT` for 0 or more than
 /// `NATS_MAX_QUEUE_CAPACITY`.
 /// Errors: `NATS_ERR_NULL_ARGUMENT` when `opts` is NULL.
 #[no_mangle]
@@ -552,10 +552,11 @@ pub unsafe extern "C" fn nats_options_set_max_pings_out(opts: *mut nats_options,
     })
 }
 
-/// How many bytes of publishes (payload, subject and headers) are kept while the connection
-/// is down, to be sent once it is back (default 8 MiB). When it is full, publishes fail with
-/// `NATS_ERR_BUFFER_FULL` until reconnected. 0: nothing beyond the sender_capacity queue.
-/// The same buffer absorbs bursts while connected; then a full buffer makes publishes wait.
+/// How many bytes of publishes (payload, subject, reply and headers) are kept while the
+/// connection is down, to be sent in order once it is back (default 8 MiB). When it is full,
+/// publishes fail with `NATS_ERR_BUFFER_FULL` until reconnected. 0: none (publishes fail at
+/// once while the connection is down). The same buffer absorbs bursts while connected; then a
+/// full buffer makes publishes wait (at most request_timeout).
 /// Errors: `NATS_ERR_NULL_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn nats_options_set_reconnect_buffer_size(opts: *mut nats_options, bytes: usize) -> nats_status {

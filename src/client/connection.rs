@@ -6,18 +6,15 @@ use crate::client::error::*;
 use crate::client::events::{self, error_event, Event, EventSender, Raw};
 use crate::client::message::Message;
 use crate::client::options::{redact_url, Options, BUILTIN_MAX_PINGS_OUT};
-use crate::client::publish::{Blocking, Link, OutMsg, Outbox};
+use crate::client::publish::{Blocking, OutMsg, Outbox};
 use crate::client::reconnect::{apply_url_credentials, pinger, watch_discovered, Backoff};
 use crate::client::runtime;
 use crate::client::subject::*;
 use async_nats::ConnectErrorKind;
 use bytes::Bytes;
-use std::future::Future;
-use std::pin::pin;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, OnceLock};
-use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 use tokio::runtime::Handle;
 use tokio::sync::watch;
@@ -127,25 +124,6 @@ fn connect_error(e: async_nats::ConnectError, servers: &[String]) -> Error {
     Error::new(status, format!("{e} (servers: {})", list.join(", ")))
 }
 
-/// The direct path of a publish: one poll of async-nats' send, without waiting.
-struct Direct<'a>(&'a Connection);
-
-impl Link for Direct<'_> {
-    fn try_send(&self, m: OutMsg) -> std::result::Result<Result<()>, OutMsg> {
-        let len = m.payload.len();
-        let mut fut = pin!(m.clone().send(&self.0.client));
-        match fut.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-            Poll::Ready(Ok(())) => Ok(Ok(())),
-            Poll::Ready(Err(e)) => Ok(Err(self.0.publish_error(e, len))),
-            Poll::Pending => Err(m),
-        }
-    }
-
-    fn connected(&self) -> bool {
-        self.0.client.connection_state() == async_nats::connection::State::Connected
-    }
-}
-
 /// A round trip through the server: hands over what the reconnect buffer holds, then sends a
 /// PING and waits for its PONG (third_party patch 1), which the server sends only after it
 /// processed everything sent before. Fails if the connection is lost before the PONG.
@@ -201,8 +179,10 @@ impl Connection {
             servers: addrs.len(),
             stats: stats.clone(),
         };
+        let outbox = Arc::new(Outbox::new(opts.reconnect_buffer_size));
         let on_event = closed.clone();
         let on_delay = closed.clone();
+        let on_connected = outbox.clone();
         let ev_tx = events_tx.clone();
         let co = base.reconnect_delay_callback(move |attempts| backoff.delay(&on_delay, attempts)).event_callback(
             move |event| {
@@ -210,6 +190,10 @@ impl Connection {
                 | async_nats::Event::ClientError(async_nats::ClientError::MaxReconnects) = event
                 {
                     on_event.send_replace(true);
+                }
+                if let async_nats::Event::Connected = event {
+                    // Frames held back while the connection was down can go now.
+                    on_connected.nudge();
                 }
                 if let (Some(tx), Some(e)) = (&ev_tx, events::from_async_nats(&event)) {
                     let _ = tx.send(e);
@@ -221,7 +205,6 @@ impl Connection {
             .map_err(|e| connect_error(e, &opts.servers))?;
         let _ = stats.set(client.statistics());
 
-        let outbox = Arc::new(Outbox::new(opts.reconnect_buffer_size));
         let lost_tx = events_tx.clone();
         let on_lost = move |n: u64| {
             if let Some(tx) = &lost_tx {
@@ -345,18 +328,6 @@ impl Connection {
         }
     }
 
-    fn publish_error(&self, e: async_nats::PublishError, len: usize) -> Error {
-        match e.kind() {
-            async_nats::client::PublishErrorKind::MaxPayloadExceeded => {
-                Error::new(ErrorKind::MaxPayload, format!("{e} ({len} bytes)"))
-            }
-            async_nats::client::PublishErrorKind::InvalidSubject => {
-                Error::new(ErrorKind::InvalidSubject, e.to_string())
-            }
-            async_nats::client::PublishErrorKind::Send => self.closed_error("publish", e),
-        }
-    }
-
     fn check_payload(&self, len: usize) -> Result<()> {
         let max = self.client.max_payload();
         if max > 0 && len > max {
@@ -373,33 +344,27 @@ impl Connection {
         if let Some(r) = reply {
             check_subject(r, Wildcards::Refused, "reply subject")?;
         }
-        self.publish_out(OutMsg {
-            subject: subject.into(),
-            reply: reply.map(Into::into),
-            headers: None,
-            payload: Bytes::copy_from_slice(data),
-        })
+        self.publish_out(OutMsg { subject, reply, headers: None, payload: data })
     }
 
     /// Publishes a message built by the user (subject, reply, headers, payload).
     pub(crate) fn publish_msg(&self, m: &Message) -> Result<()> {
         let i = &m.inner;
         self.publish_out(OutMsg {
-            subject: i.subject.clone(),
-            reply: i.reply.clone(),
-            headers: i.headers.clone(),
-            payload: i.payload.clone(),
+            subject: i.subject.as_str(),
+            reply: i.reply.as_deref(),
+            headers: i.headers.as_ref(),
+            payload: &i.payload,
         })
     }
 
     fn publish_out(&self, m: OutMsg) -> Result<()> {
         self.check_open()?;
-        check_control_line("publish", &[&m.subject, m.reply.as_deref().unwrap_or("")], 0)?;
-        let len = m.payload.len();
-        self.check_payload(len)?;
+        check_control_line("publish", &[m.subject, m.reply.unwrap_or("")], 0)?;
         let blocking = if runtime::on_runtime_thread() { Blocking::Refused } else { Blocking::Allowed };
-        self.outbox.publish(&Direct(self), m, self.request_timeout, blocking)?;
-        self.stats.sent(len);
+        let connected = || self.client.connection_state() == async_nats::connection::State::Connected;
+        self.outbox.publish(&m, self.client.max_payload(), connected, self.request_timeout, blocking)?;
+        self.stats.sent(m.payload.len());
         Ok(())
     }
 

@@ -1,58 +1,114 @@
-//! The publish path between C threads and async-nats, with the reconnect buffer.
+//! The publish path: frames encoded on the caller's thread, handed to async-nats in batches.
 //!
-//! A publish first tries to hand its message straight to async-nats' send queue (one poll, no
-//! waiting). When that queue is full (a burst, or the connection is reconnecting) the message
-//! goes into this outbox instead, and a forwarder task on the runtime moves it on in order.
-//! While the outbox holds anything, every later publish queues behind it, so order is kept;
-//! flush, request, subscribe and close wait for the outbox ahead of them ("barriers").
-//! The outbox holds at most `limit` payload bytes: beyond that a publish waits for room while
-//! connected (at most request_timeout) and fails with `NATS_ERR_BUFFER_FULL` while not.
+//! A publish encodes its protocol frame (`PUB` / `HPUB` with the payload) into one buffer per
+//! connection, under a short lock, on the caller's thread: no allocation per message and no
+//! wake-up per message. A forwarder task on the runtime hands the whole buffer to async-nats
+//! at once (third_party patch 4: `Client::publish_frames`); it is woken only when the buffer
+//! turns non-empty, and takes whatever accumulated while it was busy.
+//!
+//! While the connection is down the forwarder holds back: frames stay here, at most `limit`
+//! bytes of publishes (payload, subject, reply and headers); beyond that a publish fails with
+//! `NATS_ERR_BUFFER_FULL`. While connected, a full buffer makes a publish wait for room (at
+//! most request_timeout). Flush, request, subscribe and close wait until everything published
+//! before them was handed over ("barriers"), so they stay in order after it.
 
 use crate::client::error::*;
-use async_nats::{HeaderMap, Subject};
-use bytes::Bytes;
-use std::collections::VecDeque;
+use async_nats::HeaderMap;
+use bytes::{BufMut, BytesMut};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tokio::sync::{oneshot, Notify};
 
-#[derive(Clone)]
-pub(crate) struct OutMsg {
-    pub subject: Subject,
-    pub reply: Option<Subject>,
-    pub headers: Option<HeaderMap>,
-    pub payload: Bytes,
+/// A message to publish, borrowed from the caller for the time it takes to encode it.
+#[derive(Clone, Copy)]
+pub(crate) struct OutMsg<'a> {
+    pub subject: &'a str,
+    pub reply: Option<&'a str>,
+    pub headers: Option<&'a HeaderMap>,
+    pub payload: &'a [u8],
 }
 
-impl OutMsg {
-    pub fn size(&self) -> usize {
-        self.payload.len() + self.subject.len() + self.headers.as_ref().map_or(0, |h| h.len() * 16)
+impl OutMsg<'_> {
+    /// What the message counts against the buffer limit: payload, subject, reply, headers.
+    fn size(&self, header_len: usize) -> usize {
+        self.payload.len() + self.subject.len() + self.reply.map_or(0, str::len) + header_len
     }
+}
 
-    pub async fn send(self, client: &async_nats::Client) -> std::result::Result<(), async_nats::PublishError> {
-        match (self.reply, self.headers) {
-            (None, None) => client.publish(self.subject, self.payload).await,
-            (Some(r), None) => client.publish_with_reply(self.subject, r, self.payload).await,
-            (None, Some(h)) => client.publish_with_headers(self.subject, h, self.payload).await,
-            (Some(r), Some(h)) => client.publish_with_reply_and_headers(self.subject, r, h, self.payload).await,
+/// The header block of an `HPUB` (`NATS/1.0`, one line per value, a blank line), as
+/// async-nats writes it; empty for none.
+pub(crate) fn header_block(headers: Option<&HeaderMap>) -> Vec<u8> {
+    let Some(h) = headers.filter(|h| !h.is_empty()) else { return Vec::new() };
+    let mut buf = b"NATS/1.0\r\n".to_vec();
+    for (name, values) in h.iter() {
+        for v in values {
+            buf.extend_from_slice(AsRef::<str>::as_ref(name).as_bytes());
+            buf.extend_from_slice(b": ");
+            buf.extend_from_slice(v.as_str().as_bytes());
+            buf.extend_from_slice(b"\r\n");
         }
     }
+    buf.extend_from_slice(b"\r\n");
+    buf
 }
 
-enum Item {
-    Msg(OutMsg),
-    Barrier(oneshot::Sender<()>),
+/// Appends `n` in decimal.
+fn put_decimal(buf: &mut BytesMut, n: usize) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    buf.put_slice(&digits[i..]);
+}
+
+/// Encodes `m` as a protocol frame at the end of `buf`.
+fn encode(buf: &mut BytesMut, m: &OutMsg, headers: &[u8]) {
+    let verb: &[u8] = if headers.is_empty() { b"PUB " } else { b"HPUB " };
+    buf.reserve(
+        verb.len() + m.subject.len() + m.reply.map_or(0, |r| r.len() + 1) + 48 + headers.len() + m.payload.len(),
+    );
+    buf.put_slice(verb);
+    buf.put_slice(m.subject.as_bytes());
+    buf.put_u8(b' ');
+    if let Some(r) = m.reply {
+        buf.put_slice(r.as_bytes());
+        buf.put_u8(b' ');
+    }
+    if !headers.is_empty() {
+        put_decimal(buf, headers.len());
+        buf.put_u8(b' ');
+    }
+    put_decimal(buf, headers.len() + m.payload.len());
+    buf.put_slice(b"\r\n");
+    buf.put_slice(headers);
+    buf.put_slice(m.payload);
+    buf.put_slice(b"\r\n");
 }
 
 #[derive(Default)]
 struct State {
-    queue: VecDeque<Item>,
-    bytes: usize,
-    /// True from the first queued item until the forwarder has sent the last one.
+    /// Frames encoded and not yet taken by the forwarder, in publish order.
+    frames: BytesMut,
+    /// Messages in `frames`, and their payload bytes (for async-nats' statistics).
+    msgs: u64,
+    payload: u64,
+    /// What the messages in `frames` and in the batch being handed over count against the
+    /// limit (see `OutMsg::size`).
+    size: usize,
+    /// The part of `size` taken by the forwarder and not yet accepted by async-nats.
+    in_flight: usize,
+    /// Waiters told once everything published before them was handed over.
+    barriers: Vec<oneshot::Sender<()>>,
+    /// True from the first frame until the forwarder has handed over the last one.
     active: bool,
     closed: bool,
-    /// Messages accepted but never sent because the connection closed first.
-    lost: u64,
 }
 
 /// Whether the calling thread may wait.
@@ -70,14 +126,6 @@ pub(crate) struct Outbox {
     limit: usize,
 }
 
-/// What `Outbox::publish` needs to know about the connection.
-#[allow(clippy::result_large_err)] // the message handed back is the point
-pub(crate) trait Link {
-    /// One non-waiting attempt to hand `m` to async-nats; gives it back if the queue is full.
-    fn try_send(&self, m: OutMsg) -> std::result::Result<Result<()>, OutMsg>;
-    fn connected(&self) -> bool;
-}
-
 impl Outbox {
     pub fn new(limit: usize) -> Self {
         Outbox { state: Mutex::default(), room: Condvar::new(), wake: Notify::new(), limit }
@@ -87,39 +135,37 @@ impl Outbox {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Publishes `m`: straight to async-nats when possible, else queued here. `wait` bounds the
-    /// time spent waiting for room while connected; on a thread that must not block,
-    /// waiting becomes `ErrorKind::WouldBlockRuntime`.
-    pub fn publish(&self, link: &impl Link, m: OutMsg, wait: Duration, blocking: Blocking) -> Result<()> {
-        let mut st = self.lock();
-        if st.closed {
-            return Err(Error::new(ErrorKind::ConnectionClosed, "the connection is closed"));
+    /// Encodes `m` for sending. `max_payload` is the server's (0: not known yet); `connected` says whether the connection is up now; `wait`
+    /// bounds the time spent waiting for room while connected; on a thread that must not
+    /// block, waiting becomes `ErrorKind::WouldBlockRuntime`.
+    pub fn publish(
+        &self,
+        m: &OutMsg,
+        max_payload: usize,
+        connected: impl Fn() -> bool,
+        wait: Duration,
+        blocking: Blocking,
+    ) -> Result<()> {
+        let headers = header_block(m.headers);
+        let total = headers.len() + m.payload.len();
+        if max_payload > 0 && total > max_payload {
+            return Err(Error::new(
+                ErrorKind::MaxPayload,
+                format!("payload of {total} bytes (with headers) exceeds the server's max_payload of {max_payload}"),
+            ));
         }
-        let m = if st.active {
-            m
-        } else {
-            match link.try_send(m) {
-                Ok(r) => return r,
-                Err(m) => m,
-            }
-        };
-        let size = m.size();
+        let size = m.size(headers.len());
+        let mut st = self.lock();
         let mut deadline = None;
         loop {
             if st.closed {
                 return Err(Error::new(ErrorKind::ConnectionClosed, "the connection is closed"));
             }
-            let connected = link.connected();
             // While connected, one message always fits (however big), so nothing deadlocks.
-            if st.bytes + size <= self.limit || (connected && st.queue.is_empty()) {
-                st.bytes += size;
-                st.queue.push_back(Item::Msg(m));
-                if !std::mem::replace(&mut st.active, true) {
-                    self.wake.notify_one();
-                }
-                return Ok(());
+            if st.size + size <= self.limit || (st.size == 0 && connected()) {
+                break;
             }
-            if !connected {
+            if !connected() {
                 return Err(Error::new(
                     ErrorKind::BufferFull,
                     format!("not connected and the reconnect buffer ({} bytes) is full", self.limit),
@@ -145,42 +191,56 @@ impl Outbox {
                 .unwrap_or_else(|p| p.into_inner())
                 .0;
         }
+        encode(&mut st.frames, m, &headers);
+        st.msgs += 1;
+        st.payload += m.payload.len() as u64;
+        st.size += size;
+        if !std::mem::replace(&mut st.active, true) {
+            drop(st);
+            self.wake.notify_one();
+        }
+        Ok(())
     }
 
-    /// A receiver that resolves once everything queued before this call was handed to
-    /// async-nats; `None` when nothing is queued.
+    /// A receiver that resolves once everything published before this call was handed to
+    /// async-nats; `None` when nothing waits.
     pub fn barrier(&self) -> Option<oneshot::Receiver<()>> {
         let mut st = self.lock();
         if !st.active {
             return None;
         }
         let (tx, rx) = oneshot::channel();
-        st.queue.push_back(Item::Barrier(tx));
+        st.barriers.push(tx);
         Some(rx)
     }
 
-    /// Waits (async) for a barrier, if there is anything queued.
+    /// Waits (async) for a barrier, if anything waits to be handed over.
     pub async fn drained(&self) {
         if let Some(rx) = self.barrier() {
             let _ = rx.await;
         }
     }
 
-    /// Bytes currently queued.
+    /// Bytes of publishes accepted and not yet handed over (see `OutMsg::size`).
     pub fn buffered(&self) -> usize {
-        self.lock().bytes
+        self.lock().size
     }
 
-    /// Refuses new messages; queued ones are dropped by the forwarder.
+    /// Refuses new messages; what is still here is dropped by the forwarder.
     pub fn close(&self) {
         self.lock().closed = true;
         self.wake.notify_one();
         self.room.notify_all();
     }
 
+    /// Wakes the forwarder (the connection came back).
+    pub fn nudge(&self) {
+        self.wake.notify_one();
+    }
+
     /// The forwarder: runs on the runtime for the connection's life; `on_exit` runs last, once
     /// the connection closed and every loss was reported. `on_lost` is told how many
-    /// accepted messages were dropped (the connection closed with them still queued).
+    /// accepted messages were dropped (the connection closed with them still here).
     pub async fn forward(
         &self,
         client: async_nats::Client,
@@ -198,59 +258,101 @@ impl Outbox {
         closed: &mut tokio::sync::watch::Receiver<bool>,
         on_lost: impl Fn(u64),
     ) {
-        let mut batch = VecDeque::new();
+        let connected = || client.connection_state() == async_nats::connection::State::Connected;
         loop {
             tokio::select! {
                 _ = self.wake.notified() => {}
+                // While disconnected, look again now and then (the reconnect also nudges).
+                _ = tokio::time::sleep(Duration::from_millis(50)), if self.lock().active => {}
                 _ = crate::client::connection::wait_closed(closed) => self.close(),
             }
             loop {
-                {
+                let (batch, msgs, payload, size, barriers) = {
                     let mut st = self.lock();
-                    if st.queue.is_empty() || st.closed {
-                        let dropped = st.queue.drain(..).filter(|i| matches!(i, Item::Msg(_))).count() as u64;
-                        st.lost += dropped;
-                        st.bytes = 0;
+                    if st.closed {
+                        let dropped = std::mem::take(&mut st.msgs);
+                        st.frames.clear();
+                        st.size = 0;
                         st.active = false;
-                        let closed_now = st.closed;
+                        let barriers = std::mem::take(&mut st.barriers);
                         drop(st);
                         self.room.notify_all();
+                        drop(barriers);
                         if dropped > 0 {
                             on_lost(dropped);
                         }
-                        if closed_now {
-                            return;
-                        }
+                        return;
+                    }
+                    if st.frames.is_empty() {
+                        st.active = false;
+                        let barriers = std::mem::take(&mut st.barriers);
+                        drop(st);
+                        release(barriers);
                         break;
                     }
-                    std::mem::swap(&mut st.queue, &mut batch);
-                }
-                let mut sent = 0;
-                let mut failed = 0u64;
-                for item in batch.drain(..) {
-                    match item {
-                        Item::Msg(m) => {
-                            sent += m.size();
-                            let send = m.send(&client);
-                            tokio::select! {
-                                r = send => if r.is_err() { failed += 1 },
-                                _ = crate::client::connection::wait_closed(closed) => failed += 1,
-                            }
-                        }
-                        Item::Barrier(tx) => {
-                            let _ = tx.send(());
-                        }
+                    if !connected() {
+                        // Frames stay here, within the limit, until the connection is back.
+                        break;
                     }
+                    let size = st.size;
+                    st.in_flight = size;
+                    (
+                        st.frames.split().freeze(),
+                        std::mem::take(&mut st.msgs),
+                        std::mem::take(&mut st.payload),
+                        size,
+                        std::mem::take(&mut st.barriers),
+                    )
+                };
+                let handed_over = tokio::select! {
+                    r = client.publish_frames(batch, msgs, payload) => r.is_ok(),
+                    _ = crate::client::connection::wait_closed(closed) => false,
+                };
+                {
+                    let mut st = self.lock();
+                    st.size -= size;
+                    st.in_flight = 0;
                 }
-                let mut st = self.lock();
-                st.bytes = st.bytes.saturating_sub(sent);
-                st.lost += failed;
-                drop(st);
                 self.room.notify_all();
-                if failed > 0 {
-                    on_lost(failed);
+                release(barriers);
+                if !handed_over {
+                    on_lost(msgs);
                 }
             }
         }
+    }
+}
+
+/// Tells barrier waiters that what was published before them was handed over.
+fn release(barriers: Vec<oneshot::Sender<()>>) {
+    for b in barriers {
+        let _ = b.send(());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn encoded(m: OutMsg) -> Vec<u8> {
+        let mut buf = BytesMut::new();
+        let headers = header_block(m.headers);
+        encode(&mut buf, &m, &headers);
+        buf.to_vec()
+    }
+
+    #[test]
+    fn encodes_pub_and_hpub_frames() {
+        let m = OutMsg { subject: "a.b", reply: None, headers: None, payload: b"hello" };
+        assert_eq!(encoded(m), b"PUB a.b 5\r\nhello\r\n");
+        let m = OutMsg { subject: "a", reply: Some("_INBOX.1"), headers: None, payload: b"" };
+        assert_eq!(encoded(m), b"PUB a _INBOX.1 0\r\n\r\n");
+        let mut h = HeaderMap::new();
+        h.insert("K", "v");
+        let m = OutMsg { subject: "s", reply: Some("r"), headers: Some(&h), payload: b"xy" };
+        assert_eq!(encoded(m), b"HPUB s r 18 20\r\nNATS/1.0\r\nK: v\r\n\r\nxy\r\n");
+        let empty = HeaderMap::new();
+        let m = OutMsg { subject: "s", reply: None, headers: Some(&empty), payload: b"1234567890" };
+        assert_eq!(encoded(m), b"PUB s 10\r\n1234567890\r\n");
     }
 }
