@@ -17,13 +17,13 @@ static double now_s(void) {
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-static void sleep_ms(long ms) {
+__attribute__((unused)) static void sleep_ms(long ms) {
     struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
     nanosleep(&t, NULL);
 }
 
 /* Resident set size of this process, KiB. */
-static long rss_kib(void) {
+__attribute__((unused)) static long rss_kib(void) {
     FILE *f = fopen("/proc/self/status", "r");
     char line[256];
     long kib = -1;
@@ -45,7 +45,7 @@ static long count_for(size_t size, long at16) {
     return n < 100 ? 100 : n;
 }
 
-static long scaled(long n) {
+__attribute__((unused)) static long scaled(long n) {
     const char *s = getenv("BENCH_SCALE");
     double scale = s ? atof(s) : 1.0;
     long v = (long)((double)n * scale);
@@ -57,7 +57,7 @@ static int cmp_double(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-static double percentile(double *v, long n, double p) {
+__attribute__((unused)) static double percentile(double *v, long n, double p) {
     qsort(v, (size_t)n, sizeof *v, cmp_double);
     long i = (long)(p * (double)(n - 1));
     return v[i];

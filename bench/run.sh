@@ -15,6 +15,7 @@ mkdir -p "$out"
 nice cargo build --release --locked -q
 nice cargo build --release --locked -q --example bench_native
 CFLAGS=(-std=c11 -D_POSIX_C_SOURCE=200809L -O2 -g -Wall -Wextra -Werror)
+cc "${CFLAGS[@]}" bench/wire.c -o "$out/wire"
 cc "${CFLAGS[@]}" -DCLIENT_OURS -Iinclude bench/bench.c -Ltarget/release -lnats_ffi \
   -Wl,-rpath,"$PWD/target/release" -lpthread -o "$out/bench_ours"
 have_natsc=0
@@ -44,6 +45,7 @@ results="$out/results.txt"
 echo "nats-server $("$server" --version | awk '{print $2}'), $(nproc) cores, BENCH_SCALE=${BENCH_SCALE:-1}" >&2
 for scenario in pub pubsub req subs idle js; do
   echo "running $scenario ..." >&2
+  if [ "$scenario" = pub ]; then "$out/wire" "$url" | tee -a "$results" >&2; fi
   "$out/bench_ours" ours "$url" "$scenario" | tee -a "$results" >&2
   if [ "$have_natsc" = 1 ]; then "$out/bench_natsc" natsc "$url" "$scenario" | tee -a "$results" >&2; fi
   case $scenario in pub|pubsub|req|js) target/release/examples/bench_native "$url" "$scenario" | tee -a "$results" >&2 ;; esac

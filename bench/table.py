@@ -47,17 +47,20 @@ def ratio(a, b):
     return f"{a / b:.2f}x"
 
 
-print("| scenario | size | nats-ffi | nats.c | async-nats | ours / nats.c | ours / async-nats | MB/s (ours) |")
-print("|---|---|---|---|---|---|---|---|")
+print("| scenario | size | wire limit | nats-ffi | nats.c | async-nats | ours / nats.c | ours / async-nats | ours / wire | MB/s (ours) |")
+print("|---|---|---|---|---|---|---|---|---|---|")
 for key in order:
     metric, size = key
     r = rows[key]
     name, unit, higher = NAMES.get(metric, (metric, "", True))
-    ours, natsc, native = r.get("ours"), r.get("natsc"), r.get("native")
+    ours, natsc, native, wire = r.get("ours"), r.get("natsc"), r.get("native"), r.get("wire")
     if metric == "req_p50_us" and natsc is None:
         pass
     if metric in ("req_sendasap_p50_us", "req_sendasap_p99_us"):
         ours = rows.get((metric.replace("sendasap_", ""), size), {}).get("ours")
     mbs = f"{ours * size / 1e6:.1f}" if unit == "msgs/s" and ours and size else ""
     note = "" if higher else " (lower is better)"
-    print(f"| {name} ({unit}){note} | {size if size else ''} | {fmt(ours)} | {fmt(natsc)} | {fmt(native)} | {ratio(ours, natsc)} | {ratio(ours, native)} | {mbs} |")
+    print(
+        f"| {name} ({unit}){note} | {size if size else ''} | {fmt(wire)} | {fmt(ours)} | {fmt(natsc)} | {fmt(native)} "
+        f"| {ratio(ours, natsc)} | {ratio(ours, native)} | {ratio(ours, wire)} | {mbs} |"
+    )

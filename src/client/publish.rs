@@ -14,7 +14,9 @@
 
 use crate::client::error::*;
 use async_nats::HeaderMap;
-use bytes::{BufMut, BytesMut};
+use bytes::Bytes;
+use std::collections::VecDeque;
+use std::sync::Arc;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tokio::sync::{oneshot, Notify};
@@ -52,8 +54,11 @@ pub(crate) fn header_block(headers: Option<&HeaderMap>) -> Vec<u8> {
     buf
 }
 
+/// The least a frame buffer grows by.
+const BUFFER_STEP: usize = 256 * 1024;
+
 /// Appends `n` in decimal.
-fn put_decimal(buf: &mut BytesMut, n: usize) {
+fn put_decimal(buf: &mut Vec<u8>, n: usize) {
     let mut digits = [0u8; 20];
     let mut i = digits.len();
     let mut n = n;
@@ -65,37 +70,87 @@ fn put_decimal(buf: &mut BytesMut, n: usize) {
             break;
         }
     }
-    buf.put_slice(&digits[i..]);
+    buf.extend_from_slice(&digits[i..]);
 }
 
 /// Encodes `m` as a protocol frame at the end of `buf`.
-fn encode(buf: &mut BytesMut, m: &OutMsg, headers: &[u8]) {
+fn encode(buf: &mut Vec<u8>, m: &OutMsg, headers: &[u8]) {
     let verb: &[u8] = if headers.is_empty() { b"PUB " } else { b"HPUB " };
-    buf.reserve(
-        verb.len() + m.subject.len() + m.reply.map_or(0, |r| r.len() + 1) + 48 + headers.len() + m.payload.len(),
-    );
-    buf.put_slice(verb);
-    buf.put_slice(m.subject.as_bytes());
-    buf.put_u8(b' ');
+    let need = verb.len() + m.subject.len() + m.reply.map_or(0, |r| r.len() + 1) + 48 + headers.len() + m.payload.len();
+    if buf.capacity() - buf.len() < need {
+        // Room for many frames at once: growing by one frame at a time would copy the buffer
+        // over and over, and a fresh buffer per batch costs page faults.
+        buf.reserve(need.max(BUFFER_STEP));
+    }
+    buf.extend_from_slice(verb);
+    buf.extend_from_slice(m.subject.as_bytes());
+    buf.push(b' ');
     if let Some(r) = m.reply {
-        buf.put_slice(r.as_bytes());
-        buf.put_u8(b' ');
+        buf.extend_from_slice(r.as_bytes());
+        buf.push(b' ');
     }
     if !headers.is_empty() {
         put_decimal(buf, headers.len());
-        buf.put_u8(b' ');
+        buf.push(b' ');
     }
     put_decimal(buf, headers.len() + m.payload.len());
-    buf.put_slice(b"\r\n");
-    buf.put_slice(headers);
-    buf.put_slice(m.payload);
-    buf.put_slice(b"\r\n");
+    buf.extend_from_slice(b"\r\n");
+    buf.extend_from_slice(headers);
+    buf.extend_from_slice(m.payload);
+    buf.extend_from_slice(b"\r\n");
+}
+
+/// Frame buffers come back here once async-nats has written them, so that the next batches
+/// reuse memory whose pages are already there (a fresh buffer per batch costs page faults).
+#[derive(Default)]
+struct Pool(Mutex<Vec<Vec<u8>>>);
+
+impl Pool {
+    /// How many buffers are kept, and how large one may be to be kept.
+    const KEEP: usize = 64;
+    const KEEP_CAPACITY: usize = 2 * BUFFER_STEP;
+
+    fn take(&self) -> Vec<u8> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).pop().unwrap_or_default()
+    }
+
+    fn give_back(&self, mut buf: Vec<u8>) {
+        if buf.capacity() > Self::KEEP_CAPACITY {
+            return;
+        }
+        buf.clear();
+        let mut kept = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if kept.len() < Self::KEEP {
+            kept.push(buf);
+        }
+    }
+}
+
+/// A batch of frames lent to async-nats; its buffer returns to the pool when dropped.
+struct Lent {
+    buf: Vec<u8>,
+    pool: Arc<Pool>,
+}
+
+impl AsRef<[u8]> for Lent {
+    fn as_ref(&self) -> &[u8] {
+        &self.buf
+    }
+}
+
+impl Drop for Lent {
+    fn drop(&mut self) {
+        self.pool.give_back(std::mem::take(&mut self.buf));
+    }
 }
 
 #[derive(Default)]
 struct State {
-    /// Frames encoded and not yet taken by the forwarder, in publish order.
-    frames: BytesMut,
+    /// Frames encoded and not yet taken by the forwarder, in publish order: full buffers,
+    /// then the one being filled. A buffer is closed at `BUFFER_STEP` bytes rather than
+    /// grown, so a frame is copied once.
+    full: VecDeque<Vec<u8>>,
+    frames: Vec<u8>,
     /// Messages in `frames`, and their payload bytes (for async-nats' statistics).
     msgs: u64,
     payload: u64,
@@ -121,6 +176,7 @@ pub(crate) enum Blocking {
 
 pub(crate) struct Outbox {
     state: Mutex<State>,
+    pool: Arc<Pool>,
     room: Condvar,
     wake: Notify,
     limit: usize,
@@ -128,7 +184,7 @@ pub(crate) struct Outbox {
 
 impl Outbox {
     pub fn new(limit: usize) -> Self {
-        Outbox { state: Mutex::default(), room: Condvar::new(), wake: Notify::new(), limit }
+        Outbox { state: Mutex::default(), pool: Arc::default(), room: Condvar::new(), wake: Notify::new(), limit }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -192,6 +248,11 @@ impl Outbox {
                 .0;
         }
         encode(&mut st.frames, m, &headers);
+        if st.frames.len() >= BUFFER_STEP {
+            let next = self.pool.take();
+            let full = std::mem::replace(&mut st.frames, next);
+            st.full.push_back(full);
+        }
         st.msgs += 1;
         st.payload += m.payload.len() as u64;
         st.size += size;
@@ -272,6 +333,7 @@ impl Outbox {
                     if st.closed {
                         let dropped = std::mem::take(&mut st.msgs);
                         st.frames.clear();
+                        st.full.clear();
                         st.size = 0;
                         st.active = false;
                         let barriers = std::mem::take(&mut st.barriers);
@@ -283,7 +345,7 @@ impl Outbox {
                         }
                         return;
                     }
-                    if st.frames.is_empty() {
+                    if st.frames.is_empty() && st.full.is_empty() {
                         st.active = false;
                         let barriers = std::mem::take(&mut st.barriers);
                         drop(st);
@@ -296,8 +358,13 @@ impl Outbox {
                     }
                     let size = st.size;
                     st.in_flight = size;
+                    let mut buffers = std::mem::take(&mut st.full);
+                    if !st.frames.is_empty() {
+                        let next = self.pool.take();
+                        buffers.push_back(std::mem::replace(&mut st.frames, next));
+                    }
                     (
-                        st.frames.split().freeze(),
+                        buffers,
                         std::mem::take(&mut st.msgs),
                         std::mem::take(&mut st.payload),
                         size,
@@ -305,7 +372,7 @@ impl Outbox {
                     )
                 };
                 let handed_over = tokio::select! {
-                    r = client.publish_frames(batch, msgs, payload) => r.is_ok(),
+                    r = self.hand_over(&client, batch, msgs, payload) => r,
                     _ = crate::client::connection::wait_closed(closed) => false,
                 };
                 {
@@ -323,6 +390,28 @@ impl Outbox {
     }
 }
 
+impl Outbox {
+    /// Hands buffers of frames to async-nats, in order (the counts go with the last one);
+    /// false if the connection is gone.
+    async fn hand_over(
+        &self,
+        client: &async_nats::Client,
+        buffers: VecDeque<Vec<u8>>,
+        msgs: u64,
+        payload: u64,
+    ) -> bool {
+        let last = buffers.len().saturating_sub(1);
+        for (i, buf) in buffers.into_iter().enumerate() {
+            let (m, p) = if i == last { (msgs, payload) } else { (0, 0) };
+            let frames = Bytes::from_owner(Lent { buf, pool: self.pool.clone() });
+            if client.publish_frames(frames, m, p).await.is_err() {
+                return false;
+            }
+        }
+        true
+    }
+}
+
 /// Tells barrier waiters that what was published before them was handed over.
 fn release(barriers: Vec<oneshot::Sender<()>>) {
     for b in barriers {
@@ -335,10 +424,10 @@ mod tests {
     use super::*;
 
     fn encoded(m: OutMsg) -> Vec<u8> {
-        let mut buf = BytesMut::new();
+        let mut buf = Vec::new();
         let headers = header_block(m.headers);
         encode(&mut buf, &m, &headers);
-        buf.to_vec()
+        buf
     }
 
     #[test]

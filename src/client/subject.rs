@@ -49,24 +49,38 @@ pub(crate) fn check_subject(subject: &str, wildcards: Wildcards, what: &str) -> 
             ),
         ));
     }
-    if subject.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if has_space_or_control(subject) {
         return bad("contains whitespace or control characters");
     }
-    let tokens: Vec<&str> = subject.split('.').collect();
-    let last = tokens.len() - 1;
-    for (i, t) in tokens.iter().enumerate() {
-        if t.is_empty() {
+    // One pass over the tokens, without collecting them: this runs for every publish.
+    let mut rest = subject;
+    loop {
+        let (token, more) = match rest.split_once('.') {
+            Some((t, more)) => (t, Some(more)),
+            None => (rest, None),
+        };
+        if token.is_empty() {
             return bad("has an empty token");
         }
-        let wild = *t == "*" || *t == ">";
-        if wild && wildcards == Wildcards::Refused {
+        if (token == "*" || token == ">") && wildcards == Wildcards::Refused {
             return bad("contains a wildcard, which is not allowed here");
         }
-        if *t == ">" && i != last {
-            return bad("has '>' before the last token");
+        match more {
+            Some(_) if token == ">" => return bad("has '>' before the last token"),
+            Some(more) => rest = more,
+            None => return Ok(()),
         }
     }
-    Ok(())
+}
+
+/// Whether `s` has whitespace or control characters (bytes for ASCII, the common case).
+fn has_space_or_control(s: &str) -> bool {
+    if s.is_ascii() {
+        // ASCII whitespace and controls are exactly the bytes up to ' ' and DEL.
+        s.bytes().any(|b| b <= b' ' || b == 0x7f)
+    } else {
+        s.chars().any(|c| c.is_whitespace() || c.is_control())
+    }
 }
 
 /// Validates a queue group name: non-empty, no whitespace.
@@ -92,14 +106,16 @@ mod tests {
 
     #[test]
     fn subjects() {
-        for ok in ["a", "a.b", "foo.bar.baz", "_INBOX.x", "a-b_c:d"] {
+        for ok in ["a", "a.b", "foo.bar.baz", "_INBOX.x", "a-b_c:d", "é.ü"] {
             assert!(check_subject(ok, Wildcards::Refused, "s").is_ok(), "{ok}");
         }
         for ok in ["*", ">", "a.*", "a.>", "*.b.>", "a.*.c"] {
             assert!(check_subject(ok, Wildcards::Allowed, "s").is_ok(), "{ok}");
             assert_eq!(check_subject(ok, Wildcards::Refused, "s").unwrap_err().kind, ErrorKind::InvalidSubject);
         }
-        for bad in ["", " ", "a b", "a..b", ".a", "a.", "a.>.b", "a\tb", "a\r\nb", ">.a"] {
+        for bad in
+            ["", " ", "a b", "a..b", ".a", "a.", "a.>.b", "a\tb", "a\r\nb", ">.a", "a\u{7f}b", "a\u{2028}b", "é\u{85}"]
+        {
             assert_eq!(
                 check_subject(bad, Wildcards::Allowed, "s").unwrap_err().kind,
                 ErrorKind::InvalidSubject,
