@@ -214,15 +214,25 @@ static void cl_js_pub_sync(js_t *js, const char *subj, const void *d, size_t n) 
 static const char *label, *url;
 static char payload[65536];
 
-/* Publish-only: n messages, flush; rate includes the flush. */
+/* CPU time of the calling thread, seconds. */
+static double thread_cpu_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Publish-only: n messages, flush; rate includes the flush. Also keeps the CPU time the
+ * publishing thread itself spent per message (the client's other threads not counted). */
+static double pub_caller_ns;
 static double bench_pub(size_t size) {
     long n = count_for(size, 2000000);
     conn_t *c = cl_connect(url, 0);
     uint64_t before = cl_out_msgs(c);
-    double t = now_s();
+    double t = now_s(), cpu = thread_cpu_s();
     for (long i = 0; i < n; i++) cl_publish(c, "bench.pub", payload, size);
     cl_flush(c);
     double el = now_s() - t;
+    pub_caller_ns = (thread_cpu_s() - cpu) * 1e9 / (double)n;
     if (cl_out_msgs(c) - before != (uint64_t)n) {
         fprintf(stderr, "pub: sent %llu of %ld\n", (unsigned long long)(cl_out_msgs(c) - before), n);
         exit(1);
@@ -404,8 +414,14 @@ int main(int argc, char **argv) {
     double v;
     if (WANT("pub"))
         for (int i = 0; i < 4; i++) {
-            BEST_OF(reps(), bench_pub(SIZES[i]), v);
-            result(label, "pub_msgs_per_s", SIZES[i], v);
+            double best = 0, least_ns = 1e18;
+            for (int r = 0; r < reps(); r++) {
+                double x = bench_pub(SIZES[i]);
+                if (x > best) best = x;
+                if (pub_caller_ns < least_ns) least_ns = pub_caller_ns;
+            }
+            result(label, "pub_msgs_per_s", SIZES[i], best);
+            result(label, "pub_caller_cpu_ns", SIZES[i], least_ns);
         }
     if (WANT("pubsub"))
         for (int i = 0; i < 4; i++) {

@@ -16,6 +16,7 @@ for line in open(sys.argv[1]):
 
 NAMES = {
     "pub_msgs_per_s": ("publish only (flush at end)", "msgs/s", True),
+    "pub_caller_cpu_ns": ("publish: CPU of the publishing thread per message", "ns", False),
     "pubsub_msgs_per_s": ("pub -> sub, 2 connections", "msgs/s", True),
     "pubsub_lost": ("pub -> sub: messages lost (all reps)", "msgs", False),
     "req_p50_us": ("request/reply sequential p50", "us", False),
