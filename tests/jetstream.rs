@@ -2,6 +2,7 @@
 //! with JetStream enabled.
 
 mod common;
+use common::collector::Sub;
 use common::js::*;
 use common::*;
 use nats_ffi::nats_strings_free;
@@ -133,6 +134,7 @@ unsafe extern "C" fn on_ack(ud: *mut c_void, st: nats_status, ack: *const nats_p
         a.seqs.lock().unwrap().push(nats_pub_ack_sequence(ack));
     } else {
         assert!(ack.is_null());
+        *LAST_ACK_ERROR.lock().unwrap() = last_error();
         a.errors.lock().unwrap().push(st);
     }
     a.n.fetch_add(1, Ordering::Relaxed);
@@ -227,3 +229,62 @@ fn jetstream_options_and_bad_input() {
         nats_jetstream_options_free(null_mut());
     }
 }
+
+/// Async publishes are acknowledged through the context's own inbox: expectations that fail
+/// come back as such, an acknowledgement that never comes is a timeout (after the retries a
+/// msg_id allows, each attempt sent again), and closing the connection fails what waits.
+#[test]
+fn async_publish_outcomes_through_the_inbox() {
+    let (_srv, c, j) = js_setup();
+    create_stream(&j, "OUT", &["out.>"], 0);
+    let acks = Box::leak(Box::new(Acks { seqs: Mutex::default(), errors: Mutex::default(), n: AtomicU64::new(0) }));
+    let ud = acks as *const Acks as *mut c_void;
+    let publish_async = |subject: &str, o: &nats_js_publish_options| {
+        let s = cs(subject);
+        ok(unsafe { nats_jetstream_publish_async(j.raw(), s.as_ptr(), b"x".as_ptr().cast(), 1, o, Some(on_ack), ud) });
+    };
+    let take_errors = || std::mem::take(&mut *acks.errors.lock().unwrap());
+
+    // An expectation that does not hold.
+    let mut o = popts();
+    o.has_expected_last_sequence = true;
+    o.expected_last_sequence = 42;
+    publish_async("out.a", &o);
+    ok(unsafe { nats_jetstream_publish_async_complete(j.raw(), 10_000) });
+    assert_eq!(take_errors(), [NATS_ERR_EXPECTATION_FAILED]);
+
+    // A subject some core subscriber takes but no stream answers: no acknowledgement. With a
+    // msg_id and 2 retries, it is sent 3 times, then times out.
+    let listener = Sub::new(&c, "silent.>", "");
+    c.flush();
+    let id = cs("once");
+    let mut o = popts();
+    o.msg_id = id.as_ptr();
+    o.timeout_ms = 200;
+    o.max_retries = 2;
+    o.retry_wait_ms = 10;
+    let t = Instant::now();
+    publish_async("silent.x", &o);
+    ok(unsafe { nats_jetstream_publish_async_complete(j.raw(), 10_000) });
+    assert_eq!(take_errors(), [NATS_ERR_TIMEOUT]);
+    assert!(t.elapsed() >= Duration::from_millis(600), "three attempts of 200 ms: {:?}", t.elapsed());
+    assert!(last_ack_error_said_attempts(), "the error names the attempts");
+    assert!(listener.wait_count(3, Duration::from_secs(5)));
+    assert_eq!(listener.count(), 3, "each attempt sent once");
+
+    // Closing fails what still waits, promptly.
+    let mut o = popts();
+    o.timeout_ms = 60_000;
+    publish_async("silent.y", &o);
+    unsafe { nats_connection_close(c.raw()) };
+    ok(unsafe { nats_jetstream_publish_async_complete(j.raw(), 10_000) });
+    assert_eq!(take_errors(), [NATS_ERR_CONNECTION_CLOSED]);
+    assert_eq!(unsafe { nats_jetstream_publish_async_pending(j.raw()) }, 0);
+}
+
+/// Whether the ack callback's last error detail named the attempts (read on the ack thread).
+fn last_ack_error_said_attempts() -> bool {
+    LAST_ACK_ERROR.lock().unwrap().contains("after 3 attempt(s)")
+}
+
+static LAST_ACK_ERROR: Mutex<String> = Mutex::new(String::new());

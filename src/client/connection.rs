@@ -358,6 +358,18 @@ impl Connection {
         })
     }
 
+    /// Publishes a frame built by the library itself (a JetStream publish with its reply
+    /// subject and headers), checked like any publish.
+    pub(crate) fn publish_frame(
+        &self,
+        subject: &str,
+        reply: Option<&str>,
+        headers: Option<&async_nats::HeaderMap>,
+        payload: &[u8],
+    ) -> Result<()> {
+        self.publish_out(OutMsg { subject, reply, headers, payload })
+    }
+
     fn publish_out(&self, m: OutMsg) -> Result<()> {
         self.check_open()?;
         check_control_line("publish", &[m.subject, m.reply.unwrap_or("")], 0)?;

@@ -3,6 +3,7 @@
 
 use crate::client::connection::Connection;
 use crate::client::error::*;
+use crate::client::jetstream::acks::{AckRouter, Deliver, Resend};
 use crate::client::runtime;
 use crate::client::subject::*;
 use async_nats::jetstream::{self, context::PublishErrorKind, message::PublishMessage};
@@ -66,9 +67,13 @@ pub(crate) struct JetStream {
     pub(crate) conn: Arc<Connection>,
     pub(crate) ctx: jetstream::Context,
     pub(crate) timeout: Duration,
+    /// Async publishes whose handler has not returned yet, at most `max_pending_acks`.
     acks: Mutex<usize>,
     acks_done: Condvar,
+    max_pending_acks: usize,
     ack_queue: OnceLock<mpsc::Sender<AckJob>>,
+    /// Routes the acknowledgements of async publishes (started on the first one).
+    router: OnceLock<Arc<AckRouter>>,
 }
 
 /// A publish's acknowledgement: stream, domain, sequence, duplicate.
@@ -106,24 +111,11 @@ pub(crate) struct PublishOptions<'a> {
 /// Maps a JetStream failure to a status: the server's JetStream error code where there is one
 /// (found in the error's source chain), else the error's own words.
 pub(crate) fn js_error(what: &str, e: &(dyn std::error::Error + 'static)) -> Error {
-    use jetstream::ErrorCode as C;
     let text = e.to_string();
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = cur {
         if let Some(js) = err.downcast_ref::<jetstream::Error>() {
-            let status = match js.error_code() {
-                C::STREAM_NOT_FOUND | C::CONSUMER_NOT_FOUND | C::CONSUMER_DOES_NOT_EXIST | C::NO_MESSAGE_FOUND => {
-                    ErrorKind::NotFound
-                }
-                C::STREAM_WRONG_LAST_SEQUENCE | C::STREAM_WRONG_LAST_MESSAGE_ID | C::STREAM_NOT_MATCH => {
-                    ErrorKind::ExpectationFailed
-                }
-                C::CLUSTER_NOT_AVAILABLE | C::CLUSTER_NOT_LEADER | C::CLUSTER_NOT_ACTIVE | C::CLUSTER_INCOMPLETE => {
-                    ErrorKind::JetStreamUnavailable
-                }
-                _ => ErrorKind::JetStream,
-            };
-            return Error::new(status, format!("{what}: {text}"));
+            return Error::new(code_kind(js.error_code()), format!("{what}: {text}"));
         }
         cur = err.source();
     }
@@ -147,6 +139,28 @@ pub(crate) fn js_error(what: &str, e: &(dyn std::error::Error + 'static)) -> Err
         ErrorKind::JetStream
     };
     Error::new(status, format!("{what}: {text}"))
+}
+
+/// The kind of a JetStream error code the server sent.
+fn code_kind(code: jetstream::ErrorCode) -> ErrorKind {
+    use jetstream::ErrorCode as C;
+    match code {
+        C::STREAM_NOT_FOUND | C::CONSUMER_NOT_FOUND | C::CONSUMER_DOES_NOT_EXIST | C::NO_MESSAGE_FOUND => {
+            ErrorKind::NotFound
+        }
+        C::STREAM_WRONG_LAST_SEQUENCE | C::STREAM_WRONG_LAST_MESSAGE_ID | C::STREAM_NOT_MATCH => {
+            ErrorKind::ExpectationFailed
+        }
+        C::CLUSTER_NOT_AVAILABLE | C::CLUSTER_NOT_LEADER | C::CLUSTER_NOT_ACTIVE | C::CLUSTER_INCOMPLETE => {
+            ErrorKind::JetStreamUnavailable
+        }
+        _ => ErrorKind::JetStream,
+    }
+}
+
+/// A JetStream error the server answered with.
+pub(crate) fn code_error(what: &str, e: &jetstream::Error) -> Error {
+    Error::new(code_kind(e.error_code()), format!("{what}: {e}"))
 }
 
 fn publish_error(e: &jetstream::context::PublishError) -> Error {
@@ -203,17 +217,21 @@ async fn settle(
 
 /// What a publish sends: subject, headers (with the expectations) and payload.
 pub(crate) struct Outgoing {
-    subject: String,
+    pub(crate) subject: String,
+    /// The expectations and the user's headers, for our own frames (async publishes).
+    pub(crate) headers: async_nats::HeaderMap,
+    pub(crate) payload: Bytes,
+    /// The same, for async-nats' publish (sync publishes).
     msg: PublishMessage,
     timeout: Option<Duration>,
-    retry: Retry,
+    pub(crate) retry: Retry,
 }
 
 /// When and how a failed publish is sent again ([`PublishOptions::max_retries`]).
 #[derive(Clone, Copy, Default)]
-struct Retry {
-    attempts: u32,
-    wait: Duration,
+pub(crate) struct Retry {
+    pub(crate) attempts: u32,
+    pub(crate) wait: Duration,
     /// A msg_id makes a timed-out publish safe to send again: the stream stores it once.
     on_timeout: bool,
 }
@@ -221,7 +239,7 @@ struct Retry {
 impl Retry {
     const DEFAULT_WAIT: Duration = Duration::from_millis(250);
 
-    fn applies_to(&self, status: ErrorKind) -> bool {
+    pub(crate) fn applies_to(&self, status: ErrorKind) -> bool {
         match status {
             ErrorKind::NoResponders | ErrorKind::JetStreamUnavailable => true,
             ErrorKind::Timeout => self.on_timeout,
@@ -257,31 +275,36 @@ pub(crate) fn build(
     header(o.msg_id, "msg_id")?;
     header(o.expected_stream, "expected_stream")?;
     header(o.expected_last_msg_id, "expected_last_msg_id")?;
-    let mut msg = PublishMessage::build().payload(payload);
-    if let Some(h) = headers {
-        msg = msg.headers(h);
-    }
+    use async_nats::header::{
+        NATS_EXPECTED_LAST_MESSAGE_ID, NATS_EXPECTED_LAST_SEQUENCE, NATS_EXPECTED_LAST_SUBJECT_SEQUENCE,
+        NATS_EXPECTED_STREAM, NATS_MESSAGE_ID,
+    };
+    let mut h = headers.unwrap_or_default();
     if let Some(id) = o.msg_id {
-        msg = msg.message_id(id);
+        h.insert(NATS_MESSAGE_ID, id);
     }
     if let Some(s) = o.expected_stream {
-        msg = msg.expected_stream(s);
+        h.insert(NATS_EXPECTED_STREAM, s);
     }
     if let Some(id) = o.expected_last_msg_id {
-        msg = msg.expected_last_message_id(id);
+        h.insert(NATS_EXPECTED_LAST_MESSAGE_ID, id);
     }
     if let Some(seq) = o.expected_last_sequence {
-        msg = msg.expected_last_sequence(seq);
+        h.insert(NATS_EXPECTED_LAST_SEQUENCE, seq.to_string().as_str());
     }
     if let Some(seq) = o.expected_last_subject_sequence {
-        msg = msg.expected_last_subject_sequence(seq);
+        h.insert(NATS_EXPECTED_LAST_SUBJECT_SEQUENCE, seq.to_string().as_str());
+    }
+    let mut msg = PublishMessage::build().payload(payload.clone());
+    if !h.is_empty() {
+        msg = msg.headers(h.clone());
     }
     let retry = Retry {
         attempts: o.max_retries,
         wait: o.retry_wait.unwrap_or(Retry::DEFAULT_WAIT),
         on_timeout: o.msg_id.is_some(),
     };
-    Ok(Outgoing { subject: subject.to_string(), msg, timeout: o.timeout, retry })
+    Ok(Outgoing { subject: subject.to_string(), headers: h, payload, msg, timeout: o.timeout, retry })
 }
 
 impl JetStream {
@@ -305,7 +328,9 @@ impl JetStream {
             timeout: o.timeout,
             acks: Mutex::new(0),
             acks_done: Condvar::new(),
+            max_pending_acks: o.max_pending_acks,
             ack_queue: OnceLock::new(),
+            router: OnceLock::new(),
         })
     }
 
@@ -346,44 +371,65 @@ impl JetStream {
     fn ack_done(&self) {
         let mut n = self.acks.lock().unwrap_or_else(|p| p.into_inner());
         *n = n.saturating_sub(1);
-        if *n == 0 {
+        // Waiters: `complete` (for 0) and publishers waiting for a slot (below the maximum).
+        if *n == 0 || *n + 1 == self.max_pending_acks {
             self.acks_done.notify_all();
         }
     }
 
-    /// Sends now (in the caller's order) and hands the acknowledgement to the ack thread
+    /// Sends now (in the caller's order, through the connection's frame buffer, with a reply
+    /// subject of this context's inbox) and hands the acknowledgement to the ack thread
     /// later. Waits only while `max_pending_acks` acknowledgements are outstanding.
     pub(crate) fn publish_async(self: &Arc<Self>, out: Outgoing, handler: AckHandler) -> Result<()> {
         self.conn.check_open()?;
-        let queue = self.ack_queue()?;
+        let router = self.router()?;
         let limit = out.timeout.unwrap_or(self.timeout);
-        *self.acks.lock().unwrap_or_else(|p| p.into_inner()) += 1;
-        let sent = runtime::block_on_timeout(
-            &self.conn.handle,
-            "nats_jetstream_publish_async",
-            limit,
-            self.ctx.send_publish(out.subject.clone(), out.msg.clone()),
-        );
-        let ack = match sent {
-            Ok(Ok(ack)) => ack,
-            Ok(Err(e)) => {
-                self.ack_done();
-                return Err(publish_error(&e));
-            }
-            Err(e) => {
-                self.ack_done();
+        self.take_ack_slot(limit)?;
+        router.send(out, handler, limit).inspect_err(|_| self.ack_done())
+    }
+
+    /// Counts one more outstanding acknowledgement, waiting (at most `limit`) while
+    /// `max_pending_acks` are.
+    fn take_ack_slot(&self, limit: Duration) -> Result<()> {
+        let deadline = crate::client::runtime::deadline_after(limit);
+        let mut n = self.acks.lock().unwrap_or_else(|p| p.into_inner());
+        while *n >= self.max_pending_acks {
+            runtime::refuse_on_runtime("nats_jetstream_publish_async")?;
+            let now = Instant::now();
+            if now >= deadline {
                 return Err(Error::new(
-                    e.kind,
-                    format!("{} ({} acknowledgements outstanding)", e.detail, self.pending()),
+                    ErrorKind::Timeout,
+                    format!(
+                        "no acknowledgement slot within {} ms ({} acknowledgements outstanding)",
+                        limit.as_millis(),
+                        *n
+                    ),
                 ));
             }
-        };
-        let ctx = self.ctx.clone();
-        self.conn.handle.spawn(async move {
-            let result = settle(&ctx, &out, ack, limit).await;
+            n = self.acks_done.wait_timeout(n, deadline - now).unwrap_or_else(|p| p.into_inner()).0;
+        }
+        *n += 1;
+        Ok(())
+    }
+
+    /// The acknowledgement router, started on first use: its deliveries go to the ack
+    /// thread; its (re)sends go through the connection's publish path.
+    fn router(self: &Arc<Self>) -> Result<Arc<AckRouter>> {
+        if let Some(r) = self.router.get() {
+            return Ok(r.clone());
+        }
+        let queue = self.ack_queue()?;
+        let deliver: Deliver = Box::new(move |handler, result| {
             let _ = queue.send(AckJob { handler, result });
         });
-        Ok(())
+        let conn = Arc::downgrade(&self.conn);
+        let resend: Resend = Box::new(move |out, reply| {
+            let conn =
+                conn.upgrade().ok_or_else(|| Error::new(ErrorKind::ConnectionClosed, "the connection is gone"))?;
+            conn.publish_frame(&out.subject, Some(reply), Some(&out.headers), &out.payload)
+        });
+        let router = AckRouter::start(&self.conn.client, &self.conn.handle, deliver, resend)?;
+        Ok(self.router.get_or_init(|| router).clone())
     }
 
     pub(crate) fn pending(&self) -> usize {

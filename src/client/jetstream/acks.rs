@@ -1,0 +1,210 @@
+//! Acknowledgements of async JetStream publishes, through the context's own inbox.
+//!
+//! An async publish goes out like any publish (encoded into the connection's frame buffer,
+//! see `client::publish`) with a reply subject `<inbox>.<token>`; one wildcard subscription
+//! per context receives every acknowledgement and finds its publish by the token. Timeouts
+//! are checked by a sweep; retries send the same frame again with the same token.
+
+use crate::client::error::*;
+use crate::client::jetstream::context::{code_error, AckHandler, Outgoing, PublishAck};
+use futures_util::StreamExt;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// Where an outcome goes once known, with its handler (the context's ack thread).
+pub(crate) type Deliver = Box<dyn Fn(AckHandler, Result<PublishAck>) + Send + Sync>;
+
+/// Sends a publish's frame (again); errors when it could not be queued.
+pub(crate) type Resend = Box<dyn Fn(&Outgoing, &str) -> Result<()> + Send + Sync>;
+
+/// A publish waiting for its acknowledgement.
+struct InFlight {
+    out: Outgoing,
+    handler: AckHandler,
+    deadline: Instant,
+    limit: Duration,
+    retries_left: u32,
+    /// Under way again after a transient failure: not expired by the sweep meanwhile.
+    retrying: bool,
+}
+
+pub(crate) struct AckRouter {
+    /// `<inbox>.`: a publish's reply subject is this and its token.
+    prefix: String,
+    next: AtomicU64,
+    pending: Mutex<HashMap<u64, InFlight>>,
+    deliver: Deliver,
+    resend: Resend,
+}
+
+impl AckRouter {
+    /// Subscribes `<inbox>.*` and starts the tasks that route acknowledgements and expire
+    /// publishes that got none in time.
+    pub(crate) fn start(
+        client: &async_nats::Client,
+        handle: &tokio::runtime::Handle,
+        deliver: Deliver,
+        resend: Resend,
+    ) -> Result<Arc<AckRouter>> {
+        let prefix = format!("{}.", client.new_inbox());
+        let subscribe = client.subscribe(format!("{prefix}*"));
+        let mut acks =
+            crate::client::runtime::block_on(handle, "nats_jetstream_publish_async", subscribe)?.map_err(|e| {
+                Error::new(ErrorKind::ConnectionClosed, format!("cannot subscribe for acknowledgements: {e}"))
+            })?;
+        let router =
+            Arc::new(AckRouter { prefix, next: AtomicU64::new(1), pending: Mutex::default(), deliver, resend });
+        let weak = Arc::downgrade(&router);
+        handle.spawn(async move {
+            while let Some(m) = acks.next().await {
+                let Some(r) = weak.upgrade() else { return };
+                r.route(m);
+            }
+            // The connection closed: nothing more will be acknowledged.
+            if let Some(r) = weak.upgrade() {
+                r.fail_all(Error::new(ErrorKind::ConnectionClosed, "the connection closed before the acknowledgement"));
+            }
+        });
+        let weak = Arc::downgrade(&router);
+        handle.spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(20));
+            loop {
+                tick.tick().await;
+                let Some(r) = weak.upgrade() else { return };
+                r.expire(Instant::now());
+            }
+        });
+        Ok(router)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<u64, InFlight>> {
+        self.pending.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Sends `out` with a reply subject of its own and waits for its acknowledgement (at
+    /// most `limit` per attempt), which goes to `handler`. Sent while the table is locked,
+    /// so its acknowledgement cannot be routed before it is registered.
+    pub(crate) fn send(&self, out: Outgoing, handler: AckHandler, limit: Duration) -> Result<()> {
+        let token = self.next.fetch_add(1, Ordering::Relaxed);
+        let reply = self.reply(token);
+        let mut pending = self.lock();
+        (self.resend)(&out, &reply)?;
+        let retries_left = out.retry.attempts;
+        let deadline = Instant::now() + limit;
+        pending.insert(token, InFlight { out, handler, deadline, limit, retries_left, retrying: false });
+        Ok(())
+    }
+
+    /// The reply subject of `token`.
+    fn reply(&self, token: u64) -> String {
+        format!("{}{token}", self.prefix)
+    }
+
+    /// The outcome an acknowledgement message carries.
+    fn outcome(m: &async_nats::Message) -> Result<PublishAck> {
+        if m.status == Some(async_nats::StatusCode::NO_RESPONDERS) {
+            return Err(Error::new(
+                ErrorKind::NoResponders,
+                "publish: no stream answered: none stores this subject, or its leader is being elected",
+            ));
+        }
+        match serde_json::from_slice::<async_nats::jetstream::response::Response<PublishAck>>(&m.payload) {
+            Ok(async_nats::jetstream::response::Response::Ok(ack)) => Ok(ack),
+            Ok(async_nats::jetstream::response::Response::Err { error }) => Err(code_error("publish", &error)),
+            Err(e) => Err(Error::new(ErrorKind::JetStream, format!("publish: unreadable acknowledgement: {e}"))),
+        }
+    }
+
+    fn route(self: &Arc<Self>, m: async_nats::Message) {
+        let Some(token) = m.subject.as_str().strip_prefix(&self.prefix).and_then(|t| t.parse::<u64>().ok()) else {
+            return;
+        };
+        self.settle(token, Self::outcome(&m));
+    }
+
+    /// A publish's attempt ended with `result`: retried when transient and attempts remain,
+    /// else delivered.
+    fn settle(self: &Arc<Self>, token: u64, result: Result<PublishAck>) {
+        let mut pending = self.lock();
+        let Some(flight) = pending.get_mut(&token) else { return };
+        if let Err(e) = &result {
+            if flight.retries_left > 0 && flight.out.retry.applies_to(e.kind) {
+                flight.retries_left -= 1;
+                flight.retrying = true;
+                let wait = flight.out.retry.wait;
+                drop(pending);
+                self.retry_after(token, wait);
+                return;
+            }
+        }
+        let Some(flight) = pending.remove(&token) else { return };
+        drop(pending);
+        let result = match result {
+            Err(e) if flight.out.retry.attempts > 0 => {
+                let tried = flight.out.retry.attempts - flight.retries_left + 1;
+                Err(Error::new(e.kind, format!("{} (after {tried} attempt(s))", e.detail)))
+            }
+            other => other,
+        };
+        (self.deliver)(flight.handler, result);
+    }
+
+    /// Sends `token`'s frame again after `wait` (on the runtime; the sweep leaves it alone
+    /// meanwhile).
+    fn retry_after(self: &Arc<Self>, token: u64, wait: Duration) {
+        let me = Arc::downgrade(self);
+        tokio::spawn(async move {
+            tokio::time::sleep(wait).await;
+            if let Some(r) = me.upgrade() {
+                r.resend_now(token);
+            }
+        });
+    }
+
+    fn resend_now(&self, token: u64) {
+        let reply = self.reply(token);
+        let sent = {
+            let mut pending = self.lock();
+            match pending.get_mut(&token) {
+                Some(f) => {
+                    f.deadline = Instant::now() + f.limit;
+                    f.retrying = false;
+                    Some((self.resend)(&f.out, &reply))
+                }
+                None => None,
+            }
+        };
+        if let Some(Err(e)) = sent {
+            self.settle_final(token, Err(e));
+        }
+    }
+
+    /// Delivers `result` for `token` without any further retry.
+    fn settle_final(&self, token: u64, result: Result<PublishAck>) {
+        let flight = self.lock().remove(&token);
+        if let Some(flight) = flight {
+            (self.deliver)(flight.handler, result);
+        }
+    }
+
+    /// Publishes whose acknowledgement did not come in time: retried (with a msg_id) or
+    /// failed with a timeout.
+    fn expire(self: &Arc<Self>, now: Instant) {
+        let late: Vec<(u64, Duration)> =
+            self.lock().iter().filter(|(_, f)| !f.retrying && f.deadline <= now).map(|(t, f)| (*t, f.limit)).collect();
+        for (token, limit) in late {
+            let e = Error::new(ErrorKind::Timeout, format!("no acknowledgement within {} ms", limit.as_millis()));
+            self.settle(token, Err(e));
+        }
+    }
+
+    /// Every publish still waiting fails with `e` (the connection closed).
+    fn fail_all(&self, e: Error) {
+        let tokens: Vec<u64> = self.lock().keys().copied().collect();
+        for token in tokens {
+            self.settle_final(token, Err(e.clone()));
+        }
+    }
+}
