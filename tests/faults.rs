@@ -88,11 +88,7 @@ fn publish_records(j: &Js, subject: &str, n: usize, mut fault: impl FnMut(usize)
         assert!(Instant::now() < deadline, "{} records still not stored", retry.len());
         for i in retry {
             let id = cs(&format!("rec-{i}"));
-            let mut o = popts();
-            o.msg_id = id.as_ptr();
-            o.timeout_ms = 2000;
-            o.max_retries = 20;
-            o.retry_wait_ms = 250;
+            let o = retrying_popts(&id, 2000, 20, 250);
             let payload = format!("record {i}");
             match publish(j, subject, payload.as_bytes(), Some(&o)) {
                 Ok(_) => {}

@@ -258,11 +258,7 @@ fn async_publish_outcomes_through_the_inbox() {
     let listener = Sub::new(&c, "silent.>", "");
     c.flush();
     let id = cs("once");
-    let mut o = popts();
-    o.msg_id = id.as_ptr();
-    o.timeout_ms = 200;
-    o.max_retries = 2;
-    o.retry_wait_ms = 10;
+    let o = retrying_popts(&id, 200, 2, 10);
     let t = Instant::now();
     publish_async("silent.x", &o);
     ok(unsafe { nats_jetstream_publish_async_complete(j.raw(), 10_000) });

@@ -456,11 +456,7 @@ fn jetstream_publish_retries_transient_failures() {
     use common::js::*;
     let (server, _conn, j) = js_setup();
     let id = cs("record-1");
-    let mut o = popts();
-    o.msg_id = id.as_ptr();
-    o.max_retries = 50;
-    o.retry_wait_ms = 50;
-    o.timeout_ms = 1000;
+    let o = retrying_popts(&id, 1000, 50, 50);
     let creator = {
         let url = server.url();
         std::thread::spawn(move || {

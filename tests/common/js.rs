@@ -102,6 +102,11 @@ pub fn publish(
     }
 }
 
+/// Publish options with a msg-id (so retrying is safe), an ack timeout and retries.
+pub fn retrying_popts(msg_id: &CStr, timeout_ms: u64, max_retries: u32, retry_wait_ms: u64) -> nats_js_publish_options {
+    nats_js_publish_options { msg_id: msg_id.as_ptr(), timeout_ms, max_retries, retry_wait_ms, ..popts() }
+}
+
 pub fn popts() -> nats_js_publish_options {
     nats_js_publish_options {
         msg_id: null(),
