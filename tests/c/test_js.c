@@ -254,6 +254,20 @@ static void test_push_ordered_consume(nats_connection *c, nats_jetstream *js) {
     sub = NULL;
     EXPECT_OK(nats_pull_consumer_consume(pc, on_js_msg, &cons, on_free, &sub));
     WAIT_FOR(atomic_load(&cons.count) == 4000, LIMIT_MS);
+    if (atomic_load(&cons.count) != 4000 || atomic_load(&cons.out_of_order) != 0)
+    {
+        nats_consumer_info *ci = NULL;
+        fprintf(stderr, "consume: %ld messages, %ld out of order\n", (long)atomic_load(&cons.count),
+                (long)atomic_load(&cons.out_of_order));
+        if (nats_pull_consumer_info(pc, &ci) == NATS_OK) {
+            fprintf(stderr, "consume: ack pending %llu, pending %llu, waiting %llu, redelivered %llu\n",
+                    (unsigned long long)nats_consumer_info_num_ack_pending(ci),
+                    (unsigned long long)nats_consumer_info_num_pending(ci),
+                    (unsigned long long)nats_consumer_info_num_waiting(ci),
+                    (unsigned long long)nats_consumer_info_num_redelivered(ci));
+            nats_consumer_info_free(ci);
+        }
+    }
     EXPECT(atomic_load(&cons.count) == 4000 && atomic_load(&cons.out_of_order) == 0);
     EXPECT_OK(nats_subscription_drain(sub, LIMIT_MS));
     nats_subscription_free(sub);
