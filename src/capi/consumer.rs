@@ -9,6 +9,7 @@ use crate::capi::handle::*;
 use crate::capi::jetstream::nats_jetstream;
 use crate::capi::msg::{nats_msg, CMsg};
 use crate::capi::status::*;
+use crate::capi::strings::c_string;
 use crate::capi::subscription::{nats_msg_callback, nats_subscription, CMessageHandler};
 use crate::client::error::*;
 use crate::client::jetstream::consumer::{check_consumer_name, FetchWait, OrderedOptions, PullConsumer};
@@ -266,15 +267,11 @@ pub(crate) struct CConsumerInfo {
     ack_floor_consumer_seq: u64,
 }
 
-fn cs(s: &str) -> CString {
-    CString::new(s.replace('\0', " ")).unwrap_or_default()
-}
-
 impl From<&consumer::Info> for CConsumerInfo {
     fn from(i: &consumer::Info) -> Self {
         CConsumerInfo {
-            name: cs(&i.name),
-            stream: cs(&i.stream_name),
+            name: c_string(&i.name),
+            stream: c_string(&i.stream_name),
             push: i.config.deliver_subject.is_some(),
             num_pending: i.num_pending,
             num_ack_pending: i.num_ack_pending as u64,

@@ -5,10 +5,11 @@ use crate::capi::callback::CCallback;
 use crate::capi::connection::nats_connection;
 use crate::capi::handle::arc_ptr;
 use crate::capi::status::*;
+use crate::capi::strings::c_string;
 use crate::capi::subscription::nats_subscription;
 use crate::client::connection::Connection;
 use crate::client::events::{Event, EventSink, NonceSigner, ReconnectDelay};
-use std::ffi::{c_char, c_void, CString};
+use std::ffi::{c_char, c_void};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -102,7 +103,7 @@ impl EventSink for Hooks {
             Event::Closed => call(&self.closed),
             Event::Error { sub, error } => {
                 if let Some(h) = &self.error {
-                    let text = CString::new(error.detail.replace('\0', " ")).unwrap_or_default();
+                    let text = c_string(&error.detail);
                     let sub_ptr = sub.as_ref().map_or(std::ptr::null_mut(), arc_ptr);
                     let status = nats_status::from(error.kind);
                     // SAFETY: as above; `sub` (if any) is held by the event until the call

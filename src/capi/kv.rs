@@ -7,6 +7,7 @@ use crate::capi::handle::*;
 use crate::capi::jetstream::nats_jetstream;
 use crate::capi::status::*;
 use crate::capi::stream::{nats_storage, storage_type};
+use crate::capi::strings::c_string;
 use crate::client::error::*;
 use crate::client::jetstream::kv::{check_bucket, Entry, Kv, WatchFrom, WatchHandler, Watcher};
 use crate::client::subject::Wildcards;
@@ -129,7 +130,7 @@ impl Fallback for nats_kv_op {
 impl From<Entry> for CKvEntry {
     fn from(e: Entry) -> Self {
         CKvEntry {
-            key: CString::new(e.key.replace('\0', " ")).unwrap_or_default(),
+            key: c_string(&e.key),
             value: e.value,
             revision: e.revision,
             delta: e.delta,

@@ -6,6 +6,7 @@ use crate::capi::connection::nats_connection;
 use crate::capi::guard::*;
 use crate::capi::handle::*;
 use crate::capi::status::*;
+use crate::capi::strings::c_string;
 use crate::client::error::*;
 use crate::client::message::{header_name, header_value, AckStep, JsMeta, Message};
 use crate::client::runtime;
@@ -91,10 +92,6 @@ struct CMeta {
     meta: JsMeta,
 }
 
-fn cstring(s: &str) -> CString {
-    CString::new(s.replace('\0', " ")).unwrap_or_default()
-}
-
 impl HeaderCache {
     fn build(m: &async_nats::Message) -> Self {
         let mut keys = Vec::new();
@@ -104,14 +101,14 @@ impl HeaderCache {
             names.sort_by(|a, b| AsRef::<str>::as_ref(a.0).cmp(AsRef::<str>::as_ref(b.0)));
             for (k, vs) in names {
                 let k: &str = k.as_ref();
-                keys.push(cstring(k));
-                let owned: Vec<CString> = vs.iter().map(|v| cstring(v.as_str())).collect();
+                keys.push(c_string(k));
+                let owned: Vec<CString> = vs.iter().map(|v| c_string(v.as_str())).collect();
                 let ptrs = owned.iter().map(|c| c.as_ptr()).collect();
                 values.insert(k.to_string(), (owned, ptrs));
             }
         }
         let key_ptrs = keys.iter().map(|c| c.as_ptr()).collect();
-        HeaderCache { keys, key_ptrs, values, description: m.description.as_deref().map(cstring) }
+        HeaderCache { keys, key_ptrs, values, description: m.description.as_deref().map(c_string) }
     }
 }
 
@@ -142,9 +139,9 @@ impl CMsg {
         self.meta
             .get_or_init(|| {
                 self.msg.js_meta().map(|m| CMeta {
-                    stream: cstring(&m.stream),
-                    consumer: cstring(&m.consumer),
-                    domain: cstring(&m.domain),
+                    stream: c_string(&m.stream),
+                    consumer: c_string(&m.consumer),
+                    domain: c_string(&m.domain),
                     meta: m.clone(),
                 })
             })

@@ -2,6 +2,7 @@
 
 use crate::capi::guard::*;
 use crate::capi::handle::*;
+use crate::capi::strings::c_string;
 use crate::client::jetstream::context::PublishAck;
 use std::ffi::{c_char, CString};
 
@@ -30,13 +31,14 @@ pub(crate) struct CPubAck {
     duplicate: bool,
 }
 
-fn cs(s: &str) -> CString {
-    CString::new(s.replace('\0', " ")).unwrap_or_default()
-}
-
 impl From<PublishAck> for CPubAck {
     fn from(a: PublishAck) -> Self {
-        CPubAck { stream: cs(&a.stream), domain: cs(&a.domain), sequence: a.sequence, duplicate: a.duplicate }
+        CPubAck {
+            stream: c_string(&a.stream),
+            domain: c_string(&a.domain),
+            sequence: a.sequence,
+            duplicate: a.duplicate,
+        }
     }
 }
 

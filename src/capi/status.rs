@@ -186,7 +186,7 @@ thread_local! {
 pub(crate) fn record(err: Error) -> nats_status {
     let status = nats_status::from(err.kind);
     let text = format!("{}: {}", status.describe(), err.detail);
-    let c = CString::new(text.replace('\0', " ")).unwrap_or_default();
+    let c = crate::capi::strings::c_string(&text);
     LAST_ERROR.with(|slot| *slot.borrow_mut() = c);
     status
 }

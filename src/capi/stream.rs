@@ -7,6 +7,7 @@ use crate::capi::handle::*;
 use crate::capi::jetstream::nats_jetstream;
 use crate::capi::msg::{nats_msg, CMsg};
 use crate::capi::status::*;
+use crate::capi::strings::c_string;
 use crate::client::error::*;
 use crate::client::jetstream::context::JetStream;
 use crate::client::jetstream::stream::check_name;
@@ -188,15 +189,11 @@ pub(crate) struct CStreamInfo {
 unsafe impl Send for CStreamInfo {}
 unsafe impl Sync for CStreamInfo {}
 
-fn cs(s: &str) -> CString {
-    CString::new(s.replace('\0', " ")).unwrap_or_default()
-}
-
 impl From<Info> for CStreamInfo {
     fn from(i: Info) -> Self {
-        let subjects: Vec<CString> = i.config.subjects.iter().map(|s| cs(s)).collect();
+        let subjects: Vec<CString> = i.config.subjects.iter().map(|s| c_string(s)).collect();
         CStreamInfo {
-            name: cs(&i.config.name),
+            name: c_string(&i.config.name),
             subject_ptrs: subjects.iter().map(|c| c.as_ptr()).collect(),
             subjects,
             messages: i.state.messages,

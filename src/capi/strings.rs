@@ -1,7 +1,7 @@
 //! Strings and string arrays the library hands to C, and the functions that free them.
 
 use crate::capi::guard::*;
-use std::ffi::c_char;
+use std::ffi::{c_char, CString};
 
 /// Frees a string the library gave to the caller (`nats_connection_new_inbox`, ...). NULL is
 /// a no-op. Do not pass strings the library lends (accessors returning `const char *`).
@@ -11,9 +11,15 @@ pub unsafe extern "C" fn nats_string_free(s: *mut c_char) {
         if !s.is_null() {
             // SAFETY: the header lets only strings the library handed out come back here,
             // each once; they came from `CString::into_raw`.
-            drop(unsafe { std::ffi::CString::from_raw(s) });
+            drop(unsafe { CString::from_raw(s) });
         }
     })
+}
+
+/// A string as C reads it: NUL-terminated, any NUL inside replaced by a space (C would stop
+/// there).
+pub(crate) fn c_string(s: &str) -> CString {
+    CString::new(s.replace('\0', " ")).unwrap_or_default()
 }
 
 /// Hands a list of strings to C as a library-allocated array of `count` strings
@@ -22,8 +28,7 @@ pub fn strings_out(list: Vec<String>) -> (*mut *mut c_char, usize) {
     if list.is_empty() {
         return (std::ptr::null_mut(), 0);
     }
-    let v: Vec<*mut c_char> =
-        list.into_iter().map(|s| std::ffi::CString::new(s.replace('\0', " ")).unwrap_or_default().into_raw()).collect();
+    let v: Vec<*mut c_char> = list.into_iter().map(|s| c_string(&s).into_raw()).collect();
     let n = v.len();
     (Box::into_raw(v.into_boxed_slice()).cast::<*mut c_char>(), n)
 }

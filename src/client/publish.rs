@@ -157,8 +157,6 @@ struct State {
     /// What the messages in `frames` and in the batch being handed over count against the
     /// limit (see `OutMsg::size`).
     size: usize,
-    /// The part of `size` taken by the forwarder and not yet accepted by async-nats.
-    in_flight: usize,
     /// Waiters told once everything published before them was handed over.
     barriers: Vec<oneshot::Sender<()>>,
     /// True from the first frame until the forwarder has handed over the last one.
@@ -357,7 +355,6 @@ impl Outbox {
                         break;
                     }
                     let size = st.size;
-                    st.in_flight = size;
                     let mut buffers = std::mem::take(&mut st.full);
                     if !st.frames.is_empty() {
                         let next = self.pool.take();
@@ -378,7 +375,6 @@ impl Outbox {
                 {
                     let mut st = self.lock();
                     st.size -= size;
-                    st.in_flight = 0;
                 }
                 self.room.notify_all();
                 release(barriers);
