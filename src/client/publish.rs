@@ -106,8 +106,9 @@ fn encode(buf: &mut Vec<u8>, m: &OutMsg, headers: &[u8]) {
 struct Pool(Mutex<Vec<Vec<u8>>>);
 
 impl Pool {
-    /// How many buffers are kept, and how large one may be to be kept.
-    const KEEP: usize = 64;
+    /// How many buffers are kept, and how large one may be to be kept: at most 4 MiB stays
+    /// with a connection after a burst (it lives for months in a daemon).
+    const KEEP: usize = 8;
     const KEEP_CAPACITY: usize = 2 * BUFFER_STEP;
 
     fn take(&self) -> Vec<u8> {
