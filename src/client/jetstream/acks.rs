@@ -6,7 +6,7 @@
 //! are checked by a sweep; retries send the same frame again with the same token.
 
 use crate::client::error::*;
-use crate::client::jetstream::context::{code_error, AckHandler, Outgoing, PublishAck};
+use crate::client::jetstream::context::{code_error, no_stream_answered, AckHandler, Outgoing, PublishAck};
 use futures_util::StreamExt;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -105,10 +105,7 @@ impl AckRouter {
     /// The outcome an acknowledgement message carries.
     fn outcome(m: &async_nats::Message) -> Result<PublishAck> {
         if m.status == Some(async_nats::StatusCode::NO_RESPONDERS) {
-            return Err(Error::new(
-                ErrorKind::NoResponders,
-                "publish: no stream answered: none stores this subject, or its leader is being elected",
-            ));
+            return Err(no_stream_answered());
         }
         match serde_json::from_slice::<async_nats::jetstream::response::Response<PublishAck>>(&m.payload) {
             Ok(async_nats::jetstream::response::Response::Ok(ack)) => Ok(ack),

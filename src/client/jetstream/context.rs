@@ -163,14 +163,18 @@ pub(crate) fn code_error(what: &str, e: &jetstream::Error) -> Error {
     Error::new(code_kind(e.error_code()), format!("{what}: {e}"))
 }
 
+/// A publish nothing answered (the server's 503): no stream stores the subject, or
+/// (transiently) the stream's leader is being elected; the two cannot be told apart.
+pub(crate) fn no_stream_answered() -> Error {
+    Error::new(
+        ErrorKind::NoResponders,
+        "publish: no stream answered: none stores this subject, or its leader is being elected",
+    )
+}
+
 fn publish_error(e: &jetstream::context::PublishError) -> Error {
     match e.kind() {
-        // The server's "no responders": no stream stores the subject, or (transiently) the
-        // stream's leader is being elected. The two cannot be told apart here.
-        PublishErrorKind::StreamNotFound => Error::new(
-            ErrorKind::NoResponders,
-            "publish: no stream answered: none stores this subject, or its leader is being elected",
-        ),
+        PublishErrorKind::StreamNotFound => no_stream_answered(),
         PublishErrorKind::WrongLastMessageId | PublishErrorKind::WrongLastSequence => {
             Error::new(ErrorKind::ExpectationFailed, format!("publish: {e}"))
         }
