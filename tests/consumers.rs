@@ -434,6 +434,54 @@ fn pull_consume_with_callback_delivers_and_acks_everything() {
     unsafe { nats_consumer_info_free(i) };
 }
 
+/// async-nats patch 5: `nats_pull_consumer_consume` kept pulling only while async-nats'
+/// count of messages still to come was right. A pull's batch was added to it when the pull's
+/// request task reported the pull sent; that task is often run late (woken into the runtime
+/// worker's LIFO slot behind the consuming task, or preempted), and the pull's messages
+/// counted down from 0 before were lost: the count drifted up and the stream stopped pulling
+/// with messages left (a 30 s stall until the pull expired; the c_jetstream_tests flake of
+/// issue 15). Busy threads make the late report likely: before the patch this stalled in
+/// most runs (see PATCHES.md); every round must deliver all its messages.
+#[test]
+fn pull_consume_keeps_pulling_on_a_busy_machine() {
+    const MESSAGES: usize = 4000;
+    let (_srv, _c, j) = js_setup();
+    create_stream(&j, "BUSY", &["busy.>"], 0);
+    publish_n(&j, "busy.x", MESSAGES);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let spinners: Vec<_> = (0..4)
+        .map(|_| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::hint::spin_loop();
+                }
+            })
+        })
+        .collect();
+    let mut stalls = Vec::new();
+    for round in 0..8 {
+        let mut cfg = config();
+        let d = cs(&format!("busy{round}"));
+        cfg.durable_name = d.as_ptr();
+        create(&j, "BUSY", &cfg);
+        let p = pull(&j, "BUSY", &format!("busy{round}"));
+        let r = rec(true);
+        let mut s = null_mut();
+        ok(unsafe {
+            nats_pull_consumer_consume(p.raw(), Some(on_msg), &*r as *const Rec as *mut c_void, None, &mut s)
+        });
+        // A stall lasts until the pull expires (30 s); everything arrives well before.
+        if !wait_until(Duration::from_secs(20), || seqs(&r).len() == MESSAGES) {
+            stalls.push((round, seqs(&r).len()));
+        }
+        unsafe { nats_subscription_free(s) };
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    spinners.into_iter().for_each(|t| t.join().unwrap());
+    assert!(stalls.is_empty(), "stalled (round, messages received): {stalls:?}");
+}
+
 #[test]
 fn consumer_management() {
     let (_srv, _c, j) = js_setup();

@@ -901,6 +901,12 @@ impl futures_util::Stream for Ordered {
 pub struct Stream {
     pending_messages: usize,
     pending_bytes: usize,
+    /// Messages and bytes received (or reported left by the server) beyond `pending_messages`
+    /// and `pending_bytes`: they belong to a pull request whose batch is not counted yet
+    /// because the request task's result has not arrived, and are taken off that batch when
+    /// it does. Without this, a late result over-counts and the stream stops pulling.
+    uncounted_messages: usize,
+    uncounted_bytes: usize,
     request_result_rx: tokio::sync::mpsc::Receiver<Result<bool, super::RequestError>>,
     request_tx: tokio::sync::watch::Sender<()>,
     subscriber: Subscriber,
@@ -925,6 +931,15 @@ impl Drop for Stream {
 }
 
 impl Stream {
+    /// Counts `messages` and `bytes` off what is still to come; what exceeds it is kept in
+    /// `uncounted_*` for the batch whose request result is still on its way.
+    fn count_received(&mut self, messages: usize, bytes: usize) {
+        self.uncounted_messages += messages.saturating_sub(self.pending_messages);
+        self.pending_messages = self.pending_messages.saturating_sub(messages);
+        self.uncounted_bytes += bytes.saturating_sub(self.pending_bytes);
+        self.pending_bytes = self.pending_bytes.saturating_sub(bytes);
+    }
+
     /// Ends the iterator and stops the background task from sending further pull requests.
     fn terminate(&mut self) {
         self.terminated = true;
@@ -1040,6 +1055,8 @@ impl Stream {
             batch_config,
             pending_messages: 0,
             pending_bytes: 0,
+            uncounted_messages: 0,
+            uncounted_bytes: 0,
             subscriber: subscription,
             context: consumer.context.clone(),
             pending_request: false,
@@ -1187,6 +1204,12 @@ impl futures_util::Stream for Stream {
                                 self.pending_messages += self.batch_config.batch;
                                 self.pending_bytes += self.batch_config.max_bytes;
                             }
+                            let (messages, bytes) = (
+                                std::mem::take(&mut self.uncounted_messages),
+                                std::mem::take(&mut self.uncounted_bytes),
+                            );
+                            self.pending_messages = self.pending_messages.saturating_sub(messages);
+                            self.pending_bytes = self.pending_bytes.saturating_sub(bytes);
                             self.pending_request = false;
                             continue;
                         }
@@ -1272,11 +1295,8 @@ impl futures_util::Stream for Stream {
                                     "timeout reached. remaining messages: {}, bytes {}",
                                     pending_messages, pending_bytes
                                 );
-                                self.pending_messages =
-                                    self.pending_messages.saturating_sub(pending_messages);
                                 trace!("message bytes len: {}", pending_bytes);
-                                self.pending_bytes =
-                                    self.pending_bytes.saturating_sub(pending_bytes);
+                                self.count_received(pending_messages, pending_bytes);
                                 continue;
                             }
                             // Idle Hearbeat means we have no messages, but consumer is fine.
@@ -1303,9 +1323,7 @@ impl futures_util::Stream for Stream {
                                         true
                                     });
                                 }
-                                self.pending_messages = self.pending_messages.saturating_sub(1);
-                                self.pending_bytes =
-                                    self.pending_bytes.saturating_sub(message.length);
+                                self.count_received(1, message.length);
                                 return Poll::Ready(Some(Ok(jetstream::Message {
                                     context: self.context.clone(),
                                     message,
