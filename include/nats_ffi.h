@@ -15,8 +15,11 @@
  *   Anything else is undefined behaviour, as with any C library.
  * - Thread safety: connections, subscriptions and messages may be used from any thread at
  *   once; nats_options is not thread safe (configure it from one thread).
- * - Callbacks run on library-owned delivery threads (never on the async runtime's threads) and
- *   may call any function here. A callback must not throw: a C++ exception escaping it cannot
+ * - Callbacks never run on the async runtime's threads. They run on library-owned threads
+ *   (by default a thread per subscription, watch and callback queue; the shared pool with
+ *   nats_options_use_shared_delivery) or on the application's own thread inside
+ *   nats_dispatcher_dispatch (nats_options_set_dispatcher). Each subscription's callbacks run
+ *   one at a time, in order. Callbacks may call any function here. A callback must not throw: a C++ exception escaping it cannot
  *   cross the library and terminates the process, so catch everything inside (in C++, make
  *   the callback noexcept with a try/catch around its body). Blocking calls made on a
  *   runtime thread fail with NATS_ERR_WOULD_BLOCK_RUNTIME instead of deadlocking.
@@ -45,6 +48,16 @@
  * `NATS_ERR_INVALID_SUBJECT`.
  */
 #define NATS_MAX_CONTROL_LINE 4096
+
+/**
+ * Default number of threads of the shared delivery pool.
+ */
+#define NATS_DELIVERY_POOL_DEFAULT_SIZE DEFAULT_POOL_SIZE
+
+/**
+ * Largest accepted delivery pool size.
+ */
+#define NATS_DELIVERY_POOL_MAX_SIZE MAX_POOL_SIZE
 
 /**
  * Default pending limit of a subscription in messages, as nats.c: 65536.
@@ -501,6 +514,40 @@ typedef struct nats_connection nats_connection;
 typedef struct nats_consumer_info nats_consumer_info;
 
 /**
+ * Runs callbacks on the application's thread. Every callback of the connections set up
+ * with `nats_options_set_dispatcher` — messages (core, JetStream push, pull consume and
+ * ordered subscriptions), connection events, `nats_request_async` replies, JetStream
+ * publish acknowledgements, KV watch entries — is queued to it and runs inside
+ * `nats_dispatcher_dispatch`, on the thread that calls it. One dispatcher may serve several
+ * connections. Callbacks of one subscription (or one event stream, one watch, ...) run one
+ * at a time and in order; pending limits and slow-consumer accounting apply unchanged.
+ *
+ * Its file descriptor (`nats_dispatcher_fd`) is readable exactly while callbacks wait:
+ * level-triggered, it stays readable until `nats_dispatcher_dispatch` has taken everything
+ * (never read from it yourself). Use it with epoll/poll/select, libuv `uv_poll`, libevent
+ * `event_new(..., EV_READ | EV_PERSIST, ...)`, GLib or Python's `loop.add_reader`.
+ *
+ * A dispatched callback may call any function, including unsubscribing, closing and
+ * freeing what it belongs to, and blocking calls such as `nats_request`. Calls that wait
+ * for other callbacks (`nats_connection_drain`, `nats_subscription_drain`,
+ * `nats_jetstream_publish_async_complete`, `nats_jetstream_publish_async` waiting for an
+ * acknowledgement slot) dispatch while they wait when made on the dispatching thread, so
+ * they never wait on the dispatcher itself; a drain made from inside one of the
+ * subscription's own callbacks does not wait for that subscription.
+ *
+ * Thread safety: every function may be called from any thread; call
+ * `nats_dispatcher_dispatch` from one thread (the one whose callbacks you want) at a time.
+ * Freeing: the dispatcher lives while connections use it (they hold a reference), so
+ * `nats_dispatcher_free` with connections still open is safe, but nothing runs their
+ * callbacks any more; close (or drain) them and dispatch until `nats_dispatcher_wait`
+ * times out before freeing it, so that every `user_data_free` runs.
+ *
+ * Functions: `nats_dispatcher_new`, `nats_dispatcher_free`, `nats_dispatcher_fd`,
+ * `nats_dispatcher_dispatch`, `nats_dispatcher_wait`, `nats_options_set_dispatcher`.
+ */
+typedef struct nats_dispatcher nats_dispatcher;
+
+/**
  * A JetStream context on a connection, from `nats_jetstream_new`; freed with
  * `nats_jetstream_free`. Thread safe: use it from any number of threads at once.
  *
@@ -587,6 +634,7 @@ typedef struct nats_msg nats_msg;
  * `nats_options_set_token`, `nats_options_set_token_file`, `nats_options_set_nkey_seed`,
  * `nats_options_set_nkey_seed_file`, `nats_options_set_credentials_file`,
  * `nats_options_set_user_jwt`, `nats_options_set_name`, `nats_options_set_no_echo`,
+ * `nats_options_use_shared_delivery`, `nats_options_set_dispatcher`,
  * `nats_options_set_max_reconnects`, `nats_options_set_connection_timeout_ms`,
  * `nats_options_set_tls_required`, `nats_options_set_tls_first`, `nats_options_set_certificate`,
  * `nats_options_set_tls_server_name`, `nats_options_set_tls_insecure_skip_verify`,
@@ -671,7 +719,8 @@ typedef struct nats_subscription nats_subscription;
  * status (`NATS_ERR_TIMEOUT`, `NATS_ERR_NO_RESPONDERS`, `NATS_ERR_CONNECTION_CLOSED`, ...)
  * with `reply` NULL; `nats_last_error()` explains it inside the callback. `reply` is
  * borrowed until the callback returns (`nats_msg_clone` keeps it). Runs on the connection's
- * reply thread (one per connection, never a runtime thread), one call at a time; it may call
+ * reply lane (a thread of its own, the shared pool or the dispatcher: see `nats_dispatcher`),
+ * one call at a time; it may call
  * any function of the library.
  * Must not throw: a C++ exception (or any unwinding) escaping a callback cannot cross the
  * library and terminates the process; catch everything inside (see the header's notes).
@@ -815,8 +864,10 @@ typedef struct nats_consumer_config {
 /**
  * Message callback: `user_data` as given at subscribe time, the subscription (the same
  * pointer `nats_subscribe` wrote), and the message, borrowed until the callback returns
- * (`nats_msg_clone` keeps it). Runs on the subscription's own delivery thread, one message at
- * a time, in the order received. It may call any function of this library, including
+ * (`nats_msg_clone` keeps it). Runs on the subscription's delivery lane — its own thread (the
+ * default), the shared pool (`nats_options_use_shared_delivery`) or the application's thread
+ * in `nats_dispatcher_dispatch` (`nats_options_set_dispatcher`) — one message at a time, in
+ * the order received. It may call any function of this library, including
  * publish, request, flush, unsubscribe and free of its own subscription.
  * Must not throw: a C++ exception (or any unwinding) escaping a callback cannot cross the
  * library and terminates the process; catch everything inside (see the header's notes).
@@ -945,8 +996,8 @@ typedef struct nats_kv_config {
 
 /**
  * Watch callback: `user_data` and an entry (a put, delete or purge), borrowed until the
- * callback returns. Runs on the watcher's own thread, one entry at a time, in revision
- * order; it may call any function of this library (including `nats_kv_watcher_stop` of its
+ * callback returns. Runs on the watch's lane (a thread of its own, the shared pool or the
+ * dispatcher: see `nats_dispatcher`), one entry at a time, in revision order; it may call any function of this library (including `nats_kv_watcher_stop` of its
  * own watcher).
  * Must not throw: a C++ exception (or any unwinding) escaping a callback cannot cross the
  * library and terminates the process; catch everything inside (see the header's notes).
@@ -1006,7 +1057,9 @@ typedef nats_status (*nats_sign_callback)(void *user_data, const uint8_t *nonce,
 /**
  * Connection event callback: `user_data` as given to the setter, and the connection (the
  * same handle `nats_connect` returned; valid during the call). Runs on the connection's event
- * thread, never on a runtime thread; may call any function of the library.
+ * lane (a thread of its own, the shared pool or the dispatcher: see `nats_dispatcher`), one
+ * event at a time and in order, never on a runtime thread; may call any function of the
+ * library.
  * Must not throw: a C++ exception (or any unwinding) escaping a callback cannot cross the
  * library and terminates the process; catch everything inside (see the header's notes).
  */
@@ -1017,7 +1070,7 @@ typedef void (*nats_connection_callback)(void *user_data, struct nats_connection
  * NULL (a slow consumer names its subscription), a status (`NATS_ERR_SLOW_CONSUMER`,
  * `NATS_ERR_PERMISSION`, `NATS_ERR_AUTH`, `NATS_ERR_CONNECTION_CLOSED` for publishes lost at
  * close, `NATS_ERR_INTERNAL` for other server errors) and a description, borrowed for the
- * call. Runs on the connection's event thread, like `nats_connection_callback`.
+ * call. Runs where `nats_connection_callback` runs, in order with it.
  * Must not throw: a C++ exception (or any unwinding) escaping a callback cannot cross the
  * library and terminates the process; catch everything inside (see the header's notes).
  */
@@ -1169,7 +1222,7 @@ nats_status nats_request_msg(struct nats_connection *conn, const struct nats_msg
 
 /**
  * Sends a request without waiting: `cb(user_data, status, reply)` is called once, with the
- * first reply or the failure (see `nats_reply_callback`), on the connection's reply thread.
+ * first reply or the failure (see `nats_reply_callback`), on the connection's reply lane.
  * Any number of requests may be in flight. `timeout_ms` 0 means request_timeout.
  * `user_data` must stay valid until the callback ran. Errors (returned, and then the
  * callback is not called): `NATS_ERR_NULL_ARGUMENT` (conn, subject, cb),
@@ -1400,7 +1453,7 @@ nats_status nats_pull_consumer_next(struct nats_pull_consumer *pc, uint64_t time
 
 /**
  * Consumes continuously: the library keeps pull requests outstanding (with heartbeats) and
- * calls `cb(user_data, sub, msg)` for each message on a delivery thread, as `nats_subscribe`
+ * calls `cb(user_data, sub, msg)` for each message on its delivery lane, as `nats_subscribe`
  * does; acknowledge with `nats_msg_ack`. Stop with `nats_subscription_unsubscribe`,
  * `_drain` or `_free` (unacknowledged messages are redelivered by the server); problems
  * (missed heartbeats, consumer deleted) go to the error callback with `NATS_ERR_JETSTREAM`.
@@ -1422,7 +1475,7 @@ void nats_pull_consumer_free(struct nats_pull_consumer *pc);
 /**
  * Subscribes to the existing push consumer `name` of `stream` (created with a
  * `deliver_subject`, and `deliver_group` for a queue of workers): its messages go to
- * `cb(user_data, sub, msg)` on a delivery thread, as with `nats_subscribe` (pending limits,
+ * `cb(user_data, sub, msg)` on its delivery lane, as with `nats_subscribe` (pending limits,
  * drain, unsubscribe and the other `nats_subscription_*` functions apply). Acknowledge with
  * `nats_msg_ack` unless the consumer's ack policy is none. Flow control and heartbeats are
  * handled here, not delivered. `user_data_free` may be NULL.
@@ -1439,7 +1492,7 @@ nats_status nats_jetstream_subscribe_sync(struct nats_jetstream *js, const char 
 
 /**
  * An ordered consumer: every message of `stream` (or those matching `cfg->filter_subject`),
- * in stream order, exactly once, to `cb` on a delivery thread — the library creates an
+ * in stream order, exactly once, to `cb` on its delivery lane — the library creates an
  * ephemeral push consumer without acknowledgements (flow control, heartbeats) and recreates
  * it from the next sequence if a gap, a missed heartbeat or a reconnect interrupts it. From
  * `cfg` (NULL: defaults) only `deliver_policy`, `opt_start_seq`, `opt_start_time_ms`,
@@ -1450,6 +1503,50 @@ nats_status nats_jetstream_subscribe_sync(struct nats_jetstream *js, const char 
  * answered), `NATS_ERR_JETSTREAM_UNAVAILABLE`, `NATS_ERR_TIMEOUT`, `NATS_ERR_CONNECTION_CLOSED`.
  */
 nats_status nats_jetstream_subscribe_ordered(struct nats_jetstream *js, const char *stream, const struct nats_consumer_config *cfg, nats_msg_callback cb, void *user_data, nats_user_data_free user_data_free, struct nats_subscription **out);
+
+/**
+ * Sets the number of threads of the library-wide delivery pool used by connections with
+ * `nats_options_use_shared_delivery`. Default `NATS_DELIVERY_POOL_DEFAULT_SIZE` (4). The
+ * pool only grows: a size below the current one changes nothing. Threads start when the
+ * first connection uses the pool (none at load). May be called at any time, from any
+ * thread. Errors: `NATS_ERR_INVALID_ARGUMENT` (0 or above `NATS_DELIVERY_POOL_MAX_SIZE`),
+ * `NATS_ERR_INTERNAL` (a thread could not start).
+ */
+nats_status nats_ffi_set_delivery_pool_size(size_t threads);
+
+/**
+ * Creates a dispatcher (→ `nats_dispatcher_free`). Errors: `NATS_ERR_NULL_ARGUMENT`,
+ * `NATS_ERR_INTERNAL` (its socket pair could not be made).
+ */
+nats_status nats_dispatcher_new(struct nats_dispatcher **out);
+
+/**
+ * Releases the caller's reference; connections still using the dispatcher keep it alive
+ * (see `nats_dispatcher`). NULL is a no-op.
+ */
+void nats_dispatcher_free(struct nats_dispatcher *d);
+
+/**
+ * The file descriptor that is readable while callbacks wait (level-triggered; owned by the
+ * dispatcher: do not read, write or close it). -1 when `d` is NULL.
+ */
+int32_t nats_dispatcher_fd(const struct nats_dispatcher *d);
+
+/**
+ * Runs waiting callbacks on this thread, at most `max` (`SIZE_MAX`: until none waits),
+ * and writes how many ran to `*ran` (may be NULL). Never waits for callbacks to arrive:
+ * returns at once when none waits. Errors: `NATS_ERR_NULL_ARGUMENT`,
+ * `NATS_ERR_INVALID_ARGUMENT` (`max` 0), `NATS_ERR_WOULD_BLOCK_RUNTIME` (called on a
+ * runtime thread).
+ */
+nats_status nats_dispatcher_dispatch(struct nats_dispatcher *d, size_t max, size_t *ran);
+
+/**
+ * Waits at most `timeout_ms` until callbacks wait. `NATS_OK` when they do (dispatch them),
+ * `NATS_ERR_TIMEOUT` when none came. For a thread that does nothing but dispatch.
+ * Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_TIMEOUT`, `NATS_ERR_WOULD_BLOCK_RUNTIME`.
+ */
+nats_status nats_dispatcher_wait(struct nats_dispatcher *d, uint64_t timeout_ms);
 
 /**
  * Creates JetStream context options with the defaults: no domain, API prefix `$JS.API`,
@@ -1527,10 +1624,12 @@ nats_status nats_jetstream_publish_msg(struct nats_jetstream *js, const struct n
 /**
  * Publishes without waiting for the acknowledgement: the message is sent in call order, and
  * `cb(user_data, status, ack)` runs once when the ack (or a failure) arrives, on the
- * context's ack thread (see `nats_pub_ack_callback`). Waits only while max_pending_acks
+ * context's ack lane (a thread of its own, the shared pool or the dispatcher; see
+ * `nats_pub_ack_callback`). Waits only while max_pending_acks
  * acknowledgements are outstanding (at most the timeout). `cb` may be NULL when the outcome does
  * not matter (failures then go unreported). Errors (then `cb` is not called): as `nats_jetstream_publish` without the
- * ack-related ones; `NATS_ERR_TIMEOUT` when no ack slot freed up in time.
+ * ack-related ones; `NATS_ERR_TIMEOUT` when no ack slot freed up in time;
+ * `NATS_ERR_BUFFER_FULL` while disconnected when the reconnect buffer cannot take the message.
  */
 nats_status nats_jetstream_publish_async(struct nats_jetstream *js, const char *subject, const void *data, size_t len, const struct nats_js_publish_options *opts, nats_pub_ack_callback cb, void *user_data);
 
@@ -1712,8 +1811,9 @@ nats_status nats_kv_watch(struct nats_kv *kv, const char *keys, uint32_t flags, 
 
 /**
  * Stops the watcher: waits for a running callback to return (unless called from the
- * watcher's own callback); no callback starts after this returns; then `user_data_free` runs
- * on the watcher thread. Stopping twice is fine. Errors: `NATS_ERR_NULL_ARGUMENT`.
+ * watcher's own callback); no callback starts after this returns; then `user_data_free` runs,
+ * on the calling thread (from its own callback: once that callback returned). Stopping twice
+ * is fine. Errors: `NATS_ERR_NULL_ARGUMENT`.
  */
 nats_status nats_kv_watcher_stop(struct nats_kv_watcher *w);
 
@@ -1983,6 +2083,29 @@ nats_status nats_options_set_name(struct nats_options *opts, const char *name);
  * Errors: `NATS_ERR_NULL_ARGUMENT` when `opts` is NULL.
  */
 nats_status nats_options_set_no_echo(struct nats_options *opts, bool no_echo);
+
+/**
+ * Runs this connection's callbacks (messages, events, async request replies, JetStream
+ * publish acknowledgements, KV watch entries) on the library-wide delivery pool (see
+ * `nats_ffi_set_delivery_pool_size`) instead of a thread per subscription, watch and
+ * queue (the default, `use` false). Per-subscription order is kept: a subscription's
+ * callbacks run one at a time, in order, each on some pool thread. A slow callback holds
+ * its pool thread: with every pool thread in a slow (or blocked) callback, all other
+ * callbacks of every pooled connection wait; a callback that waits for another pooled
+ * callback (a drain, `nats_jetstream_publish_async_complete`) needs a free pool thread.
+ * Replaces an earlier `nats_options_set_dispatcher` (true) or is replaced by a later one.
+ * Errors: `NATS_ERR_NULL_ARGUMENT` when `opts` is NULL.
+ */
+nats_status nats_options_use_shared_delivery(struct nats_options *opts, bool use_pool);
+
+/**
+ * Queues every callback of this connection to dispatcher `d`, to run on the application's
+ * thread inside `nats_dispatcher_dispatch` (see `nats_dispatcher`). The connection keeps a
+ * reference to `d`. NULL: back to a thread per subscription (the default). Replaces an
+ * earlier `nats_options_use_shared_delivery` or is replaced by a later one.
+ * Errors: `NATS_ERR_NULL_ARGUMENT` when `opts` is NULL.
+ */
+nats_status nats_options_set_dispatcher(struct nats_options *opts, struct nats_dispatcher *d);
 
 /**
  * kumo `max_reconnects`: consecutive reconnect attempts before the client gives up and the
@@ -2513,7 +2636,7 @@ nats_status nats_subscription_next_msg(struct nats_subscription *sub, uint64_t t
 
 /**
  * Stops the subscription: messages still queued for it are discarded, no callback starts
- * after this returns (one already running on the delivery thread finishes), and the UNSUB
+ * after this returns (one already running finishes), and the UNSUB
  * is queued to the server. The handle stays valid until `nats_subscription_free`.
  * Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_SUBSCRIPTION` (already unsubscribed,
  * or already ended by auto-unsubscribe or drain), `NATS_ERR_CONNECTION_CLOSED` (its
@@ -2593,7 +2716,8 @@ bool nats_subscription_is_valid(const struct nats_subscription *sub);
 /**
  * Unsubscribes (if still active) and releases the caller's handle. NULL is a no-op. Safe to
  * call from the subscription's own callback (the message and `sub` stay valid until that
- * callback returns). `user_data_free` runs once the delivery thread has finished.
+ * callback returns). `user_data_free` runs once the delivery lane has finished (with a dispatcher: inside a
+ * later `nats_dispatcher_dispatch`).
  */
 void nats_subscription_free(struct nats_subscription *sub);
 

@@ -197,6 +197,7 @@ struct Pools {
     consumer_infos: Vec<usize>,
     acks: Vec<usize>,
     entries: Vec<usize>,
+    dispatchers: Vec<usize>,
 }
 
 /// A random live handle of a pool, or sometimes NULL.
@@ -307,7 +308,8 @@ impl Driver {
                 62..=71 => self.jetstream_op(),
                 72..=79 => self.stream_consumer_op(),
                 80..=89 => self.kv_op(),
-                90..=95 => self.info_op(),
+                90..=93 => self.info_op(),
+                94..=95 => self.delivery_op(),
                 _ => self.free_op(),
             }
         }
@@ -326,7 +328,7 @@ impl Driver {
         let file = text(self.dir.join("secret.txt").to_str().unwrap());
         let pick = if r.chance(50) { file } else { s };
         let b = r.chance(50);
-        match r.below(36) {
+        match r.below(38) {
             0 => {
                 let urls = [text(&self.url), any_str(r, &["nats://127.0.0.1:1", "bogus://x", "nats://a b"])];
                 let ptrs: Vec<*const c_char> = urls.iter().map(|u| u.p()).collect();
@@ -428,6 +430,11 @@ impl Driver {
                 nats_options_free(take(r, &mut self.p.opts));
                 ("nats_options_free", None)
             }
+            35 => ("nats_options_use_shared_delivery", Some(nats_options_use_shared_delivery(o, b))),
+            36 => {
+                let d: *mut nats_dispatcher = handle(r, &self.p.dispatchers);
+                ("nats_options_set_dispatcher", Some(nats_options_set_dispatcher(o, d)))
+            }
             _ => ("nats_status_str", {
                 let _ = CStr::from_ptr(nats_status_str(any_enum(r, 30))).to_bytes();
                 let _ = nats_status_is_retryable(any_enum(r, 30));
@@ -441,9 +448,15 @@ impl Driver {
 
     /// Options that connect quickly to the test server: the driver's own options are random
     /// and mostly do not.
-    unsafe fn quick_options(&self) -> *mut nats_options {
+    unsafe fn quick_options(&mut self) -> *mut nats_options {
         let mut o = null_mut();
         ok(nats_options_new(&mut o));
+        // Callbacks on dedicated threads, the shared pool or one of this driver's dispatchers.
+        match self.r.below(3) {
+            0 => {}
+            1 => ok(nats_options_use_shared_delivery(o, true)),
+            _ => ok(nats_options_set_dispatcher(o, self.a_dispatcher())),
+        }
         let url = text(&self.url);
         ok(nats_options_set_servers(o, &url.p(), 1));
         ok(nats_options_set_request_timeout_ms(o, 200));
@@ -1369,6 +1382,53 @@ impl Driver {
         }
     }
 
+    /// One of this driver's dispatchers, made on first use.
+    unsafe fn a_dispatcher(&mut self) -> *mut nats_dispatcher {
+        if self.p.dispatchers.is_empty() {
+            let mut d = null_mut();
+            ok(nats_dispatcher_new(&mut d));
+            self.p.dispatchers.push(d as usize);
+        }
+        *self.r.pick(&self.p.dispatchers) as *mut nats_dispatcher
+    }
+
+    /// Dispatchers and the delivery pool.
+    unsafe fn delivery_op(&mut self) -> Call {
+        let r = &mut self.r;
+        let d: *mut nats_dispatcher = handle(r, &self.p.dispatchers);
+        match r.below(6) {
+            0 => {
+                let mut out = null_mut();
+                let st = nats_dispatcher_new(if self.p.dispatchers.len() >= 2 || r.chance(5) {
+                    null_mut()
+                } else {
+                    &mut out
+                });
+                keep(&mut self.p.dispatchers, out);
+                nats_dispatcher_free(null_mut());
+                self.called.insert("nats_dispatcher_free");
+                ("nats_dispatcher_new", Some(st))
+            }
+            1 | 2 => {
+                let max = *r.pick(&[0, 1, 5, usize::MAX]);
+                let mut ran = 0;
+                (
+                    "nats_dispatcher_dispatch",
+                    Some(nats_dispatcher_dispatch(d, max, if r.chance(50) { &mut ran } else { null_mut() })),
+                )
+            }
+            3 => ("nats_dispatcher_wait", Some(nats_dispatcher_wait(d, timeout(r)))),
+            4 => ("nats_dispatcher_fd", {
+                let _ = nats_dispatcher_fd(d);
+                None
+            }),
+            _ => {
+                let size = *r.pick(&[0, 1, 2, 3, NATS_DELIVERY_POOL_MAX_SIZE + 1, usize::MAX]);
+                ("nats_ffi_set_delivery_pool_size", Some(nats_ffi_set_delivery_pool_size(size)))
+            }
+        }
+    }
+
     /// Frees everything still held, as a user's shutdown would.
     unsafe fn release_all(&mut self) {
         let p = std::mem::take(&mut self.p);
@@ -1386,6 +1446,17 @@ impl Driver {
         p.entries.iter().for_each(|x| nats_kv_entry_free(*x as *mut _));
         p.conns.iter().for_each(|x| nats_connection_free(*x as *mut _));
         p.opts.iter().for_each(|x| nats_options_free(*x as *mut _));
+        // What was queued to the dispatchers (the last messages, closed events, each
+        // subscription's user_data_free) runs here, before they go.
+        for d in p.dispatchers.iter().map(|d| *d as *mut nats_dispatcher) {
+            loop {
+                ok(nats_dispatcher_dispatch(d, usize::MAX, null_mut()));
+                if nats_dispatcher_wait(d, 500) != NATS_OK {
+                    break;
+                }
+            }
+            nats_dispatcher_free(d);
+        }
     }
 }
 

@@ -60,7 +60,7 @@ fn build_as(src: &str, mode: Mode) -> PathBuf {
     let out_dir = root().join("build/test-bin");
     std::fs::create_dir_all(&out_dir).unwrap();
     let stem = src.file_stem().unwrap().to_string_lossy().into_owned();
-    let out = out_dir.join(if mode == Mode::Sanitized { format!("{stem}-asan") } else { stem });
+    let out = out_dir.join(if mode == Mode::Sanitized { format!("{stem}-asan") } else { stem.clone() });
     let cxx = src.extension().unwrap() == "cpp";
     let mut cmd = Command::new(if cxx { "c++" } else { "cc" });
     if cxx {
@@ -89,12 +89,22 @@ fn build_as(src: &str, mode: Mode) -> PathBuf {
         .arg("-lnats_ffi")
         .arg(format!("-Wl,-rpath,{}", lib_dir().display()))
         .arg("-lpthread")
+        .args(event_loop_lib(&stem))
         .arg("-o")
         .arg(&out)
         .output()
         .unwrap();
     assert!(o.status.success(), "compiling {src:?} failed:\n{}", String::from_utf8_lossy(&o.stderr));
     out
+}
+
+/// The event-loop library an example needs (Debian: libuv1-dev, libevent-dev).
+fn event_loop_lib(stem: &str) -> Option<&'static str> {
+    match stem {
+        "libuv" => Some("-luv"),
+        "libevent" => Some("-levent"),
+        _ => None,
+    }
 }
 
 /// A child process killed on drop (so a failing test leaves nothing running).
@@ -189,6 +199,20 @@ fn request_reply(mode: Mode) {
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(String::from_utf8_lossy(&o.stdout).matches("got: reply: hi").count(), 3, "{}", text(&o));
     assert_eq!(wait_exit(&mut reply, Duration::from_secs(20)), 0);
+}
+
+/// The event-loop examples: every callback (messages, served requests, async replies) runs on
+/// the loop's thread through a dispatcher, whatever the loop.
+fn event_loops(mode: Mode) {
+    let srv = Server::start();
+    for example in ["epoll", "libuv", "libevent"] {
+        let o = run(&build_as(&format!("examples-c/{example}.c"), mode), &[&srv.url()], Duration::from_secs(60));
+        let out = text(&o);
+        assert!(o.status.success(), "{example}: {out}");
+        let want =
+            format!("{example}: 100 events, 10 requests served, 10 replies, 0 callbacks on another thread, 0 failures");
+        assert!(out.contains(&want), "{example}: {out}");
+    }
 }
 
 fn queue_shares_work(mode: Mode) {
@@ -352,6 +376,11 @@ fn request_reply_examples() {
 }
 
 #[test]
+fn event_loop_examples() {
+    event_loops(Mode::Plain);
+}
+
+#[test]
 fn queue_example_shares_work() {
     queue_shares_work(Mode::Plain);
 }
@@ -394,6 +423,7 @@ fn sanitizers_clean() {
         demo,
         pub_sub,
         request_reply,
+        event_loops,
         queue_shares_work,
         maillog_every_record_once,
         c_jetstream,

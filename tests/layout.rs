@@ -91,6 +91,8 @@ fn home_of(function: &str) -> &'static str {
         ("last_error", "status"),
         ("string", "strings"),
         ("ffi_version", "version"),
+        ("ffi_set_delivery", "delivery"),
+        ("dispatcher_", "delivery"),
     ];
     rules
         .iter()

@@ -78,7 +78,8 @@ pub struct nats_statistics {
 /// status (`NATS_ERR_TIMEOUT`, `NATS_ERR_NO_RESPONDERS`, `NATS_ERR_CONNECTION_CLOSED`, ...)
 /// with `reply` NULL; `nats_last_error()` explains it inside the callback. `reply` is
 /// borrowed until the callback returns (`nats_msg_clone` keeps it). Runs on the connection's
-/// reply thread (one per connection, never a runtime thread), one call at a time; it may call
+/// reply lane (a thread of its own, the shared pool or the dispatcher: see `nats_dispatcher`),
+/// one call at a time; it may call
 /// any function of the library.
 /// Must not throw: a C++ exception (or any unwinding) escaping a callback cannot cross the
 /// library and terminates the process; catch everything inside (see the header's notes).
@@ -283,7 +284,7 @@ pub unsafe extern "C" fn nats_request_msg(
 }
 
 /// Sends a request without waiting: `cb(user_data, status, reply)` is called once, with the
-/// first reply or the failure (see `nats_reply_callback`), on the connection's reply thread.
+/// first reply or the failure (see `nats_reply_callback`), on the connection's reply lane.
 /// Any number of requests may be in flight. `timeout_ms` 0 means request_timeout.
 /// `user_data` must stay valid until the callback ran. Errors (returned, and then the
 /// callback is not called): `NATS_ERR_NULL_ARGUMENT` (conn, subject, cb),

@@ -570,7 +570,7 @@ pub unsafe extern "C" fn nats_pull_consumer_next(
 }
 
 /// Consumes continuously: the library keeps pull requests outstanding (with heartbeats) and
-/// calls `cb(user_data, sub, msg)` for each message on a delivery thread, as `nats_subscribe`
+/// calls `cb(user_data, sub, msg)` for each message on its delivery lane, as `nats_subscribe`
 /// does; acknowledge with `nats_msg_ack`. Stop with `nats_subscription_unsubscribe`,
 /// `_drain` or `_free` (unacknowledged messages are redelivered by the server); problems
 /// (missed heartbeats, consumer deleted) go to the error callback with `NATS_ERR_JETSTREAM`.
@@ -616,7 +616,7 @@ pub unsafe extern "C" fn nats_pull_consumer_free(pc: *mut nats_pull_consumer) {
 
 /// Subscribes to the existing push consumer `name` of `stream` (created with a
 /// `deliver_subject`, and `deliver_group` for a queue of workers): its messages go to
-/// `cb(user_data, sub, msg)` on a delivery thread, as with `nats_subscribe` (pending limits,
+/// `cb(user_data, sub, msg)` on its delivery lane, as with `nats_subscribe` (pending limits,
 /// drain, unsubscribe and the other `nats_subscription_*` functions apply). Acknowledge with
 /// `nats_msg_ack` unless the consumer's ack policy is none. Flow control and heartbeats are
 /// handled here, not delivered. `user_data_free` may be NULL.
@@ -676,7 +676,7 @@ fn push_common(
 }
 
 /// An ordered consumer: every message of `stream` (or those matching `cfg->filter_subject`),
-/// in stream order, exactly once, to `cb` on a delivery thread — the library creates an
+/// in stream order, exactly once, to `cb` on its delivery lane — the library creates an
 /// ephemeral push consumer without acknowledgements (flow control, heartbeats) and recreates
 /// it from the next sequence if a gap, a missed heartbeat or a reconnect interrupts it. From
 /// `cfg` (NULL: defaults) only `deliver_policy`, `opt_start_seq`, `opt_start_time_ms`,

@@ -1,5 +1,5 @@
 //! The C event callbacks (`nats_options_set_*_cb`): their types, and the sink that calls
-//! them on the connection's event thread.
+//! them on the connection's event lane.
 
 use crate::capi::callback::CCallback;
 use crate::capi::connection::nats_connection;
@@ -15,7 +15,9 @@ use std::time::Duration;
 
 /// Connection event callback: `user_data` as given to the setter, and the connection (the
 /// same handle `nats_connect` returned; valid during the call). Runs on the connection's event
-/// thread, never on a runtime thread; may call any function of the library.
+/// lane (a thread of its own, the shared pool or the dispatcher: see `nats_dispatcher`), one
+/// event at a time and in order, never on a runtime thread; may call any function of the
+/// library.
 /// Must not throw: a C++ exception (or any unwinding) escaping a callback cannot cross the
 /// library and terminates the process; catch everything inside (see the header's notes).
 pub type nats_connection_callback = Option<unsafe extern "C" fn(user_data: *mut c_void, conn: *mut nats_connection)>;
@@ -24,7 +26,7 @@ pub type nats_connection_callback = Option<unsafe extern "C" fn(user_data: *mut 
 /// NULL (a slow consumer names its subscription), a status (`NATS_ERR_SLOW_CONSUMER`,
 /// `NATS_ERR_PERMISSION`, `NATS_ERR_AUTH`, `NATS_ERR_CONNECTION_CLOSED` for publishes lost at
 /// close, `NATS_ERR_INTERNAL` for other server errors) and a description, borrowed for the
-/// call. Runs on the connection's event thread, like `nats_connection_callback`.
+/// call. Runs where `nats_connection_callback` runs, in order with it.
 /// Must not throw: a C++ exception (or any unwinding) escaping a callback cannot cross the
 /// library and terminates the process; catch everything inside (see the header's notes).
 pub type nats_error_callback = Option<
@@ -90,7 +92,7 @@ impl EventSink for Hooks {
         let call = |h: &Option<Hook<ConnFn>>| {
             if let Some(h) = h {
                 // SAFETY: the user's callback with the user's pointer; `handle` is kept alive
-                // by `conn`, held by the event thread during the call.
+                // by `conn`, held by the event lane during the call.
                 unsafe { (h.f())(h.user_data(), handle) }
             }
         };

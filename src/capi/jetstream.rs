@@ -314,10 +314,12 @@ pub unsafe extern "C" fn nats_jetstream_publish_msg(
 
 /// Publishes without waiting for the acknowledgement: the message is sent in call order, and
 /// `cb(user_data, status, ack)` runs once when the ack (or a failure) arrives, on the
-/// context's ack thread (see `nats_pub_ack_callback`). Waits only while max_pending_acks
+/// context's ack lane (a thread of its own, the shared pool or the dispatcher; see
+/// `nats_pub_ack_callback`). Waits only while max_pending_acks
 /// acknowledgements are outstanding (at most the timeout). `cb` may be NULL when the outcome does
 /// not matter (failures then go unreported). Errors (then `cb` is not called): as `nats_jetstream_publish` without the
-/// ack-related ones; `NATS_ERR_TIMEOUT` when no ack slot freed up in time.
+/// ack-related ones; `NATS_ERR_TIMEOUT` when no ack slot freed up in time;
+/// `NATS_ERR_BUFFER_FULL` while disconnected when the reconnect buffer cannot take the message.
 #[no_mangle]
 pub unsafe extern "C" fn nats_jetstream_publish_async(
     js: *mut nats_jetstream,

@@ -439,8 +439,8 @@ pub unsafe extern "C" fn nats_kv_entry_free(e: *mut nats_kv_entry) {
 }
 
 /// Watch callback: `user_data` and an entry (a put, delete or purge), borrowed until the
-/// callback returns. Runs on the watcher's own thread, one entry at a time, in revision
-/// order; it may call any function of this library (including `nats_kv_watcher_stop` of its
+/// callback returns. Runs on the watch's lane (a thread of its own, the shared pool or the
+/// dispatcher: see `nats_dispatcher`), one entry at a time, in revision order; it may call any function of this library (including `nats_kv_watcher_stop` of its
 /// own watcher).
 /// Must not throw: a C++ exception (or any unwinding) escaping a callback cannot cross the
 /// library and terminates the process; catch everything inside (see the header's notes).
@@ -529,8 +529,9 @@ pub unsafe extern "C" fn nats_kv_watch(
 }
 
 /// Stops the watcher: waits for a running callback to return (unless called from the
-/// watcher's own callback); no callback starts after this returns; then `user_data_free` runs
-/// on the watcher thread. Stopping twice is fine. Errors: `NATS_ERR_NULL_ARGUMENT`.
+/// watcher's own callback); no callback starts after this returns; then `user_data_free` runs,
+/// on the calling thread (from its own callback: once that callback returned). Stopping twice
+/// is fine. Errors: `NATS_ERR_NULL_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn nats_kv_watcher_stop(w: *mut nats_kv_watcher) -> nats_status {
     guard(|| {

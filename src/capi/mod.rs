@@ -21,6 +21,7 @@ pub(crate) mod args;
 pub(crate) mod callback;
 pub(crate) mod connection;
 pub(crate) mod consumer;
+pub(crate) mod delivery;
 pub(crate) mod events;
 pub(crate) mod guard;
 pub(crate) mod handle;

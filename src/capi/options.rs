@@ -5,10 +5,12 @@
 //! or checked at set time. Setters may be called in any order; the last call wins.
 
 use crate::capi::args::*;
+use crate::capi::delivery::nats_dispatcher;
 use crate::capi::events::*;
 use crate::capi::guard::*;
 use crate::capi::handle::*;
 use crate::capi::status::*;
+use crate::client::delivery::Executor;
 use crate::client::error::*;
 use crate::client::options::*;
 use crate::client::subject::*;
@@ -24,6 +26,7 @@ use std::time::Duration;
 /// `nats_options_set_token`, `nats_options_set_token_file`, `nats_options_set_nkey_seed`,
 /// `nats_options_set_nkey_seed_file`, `nats_options_set_credentials_file`,
 /// `nats_options_set_user_jwt`, `nats_options_set_name`, `nats_options_set_no_echo`,
+/// `nats_options_use_shared_delivery`, `nats_options_set_dispatcher`,
 /// `nats_options_set_max_reconnects`, `nats_options_set_connection_timeout_ms`,
 /// `nats_options_set_tls_required`, `nats_options_set_tls_first`, `nats_options_set_certificate`,
 /// `nats_options_set_tls_server_name`, `nats_options_set_tls_insecure_skip_verify`,
@@ -293,6 +296,40 @@ pub unsafe extern "C" fn nats_options_set_name(opts: *mut nats_options, name: *c
 pub unsafe extern "C" fn nats_options_set_no_echo(opts: *mut nats_options, no_echo: bool) -> nats_status {
     with_opts(opts, |o| {
         o.no_echo = no_echo;
+        Ok(())
+    })
+}
+
+/// Runs this connection's callbacks (messages, events, async request replies, JetStream
+/// publish acknowledgements, KV watch entries) on the library-wide delivery pool (see
+/// `nats_ffi_set_delivery_pool_size`) instead of a thread per subscription, watch and
+/// queue (the default, `use` false). Per-subscription order is kept: a subscription's
+/// callbacks run one at a time, in order, each on some pool thread. A slow callback holds
+/// its pool thread: with every pool thread in a slow (or blocked) callback, all other
+/// callbacks of every pooled connection wait; a callback that waits for another pooled
+/// callback (a drain, `nats_jetstream_publish_async_complete`) needs a free pool thread.
+/// Replaces an earlier `nats_options_set_dispatcher` (true) or is replaced by a later one.
+/// Errors: `NATS_ERR_NULL_ARGUMENT` when `opts` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn nats_options_use_shared_delivery(opts: *mut nats_options, use_pool: bool) -> nats_status {
+    with_opts(opts, |o| {
+        o.executor = if use_pool { Executor::Pool } else { Executor::Threads };
+        Ok(())
+    })
+}
+
+/// Queues every callback of this connection to dispatcher `d`, to run on the application's
+/// thread inside `nats_dispatcher_dispatch` (see `nats_dispatcher`). The connection keeps a
+/// reference to `d`. NULL: back to a thread per subscription (the default). Replaces an
+/// earlier `nats_options_use_shared_delivery` or is replaced by a later one.
+/// Errors: `NATS_ERR_NULL_ARGUMENT` when `opts` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn nats_options_set_dispatcher(opts: *mut nats_options, d: *mut nats_dispatcher) -> nats_status {
+    with_opts(opts, |o| {
+        o.executor = match d.is_null() {
+            true => Executor::Threads,
+            false => Executor::Dispatcher(clone_arc(d, "d")?),
+        };
         Ok(())
     })
 }

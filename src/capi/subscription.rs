@@ -17,8 +17,10 @@ use std::time::Duration;
 
 /// Message callback: `user_data` as given at subscribe time, the subscription (the same
 /// pointer `nats_subscribe` wrote), and the message, borrowed until the callback returns
-/// (`nats_msg_clone` keeps it). Runs on the subscription's own delivery thread, one message at
-/// a time, in the order received. It may call any function of this library, including
+/// (`nats_msg_clone` keeps it). Runs on the subscription's delivery lane — its own thread (the
+/// default), the shared pool (`nats_options_use_shared_delivery`) or the application's thread
+/// in `nats_dispatcher_dispatch` (`nats_options_set_dispatcher`) — one message at a time, in
+/// the order received. It may call any function of this library, including
 /// publish, request, flush, unsubscribe and free of its own subscription.
 /// Must not throw: a C++ exception (or any unwinding) escaping a callback cannot cross the
 /// library and terminates the process; catch everything inside (see the header's notes).
@@ -76,7 +78,7 @@ impl MessageHandler for CMessageHandler {
     fn on_message(&mut self, sub: &Arc<Subscription>, msg: Message) {
         let msg = CMsg::from(msg);
         // SAFETY: the user's callback with the user's pointer; the subscription's handle
-        // stays valid while the delivery thread holds `sub`, the message while the call lasts.
+        // stays valid while the delivery lane holds `sub`, the message while the call lasts.
         unsafe { (self.0.f())(self.0.user_data(), arc_ptr(sub), borrowed_msg(&msg)) };
     }
 }
@@ -212,7 +214,7 @@ pub unsafe extern "C" fn nats_subscription_next_msg(
 }
 
 /// Stops the subscription: messages still queued for it are discarded, no callback starts
-/// after this returns (one already running on the delivery thread finishes), and the UNSUB
+/// after this returns (one already running finishes), and the UNSUB
 /// is queued to the server. The handle stays valid until `nats_subscription_free`.
 /// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_SUBSCRIPTION` (already unsubscribed,
 /// or already ended by auto-unsubscribe or drain), `NATS_ERR_CONNECTION_CLOSED` (its
@@ -337,7 +339,8 @@ pub unsafe extern "C" fn nats_subscription_is_valid(sub: *const nats_subscriptio
 
 /// Unsubscribes (if still active) and releases the caller's handle. NULL is a no-op. Safe to
 /// call from the subscription's own callback (the message and `sub` stay valid until that
-/// callback returns). `user_data_free` runs once the delivery thread has finished.
+/// callback returns). `user_data_free` runs once the delivery lane has finished (with a dispatcher: inside a
+/// later `nats_dispatcher_dispatch`).
 #[no_mangle]
 pub unsafe extern "C" fn nats_subscription_free(sub: *mut nats_subscription) {
     guard_void(|| {

@@ -1,7 +1,8 @@
 //! A connection: connect (with reconnect backoff, pinger, discovered servers, URL
 //! credentials), publish, flush, requests, close and drain.
 
-use crate::client::delivery::Deliveries;
+use crate::client::delivery::jobs::JobQueue;
+use crate::client::delivery::{Deliveries, Executor};
 use crate::client::error::*;
 use crate::client::events::{self, error_event, Event, EventSender, Raw};
 use crate::client::message::Message;
@@ -14,7 +15,7 @@ use async_nats::ConnectErrorKind;
 use bytes::Bytes;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{mpsc, Arc, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::runtime::Handle;
 use tokio::sync::watch;
@@ -37,7 +38,10 @@ pub(crate) struct Connection {
     pub(crate) stats: Stats,
     events: Option<EventSender>,
     pub(crate) deliveries: Deliveries,
-    replies: OnceLock<mpsc::Sender<ReplyJob>>,
+    /// Which threads run this connection's callbacks.
+    pub(crate) executor: Executor,
+    /// The lane of async request replies, set up on first use.
+    replies: OnceLock<JobQueue>,
 }
 
 /// Message counters of a connection, counted by the library itself (payload bytes only).
@@ -85,13 +89,8 @@ pub(crate) struct Statistics {
 }
 
 /// What is done with the outcome of an asynchronous request, on the connection's reply
-/// thread.
+/// lane.
 pub(crate) type ReplyHandler = Box<dyn FnOnce(Result<Message>) + Send>;
-
-pub(crate) struct ReplyJob {
-    handler: ReplyHandler,
-    result: Result<Message>,
-}
 
 /// True when a rustls error is anywhere in `e`'s source chain (async-nats reports most TLS
 /// failures as IO errors wrapping one).
@@ -253,6 +252,7 @@ impl Connection {
             stats: Stats::default(),
             events: events_tx,
             deliveries: Deliveries::default(),
+            executor: opts.executor.clone(),
             replies: OnceLock::new(),
         });
         if let (Some(rx), Some(sink)) = (events_rx, &opts.events) {
@@ -466,21 +466,13 @@ impl Connection {
         runtime::block_on_timeout(&self.handle, "nats_request", limit, fut)?
     }
 
-    /// The reply thread's queue, starting the thread on first use.
-    fn reply_queue(&self) -> Result<mpsc::Sender<ReplyJob>> {
-        if let Some(tx) = self.replies.get() {
-            return Ok(tx.clone());
+    /// The reply lane, set up on first use.
+    fn reply_queue(&self) -> Result<crate::client::delivery::jobs::JobSender> {
+        if let Some(q) = self.replies.get() {
+            return Ok(q.sender());
         }
-        let (tx, rx) = mpsc::channel::<ReplyJob>();
-        std::thread::Builder::new()
-            .name("nats-ffi-replies".into())
-            .spawn(move || {
-                for job in rx {
-                    (job.handler)(job.result);
-                }
-            })
-            .map_err(|e| Error::new(ErrorKind::Internal, format!("cannot start the reply thread: {e}")))?;
-        Ok(self.replies.get_or_init(|| tx).clone())
+        let queue = JobQueue::start(&self.executor, "nats-ffi-replies")?;
+        Ok(self.replies.get_or_init(|| queue).sender())
     }
 
     pub(crate) fn request_async(
@@ -501,7 +493,7 @@ impl Connection {
                 Ok(r) => r,
                 Err(_) => Err(Error::new(ErrorKind::Timeout, format!("no reply within {} ms", timeout.as_millis()))),
             };
-            let _ = queue.send(ReplyJob { handler, result });
+            queue.send(Box::new(move || handler(result)));
         });
         Ok(())
     }
@@ -554,7 +546,8 @@ impl Connection {
             // while we wait here, so do not wait.
             return Ok(());
         }
-        if !self.deliveries.wait_idle(limit.saturating_sub(start.elapsed())) {
+        let left = limit.saturating_sub(start.elapsed());
+        if !self.executor.wait_for(left, |slice| self.deliveries.wait_idle(slice)) {
             return Err(Error::new(
                 ErrorKind::Timeout,
                 format!("callbacks were still running {} ms after the drain began", limit.as_millis()),

@@ -2,15 +2,17 @@
 //! servers; and the hooks the application may set (reconnect delay, JWT signing).
 //!
 //! async-nats reports its events on a runtime task; they are forwarded, in order, through a
-//! channel to one event thread per connection, which hands them to the application's
-//! [`EventSink`]. The sink thus never runs on runtime threads and may call anything,
-//! including blocking functions and closing its own connection.
+//! channel to the connection's event lane (its own thread, the shared pool or the
+//! application's dispatcher: see [`crate::client::delivery`]), which hands them to the
+//! application's [`EventSink`]. The sink thus never runs on runtime threads and may call
+//! anything, including blocking functions and closing its own connection.
 
 use crate::client::connection::Connection;
+use crate::client::delivery::lane::{Lane, Progress, Work};
 use crate::client::error::*;
 use crate::client::subscription::Subscription;
 use std::sync::mpsc;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 /// What happened to a connection, as its [`EventSink`] is told.
@@ -35,7 +37,7 @@ pub(crate) enum Event {
 }
 
 /// Receives a connection's events, one at a time and in order, on the connection's event
-/// thread (never a runtime thread).
+/// lane (never a runtime thread).
 pub(crate) trait EventSink: Send + Sync {
     fn on_event(&self, conn: &Arc<Connection>, event: &Event);
 
@@ -50,20 +52,44 @@ pub(crate) type ReconnectDelay = Arc<dyn Fn(u32) -> Duration + Send + Sync>;
 /// application): the 64-byte signature, or why not.
 pub(crate) type NonceSigner = Arc<dyn Fn(&[u8]) -> std::result::Result<Vec<u8>, String> + Send + Sync>;
 
-/// What the forwarder tells the event thread: async-nats' Connected is both "connected" and
-/// "reconnected"; the thread tells them apart.
+/// What the forwarder tells the event lane: async-nats' Connected is both "connected" and
+/// "reconnected"; the lane tells them apart.
 pub(crate) enum Raw {
     Connected,
     Other(Event),
 }
 
-pub(crate) type EventSender = mpsc::Sender<Raw>;
-
-pub(crate) fn channel() -> (EventSender, mpsc::Receiver<Raw>) {
-    mpsc::channel()
+/// Sends events to a connection's event lane. The lane is set up once the connection
+/// exists; what is sent before waits in the channel.
+#[derive(Clone)]
+pub(crate) struct EventSender {
+    tx: mpsc::Sender<Raw>,
+    lane: Arc<OnceLock<Lane>>,
 }
 
-/// An error event for the event thread.
+impl EventSender {
+    pub(crate) fn send(&self, raw: Raw) -> std::result::Result<(), mpsc::SendError<Raw>> {
+        self.tx.send(raw)?;
+        if let Some(lane) = self.lane.get() {
+            lane.notify();
+        }
+        Ok(())
+    }
+}
+
+/// The receiving end, until the event lane takes it.
+pub(crate) struct EventReceiver {
+    rx: mpsc::Receiver<Raw>,
+    lane: Arc<OnceLock<Lane>>,
+}
+
+pub(crate) fn channel() -> (EventSender, EventReceiver) {
+    let (tx, rx) = mpsc::channel();
+    let lane = Arc::new(OnceLock::new());
+    (EventSender { tx, lane: lane.clone() }, EventReceiver { rx, lane })
+}
+
+/// An error event for the event lane.
 pub(crate) fn error_event(sub: Option<Arc<Subscription>>, kind: ErrorKind, text: impl Into<String>) -> Raw {
     Raw::Other(Event::Error { sub, error: Error::new(kind, text) })
 }
@@ -99,27 +125,48 @@ pub(crate) fn from_async_nats(e: &async_nats::Event) -> Option<Raw> {
     })
 }
 
-/// Starts the event thread of `conn`; it runs until the closed event was delivered.
-pub(crate) fn spawn(sink: Arc<dyn EventSink>, rx: mpsc::Receiver<Raw>, conn: Arc<Connection>) -> Result<()> {
-    std::thread::Builder::new()
-        .name("nats-ffi-events".into())
-        .spawn(move || run(sink, rx, conn))
-        .map(|_| ())
-        .map_err(|e| Error::new(ErrorKind::Internal, format!("cannot start the event thread: {e}")))
+/// Sets up the event lane of `conn` on its executor; it runs until the closed event was
+/// delivered.
+pub(crate) fn spawn(sink: Arc<dyn EventSink>, rx: EventReceiver, conn: Arc<Connection>) -> Result<()> {
+    let work = Arc::new(EventWork { rx: Mutex::new((rx.rx, false)), sink, conn: conn.clone() });
+    let lane = conn.executor.lane("nats-ffi-events", work)?;
+    let _ = rx.lane.set(lane.clone());
+    // For the events sent before the lane existed.
+    lane.notify();
+    Ok(())
 }
 
-fn run(sink: Arc<dyn EventSink>, rx: mpsc::Receiver<Raw>, conn: Arc<Connection>) {
-    let mut connected_once = false;
-    for raw in rx {
-        let event = match raw {
-            Raw::Connected if std::mem::replace(&mut connected_once, true) => Event::Reconnected,
-            Raw::Connected => Event::Connected,
-            Raw::Other(e) => e,
-        };
-        sink.on_event(&conn, &event);
-        if matches!(event, Event::Closed) {
-            break;
+/// A connection's event lane: hands its events to the sink, in order.
+struct EventWork {
+    /// The channel, and whether a connected event was delivered (the next is a reconnect).
+    rx: Mutex<(mpsc::Receiver<Raw>, bool)>,
+    sink: Arc<dyn EventSink>,
+    conn: Arc<Connection>,
+}
+
+impl Work for EventWork {
+    fn run(&self, budget: usize) -> (usize, Progress) {
+        let mut guard = self.rx.lock().unwrap_or_else(|p| p.into_inner());
+        let (rx, connected_once) = &mut *guard;
+        let mut ran = 0;
+        while ran < budget {
+            let raw = match rx.try_recv() {
+                Ok(raw) => raw,
+                Err(mpsc::TryRecvError::Empty) => return (ran, Progress::Idle),
+                Err(mpsc::TryRecvError::Disconnected) => return (ran, Progress::Finished),
+            };
+            let event = match raw {
+                Raw::Connected if std::mem::replace(connected_once, true) => Event::Reconnected,
+                Raw::Connected => Event::Connected,
+                Raw::Other(e) => e,
+            };
+            self.sink.on_event(&self.conn, &event);
+            ran += 1;
+            if matches!(event, Event::Closed) {
+                return (ran, Progress::Finished);
+            }
         }
+        (ran, Progress::More)
     }
 }
 

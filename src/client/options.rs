@@ -46,8 +46,10 @@ pub(crate) struct Options {
     pub(crate) retry_on_initial_connect: bool,
     pub(crate) ignore_discovered_servers: bool,
     pub(crate) retain_servers_order: bool,
-    /// Where the connection's events go; none: no event thread.
+    /// Where the connection's events go; none: no event lane.
     pub(crate) events: Option<Arc<dyn EventSink>>,
+    /// Which threads run the connection's callbacks.
+    pub(crate) executor: crate::client::delivery::Executor,
     /// The application's reconnect delay, replacing reconnect_wait and jitter.
     pub(crate) reconnect_delay: Option<ReconnectDelay>,
     pub(crate) reconnect_wait: Option<Duration>,
@@ -87,6 +89,7 @@ impl Default for Options {
             ignore_discovered_servers: false,
             retain_servers_order: false,
             events: None,
+            executor: Default::default(),
             reconnect_delay: None,
             reconnect_wait: None,
             reconnect_jitter: Duration::from_millis(100),

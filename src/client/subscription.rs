@@ -1,12 +1,14 @@
 //! Subscriptions, with callback or synchronous delivery.
 //!
 //! Each subscription has a pump task on the runtime, which moves messages from async-nats into
-//! the subscription's pending queue (enforcing its pending limits), and either a dedicated
-//! delivery thread, which takes them from the queue in order and calls the handler, or
-//! (synchronous subscriptions) the caller's thread in `Subscription::next_msg`. Handlers
+//! the subscription's pending queue (enforcing its pending limits), and either a delivery
+//! lane (see [`crate::client::delivery`]: a thread of its own, the shared pool or the
+//! application's dispatcher), which takes them from the queue in order and calls the handler,
+//! or (synchronous subscriptions) the caller's thread in `Subscription::next_msg`. Handlers
 //! therefore never run on runtime threads and may call any blocking API function.
 
 use crate::client::connection::{probe, wait_closed, Connection};
+use crate::client::delivery::lane::Lane;
 use crate::client::delivery::{self, Callback, MessageHandler};
 use crate::client::error::*;
 use crate::client::events::error_event;
@@ -16,7 +18,7 @@ use crate::client::subject::*;
 use futures_util::{FutureExt, StreamExt};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
@@ -34,7 +36,7 @@ enum Queued {
     Deliver,
 }
 
-/// Messages waiting for the delivery thread (or for `next_msg`).
+/// Messages waiting for the delivery lane (or for `next_msg`).
 #[derive(Default)]
 struct Pending {
     state: Mutex<PendingState>,
@@ -48,10 +50,20 @@ struct PendingState {
     /// No more messages will be added.
     closed: bool,
     waiting: bool,
-    /// The delivery thread has exited (callback subscriptions).
+    /// The delivery lane made its last handler call (callback subscriptions).
     finished: bool,
     /// Messages taken by `next_msg` whose counters are not updated yet.
     taking: usize,
+}
+
+/// What [`Subscription::take_queued`] found.
+pub(crate) enum Take {
+    /// Messages were moved out.
+    Taken,
+    /// None now; more may come.
+    Empty,
+    /// None, and none will come.
+    Closed,
 }
 
 enum Taken {
@@ -78,20 +90,17 @@ impl Pending {
         }
     }
 
-    /// Moves every queued message into `out`, waiting for one if none; false once closed and
-    /// empty.
-    fn take_all(&self, out: &mut VecDeque<async_nats::Message>) -> bool {
+    /// Moves every queued message into `out` (which is empty), without waiting.
+    fn take_all(&self, out: &mut VecDeque<async_nats::Message>) -> Take {
         let mut s = self.lock();
-        loop {
-            if !s.msgs.is_empty() {
-                std::mem::swap(&mut s.msgs, out);
-                return true;
-            }
-            if s.closed {
-                return false;
-            }
-            s.waiting = true;
-            s = self.ready.wait(s).unwrap_or_else(|p| p.into_inner());
+        if !s.msgs.is_empty() {
+            std::mem::swap(&mut s.msgs, out);
+            return Take::Taken;
+        }
+        if s.closed {
+            Take::Closed
+        } else {
+            Take::Empty
         }
     }
 
@@ -142,7 +151,7 @@ impl Pending {
         self.done.notify_all();
     }
 
-    /// Waits until everything was delivered: the delivery thread exited (callback
+    /// Waits until everything was delivered: the delivery lane finished (callback
     /// subscriptions) or the queue is closed and emptied by the reader (synchronous ones).
     fn wait_done(&self, delivery: Delivery, limit: Duration) -> bool {
         let deadline = crate::client::runtime::deadline_after(limit);
@@ -179,6 +188,9 @@ pub(crate) struct Subscription {
     conn: Arc<Connection>,
     pending: Pending,
     delivery: Delivery,
+    /// Callback subscriptions: the lane that delivers the pending queue, told when it
+    /// changes.
+    lane: OnceLock<Lane>,
     /// False once unsubscribed or freed: no callback starts after that.
     active: AtomicBool,
     /// True once the server side ended (auto-unsubscribe count reached, drained, or the
@@ -205,7 +217,7 @@ pub(crate) struct Subscription {
 /// How a subscription's messages reach the user.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Delivery {
-    /// To a callback, on the subscription's delivery thread.
+    /// To a callback, on the subscription's delivery lane.
     Callback,
     /// Taken by the user with [`Subscription::next_msg`].
     Synchronous,
@@ -262,7 +274,7 @@ impl Subscription {
         Self::start(conn, Source::Core(subscriber), cb, Origin::Core)
     }
 
-    /// Starts delivery from `source`: a delivery thread for callbacks, and the pump task.
+    /// Starts delivery from `source`: a delivery lane for callbacks, and the pump task.
     pub(crate) fn start(
         conn: Arc<Connection>,
         source: Source,
@@ -273,6 +285,7 @@ impl Subscription {
         let sub = Arc::new(Subscription {
             conn: conn.clone(),
             pending: Pending::default(),
+            lane: OnceLock::new(),
             delivery: if cb.is_some() { Delivery::Callback } else { Delivery::Synchronous },
             active: AtomicBool::new(true),
             ended: AtomicBool::new(false),
@@ -291,7 +304,7 @@ impl Subscription {
             origin,
         });
         if let Some(cb) = cb {
-            delivery::start(&sub, cb)?;
+            let _ = sub.lane.set(delivery::start(&sub, cb)?);
         }
         match source {
             Source::Core(subscriber) => {
@@ -317,7 +330,7 @@ impl Subscription {
         if !self.active.swap(false, Ordering::AcqRel) {
             return Err(Error::new(ErrorKind::InvalidSubscription, "already unsubscribed"));
         }
-        self.pending.close(Queued::Drop);
+        self.close_pending(Queued::Drop);
         self.pending_msgs.store(0, Ordering::Relaxed);
         self.pending_bytes.store(0, Ordering::Relaxed);
         if self.ended.load(Ordering::Acquire) {
@@ -369,7 +382,7 @@ impl Subscription {
         if limit.is_zero() || delivery::delivering_sub(self) || runtime::on_runtime_thread() {
             return Ok(());
         }
-        if !self.pending.wait_done(self.delivery, limit) {
+        if !self.conn.executor.wait_for(limit, |slice| self.pending.wait_done(self.delivery, slice)) {
             return Err(Error::new(
                 ErrorKind::Timeout,
                 format!("the drain did not complete within {} ms", limit.as_millis()),
@@ -458,6 +471,9 @@ impl Subscription {
         if !batch.is_empty() {
             self.admit(batch);
             self.pending.push(batch);
+            if let Some(lane) = self.lane.get() {
+                lane.notify();
+            }
         }
         let max = self.max.load(Ordering::Relaxed);
         max > 0 && self.received.load(Ordering::Relaxed) >= max
@@ -539,10 +555,18 @@ impl Subscription {
         }
     }
 
-    /// For the delivery thread: moves every queued message into `out`, waiting for one if
-    /// none; false once the queue is closed and empty.
-    pub(crate) fn take_queued(&self, out: &mut VecDeque<async_nats::Message>) -> bool {
+    /// For the delivery lane: moves every queued message into `out` (empty), without
+    /// waiting.
+    pub(crate) fn take_queued(&self, out: &mut VecDeque<async_nats::Message>) -> Take {
         self.pending.take_all(out)
+    }
+
+    /// Closes the pending queue (no message is added after this) and tells the delivery lane.
+    fn close_pending(&self, queued: Queued) {
+        self.pending.close(queued);
+        if let Some(lane) = self.lane.get() {
+            lane.notify();
+        }
     }
 
     /// False once unsubscribed or freed: no handler call starts after that.
@@ -550,14 +574,14 @@ impl Subscription {
         self.active.load(Ordering::Acquire)
     }
 
-    /// For the delivery thread: hands `m` to the handler and counts it as delivered.
+    /// For the delivery lane: hands `m` to the handler and counts it as delivered.
     pub(crate) fn hand_over(self: &Arc<Self>, m: async_nats::Message, cb: &mut dyn MessageHandler) {
         let len = m.payload.len();
         cb.on_message(self, self.wrap(m));
         self.taken(len);
     }
 
-    /// For the delivery thread: it has made its last handler call.
+    /// For the delivery lane: it has made its last handler call.
     pub(crate) fn delivery_finished(&self) {
         self.pending.finish();
     }
@@ -718,7 +742,7 @@ async fn pump(mut feed: impl Feed, sub: Arc<Subscription>, mut control: mpsc::Un
     drop(feed);
     sub.ended.store(true, Ordering::Release);
     // Deliver what is already queued (unless unsubscribed, which discarded it), then stop.
-    sub.pending.close(Queued::Deliver);
+    sub.close_pending(Queued::Deliver);
 }
 
 /// Adds an item to the batch; a stream's error goes to the error callback.
@@ -749,7 +773,7 @@ async fn reporting_panics(sub: Arc<Subscription>, pump: impl std::future::Future
             crate::client::error::panic_text(payload.as_ref())
         );
         sub.ended.store(true, Ordering::Release);
-        sub.pending.close(Queued::Deliver);
+        sub.close_pending(Queued::Deliver);
         sub.conn.send_event(error_event(Some(sub.clone()), ErrorKind::Panic, text));
     }
 }

@@ -29,6 +29,7 @@ free_with!(
     nats_jetstream => nats_jetstream_free,
     nats_kv => nats_kv_free,
     nats_pull_consumer => nats_pull_consumer_free,
+    nats_dispatcher => nats_dispatcher_free,
 );
 
 /// A handle the test owns, freed when dropped.
@@ -72,3 +73,4 @@ pub type Msg = Owned<nats_msg>;
 pub type Js = Owned<nats_jetstream>;
 pub type Kv = Owned<nats_kv>;
 pub type Pull = Owned<nats_pull_consumer>;
+pub type Dispatcher = Owned<nats_dispatcher>;

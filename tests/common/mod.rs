@@ -9,7 +9,7 @@ pub mod js;
 pub mod tls;
 
 #[allow(unused_imports)]
-pub use handle::{Conn, Js, Kv, Msg, Opts, Owned, Pull};
+pub use handle::{Conn, Dispatcher, Js, Kv, Msg, Opts, Owned, Pull};
 use nats_ffi::*;
 use std::ffi::{CStr, CString};
 use std::io::{Read, Write};

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-/// Where an outcome goes once known, with its handler (the context's ack thread).
+/// Where an outcome goes once known, with its handler (the context's ack lane).
 pub(crate) type Deliver = Box<dyn Fn(AckHandler, Result<PublishAck>) + Send + Sync>;
 
 /// Sends a publish's frame (again); errors when it could not be queued.

@@ -2,6 +2,7 @@
 //! or handing it to a handler later).
 
 use crate::client::connection::Connection;
+use crate::client::delivery::jobs::{JobQueue, JobSender};
 use crate::client::error::*;
 use crate::client::jetstream::acks::{AckRouter, Deliver, Resend};
 use crate::client::runtime;
@@ -9,7 +10,7 @@ use crate::client::subject::*;
 use async_nats::jetstream::{self, context::PublishErrorKind, message::PublishMessage};
 use bytes::Bytes;
 use std::cell::Cell;
-use std::sync::{mpsc, Arc, Condvar, Mutex, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// A context's settings.
@@ -71,7 +72,7 @@ pub(crate) struct JetStream {
     acks: Mutex<usize>,
     acks_done: Condvar,
     max_pending_acks: usize,
-    ack_queue: OnceLock<mpsc::Sender<AckJob>>,
+    ack_queue: OnceLock<JobQueue>,
     /// Routes the acknowledgements of async publishes (started on the first one).
     router: OnceLock<Arc<AckRouter>>,
 }
@@ -79,16 +80,11 @@ pub(crate) struct JetStream {
 /// A publish's acknowledgement: stream, domain, sequence, duplicate.
 pub(crate) type PublishAck = jetstream::publish::PublishAck;
 
-/// What is done with the outcome of an async publish, on the context's ack thread.
+/// What is done with the outcome of an async publish, on the context's ack lane.
 pub(crate) type AckHandler = Box<dyn FnOnce(Result<PublishAck>) + Send>;
 
-struct AckJob {
-    handler: AckHandler,
-    result: Result<PublishAck>,
-}
-
 thread_local! {
-    /// On an ack thread: the context it serves.
+    /// While an ack handler runs: the context it serves.
     static ACKING_FOR: Cell<usize> = const { Cell::new(0) };
 }
 
@@ -350,26 +346,13 @@ impl JetStream {
         runtime::block_on_timeout(&self.conn.handle, "nats_jetstream_publish", total, fut)?
     }
 
-    fn ack_queue(self: &Arc<Self>) -> Result<mpsc::Sender<AckJob>> {
-        if let Some(tx) = self.ack_queue.get() {
-            return Ok(tx.clone());
+    /// The ack lane (on the connection's executor), set up on first use.
+    fn ack_queue(&self) -> Result<JobSender> {
+        if let Some(q) = self.ack_queue.get() {
+            return Ok(q.sender());
         }
-        let (tx, rx) = mpsc::channel::<AckJob>();
-        let weak = Arc::downgrade(self);
-        let id = Arc::as_ptr(self).addr();
-        std::thread::Builder::new()
-            .name("nats-ffi-js-acks".into())
-            .spawn(move || {
-                ACKING_FOR.with(|a| a.set(id));
-                for job in rx {
-                    (job.handler)(job.result);
-                    if let Some(js) = weak.upgrade() {
-                        js.ack_done();
-                    }
-                }
-            })
-            .map_err(|e| Error::new(ErrorKind::Internal, format!("cannot start the ack thread: {e}")))?;
-        Ok(self.ack_queue.get_or_init(|| tx).clone())
+        let queue = JobQueue::start(&self.conn.executor, "nats-ffi-js-acks")?;
+        Ok(self.ack_queue.get_or_init(|| queue).sender())
     }
 
     fn ack_done(&self) {
@@ -382,7 +365,7 @@ impl JetStream {
     }
 
     /// Sends now (in the caller's order, through the connection's frame buffer, with a reply
-    /// subject of this context's inbox) and hands the acknowledgement to the ack thread
+    /// subject of this context's inbox) and hands the acknowledgement to the ack lane
     /// later. Waits only while `max_pending_acks` acknowledgements are outstanding.
     pub(crate) fn publish_async(self: &Arc<Self>, out: Outgoing, handler: AckHandler) -> Result<()> {
         self.conn.check_open()?;
@@ -395,36 +378,57 @@ impl JetStream {
     /// Counts one more outstanding acknowledgement, waiting (at most `limit`) while
     /// `max_pending_acks` are.
     fn take_ack_slot(&self, limit: Duration) -> Result<()> {
+        if self.try_take_ack_slot(Duration::ZERO) {
+            return Ok(());
+        }
+        runtime::refuse_on_runtime("nats_jetstream_publish_async")?;
+        if self.conn.executor.wait_for(limit, |slice| self.try_take_ack_slot(slice)) {
+            return Ok(());
+        }
+        Err(Error::new(
+            ErrorKind::Timeout,
+            format!(
+                "no acknowledgement slot within {} ms ({} acknowledgements outstanding)",
+                limit.as_millis(),
+                self.pending()
+            ),
+        ))
+    }
+
+    /// Takes an acknowledgement slot if one frees up within `limit`.
+    fn try_take_ack_slot(&self, limit: Duration) -> bool {
         let deadline = crate::client::runtime::deadline_after(limit);
         let mut n = self.acks.lock().unwrap_or_else(|p| p.into_inner());
         while *n >= self.max_pending_acks {
-            runtime::refuse_on_runtime("nats_jetstream_publish_async")?;
             let now = Instant::now();
             if now >= deadline {
-                return Err(Error::new(
-                    ErrorKind::Timeout,
-                    format!(
-                        "no acknowledgement slot within {} ms ({} acknowledgements outstanding)",
-                        limit.as_millis(),
-                        *n
-                    ),
-                ));
+                return false;
             }
             n = self.acks_done.wait_timeout(n, deadline - now).unwrap_or_else(|p| p.into_inner()).0;
         }
         *n += 1;
-        Ok(())
+        true
     }
 
     /// The acknowledgement router, started on first use: its deliveries go to the ack
-    /// thread; its (re)sends go through the connection's publish path.
+    /// lane; its (re)sends go through the connection's publish path.
     fn router(self: &Arc<Self>) -> Result<Arc<AckRouter>> {
         if let Some(r) = self.router.get() {
             return Ok(r.clone());
         }
         let queue = self.ack_queue()?;
+        let weak = Arc::downgrade(self);
+        let id = Arc::as_ptr(self).addr();
         let deliver: Deliver = Box::new(move |handler, result| {
-            let _ = queue.send(AckJob { handler, result });
+            let weak = weak.clone();
+            queue.send(Box::new(move || {
+                let outer = ACKING_FOR.with(|a| a.replace(id));
+                handler(result);
+                ACKING_FOR.with(|a| a.set(outer));
+                if let Some(js) = weak.upgrade() {
+                    js.ack_done();
+                }
+            }));
         });
         let conn = Arc::downgrade(&self.conn);
         let resend: Resend = Box::new(move |out, reply| {
@@ -447,18 +451,26 @@ impl JetStream {
                 "publish_async_complete cannot wait from this context's own ack callback",
             ));
         }
+        if !self.conn.executor.wait_for(limit, |slice| self.wait_acks_done(slice)) {
+            return Err(Error::new(
+                ErrorKind::Timeout,
+                format!("{} acknowledgements still outstanding after {} ms", self.pending(), limit.as_millis()),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Waits at most `limit` until every outstanding acknowledgement was handled.
+    fn wait_acks_done(&self, limit: Duration) -> bool {
         let deadline = crate::client::runtime::deadline_after(limit);
         let mut n = self.acks.lock().unwrap_or_else(|p| p.into_inner());
         while *n > 0 {
             let now = Instant::now();
             if now >= deadline {
-                return Err(Error::new(
-                    ErrorKind::Timeout,
-                    format!("{} acknowledgements still outstanding after {} ms", *n, limit.as_millis()),
-                ));
+                return false;
             }
             n = self.acks_done.wait_timeout(n, deadline - now).unwrap_or_else(|p| p.into_inner()).0;
         }
-        Ok(())
+        true
     }
 }

@@ -1,6 +1,7 @@
 //! Key-value buckets: create, bind, delete; put, create, update, get, delete, purge, keys,
 //! history, and watching keys with a handler on a thread of its own.
 
+use crate::client::delivery::jobs::JobQueue;
 use crate::client::error::*;
 use crate::client::events::error_event;
 use crate::client::jetstream::context::{js_error, JetStream};
@@ -9,7 +10,7 @@ use async_nats::jetstream::kv::{self, Operation};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// A bucket.
@@ -34,7 +35,7 @@ pub(crate) enum WatchFrom {
 
 /// What a watch does with each entry, on the watcher's thread.
 pub(crate) trait WatchHandler: Send + 'static {
-    /// The watch exists and its thread runs: from here on the handler owns what it holds.
+    /// The watch exists and its lane is set up: from here on the handler owns what it holds.
     fn accepted(&mut self);
 
     /// One entry, in revision order.
@@ -233,7 +234,7 @@ impl Kv {
     }
 
     /// Watches the keys matching `pattern` (`None`: all), handing each entry to `handler` on
-    /// a thread of the watcher's own; errors of the watch go to the connection's events.
+    /// the watch's lane (see `delivery`); errors of the watch go to the connection's events.
     pub(crate) fn watch(
         &self,
         pattern: Option<&str>,
@@ -252,13 +253,20 @@ impl Kv {
             }
         };
         let mut watch = self.js.call("nats_kv_watch", fut)?.map_err(|e| kv_error("watch", &e))?;
-        let (tx, rx) = mpsc::channel::<Entry>();
+        let queue = JobQueue::start(&self.js.conn.executor, "nats-ffi-kv-watch")?;
+        // The watcher owns the handler from here; it is dropped (releasing what it holds)
+        // once the watch stopped, after its last call.
+        let mut handler = handler;
+        handler.accepted();
+        let shared = Arc::new(WatchState { handler: Mutex::new(Some(handler)), ..Default::default() });
+        let (sender, for_task) = (queue.sender(), shared.clone());
         let conn = self.js.conn.clone();
         let task = self.js.conn.handle.spawn(async move {
             while let Some(e) = watch.next().await {
                 match e {
                     Ok(e) => {
-                        if tx.send(e).is_err() {
+                        let shared = for_task.clone();
+                        if !sender.send(Box::new(move || shared.deliver(e))) {
                             break;
                         }
                     }
@@ -266,22 +274,7 @@ impl Kv {
                 }
             }
         });
-        let state = Arc::new(WatchState::default());
-        let for_thread = state.clone();
-        std::thread::Builder::new()
-            .name("nats-ffi-kv-watch".into())
-            .spawn(move || {
-                // The watcher owns the handler from here; dropping it after the last entry
-                // releases what it holds.
-                let mut handler = handler;
-                handler.accepted();
-                run_watch(rx, &for_thread, handler.as_mut());
-            })
-            .map_err(|e| {
-                task.abort();
-                Error::new(ErrorKind::Internal, format!("cannot start the watch thread: {e}"))
-            })?;
-        Ok(Watcher { state, task: task.abort_handle() })
+        Ok(Watcher { state: shared, task: task.abort_handle(), _queue: queue })
     }
 }
 
@@ -289,41 +282,57 @@ impl Kv {
 pub(crate) struct Watcher {
     state: Arc<WatchState>,
     task: tokio::task::AbortHandle,
+    /// The watch's lane; dropping it lets the lane finish.
+    _queue: JobQueue,
 }
 
-/// Shared by a watcher and its thread: the thread holds `calling` while it checks `stopped`
-/// and runs the handler, so `stop` (setting the flag, then taking the lock) returns only
-/// once no handler call is running or can start.
+/// Shared by a watcher and its entries' jobs: a job holds `calling` while it checks
+/// `stopped` and runs the handler, so `stop` (setting the flag, then taking the lock) returns
+/// only once no handler call is running or can start.
 #[derive(Default)]
 struct WatchState {
     stopped: AtomicBool,
-    calling: std::sync::Mutex<()>,
+    calling: Mutex<()>,
+    handler: Mutex<Option<Box<dyn WatchHandler>>>,
 }
 
 thread_local! {
-    /// On a watcher thread: its state.
+    /// While a watch handler runs: its state.
     static WATCHING: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+impl WatchState {
+    /// Hands `e` to the handler, unless the watch stopped; drops the handler once it did.
+    fn deliver(self: &Arc<Self>, e: Entry) {
+        let _calling = self.calling.lock().unwrap_or_else(|p| p.into_inner());
+        if !self.stopped.load(Ordering::Acquire) {
+            let mut handler = self.handler.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(h) = handler.as_mut() {
+                let outer = WATCHING.with(|w| w.replace(Arc::as_ptr(self).addr()));
+                h.on_entry(e);
+                WATCHING.with(|w| w.set(outer));
+            }
+        }
+        if self.stopped.load(Ordering::Acquire) {
+            self.release_handler();
+        }
+    }
+
+    fn release_handler(&self) {
+        let handler = self.handler.lock().unwrap_or_else(|p| p.into_inner()).take();
+        drop(handler);
+    }
 }
 
 impl Watcher {
     /// Stops the watch: waits for a running handler call (unless called from it); none
-    /// starts after this returns.
+    /// starts after this returns, and the handler is released after its last call.
     pub(crate) fn stop(&self) {
         self.state.stopped.store(true, Ordering::Release);
         self.task.abort();
         if WATCHING.with(|w| w.get()) != Arc::as_ptr(&self.state).addr() {
             drop(self.state.calling.lock().unwrap_or_else(|p| p.into_inner()));
+            self.state.release_handler();
         }
-    }
-}
-
-fn run_watch(rx: mpsc::Receiver<Entry>, state: &Arc<WatchState>, handler: &mut dyn WatchHandler) {
-    WATCHING.with(|w| w.set(Arc::as_ptr(state).addr()));
-    for e in rx {
-        let _calling = state.calling.lock().unwrap_or_else(|p| p.into_inner());
-        if state.stopped.load(Ordering::Acquire) {
-            break;
-        }
-        handler.on_entry(e);
     }
 }

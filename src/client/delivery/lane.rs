@@ -1,0 +1,237 @@
+//! Lanes: each source of callbacks (a subscription, a connection's events, its async request
+//! replies, a JetStream context's publish acks, a KV watch) is a lane of [`Work`] that runs
+//! serially, in order, on one [`Scheduler`] at a time. A scheduler is a queue of lanes with
+//! work waiting, served by a dedicated thread, by the shared pool's threads or by the
+//! application's thread in `Dispatcher::dispatch`.
+//!
+//! A lane is queued at most once: `notify` moves it from idle to queued (and pushes it), or
+//! from running to "again" (its worker queues it once more when the current run ends), so no
+//! two threads ever run one lane's work at the same time and nothing notified is missed.
+
+use std::collections::VecDeque;
+use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+/// What a lane's work has left after a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Progress {
+    /// Nothing waits now; a `notify` brings it back.
+    Idle,
+    /// More waits: run again (after other lanes had their turn).
+    More,
+    /// Done for good: the lane lets go of its work.
+    Finished,
+}
+
+/// A source of callbacks, run serially by its lane.
+pub(crate) trait Work: Send + Sync + 'static {
+    /// Runs at most `budget` callbacks on the calling thread: how many ran, and what is left.
+    fn run(&self, budget: usize) -> (usize, Progress);
+}
+
+const IDLE: u8 = 0;
+const QUEUED: u8 = 1;
+const RUNNING: u8 = 2;
+/// Running, and notified since the run began: queue it again when the run ends.
+const AGAIN: u8 = 3;
+const FINISHED: u8 = 4;
+
+pub(crate) struct LaneState {
+    state: AtomicU8,
+    work: Mutex<Option<Arc<dyn Work>>>,
+    scheduler: Arc<Scheduler>,
+}
+
+/// A handle on a lane: tells its scheduler when work waits.
+#[derive(Clone)]
+pub(crate) struct Lane(Arc<LaneState>);
+
+impl Lane {
+    pub(crate) fn new(scheduler: Arc<Scheduler>, work: Arc<dyn Work>) -> Lane {
+        Lane(Arc::new(LaneState { state: AtomicU8::new(IDLE), work: Mutex::new(Some(work)), scheduler }))
+    }
+
+    /// Work waits: queue the lane unless it is queued or running already (a running lane is
+    /// queued again when its run ends).
+    pub(crate) fn notify(&self) {
+        let mut now = self.0.state.load(Ordering::Acquire);
+        loop {
+            let next = match now {
+                IDLE => QUEUED,
+                RUNNING => AGAIN,
+                _ => return,
+            };
+            match self.0.state.compare_exchange_weak(now, next, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) if next == QUEUED => return self.0.scheduler.push(self.0.clone()),
+                Ok(_) => return,
+                Err(actual) => now = actual,
+            }
+        }
+    }
+}
+
+/// Runs a queued lane once, at most `budget` callbacks; how many ran, and whether the lane
+/// finished.
+fn run_lane(lane: Arc<LaneState>, budget: usize) -> (usize, bool) {
+    lane.state.store(RUNNING, Ordering::Release);
+    let work = lane.work.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let (ran, progress) = match work {
+        Some(work) => work.run(budget),
+        None => (0, Progress::Finished),
+    };
+    match progress {
+        Progress::Finished => {
+            let work = lane.work.lock().unwrap_or_else(|p| p.into_inner()).take();
+            lane.state.store(FINISHED, Ordering::Release);
+            drop(work);
+            return (ran, true);
+        }
+        Progress::More => lane.state.store(QUEUED, Ordering::Release),
+        Progress::Idle => {
+            if lane.state.compare_exchange(RUNNING, IDLE, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+                return (ran, false);
+            }
+            // Notified while running: go again.
+            lane.state.store(QUEUED, Ordering::Release);
+        }
+    }
+    let scheduler = lane.scheduler.clone();
+    scheduler.push(lane);
+    (ran, false)
+}
+
+/// A queue of lanes with work waiting, and (for a dispatcher) a socket that is readable
+/// exactly while the queue is not empty.
+pub(crate) struct Scheduler {
+    queue: Mutex<Queue>,
+    ready: Condvar,
+    signal: Option<Signal>,
+}
+
+#[derive(Default)]
+struct Queue {
+    lanes: VecDeque<Arc<LaneState>>,
+    /// The signal holds its byte.
+    signaled: bool,
+}
+
+/// A socket pair: one byte sits in it while lanes wait, so its reading end polls readable
+/// (level-triggered) exactly then.
+struct Signal {
+    read: UnixStream,
+    write: UnixStream,
+}
+
+impl Signal {
+    fn new() -> std::io::Result<Signal> {
+        let (read, write) = UnixStream::pair()?;
+        read.set_nonblocking(true)?;
+        write.set_nonblocking(true)?;
+        Ok(Signal { read, write })
+    }
+
+    fn raise(&self) {
+        use std::io::Write;
+        let _ = (&self.write).write(&[1]);
+    }
+
+    fn lower(&self) {
+        use std::io::Read;
+        // Empties it (even if the application read from it itself).
+        let mut buf = [0u8; 16];
+        while matches!((&self.read).read(&mut buf), Ok(n) if n > 0) {}
+    }
+}
+
+impl Scheduler {
+    /// A scheduler whose lanes are run by threads waiting in [`Scheduler::next`].
+    pub(crate) fn new() -> Arc<Scheduler> {
+        Arc::new(Scheduler { queue: Mutex::default(), ready: Condvar::new(), signal: None })
+    }
+
+    /// A scheduler with a readable-while-waiting socket, for a dispatcher.
+    pub(crate) fn with_signal() -> std::io::Result<Arc<Scheduler>> {
+        Ok(Arc::new(Scheduler { queue: Mutex::default(), ready: Condvar::new(), signal: Some(Signal::new()?) }))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn push(&self, lane: Arc<LaneState>) {
+        let mut q = self.lock();
+        q.lanes.push_back(lane);
+        if let Some(signal) = &self.signal {
+            if !q.signaled {
+                signal.raise();
+                q.signaled = true;
+            }
+        }
+        drop(q);
+        self.ready.notify_one();
+    }
+
+    /// The next queued lane; waits until `deadline` for one (`None`: do not wait).
+    fn pop(&self, deadline: Option<Instant>) -> Option<Arc<LaneState>> {
+        let mut q = self.lock();
+        loop {
+            if let Some(lane) = q.lanes.pop_front() {
+                if q.lanes.is_empty() && q.signaled {
+                    if let Some(signal) = &self.signal {
+                        signal.lower();
+                    }
+                    q.signaled = false;
+                }
+                return Some(lane);
+            }
+            let now = Instant::now();
+            let deadline = deadline.filter(|d| *d > now)?;
+            q = self.ready.wait_timeout(q, deadline - now).unwrap_or_else(|p| p.into_inner()).0;
+        }
+    }
+
+    /// Runs queued lanes on this thread until `max` callbacks ran or none waits; how many ran.
+    pub(crate) fn run_queued(&self, max: usize) -> usize {
+        let mut ran = 0;
+        while ran < max {
+            let Some(lane) = self.pop(None) else { break };
+            ran += run_lane(lane, max - ran).0;
+        }
+        ran
+    }
+
+    /// Waits at most `limit` until a lane is queued; whether one is.
+    pub(crate) fn wait(&self, limit: Duration) -> bool {
+        let deadline = crate::client::runtime::deadline_after(limit);
+        let mut q = self.lock();
+        while q.lanes.is_empty() {
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            q = self.ready.wait_timeout(q, deadline - now).unwrap_or_else(|p| p.into_inner()).0;
+        }
+        true
+    }
+
+    /// The socket's reading end (for a dispatcher).
+    pub(crate) fn signal_fd(&self) -> Option<std::os::fd::RawFd> {
+        use std::os::fd::AsRawFd;
+        self.signal.as_ref().map(|s| s.read.as_raw_fd())
+    }
+
+    /// A worker's loop: runs lanes as they are queued, `budget` callbacks per turn; with
+    /// `single_lane` (a dedicated thread) it returns once its lane finished, else never.
+    pub(crate) fn serve(&self, budget: usize, single_lane: bool) {
+        loop {
+            let Some(lane) = self.pop(Some(crate::client::runtime::deadline_after(Duration::MAX))) else {
+                continue;
+            };
+            if run_lane(lane, budget).1 && single_lane {
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,277 @@
+//! Where callbacks run. Every source of callbacks (a callback subscription, a connection's
+//! events, its async request replies, a JetStream context's publish acknowledgements, a KV
+//! watch) is a [`lane::Lane`]: its callbacks run one at a time, in order, never on a runtime
+//! thread (so they may call anything, including blocking functions). A connection's
+//! [`Executor`] says which threads run its lanes:
+//! - [`Executor::Threads`] (the default): a thread of its own per lane;
+//! - [`Executor::Pool`]: the library-wide pool of delivery threads;
+//! - [`Executor::Dispatcher`]: the application's thread, inside `Dispatcher::dispatch`.
+//!
+//! A connection counts its subscriptions' lanes still delivering, so that a drain can wait
+//! for the last handler call.
+
+pub(crate) mod dispatcher;
+pub(crate) mod jobs;
+pub(crate) mod lane;
+
+use crate::client::connection::Connection;
+use crate::client::error::*;
+use crate::client::message::Message;
+use crate::client::subscription::{Subscription, Take};
+use dispatcher::Dispatcher;
+use lane::{Lane, Progress, Scheduler, Work};
+use std::cell::Cell;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+/// What a callback subscription does with each message.
+pub(crate) trait MessageHandler: Send + 'static {
+    /// The subscription exists and its lane is set up: from here on the handler owns what it
+    /// holds (until then, a failed subscribe leaves that to the caller).
+    fn accepted(&mut self);
+
+    /// One message, in the order received; the next waits until this returns.
+    fn on_message(&mut self, sub: &Arc<Subscription>, msg: Message);
+}
+
+/// The handler of a callback subscription.
+pub(crate) type Callback = Box<dyn MessageHandler>;
+
+/// Which threads run a connection's callbacks.
+#[derive(Clone, Default)]
+pub(crate) enum Executor {
+    /// A dedicated thread per subscription, watch, reply, ack and event lane.
+    #[default]
+    Threads,
+    /// The library-wide delivery pool.
+    Pool,
+    /// The application's thread, in [`Dispatcher::dispatch`].
+    Dispatcher(Arc<Dispatcher>),
+}
+
+/// Callbacks a dedicated thread runs before it looks at its queue again.
+const THREAD_BUDGET: usize = 1024;
+/// Callbacks a pool thread runs for one lane before the next lane's turn.
+const POOL_BUDGET: usize = 64;
+
+impl Executor {
+    /// Sets up a lane for `work` (a dedicated thread called `name`, the pool or the
+    /// dispatcher).
+    pub(crate) fn lane(&self, name: &str, work: Arc<dyn Work>) -> Result<Lane> {
+        match self {
+            Executor::Threads => {
+                let scheduler = Scheduler::new();
+                let lane = Lane::new(scheduler.clone(), work);
+                std::thread::Builder::new()
+                    .name(name.into())
+                    .spawn(move || scheduler.serve(THREAD_BUDGET, true))
+                    .map_err(|e| Error::new(ErrorKind::Internal, format!("cannot start a delivery thread: {e}")))?;
+                Ok(lane)
+            }
+            Executor::Pool => Ok(Lane::new(pool()?, work)),
+            Executor::Dispatcher(d) => Ok(Lane::new(d.scheduler.clone(), work)),
+        }
+    }
+
+    /// Waits until `done(slice)` (which waits at most `slice`) says so, at most `limit`. On
+    /// the thread that dispatches this executor's dispatcher, the callbacks waited for can
+    /// only run here: it dispatches between short waits.
+    pub(crate) fn wait_for(&self, limit: Duration, mut done: impl FnMut(Duration) -> bool) -> bool {
+        let Executor::Dispatcher(d) = self else { return done(limit) };
+        if !d.is_dispatching_thread() {
+            return done(limit);
+        }
+        let deadline = crate::client::runtime::deadline_after(limit);
+        loop {
+            d.scheduler.run_queued(usize::MAX);
+            let left = deadline.saturating_duration_since(Instant::now());
+            if done(left.min(Duration::from_millis(5))) {
+                return true;
+            }
+            if left.is_zero() {
+                return false;
+            }
+        }
+    }
+}
+
+/// The shared pool, per process (a forked child starts its own): its scheduler and threads.
+struct Pool {
+    pid: u32,
+    scheduler: Arc<Scheduler>,
+    threads: usize,
+}
+
+static POOL: Mutex<Option<Pool>> = Mutex::new(None);
+/// The pool's size (threads), settable until and after it starts (it only grows).
+static POOL_SIZE: AtomicUsize = AtomicUsize::new(DEFAULT_POOL_SIZE);
+pub(crate) const DEFAULT_POOL_SIZE: usize = 4;
+pub(crate) const MAX_POOL_SIZE: usize = 1024;
+
+/// Sets the size of the shared delivery pool; it never shrinks (a smaller size than the
+/// current one changes nothing). Threads start on first use.
+pub(crate) fn set_pool_size(threads: usize) -> Result<()> {
+    if threads == 0 || threads > MAX_POOL_SIZE {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!("the delivery pool needs 1 to {MAX_POOL_SIZE} threads, not {threads}"),
+        ));
+    }
+    POOL_SIZE.fetch_max(threads, Ordering::AcqRel);
+    let started = POOL.lock().unwrap_or_else(|p| p.into_inner()).as_ref().is_some_and(|p| p.pid == std::process::id());
+    if started {
+        pool()?;
+    }
+    Ok(())
+}
+
+/// The pool's scheduler, with as many threads as its size asks (started here).
+fn pool() -> Result<Arc<Scheduler>> {
+    let mut slot = POOL.lock().unwrap_or_else(|p| p.into_inner());
+    let pid = std::process::id();
+    if slot.as_ref().is_none_or(|p| p.pid != pid) {
+        *slot = Some(Pool { pid, scheduler: Scheduler::new(), threads: 0 });
+    }
+    let pool = slot.as_mut().expect("set above");
+    while pool.threads < POOL_SIZE.load(Ordering::Acquire) {
+        let scheduler = pool.scheduler.clone();
+        let spawned =
+            std::thread::Builder::new().name("nats-ffi-pool".into()).spawn(move || scheduler.serve(POOL_BUDGET, false));
+        match spawned {
+            Ok(_) => pool.threads += 1,
+            Err(e) if pool.threads == 0 => {
+                return Err(Error::new(ErrorKind::Internal, format!("cannot start a delivery pool thread: {e}")))
+            }
+            Err(_) => break,
+        }
+    }
+    Ok(pool.scheduler.clone())
+}
+
+thread_local! {
+    /// While a subscription's handler runs: the connection and subscription it delivers for.
+    static DELIVERING: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
+}
+
+/// True inside a handler call of one of `conn`'s subscriptions.
+pub(crate) fn delivering_for(conn: &Connection) -> bool {
+    DELIVERING.with(|d| d.get().0 == std::ptr::from_ref(conn).addr())
+}
+
+pub(crate) fn delivering_sub(sub: &Subscription) -> bool {
+    DELIVERING.with(|d| d.get().1 == std::ptr::from_ref(sub).addr())
+}
+
+/// Marks the thread as delivering for a subscription until dropped (pool and dispatcher
+/// threads deliver for many, one after the other).
+struct Delivering((usize, usize));
+
+impl Delivering {
+    fn enter(sub: &Arc<Subscription>) -> Delivering {
+        let now = (Arc::as_ptr(sub.connection()).addr(), Arc::as_ptr(sub).addr());
+        Delivering(DELIVERING.with(|d| d.replace(now)))
+    }
+}
+
+impl Drop for Delivering {
+    fn drop(&mut self) {
+        DELIVERING.with(|d| d.set(self.0));
+    }
+}
+
+/// A callback subscription's lane: hands its queued messages to the handler, in order.
+struct SubscriptionWork {
+    sub: Arc<Subscription>,
+    handler: Mutex<Option<Callback>>,
+    /// Messages taken from the pending queue (in one swap) and not yet handed over.
+    batch: Mutex<VecDeque<async_nats::Message>>,
+}
+
+impl Work for SubscriptionWork {
+    fn run(&self, budget: usize) -> (usize, Progress) {
+        let mut handler = self.handler.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(cb) = handler.as_mut() else { return (0, Progress::Finished) };
+        let mut batch = self.batch.lock().unwrap_or_else(|p| p.into_inner());
+        let marker = Delivering::enter(&self.sub);
+        let mut ran = 0;
+        loop {
+            if batch.is_empty() {
+                match self.sub.take_queued(&mut batch) {
+                    Take::Taken => {}
+                    Take::Empty => return (ran, Progress::Idle),
+                    Take::Closed => break,
+                }
+            }
+            if !self.sub.is_active() {
+                break;
+            }
+            if ran == budget {
+                return (ran, Progress::More);
+            }
+            let m = batch.pop_front().expect("not empty");
+            self.sub.hand_over(m, cb.as_mut());
+            ran += 1;
+        }
+        drop(marker);
+        batch.clear();
+        self.sub.delivery_finished();
+        // Releases what the handler holds, after its last call.
+        let cb = handler.take();
+        drop(handler);
+        drop(cb);
+        self.sub.connection().deliveries.finished();
+        (ran, Progress::Finished)
+    }
+}
+
+/// Sets up the delivery of `sub`'s messages to `cb` on its connection's executor; returns
+/// the lane the subscription notifies when messages are queued.
+pub(crate) fn start(sub: &Arc<Subscription>, cb: Callback) -> Result<Lane> {
+    let conn = sub.connection().clone();
+    let work =
+        Arc::new(SubscriptionWork { sub: sub.clone(), handler: Mutex::new(None), batch: Mutex::new(VecDeque::new()) });
+    let lane = conn.executor.lane("nats-ffi-sub", work.clone())?;
+    // From here the subscription owns the handler (had the lane not been set up, the call
+    // would fail and leave what it holds to the caller).
+    let mut cb = cb;
+    cb.accepted();
+    *work.handler.lock().unwrap_or_else(|p| p.into_inner()) = Some(cb);
+    conn.deliveries.started();
+    Ok(lane)
+}
+
+/// Counts the subscription lanes of a connection still delivering, so that a drain can wait
+/// for the last handler call.
+#[derive(Default)]
+pub(crate) struct Deliveries {
+    running: Mutex<usize>,
+    idle: Condvar,
+}
+
+impl Deliveries {
+    pub fn started(&self) {
+        *self.running.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+    }
+    pub fn finished(&self) {
+        let mut n = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        *n = n.saturating_sub(1);
+        if *n == 0 {
+            self.idle.notify_all();
+        }
+    }
+    /// Waits until no subscription lane delivers; false if `limit` passed first.
+    pub(crate) fn wait_idle(&self, limit: Duration) -> bool {
+        let deadline = crate::client::runtime::deadline_after(limit);
+        let mut n = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        while *n > 0 {
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            n = self.idle.wait_timeout(n, deadline - now).unwrap_or_else(|p| p.into_inner()).0;
+        }
+        true
+    }
+}
