@@ -3,6 +3,13 @@
  * so both clients run exactly the same loops. Prints RESULT lines (see bench_common.h). */
 #include "bench_common.h"
 
+/* Where callbacks run for connections made from here on: 0 the client's default (a thread
+ * per subscription in both clients), 1 a shared delivery pool, 2 (nats-ffi only) a
+ * dispatcher served by one application thread. */
+static int delivery;
+/* Pool threads for both clients in mode 1 (nats-ffi's default; nats.c's default is 1). */
+enum { POOL_THREADS = 4 };
+
 #if defined(CLIENT_OURS)
 /* ------------------------------------------------------------------------ nats-ffi layer */
 #include <nats_ffi.h>
@@ -14,10 +21,31 @@ typedef nats_subscription sub_t;
         exit(1);                                                                                \
     } while (0)
 
+static nats_dispatcher *dispatcher;
+static atomic_int dispatching;
+/* The application thread of mode 2: waits for callbacks and runs them. */
+static void *dispatch_loop(void *arg) {
+    (void)arg;
+    while (atomic_load(&dispatching))
+        if (nats_dispatcher_wait(dispatcher, 100) == NATS_OK) nats_dispatcher_dispatch(dispatcher, SIZE_MAX, NULL);
+    return NULL;
+}
+static int cl_supports_dispatcher(void) { return 1; }
+static void cl_start_dispatcher(void) {
+    static pthread_t th;
+    if (atomic_exchange(&dispatching, 1)) return;
+    if (nats_dispatcher_new(&dispatcher)) DIE("dispatcher");
+    pthread_create(&th, NULL, dispatch_loop, NULL);
+}
 static conn_t *cl_connect(const char *url, int fastest) {
     (void)fastest; /* nats-ffi has no separate low-latency mode: every publish is sent at once */
     conn_t *c = NULL;
-    if (nats_connect_url(url, &c)) DIE("connect");
+    nats_options *o = NULL;
+    if (nats_options_new(&o) || nats_options_set_servers(o, &url, 1)) DIE("options");
+    if (delivery == 1 && nats_options_use_shared_delivery(o, true)) DIE("shared delivery");
+    if (delivery == 2 && nats_options_set_dispatcher(o, dispatcher)) DIE("dispatcher");
+    if (nats_connect(o, &c)) DIE("connect");
+    nats_options_free(o);
     return c;
 }
 static void cl_close(conn_t *c) { nats_connection_free(c); }
@@ -112,10 +140,13 @@ static conn_t *cl_connect(const char *url, int fastest) {
     CHECKC(natsOptions_Create(&o), "options");
     CHECKC(natsOptions_SetURL(o, url), "url");
     if (fastest) CHECKC(natsOptions_SetSendAsap(o, true), "send asap");
+    if (delivery == 1) CHECKC(natsOptions_UseGlobalMessageDelivery(o, true), "global delivery");
     CHECKC(natsConnection_Connect(&c, o), "connect");
     natsOptions_Destroy(o);
     return c;
 }
+static int cl_supports_dispatcher(void) { return 0; }
+static void cl_start_dispatcher(void) {}
 static void cl_close(conn_t *c) {
     natsConnection_Close(c);
     natsConnection_Destroy(c);
@@ -325,7 +356,7 @@ static double bench_req64(void) {
 
 /* 10 000 subscriptions on one connection: time to subscribe, RSS per subscription, and the
  * rate of delivering messages spread over all of them. */
-static void bench_many_subs(void) {
+static void bench_many_subs(const char *prefix) {
     enum { N = 10000 };
     conn_t *c = cl_connect(url, 0), *pc = cl_connect(url, 0);
     static sub_t *subs[N];
@@ -355,10 +386,13 @@ static void bench_many_subs(void) {
         sleep_ms(500);
     }
     double last = (double)atomic_load(&k.last_ns) / 1e9;
-    result(label, "subs10k_subscribe_ms", 0, sub_s * 1000);
-    result(label, "subs10k_bytes_per_sub", 0, (double)(rss1 - rss0) * 1024.0 / N);
-    result(label, "subs10k_msgs_per_s", 16, (double)atomic_load(&k.n) / (last - t));
-    result(label, "subs10k_lost", 16, (double)(want - atomic_load(&k.n)));
+    char metric[64];
+#define PREFIXED(name) (snprintf(metric, sizeof metric, "%s%s", prefix, name), metric)
+    result(label, PREFIXED("subs10k_subscribe_ms"), 0, sub_s * 1000);
+    result(label, PREFIXED("subs10k_bytes_per_sub"), 0, (double)(rss1 - rss0) * 1024.0 / N);
+    result(label, PREFIXED("subs10k_msgs_per_s"), 16, (double)atomic_load(&k.n) / (last - t));
+    result(label, PREFIXED("subs10k_lost"), 16, (double)(want - atomic_load(&k.n)));
+#undef PREFIXED
     for (int i = 0; i < N; i++) cl_sub_free(subs[i]);
     cl_close(pc);
     cl_close(c);
@@ -399,6 +433,43 @@ static double bench_js_sync(js_t *js, size_t size) {
     double t = now_s();
     for (long i = 0; i < n; i++) cl_js_pub_sync(js, "bench.js.s", payload, size);
     return (double)n / (now_s() - t);
+}
+
+/* The shared pool (both clients) and the dispatcher (nats-ffi): 10 000 subscriptions,
+ * pub -> sub and request latency with the subscribing / responding connection in that mode
+ * (compare with the default-mode rows). */
+static void bench_delivery(void) {
+#if defined(CLIENT_OURS)
+    if (nats_ffi_set_delivery_pool_size(POOL_THREADS)) DIE("pool size");
+#else
+    CHECKC(nats_SetMessageDeliveryPoolSize(POOL_THREADS), "pool size");
+#endif
+    for (int mode = 1; mode <= 2; mode++) {
+        if (mode == 2 && !cl_supports_dispatcher()) break;
+        if (mode == 2) cl_start_dispatcher();
+        const char *prefix = mode == 1 ? "pool_" : "dispatch_";
+        char metric[64];
+        delivery = mode;
+        if (mode == 1) bench_many_subs(prefix);
+        long lost = 0;
+        double best = 0, p50 = 1e9, p99 = 1e9, a, b;
+        for (int r = 0; r < reps(); r++) {
+            double x = bench_pubsub(16);
+            if (x > best) best = x;
+            lost += pubsub_lost;
+            bench_req_latency(0, &a, &b);
+            if (a < p50) { p50 = a; p99 = b; }
+        }
+        snprintf(metric, sizeof metric, "%spubsub_msgs_per_s", prefix);
+        result(label, metric, 16, best);
+        snprintf(metric, sizeof metric, "%spubsub_lost", prefix);
+        result(label, metric, 16, (double)lost);
+        snprintf(metric, sizeof metric, "%sreq_p50_us", prefix);
+        result(label, metric, 16, p50);
+        snprintf(metric, sizeof metric, "%sreq_p99_us", prefix);
+        result(label, metric, 16, p99);
+        delivery = 0;
+    }
 }
 
 int main(int argc, char **argv) {
@@ -455,7 +526,8 @@ int main(int argc, char **argv) {
         BEST_OF(reps(), bench_req64(), v);
         result(label, "req64_per_s", 16, v);
     }
-    if (WANT("subs")) bench_many_subs();
+    if (WANT("subs")) bench_many_subs("");
+    if (WANT("delivery")) bench_delivery();
     if (WANT("idle")) bench_idle_conns();
     if (WANT("js")) {
         conn_t *c = cl_connect(url, 0);

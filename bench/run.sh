@@ -43,7 +43,7 @@ url="nats://127.0.0.1:$port"
 results="$out/results.txt"
 : >"$results"
 echo "nats-server $("$server" --version | awk '{print $2}'), $(nproc) cores, BENCH_SCALE=${BENCH_SCALE:-1}" >&2
-for scenario in pub pubsub req subs idle js; do
+for scenario in pub pubsub req subs delivery idle js; do
   echo "running $scenario ..." >&2
   if [ "$scenario" = pub ]; then "$out/wire" "$url" | tee -a "$results" >&2; fi
   "$out/bench_ours" ours "$url" "$scenario" | tee -a "$results" >&2

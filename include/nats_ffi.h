@@ -537,10 +537,10 @@ typedef struct nats_consumer_info nats_consumer_info;
  *
  * Thread safety: every function may be called from any thread; call
  * `nats_dispatcher_dispatch` from one thread (the one whose callbacks you want) at a time.
- * Freeing: the dispatcher lives while connections use it (they hold a reference), so
- * `nats_dispatcher_free` with connections still open is safe, but nothing runs their
- * callbacks any more; close (or drain) them and dispatch until `nats_dispatcher_wait`
- * times out before freeing it, so that every `user_data_free` runs.
+ * Freeing: `nats_dispatcher_free` with connections still open is safe (they keep a
+ * reference), but their callbacks no longer run: what waits is discarded. Close (or drain)
+ * them and dispatch until `nats_dispatcher_wait` times out before freeing it, so that every
+ * callback and `user_data_free` runs on the dispatching thread.
  *
  * Functions: `nats_dispatcher_new`, `nats_dispatcher_free`, `nats_dispatcher_fd`,
  * `nats_dispatcher_dispatch`, `nats_dispatcher_wait`, `nats_options_set_dispatcher`.
@@ -1521,8 +1521,10 @@ nats_status nats_ffi_set_delivery_pool_size(size_t threads);
 nats_status nats_dispatcher_new(struct nats_dispatcher **out);
 
 /**
- * Releases the caller's reference; connections still using the dispatcher keep it alive
- * (see `nats_dispatcher`). NULL is a no-op.
+ * Frees the dispatcher: callbacks still waiting are discarded (their `user_data_free`, if
+ * any, runs now, on this thread), and connections still using it keep a harmless reference
+ * but no longer run callbacks (see `nats_dispatcher`). Must not be called while another
+ * thread uses `d`. NULL is a no-op.
  */
 void nats_dispatcher_free(struct nats_dispatcher *d);
 

@@ -281,6 +281,10 @@ fn bench_smoke_run() {
         "req_p50_us",
         "req64_per_s",
         "subs10k_msgs_per_s",
+        "pool_subs10k_bytes_per_sub",
+        "pool_pubsub_msgs_per_s",
+        "dispatch_pubsub_msgs_per_s",
+        "dispatch_req_p50_us",
         "idle_conn_kib",
         "js_async_msgs_per_s",
     ] {

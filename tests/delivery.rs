@@ -366,22 +366,31 @@ fn a_drain_on_the_dispatching_thread_delivers_instead_of_waiting_on_itself() {
     unsafe { nats_subscription_free(sub) };
 }
 
-/// Freeing a dispatcher its connection still uses is safe (the connection keeps it alive);
-/// the connection goes on working, its callbacks just never run.
+/// Freeing a dispatcher its connection still uses is safe (the connection keeps a
+/// reference): what waited is discarded and its `user_data_free` runs at once; the rest's
+/// when they end; the connection goes on working, its callbacks no longer run.
 #[test]
-fn freeing_a_dispatcher_still_in_use_is_safe() {
+fn freeing_a_dispatcher_still_in_use_discards_its_callbacks_safely() {
     let server = Server::start();
     let d = dispatcher();
     let seen = Seen::leak();
     let conn = dispatched_opts(&server, &d).connect().unwrap();
-    let sub = subscribe(&conn, "gone", Some(on_msg), seen);
-    drop(d);
-    ok(conn.publish("gone", b"x"));
+    let waiting = subscribe(&conn, "gone.a", Some(on_msg), seen);
+    let idle = subscribe(&conn, "gone.b", Some(on_msg), seen);
+    ok(conn.publish("gone.a", b"x"));
     conn.flush();
-    assert!(conn.request("nobody", b"", 200).is_err());
-    unsafe { nats_subscription_free(sub) };
+    assert!(wait_until(WAIT, || pending(waiting) == 1));
+    drop(d);
+    assert_eq!(seen.freed.load(Ordering::SeqCst), 1, "the waiting subscription's user_data_free ran");
+    ok(conn.publish("gone.b", b"x"));
+    conn.flush();
+    check(conn.request("nobody", b"", 2000).map(drop).unwrap_err(), NATS_ERR_NO_RESPONDERS);
+    unsafe { nats_subscription_free(idle) };
+    assert!(wait_until(WAIT, || seen.freed.load(Ordering::SeqCst) == 2));
+    unsafe { nats_subscription_free(waiting) };
     unsafe { nats_connection_close(conn.raw()) };
     assert_eq!(seen.count("msg"), 0);
+    assert_eq!(seen.freed.load(Ordering::SeqCst), 2, "once each");
 }
 
 /// Checks order per subscription: payload i follows i - 1.

@@ -38,10 +38,10 @@ pub const NATS_DELIVERY_POOL_MAX_SIZE: usize = MAX_POOL_SIZE;
 ///
 /// Thread safety: every function may be called from any thread; call
 /// `nats_dispatcher_dispatch` from one thread (the one whose callbacks you want) at a time.
-/// Freeing: the dispatcher lives while connections use it (they hold a reference), so
-/// `nats_dispatcher_free` with connections still open is safe, but nothing runs their
-/// callbacks any more; close (or drain) them and dispatch until `nats_dispatcher_wait`
-/// times out before freeing it, so that every `user_data_free` runs.
+/// Freeing: `nats_dispatcher_free` with connections still open is safe (they keep a
+/// reference), but their callbacks no longer run: what waits is discarded. Close (or drain)
+/// them and dispatch until `nats_dispatcher_wait` times out before freeing it, so that every
+/// callback and `user_data_free` runs on the dispatching thread.
 ///
 /// Functions: `nats_dispatcher_new`, `nats_dispatcher_free`, `nats_dispatcher_fd`,
 /// `nats_dispatcher_dispatch`, `nats_dispatcher_wait`, `nats_options_set_dispatcher`.
@@ -77,11 +77,17 @@ pub unsafe extern "C" fn nats_dispatcher_new(out: *mut *mut nats_dispatcher) -> 
     })
 }
 
-/// Releases the caller's reference; connections still using the dispatcher keep it alive
-/// (see `nats_dispatcher`). NULL is a no-op.
+/// Frees the dispatcher: callbacks still waiting are discarded (their `user_data_free`, if
+/// any, runs now, on this thread), and connections still using it keep a harmless reference
+/// but no longer run callbacks (see `nats_dispatcher`). Must not be called while another
+/// thread uses `d`. NULL is a no-op.
 #[no_mangle]
 pub unsafe extern "C" fn nats_dispatcher_free(d: *mut nats_dispatcher) {
-    guard_void(|| drop(free_arc(d)))
+    guard_void(|| {
+        if let Some(d) = free_arc(d) {
+            d.abandon();
+        }
+    })
 }
 
 /// The file descriptor that is readable while callbacks wait (level-triggered; owned by the

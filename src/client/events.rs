@@ -168,6 +168,8 @@ impl Work for EventWork {
         }
         (ran, Progress::More)
     }
+
+    fn abandon(&self) {}
 }
 
 /// Asks the application's reconnect delay on a thread of its own (this is called from a

@@ -46,6 +46,12 @@ impl Dispatcher {
         Ok(self.scheduler.wait(limit))
     }
 
+    /// The application let go of the dispatcher: what waits is dropped, and connections
+    /// still using it queue nothing more (their callbacks no longer run).
+    pub(crate) fn abandon(&self) {
+        self.scheduler.abandon();
+    }
+
     /// True on the thread that dispatches.
     pub(super) fn is_dispatching_thread(&self) -> bool {
         *self.dispatching.lock().unwrap_or_else(|p| p.into_inner()) == Some(std::thread::current().id())

@@ -41,6 +41,15 @@ impl Work for Jobs {
         }
         (ran, Progress::More)
     }
+
+    fn abandon(&self) {
+        let jobs = {
+            let mut s = self.lock();
+            s.closed = true;
+            std::mem::take(&mut s.jobs)
+        };
+        drop(jobs);
+    }
 }
 
 /// Adds jobs to a job lane (any number of clones).

@@ -29,6 +29,10 @@ pub(crate) enum Progress {
 pub(crate) trait Work: Send + Sync + 'static {
     /// Runs at most `budget` callbacks on the calling thread: how many ran, and what is left.
     fn run(&self, budget: usize) -> (usize, Progress);
+
+    /// Nothing will run this work any more (its dispatcher was freed): end it without
+    /// callbacks, releasing what it holds.
+    fn abandon(&self);
 }
 
 const IDLE: u8 = 0;
@@ -102,6 +106,15 @@ fn run_lane(lane: Arc<LaneState>, budget: usize) -> (usize, bool) {
     (ran, false)
 }
 
+/// Ends a lane nobody will run: its work is abandoned and let go.
+fn abandon_lane(lane: &LaneState) {
+    lane.state.store(FINISHED, Ordering::Release);
+    let work = lane.work.lock().unwrap_or_else(|p| p.into_inner()).take();
+    if let Some(work) = work {
+        work.abandon();
+    }
+}
+
 /// A queue of lanes with work waiting, and (for a dispatcher) a socket that is readable
 /// exactly while the queue is not empty.
 pub(crate) struct Scheduler {
@@ -115,6 +128,8 @@ struct Queue {
     lanes: VecDeque<Arc<LaneState>>,
     /// The signal holds its byte.
     signaled: bool,
+    /// Nobody will run lanes any more (a freed dispatcher): they are not queued.
+    abandoned: bool,
 }
 
 /// A socket pair: one byte sits in it while lanes wait, so its reading end polls readable
@@ -162,6 +177,11 @@ impl Scheduler {
 
     fn push(&self, lane: Arc<LaneState>) {
         let mut q = self.lock();
+        if q.abandoned {
+            drop(q);
+            abandon_lane(&lane);
+            return;
+        }
         q.lanes.push_back(lane);
         if let Some(signal) = &self.signal {
             if !q.signaled {
@@ -200,6 +220,21 @@ impl Scheduler {
             ran += run_lane(lane, max - ran).0;
         }
         ran
+    }
+
+    /// Nobody will run this scheduler's lanes any more: abandons those queued (they hold the
+    /// scheduler, a cycle that would otherwise outlive everyone) and those queued later.
+    pub(crate) fn abandon(&self) {
+        let mut q = self.lock();
+        q.abandoned = true;
+        let lanes = std::mem::take(&mut q.lanes);
+        if std::mem::take(&mut q.signaled) {
+            if let Some(signal) = &self.signal {
+                signal.lower();
+            }
+        }
+        drop(q);
+        lanes.iter().for_each(|lane| abandon_lane(lane));
     }
 
     /// Waits at most `limit` until a lane is queued; whether one is.

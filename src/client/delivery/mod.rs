@@ -215,14 +215,27 @@ impl Work for SubscriptionWork {
             ran += 1;
         }
         drop(marker);
-        batch.clear();
-        self.sub.delivery_finished();
-        // Releases what the handler holds, after its last call.
-        let cb = handler.take();
+        drop(batch);
         drop(handler);
-        drop(cb);
-        self.sub.connection().deliveries.finished();
+        self.finish();
         (ran, Progress::Finished)
+    }
+
+    fn abandon(&self) {
+        self.finish();
+    }
+}
+
+impl SubscriptionWork {
+    /// The last step: no more handler calls; releases the handler.
+    fn finish(&self) {
+        self.batch.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.sub.delivery_finished();
+        let cb = self.handler.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if cb.is_some() {
+            drop(cb);
+            self.sub.connection().deliveries.finished();
+        }
     }
 }
 
