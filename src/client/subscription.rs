@@ -77,8 +77,11 @@ impl Pending {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn push(&self, batch: &mut Vec<async_nats::Message>) {
+    /// Queues a batch after `admit` applied the pending limits and counted it, under the
+    /// queue's lock: whoever reads the counters under that lock finds the messages queued.
+    fn push(&self, batch: &mut Vec<async_nats::Message>, admit: impl FnOnce(&mut Vec<async_nats::Message>)) {
         let mut s = self.lock();
+        admit(batch);
         if s.closed {
             batch.clear();
             return;
@@ -469,8 +472,7 @@ impl Subscription {
     /// auto-unsubscribe count has been reached.
     fn enqueue(self: &Arc<Self>, batch: &mut Vec<async_nats::Message>) -> bool {
         if !batch.is_empty() {
-            self.admit(batch);
-            self.pending.push(batch);
+            self.pending.push(batch, |batch| self.admit(batch));
             if let Some(lane) = self.lane.get() {
                 lane.notify();
             }
@@ -524,6 +526,7 @@ impl Subscription {
 
     /// What waits in the pending queue now: (messages, bytes).
     pub(crate) fn pending(&self) -> (i64, i64) {
+        let _queued = self.pending.lock();
         (self.pending_msgs.load(Ordering::Relaxed).max(0), self.pending_bytes.load(Ordering::Relaxed).max(0))
     }
 
