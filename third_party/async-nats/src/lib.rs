@@ -403,7 +403,7 @@ pub(crate) enum Command {
         sid: u64,
         subject: Subject,
         queue_group: Option<String>,
-        sender: mpsc::Sender<Message>,
+        sink: Sink,
     },
     Unsubscribe {
         sid: u64,
@@ -452,10 +452,65 @@ pub(crate) enum ClientOp {
     Connect(ConnectInfo),
 }
 
+/// Takes the messages of a subscription made with [`Client::subscribe_with_handler`], on the
+/// connection task, instead of a [`Subscriber`]'s channel: no channel and no task per
+/// subscription. It runs between reading and writing the socket, so it must be quick and
+/// never block. It is dropped when the subscription ends: unsubscribed, drained, its `max`
+/// reached, or the client closed.
+pub trait SubscriptionHandler: Send + Sync + 'static {
+    /// One message; `false` ends the subscription (it is removed and unsubscribed).
+    fn on_message(&mut self, message: Message) -> bool;
+}
+
+/// Where a subscription's messages go.
+pub(crate) enum Sink {
+    Channel(mpsc::Sender<Message>),
+    Handler(Box<dyn SubscriptionHandler>),
+}
+
+impl std::fmt::Debug for Sink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Sink::Channel(sender) => f.debug_tuple("Channel").field(sender).finish(),
+            Sink::Handler(_) => f.write_str("Handler"),
+        }
+    }
+}
+
+/// What became of a message handed to a [`Sink`].
+enum Handed {
+    Taken,
+    Full,
+    Closed,
+}
+
+impl Sink {
+    fn hand(&mut self, message: Message) -> Handed {
+        match self {
+            Sink::Channel(sender) => match sender.try_send(message) {
+                Ok(()) => Handed::Taken,
+                Err(mpsc::error::TrySendError::Full(_)) => Handed::Full,
+                Err(mpsc::error::TrySendError::Closed(_)) => Handed::Closed,
+            },
+            Sink::Handler(handler) => match handler.on_message(message) {
+                true => Handed::Taken,
+                false => Handed::Closed,
+            },
+        }
+    }
+
+    fn is_closed(&self) -> bool {
+        match self {
+            Sink::Channel(sender) => sender.is_closed(),
+            Sink::Handler(_) => false,
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Subscription {
     subject: Subject,
-    sender: mpsc::Sender<Message>,
+    sink: Sink,
     queue_group: Option<String>,
     delivered: u64,
     max: Option<u64>,
@@ -774,8 +829,8 @@ impl ConnectionHandler {
 
                     // if the channel for subscription was dropped, remove the
                     // subscription from the map and unsubscribe.
-                    match subscription.sender.try_send(message) {
-                        Ok(_) => {
+                    match subscription.sink.hand(message) {
+                        Handed::Taken => {
                             subscription.delivered += 1;
                             // if this `Subscription` has set `max` value, check if it
                             // was reached. If yes, remove the `Subscription` and in
@@ -787,14 +842,14 @@ impl ConnectionHandler {
                                 }
                             }
                         }
-                        Err(mpsc::error::TrySendError::Full(_)) => {
+                        Handed::Full => {
                             debug!("slow consumer detected for subscription {}", sid);
                             self.connector
                                 .events_tx
                                 .try_send(Event::SlowConsumer(sid))
                                 .ok();
                         }
-                        Err(mpsc::error::TrySendError::Closed(_)) => {
+                        Handed::Closed => {
                             debug!("subscription {} channel closed", sid);
                             self.subscriptions.remove(&sid);
                             self.connection
@@ -894,10 +949,10 @@ impl ConnectionHandler {
                 sid,
                 subject,
                 queue_group,
-                sender,
+                sink,
             } => {
                 let subscription = Subscription {
-                    sender,
+                    sink,
                     delivered: 0,
                     max: None,
                     subject: subject.to_owned(),
@@ -1036,7 +1091,7 @@ impl ConnectionHandler {
         let _ = self.info_sender.send(Some(info));
 
         self.subscriptions
-            .retain(|_, subscription| !subscription.sender.is_closed());
+            .retain(|_, subscription| !subscription.sink.is_closed());
 
         for (sid, subscription) in &self.subscriptions {
             self.connection.enqueue_write_op(&ClientOp::Subscribe {
