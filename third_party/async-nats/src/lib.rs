@@ -460,6 +460,10 @@ pub(crate) enum ClientOp {
 pub trait SubscriptionHandler: Send + Sync + 'static {
     /// One message; `false` ends the subscription (it is removed and unsubscribed).
     fn on_message(&mut self, message: Message) -> bool;
+
+    /// Called once the connection task has handed over every message it read so far (after
+    /// one or more `on_message` calls): a handler that batches passes its batch on here.
+    fn flush(&mut self) {}
 }
 
 /// Where a subscription's messages go.
@@ -511,6 +515,8 @@ impl Sink {
 struct Subscription {
     subject: Subject,
     sink: Sink,
+    /// A handler sink was given messages since its last `flush`.
+    unflushed: bool,
     queue_group: Option<String>,
     delivered: u64,
     max: Option<u64>,
@@ -539,6 +545,8 @@ pub(crate) struct ConnectionHandler {
     flush_observers: Vec<oneshot::Sender<()>>,
     is_draining: bool,
     drain_pings: VecDeque<u64>,
+    /// Subscriptions whose handler was given messages since the last `flush_handlers`.
+    unflushed: Vec<u64>,
 }
 
 impl ConnectionHandler {
@@ -564,6 +572,19 @@ impl ConnectionHandler {
             flush_observers: Vec::new(),
             is_draining: false,
             drain_pings: VecDeque::new(),
+            unflushed: Vec::new(),
+        }
+    }
+
+    /// Tells every handler given messages since the last call that they were all handed over.
+    fn flush_handlers(&mut self) {
+        for sid in self.unflushed.drain(..) {
+            if let Some(subscription) = self.subscriptions.get_mut(&sid) {
+                subscription.unflushed = false;
+                if let Sink::Handler(handler) = &mut subscription.sink {
+                    handler.flush();
+                }
+            }
         }
     }
 
@@ -630,19 +651,19 @@ impl ConnectionHandler {
                     }
                 }
 
-                loop {
+                let read_failed = loop {
                     match self.handler.connection.poll_read_op(cx) {
-                        Poll::Pending => break,
+                        Poll::Pending => break None,
                         Poll::Ready(Ok(Some(server_op))) => {
                             self.handler.handle_server_op(server_op);
                         }
-                        Poll::Ready(Ok(None)) => {
-                            return Poll::Ready(ExitReason::Disconnected(None))
-                        }
-                        Poll::Ready(Err(err)) => {
-                            return Poll::Ready(ExitReason::Disconnected(Some(err)))
-                        }
+                        Poll::Ready(Ok(None)) => break Some(ExitReason::Disconnected(None)),
+                        Poll::Ready(Err(err)) => break Some(ExitReason::Disconnected(Some(err))),
                     }
+                };
+                self.handler.flush_handlers();
+                if let Some(exit) = read_failed {
+                    return Poll::Ready(exit);
                 }
 
                 // Before handling any commands, drop any subscriptions which are draining
@@ -831,6 +852,10 @@ impl ConnectionHandler {
                     // subscription from the map and unsubscribe.
                     match subscription.sink.hand(message) {
                         Handed::Taken => {
+                            if matches!(subscription.sink, Sink::Handler(_)) && !subscription.unflushed {
+                                subscription.unflushed = true;
+                                self.unflushed.push(sid);
+                            }
                             subscription.delivered += 1;
                             // if this `Subscription` has set `max` value, check if it
                             // was reached. If yes, remove the `Subscription` and in
@@ -953,6 +978,7 @@ impl ConnectionHandler {
             } => {
                 let subscription = Subscription {
                     sink,
+                    unflushed: false,
                     delivered: 0,
                     max: None,
                     subject: subject.to_owned(),
