@@ -720,27 +720,26 @@ impl Subscription {
 }
 
 /// Feeds a core subscription's pending queue from async-nats' connection task (async-nats
-/// patch 6), one message at a time. Dropped by async-nats when the subscription ends
-/// (unsubscribed, drained, its maximum reached, the connection closed): then the
-/// subscription delivers what is queued and ends.
+/// patch 6): messages are batched until async-nats has handed over what it read (`flush`),
+/// so the queue's lock is taken once per read, not per message. Dropped by async-nats when
+/// the subscription ends (unsubscribed, drained, its maximum reached, the connection closed):
+/// then the subscription delivers what is queued and ends.
 struct CoreHandler {
     sub: Arc<Subscription>,
-    /// Reused for every message.
     batch: Vec<async_nats::Message>,
 }
 
 impl CoreHandler {
     fn new(sub: Arc<Subscription>) -> CoreHandler {
-        CoreHandler { sub, batch: Vec::with_capacity(1) }
+        CoreHandler { sub, batch: Vec::new() }
     }
-}
 
-impl async_nats::SubscriptionHandler for CoreHandler {
-    fn on_message(&mut self, message: async_nats::Message) -> bool {
-        if !self.sub.is_active() {
-            return false;
+    /// Queues the batch; false once the subscription should end (its maximum reached, or a
+    /// panic, reported to the error callback).
+    fn queue_batch(&mut self) -> bool {
+        if self.batch.is_empty() {
+            return true;
         }
-        self.batch.push(message);
         // This runs on async-nats' connection task: a panic here must not take it down.
         let queued = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.sub.enqueue(&mut self.batch)));
         self.batch.clear();
@@ -752,14 +751,30 @@ impl async_nats::SubscriptionHandler for CoreHandler {
                     crate::client::error::panic_text(payload.as_ref())
                 );
                 self.sub.conn.send_event(error_event(Some(self.sub.clone()), ErrorKind::Panic, text));
+                self.sub.source_ended();
                 false
             }
         }
     }
 }
 
+impl async_nats::SubscriptionHandler for CoreHandler {
+    fn on_message(&mut self, message: async_nats::Message) -> bool {
+        if !self.sub.is_active() || self.sub.ended.load(Ordering::Acquire) {
+            return false;
+        }
+        self.batch.push(message);
+        self.batch.len() < BATCH || self.queue_batch()
+    }
+
+    fn flush(&mut self) {
+        self.queue_batch();
+    }
+}
+
 impl Drop for CoreHandler {
     fn drop(&mut self) {
+        self.queue_batch();
         self.sub.conn.core_subs.remove(&self.sub);
         self.sub.source_ended();
     }
