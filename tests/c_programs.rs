@@ -338,7 +338,9 @@ fn valgrind_clean() {
     let have = Command::new("valgrind").arg("--version").output().map(|o| o.status.success()).unwrap_or(false);
     assert!(have, "valgrind is required (apt-get install valgrind; .ci/run installs it)");
     let (plain, js) = (Server::start(), js_server());
-    for src in ["examples-c/demo.c", "tests/c/test_api.c", "tests/c/test_core.c", "tests/c/test_js.c"] {
+    for src in
+        ["examples-c/demo.c", "examples-c/epoll.c", "tests/c/test_api.c", "tests/c/test_core.c", "tests/c/test_js.c"]
+    {
         let srv = if src.ends_with("test_js.c") { &js } else { &plain };
         let bin = build(src);
         let o = run_cmd(
