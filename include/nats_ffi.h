@@ -52,12 +52,12 @@
 /**
  * Default number of threads of the shared delivery pool.
  */
-#define NATS_DELIVERY_POOL_DEFAULT_SIZE DEFAULT_POOL_SIZE
+#define NATS_DELIVERY_POOL_DEFAULT_SIZE 4
 
 /**
  * Largest accepted delivery pool size.
  */
-#define NATS_DELIVERY_POOL_MAX_SIZE MAX_POOL_SIZE
+#define NATS_DELIVERY_POOL_MAX_SIZE 1024
 
 /**
  * Default pending limit of a subscription in messages, as nats.c: 65536.
@@ -2727,6 +2727,16 @@ void nats_subscription_free(struct nats_subscription *sub);
  * The library's version as a static string, e.g. "0.1.0 (async-nats 0.51)". Never NULL.
  */
 const char *nats_ffi_version(void);
+
+/**
+ * Checks at run time that this library serves programs built against header version
+ * `major.minor`: pass `NATS_FFI_VERSION_MAJOR, NATS_FFI_VERSION_MINOR` at startup. The ABI
+ * policy: in 0.x the ABI may change between minor versions (each change is in the
+ * CHANGELOG; the SONAME stays `libnats_ffi.so.0`), so the minor must match; from 1.0 the
+ * major must match and the library's minor be at least the program's.
+ * Errors: `NATS_ERR_INVALID_ARGUMENT` when incompatible (`nats_last_error()` names both).
+ */
+nats_status nats_ffi_check_version(uint32_t major, uint32_t minor);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -440,7 +440,14 @@ impl Driver {
                 let _ = nats_status_is_retryable(any_enum(r, 30));
                 let _ = CStr::from_ptr(nats_last_error()).to_bytes();
                 let _ = CStr::from_ptr(nats_ffi::nats_ffi_version()).to_bytes();
-                self.called.extend(["nats_status_is_retryable", "nats_last_error", "nats_ffi_version"]);
+                let st = nats_ffi::nats_ffi_check_version(r.below(3) as u32, r.below(3) as u32);
+                assert!(st == NATS_OK || st == NATS_ERR_INVALID_ARGUMENT, "nats_ffi_check_version: {st:?}");
+                self.called.extend([
+                    "nats_status_is_retryable",
+                    "nats_last_error",
+                    "nats_ffi_version",
+                    "nats_ffi_check_version",
+                ]);
                 None
             }),
         }

@@ -349,3 +349,16 @@ fn core_client_calls_reject_bad_input() {
     }
     assert_eq!(c.status(), NATS_CONN_STATUS_CONNECTED, "the connection survived all of it");
 }
+
+/// `nats_ffi_check_version`: this header's version passes; another minor (0.x) or major fails
+/// with an explanation.
+#[test]
+fn check_version_follows_the_abi_policy() {
+    use nats_ffi::*;
+    assert_eq!(nats_ffi_check_version(NATS_FFI_VERSION_MAJOR, NATS_FFI_VERSION_MINOR), NATS_OK);
+    for (major, minor) in [(NATS_FFI_VERSION_MAJOR, NATS_FFI_VERSION_MINOR + 1), (1, 0), (u32::MAX, 0)] {
+        assert_eq!(nats_ffi_check_version(major, minor), NATS_ERR_INVALID_ARGUMENT);
+        let why = unsafe { std::ffi::CStr::from_ptr(nats_last_error()) }.to_string_lossy().into_owned();
+        assert!(why.contains("this library is 0.1"), "{why}");
+    }
+}

@@ -179,3 +179,98 @@ fn doxygen_reference_builds_without_warnings() {
     assert!(o.status.success() && warnings.trim().is_empty(), "doxygen warnings:\n{warnings}");
     assert!(out.path().join("html/nats__ffi_8h.html").exists(), "no HTML reference");
 }
+
+/// `include/nats_ffi_cdef.h`: the header as plain declarations for cffi's `ffi.cdef` and
+/// LuaJIT's `ffi.cdef`, which take no preprocessor lines: the conditionals resolved as for
+/// C99 by the C preprocessor (comments dropped), and every `#define` constant as an enum.
+fn generate_cdef(header: &str) -> String {
+    let mut constants = String::new();
+    let mut body = String::new();
+    for line in header.lines() {
+        let t = line.trim_start();
+        if let Some(def) = t.strip_prefix("#define ") {
+            let (name, value) = def.split_once(' ').unwrap_or((def, ""));
+            if !value.is_empty() {
+                constants.push_str(&format!("enum {{ {name} = {} }};\n", value.trim()));
+            }
+            continue;
+        }
+        if t.starts_with("#include") || t.starts_with("#ifndef NATS_FFI_H") {
+            continue;
+        }
+        body.push_str(line);
+        body.push('\n');
+    }
+    // The include guard's #endif is the last one.
+    let guard_end = body.rfind("#endif").expect("include guard");
+    body.replace_range(guard_end.., "");
+    let mut cpp = Command::new("cc")
+        .args(["-E", "-P", "-std=c99", "-x", "c", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("cc");
+    use std::io::Write;
+    cpp.stdin.take().unwrap().write_all(body.as_bytes()).unwrap();
+    let out = cpp.wait_with_output().unwrap();
+    assert!(out.status.success(), "the preprocessor rejected the header");
+    let declarations: Vec<&str> =
+        std::str::from_utf8(&out.stdout).unwrap().lines().filter(|l| !l.trim().is_empty()).collect();
+    format!("{constants}{}\n", declarations.join("\n"))
+}
+
+#[test]
+fn cdef_is_fresh() {
+    let path = root().join("include/nats_ffi_cdef.h");
+    let fresh = generate_cdef(&generate());
+    assert!(!fresh.contains('#'), "no preprocessor line may remain");
+    if std::env::var_os("NATS_FFI_BLESS").is_some() {
+        std::fs::write(&path, &fresh).unwrap();
+        return;
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == fresh,
+        "include/nats_ffi_cdef.h is stale: regenerate it with `NATS_FFI_BLESS=1 cargo test --test header` and commit it"
+    );
+}
+
+/// Python's cffi and LuaJIT accept the cdef file as is, and see its functions and constants.
+#[test]
+fn cdef_loads_in_cffi_and_luajit() {
+    let path = root().join("include/nats_ffi_cdef.h");
+    let python = "import cffi, sys\nffi = cffi.FFI()\nffi.cdef(open(sys.argv[1]).read())\n\
+                  lib = ffi.dlopen(None)\nassert ffi.typeof('nats_connection *')\nprint('cffi ok')\n";
+    let o = Command::new("python3").args(["-c", python]).arg(&path).output().expect("python3");
+    assert!(
+        o.status.success(),
+        "cffi rejected the cdef file (apt-get install python3-cffi): {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("cdef.lua");
+    let lua = "local ffi = require('ffi')\nffi.cdef(io.open(arg[1]):read('*a'))\n\
+               assert(ffi.C.NATS_MAX_CONTROL_LINE == 4096)\nassert(ffi.sizeof('nats_statistics') == 40)\n\
+               assert(ffi.C.NATS_ERR_TIMEOUT ~= nil)\nprint('luajit ok')\n";
+    std::fs::write(&script, lua).unwrap();
+    let o = Command::new("luajit").arg(&script).arg(&path).output().expect("luajit (apt-get install luajit)");
+    assert!(o.status.success(), "LuaJIT rejected the cdef file: {}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// THIRD-PARTY-NOTICES lists every crate linked in, as `scripts/third-party-notices.py`
+/// generates it from Cargo.lock.
+#[test]
+fn third_party_notices_are_fresh() {
+    let o = Command::new(root().join("scripts/third-party-notices.py")).output().expect("python3");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let path = root().join("THIRD-PARTY-NOTICES");
+    if std::env::var_os("NATS_FFI_BLESS").is_some() {
+        std::fs::write(&path, &o.stdout).unwrap();
+        return;
+    }
+    let committed = std::fs::read(&path).unwrap_or_default();
+    assert!(
+        committed == o.stdout,
+        "THIRD-PARTY-NOTICES is stale: regenerate it with `NATS_FFI_BLESS=1 cargo test --test header` and commit it"
+    );
+}

@@ -11,9 +11,12 @@ use crate::client::delivery::{self, DEFAULT_POOL_SIZE, MAX_POOL_SIZE};
 use std::time::Duration;
 
 /// Default number of threads of the shared delivery pool.
-pub const NATS_DELIVERY_POOL_DEFAULT_SIZE: usize = DEFAULT_POOL_SIZE;
+pub const NATS_DELIVERY_POOL_DEFAULT_SIZE: usize = 4;
 /// Largest accepted delivery pool size.
-pub const NATS_DELIVERY_POOL_MAX_SIZE: usize = MAX_POOL_SIZE;
+pub const NATS_DELIVERY_POOL_MAX_SIZE: usize = 1024;
+// The header needs literals; the client's values are the ones that count.
+const _: () =
+    assert!(NATS_DELIVERY_POOL_DEFAULT_SIZE == DEFAULT_POOL_SIZE && NATS_DELIVERY_POOL_MAX_SIZE == MAX_POOL_SIZE);
 
 /// Runs callbacks on the application's thread. Every callback of the connections set up
 /// with `nats_options_set_dispatcher` — messages (core, JetStream push, pull consume and
