@@ -331,6 +331,21 @@ fn cxx_api(mode: Mode) {
     assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains(" passed, 0 failed"), "{}", text(&o));
 }
 
+/// The C++17 wrapper (include/nats_ffi.hpp): its tests and the example.
+fn cxx_wrapper(mode: Mode) {
+    let (srv, js) = (Server::start(), js_server());
+    let o = run(&build_as("tests/c/test_hpp.cpp", mode), &[&srv.url(), &js.url()], Duration::from_secs(60));
+    println!("{}", text(&o));
+    assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains(" passed, 0 failed"), "{}", text(&o));
+    let o = run(&build_as("examples-c/hello.cpp", mode), &[&srv.url()], Duration::from_secs(60));
+    assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains("reply: hello, world"), "{}", text(&o));
+}
+
+#[test]
+fn cxx_wrapper_tests() {
+    cxx_wrapper(Mode::Plain);
+}
+
 /// valgrind over the demo and the C API and core tests: no memory errors, no definite leaks. (The
 /// process-wide runtime is deliberately never torn down, so "still reachable" is expected.)
 #[test]
@@ -437,6 +452,7 @@ fn sanitizers_clean() {
         c_api,
         c_core,
         cxx_api,
+        cxx_wrapper,
     ] {
         run(Mode::Sanitized);
     }

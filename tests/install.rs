@@ -77,6 +77,18 @@ fn install_then_build_and_run_consumers() {
         .arg(&build)
         .arg(format!("-DCMAKE_PREFIX_PATH={}", prefix.display())));
     run(Command::new("cmake").arg("--build").arg(&build));
+    // The C++ wrapper from the installed headers.
+    let cflags = run(Command::new("pkg-config")
+        .args(["--cflags", "--libs", "nats_ffi"])
+        .env("PKG_CONFIG_PATH", lib.join("pkgconfig")));
+    let mut cxx = Command::new("c++");
+    cxx.args(["-std=c++17", "-Wall", "-Wextra", "-Werror", "-pedantic"])
+        .arg(root().join("examples-c/hello.cpp"))
+        .args(cflags.split_whitespace())
+        .arg(format!("-Wl,-rpath,{}", lib.display()))
+        .arg("-o")
+        .arg(out.join("hello_cpp"));
+    run(&mut cxx);
     let needed = run(Command::new("readelf").arg("-d").arg(out.join("consumer_shared")));
     assert!(needed.contains("[libnats_ffi.so.0]"), "programs record the SONAME: {needed}");
     let static_needed = run(Command::new("readelf").arg("-d").arg(out.join("consumer_static")));
@@ -92,6 +104,8 @@ fn install_then_build_and_run_consumers() {
         let said = run(Command::new(&bin).arg(server.url()));
         assert!(said.contains("consumer OK"), "{bin:?}: {said}");
     }
+    let said = run(Command::new(out.join("hello_cpp")).arg(server.url()));
+    assert!(said.contains("reply: hello, world"), "{said}");
 
     // --destdir stages under another root, paths still naming the prefix.
     let stage = tmp.path().join("stage");

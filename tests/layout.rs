@@ -91,6 +91,7 @@ fn home_of(function: &str) -> &'static str {
         ("last_error", "status"),
         ("string", "strings"),
         ("ffi_version", "version"),
+        ("ffi_check_version", "version"),
         ("ffi_set_delivery", "delivery"),
         ("dispatcher_", "delivery"),
     ];
