@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-nats-server.sh
+scripts/install-python-deps.sh
 # Style gates first: formatting (rustfmt.toml) and lints, warnings as errors.
 cargo fmt --check
 cargo clippy --locked --all-targets -- -D warnings
