@@ -536,3 +536,27 @@ fn pooled_subscriptions_start_no_threads() {
     std::iter::once(first).chain(subs).for_each(|s| unsafe { nats_subscription_free(s) });
     assert!(wait_until(WAIT, || seen.freed.load(Ordering::SeqCst) == 2000));
 }
+
+/// One dispatcher serves several connections: each one's callbacks run in the same dispatch,
+/// in order per subscription.
+#[test]
+fn one_dispatcher_serves_several_connections() {
+    let server = Server::start();
+    let d = dispatcher();
+    let seen = Seen::leak();
+    let conns: Vec<Conn> = (0..3).map(|_| dispatched_opts(&server, &d).connect().unwrap()).collect();
+    let subs: Vec<_> =
+        conns.iter().enumerate().map(|(i, c)| subscribe(c, &format!("multi.{i}"), Some(on_msg), seen)).collect();
+    conns.iter().for_each(|c| c.flush());
+    let publisher = Conn::to(&server.url());
+    for i in 0..3 {
+        for _ in 0..10 {
+            ok(publisher.publish(&format!("multi.{i}"), b"x"));
+        }
+    }
+    publisher.flush();
+    assert!(dispatch_until(&d, WAIT, || seen.count("msg") == 30));
+    assert_eq!(seen.threads(), HashSet::from([std::thread::current().id()]));
+    subs.iter().for_each(|s| unsafe { nats_subscription_free(*s) });
+    assert!(dispatch_until(&d, WAIT, || seen.freed.load(Ordering::SeqCst) == 3));
+}

@@ -107,6 +107,25 @@ fn install_then_build_and_run_consumers() {
     let said = run(Command::new(out.join("hello_cpp")).arg(server.url()));
     assert!(said.contains("reply: hello, world"), "{said}");
 
+    // The Python and LuaJIT bindings over the installed library and cdef header.
+    let js = js::js_server();
+    let installed_so = lib.join("libnats_ffi.so.0");
+    let said = run(Command::new(root().join(".venv/bin/python"))
+        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
+        .arg(root().join("bindings/python/tests"))
+        .env("PYTHONPATH", root().join("bindings/python"))
+        .env("NATS_FFI_LIB", &installed_so)
+        .env("NATS_URL", server.url())
+        .env("NATS_JS_URL", js.url()));
+    assert!(said.contains(" passed") && !said.contains("failed"), "{said}");
+    let said = run(Command::new("luajit")
+        .arg(root().join("bindings/lua/tests/test_nats_ffi.lua"))
+        .arg(root().join("bindings/lua"))
+        .env("NATS_FFI_LIB", &installed_so)
+        .env("NATS_FFI_CDEF", prefix.join("include/nats_ffi_cdef.h"))
+        .env("NATS_URL", server.url()));
+    assert!(said.contains(" passed, 0 failed"), "{said}");
+
     // --destdir stages under another root, paths still naming the prefix.
     let stage = tmp.path().join("stage");
     run(Command::new(root().join("scripts/install.sh")).args(["--prefix", "/opt/nats"]).arg("--destdir").arg(&stage));

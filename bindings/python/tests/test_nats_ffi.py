@@ -82,7 +82,7 @@ def test_a_raising_callback_does_not_stop_delivery():
         assert wait_for(lambda: seen == [b"ok"])
 
 
-def test_jetstream_publish_and_pull_consume():
+def test_jetstream_publish_fetch_and_consume():
     with nats_ffi.connect(JS_URL) as nc:
         js = nc.jetstream()
         js.add_stream("PY", ["py.js.>"])
@@ -97,6 +97,18 @@ def test_jetstream_publish_and_pull_consume():
             got += [m.data for m in batch]
         assert got == [b"m%d" % i for i in range(5)]
         assert consumer.fetch(batch=1, timeout=0.2) == []
+        for i in range(5, 10):
+            js.publish("py.js.x", b"m%d" % i)
+        consumed = []
+
+        def on_msg(m):
+            m.ack()
+            consumed.append(m.data)
+
+        sub = js.pull_consumer("PY", "consumer").consume(on_msg)
+        assert wait_for(lambda: len(consumed) == 10)
+        assert consumed == [b"m%d" % i for i in range(10)]
+        sub.unsubscribe()
 
 
 def test_key_value():

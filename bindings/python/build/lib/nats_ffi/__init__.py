@@ -136,6 +136,19 @@ def _on_msg(ud, sub, msg):
         traceback.print_exc()
 
 
+@ffi.callback("void(void *, nats_subscription *, const nats_msg *)")
+def _on_js_msg(ud, sub, msg):
+    # JetStream deliveries: an owned copy, so that the callback can acknowledge it.
+    try:
+        copy = ffi.new("nats_msg **")
+        _check(lib.nats_msg_clone(msg, copy), "nats_msg_clone")
+        ffi.from_handle(ud)(Msg(copy[0], owned=True))
+    except Exception:
+        import traceback
+
+        traceback.print_exc()
+
+
 @ffi.callback("void(void *)")
 def _on_free(ud):
     with _callbacks_lock:
@@ -323,6 +336,21 @@ class JetStream:
 class PullConsumer:
     def __init__(self, raw):
         self._raw = raw
+        self._consuming = []
+
+    def consume(self, callback):
+        """Consumes continuously: `callback(msg)` for each message (acknowledge with
+        `msg.ack()`); returns the Subscription (unsubscribe to stop)."""
+        handle = _register(lambda m: callback(m))
+        out = ffi.new("nats_subscription **")
+        status = lib.nats_pull_consumer_consume(self._raw, _on_js_msg, handle, _on_free, out)
+        if status != lib.NATS_OK:
+            with _callbacks_lock:
+                _callbacks.pop(_addr(handle), None)
+            raise NatsError(status, "nats_pull_consumer_consume")
+        sub = Subscription(out[0], self._consuming)
+        self._consuming.append(sub)
+        return sub
 
     def fetch(self, batch=10, timeout=5.0):
         """Up to `batch` messages, waiting at most `timeout` seconds; acknowledge each."""
