@@ -43,11 +43,17 @@ fn python_binding_tests() {
 fn python_binding_pip_installs() {
     let dir = tempfile::tempdir().unwrap();
     let site = dir.path().join("site");
+    // From a copy, so that the build leaves nothing in the source tree.
+    let package = dir.path().join("package");
+    std::fs::create_dir_all(package.join("nats_ffi")).unwrap();
+    for file in ["pyproject.toml", "nats_ffi/__init__.py", "nats_ffi/nats_ffi_cdef.h"] {
+        std::fs::copy(root().join("bindings/python").join(file), package.join(file)).unwrap();
+    }
     output(
         Command::new(root().join(".venv/bin/pip"))
             .args(["install", "-q", "--no-build-isolation", "--no-deps", "--target"])
             .arg(&site)
-            .arg(root().join("bindings/python")),
+            .arg(&package),
     );
     let said = output(
         Command::new(root().join(".venv/bin/python"))
