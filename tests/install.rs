@@ -43,7 +43,7 @@ fn install_then_build_and_run_consumers() {
     assert!(sections.contains(".gnu_debuglink") && !sections.contains(".debug_info"), "{sections}");
     assert!(run(Command::new("readelf").arg("-S").arg(lib.join("libnats_ffi.so.0.1.0.debug"))).contains(".debug_info"));
     let size = std::fs::metadata(&so).unwrap().len();
-    assert!(size <= 6 << 20, "the installed .so is {size} bytes");
+    assert!(size <= 6_000_000, "the installed .so is {size} bytes");
 
     // Only the C API is global, in both libraries.
     let shared = defined_globals(&so, true);

@@ -28,8 +28,8 @@ pub(crate) struct Backoff {
 impl Backoff {
     /// A closed connection's loop sleeps instead of dialing servers: async-nats offers no way
     /// to stop a reconnect loop.
-    pub(crate) fn delay(&self, closed: &watch::Sender<bool>, attempts: usize) -> Duration {
-        if *closed.borrow() {
+    pub(crate) fn delay(&self, closed: &crate::client::connection::ClosedSignal, attempts: usize) -> Duration {
+        if closed.is_set() {
             return Duration::from_secs(365 * 24 * 3600);
         }
         let ever_connected = self.stats.get().is_some_and(|s| s.connects.load(Ordering::Relaxed) > 0);
