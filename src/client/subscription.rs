@@ -308,6 +308,11 @@ impl Subscription {
         if conn.is_closed() {
             sub.source_ended();
         }
+        // Ended already (its handler may have been dropped before the entry was made): no
+        // entry may outlive it.
+        if sub.ended.load(Ordering::Acquire) {
+            conn.core_subs.remove(&sub);
+        }
         Ok(sub)
     }
 
@@ -782,25 +787,28 @@ impl Drop for CoreHandler {
 
 /// A connection's live core subscriptions, ended together when the connection closes
 /// (async-nats drops their handlers only once its connection task exits, which a close
-/// while reconnecting does not wait for).
+/// while reconnecting does not wait for). Entries hold the subscription, so that an address
+/// names one subscription for as long as its entry exists; the handler's drop removes it.
 #[derive(Default)]
 pub(crate) struct CoreSubscriptions {
-    live: Mutex<std::collections::HashMap<usize, std::sync::Weak<Subscription>>>,
+    live: Mutex<std::collections::HashMap<usize, Arc<Subscription>>>,
 }
 
 impl CoreSubscriptions {
     fn add(&self, sub: &Arc<Subscription>) {
-        self.live.lock().unwrap_or_else(|p| p.into_inner()).insert(Arc::as_ptr(sub).addr(), Arc::downgrade(sub));
+        self.live.lock().unwrap_or_else(|p| p.into_inner()).insert(Arc::as_ptr(sub).addr(), sub.clone());
     }
 
-    fn remove(&self, sub: &Subscription) {
-        self.live.lock().unwrap_or_else(|p| p.into_inner()).remove(&std::ptr::from_ref(sub).addr());
+    fn remove(&self, sub: &Arc<Subscription>) {
+        let removed = self.live.lock().unwrap_or_else(|p| p.into_inner()).remove(&Arc::as_ptr(sub).addr());
+        // Dropped outside the lock: it may be the last reference.
+        drop(removed);
     }
 
     /// The connection closed: every core subscription delivers what it has queued and ends.
     pub(crate) fn end_all(&self) {
-        let live: Vec<_> = self.live.lock().unwrap_or_else(|p| p.into_inner()).drain().collect();
-        live.iter().filter_map(|(_, sub)| sub.upgrade()).for_each(|sub| sub.source_ended());
+        let live: Vec<_> = self.live.lock().unwrap_or_else(|p| p.into_inner()).drain().map(|(_, sub)| sub).collect();
+        live.iter().for_each(|sub| sub.source_ended());
     }
 }
 
