@@ -94,6 +94,11 @@ impl Stats {
         self.out_msgs.fetch_add(1, Ordering::Relaxed);
         self.out_bytes.fetch_add(bytes as u64, Ordering::Relaxed);
     }
+    /// Takes back a `sent` whose message was refused.
+    fn unsent(&self, bytes: usize) {
+        self.out_msgs.fetch_sub(1, Ordering::Relaxed);
+        self.out_bytes.fetch_sub(bytes as u64, Ordering::Relaxed);
+    }
 }
 
 /// Where a connection is in its life.
@@ -415,9 +420,12 @@ impl Connection {
         check_control_line("publish", &[m.subject, m.reply.unwrap_or("")], 0)?;
         let blocking = if runtime::on_runtime_thread() { Blocking::Refused } else { Blocking::Allowed };
         let connected = || self.client.connection_state() == async_nats::connection::State::Connected;
-        self.outbox.publish(&m, self.client.max_payload(), connected, self.request_timeout, blocking)?;
+        // Counted before the hand-over: a reply to this message may reach its requester (who
+        // then reads our statistics) before this thread runs again.
         self.stats.sent(m.payload.len());
-        Ok(())
+        self.outbox
+            .publish(&m, self.client.max_payload(), connected, self.request_timeout, blocking)
+            .inspect_err(|_| self.stats.unsent(m.payload.len()))
     }
 
     /// Writes out everything queued, then makes a round trip through the server (see
