@@ -239,16 +239,9 @@ impl Scheduler {
 
     /// Waits at most `limit` until a lane is queued; whether one is.
     pub(crate) fn wait(&self, limit: Duration) -> bool {
-        let deadline = crate::client::runtime::deadline_after(limit);
-        let mut q = self.lock();
-        while q.lanes.is_empty() {
-            let now = Instant::now();
-            if now >= deadline {
-                return false;
-            }
-            q = self.ready.wait_timeout(q, deadline - now).unwrap_or_else(|p| p.into_inner()).0;
-        }
-        true
+        let q = self.lock();
+        let (q, _) = self.ready.wait_timeout_while(q, limit, |q| q.lanes.is_empty()).unwrap_or_else(|p| p.into_inner());
+        !q.lanes.is_empty()
     }
 
     /// The socket's reading end (for a dispatcher).

@@ -164,20 +164,24 @@ pub(crate) fn delivering_sub(sub: &Subscription) -> bool {
     DELIVERING.with(|d| d.get().1 == std::ptr::from_ref(sub).addr())
 }
 
-/// Marks the thread as delivering for a subscription until dropped (pool and dispatcher
-/// threads deliver for many, one after the other).
-struct Delivering((usize, usize));
+/// Marks the calling thread, in a thread-local, as running the handlers of one thing (a
+/// subscription, a watch, a JetStream context's acks) until dropped, then restores the
+/// previous mark: pool and dispatcher threads run many lanes one after the other, and a
+/// blocking call made from a handler checks the mark to avoid waiting on itself.
+pub(crate) struct Marker<T: Copy + 'static> {
+    key: &'static std::thread::LocalKey<Cell<T>>,
+    outer: T,
+}
 
-impl Delivering {
-    fn enter(sub: &Arc<Subscription>) -> Delivering {
-        let now = (Arc::as_ptr(sub.connection()).addr(), Arc::as_ptr(sub).addr());
-        Delivering(DELIVERING.with(|d| d.replace(now)))
+impl<T: Copy + 'static> Marker<T> {
+    pub(crate) fn set(key: &'static std::thread::LocalKey<Cell<T>>, value: T) -> Marker<T> {
+        Marker { key, outer: key.with(|k| k.replace(value)) }
     }
 }
 
-impl Drop for Delivering {
+impl<T: Copy + 'static> Drop for Marker<T> {
     fn drop(&mut self) {
-        DELIVERING.with(|d| d.set(self.0));
+        self.key.with(|k| k.set(self.outer));
     }
 }
 
@@ -194,7 +198,8 @@ impl Work for SubscriptionWork {
         let mut handler = self.handler.lock().unwrap_or_else(|p| p.into_inner());
         let Some(cb) = handler.as_mut() else { return (0, Progress::Finished) };
         let mut batch = self.batch.lock().unwrap_or_else(|p| p.into_inner());
-        let marker = Delivering::enter(&self.sub);
+        let marker =
+            Marker::set(&DELIVERING, (Arc::as_ptr(self.sub.connection()).addr(), Arc::as_ptr(&self.sub).addr()));
         let mut ran = 0;
         loop {
             if batch.is_empty() {
@@ -243,15 +248,20 @@ impl SubscriptionWork {
 /// the lane the subscription notifies when messages are queued.
 pub(crate) fn start(sub: &Arc<Subscription>, cb: Callback) -> Result<Lane> {
     let conn = sub.connection().clone();
-    let work =
-        Arc::new(SubscriptionWork { sub: sub.clone(), handler: Mutex::new(None), batch: Mutex::new(VecDeque::new()) });
-    let lane = conn.executor.lane("nats-ffi-sub", work.clone())?;
+    // The handler is in place (and counted) before the lane exists, so that no run of the
+    // lane can find the work without it.
+    conn.deliveries.started();
+    let work = Arc::new(SubscriptionWork {
+        sub: sub.clone(),
+        handler: Mutex::new(Some(cb)),
+        batch: Mutex::new(VecDeque::new()),
+    });
+    let lane = conn.executor.lane("nats-ffi-sub", work.clone()).inspect_err(|_| conn.deliveries.finished())?;
     // From here the subscription owns the handler (had the lane not been set up, the call
     // would fail and leave what it holds to the caller).
-    let mut cb = cb;
-    cb.accepted();
-    *work.handler.lock().unwrap_or_else(|p| p.into_inner()) = Some(cb);
-    conn.deliveries.started();
+    if let Some(cb) = work.handler.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+        cb.accepted();
+    }
     Ok(lane)
 }
 

@@ -3,6 +3,7 @@
 
 use crate::client::connection::Connection;
 use crate::client::delivery::jobs::{JobQueue, JobSender};
+use crate::client::delivery::Marker;
 use crate::client::error::*;
 use crate::client::jetstream::acks::{AckRouter, Deliver, Resend};
 use crate::client::runtime;
@@ -11,7 +12,7 @@ use async_nats::jetstream::{self, context::PublishErrorKind, message::PublishMes
 use bytes::Bytes;
 use std::cell::Cell;
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A context's settings.
 #[derive(Clone, Debug)]
@@ -397,14 +398,11 @@ impl JetStream {
 
     /// Takes an acknowledgement slot if one frees up within `limit`.
     fn try_take_ack_slot(&self, limit: Duration) -> bool {
-        let deadline = crate::client::runtime::deadline_after(limit);
-        let mut n = self.acks.lock().unwrap_or_else(|p| p.into_inner());
-        while *n >= self.max_pending_acks {
-            let now = Instant::now();
-            if now >= deadline {
-                return false;
-            }
-            n = self.acks_done.wait_timeout(n, deadline - now).unwrap_or_else(|p| p.into_inner()).0;
+        let n = self.acks.lock().unwrap_or_else(|p| p.into_inner());
+        let full = |n: &mut usize| *n >= self.max_pending_acks;
+        let (mut n, _) = self.acks_done.wait_timeout_while(n, limit, full).unwrap_or_else(|p| p.into_inner());
+        if *n >= self.max_pending_acks {
+            return false;
         }
         *n += 1;
         true
@@ -422,9 +420,9 @@ impl JetStream {
         let deliver: Deliver = Box::new(move |handler, result| {
             let weak = weak.clone();
             queue.send(Box::new(move || {
-                let outer = ACKING_FOR.with(|a| a.replace(id));
+                let marker = Marker::set(&ACKING_FOR, id);
                 handler(result);
-                ACKING_FOR.with(|a| a.set(outer));
+                drop(marker);
                 if let Some(js) = weak.upgrade() {
                     js.ack_done();
                 }
@@ -462,15 +460,8 @@ impl JetStream {
 
     /// Waits at most `limit` until every outstanding acknowledgement was handled.
     fn wait_acks_done(&self, limit: Duration) -> bool {
-        let deadline = crate::client::runtime::deadline_after(limit);
-        let mut n = self.acks.lock().unwrap_or_else(|p| p.into_inner());
-        while *n > 0 {
-            let now = Instant::now();
-            if now >= deadline {
-                return false;
-            }
-            n = self.acks_done.wait_timeout(n, deadline - now).unwrap_or_else(|p| p.into_inner()).0;
-        }
-        true
+        let n = self.acks.lock().unwrap_or_else(|p| p.into_inner());
+        let (n, _) = self.acks_done.wait_timeout_while(n, limit, |n| *n > 0).unwrap_or_else(|p| p.into_inner());
+        *n == 0
     }
 }

@@ -2,6 +2,7 @@
 //! history, and watching keys with a handler on a thread of its own.
 
 use crate::client::delivery::jobs::JobQueue;
+use crate::client::delivery::Marker;
 use crate::client::error::*;
 use crate::client::events::error_event;
 use crate::client::jetstream::context::{js_error, JetStream};
@@ -308,9 +309,8 @@ impl WatchState {
         if !self.stopped.load(Ordering::Acquire) {
             let mut handler = self.handler.lock().unwrap_or_else(|p| p.into_inner());
             if let Some(h) = handler.as_mut() {
-                let outer = WATCHING.with(|w| w.replace(Arc::as_ptr(self).addr()));
+                let _marker = Marker::set(&WATCHING, Arc::as_ptr(self).addr());
                 h.on_entry(e);
-                WATCHING.with(|w| w.set(outer));
             }
         }
         if self.stopped.load(Ordering::Acquire) {
