@@ -995,3 +995,100 @@ fn reconnect_buffer_zero_refuses_while_disconnected() {
     check(c.publish("x", b"y"), NATS_ERR_BUFFER_FULL);
     check(c.publish("x", b"y"), NATS_ERR_BUFFER_FULL);
 }
+
+/// A subscription made after publishes to its own subject does not receive them: the SUB
+/// goes to the server after everything published before it on this connection (as in
+/// nats.c, where both share one buffer). Before, the SUB could overtake publishes still in
+/// the library's buffer and the new subscription received messages published before it.
+#[test]
+fn subscribe_stays_behind_earlier_publishes() {
+    let srv = Server::start();
+    let c = Conn::to(&srv.url());
+    for round in 0..20 {
+        let subject = format!("behind.{round}");
+        for _ in 0..5000 {
+            ok(c.publish(&subject, b"published before the subscription"));
+        }
+        let sub = sync_sub(&c, &subject);
+        c.flush();
+        let early = next(sub, 100);
+        unsafe { nats_subscription_free(sub) };
+        assert_eq!(early.err(), Some(NATS_ERR_TIMEOUT), "round {round}: a message published before the SUB arrived");
+    }
+}
+
+/// What a callback of `callback_sees_its_handle_only_after_subscribe_returned` shares with
+/// the test: where `nats_subscribe` writes the handle, and what the callbacks saw.
+struct HandleWatch {
+    out: std::sync::atomic::AtomicPtr<nats_subscription>,
+    early: AtomicUsize,
+    calls: AtomicUsize,
+}
+
+unsafe extern "C" fn note_handle(ud: *mut c_void, sub: *mut nats_subscription, _msg: *const nats_msg) {
+    let w = &*(ud as *const HandleWatch);
+    w.calls.fetch_add(1, Ordering::SeqCst);
+    if w.out.load(Ordering::SeqCst) != sub {
+        w.early.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A callback may free its own subscription, so it must never run before `nats_subscribe`
+/// has handed the handle to the caller: freeing a reference the caller does not hold yet
+/// freed the subscription under the call (a double free seen under ASan). Messages flow on
+/// the subject the whole time, so the first one can arrive while the call is still running.
+#[test]
+fn callback_sees_its_handle_only_after_subscribe_returned() {
+    let srv = Server::start();
+    let flood = Conn::to(&srv.url());
+    let opts = Opts::new().servers(&[&srv.url()]);
+    ok(unsafe { nats_options_use_shared_delivery(opts.raw(), true) });
+    let c = opts.connect().unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let publisher = {
+        let stop = stop.clone();
+        let url = srv.url();
+        std::thread::spawn(move || {
+            let p = Conn::to(&url);
+            let deadline = Instant::now() + 60 * SEC;
+            while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
+                for _ in 0..100 {
+                    ok(p.publish("handle.flood", b"x"));
+                }
+                std::thread::sleep(Duration::from_micros(200));
+            }
+        })
+    };
+    // Busy threads make it likely that the subscribing thread is preempted inside the call.
+    let spinners: Vec<_> = (0..3)
+        .map(|_| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let deadline = Instant::now() + 60 * SEC;
+                while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
+                    std::hint::spin_loop();
+                }
+            })
+        })
+        .collect();
+    let subject = cs("handle.flood");
+    let (mut calls, mut early) = (0, 0);
+    for _ in 0..1000 {
+        let w =
+            Box::new(HandleWatch { out: Default::default(), early: AtomicUsize::new(0), calls: AtomicUsize::new(0) });
+        let ud = &*w as *const HandleWatch as *mut c_void;
+        ok(unsafe { nats_subscribe(c.raw(), subject.as_ptr(), Some(note_handle), ud, w.out.as_ptr()) });
+        let sub = w.out.load(Ordering::SeqCst);
+        assert!(wait_until(10 * SEC, || w.calls.load(Ordering::SeqCst) > 0), "no message arrived");
+        ok(unsafe { nats_subscription_unsubscribe(sub) });
+        unsafe { nats_subscription_free(sub) };
+        calls += w.calls.load(Ordering::SeqCst);
+        early += w.early.load(Ordering::SeqCst);
+        std::mem::forget(w); // a late callback may still read it
+    }
+    stop.store(true, Ordering::Relaxed);
+    publisher.join().unwrap();
+    spinners.into_iter().for_each(|t| t.join().unwrap());
+    drop(flood);
+    assert_eq!(early, 0, "{early} of {calls} callbacks ran before nats_subscribe returned the handle");
+}

@@ -10,7 +10,7 @@ use crate::capi::jetstream::nats_jetstream;
 use crate::capi::msg::{nats_msg, CMsg};
 use crate::capi::status::*;
 use crate::capi::strings::c_string;
-use crate::capi::subscription::{nats_msg_callback, nats_subscription, CMessageHandler};
+use crate::capi::subscription::{nats_msg_callback, nats_subscription, sub_out, CMessageHandler};
 use crate::client::error::*;
 use crate::client::jetstream::consumer::{check_consumer_name, FetchWait, OrderedOptions, PullConsumer};
 use crate::client::jetstream::context::JetStream;
@@ -588,7 +588,7 @@ pub unsafe extern "C" fn nats_pull_consumer_consume(
         let cb = cb.ok_or_else(|| null("cb"))?;
         out_arg(out, "out")?;
         let sub = p.consume(CMessageHandler::boxed(cb, user_data, user_data_free))?;
-        arc_out(out, sub);
+        sub_out(out, sub);
         Ok(())
     })
 }
@@ -671,7 +671,7 @@ fn push_common(
     let j = borrow(js, "js")?;
     let (s, n) = names(stream, name)?;
     out_arg(out, "out")?;
-    arc_out(out, j.subscribe_push(s, n, cb)?);
+    sub_out(out, j.subscribe_push(s, n, cb)?);
     Ok(())
 }
 
@@ -709,7 +709,7 @@ pub unsafe extern "C" fn nats_jetstream_subscribe_ordered(
             headers_only: c.headers_only,
         };
         let sub = j.subscribe_ordered(s, o, CMessageHandler::boxed(cb, user_data, user_data_free))?;
-        arc_out(out, sub);
+        sub_out(out, sub);
         Ok(())
     })
 }

@@ -83,6 +83,15 @@ impl MessageHandler for CMessageHandler {
     }
 }
 
+/// Hands a new subscription to C through `out`, then lets its callbacks run: a callback may
+/// free the handle it is given, so none may run before the caller holds it.
+///
+/// Relies on C's contract (see `capi`): `out` must be valid for a write.
+pub(crate) fn sub_out(out: *mut *mut nats_subscription, sub: Arc<Subscription>) {
+    arc_out(out, sub.clone());
+    sub.start_callbacks();
+}
+
 #[allow(clippy::too_many_arguments)]
 fn subscribe_common(
     conn: *mut nats_connection,
@@ -109,7 +118,7 @@ fn subscribe_common(
         };
         out_arg(out, "out")?;
         let sub = Subscription::subscribe(clone_arc(conn, "conn")?, subject, queue, cb)?;
-        arc_out(out, sub);
+        sub_out(out, sub);
         Ok(())
     })
 }
@@ -117,7 +126,9 @@ fn subscribe_common(
 /// Subscribes to `subject` (wildcards `*` and a final `>` allowed) and calls `cb(user_data,
 /// sub, msg)` for each message, on a dedicated thread, in order. On success writes the
 /// subscription to `*out`; release it with `nats_subscription_free`. The SUB is queued when
-/// this returns; `nats_connection_flush` makes sure the server has it.
+/// this returns, after every message this connection published before the call (so it never
+/// receives those); `nats_connection_flush` makes sure the server has it. No callback runs
+/// before `*out` is written, so a callback may free `sub` from its first call.
 /// Errors: `NATS_ERR_NULL_ARGUMENT` (conn, subject, cb, out), `NATS_ERR_INVALID_UTF8`,
 /// `NATS_ERR_INVALID_SUBJECT` (also when subject and queue would make a protocol line longer
 /// than `NATS_MAX_CONTROL_LINE`), `NATS_ERR_CONNECTION_CLOSED`, `NATS_ERR_TIMEOUT` (the

@@ -54,6 +54,9 @@ struct PendingState {
     finished: bool,
     /// Messages taken by `next_msg` whose counters are not updated yet.
     taking: usize,
+    /// The delivery lane takes nothing yet: the caller does not hold the subscription's
+    /// handle (see [`Subscription::start_callbacks`]).
+    held: bool,
 }
 
 /// What [`Subscription::take_queued`] found.
@@ -96,6 +99,9 @@ impl Pending {
     /// Moves every queued message into `out` (which is empty), without waiting.
     fn take_all(&self, out: &mut VecDeque<async_nats::Message>) -> Take {
         let mut s = self.lock();
+        if s.held {
+            return Take::Empty;
+        }
         if !s.msgs.is_empty() {
             std::mem::swap(&mut s.msgs, out);
             return Take::Taken;
@@ -147,6 +153,14 @@ impl Pending {
         if s.taking == 0 && s.msgs.is_empty() && s.closed {
             self.done.notify_all();
         }
+    }
+
+    /// Lets the delivery lane take messages (see [`PendingState::held`]); whether it has
+    /// work now (messages, or the end).
+    fn release(&self) -> bool {
+        let mut s = self.lock();
+        s.held = false;
+        !s.msgs.is_empty() || s.closed
     }
 
     fn finish(&self) {
@@ -261,6 +275,9 @@ impl Subscription {
         }
         check_control_line("subscribe", &[subject, queue.unwrap_or("")], 0)?;
         let fut = async {
+            // The SUB goes after what this connection published before it, as in nats.c
+            // where both share one buffer: a subscription never receives earlier publishes.
+            conn.outbox.drained().await;
             match queue {
                 Some(q) => conn.client.queue_subscribe(subject.to_string(), q.to_string()).await,
                 None => conn.client.subscribe(subject.to_string()).await,
@@ -278,6 +295,7 @@ impl Subscription {
     }
 
     /// Starts delivery from `source`: a delivery lane for callbacks, and the pump task.
+    /// Callbacks wait for [`Subscription::start_callbacks`].
     pub(crate) fn start(
         conn: Arc<Connection>,
         source: Source,
@@ -285,9 +303,11 @@ impl Subscription {
         origin: Origin,
     ) -> Result<Arc<Subscription>> {
         let (control, control_rx) = mpsc::unbounded_channel();
+        let pending = Pending::default();
+        pending.lock().held = cb.is_some();
         let sub = Arc::new(Subscription {
             conn: conn.clone(),
-            pending: Pending::default(),
+            pending,
             lane: OnceLock::new(),
             delivery: if cb.is_some() { Delivery::Callback } else { Delivery::Synchronous },
             active: AtomicBool::new(true),
@@ -318,6 +338,18 @@ impl Subscription {
             }
         };
         Ok(sub)
+    }
+
+    /// Callbacks may run from now on: the caller holds the subscription's handle. Until then
+    /// messages wait in the pending queue, because a callback may free its own subscription
+    /// (`nats_subscription_free(sub)` from inside it) and must not give back a reference the
+    /// caller was not handed yet: that freed the subscription under the subscribe call.
+    pub(crate) fn start_callbacks(&self) {
+        if self.pending.release() {
+            if let Some(lane) = self.lane.get() {
+                lane.notify();
+            }
+        }
     }
 
     /// Sends a control command and waits (briefly, when allowed to block) for its answer.
