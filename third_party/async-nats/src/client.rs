@@ -845,7 +845,7 @@ impl Client {
                 sid,
                 subject,
                 queue_group: None,
-                sender,
+                sink: crate::Sink::Channel(sender),
             })
             .await?;
 
@@ -894,11 +894,58 @@ impl Client {
                 sid,
                 subject,
                 queue_group: Some(queue_group),
-                sender,
+                sink: crate::Sink::Channel(sender),
             })
             .await?;
 
         Ok(Subscriber::new(sid, self.sender.clone(), receiver))
+    }
+
+    /// Subscribes with a [`SubscriptionHandler`] called on the connection task for each
+    /// message, instead of a [`Subscriber`]: no channel and no task per subscription, for
+    /// clients holding many subscriptions or delivering to their own queues. Returns the
+    /// subscription id, for [`Client::unsubscribe_sid`] and [`Client::drain_sid`]. The
+    /// subject and queue group are validated as by [`Client::queue_subscribe`].
+    pub async fn subscribe_with_handler<S: ToSubject>(
+        &self,
+        subject: S,
+        queue_group: Option<String>,
+        handler: Box<dyn crate::SubscriptionHandler>,
+    ) -> Result<u64, SubscribeError> {
+        let subject = self
+            .validate_subscribe_subject(subject)
+            .map_err(|e| SubscribeError::with_source(SubscribeErrorKind::InvalidSubject, e))?;
+        if let Some(queue_group) = &queue_group {
+            if !crate::is_valid_queue_group(queue_group) {
+                return Err(SubscribeError::new(SubscribeErrorKind::InvalidQueueName));
+            }
+        }
+        let sid = self.next_subscription_id.fetch_add(1, Ordering::Relaxed);
+        self.sender
+            .send(Command::Subscribe {
+                sid,
+                subject,
+                queue_group,
+                sink: crate::Sink::Handler(handler),
+            })
+            .await?;
+        Ok(sid)
+    }
+
+    /// Unsubscribes the subscription `sid` made with [`Client::subscribe_with_handler`], now
+    /// (`max` None) or once it received `max` messages in all, as
+    /// [`Subscriber::unsubscribe`] and [`Subscriber::unsubscribe_after`] do.
+    pub async fn unsubscribe_sid(&self, sid: u64, max: Option<u64>) -> Result<(), crate::UnsubscribeError> {
+        self.sender.send(Command::Unsubscribe { sid, max }).await?;
+        Ok(())
+    }
+
+    /// Drains the subscription `sid` made with [`Client::subscribe_with_handler`], as
+    /// [`Subscriber::drain`] does: its handler is dropped once the messages the server sent
+    /// before the UNSUB were handed to it.
+    pub async fn drain_sid(&self, sid: u64) -> Result<(), crate::UnsubscribeError> {
+        self.sender.send(Command::Drain { sid: Some(sid) }).await?;
+        Ok(())
     }
 
     /// Flushes the internal buffer ensuring that all messages are sent.

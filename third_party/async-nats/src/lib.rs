@@ -403,7 +403,7 @@ pub(crate) enum Command {
         sid: u64,
         subject: Subject,
         queue_group: Option<String>,
-        sender: mpsc::Sender<Message>,
+        sink: Sink,
     },
     Unsubscribe {
         sid: u64,
@@ -452,10 +452,71 @@ pub(crate) enum ClientOp {
     Connect(ConnectInfo),
 }
 
+/// Takes the messages of a subscription made with [`Client::subscribe_with_handler`], on the
+/// connection task, instead of a [`Subscriber`]'s channel: no channel and no task per
+/// subscription. It runs between reading and writing the socket, so it must be quick and
+/// never block. It is dropped when the subscription ends: unsubscribed, drained, its `max`
+/// reached, or the client closed.
+pub trait SubscriptionHandler: Send + Sync + 'static {
+    /// One message; `false` ends the subscription (it is removed and unsubscribed).
+    fn on_message(&mut self, message: Message) -> bool;
+
+    /// Called once the connection task has handed over every message it read so far (after
+    /// one or more `on_message` calls): a handler that batches passes its batch on here.
+    fn flush(&mut self) {}
+}
+
+/// Where a subscription's messages go.
+pub(crate) enum Sink {
+    Channel(mpsc::Sender<Message>),
+    Handler(Box<dyn SubscriptionHandler>),
+}
+
+impl std::fmt::Debug for Sink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Sink::Channel(sender) => f.debug_tuple("Channel").field(sender).finish(),
+            Sink::Handler(_) => f.write_str("Handler"),
+        }
+    }
+}
+
+/// What became of a message handed to a [`Sink`].
+enum Handed {
+    Taken,
+    Full,
+    Closed,
+}
+
+impl Sink {
+    fn hand(&mut self, message: Message) -> Handed {
+        match self {
+            Sink::Channel(sender) => match sender.try_send(message) {
+                Ok(()) => Handed::Taken,
+                Err(mpsc::error::TrySendError::Full(_)) => Handed::Full,
+                Err(mpsc::error::TrySendError::Closed(_)) => Handed::Closed,
+            },
+            Sink::Handler(handler) => match handler.on_message(message) {
+                true => Handed::Taken,
+                false => Handed::Closed,
+            },
+        }
+    }
+
+    fn is_closed(&self) -> bool {
+        match self {
+            Sink::Channel(sender) => sender.is_closed(),
+            Sink::Handler(_) => false,
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Subscription {
     subject: Subject,
-    sender: mpsc::Sender<Message>,
+    sink: Sink,
+    /// A handler sink was given messages since its last `flush`.
+    unflushed: bool,
     queue_group: Option<String>,
     delivered: u64,
     max: Option<u64>,
@@ -484,6 +545,8 @@ pub(crate) struct ConnectionHandler {
     flush_observers: Vec<oneshot::Sender<()>>,
     is_draining: bool,
     drain_pings: VecDeque<u64>,
+    /// Subscriptions whose handler was given messages since the last `flush_handlers`.
+    unflushed: Vec<u64>,
 }
 
 impl ConnectionHandler {
@@ -509,6 +572,19 @@ impl ConnectionHandler {
             flush_observers: Vec::new(),
             is_draining: false,
             drain_pings: VecDeque::new(),
+            unflushed: Vec::new(),
+        }
+    }
+
+    /// Tells every handler given messages since the last call that they were all handed over.
+    fn flush_handlers(&mut self) {
+        for sid in self.unflushed.drain(..) {
+            if let Some(subscription) = self.subscriptions.get_mut(&sid) {
+                subscription.unflushed = false;
+                if let Sink::Handler(handler) = &mut subscription.sink {
+                    handler.flush();
+                }
+            }
         }
     }
 
@@ -575,19 +651,19 @@ impl ConnectionHandler {
                     }
                 }
 
-                loop {
+                let read_failed = loop {
                     match self.handler.connection.poll_read_op(cx) {
-                        Poll::Pending => break,
+                        Poll::Pending => break None,
                         Poll::Ready(Ok(Some(server_op))) => {
                             self.handler.handle_server_op(server_op);
                         }
-                        Poll::Ready(Ok(None)) => {
-                            return Poll::Ready(ExitReason::Disconnected(None))
-                        }
-                        Poll::Ready(Err(err)) => {
-                            return Poll::Ready(ExitReason::Disconnected(Some(err)))
-                        }
+                        Poll::Ready(Ok(None)) => break Some(ExitReason::Disconnected(None)),
+                        Poll::Ready(Err(err)) => break Some(ExitReason::Disconnected(Some(err))),
                     }
+                };
+                self.handler.flush_handlers();
+                if let Some(exit) = read_failed {
+                    return Poll::Ready(exit);
                 }
 
                 // Before handling any commands, drop any subscriptions which are draining
@@ -774,8 +850,12 @@ impl ConnectionHandler {
 
                     // if the channel for subscription was dropped, remove the
                     // subscription from the map and unsubscribe.
-                    match subscription.sender.try_send(message) {
-                        Ok(_) => {
+                    match subscription.sink.hand(message) {
+                        Handed::Taken => {
+                            if matches!(subscription.sink, Sink::Handler(_)) && !subscription.unflushed {
+                                subscription.unflushed = true;
+                                self.unflushed.push(sid);
+                            }
                             subscription.delivered += 1;
                             // if this `Subscription` has set `max` value, check if it
                             // was reached. If yes, remove the `Subscription` and in
@@ -787,14 +867,14 @@ impl ConnectionHandler {
                                 }
                             }
                         }
-                        Err(mpsc::error::TrySendError::Full(_)) => {
+                        Handed::Full => {
                             debug!("slow consumer detected for subscription {}", sid);
                             self.connector
                                 .events_tx
                                 .try_send(Event::SlowConsumer(sid))
                                 .ok();
                         }
-                        Err(mpsc::error::TrySendError::Closed(_)) => {
+                        Handed::Closed => {
                             debug!("subscription {} channel closed", sid);
                             self.subscriptions.remove(&sid);
                             self.connection
@@ -894,10 +974,11 @@ impl ConnectionHandler {
                 sid,
                 subject,
                 queue_group,
-                sender,
+                sink,
             } => {
                 let subscription = Subscription {
-                    sender,
+                    sink,
+                    unflushed: false,
                     delivered: 0,
                     max: None,
                     subject: subject.to_owned(),
@@ -1036,7 +1117,7 @@ impl ConnectionHandler {
         let _ = self.info_sender.send(Some(info));
 
         self.subscriptions
-            .retain(|_, subscription| !subscription.sender.is_closed());
+            .retain(|_, subscription| !subscription.sink.is_closed());
 
         for (sid, subscription) in &self.subscriptions {
             self.connection.enqueue_write_op(&ClientOp::Subscribe {
