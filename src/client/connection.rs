@@ -11,6 +11,7 @@ use crate::client::publish::{Blocking, OutMsg, Outbox};
 use crate::client::reconnect::{apply_url_credentials, pinger, watch_discovered, Backoff};
 use crate::client::runtime;
 use crate::client::subject::*;
+use crate::client::subscription::CoreSubscriptions;
 use async_nats::ConnectErrorKind;
 use bytes::Bytes;
 use std::str::FromStr;
@@ -42,6 +43,8 @@ pub(crate) struct Connection {
     pub(crate) executor: Executor,
     /// The lane of async request replies, set up on first use.
     replies: OnceLock<JobQueue>,
+    /// Live core subscriptions, ended when the connection closes.
+    pub(crate) core_subs: Arc<CoreSubscriptions>,
 }
 
 /// Becomes true once the connection is closed (by the user, by drain, or by giving up after
@@ -288,7 +291,15 @@ impl Connection {
             deliveries: Deliveries::default(),
             executor: opts.executor.clone(),
             replies: OnceLock::new(),
+            core_subs: Arc::default(),
         });
+        {
+            let (subs, mut rx) = (conn.core_subs.clone(), conn.closed.subscribe());
+            conn.handle.spawn(async move {
+                wait_closed(&mut rx).await;
+                subs.end_all();
+            });
+        }
         if let (Some(rx), Some(sink)) = (events_rx, &opts.events) {
             events::spawn(sink.clone(), rx, conn.clone())?;
         }

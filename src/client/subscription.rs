@@ -199,8 +199,8 @@ enum Control {
     Drain(oneshot::Sender<()>),
 }
 
-/// A subscription: its pending queue with limits and counters, its pump's control channel,
-/// and how its messages reach the user.
+/// A subscription: its pending queue with limits and counters, how it is driven (its core
+/// subscription id, or its pump's control channel), and how its messages reach the user.
 pub(crate) struct Subscription {
     conn: Arc<Connection>,
     pending: Pending,
@@ -213,7 +213,7 @@ pub(crate) struct Subscription {
     /// True once the server side ended (auto-unsubscribe count reached, drained, or the
     /// connection closed); queued messages may still be delivered.
     ended: AtomicBool,
-    control: mpsc::UnboundedSender<Control>,
+    upstream: OnceLock<Upstream>,
     delivered: AtomicU64,
     dropped: AtomicU64,
     pending_msgs: AtomicI64,
@@ -250,9 +250,19 @@ pub(crate) enum Origin {
     JetStream,
 }
 
-/// Where a subscription's messages come from: a core NATS subscription, or a stream of
-/// messages produced by async-nats (JetStream ordered or pull consumers), whose errors are
-/// reported through the error callback.
+/// How a subscription reaches its source.
+enum Upstream {
+    /// A core subscription whose messages async-nats' connection task hands to a
+    /// [`CoreHandler`] (async-nats patch 6): no channel and no task of its own; driven by its
+    /// subscription id.
+    Core(u64),
+    /// A feed read by a pump task, driven through the pump's control channel.
+    Pumped(mpsc::UnboundedSender<Control>),
+}
+
+/// Where a pumped subscription's messages come from: a core NATS subscriber (JetStream push
+/// consumers), or a stream of messages produced by async-nats (JetStream ordered or pull
+/// consumers), whose errors are reported through the error callback.
 pub(crate) enum Source {
     Core(async_nats::Subscriber),
     Stream(MsgStream),
@@ -274,45 +284,60 @@ impl Subscription {
             check_queue(q)?;
         }
         check_control_line("subscribe", &[subject, queue.unwrap_or("")], 0)?;
+        let sub = Subscription::new(conn.clone(), cb.is_some(), Origin::Core);
+        let handler = Box::new(CoreHandler::new(sub.clone()));
         let fut = async {
             // The SUB goes after what this connection published before it, as in nats.c
             // where both share one buffer: a subscription never receives earlier publishes.
             conn.outbox.drained().await;
-            match queue {
-                Some(q) => conn.client.queue_subscribe(subject.to_string(), q.to_string()).await,
-                None => conn.client.subscribe(subject.to_string()).await,
-            }
+            conn.client.subscribe_with_handler(subject.to_string(), queue.map(str::to_string), handler).await
         };
-        let subscriber = runtime::block_on_timeout(&conn.handle, "nats_subscribe", conn.request_timeout, fut)?
-            .map_err(|e| match e.kind() {
+        let sid = runtime::block_on_timeout(&conn.handle, "nats_subscribe", conn.request_timeout, fut)?.map_err(
+            |e| match e.kind() {
                 async_nats::client::SubscribeErrorKind::InvalidSubject
                 | async_nats::client::SubscribeErrorKind::InvalidQueueName => {
                     Error::new(ErrorKind::InvalidSubject, e.to_string())
                 }
                 _ => conn.closed_error("subscribe", e),
-            })?;
-        Self::start(conn, Source::Core(subscriber), cb, Origin::Core)
+            },
+        )?;
+        let _ = sub.upstream.set(Upstream::Core(sid));
+        if let Some(cb) = cb {
+            match delivery::start(&sub, cb) {
+                // What is queued before the caller holds the handle waits for
+                // `start_callbacks`.
+                Ok(lane) => {
+                    let _ = sub.lane.set(lane);
+                }
+                Err(e) => {
+                    let _ = sub.unsubscribe();
+                    return Err(e);
+                }
+            }
+        }
+        conn.core_subs.add(&sub);
+        if conn.is_closed() {
+            sub.source_ended();
+        }
+        // Ended already (its handler may have been dropped before the entry was made): no
+        // entry may outlive it.
+        if sub.ended.load(Ordering::Acquire) {
+            conn.core_subs.remove(&sub);
+        }
+        Ok(sub)
     }
 
-    /// Starts delivery from `source`: a delivery lane for callbacks, and the pump task.
-    /// Callbacks wait for [`Subscription::start_callbacks`].
-    pub(crate) fn start(
-        conn: Arc<Connection>,
-        source: Source,
-        cb: Option<Callback>,
-        origin: Origin,
-    ) -> Result<Arc<Subscription>> {
-        let (control, control_rx) = mpsc::unbounded_channel();
+    fn new(conn: Arc<Connection>, callback: bool, origin: Origin) -> Arc<Subscription> {
         let pending = Pending::default();
-        pending.lock().held = cb.is_some();
-        let sub = Arc::new(Subscription {
-            conn: conn.clone(),
+        pending.lock().held = callback;
+        Arc::new(Subscription {
+            conn,
             pending,
             lane: OnceLock::new(),
-            delivery: if cb.is_some() { Delivery::Callback } else { Delivery::Synchronous },
+            delivery: if callback { Delivery::Callback } else { Delivery::Synchronous },
             active: AtomicBool::new(true),
             ended: AtomicBool::new(false),
-            control,
+            upstream: OnceLock::new(),
             delivered: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
             pending_msgs: AtomicI64::new(0),
@@ -325,7 +350,20 @@ impl Subscription {
             received: AtomicU64::new(0),
             max: AtomicU64::new(0),
             origin,
-        });
+        })
+    }
+
+    /// Starts a pumped subscription from `source`: a delivery lane for callbacks, and the
+    /// pump task. Callbacks wait for [`Subscription::start_callbacks`].
+    pub(crate) fn start(
+        conn: Arc<Connection>,
+        source: Source,
+        cb: Option<Callback>,
+        origin: Origin,
+    ) -> Result<Arc<Subscription>> {
+        let (control, control_rx) = mpsc::unbounded_channel();
+        let sub = Subscription::new(conn.clone(), cb.is_some(), origin);
+        let _ = sub.upstream.set(Upstream::Pumped(control));
         if let Some(cb) = cb {
             let _ = sub.lane.set(delivery::start(&sub, cb)?);
         }
@@ -352,23 +390,53 @@ impl Subscription {
         }
     }
 
-    /// Sends a control command and waits (briefly, when allowed to block) for its answer.
-    fn command<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Control, what: &str) -> Option<T> {
+    /// The source ended (unsubscribed or drained at the server, auto-unsubscribe count
+    /// reached, connection closed): what is queued is still delivered.
+    fn source_ended(&self) {
+        self.ended.store(true, Ordering::Release);
+        self.close_pending(Queued::Deliver);
+    }
+
+    /// Runs a call to async-nats for a core subscription: waits for it (at most 5 s) when
+    /// this thread may block, else lets it run on the runtime. `None`: not waited for.
+    fn core_call<F>(&self, what: &str, fut: F) -> Option<F::Output>
+    where
+        F: std::future::Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        if runtime::on_runtime_thread() {
+            self.conn.handle.spawn(fut);
+            return None;
+        }
+        runtime::block_on_timeout(&self.conn.handle, what, Duration::from_secs(5), fut).ok()
+    }
+
+    /// Sends a control command to the pump and waits (briefly, when allowed to block) for its
+    /// answer.
+    fn command<T>(
+        &self,
+        control: &mpsc::UnboundedSender<Control>,
+        make: impl FnOnce(oneshot::Sender<T>) -> Control,
+        what: &str,
+    ) -> Option<T> {
         let (tx, rx) = oneshot::channel();
-        if self.control.send(make(tx)).is_err() || runtime::on_runtime_thread() {
+        if control.send(make(tx)).is_err() || runtime::on_runtime_thread() {
             return None;
         }
         runtime::block_on_timeout(&self.conn.handle, what, Duration::from_secs(5), rx).ok()?.ok()
     }
 
     pub(crate) fn unsubscribe(&self) -> Result<()> {
+        // Read before going inactive: the connection task ends a core subscription as soon
+        // as it finds it inactive, and that end is this call's doing, not an earlier one.
+        let ended_before = self.ended.load(Ordering::Acquire);
         if !self.active.swap(false, Ordering::AcqRel) {
             return Err(Error::new(ErrorKind::InvalidSubscription, "already unsubscribed"));
         }
         self.close_pending(Queued::Drop);
         self.pending_msgs.store(0, Ordering::Relaxed);
         self.pending_bytes.store(0, Ordering::Relaxed);
-        if self.ended.load(Ordering::Acquire) {
+        if ended_before {
             if self.conn.is_closed() {
                 return Err(Error::new(ErrorKind::ConnectionClosed, "the connection is closed"));
             }
@@ -378,7 +446,16 @@ impl Subscription {
             ));
         }
         // Wait until the UNSUB is queued, so a flush after this call covers it.
-        self.command(Control::Unsubscribe, "nats_subscription_unsubscribe");
+        match self.upstream.get() {
+            Some(Upstream::Core(sid)) => {
+                let (client, sid) = (self.conn.client.clone(), *sid);
+                self.core_call("nats_subscription_unsubscribe", async move { client.unsubscribe_sid(sid, None).await });
+            }
+            Some(Upstream::Pumped(control)) => {
+                self.command(control, Control::Unsubscribe, "nats_subscription_unsubscribe");
+            }
+            None => {}
+        }
         if self.conn.is_closed() {
             return Err(Error::new(ErrorKind::ConnectionClosed, "the connection is closed"));
         }
@@ -403,7 +480,14 @@ impl Subscription {
             return Err(Error::new(ErrorKind::InvalidArgument, "max must be at least 1"));
         }
         self.check_live()?;
-        match self.command(|tx| Control::AutoUnsubscribe(max, tx), "nats_subscription_auto_unsubscribe") {
+        let sent = match self.upstream.get() {
+            Some(Upstream::Core(sid)) => self.auto_unsubscribe_core(*sid, max),
+            Some(Upstream::Pumped(control)) => {
+                self.command(control, |tx| Control::AutoUnsubscribe(max, tx), "nats_subscription_auto_unsubscribe")
+            }
+            None => None,
+        };
+        match sent {
             Some(false) => {
                 Err(Error::new(ErrorKind::ConnectionClosed, "could not send UNSUB: the connection is closed"))
             }
@@ -411,9 +495,41 @@ impl Subscription {
         }
     }
 
+    /// Auto-unsubscribe of a core subscription: at once when `max` were received already.
+    /// Whether the UNSUB was sent (`None`: not waited for).
+    fn auto_unsubscribe_core(&self, sid: u64, max: u64) -> Option<bool> {
+        self.max.store(max, Ordering::Relaxed);
+        let client = self.conn.client.clone();
+        if self.received.load(Ordering::Relaxed) >= max {
+            let sent = self.core_call("nats_subscription_auto_unsubscribe", async move {
+                client.unsubscribe_sid(sid, None).await.is_ok()
+            });
+            self.source_ended();
+            return sent;
+        }
+        self.core_call("nats_subscription_auto_unsubscribe", async move {
+            client.unsubscribe_sid(sid, Some(max)).await.is_ok()
+        })
+    }
+
     pub(crate) fn drain(&self, limit: Duration) -> Result<()> {
         self.check_live()?;
-        self.command(Control::Drain, "nats_subscription_drain");
+        match self.upstream.get() {
+            Some(Upstream::Core(sid)) => {
+                // See `Connection::shutdown`: a round trip first, so that nothing the server
+                // already routed to us is lost when async-nats drops the subscription right
+                // after the UNSUB.
+                let (client, outbox, sid) = (self.conn.client.clone(), self.conn.outbox.clone(), *sid);
+                self.core_call("nats_subscription_drain", async move {
+                    let _ = probe(&client, &outbox).await;
+                    let _ = client.drain_sid(sid).await;
+                });
+            }
+            Some(Upstream::Pumped(control)) => {
+                self.command(control, Control::Drain, "nats_subscription_drain");
+            }
+            None => {}
+        }
         if limit.is_zero() || delivery::delivering_sub(self) || runtime::on_runtime_thread() {
             return Ok(());
         }
@@ -633,6 +749,94 @@ impl Subscription {
         if self.pending_msgs.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.slow.store(false, Ordering::Release);
         }
+    }
+}
+
+/// Feeds a core subscription's pending queue from async-nats' connection task (async-nats
+/// patch 6): messages are batched until async-nats has handed over what it read (`flush`),
+/// so the queue's lock is taken once per read, not per message. Dropped by async-nats when
+/// the subscription ends (unsubscribed, drained, its maximum reached, the connection closed):
+/// then the subscription delivers what is queued and ends.
+struct CoreHandler {
+    sub: Arc<Subscription>,
+    batch: Vec<async_nats::Message>,
+}
+
+impl CoreHandler {
+    fn new(sub: Arc<Subscription>) -> CoreHandler {
+        CoreHandler { sub, batch: Vec::new() }
+    }
+
+    /// Queues the batch; false once the subscription should end (its maximum reached, or a
+    /// panic, reported to the error callback).
+    fn queue_batch(&mut self) -> bool {
+        if self.batch.is_empty() {
+            return true;
+        }
+        // This runs on async-nats' connection task: a panic here must not take it down.
+        let queued = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.sub.enqueue(&mut self.batch)));
+        self.batch.clear();
+        match queued {
+            Ok(max_reached) => !max_reached,
+            Err(payload) => {
+                let text = format!(
+                    "subscription stopped by an internal error: {}",
+                    crate::client::error::panic_text(payload.as_ref())
+                );
+                self.sub.conn.send_event(error_event(Some(self.sub.clone()), ErrorKind::Panic, text));
+                self.sub.source_ended();
+                false
+            }
+        }
+    }
+}
+
+impl async_nats::SubscriptionHandler for CoreHandler {
+    fn on_message(&mut self, message: async_nats::Message) -> bool {
+        if !self.sub.is_active() || self.sub.ended.load(Ordering::Acquire) {
+            return false;
+        }
+        self.batch.push(message);
+        self.batch.len() < BATCH || self.queue_batch()
+    }
+
+    fn flush(&mut self) {
+        self.queue_batch();
+    }
+}
+
+impl Drop for CoreHandler {
+    fn drop(&mut self) {
+        self.queue_batch();
+        self.sub.conn.core_subs.remove(&self.sub);
+        self.sub.source_ended();
+    }
+}
+
+/// A connection's live core subscriptions, ended together when the connection closes
+/// (async-nats drops their handlers only once its connection task exits, which a close
+/// while reconnecting does not wait for). Entries hold the subscription, so that an address
+/// names one subscription for as long as its entry exists; the handler's drop removes it.
+#[derive(Default)]
+pub(crate) struct CoreSubscriptions {
+    live: Mutex<std::collections::HashMap<usize, Arc<Subscription>>>,
+}
+
+impl CoreSubscriptions {
+    fn add(&self, sub: &Arc<Subscription>) {
+        self.live.lock().unwrap_or_else(|p| p.into_inner()).insert(Arc::as_ptr(sub).addr(), sub.clone());
+    }
+
+    fn remove(&self, sub: &Arc<Subscription>) {
+        let removed = self.live.lock().unwrap_or_else(|p| p.into_inner()).remove(&Arc::as_ptr(sub).addr());
+        // Dropped outside the lock: it may be the last reference.
+        drop(removed);
+    }
+
+    /// The connection closed: every core subscription delivers what it has queued and ends.
+    pub(crate) fn end_all(&self) {
+        let live: Vec<_> = self.live.lock().unwrap_or_else(|p| p.into_inner()).drain().map(|(_, sub)| sub).collect();
+        live.iter().for_each(|sub| sub.source_ended());
     }
 }
 
