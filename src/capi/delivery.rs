@@ -100,9 +100,13 @@ pub unsafe extern "C" fn nats_dispatcher_fd(d: *const nats_dispatcher) -> i32 {
     read_or(d, -1, |d| d.fd())
 }
 
-/// Runs waiting callbacks on this thread, at most `max` (`SIZE_MAX`: until none waits),
-/// and writes how many ran to `*ran` (may be NULL). Never waits for callbacks to arrive:
-/// returns at once when none waits. Errors: `NATS_ERR_NULL_ARGUMENT`,
+/// Runs the callbacks waiting on this thread, at most `max` (`SIZE_MAX`: no limit but the
+/// turns), and writes how many ran to `*ran` (may be NULL). Each callback source waiting when
+/// the call starts (a subscription, a connection's events, a watch, ...) gets one turn of at
+/// most 1024 callbacks, in the order they became ready; what is left, and what arrives
+/// meanwhile, waits for the next call (the fd stays readable), so a steady stream of messages
+/// cannot keep the call from returning to the event loop. Never waits for callbacks to
+/// arrive: returns at once when none waits. Errors: `NATS_ERR_NULL_ARGUMENT`,
 /// `NATS_ERR_INVALID_ARGUMENT` (`max` 0), `NATS_ERR_WOULD_BLOCK_RUNTIME` (called on a
 /// runtime thread).
 #[no_mangle]

@@ -29,7 +29,8 @@ impl Dispatcher {
         self.scheduler.signal_fd().unwrap_or(-1)
     }
 
-    /// Runs waiting callbacks on this thread, at most `max`; how many ran. Never waits for
+    /// Runs waiting callbacks on this thread, at most `max`: one turn for each callback
+    /// source waiting now (see [`Scheduler::run_queued`]); how many ran. Never waits for
     /// callbacks to arrive.
     pub(crate) fn dispatch(&self, max: usize) -> Result<usize> {
         if max == 0 {
@@ -37,7 +38,7 @@ impl Dispatcher {
         }
         runtime::refuse_on_runtime("nats_dispatcher_dispatch")?;
         *self.dispatching.lock().unwrap_or_else(|p| p.into_inner()) = Some(std::thread::current().id());
-        Ok(self.scheduler.run_queued(max))
+        Ok(self.scheduler.run_queued(max, super::DISPATCH_TURN))
     }
 
     /// Waits at most `limit` for callbacks to wait; whether they do.

@@ -212,12 +212,20 @@ impl Scheduler {
         }
     }
 
-    /// Runs queued lanes on this thread until `max` callbacks ran or none waits; how many ran.
-    pub(crate) fn run_queued(&self, max: usize) -> usize {
+    /// Gives each lane queued when called one turn of at most `turn` callbacks on this
+    /// thread, `max` callbacks in all; how many ran. A lane queued again meanwhile (more
+    /// work, or notified while it ran) waits for the next call, so a steady stream of
+    /// messages cannot keep the caller (an application's event loop) from getting its
+    /// thread back.
+    pub(crate) fn run_queued(&self, max: usize, turn: usize) -> usize {
+        let turns = self.lock().lanes.len();
         let mut ran = 0;
-        while ran < max {
+        for _ in 0..turns {
+            if ran >= max {
+                break;
+            }
             let Some(lane) = self.pop(None) else { break };
-            ran += run_lane(lane, max - ran).0;
+            ran += run_lane(lane, (max - ran).min(turn)).0;
         }
         ran
     }

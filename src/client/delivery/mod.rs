@@ -55,6 +55,8 @@ pub(crate) enum Executor {
 const THREAD_BUDGET: usize = 1024;
 /// Callbacks a pool thread runs for one lane before the next lane's turn.
 const POOL_BUDGET: usize = 64;
+/// Callbacks one lane runs in one dispatch call (`nats_dispatcher_dispatch` documents it).
+pub(crate) const DISPATCH_TURN: usize = 1024;
 
 impl Executor {
     /// Sets up a lane for `work` (a dedicated thread called `name`, the pool or the
@@ -85,7 +87,7 @@ impl Executor {
         }
         let deadline = crate::client::runtime::deadline_after(limit);
         loop {
-            d.scheduler.run_queued(usize::MAX);
+            d.scheduler.run_queued(usize::MAX, DISPATCH_TURN);
             let left = deadline.saturating_duration_since(Instant::now());
             if done(left.min(Duration::from_millis(5))) {
                 return true;
