@@ -60,6 +60,11 @@
 #define NATS_DELIVERY_POOL_MAX_SIZE 1024
 
 /**
+ * Length of an NKey (Ed25519) signature written by `nats_sign`.
+ */
+#define NATS_NKEY_SIGNATURE_LEN 64
+
+/**
  * Default pending limit of a subscription in messages, as nats.c: 65536.
  */
 #define NATS_DEFAULT_PENDING_MSGS 65536
@@ -490,7 +495,8 @@ typedef int32_t nats_discard;
  *
  * Functions: `nats_connect`, `nats_connect_url`, `nats_publish`, `nats_publish_with_reply`,
  * `nats_publish_msg`, `nats_connection_flush`, `nats_request`, `nats_request_msg`,
- * `nats_request_async`, `nats_msg_respond`, `nats_connection_status`, `nats_connection_is_closed`,
+ * `nats_request_async`, `nats_msg_respond`, `nats_connection_status`, `nats_connection_name`,
+ * `nats_connection_is_closed`,
  * `nats_connection_stats`, `nats_connection_rtt`, `nats_connection_reconnect`,
  * `nats_connection_new_inbox`, `nats_connection_max_payload`, `nats_connection_buffered`,
  * `nats_connection_drain`, `nats_connection_close`, `nats_connection_free`, `nats_jetstream_new`,
@@ -709,7 +715,9 @@ typedef struct nats_stream_info nats_stream_info;
  * `nats_subscription_next_msg`, `nats_subscription_unsubscribe`,
  * `nats_subscription_auto_unsubscribe`, `nats_subscription_drain`,
  * `nats_subscription_set_pending_limits`, `nats_subscription_pending_limits`,
- * `nats_subscription_pending`, `nats_subscription_max_pending`, `nats_subscription_dropped`,
+ * `nats_subscription_pending`, `nats_subscription_max_pending`,
+ * `nats_subscription_clear_max_pending`, `nats_subscription_dropped`,
+ * `nats_subscription_subject`, `nats_subscription_queue`, `nats_subscription_id`,
  * `nats_subscription_delivered`, `nats_subscription_is_valid`, `nats_subscription_free`.
  */
 typedef struct nats_subscription nats_subscription;
@@ -1315,6 +1323,12 @@ void nats_connection_free(struct nats_connection *conn);
  * `NATS_ERR_CONNECTION_CLOSED`, `NATS_ERR_TIMEOUT`, `NATS_ERR_WOULD_BLOCK_RUNTIME`.
  */
 nats_status nats_connection_server_info(struct nats_connection *conn, struct nats_server_info **info);
+
+/**
+ * The name given with `nats_options_set_name`, NUL-terminated and owned by the connection
+ * (valid until `nats_connection_free`); NULL when none was given, or for NULL. Thread safe.
+ */
+const char *nats_connection_name(const struct nats_connection *conn);
 
 /**
  * Fills `*cfg` with the defaults: ephemeral pull consumer, deliver all, explicit acks,
@@ -1989,6 +2003,17 @@ nats_status nats_msg_term(const struct nats_msg *msg);
  * Errors: `NATS_ERR_NO_REPLY_SUBJECT` when the message has none, else as `nats_publish`.
  */
 nats_status nats_msg_respond(struct nats_connection *conn, const struct nats_msg *request, const void *data, size_t len);
+
+/**
+ * Signs `len` bytes at `data` with the NKey seed `seed` (`SU...` for a user; any NKey seed
+ * works) and writes the 64-byte Ed25519 signature to `sig` (`NATS_NKEY_SIGNATURE_LEN` bytes,
+ * written only on success), as a server verifies a nonce's signature — for an application
+ * that signs with `nats_options_set_user_jwt`'s callback from a seed it holds. The seed is
+ * not kept and never appears in an error. `data` may be NULL when `len` is 0. Thread safe.
+ * Errors: `NATS_ERR_NULL_ARGUMENT` (seed, data with `len` > 0, sig), `NATS_ERR_INVALID_UTF8`,
+ * `NATS_ERR_INVALID_ARGUMENT` (not an NKey seed).
+ */
+nats_status nats_sign(const char *seed, const void *data, size_t len, uint8_t *sig);
 
 /**
  * Creates options holding every default: server `nats://127.0.0.1:4222`, no auth, no name,
@@ -2703,6 +2728,35 @@ nats_status nats_subscription_pending(const struct nats_subscription *sub, int64
  * Errors: `NATS_ERR_NULL_ARGUMENT` (sub).
  */
 nats_status nats_subscription_max_pending(const struct nats_subscription *sub, int64_t *msgs, int64_t *bytes);
+
+/**
+ * Forgets the highest pending counts seen so far: `nats_subscription_max_pending` reports
+ * the highest from now on (nats.c's `natsSubscription_ClearMaxPending`).
+ * Errors: `NATS_ERR_NULL_ARGUMENT` (sub).
+ */
+nats_status nats_subscription_clear_max_pending(struct nats_subscription *sub);
+
+/**
+ * The subject `sub` was made with, NUL-terminated and owned by the subscription (valid until
+ * `nats_subscription_free`): for JetStream push subscriptions the consumer's deliver subject,
+ * for an ordered consumer its deliver inbox, for `nats_pull_consumer_consume` the empty
+ * string. NULL for NULL. Thread safe.
+ */
+const char *nats_subscription_subject(const struct nats_subscription *sub);
+
+/**
+ * The queue group `sub` belongs to (JetStream push: the consumer's deliver group),
+ * NUL-terminated and owned by the subscription (valid until `nats_subscription_free`); NULL
+ * when it belongs to none, or for NULL. Thread safe.
+ */
+const char *nats_subscription_queue(const struct nats_subscription *sub);
+
+/**
+ * The subscription's protocol id on its connection (the `sid` in the server's connection
+ * details, `/connz?subs=detail`), at least 1 for core subscriptions; 0 for JetStream
+ * subscriptions (whose id the library does not track) and for NULL. Thread safe.
+ */
+uint64_t nats_subscription_id(const struct nats_subscription *sub);
 
 /**
  * Number of messages dropped because the pending limits were reached; 0 for NULL.

@@ -2,6 +2,7 @@ enum { NATS_MAX_QUEUE_CAPACITY = (1 << 24) };
 enum { NATS_MAX_CONTROL_LINE = 4096 };
 enum { NATS_DELIVERY_POOL_DEFAULT_SIZE = 4 };
 enum { NATS_DELIVERY_POOL_MAX_SIZE = 1024 };
+enum { NATS_NKEY_SIGNATURE_LEN = 64 };
 enum { NATS_DEFAULT_PENDING_MSGS = 65536 };
 enum { NATS_DEFAULT_PENDING_BYTES = ((64 * 1024) * 1024) };
 enum { NATS_FFI_VERSION_MAJOR = 0 };
@@ -226,6 +227,7 @@ nats_status nats_connection_drain(struct nats_connection *conn, uint64_t timeout
 void nats_connection_close(struct nats_connection *conn);
 void nats_connection_free(struct nats_connection *conn);
 nats_status nats_connection_server_info(struct nats_connection *conn, struct nats_server_info **info);
+const char *nats_connection_name(const struct nats_connection *conn);
 nats_status nats_consumer_config_init(struct nats_consumer_config *cfg);
 nats_status nats_jetstream_consumer_create(struct nats_jetstream *js, const char *stream, const struct nats_consumer_config *cfg, struct nats_consumer_info **info);
 nats_status nats_jetstream_consumer_update(struct nats_jetstream *js, const char *stream, const struct nats_consumer_config *cfg, struct nats_consumer_info **info);
@@ -325,6 +327,7 @@ nats_status nats_msg_nak_with_delay(const struct nats_msg *msg, uint64_t delay_m
 nats_status nats_msg_in_progress(const struct nats_msg *msg);
 nats_status nats_msg_term(const struct nats_msg *msg);
 nats_status nats_msg_respond(struct nats_connection *conn, const struct nats_msg *request, const void *data, size_t len);
+nats_status nats_sign(const char *seed, const void *data, size_t len, uint8_t *sig);
 nats_status nats_options_new(struct nats_options **out);
 void nats_options_free(struct nats_options *opts);
 nats_status nats_options_set_servers(struct nats_options *opts, const char *const *urls, size_t count);
@@ -424,6 +427,10 @@ nats_status nats_subscription_set_pending_limits(struct nats_subscription *sub, 
 nats_status nats_subscription_pending_limits(const struct nats_subscription *sub, int64_t *msgs, int64_t *bytes);
 nats_status nats_subscription_pending(const struct nats_subscription *sub, int64_t *msgs, int64_t *bytes);
 nats_status nats_subscription_max_pending(const struct nats_subscription *sub, int64_t *msgs, int64_t *bytes);
+nats_status nats_subscription_clear_max_pending(struct nats_subscription *sub);
+const char *nats_subscription_subject(const struct nats_subscription *sub);
+const char *nats_subscription_queue(const struct nats_subscription *sub);
+uint64_t nats_subscription_id(const struct nats_subscription *sub);
 uint64_t nats_subscription_dropped(const struct nats_subscription *sub);
 uint64_t nats_subscription_delivered(const struct nats_subscription *sub);
 bool nats_subscription_is_valid(const struct nats_subscription *sub);

@@ -22,6 +22,7 @@ pub use capi::events::{nats_connection_callback, nats_error_callback, nats_recon
 pub use capi::jetstream::*;
 pub use capi::kv::*;
 pub use capi::msg::*;
+pub use capi::nkeys::*;
 pub use capi::options::*;
 pub use capi::pub_ack::*;
 pub use capi::server_info::*;

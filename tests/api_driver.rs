@@ -119,6 +119,17 @@ impl Arg {
     }
 }
 
+/// A user NKey seed for `nats_sign`, made once per run.
+fn sign_seed() -> &'static str {
+    static SEED: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SEED.get_or_init(|| nkeys::KeyPair::new_user().seed().unwrap())
+}
+
+/// The bytes of a string the library lends, or None for NULL.
+unsafe fn opt_bytes(p: *const std::ffi::c_char) -> Option<Vec<u8>> {
+    (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_bytes().to_vec())
+}
+
 fn text(s: &str) -> Arg {
     Arg(Some(CString::new(s).unwrap()))
 }
@@ -442,11 +453,16 @@ impl Driver {
                 let _ = CStr::from_ptr(nats_ffi::nats_ffi_version()).to_bytes();
                 let st = nats_ffi::nats_ffi_check_version(r.below(3) as u32, r.below(3) as u32);
                 assert!(st == NATS_OK || st == NATS_ERR_INVALID_ARGUMENT, "nats_ffi_check_version: {st:?}");
+                let mut sig = [0u8; NATS_NKEY_SIGNATURE_LEN];
+                let seed = if r.chance(50) { text(sign_seed()) } else { text("SUnot-a-seed") };
+                let st = nats_sign(seed.p(), b"nonce".as_ptr().cast(), 5, sig.as_mut_ptr());
+                assert!(st == NATS_OK || st == NATS_ERR_INVALID_ARGUMENT, "nats_sign: {st:?}");
                 self.called.extend([
                     "nats_status_is_retryable",
                     "nats_last_error",
                     "nats_ffi_version",
                     "nats_ffi_check_version",
+                    "nats_sign",
                 ]);
                 None
             }),
@@ -575,8 +591,10 @@ impl Driver {
                     nats_connection_is_closed(c),
                     nats_connection_max_payload(c),
                     nats_connection_buffered(c),
+                    opt_bytes(nats_connection_name(c)),
                 );
                 self.called.extend([
+                    "nats_connection_name",
                     "nats_connection_is_closed",
                     "nats_connection_max_payload",
                     "nats_connection_buffered",
@@ -668,16 +686,25 @@ impl Driver {
             12 | 13 => {
                 let (mut a, mut b) = (0i64, 0i64);
                 let (ap, bp): (*mut i64, *mut i64) = if r.chance(5) { (null_mut(), &mut b) } else { (&mut a, &mut b) };
-                match r.below(3) {
+                match r.below(4) {
                     0 => ("nats_subscription_pending_limits", Some(nats_subscription_pending_limits(sub, ap, bp))),
                     1 => ("nats_subscription_pending", Some(nats_subscription_pending(sub, ap, bp))),
+                    2 => ("nats_subscription_clear_max_pending", Some(nats_subscription_clear_max_pending(sub))),
                     _ => ("nats_subscription_max_pending", Some(nats_subscription_max_pending(sub, ap, bp))),
                 }
             }
             14 => {
                 let _ =
                     (nats_subscription_dropped(sub), nats_subscription_delivered(sub), nats_subscription_is_valid(sub));
-                self.called.extend(["nats_subscription_dropped", "nats_subscription_delivered"]);
+                let _ = (nats_subscription_id(sub), opt_bytes(nats_subscription_subject(sub)));
+                let _ = opt_bytes(nats_subscription_queue(sub));
+                self.called.extend([
+                    "nats_subscription_dropped",
+                    "nats_subscription_delivered",
+                    "nats_subscription_id",
+                    "nats_subscription_subject",
+                    "nats_subscription_queue",
+                ]);
                 ("nats_subscription_is_valid", None)
             }
             15 => {

@@ -206,3 +206,33 @@ fn tls_server_name_override_and_insecure_skip_verify() {
     check(o.connect().err().unwrap(), NATS_ERR_TLS);
     check(unsafe { nats_options_set_tls_insecure_skip_verify(std::ptr::null_mut(), true) }, NATS_ERR_NULL_ARGUMENT);
 }
+
+/// `nats_sign` signs with an NKey seed exactly as the key pair does (the signature verifies
+/// against the public key); a bad seed is `NATS_ERR_INVALID_ARGUMENT` without the seed in
+/// the error; NULL arguments are refused and `sig` is left alone on failure.
+#[test]
+fn nats_sign_signs_with_an_nkey_seed() {
+    let key = nkeys::KeyPair::new_user();
+    let seed = cs(&key.seed().unwrap());
+    let nonce = b"a nonce from the server";
+    let mut sig = [0u8; NATS_NKEY_SIGNATURE_LEN];
+    ok(unsafe { nats_sign(seed.as_ptr(), nonce.as_ptr().cast(), nonce.len(), sig.as_mut_ptr()) });
+    let public = nkeys::KeyPair::from_public_key(&key.public_key()).unwrap();
+    public.verify(nonce, &sig).expect("the signature verifies with the public key");
+    assert_eq!(sig.to_vec(), key.sign(nonce).unwrap(), "Ed25519 signatures are deterministic");
+    // An empty message may come as NULL.
+    ok(unsafe { nats_sign(seed.as_ptr(), std::ptr::null(), 0, sig.as_mut_ptr()) });
+    public.verify(b"", &sig).unwrap();
+
+    let mut untouched = [7u8; NATS_NKEY_SIGNATURE_LEN];
+    let bad = cs("SUNOTASEED");
+    check(
+        unsafe { nats_sign(bad.as_ptr(), nonce.as_ptr().cast(), nonce.len(), untouched.as_mut_ptr()) },
+        NATS_ERR_INVALID_ARGUMENT,
+    );
+    assert!(!last_error().contains("SUNOTASEED"), "{}", last_error());
+    assert_eq!(untouched, [7u8; NATS_NKEY_SIGNATURE_LEN]);
+    check(unsafe { nats_sign(std::ptr::null(), nonce.as_ptr().cast(), 1, sig.as_mut_ptr()) }, NATS_ERR_NULL_ARGUMENT);
+    check(unsafe { nats_sign(seed.as_ptr(), std::ptr::null(), 1, sig.as_mut_ptr()) }, NATS_ERR_NULL_ARGUMENT);
+    check(unsafe { nats_sign(seed.as_ptr(), nonce.as_ptr().cast(), 1, std::ptr::null_mut()) }, NATS_ERR_NULL_ARGUMENT);
+}

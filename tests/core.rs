@@ -1092,3 +1092,75 @@ fn callback_sees_its_handle_only_after_subscribe_returned() {
     drop(flood);
     assert_eq!(early, 0, "{early} of {calls} callbacks ran before nats_subscribe returned the handle");
 }
+
+unsafe fn opt_cstr(p: *const c_char) -> Option<String> {
+    (!p.is_null()).then(|| cstr(p))
+}
+
+/// A subscription reports its subject, queue group and protocol id (the server's `sid`);
+/// the connection its name; `nats_subscription_clear_max_pending` restarts the high-water
+/// mark. NULL gives NULL / 0.
+#[test]
+fn subscription_and_connection_getters() {
+    let srv = Server::start();
+    let opts = Opts::new().servers(&[&srv.url()]);
+    let name = cs("mta-1");
+    ok(unsafe { nats_options_set_name(opts.raw(), name.as_ptr()) });
+    let c = opts.connect().unwrap();
+    assert_eq!(unsafe { opt_cstr(nats_connection_name(c.raw())) }.as_deref(), Some("mta-1"));
+    let unnamed = Conn::to(&srv.url());
+    assert!(unsafe { nats_connection_name(unnamed.raw()) }.is_null());
+    assert!(unsafe { nats_connection_name(null()) }.is_null());
+
+    let plain = sync_sub(&c, "mail.in.*");
+    let (subject, queue) = (cs("mail.out"), cs("senders"));
+    let mut grouped = null_mut();
+    ok(unsafe { nats_queue_subscribe_sync(c.raw(), subject.as_ptr(), queue.as_ptr(), &mut grouped) });
+    c.flush();
+    unsafe {
+        assert_eq!(cstr(nats_subscription_subject(plain)), "mail.in.*");
+        assert!(nats_subscription_queue(plain).is_null());
+        assert_eq!(cstr(nats_subscription_subject(grouped)), "mail.out");
+        assert_eq!(opt_cstr(nats_subscription_queue(grouped)).as_deref(), Some("senders"));
+        assert!(nats_subscription_subject(null()).is_null() && nats_subscription_queue(null()).is_null());
+        assert_eq!(nats_subscription_id(null()), 0);
+    }
+    // The ids are the server's sids for these subjects.
+    let connz = srv.monitor("/connz?subs=detail");
+    let conn = connz["connections"].as_array().unwrap().iter().find(|x| x["name"] == "mta-1").unwrap().clone();
+    let sid_of = |subject: &str| -> u64 {
+        let detail = conn["subscriptions_list_detail"].as_array().unwrap();
+        let s = detail.iter().find(|d| d["subject"] == subject).unwrap_or_else(|| panic!("{subject} in {conn}"));
+        s["sid"].as_str().unwrap().parse().unwrap()
+    };
+    assert_eq!(unsafe { nats_subscription_id(plain) }, sid_of("mail.in.*"));
+    assert_eq!(unsafe { nats_subscription_id(grouped) }, sid_of("mail.out"));
+    assert_ne!(unsafe { nats_subscription_id(plain) }, unsafe { nats_subscription_id(grouped) });
+
+    for _ in 0..5 {
+        ok(c.publish("mail.in.x", b"12345"));
+    }
+    c.flush();
+    assert!(wait_until(10 * SEC, || pending_of(plain).0 == 5));
+    while next(plain, 0).is_ok() {}
+    assert_eq!(max_pending_of(plain), (5, 25));
+    ok(unsafe { nats_subscription_clear_max_pending(plain) });
+    assert_eq!(max_pending_of(plain), (0, 0));
+    check(unsafe { nats_subscription_clear_max_pending(null_mut()) }, NATS_ERR_NULL_ARGUMENT);
+    unsafe {
+        nats_subscription_free(plain);
+        nats_subscription_free(grouped);
+    }
+}
+
+fn pending_of(sub: *mut nats_subscription) -> (i64, i64) {
+    let (mut m, mut b) = (0, 0);
+    ok(unsafe { nats_subscription_pending(sub, &mut m, &mut b) });
+    (m, b)
+}
+
+fn max_pending_of(sub: *mut nats_subscription) -> (i64, i64) {
+    let (mut m, mut b) = (0, 0);
+    ok(unsafe { nats_subscription_max_pending(sub, &mut m, &mut b) });
+    (m, b)
+}

@@ -94,6 +94,7 @@ fn home_of(function: &str) -> &'static str {
         ("ffi_check_version", "version"),
         ("ffi_set_delivery", "delivery"),
         ("dispatcher_", "delivery"),
+        ("sign", "nkeys"),
     ];
     rules
         .iter()

@@ -22,7 +22,8 @@ use std::time::Duration;
 ///
 /// Functions: `nats_connect`, `nats_connect_url`, `nats_publish`, `nats_publish_with_reply`,
 /// `nats_publish_msg`, `nats_connection_flush`, `nats_request`, `nats_request_msg`,
-/// `nats_request_async`, `nats_msg_respond`, `nats_connection_status`, `nats_connection_is_closed`,
+/// `nats_request_async`, `nats_msg_respond`, `nats_connection_status`, `nats_connection_name`,
+/// `nats_connection_is_closed`,
 /// `nats_connection_stats`, `nats_connection_rtt`, `nats_connection_reconnect`,
 /// `nats_connection_new_inbox`, `nats_connection_max_payload`, `nats_connection_buffered`,
 /// `nats_connection_drain`, `nats_connection_close`, `nats_connection_free`, `nats_jetstream_new`,
@@ -449,4 +450,11 @@ pub unsafe extern "C" fn nats_connection_server_info(
         box_out(info, CServerInfo::from(c.server_info()?));
         Ok(())
     })
+}
+
+/// The name given with `nats_options_set_name`, NUL-terminated and owned by the connection
+/// (valid until `nats_connection_free`); NULL when none was given, or for NULL. Thread safe.
+#[no_mangle]
+pub unsafe extern "C" fn nats_connection_name(conn: *const nats_connection) -> *const c_char {
+    read_or(conn, std::ptr::null(), |c| c.name_nul().map_or(std::ptr::null(), |n| n.as_ptr().cast()))
 }

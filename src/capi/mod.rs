@@ -28,6 +28,7 @@ pub(crate) mod handle;
 pub(crate) mod jetstream;
 pub(crate) mod kv;
 pub(crate) mod msg;
+pub(crate) mod nkeys;
 pub(crate) mod options;
 pub(crate) mod pub_ack;
 pub(crate) mod server_info;

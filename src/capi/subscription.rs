@@ -47,7 +47,9 @@ const _: () = assert!(NATS_DEFAULT_PENDING_BYTES == subscription::DEFAULT_PENDIN
 /// `nats_subscription_next_msg`, `nats_subscription_unsubscribe`,
 /// `nats_subscription_auto_unsubscribe`, `nats_subscription_drain`,
 /// `nats_subscription_set_pending_limits`, `nats_subscription_pending_limits`,
-/// `nats_subscription_pending`, `nats_subscription_max_pending`, `nats_subscription_dropped`,
+/// `nats_subscription_pending`, `nats_subscription_max_pending`,
+/// `nats_subscription_clear_max_pending`, `nats_subscription_dropped`,
+/// `nats_subscription_subject`, `nats_subscription_queue`, `nats_subscription_id`,
 /// `nats_subscription_delivered`, `nats_subscription_is_valid`, `nats_subscription_free`.
 pub struct nats_subscription {
     _private: [u8; 0],
@@ -326,6 +328,42 @@ pub unsafe extern "C" fn nats_subscription_max_pending(
         write_pair(msgs, bytes, borrow(sub, "sub")?.max_pending());
         Ok(())
     })
+}
+
+/// Forgets the highest pending counts seen so far: `nats_subscription_max_pending` reports
+/// the highest from now on (nats.c's `natsSubscription_ClearMaxPending`).
+/// Errors: `NATS_ERR_NULL_ARGUMENT` (sub).
+#[no_mangle]
+pub unsafe extern "C" fn nats_subscription_clear_max_pending(sub: *mut nats_subscription) -> nats_status {
+    guard(|| {
+        borrow(sub, "sub")?.clear_max_pending();
+        Ok(())
+    })
+}
+
+/// The subject `sub` was made with, NUL-terminated and owned by the subscription (valid until
+/// `nats_subscription_free`): for JetStream push subscriptions the consumer's deliver subject,
+/// for an ordered consumer its deliver inbox, for `nats_pull_consumer_consume` the empty
+/// string. NULL for NULL. Thread safe.
+#[no_mangle]
+pub unsafe extern "C" fn nats_subscription_subject(sub: *const nats_subscription) -> *const c_char {
+    read_or(sub, std::ptr::null(), |s| s.subject_nul().as_ptr().cast())
+}
+
+/// The queue group `sub` belongs to (JetStream push: the consumer's deliver group),
+/// NUL-terminated and owned by the subscription (valid until `nats_subscription_free`); NULL
+/// when it belongs to none, or for NULL. Thread safe.
+#[no_mangle]
+pub unsafe extern "C" fn nats_subscription_queue(sub: *const nats_subscription) -> *const c_char {
+    read_or(sub, std::ptr::null(), |s| s.queue_nul().map_or(std::ptr::null(), |q| q.as_ptr().cast()))
+}
+
+/// The subscription's protocol id on its connection (the `sid` in the server's connection
+/// details, `/connz?subs=detail`), at least 1 for core subscriptions; 0 for JetStream
+/// subscriptions (whose id the library does not track) and for NULL. Thread safe.
+#[no_mangle]
+pub unsafe extern "C" fn nats_subscription_id(sub: *const nats_subscription) -> u64 {
+    read_or(sub, 0, Subscription::id)
 }
 
 /// Number of messages dropped because the pending limits were reached; 0 for NULL.

@@ -43,6 +43,8 @@ pub(crate) struct Connection {
     pub(crate) executor: Executor,
     /// The lane of async request replies, set up on first use.
     replies: OnceLock<JobQueue>,
+    /// The name given in the options, followed by a NUL (for C).
+    name: Option<Box<[u8]>>,
     /// Live core subscriptions, ended when the connection closes.
     pub(crate) core_subs: Arc<CoreSubscriptions>,
 }
@@ -291,6 +293,7 @@ impl Connection {
             deliveries: Deliveries::default(),
             executor: opts.executor.clone(),
             replies: OnceLock::new(),
+            name: opts.name.as_deref().map(nul_terminated),
             core_subs: Arc::default(),
         });
         {
@@ -577,6 +580,11 @@ impl Connection {
         self.closed.set();
         self.outbox.close();
         res
+    }
+
+    /// The connection's name (`Options::name`), followed by a NUL.
+    pub(crate) fn name_nul(&self) -> Option<&[u8]> {
+        self.name.as_deref()
     }
 
     pub(crate) fn close(&self) {

@@ -176,6 +176,15 @@ pub(crate) fn check_seed(seed: &str) -> Result<()> {
         .map_err(|_| Error::new(ErrorKind::InvalidArgument, "not a valid NKey user seed (expected \"SU...\")"))
 }
 
+/// Signs `data` with the NKey seed `seed` (any NKey seed: user, account, operator, server):
+/// the 64-byte Ed25519 signature, as a server checks a nonce's.
+pub(crate) fn sign(seed: &str, data: &[u8]) -> Result<[u8; 64]> {
+    let bad_seed = || Error::new(ErrorKind::InvalidArgument, "not a valid NKey seed (expected \"S...\")");
+    let key = nkeys::KeyPair::from_seed(seed).map_err(|_| bad_seed())?;
+    let sig = key.sign(data).map_err(|e| Error::new(ErrorKind::Internal, format!("signing failed: {e}")))?;
+    sig.try_into().map_err(|_| Error::new(ErrorKind::Internal, "signature is not 64 bytes"))
+}
+
 impl Options {
     /// The async-nats options for these settings (without callbacks, added by the connection).
     pub(crate) fn to_connect_options(&self) -> Result<async_nats::ConnectOptions> {

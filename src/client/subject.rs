@@ -100,6 +100,12 @@ pub(crate) fn check_queue(queue: &str) -> Result<()> {
     Ok(())
 }
 
+/// `s` followed by a NUL (NULs inside dropped), for strings the C view lends out for as long
+/// as their owner lives.
+pub(crate) fn nul_terminated(s: &str) -> Box<[u8]> {
+    s.bytes().filter(|b| *b != 0).chain(std::iter::once(0)).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

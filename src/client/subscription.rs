@@ -229,6 +229,26 @@ pub(crate) struct Subscription {
     /// Auto-unsubscribe limit on `received`; 0 = none.
     max: AtomicU64,
     origin: Origin,
+    names: Names,
+}
+
+/// A subscription's subject and queue group, each followed by a NUL so that C can borrow
+/// them as strings for as long as the subscription lives.
+struct Names {
+    bytes: Box<[u8]>,
+    queue_at: Option<usize>,
+}
+
+impl Names {
+    fn new(subject: &str, queue: Option<&str>) -> Names {
+        let mut bytes = nul_terminated(subject).into_vec();
+        let queue_at = queue.map(|q| {
+            let at = bytes.len();
+            bytes.extend_from_slice(&nul_terminated(q));
+            at
+        });
+        Names { bytes: bytes.into_boxed_slice(), queue_at }
+    }
 }
 
 /// How a subscription's messages reach the user.
@@ -284,7 +304,7 @@ impl Subscription {
             check_queue(q)?;
         }
         check_control_line("subscribe", &[subject, queue.unwrap_or("")], 0)?;
-        let sub = Subscription::new(conn.clone(), cb.is_some(), Origin::Core);
+        let sub = Subscription::new(conn.clone(), cb.is_some(), Origin::Core, Names::new(subject, queue));
         let handler = Box::new(CoreHandler::new(sub.clone()));
         let fut = async {
             // The SUB goes after what this connection published before it, as in nats.c
@@ -327,7 +347,7 @@ impl Subscription {
         Ok(sub)
     }
 
-    fn new(conn: Arc<Connection>, callback: bool, origin: Origin) -> Arc<Subscription> {
+    fn new(conn: Arc<Connection>, callback: bool, origin: Origin, names: Names) -> Arc<Subscription> {
         let pending = Pending::default();
         pending.lock().held = callback;
         Arc::new(Subscription {
@@ -350,19 +370,22 @@ impl Subscription {
             received: AtomicU64::new(0),
             max: AtomicU64::new(0),
             origin,
+            names,
         })
     }
 
-    /// Starts a pumped subscription from `source`: a delivery lane for callbacks, and the
-    /// pump task. Callbacks wait for [`Subscription::start_callbacks`].
+    /// Starts a pumped subscription from `source` (whose subject and queue group the getters
+    /// report): a delivery lane for callbacks, and the pump task. Callbacks wait for
+    /// [`Subscription::start_callbacks`].
     pub(crate) fn start(
         conn: Arc<Connection>,
         source: Source,
         cb: Option<Callback>,
         origin: Origin,
+        (subject, queue): (&str, Option<&str>),
     ) -> Result<Arc<Subscription>> {
         let (control, control_rx) = mpsc::unbounded_channel();
-        let sub = Subscription::new(conn.clone(), cb.is_some(), origin);
+        let sub = Subscription::new(conn.clone(), cb.is_some(), origin, Names::new(subject, queue));
         let _ = sub.upstream.set(Upstream::Pumped(control));
         if let Some(cb) = cb {
             let _ = sub.lane.set(delivery::start(&sub, cb)?);
@@ -735,6 +758,33 @@ impl Subscription {
     /// For the delivery lane: it has made its last handler call.
     pub(crate) fn delivery_finished(&self) {
         self.pending.finish();
+    }
+
+    /// The subject subscribed to, followed by a NUL (JetStream: the consumer's deliver
+    /// subject; empty for a pull consumer's consume).
+    pub(crate) fn subject_nul(&self) -> &[u8] {
+        let end = self.names.queue_at.unwrap_or(self.names.bytes.len());
+        &self.names.bytes[..end]
+    }
+
+    /// The queue group, followed by a NUL; `None` without one.
+    pub(crate) fn queue_nul(&self) -> Option<&[u8]> {
+        self.names.queue_at.map(|at| &self.names.bytes[at..])
+    }
+
+    /// The protocol's subscription id (as in the server's connection details); 0 for
+    /// JetStream subscriptions, whose id async-nats keeps to itself.
+    pub(crate) fn id(&self) -> u64 {
+        match self.upstream.get() {
+            Some(Upstream::Core(sid)) => *sid,
+            _ => 0,
+        }
+    }
+
+    /// Forgets the highest pending counts seen so far (`max_pending` starts again from now).
+    pub(crate) fn clear_max_pending(&self) {
+        self.max_pending_msgs.store(0, Ordering::Relaxed);
+        self.max_pending_bytes.store(0, Ordering::Relaxed);
     }
 
     /// The connection this subscription belongs to.

@@ -171,7 +171,7 @@ impl JetStream {
             }
         };
         let subscriber = self.call("nats_jetstream_subscribe", fut)?.map_err(|e| conn.closed_error("subscribe", e))?;
-        Subscription::start(conn, Source::Core(subscriber), cb, Origin::JetStream)
+        Subscription::start(conn, Source::Core(subscriber), cb, Origin::JetStream, (&subject, queue.as_deref()))
     }
 
     /// An ordered consumer on `stream`, delivering to `cb`.
@@ -182,8 +182,9 @@ impl JetStream {
             check_subject(&o.filter_subject, Wildcards::Allowed, "filter_subject")?;
         }
         let conn = self.conn.clone();
+        let deliver_subject = conn.client.new_inbox();
         let config = consumer::push::OrderedConfig {
-            deliver_subject: conn.client.new_inbox(),
+            deliver_subject: deliver_subject.clone(),
             filter_subject: o.filter_subject,
             deliver_policy: o.deliver_policy,
             replay_policy: o.replay_policy,
@@ -198,7 +199,7 @@ impl JetStream {
         let messages = self.call("nats_jetstream_subscribe_ordered", fut)??;
         let messages: MsgStream =
             Box::pin(messages.map(|r| r.map(|m| m.message).map_err(|e| format!("ordered consumer: {e}"))));
-        Subscription::start(conn, Source::Stream(messages), Some(cb), Origin::JetStream)
+        Subscription::start(conn, Source::Stream(messages), Some(cb), Origin::JetStream, (&deliver_subject, None))
     }
 }
 
@@ -266,7 +267,7 @@ impl PullConsumer {
         let fut = async move { consumer.messages().await };
         let messages = self.js.call("nats_pull_consumer_consume", fut)?.map_err(|e| js_error("consume", &e))?;
         let messages: MsgStream = Box::pin(messages.map(|r| r.map(|m| m.message).map_err(|e| format!("consume: {e}"))));
-        Subscription::start(self.js.conn.clone(), Source::Stream(messages), Some(cb), Origin::JetStream)
+        Subscription::start(self.js.conn.clone(), Source::Stream(messages), Some(cb), Origin::JetStream, ("", None))
     }
 
     pub(crate) fn info(&self) -> Result<consumer::Info> {
