@@ -213,6 +213,12 @@ enum nats_status
    * or consumer's leader is being elected, cluster not ready). Retryable.
    */
   NATS_ERR_JETSTREAM_UNAVAILABLE = 24,
+  /**
+   * The connection to the server was lost while the call waited for an answer (a request
+   * on a connection set up with `nats_options_set_fail_requests_on_disconnect`). The
+   * request may or may not have reached a responder. Retryable.
+   */
+  NATS_ERR_DISCONNECTED = 25,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -640,6 +646,7 @@ typedef struct nats_msg nats_msg;
  * `nats_options_set_token`, `nats_options_set_token_file`, `nats_options_set_nkey_seed`,
  * `nats_options_set_nkey_seed_file`, `nats_options_set_credentials_file`,
  * `nats_options_set_user_jwt`, `nats_options_set_name`, `nats_options_set_no_echo`,
+ * `nats_options_set_allow_reconnect`, `nats_options_set_fail_requests_on_disconnect`,
  * `nats_options_use_shared_delivery`, `nats_options_set_dispatcher`,
  * `nats_options_set_max_reconnects`, `nats_options_set_connection_timeout_ms`,
  * `nats_options_set_tls_required`, `nats_options_set_tls_first`, `nats_options_set_certificate`,
@@ -724,7 +731,8 @@ typedef struct nats_subscription nats_subscription;
 
 /**
  * Reply callback of `nats_request_async`: `user_data`, `NATS_OK` with the reply, or an error
- * status (`NATS_ERR_TIMEOUT`, `NATS_ERR_NO_RESPONDERS`, `NATS_ERR_CONNECTION_CLOSED`, ...)
+ * status (`NATS_ERR_TIMEOUT`, `NATS_ERR_NO_RESPONDERS`, `NATS_ERR_CONNECTION_CLOSED`,
+ * `NATS_ERR_DISCONNECTED` with `nats_options_set_fail_requests_on_disconnect`, ...)
  * with `reply` NULL; `nats_last_error()` explains it inside the callback. `reply` is
  * borrowed until the callback returns (`nats_msg_clone` keeps it). Runs on the connection's
  * reply lane (a thread of its own, the shared pool or the dispatcher: see `nats_dispatcher`),
@@ -1218,13 +1226,16 @@ nats_status nats_connection_flush(struct nats_connection *conn, uint64_t timeout
  * caller (`nats_msg_free`). Blocks the calling thread (allowed in message callbacks).
  * Errors: `NATS_ERR_TIMEOUT`, `NATS_ERR_NO_RESPONDERS` (nobody subscribed to `subject`),
  * `NATS_ERR_INVALID_SUBJECT`, `NATS_ERR_MAX_PAYLOAD`, `NATS_ERR_CONNECTION_CLOSED`,
- * `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_UTF8`, `NATS_ERR_WOULD_BLOCK_RUNTIME`.
+ * `NATS_ERR_DISCONNECTED` (the connection was lost while waiting, with
+ * `nats_options_set_fail_requests_on_disconnect`), `NATS_ERR_NULL_ARGUMENT`,
+ * `NATS_ERR_INVALID_UTF8`, `NATS_ERR_WOULD_BLOCK_RUNTIME`.
  */
 nats_status nats_request(struct nats_connection *conn, const char *subject, const void *data, size_t len, uint64_t timeout_ms, struct nats_msg **reply);
 
 /**
  * As `nats_request`, sending `msg` (built with `nats_msg_new`): its subject, headers and
- * payload (its reply subject is ignored: the library uses its own inbox).
+ * payload (its reply subject is ignored: the library uses its own inbox). Errors: as
+ * `nats_request`.
  */
 nats_status nats_request_msg(struct nats_connection *conn, const struct nats_msg *msg, uint64_t timeout_ms, struct nats_msg **reply);
 
@@ -1266,7 +1277,8 @@ nats_status nats_connection_rtt(struct nats_connection *conn, uint64_t *rtt_us);
  * Drops the current server connection and reconnects (to the next server of the pool), as
  * after a network failure: disconnected and reconnected events fire, subscriptions are
  * restored, publishes meanwhile are buffered. Returns at once.
- * Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_CONNECTION_CLOSED`.
+ * Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_CONNECTION_CLOSED`, `NATS_ERR_INVALID_ARGUMENT`
+ * (reconnection is off: `nats_options_set_allow_reconnect`).
  */
 nats_status nats_connection_reconnect(struct nats_connection *conn);
 
@@ -2109,6 +2121,25 @@ nats_status nats_options_set_user_jwt(struct nats_options *opts, const char *jwt
 nats_status nats_options_set_name(struct nats_options *opts, const char *name);
 
 /**
+ * Whether a lost connection is re-established (default true, as nats.c's
+ * `natsOptions_SetAllowReconnect`). With false, losing the connection after it was
+ * established closes it: the disconnected callback, then the closed callback, and every call
+ * on it fails with `NATS_ERR_CONNECTION_CLOSED` (a daemon that wants to decide itself when
+ * and where to reconnect). The initial connect still tries every server once.
+ * Errors: `NATS_ERR_NULL_ARGUMENT` when `opts` is NULL.
+ */
+nats_status nats_options_set_allow_reconnect(struct nats_options *opts, bool allow);
+
+/**
+ * With true, requests waiting for a reply (`nats_request`, `nats_request_msg`,
+ * `nats_request_async`) fail with `NATS_ERR_DISCONNECTED` as soon as the connection is lost,
+ * instead of waiting through the reconnect until their timeout (nats.c's
+ * `natsOptions_SetFailRequestsOnDisconnect`). Default false. JetStream calls are not
+ * affected. Errors: `NATS_ERR_NULL_ARGUMENT` when `opts` is NULL.
+ */
+nats_status nats_options_set_fail_requests_on_disconnect(struct nats_options *opts, bool fail);
+
+/**
  * kumo `no_echo`: when true, the server does not deliver this connection's own publishes to
  * its own subscriptions. Default false.
  * Errors: `NATS_ERR_NULL_ARGUMENT` when `opts` is NULL.
@@ -2481,8 +2512,8 @@ const char *nats_status_str(int32_t status);
 /**
  * True when the same call may succeed if simply made again later, without changing anything:
  * `NATS_ERR_TIMEOUT`, `NATS_ERR_NO_RESPONDERS` (for JetStream: possibly a leader election),
- * `NATS_ERR_JETSTREAM_UNAVAILABLE`, `NATS_ERR_BUFFER_FULL` (reconnecting) and
- * `NATS_ERR_CONNECTION_FAILED`. A retried JetStream publish should carry a msg_id so that
+ * `NATS_ERR_JETSTREAM_UNAVAILABLE`, `NATS_ERR_BUFFER_FULL` (reconnecting),
+ * `NATS_ERR_DISCONNECTED` and `NATS_ERR_CONNECTION_FAILED`. A retried JetStream publish should carry a msg_id so that
  * the stream stores it once (`nats_js_publish_options.max_retries` does this for you).
  * Every other status, `NATS_OK` and unknown values give false. Thread safety: any thread.
  */

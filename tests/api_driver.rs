@@ -339,7 +339,7 @@ impl Driver {
         let file = text(self.dir.join("secret.txt").to_str().unwrap());
         let pick = if r.chance(50) { file } else { s };
         let b = r.chance(50);
-        match r.below(38) {
+        match r.below(40) {
             0 => {
                 let urls = [text(&self.url), any_str(r, &["nats://127.0.0.1:1", "bogus://x", "nats://a b"])];
                 let ptrs: Vec<*const c_char> = urls.iter().map(|u| u.p()).collect();
@@ -442,6 +442,11 @@ impl Driver {
                 ("nats_options_free", None)
             }
             35 => ("nats_options_use_shared_delivery", Some(nats_options_use_shared_delivery(o, b))),
+            37 => ("nats_options_set_allow_reconnect", Some(nats_options_set_allow_reconnect(o, b))),
+            38 => (
+                "nats_options_set_fail_requests_on_disconnect",
+                Some(nats_options_set_fail_requests_on_disconnect(o, b)),
+            ),
             36 => {
                 let d: *mut nats_dispatcher = handle(r, &self.p.dispatchers);
                 ("nats_options_set_dispatcher", Some(nats_options_set_dispatcher(o, d)))

@@ -1164,3 +1164,70 @@ fn max_pending_of(sub: *mut nats_subscription) -> (i64, i64) {
     ok(unsafe { nats_subscription_max_pending(sub, &mut m, &mut b) });
     (m, b)
 }
+
+/// With reconnection off, a lost connection closes (disconnected, then closed) and stays
+/// closed when the server comes back: nothing dials it, calls fail with CONNECTION_CLOSED.
+#[test]
+fn reconnection_off_closes_on_the_first_loss() {
+    let mut srv = Server::start();
+    let ev: &'static Events = Box::leak(Box::default());
+    let o = event_opts(&srv.url(), ev);
+    ok(unsafe { nats_options_set_allow_reconnect(o.raw(), false) });
+    ok(unsafe { nats_options_set_reconnect_wait_ms(o.raw(), 50) });
+    let c = o.connect().unwrap();
+    assert!(ev.wait("connected", 1, 5 * SEC));
+    check(unsafe { nats_connection_reconnect(c.raw()) }, NATS_ERR_INVALID_ARGUMENT);
+    srv.kill();
+    assert!(ev.wait("closed", 1, 10 * SEC), "{:?}", ev.names());
+    assert_eq!(c.status(), nats_conn_status::NATS_CONN_STATUS_CLOSED);
+    srv.restart();
+    std::thread::sleep(2 * SEC);
+    assert_eq!(srv.num_connections(), 0, "the closed connection dialed the server again");
+    assert_eq!(ev.names(), ["connected", "disconnected", "closed"]);
+    check(c.publish("after.close", b"x"), NATS_ERR_CONNECTION_CLOSED);
+    check(unsafe { nats_options_set_allow_reconnect(null_mut(), false) }, NATS_ERR_NULL_ARGUMENT);
+
+    // The default still reconnects (the same server, killed again).
+    let ev2: &'static Events = Box::leak(Box::default());
+    let again = event_opts(&srv.url(), ev2).connect().unwrap();
+    srv.kill();
+    srv.restart();
+    assert!(ev2.wait("reconnected", 1, 10 * SEC), "{:?}", ev2.names());
+    assert_eq!(again.status(), nats_conn_status::NATS_CONN_STATUS_CONNECTED);
+}
+
+/// With fail_requests_on_disconnect, a request waiting for its reply fails with
+/// NATS_ERR_DISCONNECTED as soon as the connection is lost (not at its 20 s timeout); without
+/// it, the request waits (and here times out). Async requests report the same status.
+#[test]
+fn requests_fail_on_disconnect_when_asked() {
+    let mut srv = Server::start();
+    let silent = Conn::to(&srv.url()); // subscribed, never answers: requests wait
+    let never = sync_sub(&silent, "slow.service");
+    silent.flush();
+    let o = Opts::new().servers(&[&srv.url()]);
+    ok(unsafe { nats_options_set_fail_requests_on_disconnect(o.raw(), true) });
+    let c = Arc::new(o.connect().unwrap());
+    let plain = Arc::new(Conn::to(&srv.url()));
+    let waiting = {
+        let c = c.clone();
+        std::thread::spawn(move || {
+            let start = Instant::now();
+            (c.request("slow.service", b"?", 20_000).map(drop), start.elapsed())
+        })
+    };
+    let waiting_plain = {
+        let plain = plain.clone();
+        std::thread::spawn(move || plain.request("slow.service", b"?", 3_000).map(drop))
+    };
+    std::thread::sleep(Duration::from_millis(500)); // both requests are out
+    srv.kill();
+    let (outcome, took) = waiting.join().unwrap();
+    assert_eq!(outcome.unwrap_err(), NATS_ERR_DISCONNECTED, "{}", last_error());
+    assert!(took < 10 * SEC, "failed only after {took:?}");
+    assert!(nats_status_is_retryable(NATS_ERR_DISCONNECTED as i32));
+    assert_eq!(waiting_plain.join().unwrap().unwrap_err(), NATS_ERR_TIMEOUT);
+    srv.restart();
+    assert!(c.wait_status(nats_conn_status::NATS_CONN_STATUS_CONNECTED, 10 * SEC));
+    unsafe { nats_subscription_free(never) };
+}

@@ -76,7 +76,8 @@ pub struct nats_statistics {
 }
 
 /// Reply callback of `nats_request_async`: `user_data`, `NATS_OK` with the reply, or an error
-/// status (`NATS_ERR_TIMEOUT`, `NATS_ERR_NO_RESPONDERS`, `NATS_ERR_CONNECTION_CLOSED`, ...)
+/// status (`NATS_ERR_TIMEOUT`, `NATS_ERR_NO_RESPONDERS`, `NATS_ERR_CONNECTION_CLOSED`,
+/// `NATS_ERR_DISCONNECTED` with `nats_options_set_fail_requests_on_disconnect`, ...)
 /// with `reply` NULL; `nats_last_error()` explains it inside the callback. `reply` is
 /// borrowed until the callback returns (`nats_msg_clone` keeps it). Runs on the connection's
 /// reply lane (a thread of its own, the shared pool or the dispatcher: see `nats_dispatcher`),
@@ -238,7 +239,9 @@ pub unsafe extern "C" fn nats_connection_flush(conn: *mut nats_connection, timeo
 /// caller (`nats_msg_free`). Blocks the calling thread (allowed in message callbacks).
 /// Errors: `NATS_ERR_TIMEOUT`, `NATS_ERR_NO_RESPONDERS` (nobody subscribed to `subject`),
 /// `NATS_ERR_INVALID_SUBJECT`, `NATS_ERR_MAX_PAYLOAD`, `NATS_ERR_CONNECTION_CLOSED`,
-/// `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_UTF8`, `NATS_ERR_WOULD_BLOCK_RUNTIME`.
+/// `NATS_ERR_DISCONNECTED` (the connection was lost while waiting, with
+/// `nats_options_set_fail_requests_on_disconnect`), `NATS_ERR_NULL_ARGUMENT`,
+/// `NATS_ERR_INVALID_UTF8`, `NATS_ERR_WOULD_BLOCK_RUNTIME`.
 #[no_mangle]
 pub unsafe extern "C" fn nats_request(
     conn: *mut nats_connection,
@@ -260,7 +263,8 @@ pub unsafe extern "C" fn nats_request(
 }
 
 /// As `nats_request`, sending `msg` (built with `nats_msg_new`): its subject, headers and
-/// payload (its reply subject is ignored: the library uses its own inbox).
+/// payload (its reply subject is ignored: the library uses its own inbox). Errors: as
+/// `nats_request`.
 #[no_mangle]
 pub unsafe extern "C" fn nats_request_msg(
     conn: *mut nats_connection,
@@ -356,7 +360,8 @@ pub unsafe extern "C" fn nats_connection_rtt(conn: *mut nats_connection, rtt_us:
 /// Drops the current server connection and reconnects (to the next server of the pool), as
 /// after a network failure: disconnected and reconnected events fire, subscriptions are
 /// restored, publishes meanwhile are buffered. Returns at once.
-/// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_CONNECTION_CLOSED`.
+/// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_CONNECTION_CLOSED`, `NATS_ERR_INVALID_ARGUMENT`
+/// (reconnection is off: `nats_options_set_allow_reconnect`).
 #[no_mangle]
 pub unsafe extern "C" fn nats_connection_reconnect(conn: *mut nats_connection) -> nats_status {
     guard(|| borrow(conn, "conn")?.reconnect())

@@ -26,6 +26,7 @@ use std::time::Duration;
 /// `nats_options_set_token`, `nats_options_set_token_file`, `nats_options_set_nkey_seed`,
 /// `nats_options_set_nkey_seed_file`, `nats_options_set_credentials_file`,
 /// `nats_options_set_user_jwt`, `nats_options_set_name`, `nats_options_set_no_echo`,
+/// `nats_options_set_allow_reconnect`, `nats_options_set_fail_requests_on_disconnect`,
 /// `nats_options_use_shared_delivery`, `nats_options_set_dispatcher`,
 /// `nats_options_set_max_reconnects`, `nats_options_set_connection_timeout_ms`,
 /// `nats_options_set_tls_required`, `nats_options_set_tls_first`, `nats_options_set_certificate`,
@@ -285,6 +286,36 @@ pub unsafe extern "C" fn nats_options_set_user_jwt(
 pub unsafe extern "C" fn nats_options_set_name(opts: *mut nats_options, name: *const c_char) -> nats_status {
     with_opts(opts, |o| {
         o.name = opt_str_arg(name, "name")?.map(str::to_string);
+        Ok(())
+    })
+}
+
+/// Whether a lost connection is re-established (default true, as nats.c's
+/// `natsOptions_SetAllowReconnect`). With false, losing the connection after it was
+/// established closes it: the disconnected callback, then the closed callback, and every call
+/// on it fails with `NATS_ERR_CONNECTION_CLOSED` (a daemon that wants to decide itself when
+/// and where to reconnect). The initial connect still tries every server once.
+/// Errors: `NATS_ERR_NULL_ARGUMENT` when `opts` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn nats_options_set_allow_reconnect(opts: *mut nats_options, allow: bool) -> nats_status {
+    with_opts(opts, |o| {
+        o.allow_reconnect = allow;
+        Ok(())
+    })
+}
+
+/// With true, requests waiting for a reply (`nats_request`, `nats_request_msg`,
+/// `nats_request_async`) fail with `NATS_ERR_DISCONNECTED` as soon as the connection is lost,
+/// instead of waiting through the reconnect until their timeout (nats.c's
+/// `natsOptions_SetFailRequestsOnDisconnect`). Default false. JetStream calls are not
+/// affected. Errors: `NATS_ERR_NULL_ARGUMENT` when `opts` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn nats_options_set_fail_requests_on_disconnect(
+    opts: *mut nats_options,
+    fail: bool,
+) -> nats_status {
+    with_opts(opts, |o| {
+        o.fail_requests_on_disconnect = fail;
         Ok(())
     })
 }

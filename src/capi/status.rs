@@ -76,6 +76,10 @@ pub enum nats_status {
     /// JetStream answered that it is temporarily unavailable (no cluster leader, the stream's
     /// or consumer's leader is being elected, cluster not ready). Retryable.
     NATS_ERR_JETSTREAM_UNAVAILABLE = 24,
+    /// The connection to the server was lost while the call waited for an answer (a request
+    /// on a connection set up with `nats_options_set_fail_requests_on_disconnect`). The
+    /// request may or may not have reached a responder. Retryable.
+    NATS_ERR_DISCONNECTED = 25,
 }
 
 pub use nats_status::*;
@@ -108,6 +112,7 @@ impl nats_status {
             NATS_ERR_JETSTREAM => c"JetStream error",
             NATS_ERR_EXPECTATION_FAILED => c"expectation failed (wrong last sequence, msg-id or revision)",
             NATS_ERR_JETSTREAM_UNAVAILABLE => c"JetStream temporarily unavailable",
+            NATS_ERR_DISCONNECTED => c"disconnected from the server while waiting",
         }
     }
 
@@ -116,7 +121,7 @@ impl nats_status {
     }
 
     fn from_i32(v: i32) -> Option<Self> {
-        const ALL: [nats_status; 25] = [
+        const ALL: [nats_status; 26] = [
             NATS_OK,
             NATS_ERR_NULL_ARGUMENT,
             NATS_ERR_INVALID_UTF8,
@@ -142,6 +147,7 @@ impl nats_status {
             NATS_ERR_JETSTREAM,
             NATS_ERR_EXPECTATION_FAILED,
             NATS_ERR_JETSTREAM_UNAVAILABLE,
+            NATS_ERR_DISCONNECTED,
         ];
         ALL.iter().copied().find(|s| *s as i32 == v)
     }
@@ -174,6 +180,7 @@ impl From<ErrorKind> for nats_status {
             ErrorKind::JetStream => NATS_ERR_JETSTREAM,
             ErrorKind::ExpectationFailed => NATS_ERR_EXPECTATION_FAILED,
             ErrorKind::JetStreamUnavailable => NATS_ERR_JETSTREAM_UNAVAILABLE,
+            ErrorKind::Disconnected => NATS_ERR_DISCONNECTED,
         }
     }
 }
@@ -203,8 +210,8 @@ pub extern "C" fn nats_status_str(status: i32) -> *const c_char {
 
 /// True when the same call may succeed if simply made again later, without changing anything:
 /// `NATS_ERR_TIMEOUT`, `NATS_ERR_NO_RESPONDERS` (for JetStream: possibly a leader election),
-/// `NATS_ERR_JETSTREAM_UNAVAILABLE`, `NATS_ERR_BUFFER_FULL` (reconnecting) and
-/// `NATS_ERR_CONNECTION_FAILED`. A retried JetStream publish should carry a msg_id so that
+/// `NATS_ERR_JETSTREAM_UNAVAILABLE`, `NATS_ERR_BUFFER_FULL` (reconnecting),
+/// `NATS_ERR_DISCONNECTED` and `NATS_ERR_CONNECTION_FAILED`. A retried JetStream publish should carry a msg_id so that
 /// the stream stores it once (`nats_js_publish_options.max_retries` does this for you).
 /// Every other status, `NATS_OK` and unknown values give false. Thread safety: any thread.
 #[no_mangle]
@@ -216,6 +223,7 @@ pub extern "C" fn nats_status_is_retryable(status: i32) -> bool {
                 | NATS_ERR_NO_RESPONDERS
                 | NATS_ERR_JETSTREAM_UNAVAILABLE
                 | NATS_ERR_BUFFER_FULL
+                | NATS_ERR_DISCONNECTED
                 | NATS_ERR_CONNECTION_FAILED
         )
     )

@@ -45,6 +45,11 @@ pub(crate) struct Connection {
     replies: OnceLock<JobQueue>,
     /// The name given in the options, followed by a NUL (for C).
     name: Option<Box<[u8]>>,
+    /// With `fail_requests_on_disconnect`: counts connection losses, so that waiting requests
+    /// fail at the next one.
+    lost_while_waiting: Option<Arc<watch::Sender<u64>>>,
+    /// False: a lost connection closes (and `reconnect` is refused).
+    allow_reconnect: bool,
     /// Live core subscriptions, ended when the connection closes.
     pub(crate) core_subs: Arc<CoreSubscriptions>,
 }
@@ -216,7 +221,12 @@ impl Connection {
             custom: opts.reconnect_delay.clone(),
             servers: addrs.len(),
             stats: stats.clone(),
+            allow_reconnect: opts.allow_reconnect,
+            events: events_tx.clone(),
         };
+        let allow_reconnect = opts.allow_reconnect;
+        let losses = opts.fail_requests_on_disconnect.then(|| Arc::new(watch::channel(0u64).0));
+        let on_loss = losses.clone();
         let outbox = Arc::new(Outbox::new(opts.reconnect_buffer_size));
         let on_event = closed.clone();
         let on_delay = closed.clone();
@@ -229,11 +239,17 @@ impl Connection {
                 {
                     on_event.set();
                 }
+                if let (async_nats::Event::Disconnected, Some(losses)) = (&event, &on_loss) {
+                    losses.send_modify(|n| *n += 1);
+                }
                 if let async_nats::Event::Connected = event {
                     // Frames held back while the connection was down can go now.
                     on_connected.nudge();
                 }
-                if let (Some(tx), Some(e)) = (&ev_tx, events::from_async_nats(&event)) {
+                // Without reconnection the loss is reported by the backoff, which closes the
+                // connection, so that disconnected comes before closed.
+                let reported_by_backoff = !allow_reconnect && matches!(event, async_nats::Event::Disconnected);
+                if let (Some(tx), Some(e), false) = (&ev_tx, events::from_async_nats(&event), reported_by_backoff) {
                     let _ = tx.send(e);
                 }
                 async {}
@@ -294,6 +310,8 @@ impl Connection {
             executor: opts.executor.clone(),
             replies: OnceLock::new(),
             name: opts.name.as_deref().map(nul_terminated),
+            lost_while_waiting: losses,
+            allow_reconnect,
             core_subs: Arc::default(),
         });
         {
@@ -472,7 +490,21 @@ impl Connection {
         if let Some(h) = headers {
             req = req.headers(h);
         }
-        match self.client.send_request(subject.clone(), req).await {
+        let request = self.client.send_request(subject.clone(), req);
+        let answer = match &self.lost_while_waiting {
+            Some(losses) => {
+                let mut lost = losses.subscribe();
+                tokio::select! {
+                    answer = request => answer,
+                    _ = lost.changed() => return Err(Error::new(
+                        ErrorKind::Disconnected,
+                        format!("the connection was lost before a reply on {subject:?} came"),
+                    )),
+                }
+            }
+            None => request.await,
+        };
+        match answer {
             Ok(m) => {
                 self.stats.received(m.payload.len());
                 Ok(Message::new(m))
@@ -625,6 +657,12 @@ impl Connection {
 
     pub(crate) fn reconnect(&self) -> Result<()> {
         self.check_open()?;
+        if !self.allow_reconnect {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "reconnection is off for this connection (nats_options_set_allow_reconnect)",
+            ));
+        }
         let client = self.client.clone();
         self.handle.spawn(async move {
             let _ = client.force_reconnect().await;

@@ -28,6 +28,8 @@ pub enum ErrorKind {
     JetStream,
     ExpectationFailed,
     JetStreamUnavailable,
+    /// The connection was lost while waiting for an answer.
+    Disconnected,
 }
 
 /// A failure on its way to the caller: its kind and a human-readable detail (never a secret).

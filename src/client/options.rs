@@ -30,6 +30,10 @@ pub(crate) struct Options {
     pub(crate) name: Option<String>,
     pub(crate) no_echo: bool,
     pub(crate) max_reconnects: u32,
+    /// False: a lost connection closes instead of reconnecting.
+    pub(crate) allow_reconnect: bool,
+    /// Requests waiting for a reply fail as soon as the connection is lost.
+    pub(crate) fail_requests_on_disconnect: bool,
     pub(crate) connection_timeout: Duration,
     pub(crate) tls_required: bool,
     pub(crate) tls_first: bool,
@@ -74,6 +78,8 @@ impl Default for Options {
             name: None,
             no_echo: false,
             max_reconnects: 0,
+            allow_reconnect: true,
+            fail_requests_on_disconnect: false,
             connection_timeout: Duration::from_secs(5),
             tls_required: false,
             tls_first: false,

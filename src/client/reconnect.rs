@@ -23,6 +23,11 @@ pub(crate) struct Backoff {
     /// the pool was ever reached. (async-nats' Connected event would be too late: it arrives
     /// asynchronously, possibly after a quick loss and the first reconnect attempt.)
     pub stats: Arc<OnceLock<Arc<async_nats::Statistics>>>,
+    /// False: once connected, a lost connection closes instead of reconnecting.
+    pub allow_reconnect: bool,
+    /// Where the connection's events go, for the disconnected event of a loss that closes
+    /// (sent from here, so that it comes before the closed event).
+    pub events: Option<EventSender>,
 }
 
 impl Backoff {
@@ -35,6 +40,14 @@ impl Backoff {
         let ever_connected = self.stats.get().is_some_and(|s| s.connects.load(Ordering::Relaxed) > 0);
         if !ever_connected && attempts <= self.servers {
             return Duration::ZERO;
+        }
+        if ever_connected && !self.allow_reconnect {
+            // Asked before each attempt, so no attempt is made: the connection closes here.
+            if let Some(tx) = &self.events {
+                let _ = tx.send(Raw::Other(Event::Disconnected));
+            }
+            closed.set();
+            return Duration::from_secs(365 * 24 * 3600);
         }
         if let Some(h) = &self.custom {
             return events::custom_delay(h.clone(), attempts);

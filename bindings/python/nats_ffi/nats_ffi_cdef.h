@@ -35,6 +35,7 @@ enum nats_status
   NATS_ERR_JETSTREAM = 22,
   NATS_ERR_EXPECTATION_FAILED = 23,
   NATS_ERR_JETSTREAM_UNAVAILABLE = 24,
+  NATS_ERR_DISCONNECTED = 25,
 };
 typedef int32_t nats_status;
 enum nats_conn_status
@@ -340,6 +341,8 @@ nats_status nats_options_set_nkey_seed_file(struct nats_options *opts, const cha
 nats_status nats_options_set_credentials_file(struct nats_options *opts, const char *creds_path);
 nats_status nats_options_set_user_jwt(struct nats_options *opts, const char *jwt, nats_sign_callback cb, void *user_data);
 nats_status nats_options_set_name(struct nats_options *opts, const char *name);
+nats_status nats_options_set_allow_reconnect(struct nats_options *opts, bool allow);
+nats_status nats_options_set_fail_requests_on_disconnect(struct nats_options *opts, bool fail);
 nats_status nats_options_set_no_echo(struct nats_options *opts, bool no_echo);
 nats_status nats_options_use_shared_delivery(struct nats_options *opts, bool use_pool);
 nats_status nats_options_set_dispatcher(struct nats_options *opts, struct nats_dispatcher *d);
