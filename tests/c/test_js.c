@@ -279,14 +279,23 @@ static void test_push_ordered_consume(nats_connection *c, nats_jetstream *js) {
 /* Key-value */
 
 static atomic_long watched, watched_bad;
+/* The first entry that was not the one expected: which one was expected, and what came. */
+static long first_bad_at = -1;
+static char first_bad[64];
 
 static void on_entry(void *ud, const nats_kv_entry *e) {
     (void)ud;
     static long expect = 0;
     char want[32];
     int n = snprintf(want, sizeof want, "v%ld", expect);
-    if (nats_kv_entry_value_len(e) != (size_t)n || memcmp(nats_kv_entry_value(e), want, (size_t)n) != 0)
-        atomic_fetch_add(&watched_bad, 1);
+    if (nats_kv_entry_value_len(e) != (size_t)n || memcmp(nats_kv_entry_value(e), want, (size_t)n) != 0) {
+        if (atomic_fetch_add(&watched_bad, 1) == 0) {
+            first_bad_at = expect;
+            snprintf(first_bad, sizeof first_bad, "%.*s (key %s, revision %llu)", (int)nats_kv_entry_value_len(e),
+                     (const char *)nats_kv_entry_value(e), nats_kv_entry_key(e),
+                     (unsigned long long)nats_kv_entry_revision(e));
+        }
+    }
     expect++;
     atomic_fetch_add(&watched, 1);
 }
@@ -318,6 +327,9 @@ static void test_kv(nats_jetstream *js) {
         EXPECT_OK(nats_kv_put(kv, i % 2 ? "domain.a" : "domain.b", val, (size_t)n, NULL));
     }
     WAIT_FOR(atomic_load(&watched) == 100, LIMIT_MS);
+    if (atomic_load(&watched) != 100 || atomic_load(&watched_bad) != 0)
+        printf("kv watch: %ld entries, %ld not as expected; the first, for v%ld: %s\n", atomic_load(&watched),
+               atomic_load(&watched_bad), first_bad_at, first_bad);
     EXPECT(atomic_load(&watched) == 100 && atomic_load(&watched_bad) == 0);
     EXPECT_OK(nats_kv_watcher_stop(w));
     nats_kv_watcher_free(w);
