@@ -1855,6 +1855,25 @@ nats_status nats_kv_watcher_stop(struct nats_kv_watcher *w);
 void nats_kv_watcher_free(struct nats_kv_watcher *w);
 
 /**
+ * Stops the library, for a plugin about to be unloaded and for leak checkers (nats.c's
+ * `nats_CloseAndWait`): closes every connection still open (a drain: what was published is
+ * sent, queued messages are still delivered), waits at most `timeout_ms` for the library's
+ * delivery threads to end, then stops the shared delivery pool and the runtime with its
+ * threads. The library stays usable: the next connect starts it anew.
+ *
+ * Call it with no other thread inside the library. Free your handles first (or from their
+ * callbacks): a connection's async-reply lane, a JetStream context's acknowledgement lane and a
+ * KV watcher keep a thread each until freed, and then this returns `NATS_ERR_TIMEOUT` after
+ * `timeout_ms`; their threads end once they are freed. Handles freed afterwards are released
+ * as usual, and any other call on them fails with `NATS_ERR_CONNECTION_CLOSED`. Callbacks
+ * waiting in a dispatcher stay there until dispatched or the dispatcher is freed.
+ * Errors: `NATS_ERR_TIMEOUT` (delivery threads still run; see above),
+ * `NATS_ERR_INVALID_ARGUMENT` (called from a callback, which would wait for itself),
+ * `NATS_ERR_WOULD_BLOCK_RUNTIME`.
+ */
+nats_status nats_ffi_shutdown(uint64_t timeout_ms);
+
+/**
  * Creates a message to publish with `nats_publish_msg` or send with `nats_request_msg`:
  * `subject` (no wildcards), optional `reply` (NULL for none), `len` bytes at `data` (copied;
  * NULL allowed when len is 0). Add headers with `nats_msg_header_set/add`. On success writes

@@ -21,6 +21,7 @@ pub use capi::delivery::*;
 pub use capi::events::{nats_connection_callback, nats_error_callback, nats_reconnect_delay_callback};
 pub use capi::jetstream::*;
 pub use capi::kv::*;
+pub use capi::lifecycle::*;
 pub use capi::msg::*;
 pub use capi::nkeys::*;
 pub use capi::options::*;

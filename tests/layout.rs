@@ -95,6 +95,7 @@ fn home_of(function: &str) -> &'static str {
         ("ffi_set_delivery", "delivery"),
         ("dispatcher_", "delivery"),
         ("sign", "nkeys"),
+        ("ffi_shutdown", "lifecycle"),
     ];
     rules
         .iter()

@@ -27,6 +27,7 @@ pub(crate) mod guard;
 pub(crate) mod handle;
 pub(crate) mod jetstream;
 pub(crate) mod kv;
+pub(crate) mod lifecycle;
 pub(crate) mod msg;
 pub(crate) mod nkeys;
 pub(crate) mod options;

@@ -16,16 +16,15 @@ use async_nats::ConnectErrorKind;
 use bytes::Bytes;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
-use tokio::runtime::Handle;
 use tokio::sync::watch;
 
 /// A connection to a NATS server (cluster), shared by everything made on it. Thread safe:
 /// every method may be called from any number of threads at once, including from handlers.
 pub(crate) struct Connection {
     pub(crate) client: async_nats::Client,
-    pub(crate) handle: Handle,
+    pub(crate) handle: runtime::RtHandle,
     pub(crate) request_timeout: Duration,
     /// The length of the reply subjects async-nats makes for requests
     /// (`<inbox prefix>.<nuid>.<token>`), fixed per connection: see [`request_reply_len`].
@@ -191,6 +190,35 @@ pub(crate) async fn probe_until_answered(
     }
 }
 
+/// The connections made and not yet dropped, with the process that made them, for
+/// `nats_ffi_shutdown`.
+static OPEN: Mutex<Vec<(u32, Weak<Connection>)>> = Mutex::new(Vec::new());
+
+fn register(conn: &Arc<Connection>) {
+    let mut open = OPEN.lock().unwrap_or_else(|p| p.into_inner());
+    open.retain(|(_, c)| c.strong_count() > 0);
+    open.push((std::process::id(), Arc::downgrade(conn)));
+}
+
+/// Closes every connection still open (for `nats_ffi_shutdown`), each with a drain bounded
+/// by what is left of `limit`; their subscriptions deliver what is queued and end. A forked
+/// child's copies of its parent's connections are only marked closed: their runtime is gone.
+pub(crate) fn close_all(limit: Duration) {
+    let open = std::mem::take(&mut *OPEN.lock().unwrap_or_else(|p| p.into_inner()));
+    let deadline = runtime::deadline_after(limit);
+    for (pid, conn) in open {
+        let Some(conn) = conn.upgrade() else { continue };
+        if pid == std::process::id() {
+            let _ = conn.shutdown(deadline.saturating_duration_since(Instant::now()));
+        } else {
+            conn.closing.store(true, Ordering::Release);
+            conn.closed.set();
+            conn.outbox.close();
+        }
+        conn.core_subs.end_all();
+    }
+}
+
 impl Connection {
     pub(crate) fn connect(opts: &Options) -> Result<Arc<Connection>> {
         runtime::refuse_on_runtime("nats_connect")?;
@@ -324,6 +352,7 @@ impl Connection {
         if let (Some(rx), Some(sink)) = (events_rx, &opts.events) {
             events::spawn(sink.clone(), rx, conn.clone())?;
         }
+        register(&conn);
         Ok(conn)
     }
 

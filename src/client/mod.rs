@@ -11,6 +11,7 @@ pub(crate) mod delivery;
 pub(crate) mod error;
 pub(crate) mod events;
 pub(crate) mod jetstream;
+pub(crate) mod lifecycle;
 pub(crate) mod message;
 pub(crate) mod options;
 pub(crate) mod publish;

@@ -1,10 +1,11 @@
 //! The library's one tokio runtime: started lazily on first use (not at load time), rebuilt in
-//! a forked child, never shut down while the process lives. Blocking helpers refuse to run on
-//! its own threads.
+//! a forked child, stopped only by `nats_ffi_shutdown` (and started anew by the next connect).
+//! Blocking helpers refuse to run on its own threads, and on a stopped runtime's handle.
 
 use crate::client::error::*;
 use std::future::Future;
 use std::pin::pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
 use tokio::runtime::{Builder, Handle, Runtime};
@@ -12,7 +13,38 @@ use tokio::runtime::{Builder, Handle, Runtime};
 /// (pid that built it, the runtime). A child after `fork()` sees another pid and builds its
 /// own runtime: the parent's worker threads do not exist in the child, so the old runtime is
 /// leaked rather than dropped (dropping would wait for threads that are gone).
-static RUNTIME: Mutex<Option<(u32, &'static Runtime)>> = Mutex::new(None);
+static RUNTIME: Mutex<Option<(u32, Runtime)>> = Mutex::new(None);
+
+/// Counts runtimes stopped by [`shutdown`]: a handle from before refuses to block.
+static EPOCH: AtomicU64 = AtomicU64::new(0);
+
+/// A handle on the runtime, knowing which one: after `nats_ffi_shutdown` stopped it, blocking
+/// on it is refused (tokio would panic on its stopped timers) instead of attempted.
+#[derive(Clone, Debug)]
+pub struct RtHandle {
+    handle: Handle,
+    epoch: u64,
+}
+
+impl std::ops::Deref for RtHandle {
+    type Target = Handle;
+    fn deref(&self) -> &Handle {
+        &self.handle
+    }
+}
+
+impl RtHandle {
+    /// `Err(CONNECTION_CLOSED)` once the runtime behind this handle was shut down.
+    fn check_running(&self, what: &str) -> Result<()> {
+        if self.epoch != EPOCH.load(Ordering::Acquire) {
+            return Err(Error::new(
+                ErrorKind::ConnectionClosed,
+                format!("{what}: the library was shut down (nats_ffi_shutdown) since this was made"),
+            ));
+        }
+        Ok(())
+    }
+}
 
 fn worker_threads() -> usize {
     std::env::var("NATS_FFI_WORKER_THREADS").ok().and_then(|v| v.parse().ok()).filter(|n| *n > 0).unwrap_or(2)
@@ -29,13 +61,19 @@ pub fn deadline_after(limit: std::time::Duration) -> std::time::Instant {
 }
 
 /// The runtime handle for this process, starting the runtime on first use.
-pub fn handle() -> Result<Handle> {
+pub fn handle() -> Result<RtHandle> {
     let pid = std::process::id();
     let mut slot = RUNTIME.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some((owner, rt)) = *slot {
-        if owner == pid {
-            return Ok(rt.handle().clone());
+    let epoch = EPOCH.load(Ordering::Acquire);
+    match slot.take() {
+        Some((owner, rt)) if owner == pid => {
+            let handle = rt.handle().clone();
+            *slot = Some((owner, rt));
+            return Ok(RtHandle { handle, epoch });
         }
+        // The parent's, in a forked child: its threads are gone.
+        Some((_, rt)) => std::mem::forget(rt),
+        None => {}
     }
     let rt = Builder::new_multi_thread()
         .worker_threads(worker_threads())
@@ -43,9 +81,27 @@ pub fn handle() -> Result<Handle> {
         .enable_all()
         .build()
         .map_err(|e| Error::new(ErrorKind::Internal, format!("cannot start the runtime: {e}")))?;
-    let rt: &'static Runtime = Box::leak(Box::new(rt));
+    let handle = rt.handle().clone();
     *slot = Some((pid, rt));
-    Ok(rt.handle().clone())
+    Ok(RtHandle { handle, epoch })
+}
+
+/// Stops the runtime (its worker threads end; its tasks are dropped), waiting at most
+/// `limit` for tasks that are running; the next [`handle`] starts a new one. Handles from
+/// before refuse to block from now on.
+pub fn shutdown(limit: std::time::Duration) -> Result<()> {
+    refuse_on_runtime("nats_ffi_shutdown")?;
+    let taken = {
+        let mut slot = RUNTIME.lock().unwrap_or_else(|p| p.into_inner());
+        EPOCH.fetch_add(1, Ordering::AcqRel);
+        slot.take()
+    };
+    match taken {
+        Some((owner, rt)) if owner == std::process::id() => rt.shutdown_timeout(limit),
+        Some((_, rt)) => std::mem::forget(rt),
+        None => {}
+    }
+    Ok(())
 }
 
 /// True when the calling thread is inside a tokio runtime (ours or the caller's own), where
@@ -66,8 +122,9 @@ pub fn refuse_on_runtime(what: &str) -> Result<()> {
 
 /// Runs `fut` to completion on the calling (non-runtime) thread. The future is polled once
 /// inline first: most publishes complete without parking the thread.
-pub fn block_on<F: Future>(handle: &Handle, what: &str, fut: F) -> Result<F::Output> {
+pub fn block_on<F: Future>(handle: &RtHandle, what: &str, fut: F) -> Result<F::Output> {
     refuse_on_runtime(what)?;
+    handle.check_running(what)?;
     let _enter = handle.enter();
     let mut fut = pin!(fut);
     if let Poll::Ready(v) = fut.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
@@ -79,12 +136,13 @@ pub fn block_on<F: Future>(handle: &Handle, what: &str, fut: F) -> Result<F::Out
 /// Like [`block_on`], bounded by `limit` once the future has to wait.
 /// `Err(NATS_ERR_TIMEOUT)` when the limit passes (the future is dropped).
 pub fn block_on_timeout<F: Future>(
-    handle: &Handle,
+    handle: &RtHandle,
     what: &str,
     limit: std::time::Duration,
     fut: F,
 ) -> Result<F::Output> {
     refuse_on_runtime(what)?;
+    handle.check_running(what)?;
     let _enter = handle.enter();
     let mut fut = pin!(fut);
     if let Poll::Ready(v) = fut.as_mut().poll(&mut Context::from_waker(Waker::noop())) {

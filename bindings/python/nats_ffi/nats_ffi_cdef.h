@@ -304,6 +304,7 @@ void nats_kv_entry_free(struct nats_kv_entry *e);
 nats_status nats_kv_watch(struct nats_kv *kv, const char *keys, uint32_t flags, nats_kv_watch_callback cb, void *user_data, nats_user_data_free user_data_free, struct nats_kv_watcher **out);
 nats_status nats_kv_watcher_stop(struct nats_kv_watcher *w);
 void nats_kv_watcher_free(struct nats_kv_watcher *w);
+nats_status nats_ffi_shutdown(uint64_t timeout_ms);
 nats_status nats_msg_new(const char *subject, const char *reply, const void *data, size_t len, struct nats_msg **out);
 nats_status nats_msg_header_set(struct nats_msg *msg, const char *key, const char *value);
 nats_status nats_msg_header_add(struct nats_msg *msg, const char *key, const char *value);

@@ -193,10 +193,14 @@ impl Scheduler {
         self.ready.notify_one();
     }
 
-    /// The next queued lane; waits until `deadline` for one (`None`: do not wait).
+    /// The next queued lane; waits until `deadline` for one (`None`: do not wait). `None`
+    /// also once the scheduler was abandoned.
     fn pop(&self, deadline: Option<Instant>) -> Option<Arc<LaneState>> {
         let mut q = self.lock();
         loop {
+            if q.abandoned {
+                return None;
+            }
             if let Some(lane) = q.lanes.pop_front() {
                 if q.lanes.is_empty() && q.signaled {
                     if let Some(signal) = &self.signal {
@@ -242,6 +246,8 @@ impl Scheduler {
             }
         }
         drop(q);
+        // Threads waiting for lanes (a stopped pool's) return.
+        self.ready.notify_all();
         lanes.iter().for_each(|lane| abandon_lane(lane));
     }
 
@@ -259,10 +265,14 @@ impl Scheduler {
     }
 
     /// A worker's loop: runs lanes as they are queued, `budget` callbacks per turn; with
-    /// `single_lane` (a dedicated thread) it returns once its lane finished, else never.
+    /// `single_lane` (a dedicated thread) it returns once its lane finished, else once the
+    /// scheduler was abandoned (a stopped pool).
     pub(crate) fn serve(&self, budget: usize, single_lane: bool) {
         loop {
             let Some(lane) = self.pop(Some(crate::client::runtime::deadline_after(Duration::MAX))) else {
+                if self.lock().abandoned {
+                    return;
+                }
                 continue;
             };
             if run_lane(lane, budget).1 && single_lane {

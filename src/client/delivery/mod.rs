@@ -66,9 +66,7 @@ impl Executor {
             Executor::Threads => {
                 let scheduler = Scheduler::new();
                 let lane = Lane::new(scheduler.clone(), work);
-                std::thread::Builder::new()
-                    .name(name.into())
-                    .spawn(move || scheduler.serve(THREAD_BUDGET, true))
+                spawn_counted(name, move || scheduler.serve(THREAD_BUDGET, true))
                     .map_err(|e| Error::new(ErrorKind::Internal, format!("cannot start a delivery thread: {e}")))?;
                 Ok(lane)
             }
@@ -139,8 +137,7 @@ fn pool() -> Result<Arc<Scheduler>> {
     let pool = slot.as_mut().expect("set above");
     while pool.threads < POOL_SIZE.load(Ordering::Acquire) {
         let scheduler = pool.scheduler.clone();
-        let spawned =
-            std::thread::Builder::new().name("nats-ffi-pool".into()).spawn(move || scheduler.serve(POOL_BUDGET, false));
+        let spawned = spawn_counted("nats-ffi-pool", move || scheduler.serve(POOL_BUDGET, false));
         match spawned {
             Ok(_) => pool.threads += 1,
             Err(e) if pool.threads == 0 => {
@@ -150,6 +147,68 @@ fn pool() -> Result<Arc<Scheduler>> {
         }
     }
     Ok(pool.scheduler.clone())
+}
+
+/// Stops the shared pool (for `nats_ffi_shutdown`): lanes still queued on it are abandoned
+/// (their `user_data_free` runs, their callbacks do not), its threads end; the next use starts
+/// a new pool.
+pub(crate) fn stop_pool() {
+    let pool = POOL.lock().unwrap_or_else(|p| p.into_inner()).take();
+    if let Some(pool) = pool.filter(|p| p.pid == std::process::id()) {
+        pool.scheduler.abandon();
+    }
+}
+
+/// The library's delivery threads (dedicated and pool) alive now, and a signal when one
+/// ends: `nats_ffi_shutdown` waits for them.
+static THREADS: Mutex<usize> = Mutex::new(0);
+static THREAD_ENDED: Condvar = Condvar::new();
+
+thread_local! {
+    /// True on the library's delivery threads (where `nats_ffi_shutdown` would wait on
+    /// itself).
+    static DELIVERY_THREAD: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Starts a delivery thread called `name`, counted while it runs.
+fn spawn_counted(name: &str, body: impl FnOnce() + Send + 'static) -> std::io::Result<()> {
+    /// Uncounts the thread when it ends, also by unwinding.
+    struct Counted;
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            *THREADS.lock().unwrap_or_else(|p| p.into_inner()) -= 1;
+            THREAD_ENDED.notify_all();
+        }
+    }
+    *THREADS.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+    let spawned = std::thread::Builder::new().name(name.into()).spawn(move || {
+        let _counted = Counted;
+        DELIVERY_THREAD.with(|d| d.set(true));
+        body();
+    });
+    if spawned.is_err() {
+        *THREADS.lock().unwrap_or_else(|p| p.into_inner()) -= 1;
+    }
+    spawned.map(drop)
+}
+
+/// Waits until at most `keep` delivery threads are alive, at most `limit`; how many are.
+pub(crate) fn wait_for_threads(keep: usize, limit: Duration) -> usize {
+    let threads = THREADS.lock().unwrap_or_else(|p| p.into_inner());
+    let (threads, _) =
+        THREAD_ENDED.wait_timeout_while(threads, limit, |n| *n > keep).unwrap_or_else(|p| p.into_inner());
+    *threads
+}
+
+/// The shared pool's thread count (0 when it is not running in this process).
+pub(crate) fn pool_threads() -> usize {
+    let pool = POOL.lock().unwrap_or_else(|p| p.into_inner());
+    pool.as_ref().filter(|p| p.pid == std::process::id()).map_or(0, |p| p.threads)
+}
+
+/// True on one of the library's delivery threads.
+pub(crate) fn on_delivery_thread() -> bool {
+    DELIVERY_THREAD.with(Cell::get)
 }
 
 thread_local! {

@@ -44,7 +44,7 @@ impl AckRouter {
     /// publishes that got none in time.
     pub(crate) fn start(
         client: &async_nats::Client,
-        handle: &tokio::runtime::Handle,
+        handle: &crate::client::runtime::RtHandle,
         deliver: Deliver,
         resend: Resend,
     ) -> Result<Arc<AckRouter>> {
