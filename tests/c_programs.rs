@@ -65,7 +65,7 @@ fn build_as(src: &str, mode: Mode) -> PathBuf {
     let mut cmd = Command::new(if cxx { "c++" } else { "cc" });
     if cxx {
         cmd.args(["-std=c++17"]);
-    } else if src.to_string_lossy().contains("stress") {
+    } else if src.to_string_lossy().contains("stress") || stem == "test_plugin" {
         // C11 for <stdatomic.h>.
         cmd.args(["-std=c11", "-D_POSIX_C_SOURCE=200809L"]);
     } else {
@@ -77,23 +77,17 @@ fn build_as(src: &str, mode: Mode) -> PathBuf {
     if mode == Mode::Sanitized {
         cmd.args(SANITIZE);
     }
-    let o = cmd
-        .args(["-Wall", "-Wextra", "-Werror", "-pedantic", "-g", "-O1"])
+    cmd.args(["-Wall", "-Wextra", "-Werror", "-pedantic", "-g", "-O1"])
         .arg("-I")
         .arg(root().join("include"))
         .arg("-I")
         .arg(root().join("examples-c"))
-        .arg(&src)
-        .arg("-L")
-        .arg(lib_dir())
-        .arg("-lnats_ffi")
-        .arg(format!("-Wl,-rpath,{}", lib_dir().display()))
-        .arg("-lpthread")
-        .args(event_loop_lib(&stem))
-        .arg("-o")
-        .arg(&out)
-        .output()
-        .unwrap();
+        .arg(&src);
+    // The plugin host loads the library itself (dlopen), as a mail server loads a plugin.
+    if stem != "test_plugin" {
+        cmd.arg("-L").arg(lib_dir()).arg("-lnats_ffi").arg(format!("-Wl,-rpath,{}", lib_dir().display()));
+    }
+    let o = cmd.arg("-lpthread").args(event_loop_lib(&stem)).arg("-o").arg(&out).output().unwrap();
     assert!(o.status.success(), "compiling {src:?} failed:\n{}", String::from_utf8_lossy(&o.stderr));
     out
 }
@@ -103,6 +97,7 @@ fn event_loop_lib(stem: &str) -> Option<&'static str> {
     match stem {
         "libuv" => Some("-luv"),
         "libevent" => Some("-levent"),
+        "test_plugin" => Some("-ldl"),
         _ => None,
     }
 }
@@ -324,6 +319,22 @@ fn c_core(mode: Mode) {
     assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains(" passed, 0 failed"), "{}", text(&o));
 }
 
+/// tests/c/test_plugin.c: the library loaded with dlopen, used, shut down
+/// (`nats_ffi_shutdown`: no thread of it left) and unloaded with dlclose, three times.
+fn plugin_reload(mode: Mode) {
+    let srv = Server::start();
+    let lib = lib_dir().join("libnats_ffi.so");
+    let o =
+        run(&build_as("tests/c/test_plugin.c", mode), &[&srv.url(), lib.to_str().unwrap()], Duration::from_secs(120));
+    println!("{}", text(&o));
+    assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains(" passed, 0 failed"), "{}", text(&o));
+}
+
+#[test]
+fn plugin_loaded_shut_down_and_unloaded_three_times() {
+    plugin_reload(Mode::Plain);
+}
+
 fn cxx_api(mode: Mode) {
     let srv = Server::start();
     let o = run(&build_as("tests/c/test_cxx.cpp", mode), &[&srv.url()], Duration::from_secs(60));
@@ -453,6 +464,7 @@ fn sanitizers_clean() {
         c_core,
         cxx_api,
         cxx_wrapper,
+        plugin_reload,
     ] {
         run(Mode::Sanitized);
     }

@@ -441,6 +441,7 @@ fn retryable_statuses() {
         NATS_ERR_NO_RESPONDERS,
         NATS_ERR_JETSTREAM_UNAVAILABLE,
         NATS_ERR_BUFFER_FULL,
+        NATS_ERR_DISCONNECTED,
         NATS_ERR_CONNECTION_FAILED,
     ];
     for v in -5..40 {
