@@ -60,6 +60,11 @@
 #define NATS_DELIVERY_POOL_MAX_SIZE 1024
 
 /**
+ * Largest accepted `nats_ffi_set_runtime_threads` value.
+ */
+#define NATS_RUNTIME_MAX_THREADS 256
+
+/**
  * Length of an NKey (Ed25519) signature written by `nats_sign`.
  */
 #define NATS_NKEY_SIGNATURE_LEN 64
@@ -1872,6 +1877,16 @@ void nats_kv_watcher_free(struct nats_kv_watcher *w);
  * `NATS_ERR_WOULD_BLOCK_RUNTIME`.
  */
 nats_status nats_ffi_shutdown(uint64_t timeout_ms);
+
+/**
+ * Sets how many worker threads the library's runtime (the threads doing network I/O, never
+ * running callbacks) has: 1 to `NATS_RUNTIME_MAX_THREADS`, default 2 (or the
+ * `NATS_FFI_WORKER_THREADS` environment variable). It applies when the runtime starts: call
+ * it before the first connect, or after `nats_ffi_shutdown`. Called while the runtime runs,
+ * the count is kept for its next start and `NATS_ERR_INVALID_ARGUMENT` says so. Thread safe.
+ * Errors: `NATS_ERR_INVALID_ARGUMENT` (0, more than the maximum, or the runtime already runs).
+ */
+nats_status nats_ffi_set_runtime_threads(size_t threads);
 
 /**
  * Creates a message to publish with `nats_publish_msg` or send with `nats_request_msg`:

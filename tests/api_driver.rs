@@ -1650,6 +1650,7 @@ fn random_calls_over_the_whole_api() {
     let mut covered = coverage.lock().unwrap();
     // Process-wide: called once, at the end (below).
     covered.insert("nats_ffi_shutdown");
+    covered.insert("nats_ffi_set_runtime_threads");
     let missing: Vec<_> = documented.keys().filter(|f| !covered.contains(f.as_str())).collect();
     assert!(missing.is_empty(), "never called: {missing:?}");
     println!(
@@ -1671,4 +1672,6 @@ fn random_calls_over_the_whole_api() {
     // Whatever the drivers left open is closed; with their handles freed, nothing is left.
     let st = unsafe { nats_ffi_shutdown(10_000) };
     assert!(st == NATS_OK, "nats_ffi_shutdown after the drivers: {st:?} {}", last_error());
+    let st = unsafe { nats_ffi_set_runtime_threads(2) };
+    assert!(st == NATS_OK, "nats_ffi_set_runtime_threads after a shutdown: {st:?} {}", last_error());
 }

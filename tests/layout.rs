@@ -96,6 +96,7 @@ fn home_of(function: &str) -> &'static str {
         ("dispatcher_", "delivery"),
         ("sign", "nkeys"),
         ("ffi_shutdown", "lifecycle"),
+        ("ffi_set_runtime", "lifecycle"),
     ];
     rules
         .iter()

@@ -145,4 +145,18 @@ fn shutdown_closes_everything_and_the_library_starts_again() {
     assert!(wait_until(WAIT, || library_threads().is_empty()), "left running: {:?}", library_threads());
     ok(unsafe { nats_ffi_shutdown(1000) });
     drop(again);
+
+    // The runtime's size: refused out of range, applied at its next start, kept (and said
+    // so) while it runs.
+    check(unsafe { nats_ffi_set_runtime_threads(0) }, NATS_ERR_INVALID_ARGUMENT);
+    check(unsafe { nats_ffi_set_runtime_threads(NATS_RUNTIME_MAX_THREADS + 1) }, NATS_ERR_INVALID_ARGUMENT);
+    ok(unsafe { nats_ffi_set_runtime_threads(3) });
+    let sized = Conn::to(&server.url());
+    let workers = || library_threads().iter().filter(|n| n.as_str() == "nats-ffi-rt").count();
+    assert_eq!(workers(), 3, "{:?}", library_threads());
+    check(unsafe { nats_ffi_set_runtime_threads(1) }, NATS_ERR_INVALID_ARGUMENT);
+    drop(sized);
+    ok(unsafe { nats_ffi_shutdown(1000) });
+    let _one = Conn::to(&server.url());
+    assert_eq!(workers(), 1, "the count kept for the next start: {:?}", library_threads());
 }

@@ -1,8 +1,8 @@
-//! The library as a whole: `nats_ffi_shutdown`.
+//! The library as a whole: `nats_ffi_shutdown`, the runtime's size.
 
 use crate::capi::guard::guard;
 use crate::capi::status::nats_status;
-use crate::client::lifecycle;
+use crate::client::{lifecycle, runtime};
 use std::time::Duration;
 
 /// Stops the library, for a plugin about to be unloaded and for leak checkers (nats.c's
@@ -23,4 +23,27 @@ use std::time::Duration;
 #[no_mangle]
 pub unsafe extern "C" fn nats_ffi_shutdown(timeout_ms: u64) -> nats_status {
     guard(|| lifecycle::shutdown(Duration::from_millis(timeout_ms)))
+}
+
+/// Largest accepted `nats_ffi_set_runtime_threads` value.
+pub const NATS_RUNTIME_MAX_THREADS: usize = 256;
+const _: () = assert!(NATS_RUNTIME_MAX_THREADS == runtime::MAX_WORKER_THREADS);
+
+/// Sets how many worker threads the library's runtime (the threads doing network I/O, never
+/// running callbacks) has: 1 to `NATS_RUNTIME_MAX_THREADS`, default 2 (or the
+/// `NATS_FFI_WORKER_THREADS` environment variable). It applies when the runtime starts: call
+/// it before the first connect, or after `nats_ffi_shutdown`. Called while the runtime runs,
+/// the count is kept for its next start and `NATS_ERR_INVALID_ARGUMENT` says so. Thread safe.
+/// Errors: `NATS_ERR_INVALID_ARGUMENT` (0, more than the maximum, or the runtime already runs).
+#[no_mangle]
+pub unsafe extern "C" fn nats_ffi_set_runtime_threads(threads: usize) -> nats_status {
+    guard(|| {
+        if runtime::set_worker_threads(threads)? {
+            return Err(crate::client::error::Error::new(
+                crate::client::error::ErrorKind::InvalidArgument,
+                "the runtime already runs: the count applies after nats_ffi_shutdown",
+            ));
+        }
+        Ok(())
+    })
 }

@@ -46,8 +46,32 @@ impl RtHandle {
     }
 }
 
+/// Worker threads asked for with [`set_worker_threads`]; 0: not asked.
+static WORKER_THREADS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+/// The most worker threads accepted.
+pub(crate) const MAX_WORKER_THREADS: usize = 256;
+
+/// The runtime's worker threads: as set by [`set_worker_threads`], else
+/// `NATS_FFI_WORKER_THREADS`, else 2.
 fn worker_threads() -> usize {
-    std::env::var("NATS_FFI_WORKER_THREADS").ok().and_then(|v| v.parse().ok()).filter(|n| *n > 0).unwrap_or(2)
+    match WORKER_THREADS.load(Ordering::Acquire) {
+        0 => std::env::var("NATS_FFI_WORKER_THREADS").ok().and_then(|v| v.parse().ok()).filter(|n| *n > 0).unwrap_or(2),
+        n => n,
+    }
+}
+
+/// Sets the runtime's worker threads, used when it next starts (the first connect, or the
+/// first after a shutdown); whether it is running now (then the new count waits).
+pub fn set_worker_threads(threads: usize) -> Result<bool> {
+    if threads == 0 || threads > MAX_WORKER_THREADS {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!("the runtime needs 1 to {MAX_WORKER_THREADS} worker threads, not {threads}"),
+        ));
+    }
+    WORKER_THREADS.store(threads, Ordering::Release);
+    let slot = RUNTIME.lock().unwrap_or_else(|p| p.into_inner());
+    Ok(slot.as_ref().is_some_and(|(pid, _)| *pid == std::process::id()))
 }
 
 /// `now + limit`, or a century from now when that is past what an `Instant` can hold: the

@@ -2,6 +2,7 @@ enum { NATS_MAX_QUEUE_CAPACITY = (1 << 24) };
 enum { NATS_MAX_CONTROL_LINE = 4096 };
 enum { NATS_DELIVERY_POOL_DEFAULT_SIZE = 4 };
 enum { NATS_DELIVERY_POOL_MAX_SIZE = 1024 };
+enum { NATS_RUNTIME_MAX_THREADS = 256 };
 enum { NATS_NKEY_SIGNATURE_LEN = 64 };
 enum { NATS_DEFAULT_PENDING_MSGS = 65536 };
 enum { NATS_DEFAULT_PENDING_BYTES = ((64 * 1024) * 1024) };
@@ -305,6 +306,7 @@ nats_status nats_kv_watch(struct nats_kv *kv, const char *keys, uint32_t flags, 
 nats_status nats_kv_watcher_stop(struct nats_kv_watcher *w);
 void nats_kv_watcher_free(struct nats_kv_watcher *w);
 nats_status nats_ffi_shutdown(uint64_t timeout_ms);
+nats_status nats_ffi_set_runtime_threads(size_t threads);
 nats_status nats_msg_new(const char *subject, const char *reply, const void *data, size_t len, struct nats_msg **out);
 nats_status nats_msg_header_set(struct nats_msg *msg, const char *key, const char *value);
 nats_status nats_msg_header_add(struct nats_msg *msg, const char *key, const char *value);
