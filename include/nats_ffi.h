@@ -650,13 +650,15 @@ typedef struct nats_msg nats_msg;
  * `nats_options_set_user_password`, `nats_options_set_user_password_file`,
  * `nats_options_set_token`, `nats_options_set_token_file`, `nats_options_set_nkey_seed`,
  * `nats_options_set_nkey_seed_file`, `nats_options_set_credentials_file`,
+ * `nats_options_set_credentials`, `nats_options_set_credentials_files`,
  * `nats_options_set_user_jwt`, `nats_options_set_name`, `nats_options_set_no_echo`,
  * `nats_options_set_allow_reconnect`, `nats_options_set_fail_requests_on_disconnect`,
  * `nats_options_use_shared_delivery`, `nats_options_set_dispatcher`,
  * `nats_options_set_max_reconnects`, `nats_options_set_connection_timeout_ms`,
  * `nats_options_set_tls_required`, `nats_options_set_tls_first`, `nats_options_set_certificate`,
  * `nats_options_set_tls_server_name`, `nats_options_set_tls_insecure_skip_verify`,
- * `nats_options_set_client_cert`, `nats_options_set_ping_interval_ms`,
+ * `nats_options_set_client_cert`, `nats_options_set_ca_pem`, `nats_options_set_client_cert_pem`,
+ * `nats_options_set_ping_interval_ms`,
  * `nats_options_set_sender_capacity`, `nats_options_set_inbox_prefix`,
  * `nats_options_set_request_timeout_ms`, `nats_options_set_retry_on_initial_connect`,
  * `nats_options_set_ignore_discovered_servers`, `nats_options_set_retain_servers_order`,
@@ -2140,6 +2142,26 @@ nats_status nats_options_set_nkey_seed_file(struct nats_options *opts, const cha
 nats_status nats_options_set_credentials_file(struct nats_options *opts, const char *creds_path);
 
 /**
+ * As `nats_options_set_credentials_file`, with the `.creds` contents given as text (copied;
+ * nats.c's `natsOptions_SetUserCredentialsFromMemory`): for credentials kept in a secrets
+ * store. Replaces other auth settings. Errors: `NATS_ERR_NULL_ARGUMENT`,
+ * `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_ARGUMENT` (not credentials; the message never
+ * contains them).
+ */
+nats_status nats_options_set_credentials(struct nats_options *opts, const char *creds);
+
+/**
+ * Decentralized authentication with the user JWT and the NKey seed in two files (nats.c's
+ * `natsOptions_SetUserCredentialsFromFiles`), both read now: `jwt_path` holds the user JWT
+ * (alone, or in a `.creds` file), `seed_path` the user's seed (an `nk` seed file, or a
+ * `.creds` file); with `seed_path` NULL both come from `jwt_path`, which must then be a
+ * `.creds` file. Replaces other auth settings. Errors: `NATS_ERR_NULL_ARGUMENT` (opts,
+ * jwt_path), `NATS_ERR_INVALID_UTF8`, `NATS_ERR_IO` (missing, unreadable or empty file),
+ * `NATS_ERR_INVALID_ARGUMENT` (no JWT or no seed found; the message never contains them).
+ */
+nats_status nats_options_set_credentials_files(struct nats_options *opts, const char *jwt_path, const char *seed_path);
+
+/**
  * Decentralized authentication with the user JWT `jwt` (copied) and a callback that signs
  * the server's nonce with the user's key — for keys kept in an HSM, agent or TPM; the seed
  * never enters this library. Replaces other auth settings. Errors:
@@ -2264,6 +2286,23 @@ nats_status nats_options_set_tls_insecure_skip_verify(struct nats_options *opts,
  * key is an error), `NATS_ERR_IO`, `NATS_ERR_INVALID_UTF8`.
  */
 nats_status nats_options_set_client_cert(struct nats_options *opts, const char *cert_path, const char *key_path);
+
+/**
+ * As `nats_options_set_certificate`, with the CA certificate(s) given as PEM text (copied;
+ * nats.c's `natsOptions_SetCATrustedCertificates`): for certificates kept in a secrets store
+ * or embedded in a configuration. NULL clears it. Errors: `NATS_ERR_NULL_ARGUMENT` (opts),
+ * `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_ARGUMENT` (no PEM certificate in the text).
+ */
+nats_status nats_options_set_ca_pem(struct nats_options *opts, const char *ca_pem);
+
+/**
+ * As `nats_options_set_client_cert`, with the certificate (chain) and its private key given
+ * as PEM text (copied; nats.c's `natsOptions_SetCertificatesChain`). Both are required and
+ * checked now; an error never repeats the key. Errors: `NATS_ERR_NULL_ARGUMENT`,
+ * `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_ARGUMENT` (no certificate, or no private key, in
+ * the text).
+ */
+nats_status nats_options_set_client_cert_pem(struct nats_options *opts, const char *cert_pem, const char *key_pem);
 
 /**
  * kumo `ping_interval`: how often the client sends PING to detect a dead connection.

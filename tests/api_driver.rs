@@ -339,7 +339,7 @@ impl Driver {
         let file = text(self.dir.join("secret.txt").to_str().unwrap());
         let pick = if r.chance(50) { file } else { s };
         let b = r.chance(50);
-        match r.below(40) {
+        match r.below(44) {
             0 => {
                 let urls = [text(&self.url), any_str(r, &["nats://127.0.0.1:1", "bogus://x", "nats://a b"])];
                 let ptrs: Vec<*const c_char> = urls.iter().map(|u| u.p()).collect();
@@ -443,6 +443,13 @@ impl Driver {
             }
             35 => ("nats_options_use_shared_delivery", Some(nats_options_use_shared_delivery(o, b))),
             37 => ("nats_options_set_allow_reconnect", Some(nats_options_set_allow_reconnect(o, b))),
+            39 => ("nats_options_set_credentials", Some(nats_options_set_credentials(o, pick.p()))),
+            40 => (
+                "nats_options_set_credentials_files",
+                Some(nats_options_set_credentials_files(o, pick.p(), if b { null() } else { pick.p() })),
+            ),
+            41 => ("nats_options_set_ca_pem", Some(nats_options_set_ca_pem(o, if b { null() } else { pick.p() }))),
+            42 => ("nats_options_set_client_cert_pem", Some(nats_options_set_client_cert_pem(o, pick.p(), pick.p()))),
             38 => (
                 "nats_options_set_fail_requests_on_disconnect",
                 Some(nats_options_set_fail_requests_on_disconnect(o, b)),

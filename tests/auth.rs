@@ -71,6 +71,92 @@ fn operator_jwt_with_creds_file() {
     check(unsafe { nats_options_set_credentials_file(o.raw(), cs("/nonexistent/u.creds").as_ptr()) }, NATS_ERR_IO);
 }
 
+/// Credentials from memory (`nats_options_set_credentials`) and from a JWT file and a seed
+/// file (`nats_options_set_credentials_files`, also with one `.creds` file for both) connect;
+/// text that is not credentials is refused without being repeated.
+#[test]
+fn operator_jwt_with_credentials_from_memory_and_two_files() {
+    let (srv, user, user_jwt) = operator_setup();
+    let seed = user.seed().unwrap();
+    let creds_path = creds_file(srv.dir.path(), &user_jwt, &seed);
+    let creds_text = std::fs::read_to_string(&creds_path).unwrap();
+    let o = Opts::new().servers(&[&srv.url()]);
+    ok(unsafe { nats_options_set_credentials(o.raw(), cs(&creds_text).as_ptr()) });
+    roundtrip(&o.connect().unwrap());
+
+    let jwt_path = write_file(srv.dir.path(), "user.jwt", &format!("{user_jwt}\n"));
+    let seed_path = write_file(srv.dir.path(), "user.nk", &format!("{seed}\n"));
+    let o = Opts::new().servers(&[&srv.url()]);
+    ok(unsafe { nats_options_set_credentials_files(o.raw(), cs(&jwt_path).as_ptr(), cs(&seed_path).as_ptr()) });
+    roundtrip(&o.connect().unwrap());
+    // One .creds file for both, and a .creds file as the JWT's source with a separate seed.
+    let o = Opts::new().servers(&[&srv.url()]);
+    ok(unsafe { nats_options_set_credentials_files(o.raw(), cs(&creds_path).as_ptr(), std::ptr::null()) });
+    roundtrip(&o.connect().unwrap());
+    ok(unsafe { nats_options_set_credentials_files(o.raw(), cs(&creds_path).as_ptr(), cs(&seed_path).as_ptr()) });
+    roundtrip(&o.connect().unwrap());
+
+    // A seed the account did not issue a JWT for: the server refuses it.
+    let stranger_seed = nkeys::KeyPair::new_user().seed().unwrap();
+    let stranger = write_file(srv.dir.path(), "stranger.nk", &stranger_seed);
+    ok(unsafe { nats_options_set_credentials_files(o.raw(), cs(&jwt_path).as_ptr(), cs(&stranger).as_ptr()) });
+    expect_auth_failure(&o, &stranger_seed);
+
+    check(unsafe { nats_options_set_credentials(o.raw(), cs("not creds at all").as_ptr()) }, NATS_ERR_INVALID_ARGUMENT);
+    assert!(!last_error().contains("not creds at all"), "{}", last_error());
+    check(
+        unsafe { nats_options_set_credentials_files(o.raw(), cs(&jwt_path).as_ptr(), cs(&jwt_path).as_ptr()) },
+        NATS_ERR_INVALID_ARGUMENT,
+    );
+    assert!(!last_error().contains(&user_jwt), "{}", last_error());
+    check(
+        unsafe { nats_options_set_credentials_files(o.raw(), cs("/nonexistent/u.jwt").as_ptr(), std::ptr::null()) },
+        NATS_ERR_IO,
+    );
+    check(unsafe { nats_options_set_credentials(o.raw(), std::ptr::null()) }, NATS_ERR_NULL_ARGUMENT);
+}
+
+/// The CA and the client certificate and key as PEM text (`nats_options_set_ca_pem`,
+/// `nats_options_set_client_cert_pem`) establish mTLS as the file setters do; the wrong CA
+/// fails the handshake; text without a certificate or key is refused without repeating it.
+#[test]
+fn tls_ca_and_client_certificate_from_memory() {
+    let pki = tls::Pki::new();
+    let srv = Server::start_conf(&pki.server_block("verify: true"));
+    let read = |p: &str| std::fs::read_to_string(p).unwrap();
+    let url = format!("tls://127.0.0.1:{}", srv.port);
+    let o = Opts::new().servers(&[&url]);
+    ok(unsafe { nats_options_set_ca_pem(o.raw(), cs(&read(&pki.ca)).as_ptr()) });
+    // The server asks for a client certificate.
+    assert!(o.connect().is_err());
+    let (cert, key) = (read(&pki.client_cert), read(&pki.client_key));
+    ok(unsafe { nats_options_set_client_cert_pem(o.raw(), cs(&cert).as_ptr(), cs(&key).as_ptr()) });
+    roundtrip(&o.connect().unwrap());
+
+    let wrong = Opts::new().servers(&[&url]);
+    ok(unsafe { nats_options_set_ca_pem(wrong.raw(), cs(&read(&pki.other_ca)).as_ptr()) });
+    ok(unsafe { nats_options_set_client_cert_pem(wrong.raw(), cs(&cert).as_ptr(), cs(&key).as_ptr()) });
+    check(wrong.connect().map(drop).unwrap_err(), NATS_ERR_TLS);
+
+    check(unsafe { nats_options_set_ca_pem(o.raw(), cs("no certificate here").as_ptr()) }, NATS_ERR_INVALID_ARGUMENT);
+    check(
+        unsafe { nats_options_set_client_cert_pem(o.raw(), cs(&cert).as_ptr(), cs(&cert).as_ptr()) },
+        NATS_ERR_INVALID_ARGUMENT,
+    );
+    check(
+        unsafe { nats_options_set_client_cert_pem(o.raw(), cs(&key).as_ptr(), cs(&key).as_ptr()) },
+        NATS_ERR_INVALID_ARGUMENT,
+    );
+    assert!(!last_error().contains("PRIVATE KEY"), "{}", last_error());
+    check(
+        unsafe { nats_options_set_client_cert_pem(o.raw(), cs(&cert).as_ptr(), std::ptr::null()) },
+        NATS_ERR_NULL_ARGUMENT,
+    );
+    // NULL clears the CA: back to the system roots, which do not know this test CA.
+    ok(unsafe { nats_options_set_ca_pem(o.raw(), std::ptr::null()) });
+    check(o.connect().map(drop).unwrap_err(), NATS_ERR_TLS);
+}
+
 static SIGNER: Mutex<Option<nkeys::KeyPair>> = Mutex::new(None);
 
 unsafe extern "C" fn sign(ud: *mut c_void, nonce: *const u8, len: usize, sig: *mut u8) -> nats_status {

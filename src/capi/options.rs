@@ -14,6 +14,7 @@ use crate::client::delivery::Executor;
 use crate::client::error::*;
 use crate::client::options::*;
 use crate::client::subject::*;
+use crate::client::tls::{check_certs_text, check_key_text, Pem};
 use std::ffi::{c_char, c_void};
 use std::time::Duration;
 
@@ -25,13 +26,15 @@ use std::time::Duration;
 /// `nats_options_set_user_password`, `nats_options_set_user_password_file`,
 /// `nats_options_set_token`, `nats_options_set_token_file`, `nats_options_set_nkey_seed`,
 /// `nats_options_set_nkey_seed_file`, `nats_options_set_credentials_file`,
+/// `nats_options_set_credentials`, `nats_options_set_credentials_files`,
 /// `nats_options_set_user_jwt`, `nats_options_set_name`, `nats_options_set_no_echo`,
 /// `nats_options_set_allow_reconnect`, `nats_options_set_fail_requests_on_disconnect`,
 /// `nats_options_use_shared_delivery`, `nats_options_set_dispatcher`,
 /// `nats_options_set_max_reconnects`, `nats_options_set_connection_timeout_ms`,
 /// `nats_options_set_tls_required`, `nats_options_set_tls_first`, `nats_options_set_certificate`,
 /// `nats_options_set_tls_server_name`, `nats_options_set_tls_insecure_skip_verify`,
-/// `nats_options_set_client_cert`, `nats_options_set_ping_interval_ms`,
+/// `nats_options_set_client_cert`, `nats_options_set_ca_pem`, `nats_options_set_client_cert_pem`,
+/// `nats_options_set_ping_interval_ms`,
 /// `nats_options_set_sender_capacity`, `nats_options_set_inbox_prefix`,
 /// `nats_options_set_request_timeout_ms`, `nats_options_set_retry_on_initial_connect`,
 /// `nats_options_set_ignore_discovered_servers`, `nats_options_set_retain_servers_order`,
@@ -244,12 +247,50 @@ pub unsafe extern "C" fn nats_options_set_credentials_file(
         let path = str_arg(creds_path, "creds_path")?;
         // read_secret strips the final newline, which the creds format ends with.
         let text = read_secret(path, "credentials")? + "\n";
-        async_nats::ConnectOptions::with_credentials(&text).map_err(|_| {
-            Error::new(
-                ErrorKind::InvalidArgument,
-                format!("{path}: not a credentials file (a user JWT and an NKey seed)"),
-            )
-        })?;
+        check_credentials(&text, path)?;
+        o.clear_auth();
+        o.creds = Some(text);
+        Ok(())
+    })
+}
+
+/// As `nats_options_set_credentials_file`, with the `.creds` contents given as text (copied;
+/// nats.c's `natsOptions_SetUserCredentialsFromMemory`): for credentials kept in a secrets
+/// store. Replaces other auth settings. Errors: `NATS_ERR_NULL_ARGUMENT`,
+/// `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_ARGUMENT` (not credentials; the message never
+/// contains them).
+#[no_mangle]
+pub unsafe extern "C" fn nats_options_set_credentials(opts: *mut nats_options, creds: *const c_char) -> nats_status {
+    with_opts(opts, |o| {
+        let text = format!("{}\n", str_arg(creds, "creds")?.trim_end());
+        check_credentials(&text, "the text")?;
+        o.clear_auth();
+        o.creds = Some(text);
+        Ok(())
+    })
+}
+
+/// Decentralized authentication with the user JWT and the NKey seed in two files (nats.c's
+/// `natsOptions_SetUserCredentialsFromFiles`), both read now: `jwt_path` holds the user JWT
+/// (alone, or in a `.creds` file), `seed_path` the user's seed (an `nk` seed file, or a
+/// `.creds` file); with `seed_path` NULL both come from `jwt_path`, which must then be a
+/// `.creds` file. Replaces other auth settings. Errors: `NATS_ERR_NULL_ARGUMENT` (opts,
+/// jwt_path), `NATS_ERR_INVALID_UTF8`, `NATS_ERR_IO` (missing, unreadable or empty file),
+/// `NATS_ERR_INVALID_ARGUMENT` (no JWT or no seed found; the message never contains them).
+#[no_mangle]
+pub unsafe extern "C" fn nats_options_set_credentials_files(
+    opts: *mut nats_options,
+    jwt_path: *const c_char,
+    seed_path: *const c_char,
+) -> nats_status {
+    with_opts(opts, |o| {
+        let jwt_file = str_arg(jwt_path, "jwt_path")?;
+        let seed_file = opt_str_arg(seed_path, "seed_path")?.unwrap_or(jwt_file);
+        let jwt_text = read_secret(jwt_file, "user JWT")?;
+        let seed_text = read_secret(seed_file, "NKey seed")?;
+        let text = creds_from_parts(&jwt_text, &seed_text)
+            .map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("{jwt_file} and {seed_file}: {}", e.detail)))?;
+        check_credentials(&text, &format!("{jwt_file} and {seed_file}"))?;
         o.clear_auth();
         o.creds = Some(text);
         Ok(())
@@ -421,8 +462,8 @@ pub unsafe extern "C" fn nats_options_set_certificate(
     ca_pem_path: *const c_char,
 ) -> nats_status {
     with_opts(opts, |o| {
-        o.ca_file = match opt_str_arg(ca_pem_path, "ca_pem_path")? {
-            Some(p) => Some(readable_file(p, "CA certificate file")?),
+        o.ca = match opt_str_arg(ca_pem_path, "ca_pem_path")? {
+            Some(p) => Some(Pem::File(readable_file(p, "CA certificate file")?)),
             None => None,
         };
         Ok(())
@@ -472,7 +513,45 @@ pub unsafe extern "C" fn nats_options_set_client_cert(
         let (cert, key) = (str_arg(cert_path, "cert_path")?, str_arg(key_path, "key_path")?);
         let c = readable_file(cert, "client certificate file")?;
         let k = readable_file(key, "client key file")?;
-        o.client_cert = Some((c, k));
+        o.client_cert = Some((Pem::File(c), Pem::File(k)));
+        Ok(())
+    })
+}
+
+/// As `nats_options_set_certificate`, with the CA certificate(s) given as PEM text (copied;
+/// nats.c's `natsOptions_SetCATrustedCertificates`): for certificates kept in a secrets store
+/// or embedded in a configuration. NULL clears it. Errors: `NATS_ERR_NULL_ARGUMENT` (opts),
+/// `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_ARGUMENT` (no PEM certificate in the text).
+#[no_mangle]
+pub unsafe extern "C" fn nats_options_set_ca_pem(opts: *mut nats_options, ca_pem: *const c_char) -> nats_status {
+    with_opts(opts, |o| {
+        o.ca = match opt_str_arg(ca_pem, "ca_pem")? {
+            Some(text) => {
+                check_certs_text(text, "CA certificates")?;
+                Some(Pem::Text(text.to_string()))
+            }
+            None => None,
+        };
+        Ok(())
+    })
+}
+
+/// As `nats_options_set_client_cert`, with the certificate (chain) and its private key given
+/// as PEM text (copied; nats.c's `natsOptions_SetCertificatesChain`). Both are required and
+/// checked now; an error never repeats the key. Errors: `NATS_ERR_NULL_ARGUMENT`,
+/// `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_ARGUMENT` (no certificate, or no private key, in
+/// the text).
+#[no_mangle]
+pub unsafe extern "C" fn nats_options_set_client_cert_pem(
+    opts: *mut nats_options,
+    cert_pem: *const c_char,
+    key_pem: *const c_char,
+) -> nats_status {
+    with_opts(opts, |o| {
+        let (cert, key) = (str_arg(cert_pem, "cert_pem")?, str_arg(key_pem, "key_pem")?);
+        check_certs_text(cert, "client certificate")?;
+        check_key_text(key, "client key")?;
+        o.client_cert = Some((Pem::Text(cert.to_string()), Pem::Text(key.to_string())));
         Ok(())
     })
 }

@@ -4,6 +4,7 @@
 
 use crate::client::error::*;
 use crate::client::events::{EventSink, NonceSigner, ReconnectDelay};
+use crate::client::tls::Pem;
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -37,8 +38,8 @@ pub(crate) struct Options {
     pub(crate) connection_timeout: Duration,
     pub(crate) tls_required: bool,
     pub(crate) tls_first: bool,
-    pub(crate) ca_file: Option<PathBuf>,
-    pub(crate) client_cert: Option<(PathBuf, PathBuf)>,
+    pub(crate) ca: Option<Pem>,
+    pub(crate) client_cert: Option<(Pem, Pem)>,
     /// The name the server certificate must carry, instead of the URL's host.
     pub(crate) tls_server_name: Option<String>,
     /// Accept any server certificate (set only through the loudly named setter).
@@ -83,7 +84,7 @@ impl Default for Options {
             connection_timeout: Duration::from_secs(5),
             tls_required: false,
             tls_first: false,
-            ca_file: None,
+            ca: None,
             client_cert: None,
             tls_server_name: None,
             tls_skip_verify: false,
@@ -151,6 +152,30 @@ pub(crate) fn read_secret(path: &str, what: &str) -> Result<String> {
         return Err(Error::new(ErrorKind::Io, format!("{what} file {path:?} is empty")));
     }
     Ok(text)
+}
+
+/// Checks `.creds` text (a user JWT and an NKey seed, as `nsc` writes them); `source` names
+/// where it came from. The error never contains the text.
+pub(crate) fn check_credentials(text: &str, source: &str) -> Result<()> {
+    async_nats::ConnectOptions::with_credentials(text).map(drop).map_err(|_| {
+        Error::new(ErrorKind::InvalidArgument, format!("{source}: not credentials (a user JWT and an NKey seed)"))
+    })
+}
+
+/// `.creds` text made of a user JWT found in `jwt_text` (alone, or inside a `.creds` file) and
+/// the user seed found in `seed_text` (an `nk` seed file or a `.creds` file).
+pub(crate) fn creds_from_parts(jwt_text: &str, seed_text: &str) -> Result<String> {
+    let lines = |t: &str| t.lines().map(str::trim).map(str::to_string).collect::<Vec<_>>();
+    // A JWT's header is base64url JSON: it starts with "ey" ('{"').
+    let jwt = lines(jwt_text).into_iter().find(|l| l.starts_with("ey") && l.split('.').count() == 3);
+    let seed = lines(seed_text).into_iter().find(|l| l.starts_with("SU"));
+    let (Some(jwt), Some(seed)) = (jwt, seed) else {
+        return Err(Error::new(ErrorKind::InvalidArgument, "no user JWT, or no user NKey seed (\"SU...\"), found"));
+    };
+    Ok(format!(
+        "-----BEGIN NATS USER JWT-----\n{jwt}\n------END NATS USER JWT------\n\n\
+         -----BEGIN USER NKEY SEED-----\n{seed}\n------END USER NKEY SEED------\n"
+    ))
 }
 
 pub(crate) fn readable_file(path: &str, what: &str) -> Result<PathBuf> {
@@ -239,19 +264,21 @@ impl Options {
         if self.tls_first {
             co = co.tls_first();
         }
-        if self.tls_server_name.is_some() || self.tls_skip_verify {
+        let pem_text = self.ca.as_ref().is_some_and(Pem::is_text)
+            || self.client_cert.as_ref().is_some_and(|(c, k)| c.is_text() || k.is_text());
+        if self.tls_server_name.is_some() || self.tls_skip_verify || pem_text {
             let config = crate::client::tls::client_config(
-                self.ca_file.as_ref(),
+                self.ca.as_ref(),
                 self.client_cert.as_ref(),
                 self.tls_server_name.as_deref(),
                 self.tls_skip_verify,
             )?;
             co = co.tls_client_config(config);
         } else {
-            if let Some(ca) = &self.ca_file {
+            if let Some(Pem::File(ca)) = &self.ca {
                 co = co.add_root_certificates(ca.clone());
             }
-            if let Some((c, k)) = &self.client_cert {
+            if let Some((Pem::File(c), Pem::File(k))) = &self.client_cert {
                 co = co.add_client_certificate(c.clone(), k.clone());
             }
         }

@@ -1,6 +1,7 @@
 //! A rustls client configuration for the TLS settings async-nats cannot express itself: a
-//! server name to verify other than the URL's host, and (explicitly, loudly) no verification.
-//! Used only when one of those is set; otherwise async-nats builds the configuration.
+//! server name to verify other than the URL's host, certificates and keys given as PEM text
+//! instead of files, and (explicitly, loudly) no verification. Used only when one of those is
+//! set; otherwise async-nats builds the configuration (and reads the files at each connect).
 
 use crate::client::error::*;
 use async_nats::rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -63,21 +64,78 @@ fn io(what: &str, path: &Path, e: impl std::fmt::Display) -> Error {
     Error::new(ErrorKind::Io, format!("{what} {}: {e}", path.display()))
 }
 
-/// The configuration: roots from `ca_file` (else the system's), the client certificate if
-/// any, and the verifier checking `server_name` instead of the URL's host, or nothing.
+/// PEM material: a file (read when connecting) or the text itself.
+#[derive(Clone, Debug)]
+pub(crate) enum Pem {
+    File(PathBuf),
+    Text(String),
+}
+
+/// An error about PEM text, which never repeats the text (a key is a secret).
+fn bad_text(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::new(ErrorKind::InvalidArgument, format!("{what} (PEM text): {e}"))
+}
+
+impl Pem {
+    /// Every certificate in it; at least one.
+    fn certs(&self, what: &str) -> Result<Vec<CertificateDer<'static>>> {
+        let certs = match self {
+            Pem::File(p) => CertificateDer::pem_file_iter(p)
+                .map_err(|e| io(what, p, e))?
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(|e| io(what, p, e))?,
+            Pem::Text(t) => CertificateDer::pem_slice_iter(t.as_bytes())
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(|e| bad_text(what, e))?,
+        };
+        if certs.is_empty() {
+            // A file is read at connect, where an unusable certificate is a TLS failure.
+            return Err(match self {
+                Pem::File(p) => Error::new(ErrorKind::Tls, format!("{what} {}: no PEM certificate in it", p.display())),
+                Pem::Text(_) => bad_text(what, "no PEM certificate in it"),
+            });
+        }
+        Ok(certs)
+    }
+
+    /// Its private key.
+    fn key(&self, what: &str) -> Result<PrivateKeyDer<'static>> {
+        match self {
+            Pem::File(p) => PrivateKeyDer::from_pem_file(p).map_err(|e| io(what, p, e)),
+            Pem::Text(t) => {
+                PrivateKeyDer::from_pem_slice(t.as_bytes()).map_err(|_| bad_text(what, "no PEM private key in it"))
+            }
+        }
+    }
+
+    pub(crate) fn is_text(&self) -> bool {
+        matches!(self, Pem::Text(_))
+    }
+}
+
+/// Checks PEM text given for certificates (a CA, a client chain) now, not at connect.
+pub(crate) fn check_certs_text(text: &str, what: &str) -> Result<()> {
+    Pem::Text(text.to_string()).certs(what).map(drop)
+}
+
+/// Checks PEM text given for a private key now, not at connect.
+pub(crate) fn check_key_text(text: &str, what: &str) -> Result<()> {
+    Pem::Text(text.to_string()).key(what).map(drop)
+}
+
+/// The configuration: roots from `ca` (else the system's), the client certificate if any,
+/// and the verifier checking `server_name` instead of the URL's host, or nothing.
 pub(crate) fn client_config(
-    ca_file: Option<&PathBuf>,
-    client_cert: Option<&(PathBuf, PathBuf)>,
+    ca: Option<&Pem>,
+    client_cert: Option<&(Pem, Pem)>,
     server_name: Option<&str>,
     skip_verify: bool,
 ) -> Result<ClientConfig> {
     let mut roots = RootCertStore::empty();
-    match ca_file {
-        Some(p) => {
-            for c in CertificateDer::pem_file_iter(p).map_err(|e| io("CA certificate file", p, e))? {
-                roots
-                    .add(c.map_err(|e| io("CA certificate file", p, e))?)
-                    .map_err(|e| io("CA certificate file", p, e))?;
+    match ca {
+        Some(pem) => {
+            for c in pem.certs("CA certificates")? {
+                roots.add(c).map_err(|e| Error::new(ErrorKind::Tls, format!("CA certificate: {e}")))?;
             }
         }
         None => {
@@ -105,11 +163,8 @@ pub(crate) fn client_config(
         .with_custom_certificate_verifier(verifier);
     match client_cert {
         Some((c, k)) => {
-            let chain = CertificateDer::pem_file_iter(c)
-                .map_err(|e| io("client certificate file", c, e))?
-                .collect::<std::result::Result<Vec<_>, _>>()
-                .map_err(|e| io("client certificate file", c, e))?;
-            let key = PrivateKeyDer::from_pem_file(k).map_err(|e| io("client key file", k, e))?;
+            let chain = c.certs("client certificate")?;
+            let key = k.key("client key")?;
             builder
                 .with_client_auth_cert(chain, key)
                 .map_err(|e| Error::new(ErrorKind::Tls, format!("client certificate: {e}")))

@@ -342,6 +342,8 @@ nats_status nats_options_set_token_file(struct nats_options *opts, const char *t
 nats_status nats_options_set_nkey_seed(struct nats_options *opts, const char *seed);
 nats_status nats_options_set_nkey_seed_file(struct nats_options *opts, const char *seed_path);
 nats_status nats_options_set_credentials_file(struct nats_options *opts, const char *creds_path);
+nats_status nats_options_set_credentials(struct nats_options *opts, const char *creds);
+nats_status nats_options_set_credentials_files(struct nats_options *opts, const char *jwt_path, const char *seed_path);
 nats_status nats_options_set_user_jwt(struct nats_options *opts, const char *jwt, nats_sign_callback cb, void *user_data);
 nats_status nats_options_set_name(struct nats_options *opts, const char *name);
 nats_status nats_options_set_allow_reconnect(struct nats_options *opts, bool allow);
@@ -357,6 +359,8 @@ nats_status nats_options_set_certificate(struct nats_options *opts, const char *
 nats_status nats_options_set_tls_server_name(struct nats_options *opts, const char *name);
 nats_status nats_options_set_tls_insecure_skip_verify(struct nats_options *opts, bool skip);
 nats_status nats_options_set_client_cert(struct nats_options *opts, const char *cert_path, const char *key_path);
+nats_status nats_options_set_ca_pem(struct nats_options *opts, const char *ca_pem);
+nats_status nats_options_set_client_cert_pem(struct nats_options *opts, const char *cert_pem, const char *key_pem);
 nats_status nats_options_set_ping_interval_ms(struct nats_options *opts, uint64_t ms);
 nats_status nats_options_set_sender_capacity(struct nats_options *opts, size_t capacity);
 nats_status nats_options_set_inbox_prefix(struct nats_options *opts, const char *prefix);
