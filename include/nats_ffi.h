@@ -648,7 +648,8 @@ typedef struct nats_msg nats_msg;
  *
  * Functions: `nats_connect`, `nats_options_new`, `nats_options_free`, `nats_options_set_servers`,
  * `nats_options_set_user_password`, `nats_options_set_user_password_file`,
- * `nats_options_set_token`, `nats_options_set_token_file`, `nats_options_set_nkey_seed`,
+ * `nats_options_set_token`, `nats_options_set_token_file`, `nats_options_set_token_handler`,
+ * `nats_options_set_nkey_seed`,
  * `nats_options_set_nkey_seed_file`, `nats_options_set_credentials_file`,
  * `nats_options_set_credentials`, `nats_options_set_credentials_files`,
  * `nats_options_set_user_jwt`, `nats_options_set_name`, `nats_options_set_no_echo`,
@@ -1076,6 +1077,18 @@ typedef struct nats_js_msg_metadata {
  * library and terminates the process; catch everything inside (see the header's notes).
  */
 typedef nats_status (*nats_sign_callback)(void *user_data, const uint8_t *nonce, size_t nonce_len, uint8_t *sig);
+
+/**
+ * Token callback (`nats_options_set_token_handler`): returns the token to present on the
+ * next connect attempt, NUL-terminated and valid until the callback returns again (the
+ * library copies it at once), or NULL to offer none (the attempt then fails to
+ * authenticate). Called on a short-lived thread of its own (never a runtime thread) before
+ * every connect and reconnect attempt, so a rotating token is always current; it should
+ * return promptly.
+ * Must not throw: a C++ exception (or any unwinding) escaping a callback cannot cross the
+ * library and terminates the process; catch everything inside (see the header's notes).
+ */
+typedef const char *(*nats_token_callback)(void *user_data);
 
 /**
  * Connection event callback: `user_data` as given to the setter, and the connection (the
@@ -2169,6 +2182,15 @@ nats_status nats_options_set_credentials_files(struct nats_options *opts, const 
  * `NATS_ERR_INVALID_ARGUMENT` (not a JWT).
  */
 nats_status nats_options_set_user_jwt(struct nats_options *opts, const char *jwt, nats_sign_callback cb, void *user_data);
+
+/**
+ * Token authentication with a token asked for before every connect and reconnect attempt
+ * (nats.c's `natsOptions_SetTokenHandler`): for tokens that rotate. `cb(user_data)` returns
+ * the token (see `nats_token_callback`); `cb` NULL removes the handler. `user_data` must stay
+ * valid while any connection made with these options lives. Replaces other auth settings.
+ * Errors: `NATS_ERR_NULL_ARGUMENT` when `opts` is NULL.
+ */
+nats_status nats_options_set_token_handler(struct nats_options *opts, nats_token_callback cb, void *user_data);
 
 /**
  * kumo `name`: the client name the server shows (e.g. in `/connz`). NULL clears it.

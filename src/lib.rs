@@ -18,7 +18,9 @@ pub use capi::callback::nats_user_data_free;
 pub use capi::connection::*;
 pub use capi::consumer::*;
 pub use capi::delivery::*;
-pub use capi::events::{nats_connection_callback, nats_error_callback, nats_reconnect_delay_callback};
+pub use capi::events::{
+    nats_connection_callback, nats_error_callback, nats_reconnect_delay_callback, nats_token_callback,
+};
 pub use capi::jetstream::*;
 pub use capi::kv::*;
 pub use capi::lifecycle::*;

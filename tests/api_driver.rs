@@ -125,6 +125,11 @@ fn sign_seed() -> &'static str {
     SEED.get_or_init(|| nkeys::KeyPair::new_user().seed().unwrap())
 }
 
+/// A token callback with no token to give.
+unsafe extern "C" fn no_token(_ud: *mut c_void) -> *const c_char {
+    std::ptr::null()
+}
+
 /// The bytes of a string the library lends, or None for NULL.
 unsafe fn opt_bytes(p: *const std::ffi::c_char) -> Option<Vec<u8>> {
     (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_bytes().to_vec())
@@ -339,7 +344,7 @@ impl Driver {
         let file = text(self.dir.join("secret.txt").to_str().unwrap());
         let pick = if r.chance(50) { file } else { s };
         let b = r.chance(50);
-        match r.below(44) {
+        match r.below(45) {
             0 => {
                 let urls = [text(&self.url), any_str(r, &["nats://127.0.0.1:1", "bogus://x", "nats://a b"])];
                 let ptrs: Vec<*const c_char> = urls.iter().map(|u| u.p()).collect();
@@ -444,6 +449,10 @@ impl Driver {
             35 => ("nats_options_use_shared_delivery", Some(nats_options_use_shared_delivery(o, b))),
             37 => ("nats_options_set_allow_reconnect", Some(nats_options_set_allow_reconnect(o, b))),
             39 => ("nats_options_set_credentials", Some(nats_options_set_credentials(o, pick.p()))),
+            43 => (
+                "nats_options_set_token_handler",
+                Some(nats_options_set_token_handler(o, if b { Some(no_token) } else { None }, null_mut())),
+            ),
             40 => (
                 "nats_options_set_credentials_files",
                 Some(nats_options_set_credentials_files(o, pick.p(), if b { null() } else { pick.p() })),

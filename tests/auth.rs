@@ -157,6 +157,58 @@ fn tls_ca_and_client_certificate_from_memory() {
     check(o.connect().map(drop).unwrap_err(), NATS_ERR_TLS);
 }
 
+/// The token the token callback hands out now (empty: none), and how often it was asked.
+static TOKEN: Mutex<String> = Mutex::new(String::new());
+static TOKEN_ASKED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+unsafe extern "C" fn current_token(_ud: *mut c_void) -> *const c_char {
+    TOKEN_ASKED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    // Leaked: valid for as long as the library may read it.
+    let t = TOKEN.lock().unwrap().clone();
+    if t.is_empty() {
+        return std::ptr::null();
+    }
+    cs(&t).into_raw()
+}
+
+/// A token handler is asked before every connect attempt: after the server's token rotated
+/// (server restarted with a new one), the reconnect presents the new token. A handler with no
+/// token fails the connect as an authorization error.
+#[test]
+fn token_handler_follows_a_rotating_token() {
+    let mut srv = Server::start_conf("authorization { token: \"first-token\" }\n");
+    *TOKEN.lock().unwrap() = "first-token".into();
+    let o = Opts::new().servers(&[&srv.url()]);
+    ok(unsafe { nats_options_set_reconnect_wait_ms(o.raw(), 50) });
+    ok(unsafe { nats_options_set_token_handler(o.raw(), Some(current_token), std::ptr::null_mut()) });
+    let c = o.connect().unwrap();
+    roundtrip(&c);
+    let asked = TOKEN_ASKED.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(asked >= 1);
+
+    std::fs::write(srv.dir.path().join("server.conf"), "authorization { token: \"second-token\" }\n").unwrap();
+    *TOKEN.lock().unwrap() = "second-token".into();
+    srv.restart();
+    // The reconnect asks again, and gets in with the new token.
+    assert!(wait_until(Duration::from_secs(20), || TOKEN_ASKED.load(std::sync::atomic::Ordering::SeqCst) > asked));
+    assert!(c.wait_status(nats_conn_status::NATS_CONN_STATUS_CONNECTED, Duration::from_secs(20)));
+    roundtrip(&c);
+    let mut st = nats_statistics::default();
+    ok(unsafe { nats_connection_stats(c.raw(), &mut st) });
+    assert_eq!(st.reconnects, 1);
+    drop(c);
+
+    *TOKEN.lock().unwrap() = String::new();
+    expect_auth_failure(&o, "second-token");
+    // Removing the handler leaves no auth: refused too.
+    ok(unsafe { nats_options_set_token_handler(o.raw(), None, std::ptr::null_mut()) });
+    check(o.connect().map(drop).unwrap_err(), NATS_ERR_AUTH);
+    check(
+        unsafe { nats_options_set_token_handler(std::ptr::null_mut(), None, std::ptr::null_mut()) },
+        NATS_ERR_NULL_ARGUMENT,
+    );
+}
+
 static SIGNER: Mutex<Option<nkeys::KeyPair>> = Mutex::new(None);
 
 unsafe extern "C" fn sign(ud: *mut c_void, nonce: *const u8, len: usize, sig: *mut u8) -> nats_status {

@@ -8,7 +8,7 @@ use crate::capi::status::*;
 use crate::capi::strings::c_string;
 use crate::capi::subscription::nats_subscription;
 use crate::client::connection::Connection;
-use crate::client::events::{Event, EventSink, NonceSigner, ReconnectDelay};
+use crate::client::events::{Event, EventSink, NonceSigner, ReconnectDelay, TokenSource};
 use std::ffi::{c_char, c_void};
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,6 +47,16 @@ pub type nats_error_callback = Option<
 /// library and terminates the process; catch everything inside (see the header's notes).
 pub type nats_reconnect_delay_callback = Option<unsafe extern "C" fn(user_data: *mut c_void, attempts: u32) -> u64>;
 
+/// Token callback (`nats_options_set_token_handler`): returns the token to present on the
+/// next connect attempt, NUL-terminated and valid until the callback returns again (the
+/// library copies it at once), or NULL to offer none (the attempt then fails to
+/// authenticate). Called on a short-lived thread of its own (never a runtime thread) before
+/// every connect and reconnect attempt, so a rotating token is always current; it should
+/// return promptly.
+/// Must not throw: a C++ exception (or any unwinding) escaping a callback cannot cross the
+/// library and terminates the process; catch everything inside (see the header's notes).
+pub type nats_token_callback = Option<unsafe extern "C" fn(user_data: *mut c_void) -> *const c_char>;
+
 /// A callback set by the user whose `user_data` the library never releases, shared by the
 /// options and every connection made with them.
 pub(crate) type Hook<F> = Arc<CCallback<F>>;
@@ -61,6 +71,7 @@ pub(crate) type ErrFn =
     unsafe extern "C" fn(*mut c_void, *mut nats_connection, *mut nats_subscription, nats_status, *const c_char);
 pub(crate) type DelayFn = unsafe extern "C" fn(*mut c_void, u32) -> u64;
 pub(crate) type SignFn = unsafe extern "C" fn(*mut c_void, *const u8, usize, *mut u8) -> nats_status;
+pub(crate) type TokenFn = unsafe extern "C" fn(*mut c_void) -> *const c_char;
 
 /// The event callbacks set on options.
 #[derive(Clone, Debug, Default)]
@@ -126,6 +137,18 @@ pub(crate) fn reconnect_delay(h: Hook<DelayFn>) -> ReconnectDelay {
     Arc::new(move |attempts| {
         // SAFETY: the user's callback with the user's pointer.
         Duration::from_millis(unsafe { (h.f())(h.user_data(), attempts) })
+    })
+}
+
+/// The client's token source for a C callback: the returned string copied at once.
+pub(crate) fn token_source(h: Hook<TokenFn>) -> TokenSource {
+    Arc::new(move || {
+        // SAFETY: the user's callback with the user's pointer.
+        let p = unsafe { (h.f())(h.user_data()) };
+        // SAFETY: as documented for `nats_token_callback`, NULL or a NUL-terminated string
+        // valid until the callback is called again (it is read before that).
+        let token = (!p.is_null()).then(|| unsafe { std::ffi::CStr::from_ptr(p) });
+        token.and_then(|t| t.to_str().ok()).map(str::to_string)
     })
 }
 

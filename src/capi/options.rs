@@ -24,7 +24,8 @@ use std::time::Duration;
 ///
 /// Functions: `nats_connect`, `nats_options_new`, `nats_options_free`, `nats_options_set_servers`,
 /// `nats_options_set_user_password`, `nats_options_set_user_password_file`,
-/// `nats_options_set_token`, `nats_options_set_token_file`, `nats_options_set_nkey_seed`,
+/// `nats_options_set_token`, `nats_options_set_token_file`, `nats_options_set_token_handler`,
+/// `nats_options_set_nkey_seed`,
 /// `nats_options_set_nkey_seed_file`, `nats_options_set_credentials_file`,
 /// `nats_options_set_credentials`, `nats_options_set_credentials_files`,
 /// `nats_options_set_user_jwt`, `nats_options_set_name`, `nats_options_set_no_echo`,
@@ -317,6 +318,24 @@ pub unsafe extern "C" fn nats_options_set_user_jwt(
         }
         o.clear_auth();
         o.jwt_signer = Some((j.to_string(), nonce_signer(hook(f, user_data))));
+        Ok(())
+    })
+}
+
+/// Token authentication with a token asked for before every connect and reconnect attempt
+/// (nats.c's `natsOptions_SetTokenHandler`): for tokens that rotate. `cb(user_data)` returns
+/// the token (see `nats_token_callback`); `cb` NULL removes the handler. `user_data` must stay
+/// valid while any connection made with these options lives. Replaces other auth settings.
+/// Errors: `NATS_ERR_NULL_ARGUMENT` when `opts` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn nats_options_set_token_handler(
+    opts: *mut nats_options,
+    cb: nats_token_callback,
+    user_data: *mut c_void,
+) -> nats_status {
+    with_opts(opts, |o| {
+        o.clear_auth();
+        o.token_source = cb.map(|f| token_source(hook(f, user_data)));
         Ok(())
     })
 }

@@ -183,6 +183,27 @@ pub(crate) fn custom_delay(delay: ReconnectDelay, attempts: usize) -> Duration {
     d.unwrap_or(Duration::from_secs(2))
 }
 
+/// The application's token source, asked before every connect attempt (rotating tokens);
+/// `None`: no token to offer.
+pub(crate) type TokenSource = Arc<dyn Fn() -> Option<String> + Send + Sync>;
+
+/// Asks the application's token source on a short-lived thread of its own (never on the
+/// runtime).
+pub(crate) async fn token_on_thread(source: TokenSource) -> std::result::Result<String, async_nats::AuthError> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let spawned = std::thread::Builder::new().name("nats-ffi-token".into()).spawn(move || {
+        let _ = tx.send(source());
+    });
+    if spawned.is_err() {
+        return Err(async_nats::AuthError::new("cannot start the token thread"));
+    }
+    match rx.await {
+        Ok(Some(token)) => Ok(token),
+        Ok(None) => Err(async_nats::AuthError::new("the token callback gave no token")),
+        Err(_) => Err(async_nats::AuthError::new("the token callback panicked")),
+    }
+}
+
 /// Runs the application's signer on its own short-lived thread (never on the runtime).
 pub(crate) async fn sign_on_thread(
     signer: NonceSigner,

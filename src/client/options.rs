@@ -3,7 +3,7 @@
 //! a bad URL or an unreadable file fails the setter, not a later connect.
 
 use crate::client::error::*;
-use crate::client::events::{EventSink, NonceSigner, ReconnectDelay};
+use crate::client::events::{EventSink, NonceSigner, ReconnectDelay, TokenSource};
 use crate::client::tls::Pem;
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -28,6 +28,8 @@ pub(crate) struct Options {
     pub(crate) creds: Option<String>,
     /// Decentralized auth with a key kept elsewhere: the user JWT and the signing callback.
     pub(crate) jwt_signer: Option<(String, NonceSigner)>,
+    /// Token authentication with a token asked for before every connect attempt.
+    pub(crate) token_source: Option<TokenSource>,
     pub(crate) name: Option<String>,
     pub(crate) no_echo: bool,
     pub(crate) max_reconnects: u32,
@@ -76,6 +78,7 @@ impl Default for Options {
             nkey_seed: None,
             creds: None,
             jwt_signer: None,
+            token_source: None,
             name: None,
             no_echo: false,
             max_reconnects: 0,
@@ -198,6 +201,7 @@ impl Options {
         self.nkey_seed = None;
         self.creds = None;
         self.jwt_signer = None;
+        self.token_source = None;
     }
 }
 
@@ -219,7 +223,21 @@ pub(crate) fn sign(seed: &str, data: &[u8]) -> Result<[u8; 64]> {
 impl Options {
     /// The async-nats options for these settings (without callbacks, added by the connection).
     pub(crate) fn to_connect_options(&self) -> Result<async_nats::ConnectOptions> {
-        let mut co = async_nats::ConnectOptions::new()
+        let base = match &self.token_source {
+            Some(source) => {
+                let source = source.clone();
+                async_nats::ConnectOptions::with_auth_callback(move |_nonce| {
+                    let source = source.clone();
+                    async move {
+                        let mut auth = async_nats::Auth::new();
+                        auth.token = Some(crate::client::events::token_on_thread(source).await?);
+                        Ok(auth)
+                    }
+                })
+            }
+            None => async_nats::ConnectOptions::new(),
+        };
+        let mut co = base
             .max_reconnects(self.max_reconnects as usize)
             .connection_timeout(self.connection_timeout)
             .require_tls(self.tls_required)

@@ -190,6 +190,7 @@ typedef struct nats_js_msg_metadata {
   int64_t timestamp_ns;
 } nats_js_msg_metadata;
 typedef nats_status (*nats_sign_callback)(void *user_data, const uint8_t *nonce, size_t nonce_len, uint8_t *sig);
+typedef const char *(*nats_token_callback)(void *user_data);
 typedef void (*nats_connection_callback)(void *user_data, struct nats_connection *conn);
 typedef void (*nats_error_callback)(void *user_data, struct nats_connection *conn, struct nats_subscription *sub, nats_status status, const char *text);
 typedef uint64_t (*nats_reconnect_delay_callback)(void *user_data, uint32_t attempts);
@@ -345,6 +346,7 @@ nats_status nats_options_set_credentials_file(struct nats_options *opts, const c
 nats_status nats_options_set_credentials(struct nats_options *opts, const char *creds);
 nats_status nats_options_set_credentials_files(struct nats_options *opts, const char *jwt_path, const char *seed_path);
 nats_status nats_options_set_user_jwt(struct nats_options *opts, const char *jwt, nats_sign_callback cb, void *user_data);
+nats_status nats_options_set_token_handler(struct nats_options *opts, nats_token_callback cb, void *user_data);
 nats_status nats_options_set_name(struct nats_options *opts, const char *name);
 nats_status nats_options_set_allow_reconnect(struct nats_options *opts, bool allow);
 nats_status nats_options_set_fail_requests_on_disconnect(struct nats_options *opts, bool fail);
