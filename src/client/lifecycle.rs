@@ -30,6 +30,7 @@ pub(crate) fn shutdown(limit: Duration) -> Result<()> {
     delivery::stop_pool();
     runtime::shutdown(left().max(STOP_AT_LEAST))?;
     let running = delivery::wait_for_threads(0, left().max(STOP_AT_LEAST));
+    delivery::join_ended_threads();
     if running > 0 {
         return Err(Error::new(
             ErrorKind::Timeout,

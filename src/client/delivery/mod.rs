@@ -163,6 +163,10 @@ pub(crate) fn stop_pool() {
 /// ends: `nats_ffi_shutdown` waits for them.
 static THREADS: Mutex<usize> = Mutex::new(0);
 static THREAD_ENDED: Condvar = Condvar::new();
+/// Their join handles, so that shutdown can wait until they are gone, not only done (a thread
+/// still exiting must not outlive an unloaded library). Finished ones are dropped as new
+/// ones start.
+static HANDLES: Mutex<Vec<std::thread::JoinHandle<()>>> = Mutex::new(Vec::new());
 
 thread_local! {
     /// True on the library's delivery threads (where `nats_ffi_shutdown` would wait on
@@ -186,10 +190,30 @@ fn spawn_counted(name: &str, body: impl FnOnce() + Send + 'static) -> std::io::R
         DELIVERY_THREAD.with(|d| d.set(true));
         body();
     });
-    if spawned.is_err() {
-        *THREADS.lock().unwrap_or_else(|p| p.into_inner()) -= 1;
+    match spawned {
+        Ok(handle) => {
+            let mut handles = HANDLES.lock().unwrap_or_else(|p| p.into_inner());
+            handles.retain(|h| !h.is_finished());
+            handles.push(handle);
+            Ok(())
+        }
+        Err(e) => {
+            *THREADS.lock().unwrap_or_else(|p| p.into_inner()) -= 1;
+            Err(e)
+        }
     }
-    spawned.map(drop)
+}
+
+/// Joins the delivery threads that have left their work (all of them when none is counted
+/// any more): when this returns, they no longer exist.
+pub(crate) fn join_ended_threads() {
+    let all_done = *THREADS.lock().unwrap_or_else(|p| p.into_inner()) == 0;
+    let handles = std::mem::take(&mut *HANDLES.lock().unwrap_or_else(|p| p.into_inner()));
+    let (ended, running): (Vec<_>, Vec<_>) = handles.into_iter().partition(|h| all_done || h.is_finished());
+    HANDLES.lock().unwrap_or_else(|p| p.into_inner()).extend(running);
+    for handle in ended {
+        let _ = handle.join();
+    }
 }
 
 /// Waits until at most `keep` delivery threads are alive, at most `limit`; how many are.
