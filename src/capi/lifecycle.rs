@@ -37,13 +37,5 @@ const _: () = assert!(NATS_RUNTIME_MAX_THREADS == runtime::MAX_WORKER_THREADS);
 /// Errors: `NATS_ERR_INVALID_ARGUMENT` (0, more than the maximum, or the runtime already runs).
 #[no_mangle]
 pub unsafe extern "C" fn nats_ffi_set_runtime_threads(threads: usize) -> nats_status {
-    guard(|| {
-        if runtime::set_worker_threads(threads)? {
-            return Err(crate::client::error::Error::new(
-                crate::client::error::ErrorKind::InvalidArgument,
-                "the runtime already runs: the count applies after nats_ffi_shutdown",
-            ));
-        }
-        Ok(())
-    })
+    guard(|| runtime::set_worker_threads(threads))
 }

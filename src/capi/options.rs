@@ -14,7 +14,7 @@ use crate::client::delivery::Executor;
 use crate::client::error::*;
 use crate::client::options::*;
 use crate::client::subject::*;
-use crate::client::tls::{check_certs_text, check_key_text, Pem};
+use crate::client::tls::{certs_text, key_text, Pem};
 use std::ffi::{c_char, c_void};
 use std::time::Duration;
 
@@ -545,10 +545,7 @@ pub unsafe extern "C" fn nats_options_set_client_cert(
 pub unsafe extern "C" fn nats_options_set_ca_pem(opts: *mut nats_options, ca_pem: *const c_char) -> nats_status {
     with_opts(opts, |o| {
         o.ca = match opt_str_arg(ca_pem, "ca_pem")? {
-            Some(text) => {
-                check_certs_text(text, "CA certificates")?;
-                Some(Pem::Text(text.to_string()))
-            }
+            Some(text) => Some(certs_text(text, "CA certificates")?),
             None => None,
         };
         Ok(())
@@ -568,9 +565,7 @@ pub unsafe extern "C" fn nats_options_set_client_cert_pem(
 ) -> nats_status {
     with_opts(opts, |o| {
         let (cert, key) = (str_arg(cert_pem, "cert_pem")?, str_arg(key_pem, "key_pem")?);
-        check_certs_text(cert, "client certificate")?;
-        check_key_text(key, "client key")?;
-        o.client_cert = Some((Pem::Text(cert.to_string()), Pem::Text(key.to_string())));
+        o.client_cert = Some((certs_text(cert, "client certificate")?, key_text(key, "client key")?));
         Ok(())
     })
 }

@@ -212,8 +212,7 @@ pub(crate) fn close_all(limit: Duration) {
             let _ = conn.shutdown(deadline.saturating_duration_since(Instant::now()));
         } else {
             conn.closing.store(true, Ordering::Release);
-            conn.closed.set();
-            conn.outbox.close();
+            conn.mark_closed();
         }
         conn.core_subs.end_all();
     }
@@ -638,9 +637,15 @@ impl Connection {
             self.handle.spawn(async move { tokio::time::timeout(limit, drain).await });
             Ok(())
         };
+        self.mark_closed();
+        res
+    }
+
+    /// Closed from here on: no call proceeds and the outbox refuses publishes (what it holds
+    /// is dropped by its forwarder).
+    fn mark_closed(&self) {
         self.closed.set();
         self.outbox.close();
-        res
     }
 
     /// The connection's name (`Options::name`), followed by a NUL.

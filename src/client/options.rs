@@ -168,10 +168,9 @@ pub(crate) fn check_credentials(text: &str, source: &str) -> Result<()> {
 /// `.creds` text made of a user JWT found in `jwt_text` (alone, or inside a `.creds` file) and
 /// the user seed found in `seed_text` (an `nk` seed file or a `.creds` file).
 pub(crate) fn creds_from_parts(jwt_text: &str, seed_text: &str) -> Result<String> {
-    let lines = |t: &str| t.lines().map(str::trim).map(str::to_string).collect::<Vec<_>>();
     // A JWT's header is base64url JSON: it starts with "ey" ('{"').
-    let jwt = lines(jwt_text).into_iter().find(|l| l.starts_with("ey") && l.split('.').count() == 3);
-    let seed = lines(seed_text).into_iter().find(|l| l.starts_with("SU"));
+    let jwt = jwt_text.lines().map(str::trim).find(|l| l.starts_with("ey") && l.split('.').count() == 3);
+    let seed = seed_text.lines().map(str::trim).find(|l| l.starts_with("SU"));
     let (Some(jwt), Some(seed)) = (jwt, seed) else {
         return Err(Error::new(ErrorKind::InvalidArgument, "no user JWT, or no user NKey seed (\"SU...\"), found"));
     };

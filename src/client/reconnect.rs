@@ -30,12 +30,15 @@ pub(crate) struct Backoff {
     pub events: Option<EventSender>,
 }
 
+/// A wait that never ends in practice: a closed connection's reconnect loop sleeps it.
+const NEVER: Duration = Duration::from_secs(365 * 24 * 3600);
+
 impl Backoff {
     /// A closed connection's loop sleeps instead of dialing servers: async-nats offers no way
     /// to stop a reconnect loop.
     pub(crate) fn delay(&self, closed: &crate::client::connection::ClosedSignal, attempts: usize) -> Duration {
         if closed.is_set() {
-            return Duration::from_secs(365 * 24 * 3600);
+            return NEVER;
         }
         let ever_connected = self.stats.get().is_some_and(|s| s.connects.load(Ordering::Relaxed) > 0);
         if !ever_connected && attempts <= self.servers {
@@ -47,7 +50,7 @@ impl Backoff {
                 let _ = tx.send(Raw::Other(Event::Disconnected));
             }
             closed.set();
-            return Duration::from_secs(365 * 24 * 3600);
+            return NEVER;
         }
         if let Some(h) = &self.custom {
             return events::custom_delay(h.clone(), attempts);

@@ -61,8 +61,9 @@ fn worker_threads() -> usize {
 }
 
 /// Sets the runtime's worker threads, used when it next starts (the first connect, or the
-/// first after a shutdown); whether it is running now (then the new count waits).
-pub fn set_worker_threads(threads: usize) -> Result<bool> {
+/// first after a shutdown). `Err(INVALID_ARGUMENT)` out of range, and when it runs now (the
+/// count is kept for its next start).
+pub fn set_worker_threads(threads: usize) -> Result<()> {
     if threads == 0 || threads > MAX_WORKER_THREADS {
         return Err(Error::new(
             ErrorKind::InvalidArgument,
@@ -71,7 +72,13 @@ pub fn set_worker_threads(threads: usize) -> Result<bool> {
     }
     WORKER_THREADS.store(threads, Ordering::Release);
     let slot = RUNTIME.lock().unwrap_or_else(|p| p.into_inner());
-    Ok(slot.as_ref().is_some_and(|(pid, _)| *pid == std::process::id()))
+    if slot.as_ref().is_some_and(|(pid, _)| *pid == std::process::id()) {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            "the runtime already runs: the count applies after nats_ffi_shutdown",
+        ));
+    }
+    Ok(())
 }
 
 /// `now + limit`, or a century from now when that is past what an `Instant` can hold: the

@@ -113,14 +113,18 @@ impl Pem {
     }
 }
 
-/// Checks PEM text given for certificates (a CA, a client chain) now, not at connect.
-pub(crate) fn check_certs_text(text: &str, what: &str) -> Result<()> {
-    Pem::Text(text.to_string()).certs(what).map(drop)
+/// PEM text given for certificates (a CA, a client chain), checked now, not at connect.
+pub(crate) fn certs_text(text: &str, what: &str) -> Result<Pem> {
+    let pem = Pem::Text(text.to_string());
+    pem.certs(what)?;
+    Ok(pem)
 }
 
-/// Checks PEM text given for a private key now, not at connect.
-pub(crate) fn check_key_text(text: &str, what: &str) -> Result<()> {
-    Pem::Text(text.to_string()).key(what).map(drop)
+/// PEM text given for a private key, checked now, not at connect.
+pub(crate) fn key_text(text: &str, what: &str) -> Result<Pem> {
+    let pem = Pem::Text(text.to_string());
+    pem.key(what)?;
+    Ok(pem)
 }
 
 /// The configuration: roots from `ca` (else the system's), the client certificate if any,
