@@ -31,7 +31,12 @@ impl Received {
 unsafe extern "C" fn record(ud: *mut c_void, _sub: *mut nats_subscription, msg: *const nats_msg) {
     let r = &*(ud as *const Received);
     let subject = CStr::from_ptr(nats_msg_subject(msg)).to_str().unwrap().to_string();
-    r.msgs.lock().unwrap().push(Recorded { subject, reply: msg_reply(msg), data: msg_data(msg) });
+    // Tolerate a lock poisoned by a failed assertion: a panic here would abort the binary and hide it.
+    r.msgs.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(Recorded {
+        subject,
+        reply: msg_reply(msg),
+        data: msg_data(msg),
+    });
 }
 
 unsafe extern "C" fn release(ud: *mut c_void) {
