@@ -116,6 +116,24 @@ fn operator_jwt_with_credentials_from_memory_and_two_files() {
     check(unsafe { nats_options_set_credentials(o.raw(), std::ptr::null()) }, NATS_ERR_NULL_ARGUMENT);
 }
 
+/// The `.creds` text is parsed by hand since async-nats patch 7 (it was a regex): Windows line
+/// ends and a missing final newline connect; text with only the JWT block is refused.
+#[test]
+fn credentials_text_with_crlf_or_no_final_newline() {
+    let (srv, user, user_jwt) = operator_setup();
+    let seed = user.seed().unwrap();
+    let text = std::fs::read_to_string(creds_file(srv.dir.path(), &user_jwt, &seed)).unwrap();
+    let o = Opts::new().servers(&[&srv.url()]);
+    for variant in [text.replace('\n', "\r\n"), text.trim_end().to_string()] {
+        ok(unsafe { nats_options_set_credentials(o.raw(), cs(&variant).as_ptr()) });
+        roundtrip(&o.connect().unwrap());
+    }
+    let jwt_only = &text[..text.find("************").unwrap()];
+    check(unsafe { nats_options_set_credentials(o.raw(), cs(jwt_only).as_ptr()) }, NATS_ERR_INVALID_ARGUMENT);
+    let seed_line_broken = text.replace(&seed, &format!("{seed} x"));
+    check(unsafe { nats_options_set_credentials(o.raw(), cs(&seed_line_broken).as_ptr()) }, NATS_ERR_INVALID_ARGUMENT);
+}
+
 /// The CA and the client certificate and key as PEM text (`nats_options_set_ca_pem`,
 /// `nats_options_set_client_cert_pem`) establish mTLS as the file setters do; the wrong CA
 /// fails the handshake; text without a certificate or key is refused without repeating it.

@@ -14,10 +14,6 @@
 #[cfg(feature = "nkeys")]
 use nkeys::KeyPair;
 #[cfg(feature = "nkeys")]
-use regex::Regex;
-#[cfg(feature = "nkeys")]
-use std::sync::LazyLock;
-#[cfg(feature = "nkeys")]
 use std::{io, path::Path};
 
 /// Loads user credentials file with jwt and key. Return file contents.
@@ -52,7 +48,7 @@ pub(crate) fn parse_jwt_and_key_from_creds(contents: &str) -> io::Result<(&str, 
     Ok((jwt, kp))
 }
 
-// This regex parses a credentials file.
+// Parses a credentials file.
 //
 // The credentials file is typically
 // `~/.nkeys/creds/synadia/<account/<account>.creds` and looks like this:
@@ -70,22 +66,63 @@ pub(crate) fn parse_jwt_and_key_from_creds(contents: &str) -> io::Result<(&str, 
 // SUAIO3FHUX5PNV2LQIIP7TZ3N4L7TX3W53MQGEIVYFIGA635OZCKEYHFLM
 // ------END USER NKEY SEED------
 // ```
+// A block is a line holding two runs of at least three dashes, a line that is only the token
+// (word characters, `-`, `.`, `=`), and another dashed line; the first block holds the JWT, the
+// second the seed. (Written out by hand: it was the regex
+// `\s*(?:(?:[-]{3,}.*[-]{3,}\r?\n)([\w\-.=]+)(?:\r?\n[-]{3,}.*[-]{3,}\r?\n))`, which also
+// refused a file whose last line had no newline.)
 #[cfg(feature = "nkeys")]
-static USER_CONFIG_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\s*(?:(?:[-]{3,}.*[-]{3,}\r?\n)([\w\-.=]+)(?:\r?\n[-]{3,}.*[-]{3,}\r?\n))")
-        .unwrap()
-});
+fn decorated_blocks(contents: &str) -> impl Iterator<Item = &str> {
+    // Each line without its `\n` and a trailing `\r`, and whether a `\n` ended it.
+    let lines: Vec<(&str, bool)> = contents
+        .split_inclusive('\n')
+        .map(|line| match line.strip_suffix('\n') {
+            Some(line) => (line.strip_suffix('\r').unwrap_or(line), true),
+            None => (line, false),
+        })
+        .collect();
+    let mut blocks = Vec::new();
+    let mut at = 0;
+    while at + 2 < lines.len() {
+        let (open, token, close) = (lines[at], lines[at + 1], lines[at + 2]);
+        if open.1
+            && is_dashed(open.0)
+            && token.1
+            && is_token(token.0)
+            && is_dashed(close.0)
+        {
+            blocks.push(token.0);
+            at += 3;
+        } else {
+            at += 1;
+        }
+    }
+    blocks.into_iter()
+}
+
+/// Whether a line holds a run of three dashes followed, later, by another.
+#[cfg(feature = "nkeys")]
+fn is_dashed(line: &str) -> bool {
+    line.find("---")
+        .is_some_and(|first| line[first + 3..].contains("---"))
+}
+
+#[cfg(feature = "nkeys")]
+fn is_token(line: &str) -> bool {
+    !line.is_empty()
+        && line
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '-' || c == '.' || c == '=')
+}
 
 /// Parses a credentials file and returns its user JWT.
 #[cfg(feature = "nkeys")]
 fn parse_decorated_jwt(contents: &str) -> Option<&str> {
-    let capture = USER_CONFIG_RE.captures_iter(contents).next()?;
-    Some(capture.get(1)?.as_str())
+    decorated_blocks(contents).next()
 }
 
 /// Parses a credentials file and returns its nkey.
 #[cfg(feature = "nkeys")]
 fn parse_decorated_nkey(contents: &str) -> Option<&str> {
-    let capture = USER_CONFIG_RE.captures_iter(contents).nth(1)?;
-    Some(capture.get(1)?.as_str())
+    decorated_blocks(contents).nth(1)
 }

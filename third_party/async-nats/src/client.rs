@@ -26,18 +26,25 @@ use bytes::Bytes;
 use futures_util::future::TryFutureExt;
 use futures_util::{Sink, SinkExt as _, StreamExt};
 use portable_atomic::AtomicU64;
-use regex::Regex;
 use std::fmt::Display;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::sync::LazyLock;
 use std::time::Duration;
 use thiserror::Error;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::PollSender;
 
-static VERSION_RE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\Av?([0-9]+)\.?([0-9]+)?\.?([0-9]+)?").unwrap());
+/// The leading `major.minor.patch` of a server version such as `v2.10.3-beta`: `None` unless all
+/// three are there (the regex this replaces panicked on a missing part or an overflowing number).
+fn parse_server_version(version: &str) -> Option<(i64, i64, i64)> {
+    let mut parts = version.strip_prefix('v').unwrap_or(version).splitn(3, '.');
+    let mut number = || -> Option<i64> {
+        let part = parts.next()?;
+        let digits = part.bytes().take_while(u8::is_ascii_digit).count();
+        part[..digits].parse().ok()
+    };
+    Some((number()?, number()?, number()?))
+}
 
 /// An error returned from the [`Client::publish`], [`Client::publish_with_headers`],
 /// [`Client::publish_with_reply`] or [`Client::publish_with_reply_and_headers`] functions.
@@ -401,25 +408,10 @@ impl Client {
     pub fn is_server_compatible(&self, major: i64, minor: i64, patch: i64) -> bool {
         let info = self.server_info();
 
-        let server_version_captures = match VERSION_RE.captures(&info.version) {
-            Some(captures) => captures,
-            None => return false,
+        let Some((server_major, server_minor, server_patch)) = parse_server_version(&info.version)
+        else {
+            return false;
         };
-
-        let server_major = server_version_captures
-            .get(1)
-            .map(|m| m.as_str().parse::<i64>().unwrap())
-            .unwrap();
-
-        let server_minor = server_version_captures
-            .get(2)
-            .map(|m| m.as_str().parse::<i64>().unwrap())
-            .unwrap();
-
-        let server_patch = server_version_captures
-            .get(3)
-            .map(|m| m.as_str().parse::<i64>().unwrap())
-            .unwrap();
 
         if server_major < major
             || (server_major == major && server_minor < minor)

@@ -28,9 +28,7 @@ use futures_util::{
     stream::{self, SelectAll},
     Future, StreamExt,
 };
-use regex::Regex;
 use serde::{Deserialize, Serialize};
-use std::sync::LazyLock;
 use tokio::{sync::broadcast::Sender, task::JoinHandle};
 use tracing::debug;
 
@@ -45,14 +43,47 @@ const DEFAULT_QUEUE_GROUP: &str = "q";
 pub const NATS_SERVICE_ERROR: &str = "Nats-Service-Error";
 pub const NATS_SERVICE_ERROR_CODE: &str = "Nats-Service-Error-Code";
 
-// uses recommended semver validation expression from
-// https://semver.org/#is-there-a-suggested-regular-expression-regex-to-check-a-semver-string
-static SEMVER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$")
-        .unwrap()
-});
-// From ADR-33: Name can only have A-Z, a-z, 0-9, dash, underscore.
-static NAME: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[A-Za-z0-9\-_]+$").unwrap());
+/// Whether a version is semver 2.0: `MAJOR.MINOR.PATCH`, then optionally `-PRERELEASE` and
+/// `+BUILD` (the grammar of https://semver.org's suggested regular expression, written out).
+fn is_semver(version: &str) -> bool {
+    let (rest, build) = match version.split_once('+') {
+        Some((rest, build)) => (rest, Some(build)),
+        None => (version, None),
+    };
+    let (core, prerelease) = match rest.split_once('-') {
+        Some((core, prerelease)) => (core, Some(prerelease)),
+        None => (rest, None),
+    };
+    let mut numbers = core.split('.');
+    let core_ok = (0..3).all(|_| numbers.next().is_some_and(is_numeric_identifier))
+        && numbers.next().is_none();
+    let prerelease_ok = prerelease.is_none_or(|p| {
+        p.split('.').all(|id| {
+            is_numeric_identifier(id)
+                || (is_alphanumeric_identifier(id) && !id.bytes().all(|b| b.is_ascii_digit()))
+        })
+    });
+    let build_ok = build.is_none_or(|b| b.split('.').all(is_alphanumeric_identifier));
+    core_ok && prerelease_ok && build_ok
+}
+
+/// `0` or digits without a leading zero.
+fn is_numeric_identifier(id: &str) -> bool {
+    id == "0" || (!id.starts_with('0') && !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// One or more of `[0-9A-Za-z-]`.
+fn is_alphanumeric_identifier(id: &str) -> bool {
+    !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+/// From ADR-33: Name can only have A-Z, a-z, 0-9, dash, underscore.
+fn is_service_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
 
 /// Represents state for all endpoints.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -332,14 +363,14 @@ pub struct Service {
 impl Service {
     async fn add(client: Client, config: Config) -> Result<Service, Error> {
         // validate service version semver string.
-        if !SEMVER.is_match(config.version.as_str()) {
+        if !is_semver(config.version.as_str()) {
             return Err(Box::new(std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
                 "service version is not a valid semver string",
             )));
         }
         // validate service name.
-        if !NAME.is_match(config.name.as_str()) {
+        if !is_service_name(config.name.as_str()) {
             return Err(Box::new(std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
                 "service name is not a valid string (only A-Z, a-z, 0-9, _, - are allowed)",

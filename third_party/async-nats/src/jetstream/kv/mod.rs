@@ -26,8 +26,6 @@ use crate::datetime::DateTime;
 use crate::HeaderValue;
 use bytes::Bytes;
 use futures_util::{future::BoxFuture, FutureExt, StreamExt};
-use regex::Regex;
-use std::sync::LazyLock;
 use tracing::debug;
 
 use crate::error::Error;
@@ -87,11 +85,6 @@ fn kv_operation_from_message(message: &crate::message::Message) -> Result<Operat
     }
 }
 
-static VALID_BUCKET_RE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\A[a-zA-Z0-9_-]+\z").unwrap());
-static VALID_KEY_RE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\A[-/_=\.a-zA-Z0-9]+\z").unwrap());
-
 pub(crate) const MAX_HISTORY: i64 = 64;
 const ALL_KEYS: &str = ">";
 
@@ -104,7 +97,10 @@ use crate::header::NATS_ROLLUP;
 const ROLLUP_SUBJECT: &str = "sub";
 
 pub(crate) fn is_valid_bucket_name(bucket_name: &str) -> bool {
-    VALID_BUCKET_RE.is_match(bucket_name)
+    !bucket_name.is_empty()
+        && bucket_name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 pub(crate) fn is_valid_key(key: &str) -> bool {
@@ -112,7 +108,8 @@ pub(crate) fn is_valid_key(key: &str) -> bool {
         return false;
     }
 
-    VALID_KEY_RE.is_match(key)
+    key.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-/_=.".contains(&b))
 }
 
 /// Configuration values for key value stores.

@@ -23,11 +23,9 @@ use base64::engine::general_purpose::URL_SAFE;
 use base64::engine::Engine;
 use bytes::BytesMut;
 use futures_util::future::BoxFuture;
-use std::sync::LazyLock;
 use tokio::io::AsyncReadExt;
 
 use futures_util::{Stream, StreamExt};
-use regex::Regex;
 use serde::{Deserialize, Serialize};
 use tracing::{debug, trace};
 
@@ -43,13 +41,11 @@ use crate::header::NATS_ROLLUP;
 const DEFAULT_CHUNK_SIZE: usize = 128 * 1024;
 const ROLLUP_SUBJECT: &str = "sub";
 
-static BUCKET_NAME_RE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\A[a-zA-Z0-9_-]+\z").unwrap());
-static OBJECT_NAME_RE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\A[-/_=\.a-zA-Z0-9]+\z").unwrap());
-
 pub(crate) fn is_valid_bucket_name(bucket_name: &str) -> bool {
-    BUCKET_NAME_RE.is_match(bucket_name)
+    !bucket_name.is_empty()
+        && bucket_name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 pub(crate) fn is_valid_object_name(object_name: &str) -> bool {
@@ -57,7 +53,9 @@ pub(crate) fn is_valid_object_name(object_name: &str) -> bool {
         return false;
     }
 
-    OBJECT_NAME_RE.is_match(object_name)
+    object_name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-/_=.".contains(&b))
 }
 
 pub(crate) fn encode_object_name(object_name: &str) -> String {
