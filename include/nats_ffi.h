@@ -578,7 +578,10 @@ typedef struct nats_dispatcher nats_dispatcher;
  * `nats_jetstream_kv_create`, `nats_jetstream_kv_bind`, `nats_jetstream_kv_delete`,
  * `nats_jetstream_stream_create`, `nats_jetstream_stream_update`, `nats_jetstream_stream_delete`,
  * `nats_jetstream_stream_info`, `nats_jetstream_stream_purge`, `nats_jetstream_stream_names`,
- * `nats_jetstream_stream_get_msg`, `nats_jetstream_stream_get_last_msg`.
+ * `nats_jetstream_stream_get_msg`, `nats_jetstream_stream_get_last_msg`,
+ * `nats_jetstream_stream_purge_ex`, `nats_jetstream_stream_delete_msg`,
+ * `nats_jetstream_stream_erase_msg`, `nats_jetstream_stream_direct_get`,
+ * `nats_jetstream_stream_infos`, `nats_jetstream_account_info`.
  */
 typedef struct nats_jetstream nats_jetstream;
 
@@ -637,7 +640,8 @@ typedef struct nats_kv_watcher nats_kv_watcher;
  * `nats_msg_data_len`, `nats_msg_clone`, `nats_msg_free`, `nats_msgs_free`, `nats_msg_metadata`,
  * `nats_msg_ack`, `nats_msg_ack_sync`, `nats_msg_nak`, `nats_msg_nak_with_delay`,
  * `nats_msg_in_progress`, `nats_msg_term`, `nats_jetstream_stream_get_msg`,
- * `nats_jetstream_stream_get_last_msg`, `nats_subscription_next_msg`.
+ * `nats_jetstream_stream_get_last_msg`, `nats_jetstream_stream_direct_get`, `nats_msg_sequence`,
+ * `nats_msg_timestamp`, `nats_subscription_next_msg`.
  */
 typedef struct nats_msg nats_msg;
 
@@ -714,7 +718,10 @@ typedef struct nats_server_info nats_server_info;
  * Functions: `nats_jetstream_stream_create`, `nats_jetstream_stream_update`,
  * `nats_jetstream_stream_info`, `nats_stream_info_name`, `nats_stream_info_subjects`,
  * `nats_stream_info_messages`, `nats_stream_info_bytes`, `nats_stream_info_first_seq`,
- * `nats_stream_info_last_seq`, `nats_stream_info_consumers`, `nats_stream_info_free`.
+ * `nats_stream_info_last_seq`, `nats_stream_info_consumers`, `nats_stream_info_config`,
+ * `nats_stream_info_state`, `nats_stream_info_created_ns`, `nats_stream_info_cluster_leader`,
+ * `nats_stream_info_mirror`, `nats_stream_info_sources`, `nats_jetstream_stream_infos`,
+ * `nats_stream_infos_free`, `nats_stream_info_free`.
  */
 typedef struct nats_stream_info nats_stream_info;
 
@@ -736,6 +743,137 @@ typedef struct nats_stream_info nats_stream_info;
  * `nats_subscription_delivered`, `nats_subscription_is_valid`, `nats_subscription_free`.
  */
 typedef struct nats_subscription nats_subscription;
+
+/**
+ * An account's JetStream limits; -1 means unlimited.
+ */
+typedef struct nats_account_limits {
+  /**
+   * Most bytes of memory storage.
+   */
+  int64_t max_memory;
+  /**
+   * Most bytes of file storage.
+   */
+  int64_t max_storage;
+  /**
+   * Most streams.
+   */
+  int64_t max_streams;
+  /**
+   * Most consumers.
+   */
+  int64_t max_consumers;
+  /**
+   * Most unacknowledged messages per consumer; -1 or 0: unlimited.
+   */
+  int64_t max_ack_pending;
+  /**
+   * Largest `max_bytes` a memory stream may have.
+   */
+  int64_t memory_max_stream_bytes;
+  /**
+   * Largest `max_bytes` a file stream may have.
+   */
+  int64_t storage_max_stream_bytes;
+  /**
+   * Streams must set `max_bytes`.
+   */
+  bool max_bytes_required;
+} nats_account_limits;
+
+/**
+ * Usage and limits of one tier (`R1`, `R3`, ... when the account has per-replica limits).
+ */
+typedef struct nats_account_tier {
+  /**
+   * The tier's name.
+   */
+  const char *name;
+  /**
+   * Bytes of memory storage used.
+   */
+  uint64_t memory;
+  /**
+   * Bytes of file storage used.
+   */
+  uint64_t storage;
+  /**
+   * Bytes of memory storage reserved.
+   */
+  uint64_t reserved_memory;
+  /**
+   * Bytes of file storage reserved.
+   */
+  uint64_t reserved_storage;
+  /**
+   * Streams.
+   */
+  uint64_t streams;
+  /**
+   * Consumers.
+   */
+  uint64_t consumers;
+  /**
+   * The tier's limits.
+   */
+  struct nats_account_limits limits;
+} nats_account_tier;
+
+/**
+ * The account's JetStream usage and limits, from `nats_jetstream_account_info`; freed with
+ * `nats_account_info_free`. Read its fields directly; strings and `tiers` are owned by it.
+ */
+typedef struct nats_account_info {
+  /**
+   * Bytes of memory storage used.
+   */
+  uint64_t memory;
+  /**
+   * Bytes of file storage used.
+   */
+  uint64_t storage;
+  /**
+   * Bytes of memory storage reserved.
+   */
+  uint64_t reserved_memory;
+  /**
+   * Bytes of file storage reserved.
+   */
+  uint64_t reserved_storage;
+  /**
+   * Streams.
+   */
+  uint64_t streams;
+  /**
+   * Consumers.
+   */
+  uint64_t consumers;
+  /**
+   * The JetStream domain; "" when none.
+   */
+  const char *domain;
+  /**
+   * The account's limits.
+   */
+  struct nats_account_limits limits;
+  /**
+   * JetStream API requests made by the account.
+   */
+  uint64_t api_requests;
+  /**
+   * Of those, how many failed.
+   */
+  uint64_t api_errors;
+  /**
+   * Per-tier usage and limits (`tiers_count` entries; NULL and 0 when none).
+   */
+  const struct nats_account_tier *tiers;
+  /**
+   * Number of entries of `tiers`.
+   */
+  size_t tiers_count;
+} nats_account_info;
 
 /**
  * Reply callback of `nats_request_async`: `user_data`, `NATS_OK` with the reply, or an error
@@ -1123,8 +1261,90 @@ typedef void (*nats_error_callback)(void *user_data, struct nats_connection *con
 typedef uint64_t (*nats_reconnect_delay_callback)(void *user_data, uint32_t attempts);
 
 /**
+ * A subject transform: messages whose subject matches `source` (wildcards allowed) are
+ * stored under `destination`, which may use the server's mapping functions
+ * (`{{wildcard(1)}}`, `{{partition(3,1)}}`, ...). Both are required.
+ */
+typedef struct nats_subject_transform {
+  /**
+   * Subjects it applies to.
+   */
+  const char *source;
+  /**
+   * What they become.
+   */
+  const char *destination;
+} nats_subject_transform;
+
+/**
+ * Where a stream copies messages from: its mirror, or one of its sources. Zero-initialize it
+ * (`= {0}`): zero and NULL mean "not set" for every field but `name`.
+ */
+typedef struct nats_stream_source {
+  /**
+   * The stream copied from (required).
+   */
+  const char *name;
+  /**
+   * Start at this sequence of the origin; 0: from its first message.
+   */
+  uint64_t opt_start_seq;
+  /**
+   * Start at the first message stored at or after this time, ns since the Unix epoch; 0:
+   * not set.
+   */
+  int64_t opt_start_time_ns;
+  /**
+   * Copy only messages on these subjects (wildcards allowed); NULL: all.
+   */
+  const char *filter_subject;
+  /**
+   * Transforms applied to what is copied (`subject_transforms_count` entries; NULL/0: none).
+   * A source may have a filter or transforms, not both.
+   */
+  const struct nats_subject_transform *subject_transforms;
+  /**
+   * Number of entries of `subject_transforms`.
+   */
+  size_t subject_transforms_count;
+  /**
+   * A stream in another account or domain: that JetStream's API prefix; NULL: this one.
+   */
+  const char *external_api_prefix;
+  /**
+   * With `external_api_prefix`: the prefix its deliveries arrive on; NULL: none.
+   */
+  const char *external_deliver_prefix;
+  /**
+   * The JetStream domain of the origin; NULL: this one. Not with `external_api_prefix`.
+   */
+  const char *domain;
+} nats_stream_source;
+
+/**
+ * Republishing: every message stored on a subject matching `source` is also published, as
+ * it was stored, to `destination` (with `Nats-Stream`, `Nats-Sequence` and `Nats-Subject`
+ * headers).
+ */
+typedef struct nats_republish {
+  /**
+   * Subjects republished (wildcards allowed; required).
+   */
+  const char *source;
+  /**
+   * Where they are republished (mapping functions allowed; required).
+   */
+  const char *destination;
+  /**
+   * Republish the headers only (with `Nats-Msg-Size`), not the payload.
+   */
+  bool headers_only;
+} nats_republish;
+
+/**
  * A stream configuration. Always start from `nats_stream_config_init(&cfg)`, then set
- * fields; the strings are borrowed for the duration of the call that takes the config.
+ * fields; the strings and arrays are borrowed for the duration of the call that takes the
+ * config. `nats_stream_info_config` fills one back from a stream's info.
  */
 typedef struct nats_stream_config {
   /**
@@ -1133,7 +1353,7 @@ typedef struct nats_stream_config {
   const char *name;
   /**
    * Subjects the stream stores (wildcards allowed); `subjects_count` entries. None: the
-   * stream's name is its subject.
+   * stream's name is its subject (unless it is a mirror, which has no subjects).
    */
   const char *const *subjects;
   /**
@@ -1180,11 +1400,241 @@ typedef struct nats_stream_config {
    * Window for msg-id de-duplication, ms; 0 = the server's default (2 minutes).
    */
   uint64_t duplicate_window_ms;
+  /**
+   * A description stored with the stream; NULL for none.
+   */
+  const char *description;
+  /**
+   * Most consumers; -1 = unlimited (default).
+   */
+  int32_t max_consumers;
+  /**
+   * With `NATS_DISCARD_NEW` and `max_msgs_per_subject`: refuse a new message on a full
+   * subject rather than only when the whole stream is full.
+   */
+  bool discard_new_per_subject;
+  /**
+   * Publishes are not acknowledged (the server sends no reply).
+   */
+  bool no_ack;
+  /**
+   * Transform applied to the subjects of incoming messages before they are stored; NULL:
+   * none.
+   */
+  const struct nats_subject_transform *subject_transform;
+  /**
+   * This stream mirrors another (it then has no subjects of its own); NULL: not a mirror.
+   */
+  const struct nats_stream_source *mirror;
+  /**
+   * Streams whose messages this one also stores (`sources_count` entries; NULL/0: none).
+   */
+  const struct nats_stream_source *sources;
+  /**
+   * Number of entries of `sources`.
+   */
+  size_t sources_count;
+  /**
+   * Place the stream in this cluster; NULL: anywhere.
+   */
+  const char *placement_cluster;
+  /**
+   * Place the stream on servers with all these tags (`placement_tags_count` entries).
+   */
+  const char *const *placement_tags;
+  /**
+   * Number of entries of `placement_tags`.
+   */
+  size_t placement_tags_count;
+  /**
+   * Republish stored messages; NULL: none.
+   */
+  const struct nats_republish *republish;
+  /**
+   * Serve direct gets (`nats_jetstream_stream_direct_get`) from every replica.
+   */
+  bool allow_direct;
+  /**
+   * A mirror: serve direct gets for its origin stream too.
+   */
+  bool mirror_direct;
+  /**
+   * Accept the `Nats-Rollup` header (a message that replaces the subject's or the
+   * stream's earlier ones).
+   */
+  bool allow_rollup_hdrs;
+  /**
+   * Refuse deleting messages.
+   */
+  bool deny_delete;
+  /**
+   * Refuse purging.
+   */
+  bool deny_purge;
+  /**
+   * Seal the stream (an update only): no more messages, deletes or purges, ever.
+   */
+  bool sealed;
+  /**
+   * A `nats_compression` value; any other gives `NATS_ERR_INVALID_ARGUMENT`.
+   */
+  int32_t compression;
+  /**
+   * The sequence of the first message a new stream stores; 0: 1.
+   */
+  uint64_t first_seq;
+  /**
+   * Metadata: `metadata_count` keys and as many values (NULL/0: none).
+   */
+  const char *const *metadata_keys;
+  /**
+   * The values, in the order of `metadata_keys`.
+   */
+  const char *const *metadata_values;
+  /**
+   * Number of metadata entries.
+   */
+  size_t metadata_count;
+  /**
+   * Consumer limits: the longest `inactive_threshold_ms` a consumer of this stream may
+   * have (and its default), ms; 0: no limit.
+   */
+  uint64_t consumer_inactive_threshold_ms;
+  /**
+   * Consumer limits: the largest `max_ack_pending` a consumer may have; 0: no limit.
+   */
+  int64_t consumer_max_ack_pending;
+  /**
+   * Accept a per-message TTL (the `Nats-TTL` header; server 2.11+).
+   */
+  bool allow_msg_ttl;
+  /**
+   * When limits remove a subject's last message, leave a delete marker that lives this
+   * long, ms; 0: no markers (server 2.11+, needs `allow_msg_ttl`).
+   */
+  uint64_t subject_delete_marker_ttl_ms;
 } nats_stream_config;
+
+/**
+ * A stream's state when its info was taken (`nats_stream_info_state`).
+ */
+typedef struct nats_stream_state {
+  /**
+   * Messages stored.
+   */
+  uint64_t messages;
+  /**
+   * Bytes stored.
+   */
+  uint64_t bytes;
+  /**
+   * Sequence of the first message stored.
+   */
+  uint64_t first_seq;
+  /**
+   * When the first message was stored, ns since the Unix epoch (0: empty stream).
+   */
+  int64_t first_time_ns;
+  /**
+   * Sequence of the last message stored (0: none ever).
+   */
+  uint64_t last_seq;
+  /**
+   * When the last message was stored, ns since the Unix epoch.
+   */
+  int64_t last_time_ns;
+  /**
+   * Distinct subjects stored.
+   */
+  uint64_t num_subjects;
+  /**
+   * Messages deleted between the first and the last (interior gaps).
+   */
+  uint64_t num_deleted;
+  /**
+   * Consumers.
+   */
+  uint64_t consumers;
+} nats_stream_state;
+
+/**
+ * How far a mirror or a source has caught up (`nats_stream_info_mirror`,
+ * `nats_stream_info_sources`).
+ */
+typedef struct nats_stream_source_info {
+  /**
+   * The origin stream.
+   */
+  const char *name;
+  /**
+   * Messages the origin has that are not copied yet.
+   */
+  uint64_t lag;
+  /**
+   * Time since the last contact with the origin, ms; -1: none yet.
+   */
+  int64_t active_ms;
+  /**
+   * The filter applied, NULL for none.
+   */
+  const char *filter_subject;
+} nats_stream_source_info;
+
+/**
+ * Which messages `nats_jetstream_stream_purge_ex` removes. Zero-initialize it (`= {0}`):
+ * all zero/NULL removes every message.
+ */
+typedef struct nats_purge_options {
+  /**
+   * Only messages on this subject (wildcards allowed); NULL: any.
+   */
+  const char *subject;
+  /**
+   * Only messages below this sequence; 0: not set.
+   */
+  uint64_t sequence;
+  /**
+   * Keep this many of the newest (per `subject` when set); 0: not set. Not with `sequence`.
+   */
+  uint64_t keep;
+} nats_purge_options;
+
+/**
+ * What `nats_jetstream_stream_direct_get` reads. Zero-initialize it (`= {0}`), then set
+ * exactly one of: `sequence` alone; `last_by_subject`; `next_by_subject`, with `sequence` as
+ * where to start (0: the first message).
+ */
+typedef struct nats_direct_get_options {
+  /**
+   * The message at this sequence; with `next_by_subject`, where the search starts.
+   */
+  uint64_t sequence;
+  /**
+   * The last message on this subject (no wildcards).
+   */
+  const char *last_by_subject;
+  /**
+   * The first message on this subject (wildcards allowed) at or after `sequence`.
+   */
+  const char *next_by_subject;
+} nats_direct_get_options;
 
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * Writes the account's JetStream usage and limits to `*info` (→ `nats_account_info_free`;
+ * nats.c's `js_GetAccountInfo`). Blocks at most the context's timeout.
+ * Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_NO_RESPONDERS` (JetStream not enabled for the
+ * account), `NATS_ERR_JETSTREAM`, `NATS_ERR_TIMEOUT`, `NATS_ERR_CONNECTION_CLOSED`.
+ */
+nats_status nats_jetstream_account_info(struct nats_jetstream *js, struct nats_account_info **info);
+
+/**
+ * Frees what `nats_jetstream_account_info` wrote. NULL is a no-op.
+ */
+void nats_account_info_free(struct nats_account_info *info);
 
 /**
  * Connects using `opts` (copied: the options may be freed right after). Blocks the calling
@@ -2019,6 +2469,20 @@ void nats_msgs_free(struct nats_msg **msgs, size_t count);
 nats_status nats_msg_metadata(const struct nats_msg *msg, struct nats_js_msg_metadata *meta);
 
 /**
+ * The stream sequence of a message read from a stream (`nats_jetstream_stream_get_msg`,
+ * `_get_last_msg`, `_direct_get`) or delivered by a JetStream consumer; 0 for any other
+ * message and for NULL (nats.c's `natsMsg_GetSequence`).
+ */
+uint64_t nats_msg_sequence(const struct nats_msg *msg);
+
+/**
+ * When a message read from a stream or delivered by a JetStream consumer was stored,
+ * nanoseconds since the Unix epoch; 0 for any other message and for NULL (nats.c's
+ * `natsMsg_GetTime`).
+ */
+int64_t nats_msg_timestamp(const struct nats_msg *msg);
+
+/**
  * Acknowledges a JetStream message: processed, do not redeliver. Published like any message
  * (buffered while reconnecting); use `nats_msg_ack_sync` to know the server has it. A
  * message takes one final acknowledgement (ack, nak or term).
@@ -2625,7 +3089,8 @@ const char *nats_last_error(void);
 
 /**
  * Fills `*cfg` with the defaults (no name, no subjects, limits retention, file storage, 1
- * replica, no limits, discard old). Errors: `NATS_ERR_NULL_ARGUMENT`.
+ * replica, no limits, discard old, every other field zero or NULL: not set).
+ * Errors: `NATS_ERR_NULL_ARGUMENT`.
  */
 nats_status nats_stream_config_init(struct nats_stream_config *cfg);
 
@@ -2726,6 +3191,91 @@ uint64_t nats_stream_info_consumers(const struct nats_stream_info *info);
  * Frees a snapshot. NULL is a no-op.
  */
 void nats_stream_info_free(struct nats_stream_info *info);
+
+/**
+ * Writes the stream's whole configuration, as the server holds it, to `*cfg`: every field
+ * of `nats_stream_config`, its strings and arrays borrowed from `info` (valid until
+ * `nats_stream_info_free`). Errors: `NATS_ERR_NULL_ARGUMENT`.
+ */
+nats_status nats_stream_info_config(const struct nats_stream_info *info, struct nats_stream_config *cfg);
+
+/**
+ * Writes the stream's state when the info was taken to `*state`.
+ * Errors: `NATS_ERR_NULL_ARGUMENT`.
+ */
+nats_status nats_stream_info_state(const struct nats_stream_info *info, struct nats_stream_state *state);
+
+/**
+ * When the stream was created, ns since the Unix epoch; 0 for NULL.
+ */
+int64_t nats_stream_info_created_ns(const struct nats_stream_info *info);
+
+/**
+ * The name of the server leading the stream's replicas (a server that is not clustered
+ * leads its streams itself), borrowed from the snapshot; "" when none is known, or for NULL.
+ */
+const char *nats_stream_info_cluster_leader(const struct nats_stream_info *info);
+
+/**
+ * How far the stream's mirror has caught up (borrowed from the snapshot); NULL when the
+ * stream is not a mirror, or for NULL.
+ */
+const struct nats_stream_source_info *nats_stream_info_mirror(const struct nats_stream_info *info);
+
+/**
+ * Writes how far each of the stream's sources has caught up to `*sources` (an array of
+ * `*count`, borrowed from the snapshot; NULL and 0 when it has none).
+ * Errors: `NATS_ERR_NULL_ARGUMENT`.
+ */
+nats_status nats_stream_info_sources(const struct nats_stream_info *info, const struct nats_stream_source_info **sources, size_t *count);
+
+/**
+ * Removes messages from a stream, as `opts` selects (NULL: all of them): by subject, below a
+ * sequence, or all but the newest `keep` (nats.c's `js_PurgeStream` with options). Writes how
+ * many were removed to `*purged` unless NULL. Errors: as `nats_jetstream_stream_purge`;
+ * `NATS_ERR_INVALID_ARGUMENT` (both `sequence` and `keep`; or the stream denies purges).
+ */
+nats_status nats_jetstream_stream_purge_ex(struct nats_jetstream *js, const char *name, const struct nats_purge_options *opts, uint64_t *purged);
+
+/**
+ * Deletes the message at `seq` from stream `name` (its data is left in place on disk until
+ * compacted: fast; nats.c's `js_DeleteMsg`). Blocks at most the context's timeout.
+ * Errors: `NATS_ERR_NOT_FOUND` (no such stream or message), `NATS_ERR_JETSTREAM` (refused,
+ * e.g. the stream denies deletes), else as `nats_jetstream_stream_delete`.
+ */
+nats_status nats_jetstream_stream_delete_msg(struct nats_jetstream *js, const char *name, uint64_t seq);
+
+/**
+ * As `nats_jetstream_stream_delete_msg`, and overwrites the message's data with random bytes
+ * first (nats.c's `js_EraseMsg`).
+ */
+nats_status nats_jetstream_stream_erase_msg(struct nats_jetstream *js, const char *name, uint64_t seq);
+
+/**
+ * Reads a message with a direct get: answered by any replica of stream `name` (or by a
+ * mirror with `mirror_direct`), not only by its leader, so a read right after a write may
+ * not see it yet. The stream needs `allow_direct`. The message carries its sequence and
+ * time (`nats_msg_sequence`, `nats_msg_timestamp`) and headers; → `nats_msg_free`.
+ * Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_ARGUMENT` (a bad
+ * stream name, not exactly one choice in `opts`, or the stream does not allow direct gets: the server lets such a request time
+ * out, so this takes the context's timeout), `NATS_ERR_INVALID_SUBJECT`,
+ * `NATS_ERR_NOT_FOUND` (no such stream or message), `NATS_ERR_NO_RESPONDERS`,
+ * `NATS_ERR_TIMEOUT`, `NATS_ERR_CONNECTION_CLOSED`.
+ */
+nats_status nats_jetstream_stream_direct_get(struct nats_jetstream *js, const char *name, const struct nats_direct_get_options *opts, struct nats_msg **msg);
+
+/**
+ * Writes every stream's info to `*infos` (an array of `*count` snapshots, each read with
+ * the `nats_stream_info_*` functions; → `nats_stream_infos_free(infos, count)`; NULL and 0
+ * when there are none). Errors: as `nats_jetstream_stream_names`.
+ */
+nats_status nats_jetstream_stream_infos(struct nats_jetstream *js, struct nats_stream_info ***infos, size_t *count);
+
+/**
+ * Frees an array from `nats_jetstream_stream_infos` and the snapshots in it. NULL is a
+ * no-op; `count` must be the count returned with it.
+ */
+void nats_stream_infos_free(struct nats_stream_info **infos, size_t count);
 
 /**
  * Frees a string the library gave to the caller (`nats_connection_new_inbox`, ...). NULL is

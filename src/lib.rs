@@ -13,6 +13,7 @@ pub(crate) mod capi;
 pub(crate) mod client;
 
 // The C API, flat as in the header: every `nats_*` type and function and `NATS_*` constant.
+pub use capi::account::*;
 pub use capi::args::{NATS_MAX_CONTROL_LINE, NATS_MAX_QUEUE_CAPACITY};
 pub use capi::callback::nats_user_data_free;
 pub use capi::connection::*;

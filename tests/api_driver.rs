@@ -813,6 +813,8 @@ impl Driver {
                 ("nats_msg_clone", Some(st))
             }
             12 => {
+                let _ = (nats_msg_sequence(m), nats_msg_timestamp(m));
+                self.called.extend(["nats_msg_sequence", "nats_msg_timestamp"]);
                 let mut meta = std::mem::MaybeUninit::uninit();
                 (
                     "nats_msg_metadata",
@@ -989,7 +991,7 @@ impl Driver {
         let cfgp = if r.chance(5) { null() } else { &ccfg as *const _ };
         let mut sinfo = null_mut();
         let mut cinfo = null_mut();
-        let call = match r.below(20) {
+        let call = match r.below(25) {
             0 => (
                 "nats_jetstream_stream_create",
                 Some(nats_jetstream_stream_create(j, if r.chance(5) { null() } else { &scfg }, &mut sinfo)),
@@ -1134,6 +1136,53 @@ impl Driver {
                 };
                 keep(&mut self.p.subs, s);
                 (st.0, Some(st.1))
+            }
+            19 => {
+                let mut purged = 0;
+                let (subject, keep_n) = (if r.chance(50) { Arg(None) } else { any_str(r, &["drv.js2.a"]) }, any_u64(r));
+                let o = nats_purge_options { subject: subject.p(), sequence: any_u64(r), keep: keep_n };
+                let op = if r.chance(10) { null() } else { &o as *const _ };
+                ("nats_jetstream_stream_purge_ex", Some(nats_jetstream_stream_purge_ex(j, stream.p(), op, &mut purged)))
+            }
+            20 if r.chance(50) => {
+                ("nats_jetstream_stream_delete_msg", Some(nats_jetstream_stream_delete_msg(j, stream.p(), any_u64(r))))
+            }
+            20 => ("nats_jetstream_stream_erase_msg", Some(nats_jetstream_stream_erase_msg(j, stream.p(), any_u64(r)))),
+            21 => {
+                let (last, next) = (any_str(r, &["drv.js.x", "drv.*"]), any_str(r, &["drv.js.x", "drv.>"]));
+                let o = nats_direct_get_options {
+                    sequence: any_u64(r),
+                    last_by_subject: if r.chance(50) { null() } else { last.p() },
+                    next_by_subject: if r.chance(50) { null() } else { next.p() },
+                };
+                let mut m = null_mut();
+                let st = nats_jetstream_stream_direct_get(j, stream.p(), if r.chance(5) { null() } else { &o }, &mut m);
+                keep(&mut self.p.msgs, m);
+                ("nats_jetstream_stream_direct_get", Some(st))
+            }
+            22 => {
+                let (mut list, mut n) = (null_mut(), 0usize);
+                let st = nats_jetstream_stream_infos(j, &mut list, if r.chance(5) { null_mut() } else { &mut n });
+                if st == NATS_OK && n > 0 && r.chance(50) {
+                    // Keep one snapshot for the accessors; the array gives it up.
+                    let infos = std::slice::from_raw_parts_mut(list, n);
+                    keep(&mut self.p.stream_infos, infos[0]);
+                    infos[0] = null_mut();
+                }
+                nats_stream_infos_free(list, n);
+                self.called.insert("nats_stream_infos_free");
+                ("nats_jetstream_stream_infos", Some(st))
+            }
+            23 => {
+                let mut a = null_mut();
+                let st = nats_jetstream_account_info(j, if r.chance(5) { null_mut() } else { &mut a });
+                if !a.is_null() {
+                    let info = &*a;
+                    let _ = (info.streams, info.limits.max_streams, info.tiers_count);
+                }
+                nats_account_info_free(a);
+                self.called.insert("nats_account_info_free");
+                ("nats_jetstream_account_info", Some(st))
             }
             18 => {
                 let mut c = std::mem::MaybeUninit::uninit();
@@ -1333,6 +1382,25 @@ impl Driver {
                     "nats_stream_info_last_seq",
                     "nats_stream_info_consumers",
                 ]);
+                if r.chance(50) {
+                    let _ = (nats_stream_info_created_ns(i), nats_stream_info_cluster_leader(i), nats_stream_info_mirror(i));
+                    called.extend(["nats_stream_info_created_ns", "nats_stream_info_cluster_leader", "nats_stream_info_mirror"]);
+                    let mut state = nats_stream_state::default();
+                    let st = nats_stream_info_state(i, if r.chance(5) { null_mut() } else { &mut state });
+                    if r.chance(50) {
+                        return ("nats_stream_info_state", Some(st));
+                    }
+                    let (mut srcs, mut n) = (null(), 0usize);
+                    let st = nats_stream_info_sources(i, &mut srcs, if r.chance(5) { null_mut() } else { &mut n });
+                    if r.chance(50) {
+                        return ("nats_stream_info_sources", Some(st));
+                    }
+                    let mut c = common::js::stream_config();
+                    return (
+                        "nats_stream_info_config",
+                        Some(nats_stream_info_config(i, if r.chance(5) { null_mut() } else { &mut c })),
+                    );
+                }
                 let (mut s, mut n) = (null(), 0usize);
                 (
                     "nats_stream_info_subjects",

@@ -68,6 +68,8 @@ fn home_of(function: &str) -> &'static str {
         ("jetstream_new", "jetstream"),
         ("jetstream_free", "jetstream"),
         ("jetstream_stream_", "stream"),
+        ("jetstream_account_", "account"),
+        ("account_info_", "account"),
         ("jetstream_consumer_", "consumer"),
         ("jetstream_pull_consumer", "consumer"),
         ("jetstream_subscribe", "consumer"),

@@ -46,7 +46,10 @@ impl BoxHandle for nats_jetstream_options {}
 /// `nats_jetstream_kv_create`, `nats_jetstream_kv_bind`, `nats_jetstream_kv_delete`,
 /// `nats_jetstream_stream_create`, `nats_jetstream_stream_update`, `nats_jetstream_stream_delete`,
 /// `nats_jetstream_stream_info`, `nats_jetstream_stream_purge`, `nats_jetstream_stream_names`,
-/// `nats_jetstream_stream_get_msg`, `nats_jetstream_stream_get_last_msg`.
+/// `nats_jetstream_stream_get_msg`, `nats_jetstream_stream_get_last_msg`,
+/// `nats_jetstream_stream_purge_ex`, `nats_jetstream_stream_delete_msg`,
+/// `nats_jetstream_stream_erase_msg`, `nats_jetstream_stream_direct_get`,
+/// `nats_jetstream_stream_infos`, `nats_jetstream_account_info`.
 pub struct nats_jetstream {
     _private: [u8; 0],
 }

@@ -17,6 +17,7 @@
 #![allow(non_camel_case_types)]
 #![allow(clippy::missing_safety_doc)]
 
+pub(crate) mod account;
 pub(crate) mod args;
 pub(crate) mod callback;
 pub(crate) mod connection;
@@ -35,6 +36,8 @@ pub(crate) mod pub_ack;
 pub(crate) mod server_info;
 pub(crate) mod status;
 pub(crate) mod stream;
+pub(crate) mod stream_config;
 pub(crate) mod strings;
 pub(crate) mod subscription;
 pub(crate) mod version;
+pub(crate) mod view;

@@ -30,7 +30,8 @@ use std::sync::OnceLock;
 /// `nats_msg_data_len`, `nats_msg_clone`, `nats_msg_free`, `nats_msgs_free`, `nats_msg_metadata`,
 /// `nats_msg_ack`, `nats_msg_ack_sync`, `nats_msg_nak`, `nats_msg_nak_with_delay`,
 /// `nats_msg_in_progress`, `nats_msg_term`, `nats_jetstream_stream_get_msg`,
-/// `nats_jetstream_stream_get_last_msg`, `nats_subscription_next_msg`.
+/// `nats_jetstream_stream_get_last_msg`, `nats_jetstream_stream_direct_get`, `nats_msg_sequence`,
+/// `nats_msg_timestamp`, `nats_subscription_next_msg`.
 pub struct nats_msg {
     _private: [u8; 0],
 }
@@ -425,6 +426,22 @@ pub unsafe extern "C" fn nats_msg_metadata(msg: *const nats_msg, meta: *mut nats
         );
         Ok(())
     })
+}
+
+/// The stream sequence of a message read from a stream (`nats_jetstream_stream_get_msg`,
+/// `_get_last_msg`, `_direct_get`) or delivered by a JetStream consumer; 0 for any other
+/// message and for NULL (nats.c's `natsMsg_GetSequence`).
+#[no_mangle]
+pub unsafe extern "C" fn nats_msg_sequence(msg: *const nats_msg) -> u64 {
+    read(msg, |m| m.msg.sequence().unwrap_or(0))
+}
+
+/// When a message read from a stream or delivered by a JetStream consumer was stored,
+/// nanoseconds since the Unix epoch; 0 for any other message and for NULL (nats.c's
+/// `natsMsg_GetTime`).
+#[no_mangle]
+pub unsafe extern "C" fn nats_msg_timestamp(msg: *const nats_msg) -> i64 {
+    read(msg, |m| m.msg.timestamp_ns().unwrap_or(0))
 }
 
 /// Acknowledges a JetStream message: processed, do not redeliver. Published like any message

@@ -7,151 +7,25 @@ use crate::capi::handle::*;
 use crate::capi::jetstream::nats_jetstream;
 use crate::capi::msg::{nats_msg, CMsg};
 use crate::capi::status::*;
-use crate::capi::strings::c_string;
+use crate::capi::view::CArena;
 use crate::client::error::*;
 use crate::client::jetstream::context::JetStream;
-use crate::client::jetstream::stream::check_name;
+use crate::client::jetstream::stream::{check_name, DirectGet, PurgeOptions};
 use crate::client::subject::{check_subject, Wildcards};
-use async_nats::jetstream::stream::{Config, DiscardPolicy, Info, RetentionPolicy, StorageType};
-use std::ffi::{c_char, CString};
-use std::time::Duration;
+use async_nats::jetstream::stream::{Config, Info};
+use std::ffi::c_char;
 
-/// Retention policy of a stream.
-#[repr(i32)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum nats_retention {
-    /// Keep messages up to the stream's limits (default).
-    NATS_RETENTION_LIMITS = 0,
-    /// Keep a message while some consumer has not acknowledged it.
-    NATS_RETENTION_INTEREST = 1,
-    /// Work queue: a message is removed once one consumer acknowledged it.
-    NATS_RETENTION_WORKQUEUE = 2,
-}
-
-/// Where a stream stores its messages.
-#[repr(i32)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum nats_storage {
-    /// On disk (default).
-    NATS_STORAGE_FILE = 0,
-    /// In memory.
-    NATS_STORAGE_MEMORY = 1,
-}
-
-/// What a full stream does with a new message.
-#[repr(i32)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum nats_discard {
-    /// Drop the oldest messages (default).
-    NATS_DISCARD_OLD = 0,
-    /// Refuse the new message.
-    NATS_DISCARD_NEW = 1,
-}
-
-/// A stream configuration. Always start from `nats_stream_config_init(&cfg)`, then set
-/// fields; the strings are borrowed for the duration of the call that takes the config.
-#[repr(C)]
-#[derive(Clone, Copy, Debug)]
-pub struct nats_stream_config {
-    /// Stream name (required): no spaces, `.`, `*` or `>`.
-    pub name: *const c_char,
-    /// Subjects the stream stores (wildcards allowed); `subjects_count` entries. None: the
-    /// stream's name is its subject.
-    pub subjects: *const *const c_char,
-    /// Number of entries of `subjects`.
-    pub subjects_count: usize,
-    /// A `nats_retention` value; any other gives `NATS_ERR_INVALID_ARGUMENT`.
-    pub retention: i32,
-    /// A `nats_storage` value; any other gives `NATS_ERR_INVALID_ARGUMENT`.
-    pub storage: i32,
-    /// Number of replicas (1 to 5); default 1.
-    pub replicas: u32,
-    /// Most messages kept; -1 = unlimited (default).
-    pub max_msgs: i64,
-    /// Most bytes kept; -1 = unlimited (default).
-    pub max_bytes: i64,
-    /// Most messages kept per subject; -1 = unlimited (default).
-    pub max_msgs_per_subject: i64,
-    /// Largest message accepted, bytes; -1 = the server's max_payload.
-    pub max_msg_size: i32,
-    /// Age after which messages are removed, ms; 0 = forever.
-    pub max_age_ms: u64,
-    /// A `nats_discard` value; any other gives `NATS_ERR_INVALID_ARGUMENT`.
-    pub discard: i32,
-    /// Window for msg-id de-duplication, ms; 0 = the server's default (2 minutes).
-    pub duplicate_window_ms: u64,
-}
+pub use crate::capi::stream_config::*;
 
 /// Fills `*cfg` with the defaults (no name, no subjects, limits retention, file storage, 1
-/// replica, no limits, discard old). Errors: `NATS_ERR_NULL_ARGUMENT`.
+/// replica, no limits, discard old, every other field zero or NULL: not set).
+/// Errors: `NATS_ERR_NULL_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn nats_stream_config_init(cfg: *mut nats_stream_config) -> nats_status {
     guard(|| {
         out_arg(cfg, "cfg")?;
-        write_out(
-            cfg,
-            nats_stream_config {
-                name: std::ptr::null(),
-                subjects: std::ptr::null(),
-                subjects_count: 0,
-                retention: nats_retention::NATS_RETENTION_LIMITS as i32,
-                storage: nats_storage::NATS_STORAGE_FILE as i32,
-                replicas: 1,
-                max_msgs: -1,
-                max_bytes: -1,
-                max_msgs_per_subject: -1,
-                max_msg_size: -1,
-                max_age_ms: 0,
-                discard: nats_discard::NATS_DISCARD_OLD as i32,
-                duplicate_window_ms: 0,
-            },
-        );
+        write_out(cfg, default_stream_config());
         Ok(())
-    })
-}
-
-c_enum_reader!(nats_retention { NATS_RETENTION_LIMITS, NATS_RETENTION_INTEREST, NATS_RETENTION_WORKQUEUE });
-c_enum_reader!(nats_storage { NATS_STORAGE_FILE, NATS_STORAGE_MEMORY });
-c_enum_reader!(nats_discard { NATS_DISCARD_OLD, NATS_DISCARD_NEW });
-
-/// Reads a `nats_storage` value from C (streams and key-value buckets).
-pub(crate) fn storage_type(value: i32, field: &str) -> Result<StorageType> {
-    Ok(match nats_storage::from_c(value, field)? {
-        nats_storage::NATS_STORAGE_FILE => StorageType::File,
-        nats_storage::NATS_STORAGE_MEMORY => StorageType::Memory,
-    })
-}
-
-/// Reads a stream configuration C passes (the client checks name and subjects).
-fn to_config(c: &nats_stream_config) -> Result<Config> {
-    let name = str_arg(c.name, "cfg.name")?;
-    let mut subjects = Vec::with_capacity(c.subjects_count);
-    if c.subjects_count > 0 {
-        for &s in array_arg(c.subjects, c.subjects_count, "cfg.subjects")? {
-            subjects.push(str_arg(s, "cfg.subjects[i]")?.to_string());
-        }
-    }
-    Ok(Config {
-        name: name.to_string(),
-        subjects,
-        retention: match nats_retention::from_c(c.retention, "cfg.retention")? {
-            nats_retention::NATS_RETENTION_LIMITS => RetentionPolicy::Limits,
-            nats_retention::NATS_RETENTION_INTEREST => RetentionPolicy::Interest,
-            nats_retention::NATS_RETENTION_WORKQUEUE => RetentionPolicy::WorkQueue,
-        },
-        storage: storage_type(c.storage, "cfg.storage")?,
-        num_replicas: c.replicas.max(1) as usize,
-        max_messages: c.max_msgs,
-        max_bytes: c.max_bytes,
-        max_messages_per_subject: c.max_msgs_per_subject,
-        max_message_size: c.max_msg_size,
-        max_age: Duration::from_millis(c.max_age_ms),
-        discard: match nats_discard::from_c(c.discard, "cfg.discard")? {
-            nats_discard::NATS_DISCARD_OLD => DiscardPolicy::Old,
-            nats_discard::NATS_DISCARD_NEW => DiscardPolicy::New,
-        },
-        duplicate_window: Duration::from_millis(c.duplicate_window_ms),
-        ..Default::default()
     })
 }
 
@@ -160,7 +34,10 @@ fn to_config(c: &nats_stream_config) -> Result<Config> {
 /// Functions: `nats_jetstream_stream_create`, `nats_jetstream_stream_update`,
 /// `nats_jetstream_stream_info`, `nats_stream_info_name`, `nats_stream_info_subjects`,
 /// `nats_stream_info_messages`, `nats_stream_info_bytes`, `nats_stream_info_first_seq`,
-/// `nats_stream_info_last_seq`, `nats_stream_info_consumers`, `nats_stream_info_free`.
+/// `nats_stream_info_last_seq`, `nats_stream_info_consumers`, `nats_stream_info_config`,
+/// `nats_stream_info_state`, `nats_stream_info_created_ns`, `nats_stream_info_cluster_leader`,
+/// `nats_stream_info_mirror`, `nats_stream_info_sources`, `nats_jetstream_stream_infos`,
+/// `nats_stream_infos_free`, `nats_stream_info_free`.
 pub struct nats_stream_info {
     _private: [u8; 0],
 }
@@ -171,37 +48,96 @@ impl Castable for nats_stream_info {
 }
 impl BoxHandle for nats_stream_info {}
 
-/// A stream's info with its strings NUL-terminated for C.
+/// A stream's info as C reads it: its configuration and state, strings owned by `arena`.
 pub(crate) struct CStreamInfo {
-    name: CString,
-    /// Owns the strings `subject_ptrs` points to.
-    #[allow(dead_code)]
-    subjects: Vec<CString>,
-    subject_ptrs: Vec<*const c_char>,
-    messages: u64,
-    bytes: u64,
-    first_seq: u64,
-    last_seq: u64,
-    consumers: u64,
+    /// Owns what the pointers below (and in `config`) point to.
+    _arena: CArena,
+    config: nats_stream_config,
+    state: nats_stream_state,
+    created_ns: i64,
+    leader: *const c_char,
+    mirror: *const nats_stream_source_info,
+    sources: (*const nats_stream_source_info, usize),
 }
 
-// SAFETY: the raw pointers point into CStrings owned by the same immutable snapshot.
+// SAFETY: the raw pointers point into the arena of the same immutable snapshot.
 unsafe impl Send for CStreamInfo {}
 unsafe impl Sync for CStreamInfo {}
 
+/// A stream's state when its info was taken (`nats_stream_info_state`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct nats_stream_state {
+    /// Messages stored.
+    pub messages: u64,
+    /// Bytes stored.
+    pub bytes: u64,
+    /// Sequence of the first message stored.
+    pub first_seq: u64,
+    /// When the first message was stored, ns since the Unix epoch (0: empty stream).
+    pub first_time_ns: i64,
+    /// Sequence of the last message stored (0: none ever).
+    pub last_seq: u64,
+    /// When the last message was stored, ns since the Unix epoch.
+    pub last_time_ns: i64,
+    /// Distinct subjects stored.
+    pub num_subjects: u64,
+    /// Messages deleted between the first and the last (interior gaps).
+    pub num_deleted: u64,
+    /// Consumers.
+    pub consumers: u64,
+}
+
+/// How far a mirror or a source has caught up (`nats_stream_info_mirror`,
+/// `nats_stream_info_sources`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct nats_stream_source_info {
+    /// The origin stream.
+    pub name: *const c_char,
+    /// Messages the origin has that are not copied yet.
+    pub lag: u64,
+    /// Time since the last contact with the origin, ms; -1: none yet.
+    pub active_ms: i64,
+    /// The filter applied, NULL for none.
+    pub filter_subject: *const c_char,
+}
+
+fn source_info_view(arena: &mut CArena, s: &async_nats::jetstream::stream::SourceInfo) -> nats_stream_source_info {
+    nats_stream_source_info {
+        name: arena.text(&s.name),
+        lag: s.lag,
+        active_ms: s.active.map_or(-1, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+        filter_subject: arena.opt_text(s.filter_subject.as_deref()),
+    }
+}
+
+fn ns(t: async_nats::datetime::DateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos()).unwrap_or(0)
+}
+
 impl From<Info> for CStreamInfo {
     fn from(i: Info) -> Self {
-        let subjects: Vec<CString> = i.config.subjects.iter().map(|s| c_string(s)).collect();
-        CStreamInfo {
-            name: c_string(&i.config.name),
-            subject_ptrs: subjects.iter().map(|c| c.as_ptr()).collect(),
-            subjects,
-            messages: i.state.messages,
-            bytes: i.state.bytes,
-            first_seq: i.state.first_sequence,
-            last_seq: i.state.last_sequence,
-            consumers: i.state.consumer_count as u64,
-        }
+        let mut arena = CArena::default();
+        let config = config_view(&mut arena, &i.config);
+        let st = &i.state;
+        let state = nats_stream_state {
+            messages: st.messages,
+            bytes: st.bytes,
+            first_seq: st.first_sequence,
+            first_time_ns: if st.messages == 0 { 0 } else { ns(st.first_timestamp) },
+            last_seq: st.last_sequence,
+            last_time_ns: if st.last_sequence == 0 { 0 } else { ns(st.last_timestamp) },
+            num_subjects: st.subjects_count,
+            num_deleted: st.deleted_count.unwrap_or(0),
+            consumers: st.consumer_count as u64,
+        };
+        let leader = arena.text(i.cluster.as_ref().and_then(|c| c.leader.as_deref()).unwrap_or(""));
+        let mirror = i.mirror.as_ref().map(|m| source_info_view(&mut arena, m));
+        let mirror = arena.one(mirror);
+        let sources: Vec<_> = i.sources.iter().map(|s| source_info_view(&mut arena, s)).collect();
+        let sources = arena.array(sources);
+        CStreamInfo { _arena: arena, config, state, created_ns: ns(i.created), leader, mirror, sources }
     }
 }
 
@@ -290,7 +226,8 @@ pub unsafe extern "C" fn nats_jetstream_stream_purge(
 ) -> nats_status {
     guard(|| {
         let j = borrow(js, "js")?;
-        let n = j.purge_stream(str_arg(name, "name")?, opt_str_arg(subject, "subject")?)?;
+        let opts = PurgeOptions { subject: opt_str_arg(subject, "subject")?, ..Default::default() };
+        let n = j.purge_stream_with(str_arg(name, "name")?, &opts)?;
         if !purged.is_null() {
             write_out(purged, n);
         }
@@ -363,7 +300,7 @@ pub unsafe extern "C" fn nats_jetstream_stream_get_last_msg(
 /// The stream's name (borrowed from the snapshot); "" for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn nats_stream_info_name(info: *const nats_stream_info) -> *const c_char {
-    read_or(info, c"".as_ptr(), |i| i.name.as_ptr())
+    read_or(info, c"".as_ptr(), |i| i.config.name)
 }
 
 /// Writes the stream's subjects to `*subjects` (borrowed from the snapshot) and their number
@@ -378,8 +315,8 @@ pub unsafe extern "C" fn nats_stream_info_subjects(
         let i = borrow(info, "info")?;
         out_arg(subjects, "subjects")?;
         out_arg(count, "count")?;
-        write_out(subjects, if i.subject_ptrs.is_empty() { std::ptr::null() } else { i.subject_ptrs.as_ptr() });
-        write_out(count, i.subject_ptrs.len());
+        write_out(subjects, i.config.subjects);
+        write_out(count, i.config.subjects_count);
         Ok(())
     })
 }
@@ -387,31 +324,31 @@ pub unsafe extern "C" fn nats_stream_info_subjects(
 /// Messages stored; 0 for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn nats_stream_info_messages(info: *const nats_stream_info) -> u64 {
-    read(info, |i| i.messages)
+    read(info, |i| i.state.messages)
 }
 
 /// Bytes stored; 0 for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn nats_stream_info_bytes(info: *const nats_stream_info) -> u64 {
-    read(info, |i| i.bytes)
+    read(info, |i| i.state.bytes)
 }
 
 /// Sequence of the first message stored; 0 for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn nats_stream_info_first_seq(info: *const nats_stream_info) -> u64 {
-    read(info, |i| i.first_seq)
+    read(info, |i| i.state.first_seq)
 }
 
 /// Sequence of the last message stored; 0 for NULL or an empty stream.
 #[no_mangle]
 pub unsafe extern "C" fn nats_stream_info_last_seq(info: *const nats_stream_info) -> u64 {
-    read(info, |i| i.last_seq)
+    read(info, |i| i.state.last_seq)
 }
 
 /// Number of consumers; 0 for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn nats_stream_info_consumers(info: *const nats_stream_info) -> u64 {
-    read(info, |i| i.consumers)
+    read(info, |i| i.state.consumers)
 }
 
 /// Frees a snapshot. NULL is a no-op.
@@ -420,4 +357,223 @@ pub unsafe extern "C" fn nats_stream_info_free(info: *mut nats_stream_info) {
     guard_void(|| {
         free_box(info);
     })
+}
+
+/// Writes the stream's whole configuration, as the server holds it, to `*cfg`: every field
+/// of `nats_stream_config`, its strings and arrays borrowed from `info` (valid until
+/// `nats_stream_info_free`). Errors: `NATS_ERR_NULL_ARGUMENT`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_stream_info_config(
+    info: *const nats_stream_info,
+    cfg: *mut nats_stream_config,
+) -> nats_status {
+    guard(|| {
+        let i = borrow(info, "info")?;
+        out_arg(cfg, "cfg")?;
+        write_out(cfg, i.config);
+        Ok(())
+    })
+}
+
+/// Writes the stream's state when the info was taken to `*state`.
+/// Errors: `NATS_ERR_NULL_ARGUMENT`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_stream_info_state(
+    info: *const nats_stream_info,
+    state: *mut nats_stream_state,
+) -> nats_status {
+    guard(|| {
+        let i = borrow(info, "info")?;
+        out_arg(state, "state")?;
+        write_out(state, i.state);
+        Ok(())
+    })
+}
+
+/// When the stream was created, ns since the Unix epoch; 0 for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn nats_stream_info_created_ns(info: *const nats_stream_info) -> i64 {
+    read(info, |i| i.created_ns)
+}
+
+/// The name of the server leading the stream's replicas (a server that is not clustered
+/// leads its streams itself), borrowed from the snapshot; "" when none is known, or for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn nats_stream_info_cluster_leader(info: *const nats_stream_info) -> *const c_char {
+    read_or(info, c"".as_ptr(), |i| i.leader)
+}
+
+/// How far the stream's mirror has caught up (borrowed from the snapshot); NULL when the
+/// stream is not a mirror, or for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn nats_stream_info_mirror(info: *const nats_stream_info) -> *const nats_stream_source_info {
+    read_or(info, std::ptr::null(), |i| i.mirror)
+}
+
+/// Writes how far each of the stream's sources has caught up to `*sources` (an array of
+/// `*count`, borrowed from the snapshot; NULL and 0 when it has none).
+/// Errors: `NATS_ERR_NULL_ARGUMENT`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_stream_info_sources(
+    info: *const nats_stream_info,
+    sources: *mut *const nats_stream_source_info,
+    count: *mut usize,
+) -> nats_status {
+    guard(|| {
+        let i = borrow(info, "info")?;
+        out_arg(sources, "sources")?;
+        out_arg(count, "count")?;
+        write_out(sources, i.sources.0);
+        write_out(count, i.sources.1);
+        Ok(())
+    })
+}
+
+/// Which messages `nats_jetstream_stream_purge_ex` removes. Zero-initialize it (`= {0}`):
+/// all zero/NULL removes every message.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct nats_purge_options {
+    /// Only messages on this subject (wildcards allowed); NULL: any.
+    pub subject: *const c_char,
+    /// Only messages below this sequence; 0: not set.
+    pub sequence: u64,
+    /// Keep this many of the newest (per `subject` when set); 0: not set. Not with `sequence`.
+    pub keep: u64,
+}
+
+/// Removes messages from a stream, as `opts` selects (NULL: all of them): by subject, below a
+/// sequence, or all but the newest `keep` (nats.c's `js_PurgeStream` with options). Writes how
+/// many were removed to `*purged` unless NULL. Errors: as `nats_jetstream_stream_purge`;
+/// `NATS_ERR_INVALID_ARGUMENT` (both `sequence` and `keep`; or the stream denies purges).
+#[no_mangle]
+pub unsafe extern "C" fn nats_jetstream_stream_purge_ex(
+    js: *mut nats_jetstream,
+    name: *const c_char,
+    opts: *const nats_purge_options,
+    purged: *mut u64,
+) -> nats_status {
+    guard(|| {
+        let j = borrow(js, "js")?;
+        let name = str_arg(name, "name")?;
+        let opts = match struct_opt(opts) {
+            None => PurgeOptions::default(),
+            Some(o) => {
+                PurgeOptions { subject: opt_str_arg(o.subject, "opts.subject")?, below_seq: o.sequence, keep: o.keep }
+            }
+        };
+        let n = j.purge_stream_with(name, &opts)?;
+        if !purged.is_null() {
+            write_out(purged, n);
+        }
+        Ok(())
+    })
+}
+
+/// Deletes the message at `seq` from stream `name` (its data is left in place on disk until
+/// compacted: fast; nats.c's `js_DeleteMsg`). Blocks at most the context's timeout.
+/// Errors: `NATS_ERR_NOT_FOUND` (no such stream or message), `NATS_ERR_JETSTREAM` (refused,
+/// e.g. the stream denies deletes), else as `nats_jetstream_stream_delete`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_jetstream_stream_delete_msg(
+    js: *mut nats_jetstream,
+    name: *const c_char,
+    seq: u64,
+) -> nats_status {
+    guard(|| borrow(js, "js")?.delete_msg(str_arg(name, "name")?, seq, false))
+}
+
+/// As `nats_jetstream_stream_delete_msg`, and overwrites the message's data with random bytes
+/// first (nats.c's `js_EraseMsg`).
+#[no_mangle]
+pub unsafe extern "C" fn nats_jetstream_stream_erase_msg(
+    js: *mut nats_jetstream,
+    name: *const c_char,
+    seq: u64,
+) -> nats_status {
+    guard(|| borrow(js, "js")?.delete_msg(str_arg(name, "name")?, seq, true))
+}
+
+/// What `nats_jetstream_stream_direct_get` reads. Zero-initialize it (`= {0}`), then set
+/// exactly one of: `sequence` alone; `last_by_subject`; `next_by_subject`, with `sequence` as
+/// where to start (0: the first message).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct nats_direct_get_options {
+    /// The message at this sequence; with `next_by_subject`, where the search starts.
+    pub sequence: u64,
+    /// The last message on this subject (no wildcards).
+    pub last_by_subject: *const c_char,
+    /// The first message on this subject (wildcards allowed) at or after `sequence`.
+    pub next_by_subject: *const c_char,
+}
+
+/// Reads a message with a direct get: answered by any replica of stream `name` (or by a
+/// mirror with `mirror_direct`), not only by its leader, so a read right after a write may
+/// not see it yet. The stream needs `allow_direct`. The message carries its sequence and
+/// time (`nats_msg_sequence`, `nats_msg_timestamp`) and headers; → `nats_msg_free`.
+/// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_ARGUMENT` (a bad
+/// stream name, not exactly one choice in `opts`, or the stream does not allow direct gets: the server lets such a request time
+/// out, so this takes the context's timeout), `NATS_ERR_INVALID_SUBJECT`,
+/// `NATS_ERR_NOT_FOUND` (no such stream or message), `NATS_ERR_NO_RESPONDERS`,
+/// `NATS_ERR_TIMEOUT`, `NATS_ERR_CONNECTION_CLOSED`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_jetstream_stream_direct_get(
+    js: *mut nats_jetstream,
+    name: *const c_char,
+    opts: *const nats_direct_get_options,
+    msg: *mut *mut nats_msg,
+) -> nats_status {
+    guard(|| {
+        let j = borrow(js, "js")?;
+        let name = str_arg(name, "name")?;
+        let o = struct_arg(opts, "opts")?;
+        let last = opt_str_arg(o.last_by_subject, "opts.last_by_subject")?;
+        let next = opt_str_arg(o.next_by_subject, "opts.next_by_subject")?;
+        let which = match (last, next, o.sequence) {
+            (None, None, 0) => return Err(direct_get_choice("nothing is set")),
+            (None, None, seq) => DirectGet::Sequence(seq),
+            (Some(subject), None, 0) => DirectGet::LastBySubject(subject),
+            (None, Some(subject), seq) => DirectGet::NextBySubject(subject, seq),
+            _ => return Err(direct_get_choice("more than one is set")),
+        };
+        out_arg(msg, "msg")?;
+        box_out(msg, CMsg::from(j.direct_get(name, which)?));
+        Ok(())
+    })
+}
+
+fn direct_get_choice(what: &str) -> Error {
+    Error::new(
+        ErrorKind::InvalidArgument,
+        format!("direct get: set one of `sequence`, `last_by_subject`, `next_by_subject` (+ `sequence`): {what}"),
+    )
+}
+
+/// Writes every stream's info to `*infos` (an array of `*count` snapshots, each read with
+/// the `nats_stream_info_*` functions; → `nats_stream_infos_free(infos, count)`; NULL and 0
+/// when there are none). Errors: as `nats_jetstream_stream_names`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_jetstream_stream_infos(
+    js: *mut nats_jetstream,
+    infos: *mut *mut *mut nats_stream_info,
+    count: *mut usize,
+) -> nats_status {
+    guard(|| {
+        let j = borrow(js, "js")?;
+        out_arg(infos, "infos")?;
+        out_arg(count, "count")?;
+        let list: Vec<CStreamInfo> = j.stream_infos()?.into_iter().map(CStreamInfo::from).collect();
+        let (p, n) = box_array::<nats_stream_info>(list);
+        write_out(infos, p);
+        write_out(count, n);
+        Ok(())
+    })
+}
+
+/// Frees an array from `nats_jetstream_stream_infos` and the snapshots in it. NULL is a
+/// no-op; `count` must be the count returned with it.
+#[no_mangle]
+pub unsafe extern "C" fn nats_stream_infos_free(infos: *mut *mut nats_stream_info, count: usize) {
+    guard_void(|| free_box_array(infos, count))
 }

@@ -19,6 +19,15 @@ pub(crate) struct Message {
     acked: AtomicBool,
     /// JetStream metadata parsed from the reply subject, on first access.
     meta: OnceLock<Option<JsMeta>>,
+    /// A message read from a stream (get, direct get): where and when it was stored.
+    stored: Option<StoredAt>,
+}
+
+/// Where and when a message read from a stream was stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct StoredAt {
+    pub seq: u64,
+    pub time_ns: i64,
 }
 
 /// Metadata of a JetStream message, parsed from its `$JS.ACK.` reply subject.
@@ -70,7 +79,24 @@ pub(crate) enum AckStep {
 
 impl Message {
     pub(crate) fn new(inner: async_nats::Message) -> Self {
-        Message { inner, acker: None, acked: AtomicBool::new(false), meta: OnceLock::new() }
+        Message { inner, acker: None, acked: AtomicBool::new(false), meta: OnceLock::new(), stored: None }
+    }
+
+    /// A message read from a stream, stored at `at`.
+    pub(crate) fn stored_at(mut self, at: StoredAt) -> Self {
+        self.stored = Some(at);
+        self
+    }
+
+    /// The stream sequence of a message read from a stream or delivered by a consumer.
+    pub(crate) fn sequence(&self) -> Option<u64> {
+        self.stored.map(|s| s.seq).or_else(|| self.js_meta().map(|m| m.stream_seq))
+    }
+
+    /// When a message read from a stream or delivered by a consumer was stored, ns since the
+    /// Unix epoch.
+    pub(crate) fn timestamp_ns(&self) -> Option<i64> {
+        self.stored.map(|s| s.time_ns).or_else(|| self.js_meta().map(|m| m.timestamp_ns))
     }
 
     /// A JetStream message, acknowledged through `conn`.
@@ -196,6 +222,7 @@ impl Clone for Message {
             acker: self.acker.clone(),
             acked: AtomicBool::new(self.acked.load(Ordering::Acquire)),
             meta: self.meta.clone(),
+            stored: self.stored,
         }
     }
 }

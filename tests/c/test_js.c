@@ -79,6 +79,73 @@ static void on_ack(void *ud, nats_status st, const nats_pub_ack *ack) {
     else atomic_fetch_add(&async_ok, 1);
 }
 
+/* A stream with more of its configuration: read back, direct gets, deleting one message,
+ * purging all but the newest, and the account's usage. */
+static void test_stream_details(nats_jetstream *js) {
+    const char *subjects[] = {"bounce.*"};
+    const char *meta_keys[] = {"owner"}, *meta_values[] = {"mta"};
+    nats_stream_config cfg;
+    EXPECT_OK(nats_stream_config_init(&cfg));
+    cfg.name = "BOUNCES";
+    cfg.subjects = subjects;
+    cfg.subjects_count = 1;
+    cfg.storage = NATS_STORAGE_MEMORY;
+    cfg.description = "bounces by domain";
+    cfg.allow_direct = true;
+    cfg.max_consumers = 4;
+    cfg.metadata_keys = meta_keys;
+    cfg.metadata_values = meta_values;
+    cfg.metadata_count = 1;
+    nats_stream_info *info = NULL;
+    EXPECT_OK(nats_jetstream_stream_create(js, &cfg, &info));
+    nats_stream_config back;
+    EXPECT_OK(nats_stream_info_config(info, &back));
+    EXPECT(str_is(back.description, "bounces by domain") && back.allow_direct && back.max_consumers == 4);
+    bool owner_found = false;
+    for (size_t i = 0; i < back.metadata_count; i++)
+        owner_found |= str_is(back.metadata_keys[i], "owner") && str_is(back.metadata_values[i], "mta");
+    EXPECT(owner_found);
+    nats_stream_info_free(info);
+
+    for (int i = 0; i < 6; i++)
+        EXPECT_OK(nats_jetstream_publish(js, i % 2 ? "bounce.b" : "bounce.a", "x", 1, NULL, NULL));
+    nats_direct_get_options dg;
+    memset(&dg, 0, sizeof dg);
+    dg.last_by_subject = "bounce.a";
+    nats_msg *m = NULL;
+    EXPECT_OK(nats_jetstream_stream_direct_get(js, "BOUNCES", &dg, &m));
+    EXPECT(nats_msg_sequence(m) == 5 && nats_msg_timestamp(m) > 0);
+    nats_msg_free(m);
+    EXPECT_OK(nats_jetstream_stream_delete_msg(js, "BOUNCES", 5));
+    m = NULL;
+    EXPECT_OK(nats_jetstream_stream_direct_get(js, "BOUNCES", &dg, &m)); /* now the one before */
+    EXPECT(nats_msg_sequence(m) == 3);
+    nats_msg_free(m);
+    memset(&dg, 0, sizeof dg);
+    dg.sequence = 5;
+    m = NULL;
+    EXPECT_STATUS(nats_jetstream_stream_direct_get(js, "BOUNCES", &dg, &m), NATS_ERR_NOT_FOUND);
+    EXPECT(m == NULL);
+    nats_purge_options po;
+    memset(&po, 0, sizeof po);
+    po.keep = 1;
+    uint64_t purged = 0;
+    EXPECT_OK(nats_jetstream_stream_purge_ex(js, "BOUNCES", &po, &purged));
+    EXPECT(purged == 4);
+    info = NULL;
+    EXPECT_OK(nats_jetstream_stream_info(js, "BOUNCES", &info));
+    nats_stream_state st;
+    EXPECT_OK(nats_stream_info_state(info, &st));
+    EXPECT(st.messages == 1 && st.last_seq == 6);
+    nats_stream_info_free(info);
+
+    nats_account_info *ai = NULL;
+    EXPECT_OK(nats_jetstream_account_info(js, &ai));
+    EXPECT(ai != NULL && ai->streams >= 2 && ai->limits.max_streams == -1);
+    nats_account_info_free(ai);
+    EXPECT_OK(nats_jetstream_stream_delete(js, "BOUNCES"));
+}
+
 static void test_async_publish(nats_jetstream *js) {
     char id[32];
     for (int i = 0; i < 5000; i++) {
@@ -393,6 +460,7 @@ int main(int argc, char **argv) {
     EXPECT_OK(nats_jetstream_new(c, jo, &js));
     nats_jetstream_options_free(jo);
     test_streams_and_publish(c, js);
+    test_stream_details(js);
     test_async_publish(js);
     test_pull(js);
     test_push_ordered_consume(c, js);

@@ -142,9 +142,11 @@ pub(crate) fn js_error(what: &str, e: &(dyn std::error::Error + 'static)) -> Err
 fn code_kind(code: jetstream::ErrorCode) -> ErrorKind {
     use jetstream::ErrorCode as C;
     match code {
-        C::STREAM_NOT_FOUND | C::CONSUMER_NOT_FOUND | C::CONSUMER_DOES_NOT_EXIST | C::NO_MESSAGE_FOUND => {
-            ErrorKind::NotFound
-        }
+        C::STREAM_NOT_FOUND
+        | C::CONSUMER_NOT_FOUND
+        | C::CONSUMER_DOES_NOT_EXIST
+        | C::NO_MESSAGE_FOUND
+        | C::SEQUENCE_NOT_FOUND => ErrorKind::NotFound,
         C::STREAM_WRONG_LAST_SEQUENCE | C::STREAM_WRONG_LAST_MESSAGE_ID | C::STREAM_NOT_MATCH => {
             ErrorKind::ExpectationFailed
         }
