@@ -525,8 +525,10 @@ typedef struct nats_connection nats_connection;
  * `nats_consumer_info_num_ack_pending`, `nats_consumer_info_num_redelivered`,
  * `nats_consumer_info_num_waiting`, `nats_consumer_info_delivered_stream_seq`,
  * `nats_consumer_info_delivered_consumer_seq`, `nats_consumer_info_ack_floor_stream_seq`,
- * `nats_consumer_info_ack_floor_consumer_seq`, `nats_consumer_info_free`,
- * `nats_pull_consumer_info`.
+ * `nats_consumer_info_ack_floor_consumer_seq`, `nats_consumer_info_config`,
+ * `nats_consumer_info_paused`, `nats_consumer_info_pause_remaining_ms`,
+ * `nats_consumer_info_created_ns`, `nats_jetstream_consumer_infos`, `nats_consumer_infos_free`,
+ * `nats_subscription_consumer_info`, `nats_consumer_info_free`, `nats_pull_consumer_info`.
  */
 typedef struct nats_consumer_info nats_consumer_info;
 
@@ -570,7 +572,9 @@ typedef struct nats_dispatcher nats_dispatcher;
  *
  * Functions: `nats_jetstream_consumer_create`, `nats_jetstream_consumer_update`,
  * `nats_jetstream_consumer_delete`, `nats_jetstream_consumer_info`,
- * `nats_jetstream_consumer_names`, `nats_jetstream_pull_consumer`, `nats_jetstream_subscribe`,
+ * `nats_jetstream_consumer_names`, `nats_jetstream_consumer_infos`, `nats_jetstream_consumer_pause`,
+ * `nats_jetstream_consumer_resume`, `nats_jetstream_subscribe_subject`,
+ * `nats_jetstream_pull_subscribe`, `nats_jetstream_pull_consumer`, `nats_jetstream_subscribe`,
  * `nats_jetstream_subscribe_sync`, `nats_jetstream_subscribe_ordered`, `nats_jetstream_new`,
  * `nats_jetstream_free`, `nats_jetstream_publish`, `nats_jetstream_publish_msg`,
  * `nats_jetstream_publish_async`, `nats_jetstream_publish_msg_async`,
@@ -632,7 +636,7 @@ typedef struct nats_kv_watcher nats_kv_watcher;
  * modifying one (`nats_msg_header_set/add/delete`) needs the caller's exclusive access and
  * invalidates the strings earlier header accessors returned for it.
  *
- * Functions: `nats_request`, `nats_request_msg`, `nats_pull_consumer_fetch`,
+ * Functions: `nats_request`, `nats_request_msg`, `nats_pull_consumer_fetch`, `nats_pull_consumer_fetch_ex`,
  * `nats_pull_consumer_fetch_no_wait`, `nats_pull_consumer_next`, `nats_msg_new`,
  * `nats_msg_header_set`, `nats_msg_header_add`, `nats_msg_header_delete`, `nats_msg_header_get`,
  * `nats_msg_header_values`, `nats_msg_header_keys`, `nats_msg_status`,
@@ -694,7 +698,8 @@ typedef struct nats_pub_ack nats_pub_ack;
  *
  * Functions: `nats_jetstream_pull_consumer`, `nats_pull_consumer_fetch`,
  * `nats_pull_consumer_fetch_no_wait`, `nats_pull_consumer_next`, `nats_pull_consumer_consume`,
- * `nats_pull_consumer_info`, `nats_pull_consumer_free`.
+ * `nats_pull_consumer_fetch_ex`, `nats_jetstream_pull_subscribe`, `nats_pull_consumer_info`,
+ * `nats_pull_consumer_free`.
  */
 typedef struct nats_pull_consumer nats_pull_consumer;
 
@@ -740,7 +745,8 @@ typedef struct nats_stream_info nats_stream_info;
  * `nats_subscription_pending`, `nats_subscription_max_pending`,
  * `nats_subscription_clear_max_pending`, `nats_subscription_dropped`,
  * `nats_subscription_subject`, `nats_subscription_queue`, `nats_subscription_id`,
- * `nats_subscription_delivered`, `nats_subscription_is_valid`, `nats_subscription_free`.
+ * `nats_subscription_delivered`, `nats_subscription_is_valid`, `nats_jetstream_subscribe_subject`,
+ * `nats_subscription_consumer_info`, `nats_subscription_free`.
  */
 typedef struct nats_subscription nats_subscription;
 
@@ -921,6 +927,7 @@ typedef struct nats_statistics {
 /**
  * A consumer configuration. Always start from `nats_consumer_config_init(&cfg)`, then set
  * fields; strings are borrowed for the duration of the call that takes the config.
+ * `nats_consumer_info_config` fills one back from a consumer's info.
  */
 typedef struct nats_consumer_config {
   /**
@@ -1021,7 +1028,78 @@ typedef struct nats_consumer_config {
    * Number of entries of `backoff_ms`.
    */
   size_t backoff_count;
+  /**
+   * Several filters (wildcards allowed, none overlapping; `filter_subjects_count` entries;
+   * NULL/0: none). Not with `filter_subject`.
+   */
+  const char *const *filter_subjects;
+  /**
+   * Number of entries of `filter_subjects`.
+   */
+  size_t filter_subjects_count;
+  /**
+   * Push consumers: the most bits per second delivered; 0: no limit.
+   */
+  uint64_t rate_limit_bps;
+  /**
+   * Pull consumers: the largest batch one pull may ask for; 0: no limit.
+   */
+  int64_t max_batch;
+  /**
+   * Pull consumers: the longest a pull may wait, ms; 0: no limit.
+   */
+  uint64_t max_expires_ms;
+  /**
+   * Pull consumers: the most bytes one pull may ask for; 0: no limit.
+   */
+  int64_t max_bytes;
+  /**
+   * Paused until this time, ns since the Unix epoch (server 2.11+); 0: not paused. See also
+   * `nats_jetstream_consumer_pause`.
+   */
+  int64_t pause_until_ns;
+  /**
+   * Metadata: `metadata_count` keys and as many values (NULL/0: none).
+   */
+  const char *const *metadata_keys;
+  /**
+   * The values, in the order of `metadata_keys`.
+   */
+  const char *const *metadata_values;
+  /**
+   * Number of metadata entries.
+   */
+  size_t metadata_count;
 } nats_consumer_config;
+
+/**
+ * What `nats_pull_consumer_fetch_ex` asks for. Zero-initialize it (`= {0}`), then set `batch`.
+ */
+typedef struct nats_fetch_options {
+  /**
+   * Most messages (at least 1).
+   */
+  size_t batch;
+  /**
+   * Most bytes in all (payloads, subjects and headers as the server counts them); 0: no
+   * limit. A first message larger than this ends the fetch with nothing.
+   */
+  size_t max_bytes;
+  /**
+   * How long the pull waits, ms (at least 10); ignored with `no_wait`.
+   */
+  uint64_t timeout_ms;
+  /**
+   * Ask the server for a heartbeat this often while the pull waits (at most half of
+   * `timeout_ms`); a missed one ends the fetch early with what arrived, or with
+   * `NATS_ERR_JETSTREAM` if nothing did. 0: none.
+   */
+  uint64_t heartbeat_ms;
+  /**
+   * Only the messages available now.
+   */
+  bool no_wait;
+} nats_fetch_options;
 
 /**
  * Message callback: `user_data` as given at subscribe time, the subscription (the same
@@ -1044,6 +1122,39 @@ typedef void (*nats_msg_callback)(void *user_data, struct nats_subscription *sub
  * library and terminates the process; catch everything inside (see the header's notes).
  */
 typedef void (*nats_user_data_free)(void *user_data);
+
+/**
+ * How `nats_jetstream_subscribe_subject` and `nats_jetstream_pull_subscribe` make their
+ * consumer. Zero-initialize it (`= {0}`) or pass NULL for the defaults.
+ */
+typedef struct nats_js_subscribe_options {
+  /**
+   * The stream; NULL: the one that stores the subject (one more request).
+   */
+  const char *stream;
+  /**
+   * A durable consumer's name (kept by the server, shared by whoever binds to it); NULL:
+   * an ephemeral consumer (named by the server; removed once unused for its inactive
+   * threshold, 5 s by default). With `queue` and no durable, the queue's name.
+   */
+  const char *durable;
+  /**
+   * Push only: the queue group whose members share the deliveries.
+   */
+  const char *queue;
+  /**
+   * Push with a callback: false (default) acknowledges each message when its callback
+   * returns, unless the callback acknowledged, nak'd or terminated it itself; true leaves
+   * every acknowledgement to the callback.
+   */
+  bool manual_ack;
+  /**
+   * The rest of the consumer's configuration; NULL: `nats_consumer_config_init`'s. Its
+   * filter is the subject unless it sets `filter_subject(s)`; its durable name and deliver
+   * group come from the fields above.
+   */
+  const struct nats_consumer_config *config;
+} nats_js_subscribe_options;
 
 /**
  * Expectations and settings for one publish (`nats_jetstream_publish*`). Zero-initialize it
@@ -1911,6 +2022,55 @@ uint64_t nats_consumer_info_ack_floor_stream_seq(const struct nats_consumer_info
 uint64_t nats_consumer_info_ack_floor_consumer_seq(const struct nats_consumer_info *info);
 
 /**
+ * Writes the consumer's whole configuration, as the server holds it, to `*cfg`: every field
+ * of `nats_consumer_config`, its strings and arrays borrowed from `info` (valid until
+ * `nats_consumer_info_free`). Errors: `NATS_ERR_NULL_ARGUMENT`.
+ */
+nats_status nats_consumer_info_config(const struct nats_consumer_info *info, struct nats_consumer_config *cfg);
+
+/**
+ * True while the consumer is paused (`nats_jetstream_consumer_pause`); false for NULL.
+ */
+bool nats_consumer_info_paused(const struct nats_consumer_info *info);
+
+/**
+ * How long the consumer stays paused, ms; 0 when it is not paused, or for NULL.
+ */
+uint64_t nats_consumer_info_pause_remaining_ms(const struct nats_consumer_info *info);
+
+/**
+ * When the consumer was created, ns since the Unix epoch; 0 for NULL.
+ */
+int64_t nats_consumer_info_created_ns(const struct nats_consumer_info *info);
+
+/**
+ * Writes the info of every consumer of `stream` to `*infos` (an array of `*count`
+ * snapshots, → `nats_consumer_infos_free(infos, count)`; NULL and 0 when there are none).
+ * Errors: as `nats_jetstream_consumer_names`.
+ */
+nats_status nats_jetstream_consumer_infos(struct nats_jetstream *js, const char *stream, struct nats_consumer_info ***infos, size_t *count);
+
+/**
+ * Frees an array from `nats_jetstream_consumer_infos` and the snapshots in it. NULL is a
+ * no-op; `count` must be the count returned with it.
+ */
+void nats_consumer_infos_free(struct nats_consumer_info **infos, size_t count);
+
+/**
+ * Pauses consumer `name` of `stream` until `until_ns` (ns since the Unix epoch): it delivers
+ * nothing (pulls wait, push deliveries stop) until then or until
+ * `nats_jetstream_consumer_resume` (server 2.11+). Writes whether it is paused now to
+ * `*paused` unless NULL (false when `until_ns` has passed already). Errors: as
+ * `nats_jetstream_consumer_info`; `NATS_ERR_INVALID_ARGUMENT` (`until_ns` not a valid time).
+ */
+nats_status nats_jetstream_consumer_pause(struct nats_jetstream *js, const char *stream, const char *name, int64_t until_ns, bool *paused);
+
+/**
+ * Resumes a paused consumer at once. Errors: as `nats_jetstream_consumer_info`.
+ */
+nats_status nats_jetstream_consumer_resume(struct nats_jetstream *js, const char *stream, const char *name);
+
+/**
  * Frees a consumer info. NULL is a no-op.
  */
 void nats_consumer_info_free(struct nats_consumer_info *info);
@@ -1940,6 +2100,16 @@ nats_status nats_pull_consumer_fetch(struct nats_pull_consumer *pc, size_t batch
  * `nats_pull_consumer_fetch`.
  */
 nats_status nats_pull_consumer_fetch_no_wait(struct nats_pull_consumer *pc, size_t batch, struct nats_msg ***msgs, size_t *count);
+
+/**
+ * Pulls messages as `opts` says: up to `batch` messages and `max_bytes` bytes, waiting at
+ * most `timeout_ms` (or not at all with `no_wait`), with idle heartbeats so a lost server is
+ * noticed before the timeout. Writes the array as `nats_pull_consumer_fetch` does.
+ * Errors: as `nats_pull_consumer_fetch` (`NATS_ERR_NOT_FOUND` with `no_wait` and nothing
+ * available); `NATS_ERR_INVALID_ARGUMENT` also for a heartbeat longer than half the timeout
+ * or one with `no_wait`.
+ */
+nats_status nats_pull_consumer_fetch_ex(struct nats_pull_consumer *pc, const struct nats_fetch_options *opts, struct nats_msg ***msgs, size_t *count);
 
 /**
  * Pulls one message, waiting at most `timeout_ms` (at least 10). On success writes it to
@@ -1979,6 +2149,30 @@ void nats_pull_consumer_free(struct nats_pull_consumer *pc);
  * (a pull consumer), else as `nats_jetstream_consumer_create`.
  */
 nats_status nats_jetstream_subscribe(struct nats_jetstream *js, const char *stream, const char *consumer, nats_msg_callback cb, void *user_data, nats_user_data_free user_data_free, struct nats_subscription **out);
+
+/**
+ * Creates a push consumer on the stream that stores `subject` (or `opts->stream`) filtered
+ * on it, and subscribes to it (nats.c's `js_Subscribe` / `js_QueueSubscribe` /
+ * `js_SubscribeSync`): messages go to `cb(user_data, sub, msg)` as with
+ * `nats_jetstream_subscribe`, acknowledged when the callback returns unless
+ * `opts->manual_ack`; with `cb` NULL, to `nats_subscription_next_msg` (acknowledge each).
+ * The deliver subject is subscribed before the consumer exists: nothing is pushed unheard.
+ * `opts` may be NULL; `user_data_free` may be NULL. Errors: `NATS_ERR_NULL_ARGUMENT`,
+ * `NATS_ERR_INVALID_SUBJECT`, `NATS_ERR_NOT_FOUND` (no stream stores the subject),
+ * `NATS_ERR_INVALID_ARGUMENT` (a bad name or configuration), else as
+ * `nats_jetstream_consumer_create`.
+ */
+nats_status nats_jetstream_subscribe_subject(struct nats_jetstream *js, const char *subject, const struct nats_js_subscribe_options *opts, nats_msg_callback cb, void *user_data, nats_user_data_free user_data_free, struct nats_subscription **out);
+
+/**
+ * Creates a pull consumer on the stream that stores `subject` (or `opts->stream`) filtered
+ * on it, and binds to it (nats.c's `js_PullSubscribe`): fetch with
+ * `nats_pull_consumer_fetch*`, `_next` or `_consume`, → `nats_pull_consumer_free` (the
+ * consumer stays: a durable one until deleted, an ephemeral one until unused for its
+ * inactive threshold). `opts` may be NULL. Errors: as `nats_jetstream_subscribe_subject`;
+ * `NATS_ERR_INVALID_ARGUMENT` also for a queue group or a deliver subject.
+ */
+nats_status nats_jetstream_pull_subscribe(struct nats_jetstream *js, const char *subject, const struct nats_js_subscribe_options *opts, struct nats_pull_consumer **out);
 
 /**
  * As `nats_jetstream_subscribe`, for synchronous delivery with
@@ -3433,6 +3627,16 @@ const char *nats_subscription_queue(const struct nats_subscription *sub);
  * subscriptions (whose id the library does not track) and for NULL. Thread safe.
  */
 uint64_t nats_subscription_id(const struct nats_subscription *sub);
+
+/**
+ * Writes the current info of the JetStream consumer a subscription delivers from to `*info`
+ * (→ `nats_consumer_info_free`; nats.c's `natsSubscription_GetConsumerInfo`): subscriptions
+ * from `nats_jetstream_subscribe`, `_subscribe_sync` and `nats_pull_consumer_consume`.
+ * Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_ARGUMENT` (a core subscription, or an
+ * ordered one, whose consumer the library recreates under new names),
+ * `NATS_ERR_NOT_FOUND` (the consumer was deleted), else as `nats_jetstream_consumer_info`.
+ */
+nats_status nats_subscription_consumer_info(const struct nats_subscription *sub, struct nats_consumer_info **info);
 
 /**
  * Number of messages dropped because the pending limits were reached; 0 for NULL.

@@ -726,6 +726,12 @@ impl Driver {
                     "nats_subscription_subject",
                     "nats_subscription_queue",
                 ]);
+                if r.chance(30) {
+                    let mut info = null_mut();
+                    let st = nats_subscription_consumer_info(sub, if r.chance(5) { null_mut() } else { &mut info });
+                    keep(&mut self.p.consumer_infos, info);
+                    return ("nats_subscription_consumer_info", Some(st));
+                }
                 ("nats_subscription_is_valid", None)
             }
             15 => {
@@ -991,7 +997,7 @@ impl Driver {
         let cfgp = if r.chance(5) { null() } else { &ccfg as *const _ };
         let mut sinfo = null_mut();
         let mut cinfo = null_mut();
-        let call = match r.below(25) {
+        let call = match r.below(30) {
             0 => (
                 "nats_jetstream_stream_create",
                 Some(nats_jetstream_stream_create(j, if r.chance(5) { null() } else { &scfg }, &mut sinfo)),
@@ -1183,6 +1189,86 @@ impl Driver {
                 nats_account_info_free(a);
                 self.called.insert("nats_account_info_free");
                 ("nats_jetstream_account_info", Some(st))
+            }
+            24 => {
+                let (mut list, mut n) = (null_mut(), 0usize);
+                let st = nats_jetstream_consumer_infos(
+                    j,
+                    stream.p(),
+                    &mut list,
+                    if r.chance(5) { null_mut() } else { &mut n },
+                );
+                if st == NATS_OK && n > 0 && r.chance(50) {
+                    let infos = std::slice::from_raw_parts_mut(list, n);
+                    keep(&mut self.p.consumer_infos, infos[0]);
+                    infos[0] = null_mut();
+                }
+                nats_consumer_infos_free(list, n);
+                self.called.insert("nats_consumer_infos_free");
+                ("nats_jetstream_consumer_infos", Some(st))
+            }
+            25 if r.chance(50) => {
+                let mut paused = false;
+                let until = *r.pick(&[0i64, 1, i64::MAX, 4_102_444_800_000_000_000]);
+                (
+                    "nats_jetstream_consumer_pause",
+                    Some(nats_jetstream_consumer_pause(j, stream.p(), consumer.p(), until, &mut paused)),
+                )
+            }
+            25 => ("nats_jetstream_consumer_resume", Some(nats_jetstream_consumer_resume(j, stream.p(), consumer.p()))),
+            26 => {
+                let pc: *mut nats_pull_consumer = handle(r, &self.p.pcs);
+                let o = nats_fetch_options {
+                    batch: any_u64(r).min(20) as usize,
+                    max_bytes: *r.pick(&[0usize, 1, 300, usize::MAX]),
+                    timeout_ms: 10 + timeout(r),
+                    heartbeat_ms: *r.pick(&[0u64, 5, 100, u64::MAX]),
+                    no_wait: r.chance(30),
+                };
+                let (mut msgs, mut n) = (null_mut(), 0usize);
+                let st = nats_pull_consumer_fetch_ex(pc, if r.chance(5) { null() } else { &o }, &mut msgs, &mut n);
+                if st == NATS_OK {
+                    let list = std::slice::from_raw_parts_mut(msgs, n);
+                    self.p.msgs.extend(list.iter().map(|m| *m as usize));
+                    list.fill(null_mut());
+                    nats_msgs_free(msgs, n);
+                }
+                ("nats_pull_consumer_fetch_ex", Some(st))
+            }
+            27 | 28 => {
+                let (subject, durable, queue) =
+                    (any_str(r, &["drv.js.x", "drv.js2.>"]), any_str(r, &["d1"]), any_str(r, &["q1"]));
+                let o = nats_js_subscribe_options {
+                    stream: if r.chance(50) { null() } else { stream.p() },
+                    durable: if r.chance(50) { null() } else { durable.p() },
+                    queue: if r.chance(70) { null() } else { queue.p() },
+                    manual_ack: r.chance(50),
+                    config: if r.chance(50) { null() } else { cfgp },
+                };
+                let op = if r.chance(20) { null() } else { &o as *const _ };
+                if r.chance(50) {
+                    let mut pc = null_mut();
+                    let st = nats_jetstream_pull_subscribe(j, subject.p(), op, &mut pc);
+                    keep(&mut self.p.pcs, pc);
+                    ("nats_jetstream_pull_subscribe", Some(st))
+                } else {
+                    let mut s = null_mut();
+                    let st = if r.chance(80) {
+                        gave(nats_jetstream_subscribe_subject(
+                            j,
+                            subject.p(),
+                            op,
+                            Some(on_msg),
+                            null_mut(),
+                            Some(on_free),
+                            &mut s,
+                        ))
+                    } else {
+                        nats_jetstream_subscribe_subject(j, subject.p(), op, None, null_mut(), None, &mut s)
+                    };
+                    keep(&mut self.p.subs, s);
+                    ("nats_jetstream_subscribe_subject", Some(st))
+                }
             }
             18 => {
                 let mut c = std::mem::MaybeUninit::uninit();
@@ -1383,8 +1469,16 @@ impl Driver {
                     "nats_stream_info_consumers",
                 ]);
                 if r.chance(50) {
-                    let _ = (nats_stream_info_created_ns(i), nats_stream_info_cluster_leader(i), nats_stream_info_mirror(i));
-                    called.extend(["nats_stream_info_created_ns", "nats_stream_info_cluster_leader", "nats_stream_info_mirror"]);
+                    let _ = (
+                        nats_stream_info_created_ns(i),
+                        nats_stream_info_cluster_leader(i),
+                        nats_stream_info_mirror(i),
+                    );
+                    called.extend([
+                        "nats_stream_info_created_ns",
+                        "nats_stream_info_cluster_leader",
+                        "nats_stream_info_mirror",
+                    ]);
                     let mut state = nats_stream_state::default();
                     let st = nats_stream_info_state(i, if r.chance(5) { null_mut() } else { &mut state });
                     if r.chance(50) {
@@ -1423,6 +1517,23 @@ impl Driver {
                     nats_consumer_info_delivered_consumer_seq(i),
                 );
                 let _ = (nats_consumer_info_ack_floor_stream_seq(i), nats_consumer_info_ack_floor_consumer_seq(i));
+                let _ = (
+                    nats_consumer_info_paused(i),
+                    nats_consumer_info_pause_remaining_ms(i),
+                    nats_consumer_info_created_ns(i),
+                );
+                called.extend([
+                    "nats_consumer_info_paused",
+                    "nats_consumer_info_pause_remaining_ms",
+                    "nats_consumer_info_created_ns",
+                ]);
+                if r.chance(30) {
+                    let mut c = common::js::consumer_config();
+                    return (
+                        "nats_consumer_info_config",
+                        Some(nats_consumer_info_config(i, if r.chance(5) { null_mut() } else { &mut c })),
+                    );
+                }
                 called.extend([
                     "nats_consumer_info_stream",
                     "nats_consumer_info_is_push",

@@ -557,3 +557,374 @@ fn consumer_management() {
         assert_eq!(CStr::from_ptr(nats_consumer_info_name(null())).to_bytes(), b"");
     }
 }
+
+fn text(p: *const c_char) -> String {
+    assert!(!p.is_null());
+    unsafe { CStr::from_ptr(p) }.to_str().unwrap().to_string()
+}
+
+fn texts(p: *const *const c_char, n: usize) -> Vec<String> {
+    (0..n).map(|i| text(unsafe { *p.add(i) })).collect()
+}
+
+/// A consumer info snapshot, freed on drop.
+struct CInfo(*mut nats_consumer_info);
+
+impl CInfo {
+    fn get(j: &Js, stream: &str, name: &str) -> CInfo {
+        let mut i = null_mut();
+        ok(unsafe { nats_jetstream_consumer_info(j.raw(), cs(stream).as_ptr(), cs(name).as_ptr(), &mut i) });
+        CInfo(i)
+    }
+    fn config(&self) -> nats_consumer_config {
+        let mut c = config();
+        ok(unsafe { nats_consumer_info_config(self.0, &mut c) });
+        c
+    }
+}
+
+impl Drop for CInfo {
+    fn drop(&mut self) {
+        unsafe { nats_consumer_info_free(self.0) };
+    }
+}
+
+/// The new consumer fields (several filters, pull request limits, rate limit, metadata)
+/// go to the server and come back with the rest through `nats_consumer_info_config`; every
+/// consumer's info comes in one call.
+#[test]
+fn consumer_config_round_trips_and_infos_list() {
+    let (_srv, _c, j) = js_setup();
+    create_stream(&j, "CFG", &["cfg.>"], 0);
+    let (name, desc, f1, f2) = (cs("puller"), cs("bounces and deferrals"), cs("cfg.bounce"), cs("cfg.defer.*"));
+    let filters = [f1.as_ptr(), f2.as_ptr()];
+    let (k, v) = (cs("team"), cs("postmaster"));
+    let (keys, values) = ([k.as_ptr()], [v.as_ptr()]);
+    let backoff = [1000u64, 5000];
+    let mut cfg = config();
+    cfg.durable_name = name.as_ptr();
+    cfg.description = desc.as_ptr();
+    cfg.filter_subjects = filters.as_ptr();
+    cfg.filter_subjects_count = 2;
+    cfg.max_deliver = 5;
+    cfg.backoff_ms = backoff.as_ptr();
+    cfg.backoff_count = 2;
+    cfg.max_ack_pending = 100;
+    cfg.max_waiting = 64;
+    cfg.max_batch = 50;
+    cfg.max_expires_ms = 30_000;
+    cfg.max_bytes = 1 << 20;
+    cfg.metadata_keys = keys.as_ptr();
+    cfg.metadata_values = values.as_ptr();
+    cfg.metadata_count = 1;
+    create(&j, "CFG", &cfg);
+    let info = CInfo::get(&j, "CFG", "puller");
+    let back = info.config();
+    assert_eq!(text(back.durable_name), "puller");
+    assert_eq!(text(back.description), "bounces and deferrals");
+    assert_eq!(texts(back.filter_subjects, back.filter_subjects_count), ["cfg.bounce", "cfg.defer.*"]);
+    assert!(back.filter_subject.is_null());
+    // With a backoff, the server takes the first step as the ack wait.
+    assert_eq!((back.ack_wait_ms, back.max_deliver, back.max_ack_pending, back.max_waiting), (1000, 5, 100, 64));
+    assert_eq!(unsafe { std::slice::from_raw_parts(back.backoff_ms, back.backoff_count) }, [1000, 5000]);
+    assert_eq!((back.max_batch, back.max_expires_ms, back.max_bytes), (50, 30_000, 1 << 20));
+    let meta: Vec<(String, String)> = texts(back.metadata_keys, back.metadata_count)
+        .into_iter()
+        .zip(texts(back.metadata_values, back.metadata_count))
+        .collect();
+    assert!(meta.contains(&("team".into(), "postmaster".into())), "{meta:?}");
+    assert_eq!(back.ack_policy, nats_ack_policy::NATS_ACK_EXPLICIT as i32);
+    assert!(back.deliver_subject.is_null() && !unsafe { nats_consumer_info_paused(info.0) });
+    assert!(unsafe { nats_consumer_info_created_ns(info.0) } > 0);
+    // The filters select: a bounce and a deferral, not a delivery.
+    for s in ["cfg.bounce", "cfg.delivered", "cfg.defer.x"] {
+        publish(&j, s, b"m", None).unwrap();
+    }
+    let got = fetch(&pull(&j, "CFG", "puller"), 10, 1000).unwrap();
+    let subjects: Vec<String> = got.iter().map(|m| m.subject()).collect();
+    assert_eq!(subjects, ["cfg.bounce", "cfg.defer.x"]);
+    // A push consumer with a rate limit, by start sequence.
+    let (pname, deliver) = (cs("pusher"), cs("deliver.cfg"));
+    let mut push = config();
+    push.durable_name = pname.as_ptr();
+    push.deliver_subject = deliver.as_ptr();
+    push.rate_limit_bps = 1_000_000;
+    push.deliver_policy = nats_deliver_policy::NATS_DELIVER_BY_START_SEQUENCE as i32;
+    push.opt_start_seq = 2;
+    create(&j, "CFG", &push);
+    let pinfo = CInfo::get(&j, "CFG", "pusher");
+    let back = pinfo.config();
+    assert_eq!((back.rate_limit_bps, back.opt_start_seq), (1_000_000, 2));
+    assert_eq!(back.deliver_policy, nats_deliver_policy::NATS_DELIVER_BY_START_SEQUENCE as i32);
+    assert_eq!(text(back.deliver_subject), "deliver.cfg");
+    // Both in one call.
+    let (mut list, mut n) = (null_mut(), 0);
+    ok(unsafe { nats_jetstream_consumer_infos(j.raw(), cs("CFG").as_ptr(), &mut list, &mut n) });
+    let mut names: Vec<String> = (0..n).map(|i| text(unsafe { nats_consumer_info_name(*list.add(i)) })).collect();
+    names.sort();
+    assert_eq!(names, ["puller", "pusher"]);
+    unsafe { nats_consumer_infos_free(list, n) };
+    // A filter and filters at once: refused by the server.
+    let mut both = config();
+    (both.filter_subject, both.filter_subjects, both.filter_subjects_count) = (f1.as_ptr(), filters.as_ptr(), 2);
+    let mut i = null_mut();
+    assert_ne!(unsafe { nats_jetstream_consumer_create(j.raw(), cs("CFG").as_ptr(), &both, &mut i) }, NATS_OK);
+    assert!(i.is_null());
+}
+
+fn now_ns() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as i64
+}
+
+/// A paused consumer delivers nothing until resumed (or created paused).
+#[test]
+fn pause_and_resume_a_consumer() {
+    let (_srv, _c, j) = js_setup();
+    create_stream(&j, "P", &["p.>"], 0);
+    let name = cs("worker");
+    let mut cfg = config();
+    cfg.durable_name = name.as_ptr();
+    create(&j, "P", &cfg);
+    publish_n(&j, "p.x", 3);
+    let (st, mut paused) = (cs("P"), false);
+    ok(unsafe {
+        nats_jetstream_consumer_pause(j.raw(), st.as_ptr(), name.as_ptr(), now_ns() + 60_000_000_000, &mut paused)
+    });
+    assert!(paused);
+    let info = CInfo::get(&j, "P", "worker");
+    assert!(unsafe { nats_consumer_info_paused(info.0) });
+    let remaining = unsafe { nats_consumer_info_pause_remaining_ms(info.0) };
+    assert!(remaining > 50_000 && remaining <= 60_000, "{remaining}");
+    assert!(info.config().pause_until_ns > now_ns());
+    let p = pull(&j, "P", "worker");
+    check(fetch(&p, 3, 300).err().unwrap(), NATS_ERR_TIMEOUT);
+    ok(unsafe { nats_jetstream_consumer_resume(j.raw(), st.as_ptr(), name.as_ptr()) });
+    assert!(!unsafe { nats_consumer_info_paused(CInfo::get(&j, "P", "worker").0) });
+    assert_eq!(fetch(&p, 3, 2000).unwrap().len(), 3);
+    // A time already past: not paused.
+    ok(unsafe {
+        nats_jetstream_consumer_pause(j.raw(), st.as_ptr(), name.as_ptr(), now_ns() - 1_000_000_000, &mut paused)
+    });
+    assert!(!paused);
+    check(
+        unsafe { nats_jetstream_consumer_pause(j.raw(), st.as_ptr(), name.as_ptr(), 0, null_mut()) },
+        NATS_ERR_INVALID_ARGUMENT,
+    );
+    check(unsafe { nats_jetstream_consumer_resume(j.raw(), st.as_ptr(), cs("gone").as_ptr()) }, NATS_ERR_NOT_FOUND);
+    // Created paused.
+    let later = cs("later");
+    let mut cfg = config();
+    (cfg.durable_name, cfg.pause_until_ns) = (later.as_ptr(), now_ns() + 60_000_000_000);
+    create(&j, "P", &cfg);
+    assert!(unsafe { nats_consumer_info_paused(CInfo::get(&j, "P", "later").0) });
+}
+
+fn fetch_ex(p: &Pull, o: &nats_fetch_options) -> Result<Vec<Msg>, nats_status> {
+    let (mut list, mut n) = (null_mut(), 0usize);
+    match unsafe { nats_pull_consumer_fetch_ex(p.raw(), o, &mut list, &mut n) } {
+        NATS_OK => {
+            let v =
+                (0..n).map(|i| Msg::from_raw(unsafe { std::mem::replace(&mut *list.add(i), null_mut()) })).collect();
+            unsafe { nats_msgs_free(list, n) };
+            Ok(v)
+        }
+        st => Err(st),
+    }
+}
+
+fn fopts(batch: usize, max_bytes: usize, timeout_ms: u64, heartbeat_ms: u64) -> nats_fetch_options {
+    nats_fetch_options { batch, max_bytes, timeout_ms, heartbeat_ms, no_wait: false }
+}
+
+/// A fetch limited by bytes stops short of its batch; heartbeats keep a long wait alive;
+/// bad combinations are refused.
+#[test]
+fn fetch_by_bytes_and_with_heartbeats() {
+    let (_srv, _c, j) = js_setup();
+    create_stream(&j, "F", &["f.>"], 0);
+    let name = cs("f");
+    let mut cfg = config();
+    cfg.durable_name = name.as_ptr();
+    create(&j, "F", &cfg);
+    for _ in 0..10 {
+        publish(&j, "f.x", &[b'x'; 100], None).unwrap();
+    }
+    let p = pull(&j, "F", "f");
+    let got = fetch_ex(&p, &fopts(10, 350, 1000, 0)).unwrap();
+    assert!((1..=3).contains(&got.len()), "{} messages within 350 bytes", got.len());
+    for m in &got {
+        ok(unsafe { nats_msg_ack(m.raw()) });
+    }
+    let rest = fetch_ex(&p, &nats_fetch_options { no_wait: true, ..fopts(20, 0, 0, 0) }).unwrap();
+    assert_eq!(got.len() + rest.len(), 10);
+    for m in &rest {
+        ok(unsafe { nats_msg_ack_sync(m.raw(), 0) });
+    }
+    // Nothing left: with heartbeats every 100 ms, the fetch still waits out its second.
+    let t = Instant::now();
+    check(fetch_ex(&p, &fopts(5, 0, 1000, 100)).err().unwrap(), NATS_ERR_TIMEOUT);
+    assert!(t.elapsed() >= Duration::from_millis(900), "{:?}", t.elapsed());
+    check(fetch_ex(&p, &nats_fetch_options { no_wait: true, ..fopts(5, 0, 0, 0) }).err().unwrap(), NATS_ERR_NOT_FOUND);
+    check(fetch_ex(&p, &fopts(5, 0, 1000, 600)).err().unwrap(), NATS_ERR_INVALID_ARGUMENT);
+    check(
+        fetch_ex(&p, &nats_fetch_options { no_wait: true, ..fopts(5, 0, 0, 100) }).err().unwrap(),
+        NATS_ERR_INVALID_ARGUMENT,
+    );
+    check(fetch_ex(&p, &fopts(0, 0, 1000, 0)).err().unwrap(), NATS_ERR_INVALID_ARGUMENT);
+    let (mut list, mut n) = (null_mut(), 0usize);
+    check(unsafe { nats_pull_consumer_fetch_ex(p.raw(), null(), &mut list, &mut n) }, NATS_ERR_NULL_ARGUMENT);
+}
+
+struct Acks {
+    seen: Mutex<Vec<(u64, u64)>>,
+    nak_first: bool,
+}
+
+/// Records (stream sequence, delivery count); naks first deliveries when asked.
+unsafe extern "C" fn on_delivery(ud: *mut c_void, _s: *mut nats_subscription, m: *const nats_msg) {
+    let a = &*(ud as *const Acks);
+    let md = meta(m);
+    if a.nak_first && md.num_delivered == 1 {
+        ok(nats_msg_nak(m));
+    }
+    a.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((md.stream_seq, md.num_delivered));
+}
+
+fn sub_subject(j: &Js, subject: &str, o: Option<&nats_js_subscribe_options>, acks: &Acks) -> *mut nats_subscription {
+    let mut s = null_mut();
+    ok(unsafe {
+        nats_jetstream_subscribe_subject(
+            j.raw(),
+            cs(subject).as_ptr(),
+            o.map_or(null(), |o| o as *const _),
+            Some(on_delivery),
+            acks as *const Acks as *mut c_void,
+            None,
+            &mut s,
+        )
+    });
+    s
+}
+
+fn sub_options() -> nats_js_subscribe_options {
+    nats_js_subscribe_options { stream: null(), durable: null(), queue: null(), manual_ack: false, config: null() }
+}
+
+/// Subscribing by subject finds the stream and makes the consumer (ephemeral, durable,
+/// queue); messages are acknowledged when the callback returns, unless it acknowledged
+/// itself (a nak then stands) or manual acks were asked; the subscription reports its
+/// consumer's info.
+#[test]
+fn subscribe_by_subject_with_auto_ack() {
+    let (_srv, c, j) = js_setup();
+    create_stream(&j, "ORD", &["ord.>"], 0);
+    let auto = Acks { seen: Mutex::new(Vec::new()), nak_first: false };
+    let s = sub_subject(&j, "ord.eu", None, &auto);
+    publish_n(&j, "ord.eu", 5);
+    publish_n(&j, "ord.us", 5);
+    assert!(wait_until(Duration::from_secs(10), || auto.seen.lock().unwrap().len() == 5));
+    let mut info = null_mut();
+    ok(unsafe { nats_subscription_consumer_info(s, &mut info) });
+    let consumer = text(unsafe { nats_consumer_info_name(info) });
+    assert_eq!(text(unsafe { nats_consumer_info_stream(info) }), "ORD");
+    unsafe { nats_consumer_info_free(info) };
+    // Every message acknowledged without the callback doing it.
+    assert!(
+        wait_until(Duration::from_secs(10), || cinfo(&j, "ORD", &consumer).1 == 0),
+        "{:?}",
+        cinfo(&j, "ORD", &consumer)
+    );
+    assert_eq!(cinfo(&j, "ORD", &consumer).2, 5, "ack floor at the last ord.eu");
+    unsafe { nats_subscription_free(s) };
+
+    // A callback's own nak stands: each message comes back once, then is auto-acked.
+    let naks = Acks { seen: Mutex::new(Vec::new()), nak_first: true };
+    let dur = cs("naker");
+    let o = nats_js_subscribe_options { durable: dur.as_ptr(), ..sub_options() };
+    let s = sub_subject(&j, "ord.us", Some(&o), &naks);
+    assert!(wait_until(Duration::from_secs(10), || naks.seen.lock().unwrap().len() == 10));
+    let mut seen = naks.seen.lock().unwrap().clone();
+    seen.sort();
+    let want: Vec<(u64, u64)> = [6, 7, 8, 9, 10].iter().flat_map(|&s| [(s, 1), (s, 2)]).collect();
+    assert_eq!(seen, want);
+    assert!(wait_until(Duration::from_secs(10), || cinfo(&j, "ORD", "naker").1 == 0));
+    unsafe { nats_subscription_free(s) };
+
+    // Manual acks: nothing acknowledged.
+    let manual = Acks { seen: Mutex::new(Vec::new()), nak_first: false };
+    let dur = cs("manual");
+    let o = nats_js_subscribe_options { durable: dur.as_ptr(), manual_ack: true, ..sub_options() };
+    let s = sub_subject(&j, "ord.eu", Some(&o), &manual);
+    assert!(wait_until(Duration::from_secs(10), || manual.seen.lock().unwrap().len() == 5));
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(cinfo(&j, "ORD", "manual").1, 5);
+    unsafe { nats_subscription_free(s) };
+
+    // A queue: two members, each message once.
+    let (q1, q2) = (
+        Acks { seen: Mutex::new(Vec::new()), nak_first: false },
+        Acks { seen: Mutex::new(Vec::new()), nak_first: false },
+    );
+    let (queue, stream) = (cs("relays"), cs("ORD"));
+    let o = nats_js_subscribe_options { queue: queue.as_ptr(), stream: stream.as_ptr(), ..sub_options() };
+    let (s1, s2) = (sub_subject(&j, "ord.>", Some(&o), &q1), sub_subject(&j, "ord.>", Some(&o), &q2));
+    c.flush();
+    assert!(wait_until(Duration::from_secs(10), || q1.seen.lock().unwrap().len() + q2.seen.lock().unwrap().len() >= 10));
+    std::thread::sleep(Duration::from_millis(300));
+    let mut all: Vec<u64> = q1.seen.lock().unwrap().iter().chain(q2.seen.lock().unwrap().iter()).map(|x| x.0).collect();
+    all.sort();
+    assert_eq!(all, (1..=10).collect::<Vec<u64>>());
+    unsafe { nats_subscription_free(s1) };
+    unsafe { nats_subscription_free(s2) };
+
+    // Synchronous, without a callback.
+    let mut s = null_mut();
+    ok(unsafe {
+        nats_jetstream_subscribe_subject(j.raw(), cs("ord.us").as_ptr(), null(), None, null_mut(), None, &mut s)
+    });
+    let mut m = null_mut();
+    ok(unsafe { nats_subscription_next_msg(s, 5000, &mut m) });
+    assert_eq!(meta(m).stream_seq, 6);
+    unsafe { nats_msg_free(m) };
+    unsafe { nats_subscription_free(s) };
+
+    // No stream stores the subject; core and ordered subscriptions have no consumer info.
+    let mut none = null_mut();
+    check(
+        unsafe {
+            nats_jetstream_subscribe_subject(j.raw(), cs("nowhere").as_ptr(), null(), None, null_mut(), None, &mut none)
+        },
+        NATS_ERR_NOT_FOUND,
+    );
+    assert!(none.is_null());
+    let core = common::collector::Sub::new(&c, "ord.core", "");
+    let mut info = null_mut();
+    check(unsafe { nats_subscription_consumer_info(core.raw(), &mut info) }, NATS_ERR_INVALID_ARGUMENT);
+    assert!(info.is_null());
+}
+
+/// A pull subscription by subject makes (or reuses) a durable pull consumer filtered on it.
+#[test]
+fn pull_subscribe_by_subject() {
+    let (_srv, _c, j) = js_setup();
+    create_stream(&j, "PS", &["ps.>"], 0);
+    publish_n(&j, "ps.a", 3);
+    publish_n(&j, "ps.b", 3);
+    let dur = cs("pd");
+    let o = nats_js_subscribe_options { durable: dur.as_ptr(), ..sub_options() };
+    let mut p = null_mut();
+    ok(unsafe { nats_jetstream_pull_subscribe(j.raw(), cs("ps.b").as_ptr(), &o, &mut p) });
+    let p = Pull::from_raw(p);
+    let got = fetch(&p, 10, 1000).unwrap();
+    assert_eq!(got.iter().map(|m| meta(m.raw()).stream_seq).collect::<Vec<_>>(), [4, 5, 6]);
+    assert_eq!(text(CInfo::get(&j, "PS", "pd").config().filter_subject), "ps.b");
+    let q = cs("q");
+    let bad = nats_js_subscribe_options { queue: q.as_ptr(), ..sub_options() };
+    let mut p2 = null_mut();
+    check(
+        unsafe { nats_jetstream_pull_subscribe(j.raw(), cs("ps.a").as_ptr(), &bad, &mut p2) },
+        NATS_ERR_INVALID_ARGUMENT,
+    );
+    check(unsafe { nats_jetstream_pull_subscribe(j.raw(), cs("zz").as_ptr(), null(), &mut p2) }, NATS_ERR_NOT_FOUND);
+    assert!(p2.is_null());
+}

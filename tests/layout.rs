@@ -72,6 +72,7 @@ fn home_of(function: &str) -> &'static str {
         ("account_info_", "account"),
         ("jetstream_consumer_", "consumer"),
         ("jetstream_pull_consumer", "consumer"),
+        ("jetstream_pull_subscribe", "consumer"),
         ("jetstream_subscribe", "consumer"),
         ("jetstream_kv_", "kv"),
         ("connect", "connection"),

@@ -156,3 +156,25 @@ pub(crate) fn array_arg<'a, T>(p: *const T, count: usize, name: &str) -> Result<
     // SAFETY: non-NULL, and C's contract promises `count` values for 'a.
     Ok(unsafe { std::slice::from_raw_parts(p, count) })
 }
+
+/// An array of C strings C passes with its length (NULL is fine when `count` is 0).
+///
+/// Relies on C's contract (see `capi`): as [`array_arg`] and [`str_arg`].
+pub(crate) fn strings_arg(p: *const *const c_char, count: usize, name: &str) -> Result<Vec<String>> {
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    array_arg(p, count, name)?.iter().map(|&s| str_arg(s, name).map(str::to_string)).collect()
+}
+
+/// Metadata C passes as `count` keys and as many values.
+pub(crate) fn metadata_arg(
+    keys: *const *const c_char,
+    values: *const *const c_char,
+    count: usize,
+    name: &str,
+) -> Result<std::collections::HashMap<String, String>> {
+    let keys = strings_arg(keys, count, &format!("{name}_keys"))?;
+    let values = strings_arg(values, count, &format!("{name}_values"))?;
+    Ok(keys.into_iter().zip(values).collect())
+}

@@ -9,114 +9,25 @@ use crate::capi::handle::*;
 use crate::capi::jetstream::nats_jetstream;
 use crate::capi::msg::{nats_msg, CMsg};
 use crate::capi::status::*;
+use crate::capi::stream_config::time_from_ns;
 use crate::capi::strings::c_string;
 use crate::capi::subscription::{nats_msg_callback, nats_subscription, sub_out, CMessageHandler};
+use crate::capi::view::{millis, nanos_since_epoch, CArena};
+use crate::client::delivery::MessageHandler;
 use crate::client::error::*;
-use crate::client::jetstream::consumer::{check_consumer_name, FetchWait, OrderedOptions, PullConsumer};
+use crate::client::jetstream::consumer::{
+    check_consumer_name, FetchRequest, FetchWait, OrderedOptions, PullConsumer, SubjectSubscribe,
+};
 use crate::client::jetstream::context::JetStream;
 use crate::client::jetstream::stream::check_name;
-use async_nats::jetstream::consumer::{self, AckPolicy, DeliverPolicy, ReplayPolicy};
+use crate::client::message::{AckStep, Message};
+use crate::client::subscription::Subscription;
+use async_nats::jetstream::consumer;
 use std::ffi::{c_char, c_void, CString};
+use std::sync::Arc;
 use std::time::Duration;
 
-/// Where a new consumer starts in its stream.
-#[repr(i32)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum nats_deliver_policy {
-    /// From the first message (default).
-    NATS_DELIVER_ALL = 0,
-    /// From the last message.
-    NATS_DELIVER_LAST = 1,
-    /// Only messages stored after the consumer was created.
-    NATS_DELIVER_NEW = 2,
-    /// From stream sequence `opt_start_seq`.
-    NATS_DELIVER_BY_START_SEQUENCE = 3,
-    /// From the first message stored at or after `opt_start_time_ms`.
-    NATS_DELIVER_BY_START_TIME = 4,
-    /// The last message of each subject, then new ones.
-    NATS_DELIVER_LAST_PER_SUBJECT = 5,
-}
-
-/// How messages must be acknowledged.
-#[repr(i32)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum nats_ack_policy {
-    /// Each message individually (default; the only one pull consumers accept).
-    NATS_ACK_EXPLICIT = 0,
-    /// No acknowledgements: a message counts as processed once delivered.
-    NATS_ACK_NONE = 1,
-    /// Acknowledging a message acknowledges every earlier one too.
-    NATS_ACK_ALL = 2,
-}
-
-/// How fast stored messages are delivered.
-#[repr(i32)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum nats_replay_policy {
-    /// As fast as possible (default).
-    NATS_REPLAY_INSTANT = 0,
-    /// At the pace they were originally stored.
-    NATS_REPLAY_ORIGINAL = 1,
-}
-
-/// A consumer configuration. Always start from `nats_consumer_config_init(&cfg)`, then set
-/// fields; strings are borrowed for the duration of the call that takes the config.
-#[repr(C)]
-#[derive(Clone, Copy, Debug)]
-pub struct nats_consumer_config {
-    /// Name of a durable consumer (kept by the server until deleted); NULL for an ephemeral one
-    /// (removed after `inactive_threshold_ms` without use).
-    pub durable_name: *const c_char,
-    /// Name of an ephemeral consumer (NULL: the server picks one). Ignored with a durable name.
-    pub name: *const c_char,
-    /// A description stored with the consumer; NULL for none.
-    pub description: *const c_char,
-    /// Push consumers: the subject the server delivers to (see `nats_jetstream_subscribe`).
-    /// NULL: a pull consumer (see `nats_jetstream_pull_consumer`).
-    pub deliver_subject: *const c_char,
-    /// Push consumers: the queue group whose members share the deliveries; NULL for none.
-    pub deliver_group: *const c_char,
-    /// A `nats_deliver_policy` value; any other gives `NATS_ERR_INVALID_ARGUMENT`.
-    pub deliver_policy: i32,
-    /// With `NATS_DELIVER_BY_START_SEQUENCE`.
-    pub opt_start_seq: u64,
-    /// With `NATS_DELIVER_BY_START_TIME`: milliseconds since the Unix epoch.
-    pub opt_start_time_ms: i64,
-    /// A `nats_ack_policy` value; any other gives `NATS_ERR_INVALID_ARGUMENT`.
-    pub ack_policy: i32,
-    /// How long the server waits for an acknowledgement before redelivering, ms; 0 = the
-    /// server's default (30 s).
-    pub ack_wait_ms: u64,
-    /// How many times a message is delivered at most; -1 = no limit (default).
-    pub max_deliver: i64,
-    /// Only messages whose subject matches (wildcards allowed); NULL = all of the stream's.
-    pub filter_subject: *const c_char,
-    /// A `nats_replay_policy` value; any other gives `NATS_ERR_INVALID_ARGUMENT`.
-    pub replay_policy: i32,
-    /// Most messages delivered and not yet acknowledged at once; 0 = the server's default
-    /// (1000), -1 = no limit.
-    pub max_ack_pending: i64,
-    /// Pull consumers: most pull requests waiting at once; 0 = the server's default (512).
-    pub max_waiting: i64,
-    /// Deliver only headers (with `Nats-Msg-Size`), not payloads.
-    pub headers_only: bool,
-    /// Push consumers: flow control (answered by this library).
-    pub flow_control: bool,
-    /// Push consumers: idle heartbeat interval, ms (heartbeats are not delivered); 0 = none.
-    pub idle_heartbeat_ms: u64,
-    /// Ephemeral consumers: removed after this long without activity, ms; 0 = the server's
-    /// default (5 s).
-    pub inactive_threshold_ms: u64,
-    /// Replicas; 0 = as the stream.
-    pub replicas: u32,
-    /// Keep the consumer's state in memory even if the stream is on disk.
-    pub memory_storage: bool,
-    /// Redelivery delays for successive attempts, ms (`backoff_count` entries; the last one
-    /// repeats); replaces ack_wait between redeliveries. NULL/0: none.
-    pub backoff_ms: *const u64,
-    /// Number of entries of `backoff_ms`.
-    pub backoff_count: usize,
-}
+pub use crate::capi::consumer_config::*;
 
 /// Fills `*cfg` with the defaults: ephemeral pull consumer, deliver all, explicit acks,
 /// server-default ack wait, unlimited deliveries, no filter, instant replay.
@@ -130,108 +41,6 @@ pub unsafe extern "C" fn nats_consumer_config_init(cfg: *mut nats_consumer_confi
     })
 }
 
-/// The defaults `nats_consumer_config_init` writes.
-fn default_config() -> nats_consumer_config {
-    nats_consumer_config {
-        durable_name: std::ptr::null(),
-        name: std::ptr::null(),
-        description: std::ptr::null(),
-        deliver_subject: std::ptr::null(),
-        deliver_group: std::ptr::null(),
-        deliver_policy: nats_deliver_policy::NATS_DELIVER_ALL as i32,
-        opt_start_seq: 0,
-        opt_start_time_ms: 0,
-        ack_policy: nats_ack_policy::NATS_ACK_EXPLICIT as i32,
-        ack_wait_ms: 0,
-        max_deliver: -1,
-        filter_subject: std::ptr::null(),
-        replay_policy: nats_replay_policy::NATS_REPLAY_INSTANT as i32,
-        max_ack_pending: 0,
-        max_waiting: 0,
-        headers_only: false,
-        flow_control: false,
-        idle_heartbeat_ms: 0,
-        inactive_threshold_ms: 0,
-        replicas: 0,
-        memory_storage: false,
-        backoff_ms: std::ptr::null(),
-        backoff_count: 0,
-    }
-}
-
-c_enum_reader!(nats_deliver_policy {
-    NATS_DELIVER_ALL,
-    NATS_DELIVER_LAST,
-    NATS_DELIVER_NEW,
-    NATS_DELIVER_BY_START_SEQUENCE,
-    NATS_DELIVER_BY_START_TIME,
-    NATS_DELIVER_LAST_PER_SUBJECT,
-});
-c_enum_reader!(nats_ack_policy { NATS_ACK_EXPLICIT, NATS_ACK_NONE, NATS_ACK_ALL });
-c_enum_reader!(nats_replay_policy { NATS_REPLAY_INSTANT, NATS_REPLAY_ORIGINAL });
-
-fn replay_policy(value: i32) -> Result<ReplayPolicy> {
-    Ok(match nats_replay_policy::from_c(value, "cfg.replay_policy")? {
-        nats_replay_policy::NATS_REPLAY_INSTANT => ReplayPolicy::Instant,
-        nats_replay_policy::NATS_REPLAY_ORIGINAL => ReplayPolicy::Original,
-    })
-}
-
-fn deliver_policy(value: i32, seq: u64, time_ms: i64) -> Result<DeliverPolicy> {
-    Ok(match nats_deliver_policy::from_c(value, "cfg.deliver_policy")? {
-        nats_deliver_policy::NATS_DELIVER_ALL => DeliverPolicy::All,
-        nats_deliver_policy::NATS_DELIVER_LAST => DeliverPolicy::Last,
-        nats_deliver_policy::NATS_DELIVER_NEW => DeliverPolicy::New,
-        nats_deliver_policy::NATS_DELIVER_BY_START_SEQUENCE => DeliverPolicy::ByStartSequence { start_sequence: seq },
-        nats_deliver_policy::NATS_DELIVER_BY_START_TIME => {
-            let t = async_nats::datetime::from_nanos(i128::from(time_ms) * 1_000_000)
-                .map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("opt_start_time_ms: {e}")))?;
-            DeliverPolicy::ByStartTime { start_time: t }
-        }
-        nats_deliver_policy::NATS_DELIVER_LAST_PER_SUBJECT => DeliverPolicy::LastPerSubject,
-    })
-}
-
-/// Reads a consumer configuration C passes (the client checks names and subjects).
-fn to_config(c: &nats_consumer_config) -> Result<consumer::Config> {
-    let durable = opt_str_arg(c.durable_name, "cfg.durable_name")?;
-    let name = opt_str_arg(c.name, "cfg.name")?;
-    let deliver_subject = opt_str_arg(c.deliver_subject, "cfg.deliver_subject")?;
-    let deliver_group = opt_str_arg(c.deliver_group, "cfg.deliver_group")?;
-    let filter = opt_str_arg(c.filter_subject, "cfg.filter_subject")?;
-    let backoff = match c.backoff_count {
-        0 => Vec::new(),
-        n => array_arg(c.backoff_ms, n, "cfg.backoff_ms")?.iter().map(|&ms| Duration::from_millis(ms)).collect(),
-    };
-    Ok(consumer::Config {
-        durable_name: durable.map(str::to_string),
-        name: name.or(durable).map(str::to_string),
-        description: opt_str_arg(c.description, "cfg.description")?.map(str::to_string),
-        deliver_subject: deliver_subject.map(str::to_string),
-        deliver_group: deliver_group.map(str::to_string),
-        deliver_policy: deliver_policy(c.deliver_policy, c.opt_start_seq, c.opt_start_time_ms)?,
-        ack_policy: match nats_ack_policy::from_c(c.ack_policy, "cfg.ack_policy")? {
-            nats_ack_policy::NATS_ACK_EXPLICIT => AckPolicy::Explicit,
-            nats_ack_policy::NATS_ACK_NONE => AckPolicy::None,
-            nats_ack_policy::NATS_ACK_ALL => AckPolicy::All,
-        },
-        ack_wait: Duration::from_millis(c.ack_wait_ms),
-        max_deliver: if c.max_deliver <= 0 { -1 } else { c.max_deliver },
-        filter_subject: filter.unwrap_or_default().to_string(),
-        replay_policy: replay_policy(c.replay_policy)?,
-        max_ack_pending: c.max_ack_pending,
-        max_waiting: c.max_waiting,
-        headers_only: c.headers_only,
-        flow_control: c.flow_control,
-        idle_heartbeat: Duration::from_millis(c.idle_heartbeat_ms),
-        inactive_threshold: Duration::from_millis(c.inactive_threshold_ms),
-        num_replicas: c.replicas as usize,
-        memory_storage: c.memory_storage,
-        backoff,
-        ..Default::default()
-    })
-}
-
 /// A snapshot of a consumer's configuration and state; → `nats_consumer_info_free`.
 ///
 /// Functions: `nats_jetstream_consumer_create`, `nats_jetstream_consumer_update`,
@@ -240,8 +49,10 @@ fn to_config(c: &nats_consumer_config) -> Result<consumer::Config> {
 /// `nats_consumer_info_num_ack_pending`, `nats_consumer_info_num_redelivered`,
 /// `nats_consumer_info_num_waiting`, `nats_consumer_info_delivered_stream_seq`,
 /// `nats_consumer_info_delivered_consumer_seq`, `nats_consumer_info_ack_floor_stream_seq`,
-/// `nats_consumer_info_ack_floor_consumer_seq`, `nats_consumer_info_free`,
-/// `nats_pull_consumer_info`.
+/// `nats_consumer_info_ack_floor_consumer_seq`, `nats_consumer_info_config`,
+/// `nats_consumer_info_paused`, `nats_consumer_info_pause_remaining_ms`,
+/// `nats_consumer_info_created_ns`, `nats_jetstream_consumer_infos`, `nats_consumer_infos_free`,
+/// `nats_subscription_consumer_info`, `nats_consumer_info_free`, `nats_pull_consumer_info`.
 pub struct nats_consumer_info {
     _private: [u8; 0],
 }
@@ -265,11 +76,28 @@ pub(crate) struct CConsumerInfo {
     delivered_consumer_seq: u64,
     ack_floor_stream_seq: u64,
     ack_floor_consumer_seq: u64,
+    config: nats_consumer_config,
+    paused: bool,
+    pause_remaining_ms: u64,
+    created_ns: i64,
+    /// Owns what `config` points to.
+    _arena: CArena,
 }
+
+// SAFETY: the raw pointers in `config` point into the arena of the same immutable snapshot.
+unsafe impl Send for CConsumerInfo {}
+unsafe impl Sync for CConsumerInfo {}
 
 impl From<&consumer::Info> for CConsumerInfo {
     fn from(i: &consumer::Info) -> Self {
+        let mut arena = CArena::default();
+        let config = config_view(&mut arena, &i.config);
         CConsumerInfo {
+            config,
+            paused: i.paused,
+            pause_remaining_ms: i.pause_remaining.map_or(0, millis),
+            created_ns: nanos_since_epoch(i.created),
+            _arena: arena,
             name: c_string(&i.name),
             stream: c_string(&i.stream_name),
             push: i.config.deliver_subject.is_some(),
@@ -460,6 +288,112 @@ pub unsafe extern "C" fn nats_consumer_info_ack_floor_consumer_seq(info: *const 
     read(info, |i| i.ack_floor_consumer_seq)
 }
 
+/// Writes the consumer's whole configuration, as the server holds it, to `*cfg`: every field
+/// of `nats_consumer_config`, its strings and arrays borrowed from `info` (valid until
+/// `nats_consumer_info_free`). Errors: `NATS_ERR_NULL_ARGUMENT`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_consumer_info_config(
+    info: *const nats_consumer_info,
+    cfg: *mut nats_consumer_config,
+) -> nats_status {
+    guard(|| {
+        let i = borrow(info, "info")?;
+        out_arg(cfg, "cfg")?;
+        write_out(cfg, i.config);
+        Ok(())
+    })
+}
+
+/// True while the consumer is paused (`nats_jetstream_consumer_pause`); false for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn nats_consumer_info_paused(info: *const nats_consumer_info) -> bool {
+    read(info, |i| i.paused)
+}
+
+/// How long the consumer stays paused, ms; 0 when it is not paused, or for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn nats_consumer_info_pause_remaining_ms(info: *const nats_consumer_info) -> u64 {
+    read(info, |i| i.pause_remaining_ms)
+}
+
+/// When the consumer was created, ns since the Unix epoch; 0 for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn nats_consumer_info_created_ns(info: *const nats_consumer_info) -> i64 {
+    read(info, |i| i.created_ns)
+}
+
+/// Writes the info of every consumer of `stream` to `*infos` (an array of `*count`
+/// snapshots, → `nats_consumer_infos_free(infos, count)`; NULL and 0 when there are none).
+/// Errors: as `nats_jetstream_consumer_names`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_jetstream_consumer_infos(
+    js: *mut nats_jetstream,
+    stream: *const c_char,
+    infos: *mut *mut *mut nats_consumer_info,
+    count: *mut usize,
+) -> nats_status {
+    guard(|| {
+        let j = borrow(js, "js")?;
+        let s = str_arg(stream, "stream")?;
+        check_name(s)?;
+        out_arg(infos, "infos")?;
+        out_arg(count, "count")?;
+        let list: Vec<CConsumerInfo> = j.consumer_infos(s)?.iter().map(CConsumerInfo::from).collect();
+        let (p, n) = box_array::<nats_consumer_info>(list);
+        write_out(infos, p);
+        write_out(count, n);
+        Ok(())
+    })
+}
+
+/// Frees an array from `nats_jetstream_consumer_infos` and the snapshots in it. NULL is a
+/// no-op; `count` must be the count returned with it.
+#[no_mangle]
+pub unsafe extern "C" fn nats_consumer_infos_free(infos: *mut *mut nats_consumer_info, count: usize) {
+    guard_void(|| free_box_array(infos, count))
+}
+
+/// Pauses consumer `name` of `stream` until `until_ns` (ns since the Unix epoch): it delivers
+/// nothing (pulls wait, push deliveries stop) until then or until
+/// `nats_jetstream_consumer_resume` (server 2.11+). Writes whether it is paused now to
+/// `*paused` unless NULL (false when `until_ns` has passed already). Errors: as
+/// `nats_jetstream_consumer_info`; `NATS_ERR_INVALID_ARGUMENT` (`until_ns` not a valid time).
+#[no_mangle]
+pub unsafe extern "C" fn nats_jetstream_consumer_pause(
+    js: *mut nats_jetstream,
+    stream: *const c_char,
+    name: *const c_char,
+    until_ns: i64,
+    paused: *mut bool,
+) -> nats_status {
+    guard(|| {
+        let j = borrow(js, "js")?;
+        let (s, n) = names(stream, name)?;
+        let until = time_from_ns(until_ns, "until_ns")?.ok_or_else(|| {
+            Error::new(ErrorKind::InvalidArgument, "`until_ns` is 0: use nats_jetstream_consumer_resume")
+        })?;
+        let now = j.pause_consumer(s, n, Some(until))?;
+        if !paused.is_null() {
+            write_out(paused, now);
+        }
+        Ok(())
+    })
+}
+
+/// Resumes a paused consumer at once. Errors: as `nats_jetstream_consumer_info`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_jetstream_consumer_resume(
+    js: *mut nats_jetstream,
+    stream: *const c_char,
+    name: *const c_char,
+) -> nats_status {
+    guard(|| {
+        let j = borrow(js, "js")?;
+        let (s, n) = names(stream, name)?;
+        j.pause_consumer(s, n, None).map(drop)
+    })
+}
+
 /// Frees a consumer info. NULL is a no-op.
 #[no_mangle]
 pub unsafe extern "C" fn nats_consumer_info_free(info: *mut nats_consumer_info) {
@@ -473,7 +407,8 @@ pub unsafe extern "C" fn nats_consumer_info_free(info: *mut nats_consumer_info) 
 ///
 /// Functions: `nats_jetstream_pull_consumer`, `nats_pull_consumer_fetch`,
 /// `nats_pull_consumer_fetch_no_wait`, `nats_pull_consumer_next`, `nats_pull_consumer_consume`,
-/// `nats_pull_consumer_info`, `nats_pull_consumer_free`.
+/// `nats_pull_consumer_fetch_ex`, `nats_jetstream_pull_subscribe`, `nats_pull_consumer_info`,
+/// `nats_pull_consumer_free`.
 pub struct nats_pull_consumer {
     _private: [u8; 0],
 }
@@ -519,7 +454,9 @@ pub unsafe extern "C" fn nats_pull_consumer_fetch(
     msgs: *mut *mut *mut nats_msg,
     count: *mut usize,
 ) -> nats_status {
-    guard(|| fetch_common(pc, batch, FetchWait::UpTo(Duration::from_millis(timeout_ms)), msgs, count))
+    guard(|| {
+        fetch_common(pc, FetchRequest::new(batch, FetchWait::UpTo(Duration::from_millis(timeout_ms))), msgs, count)
+    })
 }
 
 /// As `nats_pull_consumer_fetch`, without waiting: only the messages available now (at most
@@ -532,21 +469,65 @@ pub unsafe extern "C" fn nats_pull_consumer_fetch_no_wait(
     msgs: *mut *mut *mut nats_msg,
     count: *mut usize,
 ) -> nats_status {
-    guard(|| fetch_common(pc, batch, FetchWait::NoWait, msgs, count))
+    guard(|| fetch_common(pc, FetchRequest::new(batch, FetchWait::NoWait), msgs, count))
 }
 
-/// Fetches as `wait` says into an array of messages for C.
+/// What `nats_pull_consumer_fetch_ex` asks for. Zero-initialize it (`= {0}`), then set `batch`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct nats_fetch_options {
+    /// Most messages (at least 1).
+    pub batch: usize,
+    /// Most bytes in all (payloads, subjects and headers as the server counts them); 0: no
+    /// limit. A first message larger than this ends the fetch with nothing.
+    pub max_bytes: usize,
+    /// How long the pull waits, ms (at least 10); ignored with `no_wait`.
+    pub timeout_ms: u64,
+    /// Ask the server for a heartbeat this often while the pull waits (at most half of
+    /// `timeout_ms`); a missed one ends the fetch early with what arrived, or with
+    /// `NATS_ERR_JETSTREAM` if nothing did. 0: none.
+    pub heartbeat_ms: u64,
+    /// Only the messages available now.
+    pub no_wait: bool,
+}
+
+/// Pulls messages as `opts` says: up to `batch` messages and `max_bytes` bytes, waiting at
+/// most `timeout_ms` (or not at all with `no_wait`), with idle heartbeats so a lost server is
+/// noticed before the timeout. Writes the array as `nats_pull_consumer_fetch` does.
+/// Errors: as `nats_pull_consumer_fetch` (`NATS_ERR_NOT_FOUND` with `no_wait` and nothing
+/// available); `NATS_ERR_INVALID_ARGUMENT` also for a heartbeat longer than half the timeout
+/// or one with `no_wait`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_pull_consumer_fetch_ex(
+    pc: *mut nats_pull_consumer,
+    opts: *const nats_fetch_options,
+    msgs: *mut *mut *mut nats_msg,
+    count: *mut usize,
+) -> nats_status {
+    guard(|| {
+        let o = struct_arg(opts, "opts")?;
+        let wait = if o.no_wait { FetchWait::NoWait } else { FetchWait::UpTo(Duration::from_millis(o.timeout_ms)) };
+        let req = FetchRequest {
+            batch: o.batch,
+            max_bytes: o.max_bytes,
+            wait,
+            heartbeat: Duration::from_millis(o.heartbeat_ms),
+        };
+        fetch_common(pc, req, msgs, count)
+    })
+}
+
+/// Fetches as `req` says into an array of messages for C.
 fn fetch_common(
     pc: *mut nats_pull_consumer,
-    batch: usize,
-    wait: FetchWait,
+    req: FetchRequest,
     msgs: *mut *mut *mut nats_msg,
     count: *mut usize,
 ) -> Result<()> {
     let p = borrow(pc, "pc")?;
     out_arg(msgs, "msgs")?;
     out_arg(count, "count")?;
-    let list: Vec<CMsg> = p.fetch(batch, wait)?.into_iter().map(CMsg::from).collect();
+    let list: Vec<CMsg> = p.fetch(req)?.into_iter().map(CMsg::from).collect();
     let (ptr, n) = box_array(list);
     write_out(msgs, ptr);
     write_out(count, n);
@@ -638,6 +619,125 @@ pub unsafe extern "C" fn nats_jetstream_subscribe(
     })
 }
 
+/// How `nats_jetstream_subscribe_subject` and `nats_jetstream_pull_subscribe` make their
+/// consumer. Zero-initialize it (`= {0}`) or pass NULL for the defaults.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct nats_js_subscribe_options {
+    /// The stream; NULL: the one that stores the subject (one more request).
+    pub stream: *const c_char,
+    /// A durable consumer's name (kept by the server, shared by whoever binds to it); NULL:
+    /// an ephemeral consumer (named by the server; removed once unused for its inactive
+    /// threshold, 5 s by default). With `queue` and no durable, the queue's name.
+    pub durable: *const c_char,
+    /// Push only: the queue group whose members share the deliveries.
+    pub queue: *const c_char,
+    /// Push with a callback: false (default) acknowledges each message when its callback
+    /// returns, unless the callback acknowledged, nak'd or terminated it itself; true leaves
+    /// every acknowledgement to the callback.
+    pub manual_ack: bool,
+    /// The rest of the consumer's configuration; NULL: `nats_consumer_config_init`'s. Its
+    /// filter is the subject unless it sets `filter_subject(s)`; its durable name and deliver
+    /// group come from the fields above.
+    pub config: *const nats_consumer_config,
+}
+
+/// Reads the options, the consumer configuration they point to included.
+fn subject_options(o: Option<&nats_js_subscribe_options>) -> Result<(SubjectSubscribe<'_>, bool)> {
+    let Some(o) = o else {
+        return Ok((SubjectSubscribe { config: to_config(&default_config())?, ..Default::default() }, false));
+    };
+    let config = match struct_opt(o.config) {
+        Some(c) => to_config(c)?,
+        None => to_config(&default_config())?,
+    };
+    let so = SubjectSubscribe {
+        stream: opt_str_arg(o.stream, "opts.stream")?,
+        durable: opt_str_arg(o.durable, "opts.durable")?,
+        queue: opt_str_arg(o.queue, "opts.queue")?,
+        config,
+    };
+    Ok((so, o.manual_ack))
+}
+
+/// A callback that acknowledges each JetStream message once it returns, unless the callback
+/// did (ack, nak or term) — nats.c's default for `js_Subscribe`.
+struct AutoAckHandler(CMessageHandler);
+
+impl MessageHandler for AutoAckHandler {
+    fn accepted(&mut self) {
+        self.0.accepted();
+    }
+
+    fn on_message(&mut self, sub: &Arc<Subscription>, msg: Message) {
+        let msg = CMsg::from(msg);
+        self.0.call(sub, &msg);
+        if !msg.msg.is_acknowledged() {
+            // A failure (closed connection, a consumer without acks) shows as a redelivery
+            // or through the connection's callbacks; there is no caller to tell.
+            let _ = msg.msg.acknowledge(b"+ACK", AckStep::Final, None);
+        }
+    }
+}
+
+/// Creates a push consumer on the stream that stores `subject` (or `opts->stream`) filtered
+/// on it, and subscribes to it (nats.c's `js_Subscribe` / `js_QueueSubscribe` /
+/// `js_SubscribeSync`): messages go to `cb(user_data, sub, msg)` as with
+/// `nats_jetstream_subscribe`, acknowledged when the callback returns unless
+/// `opts->manual_ack`; with `cb` NULL, to `nats_subscription_next_msg` (acknowledge each).
+/// The deliver subject is subscribed before the consumer exists: nothing is pushed unheard.
+/// `opts` may be NULL; `user_data_free` may be NULL. Errors: `NATS_ERR_NULL_ARGUMENT`,
+/// `NATS_ERR_INVALID_SUBJECT`, `NATS_ERR_NOT_FOUND` (no stream stores the subject),
+/// `NATS_ERR_INVALID_ARGUMENT` (a bad name or configuration), else as
+/// `nats_jetstream_consumer_create`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_jetstream_subscribe_subject(
+    js: *mut nats_jetstream,
+    subject: *const c_char,
+    opts: *const nats_js_subscribe_options,
+    cb: nats_msg_callback,
+    user_data: *mut c_void,
+    user_data_free: nats_user_data_free,
+    out: *mut *mut nats_subscription,
+) -> nats_status {
+    guard(|| {
+        let j = clone_arc(js, "js")?;
+        let subject = str_arg(subject, "subject")?;
+        let (o, manual_ack) = subject_options(struct_opt(opts))?;
+        out_arg(out, "out")?;
+        let handler: Option<crate::client::delivery::Callback> = match cb {
+            None => None,
+            Some(f) if manual_ack => Some(CMessageHandler::boxed(f, user_data, user_data_free)),
+            Some(f) => Some(Box::new(AutoAckHandler(CMessageHandler::new(f, user_data, user_data_free)))),
+        };
+        sub_out(out, j.subscribe_subject(subject, o, handler)?);
+        Ok(())
+    })
+}
+
+/// Creates a pull consumer on the stream that stores `subject` (or `opts->stream`) filtered
+/// on it, and binds to it (nats.c's `js_PullSubscribe`): fetch with
+/// `nats_pull_consumer_fetch*`, `_next` or `_consume`, → `nats_pull_consumer_free` (the
+/// consumer stays: a durable one until deleted, an ephemeral one until unused for its
+/// inactive threshold). `opts` may be NULL. Errors: as `nats_jetstream_subscribe_subject`;
+/// `NATS_ERR_INVALID_ARGUMENT` also for a queue group or a deliver subject.
+#[no_mangle]
+pub unsafe extern "C" fn nats_jetstream_pull_subscribe(
+    js: *mut nats_jetstream,
+    subject: *const c_char,
+    opts: *const nats_js_subscribe_options,
+    out: *mut *mut nats_pull_consumer,
+) -> nats_status {
+    guard(|| {
+        let j = clone_arc(js, "js")?;
+        let subject = str_arg(subject, "subject")?;
+        let (o, _) = subject_options(struct_opt(opts))?;
+        out_arg(out, "out")?;
+        box_out(out, j.pull_subscribe(subject, o)?);
+        Ok(())
+    })
+}
+
 /// As `nats_jetstream_subscribe`, for synchronous delivery with
 /// `nats_subscription_next_msg`.
 #[no_mangle]
@@ -668,7 +768,7 @@ fn push_common(
     cb: Option<crate::client::delivery::Callback>,
     out: *mut *mut nats_subscription,
 ) -> Result<()> {
-    let j = borrow(js, "js")?;
+    let j = clone_arc(js, "js")?;
     let (s, n) = names(stream, name)?;
     out_arg(out, "out")?;
     sub_out(out, j.subscribe_push(s, n, cb)?);

@@ -38,7 +38,9 @@ impl BoxHandle for nats_jetstream_options {}
 ///
 /// Functions: `nats_jetstream_consumer_create`, `nats_jetstream_consumer_update`,
 /// `nats_jetstream_consumer_delete`, `nats_jetstream_consumer_info`,
-/// `nats_jetstream_consumer_names`, `nats_jetstream_pull_consumer`, `nats_jetstream_subscribe`,
+/// `nats_jetstream_consumer_names`, `nats_jetstream_consumer_infos`, `nats_jetstream_consumer_pause`,
+/// `nats_jetstream_consumer_resume`, `nats_jetstream_subscribe_subject`,
+/// `nats_jetstream_pull_subscribe`, `nats_jetstream_pull_consumer`, `nats_jetstream_subscribe`,
 /// `nats_jetstream_subscribe_sync`, `nats_jetstream_subscribe_ordered`, `nats_jetstream_new`,
 /// `nats_jetstream_free`, `nats_jetstream_publish`, `nats_jetstream_publish_msg`,
 /// `nats_jetstream_publish_async`, `nats_jetstream_publish_msg_async`,

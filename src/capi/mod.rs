@@ -22,6 +22,7 @@ pub(crate) mod args;
 pub(crate) mod callback;
 pub(crate) mod connection;
 pub(crate) mod consumer;
+pub(crate) mod consumer_config;
 pub(crate) mod delivery;
 pub(crate) mod events;
 pub(crate) mod guard;

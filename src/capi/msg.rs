@@ -22,7 +22,7 @@ use std::sync::OnceLock;
 /// modifying one (`nats_msg_header_set/add/delete`) needs the caller's exclusive access and
 /// invalidates the strings earlier header accessors returned for it.
 ///
-/// Functions: `nats_request`, `nats_request_msg`, `nats_pull_consumer_fetch`,
+/// Functions: `nats_request`, `nats_request_msg`, `nats_pull_consumer_fetch`, `nats_pull_consumer_fetch_ex`,
 /// `nats_pull_consumer_fetch_no_wait`, `nats_pull_consumer_next`, `nats_msg_new`,
 /// `nats_msg_header_set`, `nats_msg_header_add`, `nats_msg_header_delete`, `nats_msg_header_get`,
 /// `nats_msg_header_values`, `nats_msg_header_keys`, `nats_msg_status`,

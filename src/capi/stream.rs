@@ -7,7 +7,7 @@ use crate::capi::handle::*;
 use crate::capi::jetstream::nats_jetstream;
 use crate::capi::msg::{nats_msg, CMsg};
 use crate::capi::status::*;
-use crate::capi::view::CArena;
+use crate::capi::view::{nanos_since_epoch as ns, CArena};
 use crate::client::error::*;
 use crate::client::jetstream::context::JetStream;
 use crate::client::jetstream::stream::{check_name, DirectGet, PurgeOptions};
@@ -110,10 +110,6 @@ fn source_info_view(arena: &mut CArena, s: &async_nats::jetstream::stream::Sourc
         active_ms: s.active.map_or(-1, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
         filter_subject: arena.opt_text(s.filter_subject.as_deref()),
     }
-}
-
-fn ns(t: async_nats::datetime::DateTime) -> i64 {
-    i64::try_from(t.unix_timestamp_nanos()).unwrap_or(0)
 }
 
 impl From<Info> for CStreamInfo {

@@ -2,14 +2,13 @@
 //! to), read into async-nats' `Config`, and the same struct filled back from a stream's info.
 
 use crate::capi::args::*;
-use crate::capi::view::CArena;
+use crate::capi::view::{millis as ms, nanos_since_epoch, CArena};
 use crate::client::error::*;
 use crate::client::jetstream::stream::check_name;
 use async_nats::jetstream::stream::{
     Compression, Config, ConsumerLimits, DiscardPolicy, External, Placement, Republish, RetentionPolicy, Source,
     StorageType, SubjectTransform,
 };
-use std::collections::HashMap;
 use std::ffi::c_char;
 use std::time::Duration;
 
@@ -261,14 +260,6 @@ pub(crate) fn storage_type(value: i32, field: &str) -> Result<StorageType> {
     })
 }
 
-/// An array of C strings (NULL is fine when `count` is 0).
-fn strings(p: *const *const c_char, count: usize, field: &str) -> Result<Vec<String>> {
-    if count == 0 {
-        return Ok(Vec::new());
-    }
-    array_arg(p, count, field)?.iter().map(|&s| str_arg(s, field).map(str::to_string)).collect()
-}
-
 fn opt_string(p: *const c_char, field: &str) -> Result<Option<String>> {
     Ok(opt_str_arg(p, field)?.map(str::to_string))
 }
@@ -288,7 +279,7 @@ fn transforms(p: *const nats_subject_transform, count: usize, field: &str) -> Re
 }
 
 /// Nanoseconds since the Unix epoch as async-nats' time; 0 is "not set".
-fn time_from_ns(ns: i64, field: &str) -> Result<Option<async_nats::datetime::DateTime>> {
+pub(crate) fn time_from_ns(ns: i64, field: &str) -> Result<Option<async_nats::datetime::DateTime>> {
     if ns == 0 {
         return Ok(None);
     }
@@ -324,15 +315,9 @@ fn source(s: &nats_stream_source, field: &str) -> Result<Source> {
     })
 }
 
-fn metadata(c: &nats_stream_config) -> Result<HashMap<String, String>> {
-    let keys = strings(c.metadata_keys, c.metadata_count, "cfg.metadata_keys")?;
-    let values = strings(c.metadata_values, c.metadata_count, "cfg.metadata_values")?;
-    Ok(keys.into_iter().zip(values).collect())
-}
-
 fn placement(c: &nats_stream_config) -> Result<Option<Placement>> {
     let cluster = opt_string(c.placement_cluster, "cfg.placement_cluster")?;
-    let tags = strings(c.placement_tags, c.placement_tags_count, "cfg.placement_tags")?;
+    let tags = strings_arg(c.placement_tags, c.placement_tags_count, "cfg.placement_tags")?;
     Ok((cluster.is_some() || !tags.is_empty()).then_some(Placement { cluster, tags }))
 }
 
@@ -362,7 +347,7 @@ pub(crate) fn to_config(c: &nats_stream_config) -> Result<Config> {
     });
     Ok(Config {
         name: str_arg(c.name, "cfg.name")?.to_string(),
-        subjects: strings(c.subjects, c.subjects_count, "cfg.subjects")?,
+        subjects: strings_arg(c.subjects, c.subjects_count, "cfg.subjects")?,
         retention: match nats_retention::from_c(c.retention, "cfg.retention")? {
             nats_retention::NATS_RETENTION_LIMITS => RetentionPolicy::Limits,
             nats_retention::NATS_RETENTION_INTEREST => RetentionPolicy::Interest,
@@ -402,21 +387,13 @@ pub(crate) fn to_config(c: &nats_stream_config) -> Result<Config> {
             nats_compression::NATS_COMPRESSION_S2 => Some(Compression::S2),
         },
         first_sequence: (c.first_seq != 0).then_some(c.first_seq),
-        metadata: metadata(c)?,
+        metadata: metadata_arg(c.metadata_keys, c.metadata_values, c.metadata_count, "cfg.metadata")?,
         consumer_limits: limits,
         allow_message_ttl: c.allow_msg_ttl,
         subject_delete_marker_ttl: (c.subject_delete_marker_ttl_ms != 0)
             .then(|| Duration::from_millis(c.subject_delete_marker_ttl_ms)),
         ..Default::default()
     })
-}
-
-fn ms(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
-fn ns_since_epoch(t: async_nats::datetime::DateTime) -> i64 {
-    i64::try_from(t.unix_timestamp_nanos()).unwrap_or(0)
 }
 
 fn transform_view(arena: &mut CArena, t: &SubjectTransform) -> nats_subject_transform {
@@ -430,7 +407,7 @@ fn source_view(arena: &mut CArena, s: &Source) -> nats_stream_source {
     nats_stream_source {
         name: arena.text(&s.name),
         opt_start_seq: s.start_sequence.unwrap_or(0),
-        opt_start_time_ns: s.start_time.map_or(0, ns_since_epoch),
+        opt_start_time_ns: s.start_time.map_or(0, nanos_since_epoch),
         filter_subject: arena.opt_text(s.filter_subject.as_deref()),
         subject_transforms,
         subject_transforms_count,
@@ -448,10 +425,7 @@ pub(crate) fn config_view(arena: &mut CArena, c: &Config) -> nats_stream_config 
     let placement = c.placement.as_ref();
     let (placement_tags, placement_tags_count) =
         arena.texts(placement.into_iter().flat_map(|p| p.tags.iter().map(String::as_str)));
-    let mut metadata: Vec<(&String, &String)> = c.metadata.iter().collect();
-    metadata.sort();
-    let (metadata_keys, metadata_count) = arena.texts(metadata.iter().map(|(k, _)| k.as_str()));
-    let (metadata_values, _) = arena.texts(metadata.iter().map(|(_, v)| v.as_str()));
+    let (metadata_keys, metadata_values, metadata_count) = arena.metadata(&c.metadata);
     let subject_transform = c.subject_transform.as_ref().map(|t| transform_view(arena, t));
     let mirror = c.mirror.as_ref().map(|s| source_view(arena, s));
     let republish = c.republish.as_ref().map(|r| nats_republish {

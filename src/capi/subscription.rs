@@ -50,7 +50,8 @@ const _: () = assert!(NATS_DEFAULT_PENDING_BYTES == subscription::DEFAULT_PENDIN
 /// `nats_subscription_pending`, `nats_subscription_max_pending`,
 /// `nats_subscription_clear_max_pending`, `nats_subscription_dropped`,
 /// `nats_subscription_subject`, `nats_subscription_queue`, `nats_subscription_id`,
-/// `nats_subscription_delivered`, `nats_subscription_is_valid`, `nats_subscription_free`.
+/// `nats_subscription_delivered`, `nats_subscription_is_valid`, `nats_jetstream_subscribe_subject`,
+/// `nats_subscription_consumer_info`, `nats_subscription_free`.
 pub struct nats_subscription {
     _private: [u8; 0],
 }
@@ -67,8 +68,19 @@ impl ArcHandle for nats_subscription {}
 pub(crate) struct CMessageHandler(CCallback<MsgFn>);
 
 impl CMessageHandler {
+    pub(crate) fn new(f: MsgFn, user_data: *mut c_void, free: nats_user_data_free) -> Self {
+        CMessageHandler(CCallback::new(f, user_data, free))
+    }
+
     pub(crate) fn boxed(f: MsgFn, user_data: *mut c_void, free: nats_user_data_free) -> Callback {
-        Box::new(CMessageHandler(CCallback::new(f, user_data, free)))
+        Box::new(Self::new(f, user_data, free))
+    }
+
+    /// Runs the user's callback on `msg`.
+    pub(crate) fn call(&mut self, sub: &Arc<Subscription>, msg: &CMsg) {
+        // SAFETY: the user's callback with the user's pointer; the subscription's handle
+        // stays valid while the delivery lane holds `sub`, the message while the call lasts.
+        unsafe { (self.0.f())(self.0.user_data(), arc_ptr(sub), borrowed_msg(msg)) };
     }
 }
 
@@ -78,10 +90,7 @@ impl MessageHandler for CMessageHandler {
     }
 
     fn on_message(&mut self, sub: &Arc<Subscription>, msg: Message) {
-        let msg = CMsg::from(msg);
-        // SAFETY: the user's callback with the user's pointer; the subscription's handle
-        // stays valid while the delivery lane holds `sub`, the message while the call lasts.
-        unsafe { (self.0.f())(self.0.user_data(), arc_ptr(sub), borrowed_msg(&msg)) };
+        self.call(sub, &CMsg::from(msg));
     }
 }
 
@@ -364,6 +373,26 @@ pub unsafe extern "C" fn nats_subscription_queue(sub: *const nats_subscription) 
 #[no_mangle]
 pub unsafe extern "C" fn nats_subscription_id(sub: *const nats_subscription) -> u64 {
     read_or(sub, 0, Subscription::id)
+}
+
+/// Writes the current info of the JetStream consumer a subscription delivers from to `*info`
+/// (→ `nats_consumer_info_free`; nats.c's `natsSubscription_GetConsumerInfo`): subscriptions
+/// from `nats_jetstream_subscribe`, `_subscribe_sync` and `nats_pull_consumer_consume`.
+/// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_ARGUMENT` (a core subscription, or an
+/// ordered one, whose consumer the library recreates under new names),
+/// `NATS_ERR_NOT_FOUND` (the consumer was deleted), else as `nats_jetstream_consumer_info`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_subscription_consumer_info(
+    sub: *const nats_subscription,
+    info: *mut *mut crate::capi::consumer::nats_consumer_info,
+) -> nats_status {
+    guard(|| {
+        let s = borrow(sub, "sub")?;
+        out_arg(info, "info")?;
+        let i = s.consumer_info()?;
+        box_out(info, crate::capi::consumer::CConsumerInfo::from(&i));
+        Ok(())
+    })
 }
 
 /// Number of messages dropped because the pending limits were reached; 0 for NULL.

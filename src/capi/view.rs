@@ -4,6 +4,7 @@
 use crate::capi::strings::c_string;
 use std::any::Any;
 use std::ffi::{c_char, CString};
+use std::time::Duration;
 
 /// Owns the strings and arrays a C view points into. Heap buffers do not move when their
 /// owner (a `CString`, a `Vec`, a `Box`) is moved into the arena, so the pointers handed out
@@ -57,4 +58,26 @@ impl CArena {
         self.kept.push(boxed);
         p
     }
+
+    /// Metadata as two arrays, keys (sorted) and their values, and their length.
+    pub(crate) fn metadata(
+        &mut self,
+        map: &std::collections::HashMap<String, String>,
+    ) -> (*const *const c_char, *const *const c_char, usize) {
+        let mut entries: Vec<(&String, &String)> = map.iter().collect();
+        entries.sort();
+        let (keys, count) = self.texts(entries.iter().map(|(k, _)| k.as_str()));
+        let (values, _) = self.texts(entries.iter().map(|(_, v)| v.as_str()));
+        (keys, values, count)
+    }
+}
+
+/// A duration in whole milliseconds, saturated.
+pub(crate) fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// A time as nanoseconds since the Unix epoch (0 if it does not fit).
+pub(crate) fn nanos_since_epoch(t: async_nats::datetime::DateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos()).unwrap_or(0)
 }

@@ -122,6 +122,11 @@ impl Message {
         }))
     }
 
+    /// A final acknowledgement (ack, nak, term) was sent, by this message or a clone of it.
+    pub(crate) fn is_acknowledged(&self) -> bool {
+        self.acked.load(Ordering::Acquire)
+    }
+
     pub(crate) fn reply_str(&self) -> Option<&str> {
         self.inner.reply.as_ref().map(|r| r.as_str())
     }

@@ -167,6 +167,74 @@ static void test_async_publish(nats_jetstream *js) {
 /* ------------------------------------------------------------------------------------------ */
 /* Consumers */
 
+static atomic_long subject_seen;
+
+static void on_subject_msg(void *ud, nats_subscription *sub, const nats_msg *m) {
+    (void)ud;
+    (void)sub;
+    (void)m; /* not acknowledged here: the library does when this returns */
+    atomic_fetch_add(&subject_seen, 1);
+}
+
+/* Subscribing by subject makes the consumer and acknowledges after each callback; a pull
+ * subscription by subject, fetched by bytes with heartbeats; pause and resume. */
+static void test_subject_subscriptions(nats_jetstream *js) {
+    const char *subjects[] = {"dsn.*"};
+    nats_stream_config scfg;
+    EXPECT_OK(nats_stream_config_init(&scfg));
+    scfg.name = "DSN";
+    scfg.subjects = subjects;
+    scfg.subjects_count = 1;
+    scfg.storage = NATS_STORAGE_MEMORY;
+    EXPECT_OK(nats_jetstream_stream_create(js, &scfg, NULL));
+    for (int i = 0; i < 10; i++)
+        EXPECT_OK(nats_jetstream_publish(js, i < 5 ? "dsn.failed" : "dsn.delayed", "0123456789", 10, NULL, NULL));
+    nats_js_subscribe_options so;
+    memset(&so, 0, sizeof so);
+    so.durable = "dsn-failed";
+    nats_subscription *sub = NULL;
+    EXPECT_OK(nats_jetstream_subscribe_subject(js, "dsn.failed", &so, on_subject_msg, NULL, NULL, &sub));
+    WAIT_FOR(atomic_load(&subject_seen) == 5, LIMIT_MS);
+    EXPECT(atomic_load(&subject_seen) == 5);
+    long ack_pending = -1;
+    for (int tries = 0; tries < 200 && ack_pending != 0; tries++) {
+        nats_consumer_info *ci = NULL;
+        if (nats_subscription_consumer_info(sub, &ci) == NATS_OK) {
+            ack_pending = (long)nats_consumer_info_num_ack_pending(ci);
+            nats_consumer_info_free(ci);
+        }
+        if (ack_pending != 0) sleep_ms(50);
+    }
+    EXPECT(ack_pending == 0);
+    nats_subscription_free(sub);
+
+    memset(&so, 0, sizeof so);
+    so.durable = "dsn-delayed";
+    nats_pull_consumer *pc = NULL;
+    EXPECT_OK(nats_jetstream_pull_subscribe(js, "dsn.delayed", &so, &pc));
+    EXPECT_OK(nats_jetstream_consumer_pause(js, "DSN", "dsn-delayed", (int64_t)time(NULL) * 1000000000LL + 60000000000LL, NULL));
+    nats_fetch_options fo;
+    memset(&fo, 0, sizeof fo);
+    fo.batch = 5;
+    fo.timeout_ms = 300;
+    nats_msg **msgs = NULL;
+    size_t n = 0;
+    EXPECT_STATUS(nats_pull_consumer_fetch_ex(pc, &fo, &msgs, &n), NATS_ERR_TIMEOUT);
+    EXPECT_OK(nats_jetstream_consumer_resume(js, "DSN", "dsn-delayed"));
+    fo.max_bytes = 1; /* smaller than any message: nothing fits */
+    fo.timeout_ms = 2000;
+    fo.heartbeat_ms = 500;
+    nats_status st = nats_pull_consumer_fetch_ex(pc, &fo, &msgs, &n);
+    EXPECT(st != NATS_OK);
+    fo.max_bytes = 0;
+    EXPECT_OK(nats_pull_consumer_fetch_ex(pc, &fo, &msgs, &n));
+    EXPECT(n == 5);
+    for (size_t i = 0; i < n; i++) EXPECT_OK(nats_msg_ack(msgs[i]));
+    nats_msgs_free(msgs, n);
+    nats_pull_consumer_free(pc);
+    EXPECT_OK(nats_jetstream_stream_delete(js, "DSN"));
+}
+
 static void test_pull(nats_jetstream *js) {
     nats_consumer_config cfg;
     EXPECT_OK(nats_consumer_config_init(&cfg));
@@ -461,6 +529,7 @@ int main(int argc, char **argv) {
     nats_jetstream_options_free(jo);
     test_streams_and_publish(c, js);
     test_stream_details(js);
+    test_subject_subscriptions(js);
     test_async_publish(js);
     test_pull(js);
     test_push_ordered_consume(c, js);

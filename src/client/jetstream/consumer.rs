@@ -7,7 +7,7 @@ use crate::client::jetstream::context::{js_error, JetStream};
 use crate::client::jetstream::stream::check_name;
 use crate::client::message::Message;
 use crate::client::subject::*;
-use crate::client::subscription::{MsgStream, Origin, Source, Subscription};
+use crate::client::subscription::{BoundConsumer, MsgStream, Origin, Source, Subscription};
 use async_nats::jetstream::consumer::{self, pull, DeliverPolicy, ReplayPolicy};
 use futures_util::StreamExt;
 use std::sync::Arc;
@@ -61,6 +61,20 @@ pub(crate) struct OrderedOptions {
     pub headers_only: bool,
 }
 
+/// How `JetStream::subscribe_subject` and `pull_subscribe` make their consumer.
+#[derive(Debug, Default)]
+pub(crate) struct SubjectSubscribe<'a> {
+    /// The stream; `None`: the one that stores the subject.
+    pub stream: Option<&'a str>,
+    /// A durable consumer's name; `None`: ephemeral (or the queue group's name with one).
+    pub durable: Option<&'a str>,
+    /// Push: the deliver group shared by the queue's members.
+    pub queue: Option<&'a str>,
+    /// The rest of the configuration (its filter, deliver subject, group and durable name are
+    /// set from the above).
+    pub config: consumer::Config,
+}
+
 /// How long a pull waits for its batch.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum FetchWait {
@@ -68,6 +82,25 @@ pub(crate) enum FetchWait {
     UpTo(Duration),
     /// Only the messages available now.
     NoWait,
+}
+
+/// What one fetch asks for.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FetchRequest {
+    /// Most messages (at least 1).
+    pub batch: usize,
+    /// Most bytes in all; 0: no limit.
+    pub max_bytes: usize,
+    pub wait: FetchWait,
+    /// The server sends a heartbeat this often while the pull waits; a missed one ends the
+    /// fetch. Zero: none.
+    pub heartbeat: Duration,
+}
+
+impl FetchRequest {
+    pub(crate) fn new(batch: usize, wait: FetchWait) -> Self {
+        FetchRequest { batch, max_bytes: 0, wait, heartbeat: Duration::ZERO }
+    }
 }
 
 /// A bound pull consumer.
@@ -135,6 +168,132 @@ impl JetStream {
         self.call("nats_jetstream_consumer_names", fut)?
     }
 
+    /// Every consumer's info on `stream`, in one call (the API pages through them).
+    pub(crate) fn consumer_infos(&self, stream: &str) -> Result<Vec<consumer::Info>> {
+        check_name(stream)?;
+        let fut = async {
+            let st = self.ctx.get_stream_no_info(stream).await.map_err(|e| js_error("consumer infos", &e))?;
+            let mut list = Vec::new();
+            let mut it = st.consumers();
+            while let Some(i) = it.next().await {
+                list.push(i.map_err(|e| js_error("consumer infos", &e))?);
+            }
+            Ok::<_, Error>(list)
+        };
+        self.call("nats_jetstream_consumer_infos", fut)?
+    }
+
+    /// Pauses consumer `name` until `until`, or resumes it (`None`); whether it is paused now.
+    pub(crate) fn pause_consumer(
+        &self,
+        stream: &str,
+        name: &str,
+        until: Option<async_nats::datetime::DateTime>,
+    ) -> Result<bool> {
+        check_name(stream)?;
+        check_consumer_name(name, "consumer name")?;
+        let what = if until.is_some() { "pause consumer" } else { "resume consumer" };
+        let fut = async {
+            let st = self.ctx.get_stream_no_info(stream).await.map_err(|e| js_error(what, &e))?;
+            match until {
+                Some(t) => st.pause_consumer(name, t).await,
+                None => st.resume_consumer(name).await,
+            }
+            .map_err(|e| js_error(what, &e))
+        };
+        Ok(self.call("nats_jetstream_consumer_pause", fut)??.paused)
+    }
+
+    /// The stream a subscription by subject reads: the one given, or the one storing `subject`.
+    fn stream_for(&self, what: &str, subject: &str, given: Option<&str>) -> Result<String> {
+        check_subject(subject, Wildcards::Allowed, "subject")?;
+        if let Some(s) = given {
+            check_name(s)?;
+            return Ok(s.to_string());
+        }
+        self.call(what, self.ctx.stream_by_subject(subject))?
+            .map_err(|e| js_error(&format!("no stream stores {subject:?}"), &e))
+    }
+
+    /// The consumer a subscription by subject makes: filtered on `subject`, durable or not.
+    fn subject_config(subject: &str, o: SubjectSubscribe) -> consumer::Config {
+        let mut config = o.config;
+        if config.filter_subject.is_empty() && config.filter_subjects.is_empty() {
+            config.filter_subject = subject.to_string();
+        }
+        if let Some(d) = o.durable.or(o.queue) {
+            config.durable_name = Some(d.to_string());
+            config.name = Some(d.to_string());
+        }
+        config.deliver_group = o.queue.map(str::to_string);
+        config
+    }
+
+    /// Creates a push consumer on the stream storing `subject` (nats.c's `js_Subscribe`) and
+    /// subscribes to it: to `cb`, or synchronous delivery without one. The deliver subject is
+    /// subscribed before the consumer exists, so nothing is pushed before anyone listens.
+    pub(crate) fn subscribe_subject(
+        self: &Arc<Self>,
+        subject: &str,
+        o: SubjectSubscribe,
+        cb: Option<Callback>,
+    ) -> Result<Arc<Subscription>> {
+        let what = "nats_jetstream_subscribe_subject";
+        let stream = self.stream_for(what, subject, o.stream)?;
+        if let Some(q) = o.queue {
+            check_queue(q)?;
+        }
+        let mut config = Self::subject_config(subject, o);
+        // A durable consumer that exists (another queue member made it) is bound as it is.
+        let durable = config.durable_name.clone();
+        if let Some(name) = &durable {
+            match self.consumer_info_as(what, &stream, name) {
+                Ok(_) => return self.subscribe_push(&stream, name, cb),
+                Err(e) if e.kind != ErrorKind::NotFound => return Err(e),
+                Err(_) => {}
+            }
+        }
+        let deliver = config.deliver_subject.clone().unwrap_or_else(|| self.conn.client.new_inbox());
+        config.deliver_subject = Some(deliver.clone());
+        check_config(&config)?;
+        let conn = self.conn.clone();
+        let queue = config.deliver_group.clone();
+        let fut = async {
+            match &queue {
+                Some(q) => conn.client.queue_subscribe(deliver.clone(), q.clone()).await,
+                None => conn.client.subscribe(deliver.clone()).await,
+            }
+        };
+        let subscriber = self.call(what, fut)?.map_err(|e| conn.closed_error("subscribe", e))?;
+        // The subscriber is dropped (unsubscribed) if the consumer cannot be made; a durable
+        // one another member made meanwhile is bound instead.
+        let info = match (self.create_consumer(&stream, config), &durable) {
+            (Ok(info), _) => info,
+            (Err(_), Some(name)) if self.consumer_info_as(what, &stream, name).is_ok() => {
+                return self.subscribe_push(&stream, name, cb)
+            }
+            (Err(e), _) => return Err(e),
+        };
+        let bound = BoundConsumer { js: self.clone(), stream, name: info.name };
+        let origin = Origin::JetStream(Box::new(Some(bound)));
+        Subscription::start(conn, Source::Core(subscriber), cb, origin, (&deliver, queue.as_deref()))
+    }
+
+    /// Creates a pull consumer on the stream storing `subject` (nats.c's `js_PullSubscribe`)
+    /// and binds to it.
+    pub(crate) fn pull_subscribe(self: &Arc<Self>, subject: &str, o: SubjectSubscribe) -> Result<PullConsumer> {
+        let stream = self.stream_for("nats_jetstream_pull_subscribe", subject, o.stream)?;
+        if o.queue.is_some() {
+            return Err(Error::new(ErrorKind::InvalidArgument, "a pull consumer takes no queue group"));
+        }
+        let config = Self::subject_config(subject, o);
+        if config.deliver_subject.is_some() {
+            return Err(Error::new(ErrorKind::InvalidArgument, "a pull consumer takes no deliver subject"));
+        }
+        let info = self.create_consumer(&stream, config)?;
+        self.pull_consumer(&stream, &info.name)
+    }
+
     /// Binds to the existing pull consumer `name` of `stream`.
     pub(crate) fn pull_consumer(self: &Arc<Self>, stream: &str, name: &str) -> Result<PullConsumer> {
         let i = self.consumer_info_as("nats_jetstream_pull_consumer", stream, name)?;
@@ -154,7 +313,12 @@ impl JetStream {
 
     /// Subscribes to the existing push consumer `name` of `stream`: to `cb`, or synchronous
     /// delivery without one.
-    pub(crate) fn subscribe_push(&self, stream: &str, name: &str, cb: Option<Callback>) -> Result<Arc<Subscription>> {
+    pub(crate) fn subscribe_push(
+        self: &Arc<Self>,
+        stream: &str,
+        name: &str,
+        cb: Option<Callback>,
+    ) -> Result<Arc<Subscription>> {
         let i = self.consumer_info_as("nats_jetstream_subscribe", stream, name)?;
         let Some(subject) = i.config.deliver_subject.clone() else {
             return Err(Error::new(
@@ -171,7 +335,9 @@ impl JetStream {
             }
         };
         let subscriber = self.call("nats_jetstream_subscribe", fut)?.map_err(|e| conn.closed_error("subscribe", e))?;
-        Subscription::start(conn, Source::Core(subscriber), cb, Origin::JetStream, (&subject, queue.as_deref()))
+        let bound = BoundConsumer { js: self.clone(), stream: stream.to_string(), name: name.to_string() };
+        let origin = Origin::JetStream(Box::new(Some(bound)));
+        Subscription::start(conn, Source::Core(subscriber), cb, origin, (&subject, queue.as_deref()))
     }
 
     /// An ordered consumer on `stream`, delivering to `cb`.
@@ -199,7 +365,9 @@ impl JetStream {
         let messages = self.call("nats_jetstream_subscribe_ordered", fut)??;
         let messages: MsgStream =
             Box::pin(messages.map(|r| r.map(|m| m.message).map_err(|e| format!("ordered consumer: {e}"))));
-        Subscription::start(conn, Source::Stream(messages), Some(cb), Origin::JetStream, (&deliver_subject, None))
+        // An ordered consumer is recreated under a new name on every gap: no stable info.
+        let origin = Origin::JetStream(Box::new(None));
+        Subscription::start(conn, Source::Stream(messages), Some(cb), origin, (&deliver_subject, None))
     }
 }
 
@@ -210,7 +378,8 @@ impl PullConsumer {
 
     /// Up to `batch` messages, as `wait` says: until the batch is full or a time passed, or
     /// only those available now. At least one: none is `Timeout` (waiting) or `NotFound`.
-    pub(crate) fn fetch(&self, batch: usize, wait: FetchWait) -> Result<Vec<Message>> {
+    pub(crate) fn fetch(&self, req: FetchRequest) -> Result<Vec<Message>> {
+        let FetchRequest { batch, max_bytes, wait, heartbeat } = req;
         if batch == 0 {
             return Err(Error::new(ErrorKind::InvalidArgument, "batch must be at least 1"));
         }
@@ -218,13 +387,27 @@ impl PullConsumer {
             if limit < Duration::from_millis(10) {
                 return Err(Error::new(ErrorKind::InvalidArgument, "timeout must be at least 10 ms"));
             }
+            if heartbeat > limit / 2 {
+                return Err(Error::new(ErrorKind::InvalidArgument, "heartbeat must be at most half the timeout"));
+            }
+        } else if !heartbeat.is_zero() {
+            return Err(Error::new(ErrorKind::InvalidArgument, "a fetch that does not wait takes no heartbeat"));
         }
         self.js.conn.check_open()?;
         let fut = async {
             let mut out = Vec::new();
             let mut msgs = match wait {
-                FetchWait::NoWait => self.consumer.fetch().max_messages(batch).messages().await,
-                FetchWait::UpTo(limit) => self.consumer.batch().max_messages(batch).expires(limit).messages().await,
+                FetchWait::NoWait => self.consumer.fetch().max_messages(batch).max_bytes(max_bytes).messages().await,
+                FetchWait::UpTo(limit) => {
+                    self.consumer
+                        .batch()
+                        .max_messages(batch)
+                        .max_bytes(max_bytes)
+                        .expires(limit)
+                        .heartbeat(heartbeat)
+                        .messages()
+                        .await
+                }
             }
             .map_err(|e| js_error("fetch", &e))?;
             while let Some(m) = msgs.next().await {
@@ -255,7 +438,7 @@ impl PullConsumer {
 
     /// One message, waiting at most `limit`.
     pub(crate) fn next(&self, limit: Duration) -> Result<Message> {
-        self.fetch(1, FetchWait::UpTo(limit))?
+        self.fetch(FetchRequest::new(1, FetchWait::UpTo(limit)))?
             .pop()
             .ok_or_else(|| Error::new(ErrorKind::Timeout, format!("no message within {} ms", limit.as_millis())))
     }
@@ -267,7 +450,10 @@ impl PullConsumer {
         let fut = async move { consumer.messages().await };
         let messages = self.js.call("nats_pull_consumer_consume", fut)?.map_err(|e| js_error("consume", &e))?;
         let messages: MsgStream = Box::pin(messages.map(|r| r.map(|m| m.message).map_err(|e| format!("consume: {e}"))));
-        Subscription::start(self.js.conn.clone(), Source::Stream(messages), Some(cb), Origin::JetStream, ("", None))
+        let info = self.consumer.cached_info();
+        let bound = BoundConsumer { js: self.js.clone(), stream: info.stream_name.clone(), name: info.name.clone() };
+        let origin = Origin::JetStream(Box::new(Some(bound)));
+        Subscription::start(self.js.conn.clone(), Source::Stream(messages), Some(cb), origin, ("", None))
     }
 
     pub(crate) fn info(&self) -> Result<consumer::Info> {
