@@ -316,6 +316,15 @@ enum nats_kv_watch_flags
    * Every kept entry of the matching keys (the whole history), then each change.
    */
   NATS_KV_WATCH_INCLUDE_HISTORY = 2,
+  /**
+   * Skip delete and purge markers (may be combined with the others).
+   */
+  NATS_KV_WATCH_IGNORE_DELETES = 4,
+  /**
+   * Entries without their values (`nats_kv_entry_value_len` 0): the server sends headers
+   * only (may be combined with the others).
+   */
+  NATS_KV_WATCH_META_ONLY = 8,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -580,6 +589,7 @@ typedef struct nats_dispatcher nats_dispatcher;
  * `nats_jetstream_publish_async`, `nats_jetstream_publish_msg_async`,
  * `nats_jetstream_publish_async_complete`, `nats_jetstream_publish_async_pending`,
  * `nats_jetstream_kv_create`, `nats_jetstream_kv_bind`, `nats_jetstream_kv_delete`,
+ * `nats_jetstream_kv_names`,
  * `nats_jetstream_stream_create`, `nats_jetstream_stream_update`, `nats_jetstream_stream_delete`,
  * `nats_jetstream_stream_info`, `nats_jetstream_stream_purge`, `nats_jetstream_stream_names`,
  * `nats_jetstream_stream_get_msg`, `nats_jetstream_stream_get_last_msg`,
@@ -606,7 +616,8 @@ typedef struct nats_jetstream_options nats_jetstream_options;
  * Functions: `nats_jetstream_kv_create`, `nats_jetstream_kv_bind`, `nats_kv_free`, `nats_kv_put`,
  * `nats_kv_create`, `nats_kv_create_with_ttl`, `nats_kv_update`, `nats_kv_get`,
  * `nats_kv_get_revision`, `nats_kv_delete`, `nats_kv_purge`, `nats_kv_keys`, `nats_kv_history`,
- * `nats_kv_watch`.
+ * `nats_kv_watch`, `nats_kv_watch_multi`, `nats_kv_watch_sync`, `nats_kv_keys_filtered`,
+ * `nats_kv_purge_deletes`, `nats_kv_status`, `nats_kv_update_with_ttl`.
  */
 typedef struct nats_kv nats_kv;
 
@@ -617,14 +628,16 @@ typedef struct nats_kv nats_kv;
  * Functions: `nats_kv_get`, `nats_kv_get_revision`, `nats_kv_history`, `nats_kv_entries_free`,
  * `nats_kv_entry_key`, `nats_kv_entry_value`, `nats_kv_entry_value_len`, `nats_kv_entry_revision`,
  * `nats_kv_entry_delta`, `nats_kv_entry_created_ns`, `nats_kv_entry_operation`,
- * `nats_kv_entry_free`.
+ * `nats_kv_watcher_next`, `nats_kv_entry_free`.
  */
 typedef struct nats_kv_entry nats_kv_entry;
 
 /**
- * A running watch from `nats_kv_watch`; → `nats_kv_watcher_free`.
+ * A running watch from `nats_kv_watch`, `_watch_multi` (callbacks) or `_watch_sync`
+ * (`nats_kv_watcher_next`); → `nats_kv_watcher_free`.
  *
- * Functions: `nats_kv_watch`, `nats_kv_watcher_stop`, `nats_kv_watcher_free`.
+ * Functions: `nats_kv_watch`, `nats_kv_watch_multi`, `nats_kv_watch_sync`,
+ * `nats_kv_watcher_next`, `nats_kv_watcher_stop`, `nats_kv_watcher_free`.
  */
 typedef struct nats_kv_watcher nats_kv_watcher;
 
@@ -1266,6 +1279,49 @@ typedef struct nats_kv_config {
    */
   uint64_t limit_marker_ttl_ms;
 } nats_kv_config;
+
+/**
+ * A bucket's state, from `nats_kv_status` (nats.c's `kvStatus`). `bucket` and `stream` are
+ * borrowed from the `nats_kv` handle.
+ */
+typedef struct nats_kv_bucket_status {
+  /**
+   * The bucket's name.
+   */
+  const char *bucket;
+  /**
+   * The stream that stores it (`KV_<bucket>`).
+   */
+  const char *stream;
+  /**
+   * Entries stored (values and markers, history included).
+   */
+  uint64_t values;
+  /**
+   * Bytes stored.
+   */
+  uint64_t bytes;
+  /**
+   * Entries kept per key.
+   */
+  int64_t history;
+  /**
+   * How long an entry lives, ms; 0: forever.
+   */
+  uint64_t ttl_ms;
+  /**
+   * Replicas.
+   */
+  uint32_t replicas;
+  /**
+   * The stream is compressed.
+   */
+  bool compressed;
+  /**
+   * A `nats_storage` value.
+   */
+  int32_t storage;
+} nats_kv_bucket_status;
 
 /**
  * Watch callback: `user_data` and an entry (a put, delete or purge), borrowed until the
@@ -2369,6 +2425,13 @@ nats_status nats_jetstream_kv_create(struct nats_jetstream *js, const struct nat
 nats_status nats_jetstream_kv_bind(struct nats_jetstream *js, const char *bucket, struct nats_kv **out);
 
 /**
+ * Writes the names of the account's buckets to `*names` (`*count` strings, →
+ * `nats_strings_free(names, count)`; NULL and 0 when there are none) (nats.c's
+ * `js_KeyValueStoreNames`). Errors: as `nats_jetstream_stream_names`.
+ */
+nats_status nats_jetstream_kv_names(struct nats_jetstream *js, char ***names, size_t *count);
+
+/**
  * Deletes bucket `bucket` and everything in it. Errors: `NATS_ERR_NOT_FOUND`, else as
  * `nats_jetstream_kv_create`.
  */
@@ -2441,6 +2504,35 @@ nats_status nats_kv_purge(struct nats_kv *kv, const char *key);
 nats_status nats_kv_keys(struct nats_kv *kv, char ***keys, size_t *count);
 
 /**
+ * As `nats_kv_keys`, only the keys matching one of `filters` (`filters_count` keys or
+ * patterns with `*` / `>`; 0: all) (nats.c's `kvStore_KeysWithFilters`). Only the keys'
+ * latest entries' headers are read, not their values.
+ * Errors: as `nats_kv_keys`; `NATS_ERR_INVALID_ARGUMENT` (a bad filter).
+ */
+nats_status nats_kv_keys_filtered(struct nats_kv *kv, const char *const *filters, size_t filters_count, char ***keys, size_t *count);
+
+/**
+ * Removes the bucket's delete and purge markers and the history behind them (nats.c's
+ * `kvStore_PurgeDeletes`): markers older than `older_than_ms` go entirely; younger ones stay
+ * as their key's only entry, so a watcher that has not seen the delete yet still will.
+ * `older_than_ms` 0: 30 minutes, as nats.c. Writes how many keys were cleaned to `*purged`
+ * unless NULL. Errors: as `nats_kv_keys`.
+ */
+nats_status nats_kv_purge_deletes(struct nats_kv *kv, uint64_t older_than_ms, size_t *purged);
+
+/**
+ * Writes the bucket's state to `*status`. Errors: as `nats_kv_keys`.
+ */
+nats_status nats_kv_status(struct nats_kv *kv, struct nats_kv_bucket_status *status);
+
+/**
+ * As `nats_kv_update`, and the new value expires after `ttl_ms` (at least 1000; the bucket
+ * needs per-key TTLs: `limit_marker_ttl_ms`). Errors: as `nats_kv_update`;
+ * `NATS_ERR_INVALID_ARGUMENT` also for a TTL under a second.
+ */
+nats_status nats_kv_update_with_ttl(struct nats_kv *kv, const char *key, const void *data, size_t len, uint64_t last_revision, uint64_t ttl_ms, uint64_t *revision);
+
+/**
  * Writes every kept entry of `key` (values and delete/purge markers), oldest first, to
  * `*entries` (`*count` of them, → `nats_kv_entries_free(entries, count)`).
  * Errors: `NATS_ERR_NOT_FOUND` (no history), else as `nats_kv_put`.
@@ -2504,6 +2596,30 @@ void nats_kv_entry_free(struct nats_kv_entry *e);
  * `NATS_ERR_CONNECTION_CLOSED`.
  */
 nats_status nats_kv_watch(struct nats_kv *kv, const char *keys, uint32_t flags, nats_kv_watch_callback cb, void *user_data, nats_user_data_free user_data_free, struct nats_kv_watcher **out);
+
+/**
+ * As `nats_kv_watch`, over several keys or patterns at once (`keys_count` of them; 0: every
+ * key), in one revision order (nats.c's `kvStore_WatchMulti`).
+ */
+nats_status nats_kv_watch_multi(struct nats_kv *kv, const char *const *keys, size_t keys_count, uint32_t flags, nats_kv_watch_callback cb, void *user_data, nats_user_data_free user_data_free, struct nats_kv_watcher **out);
+
+/**
+ * A watcher without a callback: its entries are taken with `nats_kv_watcher_next` (nats.c's
+ * `kvStore_Watch` with `kvWatcher_Next`). `keys` and `flags` as in `nats_kv_watch_multi`.
+ * Entries wait in the watcher, without limit, until taken. Errors: as `nats_kv_watch`.
+ */
+nats_status nats_kv_watch_sync(struct nats_kv *kv, const char *const *keys, size_t keys_count, uint32_t flags, struct nats_kv_watcher **out);
+
+/**
+ * Takes the next entry of a watcher from `nats_kv_watch_sync`, waiting at most `timeout_ms`,
+ * into `*entry` (→ `nats_kv_entry_free`). `nats_kv_entry_delta` 0 marks the last of the
+ * entries that existed when the watch started (with `NATS_KV_WATCH_IGNORE_DELETES`, the
+ * delta also counts the markers skipped after an entry, so the last one delivered may not
+ * show 0). Errors: `NATS_ERR_NULL_ARGUMENT`,
+ * `NATS_ERR_TIMEOUT` (none within the time), `NATS_ERR_INVALID_ARGUMENT` (a callback watcher,
+ * or one that was stopped and has nothing left), `NATS_ERR_WOULD_BLOCK_RUNTIME`.
+ */
+nats_status nats_kv_watcher_next(struct nats_kv_watcher *w, uint64_t timeout_ms, struct nats_kv_entry **entry);
 
 /**
  * Stops the watcher: waits for a running callback to return (unless called from the

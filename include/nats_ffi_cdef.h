@@ -60,6 +60,8 @@ enum nats_kv_watch_flags
   NATS_KV_WATCH_DEFAULT = 0,
   NATS_KV_WATCH_UPDATES_ONLY = 1,
   NATS_KV_WATCH_INCLUDE_HISTORY = 2,
+  NATS_KV_WATCH_IGNORE_DELETES = 4,
+  NATS_KV_WATCH_META_ONLY = 8,
 };
 typedef uint32_t nats_kv_watch_flags;
 enum nats_deliver_policy
@@ -236,6 +238,17 @@ typedef struct nats_kv_config {
   uint32_t replicas;
   uint64_t limit_marker_ttl_ms;
 } nats_kv_config;
+typedef struct nats_kv_bucket_status {
+  const char *bucket;
+  const char *stream;
+  uint64_t values;
+  uint64_t bytes;
+  int64_t history;
+  uint64_t ttl_ms;
+  uint32_t replicas;
+  bool compressed;
+  int32_t storage;
+} nats_kv_bucket_status;
 typedef void (*nats_kv_watch_callback)(void *user_data, const struct nats_kv_entry *entry);
 typedef struct nats_js_msg_metadata {
   const char *stream;
@@ -427,6 +440,7 @@ uint64_t nats_jetstream_publish_async_pending(const struct nats_jetstream *js);
 nats_status nats_kv_config_init(struct nats_kv_config *cfg);
 nats_status nats_jetstream_kv_create(struct nats_jetstream *js, const struct nats_kv_config *cfg, struct nats_kv **out);
 nats_status nats_jetstream_kv_bind(struct nats_jetstream *js, const char *bucket, struct nats_kv **out);
+nats_status nats_jetstream_kv_names(struct nats_jetstream *js, char ***names, size_t *count);
 nats_status nats_jetstream_kv_delete(struct nats_jetstream *js, const char *bucket);
 void nats_kv_free(struct nats_kv *kv);
 nats_status nats_kv_put(struct nats_kv *kv, const char *key, const void *data, size_t len, uint64_t *revision);
@@ -438,6 +452,10 @@ nats_status nats_kv_get_revision(struct nats_kv *kv, const char *key, uint64_t r
 nats_status nats_kv_delete(struct nats_kv *kv, const char *key);
 nats_status nats_kv_purge(struct nats_kv *kv, const char *key);
 nats_status nats_kv_keys(struct nats_kv *kv, char ***keys, size_t *count);
+nats_status nats_kv_keys_filtered(struct nats_kv *kv, const char *const *filters, size_t filters_count, char ***keys, size_t *count);
+nats_status nats_kv_purge_deletes(struct nats_kv *kv, uint64_t older_than_ms, size_t *purged);
+nats_status nats_kv_status(struct nats_kv *kv, struct nats_kv_bucket_status *status);
+nats_status nats_kv_update_with_ttl(struct nats_kv *kv, const char *key, const void *data, size_t len, uint64_t last_revision, uint64_t ttl_ms, uint64_t *revision);
 nats_status nats_kv_history(struct nats_kv *kv, const char *key, struct nats_kv_entry ***entries, size_t *count);
 void nats_kv_entries_free(struct nats_kv_entry **entries, size_t count);
 const char *nats_kv_entry_key(const struct nats_kv_entry *e);
@@ -449,6 +467,9 @@ int64_t nats_kv_entry_created_ns(const struct nats_kv_entry *e);
 nats_kv_op nats_kv_entry_operation(const struct nats_kv_entry *e);
 void nats_kv_entry_free(struct nats_kv_entry *e);
 nats_status nats_kv_watch(struct nats_kv *kv, const char *keys, uint32_t flags, nats_kv_watch_callback cb, void *user_data, nats_user_data_free user_data_free, struct nats_kv_watcher **out);
+nats_status nats_kv_watch_multi(struct nats_kv *kv, const char *const *keys, size_t keys_count, uint32_t flags, nats_kv_watch_callback cb, void *user_data, nats_user_data_free user_data_free, struct nats_kv_watcher **out);
+nats_status nats_kv_watch_sync(struct nats_kv *kv, const char *const *keys, size_t keys_count, uint32_t flags, struct nats_kv_watcher **out);
+nats_status nats_kv_watcher_next(struct nats_kv_watcher *w, uint64_t timeout_ms, struct nats_kv_entry **entry);
 nats_status nats_kv_watcher_stop(struct nats_kv_watcher *w);
 void nats_kv_watcher_free(struct nats_kv_watcher *w);
 nats_status nats_ffi_shutdown(uint64_t timeout_ms);

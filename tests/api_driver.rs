@@ -1302,7 +1302,7 @@ impl Driver {
         let mut rev = 0u64;
         let revp = if r.chance(30) { null_mut() } else { &mut rev as *mut u64 };
         let data = b"value";
-        match r.below(20) {
+        match r.below(27) {
             0 | 1 => {
                 let mut cfg = common::js::kv_config_for(c"b1");
                 cfg.bucket = bucket.p();
@@ -1381,6 +1381,76 @@ impl Driver {
             17 => {
                 nats_kv_watcher_free(take(r, &mut self.p.watchers));
                 ("nats_kv_watcher_free", None)
+            }
+            20 => {
+                let (k2, flags) = (any_str(r, KEYS), any_u64(r).min(20) as u32);
+                let ptrs = [key.p(), k2.p()];
+                let n = r.below(3);
+                let mut w = null_mut();
+                let (name, st) = if r.chance(50) {
+                    let st = nats_kv_watch_multi(
+                        kv,
+                        ptrs.as_ptr(),
+                        n,
+                        flags,
+                        Some(on_entry),
+                        null_mut(),
+                        Some(on_free),
+                        &mut w,
+                    );
+                    ("nats_kv_watch_multi", gave(st))
+                } else {
+                    let keys = if r.chance(5) { null() } else { ptrs.as_ptr() };
+                    ("nats_kv_watch_sync", nats_kv_watch_sync(kv, keys, n, flags, &mut w))
+                };
+                keep(&mut self.p.watchers, w);
+                (name, Some(st))
+            }
+            21 => {
+                let w: *mut nats_kv_watcher = handle(r, &self.p.watchers);
+                let mut e = null_mut();
+                let st = nats_kv_watcher_next(w, timeout(r), if r.chance(5) { null_mut() } else { &mut e });
+                keep(&mut self.p.entries, e);
+                ("nats_kv_watcher_next", Some(st))
+            }
+            22 => {
+                let ptrs = [key.p()];
+                let (mut keys, mut n) = (null_mut(), 0usize);
+                let st = nats_kv_keys_filtered(
+                    kv,
+                    ptrs.as_ptr(),
+                    r.below(2),
+                    &mut keys,
+                    if r.chance(5) { null_mut() } else { &mut n },
+                );
+                nats_strings_free(keys, n);
+                ("nats_kv_keys_filtered", Some(st))
+            }
+            23 => {
+                let mut purged = 0usize;
+                ("nats_kv_purge_deletes", Some(nats_kv_purge_deletes(kv, *r.pick(&[0, 1, u64::MAX]), &mut purged)))
+            }
+            24 => {
+                let mut st = std::mem::MaybeUninit::uninit();
+                ("nats_kv_status", Some(nats_kv_status(kv, if r.chance(5) { null_mut() } else { st.as_mut_ptr() })))
+            }
+            25 => (
+                "nats_kv_update_with_ttl",
+                Some(nats_kv_update_with_ttl(
+                    kv,
+                    key.p(),
+                    data.as_ptr().cast(),
+                    data.len(),
+                    any_u64(r),
+                    any_u64(r),
+                    revp,
+                )),
+            ),
+            26 => {
+                let (mut names, mut n) = (null_mut(), 0usize);
+                let st = nats_jetstream_kv_names(j, &mut names, if r.chance(5) { null_mut() } else { &mut n });
+                nats_strings_free(names, n);
+                ("nats_jetstream_kv_names", Some(st))
             }
             18 => {
                 let mut c = std::mem::MaybeUninit::uninit();

@@ -247,7 +247,11 @@ fn watch_sees_every_update_in_order() {
     assert!(wait_until(Duration::from_secs(5), || updates.entries.lock().unwrap().len() == 501));
     assert_eq!(updates.entries.lock().unwrap()[0].1, "v0");
     // With history: both old values of k.0, its 50 updates and the delete.
-    assert!(wait_until(Duration::from_secs(5), || history.entries.lock().unwrap().len() == 53));
+    assert!(
+        wait_until(Duration::from_secs(5), || history.entries.lock().unwrap().len() == 53),
+        "{:?}",
+        history.entries.lock().unwrap().iter().map(|e| e.1.clone()).collect::<Vec<_>>()
+    );
     let h = history.entries.lock().unwrap().clone();
     assert_eq!((h[0].1.as_str(), h[1].1.as_str(), h[2].1.as_str()), ("old", "initial", "v0"));
 
@@ -308,4 +312,221 @@ fn bucket_ttl_and_per_key_ttl() {
         unsafe { nats_kv_create_with_ttl(k.raw(), lock.as_ptr(), b"x".as_ptr().cast(), 1, 10, null_mut()) },
         NATS_ERR_INVALID_ARGUMENT,
     );
+}
+
+fn strings(list: *mut *mut c_char, n: usize) -> Vec<String> {
+    let mut v: Vec<String> =
+        (0..n).map(|i| unsafe { CStr::from_ptr(*list.add(i)).to_str().unwrap().to_string() }).collect();
+    unsafe { nats_strings_free(list, n) };
+    v.sort();
+    v
+}
+
+fn watch_multi(k: &Kv, keys: &[&str], flags: u32, seen: &Seen) -> *mut nats_kv_watcher {
+    let owned: Vec<_> = keys.iter().map(|k| cs(k)).collect();
+    let ptrs: Vec<*const c_char> = owned.iter().map(|k| k.as_ptr()).collect();
+    let mut w = null_mut();
+    ok(unsafe {
+        nats_kv_watch_multi(
+            k.raw(),
+            ptrs.as_ptr(),
+            ptrs.len(),
+            flags,
+            Some(on_entry),
+            seen as *const Seen as *mut c_void,
+            Some(on_free),
+            &mut w,
+        )
+    });
+    w
+}
+
+fn delete(k: &Kv, key: &str) {
+    ok(unsafe { nats_kv_delete(k.raw(), cs(key).as_ptr()) });
+}
+
+/// One watch over several patterns; ignoring deletes; headers only.
+#[test]
+fn watch_several_keys_ignoring_deletes_or_values() {
+    let (_srv, _c, j) = js_setup();
+    let name = cs("multi");
+    let k = bucket(&j, &kv_config(&name));
+    put(&k, "route.a", "1");
+    put(&k, "limit", "2");
+    put(&k, "other", "3");
+    let (all, no_deletes, meta) = (Seen::default(), Seen::default(), Seen::default());
+    let flags_nd = nats_kv_watch_flags::NATS_KV_WATCH_IGNORE_DELETES as u32;
+    let flags_meta = nats_kv_watch_flags::NATS_KV_WATCH_META_ONLY as u32;
+    let w1 = watch_multi(&k, &["route.*", "limit"], 0, &all);
+    let w2 = watch_multi(&k, &["route.*", "limit"], flags_nd, &no_deletes);
+    let w3 = watch_multi(&k, &[], flags_meta, &meta);
+    put(&k, "route.b", "4");
+    delete(&k, "limit");
+    put(&k, "other", "5");
+    let keys_of = |s: &Seen| s.entries.lock().unwrap().iter().map(|e| (e.0.clone(), e.3)).collect::<Vec<_>>();
+    use nats_kv_op::*;
+    assert!(wait_until(Duration::from_secs(10), || all.entries.lock().unwrap().len() == 4));
+    assert_eq!(
+        keys_of(&all),
+        [
+            ("route.a".into(), NATS_KV_PUT),
+            ("limit".into(), NATS_KV_PUT),
+            ("route.b".into(), NATS_KV_PUT),
+            ("limit".into(), NATS_KV_DELETE)
+        ]
+    );
+    assert!(wait_until(Duration::from_secs(10), || no_deletes.entries.lock().unwrap().len() == 3));
+    assert!(wait_until(Duration::from_secs(10), || meta.entries.lock().unwrap().len() == 6));
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(
+        keys_of(&no_deletes),
+        [("route.a".into(), NATS_KV_PUT), ("limit".into(), NATS_KV_PUT), ("route.b".into(), NATS_KV_PUT)]
+    );
+    let m = meta.entries.lock().unwrap().clone();
+    assert!(m.iter().all(|e| e.1.is_empty()), "values left out: {m:?}");
+    assert_eq!(m.iter().map(|e| e.2).collect::<Vec<_>>(), [1, 2, 3, 4, 5, 6], "every revision, in order");
+    for w in [w1, w2, w3] {
+        ok(unsafe { nats_kv_watcher_stop(w) });
+        unsafe { nats_kv_watcher_free(w) };
+    }
+    let mut w = null_mut();
+    let bad = [cs("a b")];
+    let ptrs = [bad[0].as_ptr()];
+    check(
+        unsafe { nats_kv_watch_multi(k.raw(), ptrs.as_ptr(), 1, 0, Some(on_entry), null_mut(), None, &mut w) },
+        NATS_ERR_INVALID_ARGUMENT,
+    );
+    check(
+        unsafe { nats_kv_watch_multi(k.raw(), null(), 0, 16, Some(on_entry), null_mut(), None, &mut w) },
+        NATS_ERR_INVALID_ARGUMENT,
+    );
+    assert!(w.is_null());
+}
+
+fn next(w: *mut nats_kv_watcher, timeout_ms: u64) -> Result<(String, u64, u64), nats_status> {
+    let mut e = null_mut();
+    match unsafe { nats_kv_watcher_next(w, timeout_ms, &mut e) } {
+        NATS_OK => unsafe {
+            let r = (
+                CStr::from_ptr(nats_kv_entry_key(e)).to_str().unwrap().to_string(),
+                nats_kv_entry_revision(e),
+                nats_kv_entry_delta(e),
+            );
+            nats_kv_entry_free(e);
+            Ok(r)
+        },
+        st => {
+            assert!(e.is_null());
+            Err(st)
+        }
+    }
+}
+
+/// A watcher without a callback hands out the current entries (the last with delta 0), then
+/// each change; it times out when nothing comes and fails once stopped.
+#[test]
+fn synchronous_watcher_next() {
+    let (_srv, _c, j) = js_setup();
+    let name = cs("pull");
+    let k = bucket(&j, &kv_config(&name));
+    put(&k, "a", "1");
+    put(&k, "b", "2");
+    put(&k, "a", "3");
+    let mut w = null_mut();
+    ok(unsafe { nats_kv_watch_sync(k.raw(), null(), 0, 0, &mut w) });
+    assert_eq!(next(w, 5000).unwrap(), ("b".into(), 2, 1));
+    assert_eq!(next(w, 5000).unwrap(), ("a".into(), 3, 0));
+    let t = std::time::Instant::now();
+    check(next(w, 200).unwrap_err(), NATS_ERR_TIMEOUT);
+    assert!(t.elapsed() >= Duration::from_millis(190));
+    put(&k, "c", "4");
+    assert_eq!(next(w, 5000).unwrap().0, "c");
+    ok(unsafe { nats_kv_watcher_stop(w) });
+    check(next(w, 100).unwrap_err(), NATS_ERR_INVALID_ARGUMENT);
+    unsafe { nats_kv_watcher_free(w) };
+    // A callback watcher has no next.
+    let seen = Seen::default();
+    let cw = watch(&k, None, 0, &seen);
+    check(next(cw, 100).unwrap_err(), NATS_ERR_INVALID_ARGUMENT);
+    ok(unsafe { nats_kv_watcher_stop(cw) });
+    unsafe { nats_kv_watcher_free(cw) };
+}
+
+/// Keys with filters; removing delete markers (kept as the only entry while young, gone once
+/// old); the bucket's status; an update with a TTL; bucket names.
+#[test]
+fn filtered_keys_purge_deletes_status_update_with_ttl_and_names() {
+    let (_srv, _c, j) = js_setup();
+    let name = cs("relays");
+    let mut cfg = kv_config(&name);
+    cfg.history = 5;
+    cfg.limit_marker_ttl_ms = 1000;
+    let k = bucket(&j, &cfg);
+    for key in ["eu.a", "eu.b", "us.a", "eu.c"] {
+        put(&k, key, "v");
+        put(&k, key, "w");
+    }
+    delete(&k, "eu.b");
+    let filters = [cs("eu.*")];
+    let ptrs = [filters[0].as_ptr()];
+    let (mut list, mut n) = (null_mut(), 0);
+    ok(unsafe { nats_kv_keys_filtered(k.raw(), ptrs.as_ptr(), 1, &mut list, &mut n) });
+    assert_eq!(strings(list, n), ["eu.a", "eu.c"]);
+    ok(unsafe { nats_kv_keys_filtered(k.raw(), null(), 0, &mut list, &mut n) });
+    assert_eq!(strings(list, n), ["eu.a", "eu.c", "us.a"]);
+
+    let mut st = std::mem::MaybeUninit::uninit();
+    ok(unsafe { nats_kv_status(k.raw(), st.as_mut_ptr()) });
+    let st = unsafe { st.assume_init() };
+    assert_eq!(unsafe { CStr::from_ptr(st.bucket) }.to_str().unwrap(), "relays");
+    assert_eq!(unsafe { CStr::from_ptr(st.stream) }.to_str().unwrap(), "KV_relays");
+    assert_eq!((st.values, st.history, st.ttl_ms, st.replicas), (9, 5, 0, 1));
+    assert!(st.bytes > 0 && st.storage == nats_storage::NATS_STORAGE_MEMORY as i32);
+
+    // A young marker stays as the key's only entry; an old one goes with its history.
+    let history_len = |key: &str| {
+        let (mut e, mut n) = (null_mut(), 0);
+        match unsafe { nats_kv_history(k.raw(), cs(key).as_ptr(), &mut e, &mut n) } {
+            NATS_OK => {
+                unsafe { nats_kv_entries_free(e, n) };
+                n
+            }
+            _ => 0,
+        }
+    };
+    assert_eq!(history_len("eu.b"), 3);
+    let mut purged = 0;
+    ok(unsafe { nats_kv_purge_deletes(k.raw(), 0, &mut purged) });
+    assert_eq!((purged, history_len("eu.b"), history_len("eu.a")), (1, 1, 2));
+    std::thread::sleep(Duration::from_millis(50));
+    ok(unsafe { nats_kv_purge_deletes(k.raw(), 10, &mut purged) });
+    assert_eq!((purged, history_len("eu.b"), history_len("eu.a")), (1, 0, 2));
+
+    // Update with a TTL: the new value expires; only from the latest revision. (One entry
+    // per key: with more, the value before would be the key's value again once it expired.)
+    let leases = cs("leases");
+    let mut cfg = kv_config(&leases);
+    cfg.limit_marker_ttl_ms = 1000;
+    let k = bucket(&j, &cfg);
+    let (key, mut rev) = (cs("lease"), 0);
+    let r1 = put(&k, "lease", "holder-1");
+    check(
+        unsafe { nats_kv_update_with_ttl(k.raw(), key.as_ptr(), b"x".as_ptr().cast(), 1, r1 + 100, 1000, &mut rev) },
+        NATS_ERR_EXPECTATION_FAILED,
+    );
+    check(
+        unsafe { nats_kv_update_with_ttl(k.raw(), key.as_ptr(), b"x".as_ptr().cast(), 1, r1, 10, &mut rev) },
+        NATS_ERR_INVALID_ARGUMENT,
+    );
+    ok(unsafe { nats_kv_update_with_ttl(k.raw(), key.as_ptr(), b"holder-2".as_ptr().cast(), 8, r1, 1000, &mut rev) });
+    assert!(rev > r1);
+    assert_eq!(get(&k, "lease").unwrap(), ("holder-2".into(), rev));
+    assert!(wait_until(Duration::from_secs(8), || get(&k, "lease").is_err()), "the updated value expired");
+
+    let other = cs("second");
+    let _k2 = bucket(&j, &kv_config(&other));
+    create_stream(&j, "NOTKV", &["notkv.>"], 0);
+    let (mut names, mut n) = (null_mut(), 0);
+    ok(unsafe { nats_jetstream_kv_names(j.raw(), &mut names, &mut n) });
+    assert_eq!(strings(names, n), ["leases", "relays", "second"]);
 }

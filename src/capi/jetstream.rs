@@ -46,6 +46,7 @@ impl BoxHandle for nats_jetstream_options {}
 /// `nats_jetstream_publish_async`, `nats_jetstream_publish_msg_async`,
 /// `nats_jetstream_publish_async_complete`, `nats_jetstream_publish_async_pending`,
 /// `nats_jetstream_kv_create`, `nats_jetstream_kv_bind`, `nats_jetstream_kv_delete`,
+/// `nats_jetstream_kv_names`,
 /// `nats_jetstream_stream_create`, `nats_jetstream_stream_update`, `nats_jetstream_stream_delete`,
 /// `nats_jetstream_stream_info`, `nats_jetstream_stream_purge`, `nats_jetstream_stream_names`,
 /// `nats_jetstream_stream_get_msg`, `nats_jetstream_stream_get_last_msg`,

@@ -9,7 +9,7 @@ use crate::capi::status::*;
 use crate::capi::stream::{nats_storage, storage_type};
 use crate::capi::strings::c_string;
 use crate::client::error::*;
-use crate::client::jetstream::kv::{check_bucket, Entry, Kv, WatchFrom, WatchHandler, Watcher};
+use crate::client::jetstream::kv::{check_bucket, Entry, Kv, WatchFrom, WatchHandler, WatchSpec, Watcher};
 use crate::client::subject::Wildcards;
 use async_nats::jetstream::kv::{self, Operation};
 use bytes::Bytes;
@@ -72,7 +72,8 @@ pub unsafe extern "C" fn nats_kv_config_init(cfg: *mut nats_kv_config) -> nats_s
 /// Functions: `nats_jetstream_kv_create`, `nats_jetstream_kv_bind`, `nats_kv_free`, `nats_kv_put`,
 /// `nats_kv_create`, `nats_kv_create_with_ttl`, `nats_kv_update`, `nats_kv_get`,
 /// `nats_kv_get_revision`, `nats_kv_delete`, `nats_kv_purge`, `nats_kv_keys`, `nats_kv_history`,
-/// `nats_kv_watch`.
+/// `nats_kv_watch`, `nats_kv_watch_multi`, `nats_kv_watch_sync`, `nats_kv_keys_filtered`,
+/// `nats_kv_purge_deletes`, `nats_kv_status`, `nats_kv_update_with_ttl`.
 pub struct nats_kv {
     _private: [u8; 0],
 }
@@ -89,7 +90,7 @@ impl BoxHandle for nats_kv {}
 /// Functions: `nats_kv_get`, `nats_kv_get_revision`, `nats_kv_history`, `nats_kv_entries_free`,
 /// `nats_kv_entry_key`, `nats_kv_entry_value`, `nats_kv_entry_value_len`, `nats_kv_entry_revision`,
 /// `nats_kv_entry_delta`, `nats_kv_entry_created_ns`, `nats_kv_entry_operation`,
-/// `nats_kv_entry_free`.
+/// `nats_kv_watcher_next`, `nats_kv_entry_free`.
 pub struct nats_kv_entry {
     _private: [u8; 0],
 }
@@ -189,6 +190,26 @@ pub unsafe extern "C" fn nats_jetstream_kv_bind(
         check_bucket(b)?;
         out_arg(out, "out")?;
         box_out(out, clone_arc(js, "js")?.kv_bind(b)?);
+        Ok(())
+    })
+}
+
+/// Writes the names of the account's buckets to `*names` (`*count` strings, →
+/// `nats_strings_free(names, count)`; NULL and 0 when there are none) (nats.c's
+/// `js_KeyValueStoreNames`). Errors: as `nats_jetstream_stream_names`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_jetstream_kv_names(
+    js: *mut nats_jetstream,
+    names: *mut *mut *mut c_char,
+    count: *mut usize,
+) -> nats_status {
+    guard(|| {
+        let j = borrow(js, "js")?;
+        out_arg(names, "names")?;
+        out_arg(count, "count")?;
+        let (p, n) = crate::capi::strings::strings_out(j.kv_names()?);
+        write_out(names, p);
+        write_out(count, n);
         Ok(())
     })
 }
@@ -356,6 +377,121 @@ pub unsafe extern "C" fn nats_kv_keys(kv: *mut nats_kv, keys: *mut *mut *mut c_c
     })
 }
 
+/// As `nats_kv_keys`, only the keys matching one of `filters` (`filters_count` keys or
+/// patterns with `*` / `>`; 0: all) (nats.c's `kvStore_KeysWithFilters`). Only the keys'
+/// latest entries' headers are read, not their values.
+/// Errors: as `nats_kv_keys`; `NATS_ERR_INVALID_ARGUMENT` (a bad filter).
+#[no_mangle]
+pub unsafe extern "C" fn nats_kv_keys_filtered(
+    kv: *mut nats_kv,
+    filters: *const *const c_char,
+    filters_count: usize,
+    keys: *mut *mut *mut c_char,
+    count: *mut usize,
+) -> nats_status {
+    guard(|| {
+        let k = borrow(kv, "kv")?;
+        let filters = strings_arg(filters, filters_count, "filters")?;
+        out_arg(keys, "keys")?;
+        out_arg(count, "count")?;
+        let (p, n) = crate::capi::strings::strings_out(k.keys_matching(&filters)?);
+        write_out(keys, p);
+        write_out(count, n);
+        Ok(())
+    })
+}
+
+/// Removes the bucket's delete and purge markers and the history behind them (nats.c's
+/// `kvStore_PurgeDeletes`): markers older than `older_than_ms` go entirely; younger ones stay
+/// as their key's only entry, so a watcher that has not seen the delete yet still will.
+/// `older_than_ms` 0: 30 minutes, as nats.c. Writes how many keys were cleaned to `*purged`
+/// unless NULL. Errors: as `nats_kv_keys`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_kv_purge_deletes(
+    kv: *mut nats_kv,
+    older_than_ms: u64,
+    purged: *mut usize,
+) -> nats_status {
+    guard(|| {
+        let k = borrow(kv, "kv")?;
+        let n = k.purge_deletes(ms_or_default(older_than_ms, Duration::from_secs(30 * 60)))?;
+        if !purged.is_null() {
+            write_out(purged, n);
+        }
+        Ok(())
+    })
+}
+
+/// A bucket's state, from `nats_kv_status` (nats.c's `kvStatus`). `bucket` and `stream` are
+/// borrowed from the `nats_kv` handle.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct nats_kv_bucket_status {
+    /// The bucket's name.
+    pub bucket: *const c_char,
+    /// The stream that stores it (`KV_<bucket>`).
+    pub stream: *const c_char,
+    /// Entries stored (values and markers, history included).
+    pub values: u64,
+    /// Bytes stored.
+    pub bytes: u64,
+    /// Entries kept per key.
+    pub history: i64,
+    /// How long an entry lives, ms; 0: forever.
+    pub ttl_ms: u64,
+    /// Replicas.
+    pub replicas: u32,
+    /// The stream is compressed.
+    pub compressed: bool,
+    /// A `nats_storage` value.
+    pub storage: i32,
+}
+
+/// Writes the bucket's state to `*status`. Errors: as `nats_kv_keys`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_kv_status(kv: *mut nats_kv, status: *mut nats_kv_bucket_status) -> nats_status {
+    guard(|| {
+        let k = borrow(kv, "kv")?;
+        out_arg(status, "status")?;
+        let st = k.status()?;
+        let (bucket, stream) = k.c_names();
+        write_out(
+            status,
+            nats_kv_bucket_status {
+                bucket: bucket.as_ptr(),
+                stream: stream.as_ptr(),
+                values: st.values,
+                bytes: st.bytes,
+                history: st.history,
+                ttl_ms: crate::capi::view::millis(st.ttl),
+                replicas: u32::try_from(st.replicas).unwrap_or(u32::MAX),
+                compressed: st.compressed,
+                storage: if st.memory { nats_storage::NATS_STORAGE_MEMORY } else { nats_storage::NATS_STORAGE_FILE }
+                    as i32,
+            },
+        );
+        Ok(())
+    })
+}
+
+/// As `nats_kv_update`, and the new value expires after `ttl_ms` (at least 1000; the bucket
+/// needs per-key TTLs: `limit_marker_ttl_ms`). Errors: as `nats_kv_update`;
+/// `NATS_ERR_INVALID_ARGUMENT` also for a TTL under a second.
+#[no_mangle]
+pub unsafe extern "C" fn nats_kv_update_with_ttl(
+    kv: *mut nats_kv,
+    key: *const c_char,
+    data: *const c_void,
+    len: usize,
+    last_revision: u64,
+    ttl_ms: u64,
+    revision: *mut u64,
+) -> nats_status {
+    write_key(kv, key, data, len, revision, |k, key, v| {
+        k.update_with_ttl(key, v, last_revision, Duration::from_millis(ttl_ms))
+    })
+}
+
 /// Writes every kept entry of `key` (values and delete/purge markers), oldest first, to
 /// `*entries` (`*count` of them, → `nats_kv_entries_free(entries, count)`).
 /// Errors: `NATS_ERR_NOT_FOUND` (no history), else as `nats_kv_put`.
@@ -458,11 +594,53 @@ pub enum nats_kv_watch_flags {
     NATS_KV_WATCH_UPDATES_ONLY = 1,
     /// Every kept entry of the matching keys (the whole history), then each change.
     NATS_KV_WATCH_INCLUDE_HISTORY = 2,
+    /// Skip delete and purge markers (may be combined with the others).
+    NATS_KV_WATCH_IGNORE_DELETES = 4,
+    /// Entries without their values (`nats_kv_entry_value_len` 0): the server sends headers
+    /// only (may be combined with the others).
+    NATS_KV_WATCH_META_ONLY = 8,
 }
 
-/// A running watch from `nats_kv_watch`; → `nats_kv_watcher_free`.
+/// Reads watch flags and the keys into what the watch does.
+fn watch_spec(patterns: Vec<String>, flags: u32) -> Result<WatchSpec> {
+    use nats_kv_watch_flags::*;
+    let known = NATS_KV_WATCH_UPDATES_ONLY as u32
+        | NATS_KV_WATCH_INCLUDE_HISTORY as u32
+        | NATS_KV_WATCH_IGNORE_DELETES as u32
+        | NATS_KV_WATCH_META_ONLY as u32;
+    if flags & !known != 0 {
+        return Err(Error::new(ErrorKind::InvalidArgument, format!("flags: unknown bits {:#x}", flags & !known)));
+    }
+    let from = match (flags & NATS_KV_WATCH_UPDATES_ONLY as u32 != 0, flags & NATS_KV_WATCH_INCLUDE_HISTORY as u32 != 0)
+    {
+        (false, false) => WatchFrom::Current,
+        (true, false) => WatchFrom::UpdatesOnly,
+        (false, true) => WatchFrom::History,
+        (true, true) => {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "flags: NATS_KV_WATCH_UPDATES_ONLY and NATS_KV_WATCH_INCLUDE_HISTORY exclude each other",
+            ))
+        }
+    };
+    Ok(WatchSpec {
+        patterns,
+        from,
+        ignore_deletes: flags & NATS_KV_WATCH_IGNORE_DELETES as u32 != 0,
+        meta_only: flags & NATS_KV_WATCH_META_ONLY as u32 != 0,
+    })
+}
+
+/// Keys C passes: an array of `count` (none: every key).
+fn key_patterns(keys: *const *const c_char, count: usize) -> Result<Vec<String>> {
+    strings_arg(keys, count, "keys")
+}
+
+/// A running watch from `nats_kv_watch`, `_watch_multi` (callbacks) or `_watch_sync`
+/// (`nats_kv_watcher_next`); → `nats_kv_watcher_free`.
 ///
-/// Functions: `nats_kv_watch`, `nats_kv_watcher_stop`, `nats_kv_watcher_free`.
+/// Functions: `nats_kv_watch`, `nats_kv_watch_multi`, `nats_kv_watch_sync`,
+/// `nats_kv_watcher_next`, `nats_kv_watcher_stop`, `nats_kv_watcher_free`.
 pub struct nats_kv_watcher {
     _private: [u8; 0],
 }
@@ -506,24 +684,85 @@ pub unsafe extern "C" fn nats_kv_watch(
     out: *mut *mut nats_kv_watcher,
 ) -> nats_status {
     guard(|| {
-        let k = borrow(kv, "kv")?;
         let pattern = opt_str_arg(keys, "keys")?;
-        k.check_key(pattern.unwrap_or(">"), Wildcards::Allowed)?;
-        let cb = cb.ok_or_else(|| null("cb"))?;
+        let spec = watch_spec(pattern.map(str::to_string).into_iter().collect(), flags)?;
+        watch_common(kv, spec, cb, user_data, user_data_free, out)
+    })
+}
+
+/// Starts a callback watch for `nats_kv_watch` / `_watch_multi`.
+fn watch_common(
+    kv: *mut nats_kv,
+    spec: WatchSpec,
+    cb: nats_kv_watch_callback,
+    user_data: *mut c_void,
+    user_data_free: nats_user_data_free,
+    out: *mut *mut nats_kv_watcher,
+) -> Result<()> {
+    let k = borrow(kv, "kv")?;
+    let cb = cb.ok_or_else(|| null("cb"))?;
+    out_arg(out, "out")?;
+    let handler = Box::new(CWatchHandler(CCallback::new(cb, user_data, user_data_free)));
+    box_out(out, k.watch(spec, handler)?);
+    Ok(())
+}
+
+/// As `nats_kv_watch`, over several keys or patterns at once (`keys_count` of them; 0: every
+/// key), in one revision order (nats.c's `kvStore_WatchMulti`).
+#[no_mangle]
+pub unsafe extern "C" fn nats_kv_watch_multi(
+    kv: *mut nats_kv,
+    keys: *const *const c_char,
+    keys_count: usize,
+    flags: u32,
+    cb: nats_kv_watch_callback,
+    user_data: *mut c_void,
+    user_data_free: nats_user_data_free,
+    out: *mut *mut nats_kv_watcher,
+) -> nats_status {
+    guard(|| {
+        let spec = watch_spec(key_patterns(keys, keys_count)?, flags)?;
+        watch_common(kv, spec, cb, user_data, user_data_free, out)
+    })
+}
+
+/// A watcher without a callback: its entries are taken with `nats_kv_watcher_next` (nats.c's
+/// `kvStore_Watch` with `kvWatcher_Next`). `keys` and `flags` as in `nats_kv_watch_multi`.
+/// Entries wait in the watcher, without limit, until taken. Errors: as `nats_kv_watch`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_kv_watch_sync(
+    kv: *mut nats_kv,
+    keys: *const *const c_char,
+    keys_count: usize,
+    flags: u32,
+    out: *mut *mut nats_kv_watcher,
+) -> nats_status {
+    guard(|| {
+        let k = borrow(kv, "kv")?;
+        let spec = watch_spec(key_patterns(keys, keys_count)?, flags)?;
         out_arg(out, "out")?;
-        let from = match flags {
-            0 => WatchFrom::Current,
-            1 => WatchFrom::UpdatesOnly,
-            2 => WatchFrom::History,
-            _ => {
-                return Err(Error::new(
-                    ErrorKind::InvalidArgument,
-                    "flags: NATS_KV_WATCH_UPDATES_ONLY and NATS_KV_WATCH_INCLUDE_HISTORY exclude each other",
-                ))
-            }
-        };
-        let handler = Box::new(CWatchHandler(CCallback::new(cb, user_data, user_data_free)));
-        box_out(out, k.watch(pattern, from, handler)?);
+        box_out(out, k.watch_sync(spec)?);
+        Ok(())
+    })
+}
+
+/// Takes the next entry of a watcher from `nats_kv_watch_sync`, waiting at most `timeout_ms`,
+/// into `*entry` (→ `nats_kv_entry_free`). `nats_kv_entry_delta` 0 marks the last of the
+/// entries that existed when the watch started (with `NATS_KV_WATCH_IGNORE_DELETES`, the
+/// delta also counts the markers skipped after an entry, so the last one delivered may not
+/// show 0). Errors: `NATS_ERR_NULL_ARGUMENT`,
+/// `NATS_ERR_TIMEOUT` (none within the time), `NATS_ERR_INVALID_ARGUMENT` (a callback watcher,
+/// or one that was stopped and has nothing left), `NATS_ERR_WOULD_BLOCK_RUNTIME`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_kv_watcher_next(
+    w: *mut nats_kv_watcher,
+    timeout_ms: u64,
+    entry: *mut *mut nats_kv_entry,
+) -> nats_status {
+    guard(|| {
+        let w = borrow(w, "w")?;
+        out_arg(entry, "entry")?;
+        box_out(entry, CKvEntry::from(w.next(Duration::from_millis(timeout_ms))?));
         Ok(())
     })
 }

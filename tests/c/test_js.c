@@ -486,6 +486,42 @@ static void test_kv(nats_jetstream *js) {
     EXPECT_OK(nats_kv_keys(kv, &keys, &count));
     EXPECT(count == 1 && str_is(keys[0], "domain.example"));
     nats_strings_free(keys, count);
+
+    /* A watcher taken from with next; filtered keys; markers purged; status; bucket names. */
+    const char *watched_keys[] = {"domain.*"};
+    nats_kv_watcher *sw = NULL;
+    EXPECT_OK(nats_kv_watch_sync(kv, watched_keys, 1, NATS_KV_WATCH_IGNORE_DELETES, &sw));
+    nats_kv_entry *next = NULL;
+    EXPECT_OK(nats_kv_watcher_next(sw, LIMIT_MS, &next));
+    /* Its delta counts the two skipped markers still behind it. */
+    EXPECT(next != NULL && str_is(nats_kv_entry_key(next), "domain.example") && nats_kv_entry_delta(next) == 2);
+    nats_kv_entry_free(next);
+    next = NULL;
+    EXPECT_STATUS(nats_kv_watcher_next(sw, 100, &next), NATS_ERR_TIMEOUT);
+    EXPECT_OK(nats_kv_put(kv, "domain.new", "n", 1, NULL));
+    EXPECT_OK(nats_kv_watcher_next(sw, LIMIT_MS, &next));
+    EXPECT(next != NULL && str_is(nats_kv_entry_key(next), "domain.new"));
+    nats_kv_entry_free(next);
+    EXPECT_OK(nats_kv_watcher_stop(sw));
+    nats_kv_watcher_free(sw);
+    const char *filters[] = {"domain.n*", "domain.example"};
+    EXPECT_OK(nats_kv_keys_filtered(kv, filters, 1, &keys, &count));
+    EXPECT(count == 0); /* "domain.n*" is not a pattern: '*' must be a whole token */
+    nats_strings_free(keys, count);
+    EXPECT_OK(nats_kv_keys_filtered(kv, filters + 1, 1, &keys, &count));
+    EXPECT(count == 1 && str_is(keys[0], "domain.example"));
+    nats_strings_free(keys, count);
+    size_t purged = 0;
+    EXPECT_OK(nats_kv_purge_deletes(kv, 0, &purged));
+    EXPECT(purged == 2); /* the delete of domain.a and the purge of domain.b */
+    nats_kv_bucket_status st;
+    EXPECT_OK(nats_kv_status(kv, &st));
+    EXPECT(str_is(st.bucket, "routes") && str_is(st.stream, "KV_routes") && st.history == 3 &&
+           st.storage == NATS_STORAGE_MEMORY);
+    char **names = NULL;
+    EXPECT_OK(nats_jetstream_kv_names(js, &names, &count));
+    EXPECT(count == 1 && str_is(names[0], "routes"));
+    nats_strings_free(names, count);
     nats_kv_free(kv);
     kv = NULL;
     EXPECT_OK(nats_jetstream_kv_bind(js, "routes", &kv));

@@ -18,6 +18,21 @@ use std::time::Duration;
 pub(crate) struct Kv {
     js: Arc<JetStream>,
     store: kv::Store,
+    /// The bucket's and its stream's names, NUL-terminated for C to borrow.
+    c_names: (std::ffi::CString, std::ffi::CString),
+}
+
+impl Kv {
+    fn new(js: Arc<JetStream>, store: kv::Store) -> Kv {
+        let c = |s: &str| std::ffi::CString::new(s.replace('\0', " ")).unwrap_or_default();
+        let c_names = (c(&store.name), c(&store.stream_name));
+        Kv { js, store, c_names }
+    }
+
+    /// The bucket's and its stream's names.
+    pub(crate) fn c_names(&self) -> &(std::ffi::CString, std::ffi::CString) {
+        &self.c_names
+    }
 }
 
 /// One value of a key, or a delete/purge marker.
@@ -32,6 +47,36 @@ pub(crate) enum WatchFrom {
     UpdatesOnly,
     /// Every kept entry (the whole history), then each change.
     History,
+}
+
+/// What a watch (or a key listing) reads.
+#[derive(Clone, Debug)]
+pub(crate) struct WatchSpec {
+    /// Keys or patterns (`*`, `>`); empty: every key.
+    pub patterns: Vec<String>,
+    pub from: WatchFrom,
+    /// Skip delete and purge markers.
+    pub ignore_deletes: bool,
+    /// Entries without their values (the server sends headers only).
+    pub meta_only: bool,
+}
+
+impl WatchSpec {
+    pub(crate) fn new(patterns: Vec<String>, from: WatchFrom) -> Self {
+        WatchSpec { patterns, from, ignore_deletes: false, meta_only: false }
+    }
+}
+
+/// A bucket's state (`nats_kv_status`).
+#[derive(Clone, Debug)]
+pub(crate) struct KvStatus {
+    pub values: u64,
+    pub bytes: u64,
+    pub history: i64,
+    pub ttl: Duration,
+    pub replicas: usize,
+    pub compressed: bool,
+    pub memory: bool,
 }
 
 /// What a watch does with each entry, on the watcher's thread.
@@ -87,6 +132,82 @@ fn kv_error(what: &str, e: &(dyn std::error::Error + 'static)) -> Error {
     js_error(what, e)
 }
 
+/// The operation a stored KV message records: its `KV-Operation` header, or the reason of a
+/// server-made marker (per-key TTL, limits).
+fn operation_of(m: &async_nats::Message) -> Operation {
+    let Some(h) = m.headers.as_ref() else { return Operation::Put };
+    match (h.get("KV-Operation").map(|v| v.as_str()), h.get("Nats-Marker-Reason").map(|v| v.as_str())) {
+        (Some("DEL"), _) | (None, Some("Remove")) => Operation::Delete,
+        (Some("PURGE"), _) | (None, Some("MaxAge" | "Purge")) => Operation::Purge,
+        _ => Operation::Put,
+    }
+}
+
+/// A message of the bucket's stream as an entry; `None` for one that is not (no metadata, or
+/// a subject outside the bucket).
+fn entry_of(store: &kv::Store, m: &async_nats::jetstream::Message) -> Option<Entry> {
+    let info = m.info().ok()?;
+    let key = m.message.subject.strip_prefix(store.prefix.as_str())?.to_string();
+    Some(Entry {
+        bucket: store.name.clone(),
+        key,
+        value: m.message.payload.clone(),
+        revision: info.stream_sequence,
+        delta: info.pending,
+        created: info.published,
+        operation: operation_of(&m.message),
+        seen_current: false,
+    })
+}
+
+/// An ordered consumer over the bucket's stream as `spec` says, and how many messages it
+/// had to deliver when it was made.
+async fn open_feed(
+    store: &kv::Store,
+    spec: &WatchSpec,
+    inbox: String,
+) -> std::result::Result<(async_nats::jetstream::consumer::push::Ordered, u64), String> {
+    use async_nats::jetstream::consumer::{push::OrderedConfig, DeliverPolicy, ReplayPolicy};
+    let subjects: Vec<String> = if spec.patterns.is_empty() {
+        vec![format!("{}>", store.prefix)]
+    } else {
+        spec.patterns.iter().map(|p| format!("{}{p}", store.prefix)).collect()
+    };
+    let config = OrderedConfig {
+        deliver_subject: inbox,
+        description: Some("nats-ffi kv feed".to_string()),
+        filter_subjects: subjects,
+        headers_only: spec.meta_only,
+        replay_policy: ReplayPolicy::Instant,
+        deliver_policy: match spec.from {
+            WatchFrom::Current => DeliverPolicy::LastPerSubject,
+            WatchFrom::UpdatesOnly => DeliverPolicy::New,
+            WatchFrom::History => DeliverPolicy::All,
+        },
+        ..Default::default()
+    };
+    let consumer = store.stream.create_consumer(config).await.map_err(|e| e.to_string())?;
+    let pending = consumer.cached_info().num_pending;
+    let messages = consumer.messages().await.map_err(|e| e.to_string())?;
+    Ok((messages, pending))
+}
+
+/// The last entry of every key `spec` selects (its `from` is ignored), as they are now.
+async fn latest_entries(store: &kv::Store, spec: &WatchSpec, inbox: String) -> std::result::Result<Vec<Entry>, String> {
+    let spec = WatchSpec { from: WatchFrom::Current, ..spec.clone() };
+    let (mut feed, mut left) = open_feed(store, &spec, inbox).await?;
+    let mut out = Vec::new();
+    while left > 0 {
+        let Some(m) = feed.next().await else { break };
+        let m = m.map_err(|e| e.to_string())?;
+        if let Some(e) = entry_of(store, &m) {
+            left = e.delta;
+            out.push(e);
+        }
+    }
+    Ok(out)
+}
+
 impl JetStream {
     /// Creates a bucket (fine when an identical one exists).
     pub(crate) fn kv_create(self: &Arc<Self>, config: kv::Config) -> Result<Kv> {
@@ -97,7 +218,7 @@ impl JetStream {
         let store = self
             .call("nats_jetstream_kv_create", self.ctx.create_key_value(config))?
             .map_err(|e| kv_error("create bucket", &e))?;
-        Ok(Kv { js: self.clone(), store })
+        Ok(Kv::new(self.clone(), store))
     }
 
     /// Binds to an existing bucket.
@@ -111,7 +232,12 @@ impl JetStream {
                 err
             }
         })?;
-        Ok(Kv { js: self.clone(), store })
+        Ok(Kv::new(self.clone(), store))
+    }
+
+    /// The names of the account's buckets.
+    pub(crate) fn kv_names(&self) -> Result<Vec<String>> {
+        Ok(self.stream_names()?.into_iter().filter_map(|s| s.strip_prefix("KV_").map(str::to_string)).collect())
     }
 
     pub(crate) fn kv_delete(&self, bucket: &str) -> Result<()> {
@@ -174,6 +300,43 @@ impl Kv {
         })
     }
 
+    /// As [`Kv::update`], and the new value expires after `ttl` (at least 1 s; the bucket
+    /// needs per-key TTLs, `limit_marker_ttl`).
+    pub(crate) fn update_with_ttl(&self, key: &str, value: &[u8], last_revision: u64, ttl: Duration) -> Result<u64> {
+        if ttl < Duration::from_secs(1) {
+            return Err(Error::new(ErrorKind::InvalidArgument, "a per-key TTL must be at least 1000 ms"));
+        }
+        self.check_key(key, Wildcards::Refused)?;
+        if self.store.use_jetstream_prefix {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "update with a TTL: not supported for a bucket bound across JetStream domains",
+            ));
+        }
+        let subject = format!("{}{key}", self.store.put_prefix.as_deref().unwrap_or(&self.store.prefix));
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert(async_nats::header::NATS_MESSAGE_TTL, ttl.as_secs().to_string().as_str());
+        let o = crate::client::jetstream::context::PublishOptions {
+            expected_last_subject_sequence: Some(last_revision),
+            ..Default::default()
+        };
+        let out = crate::client::jetstream::context::build(
+            &self.js,
+            &subject,
+            Some(headers),
+            Bytes::copy_from_slice(value),
+            &o,
+        )?;
+        match self.js.publish(out) {
+            Ok(ack) => Ok(ack.sequence),
+            Err(e) if e.kind == ErrorKind::ExpectationFailed => Err(Error::new(
+                ErrorKind::ExpectationFailed,
+                format!("update: revision {last_revision} of {key:?} is not the latest"),
+            )),
+            Err(e) => Err(e),
+        }
+    }
+
     /// The latest value of `key`, or the one it had at `revision`; `NotFound` for none or a
     /// delete/purge marker.
     pub(crate) fn get(&self, key: &str, revision: Option<u64>) -> Result<Entry> {
@@ -234,57 +397,148 @@ impl Kv {
         Ok(list)
     }
 
-    /// Watches the keys matching `pattern` (`None`: all), handing each entry to `handler` on
-    /// the watch's lane (see `delivery`); errors of the watch go to the connection's events.
-    pub(crate) fn watch(
+    /// Checks a watch's patterns.
+    fn check_spec(&self, spec: &WatchSpec) -> Result<()> {
+        for p in &spec.patterns {
+            self.check_key(p, Wildcards::Allowed)?;
+        }
+        Ok(())
+    }
+
+    /// Starts the feed of a watch: an ordered consumer over the bucket's stream, read by a
+    /// task that hands each entry (markers skipped when asked) to `deliver`, and reports
+    /// errors to the connection's events. The task ends when `deliver` returns false.
+    fn start_feed(
         &self,
-        pattern: Option<&str>,
-        from: WatchFrom,
-        handler: Box<dyn WatchHandler>,
-    ) -> Result<Watcher> {
-        let pattern = pattern.unwrap_or(">");
-        self.check_key(pattern, Wildcards::Allowed)?;
+        spec: &WatchSpec,
+        what: &str,
+        mut deliver: impl FnMut(Entry) -> bool + Send + 'static,
+    ) -> Result<tokio::task::AbortHandle> {
+        self.check_spec(spec)?;
         let store = self.store.clone();
-        let p = pattern.to_string();
-        let fut = async move {
-            match from {
-                WatchFrom::UpdatesOnly => store.watch(p).await,
-                WatchFrom::History => store.watch_from_revision(p, 1).await,
-                WatchFrom::Current => store.watch_with_history(p).await,
-            }
-        };
-        let mut watch = self.js.call("nats_kv_watch", fut)?.map_err(|e| kv_error("watch", &e))?;
-        let queue = JobQueue::start(&self.js.conn.executor, "nats-ffi-kv-watch")?;
-        // The watcher owns the handler from here; it is dropped (releasing what it holds)
-        // once the watch stopped, after its last call.
-        let mut handler = handler;
-        handler.accepted();
-        let shared = Arc::new(WatchState { handler: Mutex::new(Some(handler)), ..Default::default() });
-        let (sender, for_task) = (queue.sender(), shared.clone());
-        let conn = self.js.conn.clone();
+        let for_open = (store.clone(), spec.clone(), self.js.conn.client.new_inbox());
+        let fut = async move { open_feed(&for_open.0, &for_open.1, for_open.2).await };
+        let (mut feed, _) = self.js.call(what, fut)?.map_err(|e| kv_error("watch", &std::io::Error::other(e)))?;
+        let (conn, ignore_deletes) = (self.js.conn.clone(), spec.ignore_deletes);
         let task = self.js.conn.handle.spawn(async move {
-            while let Some(e) = watch.next().await {
-                match e {
-                    Ok(e) => {
-                        let shared = for_task.clone();
-                        if !sender.send(Box::new(move || shared.deliver(e))) {
-                            break;
-                        }
+            while let Some(m) = feed.next().await {
+                let entry = match m {
+                    Ok(m) => entry_of(&store, &m),
+                    Err(e) => {
+                        conn.send_event(error_event(None, ErrorKind::JetStream, format!("kv watch: {e}")));
+                        None
                     }
-                    Err(e) => conn.send_event(error_event(None, ErrorKind::JetStream, format!("kv watch: {e}"))),
+                };
+                let wanted = entry.filter(|e| !ignore_deletes || e.operation == Operation::Put);
+                if wanted.is_some_and(|e| !deliver(e)) {
+                    break;
                 }
             }
         });
-        Ok(Watcher { state: shared, task: task.abort_handle(), _queue: queue })
+        Ok(task.abort_handle())
+    }
+
+    /// Watches as `spec` says, handing each entry to `handler` on the watch's lane (see
+    /// `delivery`); errors of the watch go to the connection's events.
+    pub(crate) fn watch(&self, spec: WatchSpec, handler: Box<dyn WatchHandler>) -> Result<Watcher> {
+        let queue = JobQueue::start(&self.js.conn.executor, "nats-ffi-kv-watch")?;
+        // The handler is in place before the feed starts: its first entries may be delivered
+        // before `start_feed` returns.
+        let shared = Arc::new(WatchState { handler: Mutex::new(Some(handler)), ..Default::default() });
+        let (sender, for_task) = (queue.sender(), shared.clone());
+        let task = self.start_feed(&spec, "nats_kv_watch", move |e| {
+            let shared = for_task.clone();
+            sender.send(Box::new(move || shared.deliver(e)))
+        })?;
+        // The watcher owns the handler from here (on failure it was dropped unaccepted,
+        // leaving what it holds to the caller); it is dropped, releasing what it holds, once
+        // the watch stopped, after its last call.
+        if let Some(h) = shared.handler.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+            h.accepted();
+        }
+        Ok(Watcher { task, delivery: WatchDelivery::Callback { state: shared, _queue: queue } })
+    }
+
+    /// Watches as `spec` says, keeping the entries for [`Watcher::next`].
+    pub(crate) fn watch_sync(&self, spec: WatchSpec) -> Result<Watcher> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let task = self.start_feed(&spec, "nats_kv_watch_sync", move |e| tx.send(e).is_ok())?;
+        let delivery =
+            WatchDelivery::Sync { entries: tokio::sync::Mutex::new(rx), handle: self.js.conn.handle.clone() };
+        Ok(Watcher { task, delivery })
+    }
+
+    /// The keys (matching `patterns`; all when empty) that currently have a value.
+    pub(crate) fn keys_matching(&self, patterns: &[String]) -> Result<Vec<String>> {
+        let spec = WatchSpec { meta_only: true, ..WatchSpec::new(patterns.to_vec(), WatchFrom::Current) };
+        self.check_spec(&spec)?;
+        let (store, inbox) = (self.store.clone(), self.js.conn.client.new_inbox());
+        let list = self
+            .js
+            .call("nats_kv_keys_filtered", async move { latest_entries(&store, &spec, inbox).await })?
+            .map_err(|e| kv_error("keys", &std::io::Error::other(e)))?;
+        Ok(list.into_iter().filter(|e| e.operation == Operation::Put).map(|e| e.key).collect())
+    }
+
+    /// Removes the delete and purge markers of the bucket, and the history behind them:
+    /// markers older than `keep_younger_than` go entirely, younger ones stay as the key's
+    /// only entry (so a watcher that missed the delete still sees it). How many keys.
+    pub(crate) fn purge_deletes(&self, keep_younger_than: Duration) -> Result<usize> {
+        let (store, inbox) = (self.store.clone(), self.js.conn.client.new_inbox());
+        let spec = WatchSpec { meta_only: true, ..WatchSpec::new(Vec::new(), WatchFrom::Current) };
+        let markers: Vec<Entry> = self
+            .js
+            .call("nats_kv_purge_deletes", async move { latest_entries(&store, &spec, inbox).await })?
+            .map_err(|e| kv_error("purge deletes", &std::io::Error::other(e)))?
+            .into_iter()
+            .filter(|e| e.operation != Operation::Put)
+            .collect();
+        let now = async_nats::datetime::now();
+        for m in &markers {
+            let young = now - m.created < keep_younger_than;
+            let subject = format!("{}{}", self.store.prefix, m.key);
+            let opts = crate::client::jetstream::stream::PurgeOptions {
+                subject: Some(&subject),
+                keep: u64::from(young),
+                ..Default::default()
+            };
+            self.js.purge_stream_with(&self.store.stream_name, &opts)?;
+        }
+        Ok(markers.len())
+    }
+
+    /// The bucket's state.
+    pub(crate) fn status(&self) -> Result<KvStatus> {
+        // Fresh: async-nats' `Store::status` returns the info cached when the bucket was bound.
+        let info = self.js.stream_info(&self.store.stream_name)?;
+        let c = &info.config;
+        Ok(KvStatus {
+            values: info.state.messages,
+            bytes: info.state.bytes,
+            history: c.max_messages_per_subject,
+            ttl: c.max_age,
+            replicas: c.num_replicas,
+            compressed: c.compression.as_ref().is_some_and(|k| *k != async_nats::jetstream::stream::Compression::None),
+            memory: c.storage == async_nats::jetstream::stream::StorageType::Memory,
+        })
     }
 }
 
 /// A running watch.
 pub(crate) struct Watcher {
-    state: Arc<WatchState>,
     task: tokio::task::AbortHandle,
-    /// The watch's lane; dropping it lets the lane finish.
-    _queue: JobQueue,
+    delivery: WatchDelivery,
+}
+
+/// Where a watch's entries go.
+enum WatchDelivery {
+    /// To a handler, on the watch's lane; dropping the queue lets the lane finish.
+    Callback { state: Arc<WatchState>, _queue: JobQueue },
+    /// Into a queue the user reads with [`Watcher::next`].
+    Sync {
+        entries: tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<Entry>>,
+        handle: crate::client::runtime::RtHandle,
+    },
 }
 
 /// Shared by a watcher and its entries' jobs: a job holds `calling` while it checks
@@ -326,13 +580,38 @@ impl WatchState {
 
 impl Watcher {
     /// Stops the watch: waits for a running handler call (unless called from it); none
-    /// starts after this returns, and the handler is released after its last call.
+    /// starts after this returns, and the handler is released after its last call. A
+    /// synchronous watcher's `next` returns what is queued, then fails.
     pub(crate) fn stop(&self) {
-        self.state.stopped.store(true, Ordering::Release);
         self.task.abort();
-        if WATCHING.with(|w| w.get()) != Arc::as_ptr(&self.state).addr() {
-            drop(self.state.calling.lock().unwrap_or_else(|p| p.into_inner()));
-            self.state.release_handler();
+        let WatchDelivery::Callback { state, .. } = &self.delivery else { return };
+        state.stopped.store(true, Ordering::Release);
+        if WATCHING.with(|w| w.get()) != Arc::as_ptr(state).addr() {
+            drop(state.calling.lock().unwrap_or_else(|p| p.into_inner()));
+            state.release_handler();
+        }
+    }
+
+    /// The next entry of a synchronous watcher, waiting at most `limit`.
+    pub(crate) fn next(&self, limit: Duration) -> Result<Entry> {
+        let WatchDelivery::Sync { entries, handle } = &self.delivery else {
+            return Err(Error::new(ErrorKind::InvalidArgument, "a watcher with a callback has no next entry to take"));
+        };
+        let fut = async {
+            let mut rx = entries.lock().await;
+            match rx.try_recv() {
+                Ok(e) => Some(e),
+                Err(_) if self.task.is_finished() => None,
+                Err(_) => rx.recv().await,
+            }
+        };
+        match crate::client::runtime::block_on_timeout(handle, "nats_kv_watcher_next", limit, fut) {
+            Ok(Some(e)) => Ok(e),
+            Ok(None) => Err(Error::new(ErrorKind::InvalidArgument, "the watcher was stopped")),
+            Err(e) if e.kind == ErrorKind::Timeout => {
+                Err(Error::new(ErrorKind::Timeout, format!("no entry within {} ms", limit.as_millis())))
+            }
+            Err(e) => Err(e),
         }
     }
 }
