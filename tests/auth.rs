@@ -392,3 +392,58 @@ fn nats_sign_signs_with_an_nkey_seed() {
     check(unsafe { nats_sign(seed.as_ptr(), std::ptr::null(), 1, sig.as_mut_ptr()) }, NATS_ERR_NULL_ARGUMENT);
     check(unsafe { nats_sign(seed.as_ptr(), nonce.as_ptr().cast(), 1, std::ptr::null_mut()) }, NATS_ERR_NULL_ARGUMENT);
 }
+
+/// `ws://` and `wss://` server URLs (a nats-server websocket listener, plain and with TLS):
+/// publish, subscribe, request across to a plain client, reconnect after a server restart;
+/// wss with and without the CA; a list mixing websocket and plain URLs is refused.
+#[test]
+fn websocket_and_secure_websocket() {
+    let (ws_port, wss_port) = (free_port(), free_port());
+    let pki = tls::Pki::new();
+    let srv = Server::start_conf(&format!(
+        "websocket {{ listen: \"127.0.0.1:{ws_port}\", no_tls: true }}\n",
+    ));
+    let secure = Server::start_conf(&format!(
+        "websocket {{ listen: \"127.0.0.1:{wss_port}\"\n  tls {{ cert_file: \"{}\", key_file: \"{}\" }} }}\n",
+        pki.server_cert, pki.server_key
+    ));
+    let ws_url = format!("ws://127.0.0.1:{ws_port}");
+    let c = Conn::to(&ws_url);
+    roundtrip(&c);
+    // A responder on the plain NATS port answers a request made over the websocket.
+    let plain = Conn::to(&srv.url());
+    let echo = collector::Sub::new(&plain, "ws.echo", "");
+    plain.flush();
+    let _ = c.request("ws.echo", b"hello", 300);
+    assert!(echo.wait_count(1, Duration::from_secs(5)));
+    assert_eq!(echo.received().msgs.lock().unwrap()[0].data, b"hello");
+    // A restarted server: the websocket client reconnects and its subscription works again.
+    let mut srv = srv;
+    drop((echo, plain));
+    let got = collector::Sub::new(&c, "ws.after", "");
+    c.flush();
+    srv.restart();
+    let plain = Conn::to(&srv.url());
+    assert!(
+        wait_until(Duration::from_secs(20), || {
+            ok(plain.publish("ws.after", b"x"));
+            plain.flush();
+            got.wait_count(1, Duration::from_millis(200))
+        }),
+        "no message after the restart"
+    );
+
+    let o = Opts::new().servers(&[&format!("wss://localhost:{wss_port}")]);
+    ok(unsafe { nats_options_set_certificate(o.raw(), cs(&pki.ca).as_ptr()) });
+    roundtrip(&o.connect().unwrap());
+    // Without the CA the handshake fails.
+    let untrusted = Opts::new().servers(&[&format!("wss://localhost:{wss_port}")]);
+    assert!(untrusted.connect().is_err());
+
+    let mixed = [cs(&ws_url), cs(&srv.url())];
+    let ptrs: Vec<*const c_char> = mixed.iter().map(|s| s.as_ptr()).collect();
+    let o = Opts::new();
+    check(unsafe { nats_options_set_servers(o.raw(), ptrs.as_ptr(), ptrs.len()) }, NATS_ERR_INVALID_ARGUMENT);
+    assert!(last_error().contains("ws://"), "{}", last_error());
+    drop(secure);
+}

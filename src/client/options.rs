@@ -112,19 +112,28 @@ impl Default for Options {
 
 /// Parses a comma-separated or single URL list, checking each with async-nats' parser.
 pub(crate) fn parse_servers<'a>(urls: impl IntoIterator<Item = &'a str>) -> Result<Vec<String>> {
-    let mut out = Vec::new();
+    let (mut out, mut websockets) = (Vec::new(), Vec::new());
     for url in urls {
         let url = url.trim();
         if url.is_empty() {
             return Err(Error::new(ErrorKind::InvalidArgument, "empty server URL"));
         }
-        async_nats::ServerAddr::from_str(url).map_err(|e| {
+        let addr = async_nats::ServerAddr::from_str(url).map_err(|e| {
             Error::new(ErrorKind::InvalidArgument, format!("bad server URL {:?}: {e}", redact_url(url)))
         })?;
+        websockets.push(addr.is_websocket());
         out.push(url.to_string());
     }
     if out.is_empty() {
         return Err(Error::new(ErrorKind::InvalidArgument, "no server URL given"));
+    }
+    // A reconnect may go to any server of the list: a websocket client cannot take a plain
+    // one's place, nor the other way round.
+    if websockets.iter().any(|&w| w) && !websockets.iter().all(|&w| w) {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            "server URLs mix ws:// / wss:// with nats:// / tls://: use one kind",
+        ));
     }
     Ok(out)
 }
@@ -329,5 +338,7 @@ mod tests {
         assert_eq!(parse_servers([""]).unwrap_err().kind, ErrorKind::InvalidArgument);
         assert_eq!(parse_servers([]).unwrap_err().kind, ErrorKind::InvalidArgument);
         assert_eq!(parse_servers(["nats://host:notaport"]).unwrap_err().kind, ErrorKind::InvalidArgument);
+        assert_eq!(parse_servers(["ws://a:1", "wss://b:2"]).unwrap(), vec!["ws://a:1", "wss://b:2"]);
+        assert_eq!(parse_servers(["ws://a:1", "nats://b:2"]).unwrap_err().kind, ErrorKind::InvalidArgument);
     }
 }
