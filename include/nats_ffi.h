@@ -516,6 +516,7 @@ typedef int32_t nats_discard;
  * Functions: `nats_connect`, `nats_connect_url`, `nats_publish`, `nats_publish_with_reply`,
  * `nats_publish_msg`, `nats_connection_flush`, `nats_request`, `nats_request_msg`,
  * `nats_request_async`, `nats_msg_respond`, `nats_connection_status`, `nats_connection_name`,
+ * `nats_connection_sign`,
  * `nats_connection_is_closed`,
  * `nats_connection_stats`, `nats_connection_rtt`, `nats_connection_reconnect`,
  * `nats_connection_new_inbox`, `nats_connection_max_payload`, `nats_connection_buffered`,
@@ -617,7 +618,7 @@ typedef struct nats_jetstream_options nats_jetstream_options;
  * `nats_kv_create`, `nats_kv_create_with_ttl`, `nats_kv_update`, `nats_kv_get`,
  * `nats_kv_get_revision`, `nats_kv_delete`, `nats_kv_purge`, `nats_kv_keys`, `nats_kv_history`,
  * `nats_kv_watch`, `nats_kv_watch_multi`, `nats_kv_watch_sync`, `nats_kv_keys_filtered`,
- * `nats_kv_purge_deletes`, `nats_kv_status`, `nats_kv_update_with_ttl`.
+ * `nats_kv_purge_deletes`, `nats_kv_status`, `nats_kv_update_with_ttl`, `nats_kv_bucket`.
  */
 typedef struct nats_kv nats_kv;
 
@@ -628,7 +629,8 @@ typedef struct nats_kv nats_kv;
  * Functions: `nats_kv_get`, `nats_kv_get_revision`, `nats_kv_history`, `nats_kv_entries_free`,
  * `nats_kv_entry_key`, `nats_kv_entry_value`, `nats_kv_entry_value_len`, `nats_kv_entry_revision`,
  * `nats_kv_entry_delta`, `nats_kv_entry_created_ns`, `nats_kv_entry_operation`,
- * `nats_kv_watcher_next`, `nats_kv_entry_free`.
+ * `nats_kv_watcher_next`, `nats_kv_entry_bucket`, `nats_kv_entry_value_string`,
+ * `nats_kv_entry_free`.
  */
 typedef struct nats_kv_entry nats_kv_entry;
 
@@ -1920,6 +1922,15 @@ nats_status nats_connection_rtt(struct nats_connection *conn, uint64_t *rtt_us);
 nats_status nats_connection_reconnect(struct nats_connection *conn);
 
 /**
+ * Signs `len` bytes at `data` with the NKey the connection authenticates with (its NKey
+ * seed, or the seed in its credentials), writing the 64-byte Ed25519 signature to `sig`
+ * (`NATS_NKEY_SIGNATURE_LEN` bytes; nats.c's `natsConnection_Sign`). Errors:
+ * `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_ARGUMENT` (the connection has no NKey: user and
+ * password, token or no authentication).
+ */
+nats_status nats_connection_sign(struct nats_connection *conn, const void *data, size_t len, uint8_t *sig);
+
+/**
  * Writes a new unique inbox subject (`<inbox_prefix>.<unique id>`) to `*inbox`, a string the
  * caller frees with `nats_string_free`. Errors: `NATS_ERR_NULL_ARGUMENT`.
  */
@@ -2543,6 +2554,23 @@ nats_status nats_kv_history(struct nats_kv *kv, const char *key, struct nats_kv_
  * Frees an array from `nats_kv_history`: every non-NULL entry and the array. NULL is a no-op.
  */
 void nats_kv_entries_free(struct nats_kv_entry **entries, size_t count);
+
+/**
+ * The bucket the entry belongs to, borrowed from the entry; "" for NULL.
+ */
+const char *nats_kv_entry_bucket(const struct nats_kv_entry *e);
+
+/**
+ * The value as a NUL-terminated string, borrowed from the entry (a copy made on the first
+ * call; NUL bytes inside show as spaces: use `nats_kv_entry_value` for binary values); ""
+ * for NULL (nats.c's `kvEntry_ValueString`).
+ */
+const char *nats_kv_entry_value_string(const struct nats_kv_entry *e);
+
+/**
+ * The bucket's name, borrowed from the handle; "" for NULL (nats.c's `kvStore_Bucket`).
+ */
+const char *nats_kv_bucket(const struct nats_kv *kv);
 
 /**
  * The entry's key, borrowed from the entry; "" for NULL.

@@ -370,6 +370,7 @@ bool nats_connection_is_closed(const struct nats_connection *conn);
 nats_status nats_connection_stats(const struct nats_connection *conn, struct nats_statistics *stats);
 nats_status nats_connection_rtt(struct nats_connection *conn, uint64_t *rtt_us);
 nats_status nats_connection_reconnect(struct nats_connection *conn);
+nats_status nats_connection_sign(struct nats_connection *conn, const void *data, size_t len, uint8_t *sig);
 nats_status nats_connection_new_inbox(const struct nats_connection *conn, char **inbox);
 uint64_t nats_connection_max_payload(const struct nats_connection *conn);
 uint64_t nats_connection_buffered(const struct nats_connection *conn);
@@ -458,6 +459,9 @@ nats_status nats_kv_status(struct nats_kv *kv, struct nats_kv_bucket_status *sta
 nats_status nats_kv_update_with_ttl(struct nats_kv *kv, const char *key, const void *data, size_t len, uint64_t last_revision, uint64_t ttl_ms, uint64_t *revision);
 nats_status nats_kv_history(struct nats_kv *kv, const char *key, struct nats_kv_entry ***entries, size_t *count);
 void nats_kv_entries_free(struct nats_kv_entry **entries, size_t count);
+const char *nats_kv_entry_bucket(const struct nats_kv_entry *e);
+const char *nats_kv_entry_value_string(const struct nats_kv_entry *e);
+const char *nats_kv_bucket(const struct nats_kv *kv);
 const char *nats_kv_entry_key(const struct nats_kv_entry *e);
 const void *nats_kv_entry_value(const struct nats_kv_entry *e);
 size_t nats_kv_entry_value_len(const struct nats_kv_entry *e);

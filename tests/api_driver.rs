@@ -620,6 +620,16 @@ impl Driver {
                     "nats_connection_max_payload",
                     "nats_connection_buffered",
                 ]);
+                if r.chance(30) {
+                    let mut sig = [0u8; NATS_NKEY_SIGNATURE_LEN];
+                    let st = nats_connection_sign(
+                        c,
+                        dp,
+                        data.len(),
+                        if r.chance(5) { null_mut() } else { sig.as_mut_ptr() },
+                    );
+                    return ("nats_connection_sign", Some(st));
+                }
                 ("nats_connection_status", None)
             }
             12 => {
@@ -1344,6 +1354,13 @@ impl Driver {
                 };
                 keep(&mut self.p.entries, e);
                 (st.0, Some(st.1))
+            }
+            11 if r.chance(30) => {
+                let e: *mut nats_kv_entry = handle(r, &self.p.entries);
+                let _ = (opt_bytes(nats_kv_entry_bucket(e)), opt_bytes(nats_kv_entry_value_string(e)));
+                self.called.extend(["nats_kv_entry_bucket", "nats_kv_entry_value_string"]);
+                let _ = opt_bytes(nats_kv_bucket(kv));
+                ("nats_kv_bucket", None)
             }
             11 => ("nats_kv_delete", Some(nats_kv_delete(kv, key.p()))),
             12 => ("nats_kv_purge", Some(nats_kv_purge(kv, key.p()))),

@@ -33,7 +33,12 @@ fn nkey_user_inline_and_from_file() {
     let seed = user.seed().unwrap();
     let o = Opts::new().servers(&[&srv.url()]);
     ok(unsafe { nats_options_set_nkey_seed(o.raw(), cs(&seed).as_ptr()) });
-    roundtrip(&o.connect().unwrap());
+    let c = o.connect().unwrap();
+    roundtrip(&c);
+    // The connection signs with the user's key.
+    let mut sig = [0u8; NATS_NKEY_SIGNATURE_LEN];
+    ok(unsafe { nats_connection_sign(c.raw(), b"nonce".as_ptr().cast(), 5, sig.as_mut_ptr()) });
+    nkeys::KeyPair::from_public_key(&user.public_key()).unwrap().verify(b"nonce", &sig).unwrap();
     let f = write_file(srv.dir.path(), "user.nk", &format!("{seed}\n"));
     ok(unsafe { nats_options_set_nkey_seed_file(o.raw(), cs(&f).as_ptr()) });
     roundtrip(&o.connect().unwrap());
@@ -57,7 +62,12 @@ fn operator_jwt_with_creds_file() {
     let o = Opts::new().servers(&[&srv.url()]);
     let f = creds_file(srv.dir.path(), &user_jwt, &seed);
     ok(unsafe { nats_options_set_credentials_file(o.raw(), cs(&f).as_ptr()) });
-    roundtrip(&o.connect().unwrap());
+    let c = o.connect().unwrap();
+    roundtrip(&c);
+    // The connection signs with the seed of its credentials.
+    let mut sig = [0u8; NATS_NKEY_SIGNATURE_LEN];
+    ok(unsafe { nats_connection_sign(c.raw(), b"nonce".as_ptr().cast(), 5, sig.as_mut_ptr()) });
+    nkeys::KeyPair::from_public_key(&user.public_key()).unwrap().verify(b"nonce", &sig).unwrap();
     // A user whose JWT the account did not issue: rejected.
     let stranger = nkeys::KeyPair::new_user();
     let rogue_acc = nkeys::KeyPair::new_account();
@@ -400,9 +410,7 @@ fn nats_sign_signs_with_an_nkey_seed() {
 fn websocket_and_secure_websocket() {
     let (ws_port, wss_port) = (free_port(), free_port());
     let pki = tls::Pki::new();
-    let srv = Server::start_conf(&format!(
-        "websocket {{ listen: \"127.0.0.1:{ws_port}\", no_tls: true }}\n",
-    ));
+    let srv = Server::start_conf(&format!("websocket {{ listen: \"127.0.0.1:{ws_port}\", no_tls: true }}\n",));
     let secure = Server::start_conf(&format!(
         "websocket {{ listen: \"127.0.0.1:{wss_port}\"\n  tls {{ cert_file: \"{}\", key_file: \"{}\" }} }}\n",
         pki.server_cert, pki.server_key
@@ -410,6 +418,13 @@ fn websocket_and_secure_websocket() {
     let ws_url = format!("ws://127.0.0.1:{ws_port}");
     let c = Conn::to(&ws_url);
     roundtrip(&c);
+    // Without an NKey, the connection has nothing to sign with.
+    let mut sig = [7u8; NATS_NKEY_SIGNATURE_LEN];
+    check(
+        unsafe { nats_connection_sign(c.raw(), b"x".as_ptr().cast(), 1, sig.as_mut_ptr()) },
+        NATS_ERR_INVALID_ARGUMENT,
+    );
+    assert_eq!(sig, [7u8; NATS_NKEY_SIGNATURE_LEN]);
     // A responder on the plain NATS port answers a request made over the websocket.
     let plain = Conn::to(&srv.url());
     let echo = collector::Sub::new(&plain, "ws.echo", "");

@@ -23,6 +23,7 @@ use std::time::Duration;
 /// Functions: `nats_connect`, `nats_connect_url`, `nats_publish`, `nats_publish_with_reply`,
 /// `nats_publish_msg`, `nats_connection_flush`, `nats_request`, `nats_request_msg`,
 /// `nats_request_async`, `nats_msg_respond`, `nats_connection_status`, `nats_connection_name`,
+/// `nats_connection_sign`,
 /// `nats_connection_is_closed`,
 /// `nats_connection_stats`, `nats_connection_rtt`, `nats_connection_reconnect`,
 /// `nats_connection_new_inbox`, `nats_connection_max_payload`, `nats_connection_buffered`,
@@ -365,6 +366,29 @@ pub unsafe extern "C" fn nats_connection_rtt(conn: *mut nats_connection, rtt_us:
 #[no_mangle]
 pub unsafe extern "C" fn nats_connection_reconnect(conn: *mut nats_connection) -> nats_status {
     guard(|| borrow(conn, "conn")?.reconnect())
+}
+
+/// Signs `len` bytes at `data` with the NKey the connection authenticates with (its NKey
+/// seed, or the seed in its credentials), writing the 64-byte Ed25519 signature to `sig`
+/// (`NATS_NKEY_SIGNATURE_LEN` bytes; nats.c's `natsConnection_Sign`). Errors:
+/// `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_ARGUMENT` (the connection has no NKey: user and
+/// password, token or no authentication).
+#[no_mangle]
+pub unsafe extern "C" fn nats_connection_sign(
+    conn: *mut nats_connection,
+    data: *const c_void,
+    len: usize,
+    sig: *mut u8,
+) -> nats_status {
+    guard(|| {
+        let c = borrow(conn, "conn")?;
+        let data = bytes_arg(data, len, "data")?;
+        out_arg(sig, "sig")?;
+        let signature = c.sign(data)?;
+        // C's contract: `sig` has room for NATS_NKEY_SIGNATURE_LEN bytes (alignment 1).
+        write_out(sig.cast::<[u8; 64]>(), signature);
+        Ok(())
+    })
 }
 
 /// Writes a new unique inbox subject (`<inbox_prefix>.<unique id>`) to `*inbox`, a string the

@@ -73,7 +73,7 @@ pub unsafe extern "C" fn nats_kv_config_init(cfg: *mut nats_kv_config) -> nats_s
 /// `nats_kv_create`, `nats_kv_create_with_ttl`, `nats_kv_update`, `nats_kv_get`,
 /// `nats_kv_get_revision`, `nats_kv_delete`, `nats_kv_purge`, `nats_kv_keys`, `nats_kv_history`,
 /// `nats_kv_watch`, `nats_kv_watch_multi`, `nats_kv_watch_sync`, `nats_kv_keys_filtered`,
-/// `nats_kv_purge_deletes`, `nats_kv_status`, `nats_kv_update_with_ttl`.
+/// `nats_kv_purge_deletes`, `nats_kv_status`, `nats_kv_update_with_ttl`, `nats_kv_bucket`.
 pub struct nats_kv {
     _private: [u8; 0],
 }
@@ -90,7 +90,8 @@ impl BoxHandle for nats_kv {}
 /// Functions: `nats_kv_get`, `nats_kv_get_revision`, `nats_kv_history`, `nats_kv_entries_free`,
 /// `nats_kv_entry_key`, `nats_kv_entry_value`, `nats_kv_entry_value_len`, `nats_kv_entry_revision`,
 /// `nats_kv_entry_delta`, `nats_kv_entry_created_ns`, `nats_kv_entry_operation`,
-/// `nats_kv_watcher_next`, `nats_kv_entry_free`.
+/// `nats_kv_watcher_next`, `nats_kv_entry_bucket`, `nats_kv_entry_value_string`,
+/// `nats_kv_entry_free`.
 pub struct nats_kv_entry {
     _private: [u8; 0],
 }
@@ -104,7 +105,10 @@ impl BoxHandle for nats_kv_entry {}
 /// An entry with its key NUL-terminated for C.
 pub(crate) struct CKvEntry {
     key: CString,
+    bucket: CString,
     value: Bytes,
+    /// The value NUL-terminated, made on first `nats_kv_entry_value_string`.
+    value_text: std::sync::OnceLock<CString>,
     revision: u64,
     delta: u64,
     created_ns: i64,
@@ -132,7 +136,9 @@ impl From<Entry> for CKvEntry {
     fn from(e: Entry) -> Self {
         CKvEntry {
             key: c_string(&e.key),
+            bucket: c_string(&e.bucket),
             value: e.value,
+            value_text: std::sync::OnceLock::new(),
             revision: e.revision,
             delta: e.delta,
             created_ns: i64::try_from(e.created.unix_timestamp_nanos()).unwrap_or(i64::MAX),
@@ -521,6 +527,33 @@ pub unsafe extern "C" fn nats_kv_history(
 pub unsafe extern "C" fn nats_kv_entries_free(entries: *mut *mut nats_kv_entry, count: usize) {
     guard_void(|| free_box_array(entries, count))
 }
+/// The bucket the entry belongs to, borrowed from the entry; "" for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn nats_kv_entry_bucket(e: *const nats_kv_entry) -> *const c_char {
+    read_or(e, c"".as_ptr(), |e| e.bucket.as_ptr())
+}
+
+/// The value as a NUL-terminated string, borrowed from the entry (a copy made on the first
+/// call; NUL bytes inside show as spaces: use `nats_kv_entry_value` for binary values); ""
+/// for NULL (nats.c's `kvEntry_ValueString`).
+#[no_mangle]
+pub unsafe extern "C" fn nats_kv_entry_value_string(e: *const nats_kv_entry) -> *const c_char {
+    read_or(e, c"".as_ptr(), |e| {
+        e.value_text
+            .get_or_init(|| {
+                let bytes: Vec<u8> = e.value.iter().map(|&b| if b == 0 { b' ' } else { b }).collect();
+                CString::new(bytes).unwrap_or_default()
+            })
+            .as_ptr()
+    })
+}
+
+/// The bucket's name, borrowed from the handle; "" for NULL (nats.c's `kvStore_Bucket`).
+#[no_mangle]
+pub unsafe extern "C" fn nats_kv_bucket(kv: *const nats_kv) -> *const c_char {
+    read_or(kv, c"".as_ptr(), |k| k.c_names().0.as_ptr())
+}
+
 /// The entry's key, borrowed from the entry; "" for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn nats_kv_entry_key(e: *const nats_kv_entry) -> *const c_char {

@@ -51,6 +51,8 @@ pub(crate) struct Connection {
     allow_reconnect: bool,
     /// Live core subscriptions, ended when the connection closes.
     pub(crate) core_subs: Arc<CoreSubscriptions>,
+    /// The user's NKey seed (from the options' seed or credentials), for `sign`.
+    signing_seed: Option<String>,
 }
 
 /// Becomes true once the connection is closed (by the user, by drain, or by giving up after
@@ -340,6 +342,7 @@ impl Connection {
             lost_while_waiting: losses,
             allow_reconnect,
             core_subs: Arc::default(),
+            signing_seed: opts.signing_seed(),
         });
         {
             let (subs, mut rx) = (conn.core_subs.clone(), conn.closed.subscribe());
@@ -761,5 +764,15 @@ impl Connection {
         let servers = pool.iter().map(url).collect();
         let discovered = pool.iter().filter(|s| s.is_discovered).map(url).collect();
         Ok(ServerSnapshot { info, connected_url, servers, discovered })
+    }
+}
+
+impl Connection {
+    /// Signs `data` with the user's NKey, the one the connection authenticates with.
+    pub(crate) fn sign(&self, data: &[u8]) -> Result<[u8; 64]> {
+        let seed = self.signing_seed.as_deref().ok_or_else(|| {
+            Error::new(ErrorKind::InvalidArgument, "the connection has no NKey seed or credentials to sign with")
+        })?;
+        crate::client::options::sign(seed, data)
     }
 }

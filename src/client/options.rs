@@ -229,6 +229,15 @@ pub(crate) fn sign(seed: &str, data: &[u8]) -> Result<[u8; 64]> {
 }
 
 impl Options {
+    /// The user's NKey seed: the one set, or the one in the credentials.
+    pub(crate) fn signing_seed(&self) -> Option<String> {
+        let from_creds = || {
+            let creds = self.creds.as_deref()?;
+            creds.lines().map(str::trim).find(|l| l.starts_with("SU")).map(str::to_string)
+        };
+        self.nkey_seed.clone().or_else(from_creds)
+    }
+
     /// The async-nats options for these settings (without callbacks, added by the connection).
     pub(crate) fn to_connect_options(&self) -> Result<async_nats::ConnectOptions> {
         let base = match &self.token_source {
