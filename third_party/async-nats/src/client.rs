@@ -267,6 +267,17 @@ impl Client {
         }
     }
 
+    /// The local address (IP and port) of the client's current TCP connection to the server,
+    /// or of the last one while reconnecting; `None` before the first connect and over
+    /// websockets.
+    pub fn local_address(&self) -> Option<std::net::SocketAddr> {
+        *self
+            .connection_stats
+            .local_address
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Validates a subject for publishing (protocol-framing safety only).
     /// Checks for empty and whitespace. Does not check dot structure.
     pub(crate) fn maybe_validate_publish_subject<S: ToSubject>(
@@ -1448,4 +1459,6 @@ pub struct Statistics {
     /// Number of times connection was established.
     /// Initial connect will be counted as well, then all successful reconnects.
     pub connects: AtomicU64,
+    /// The local address of the current (or last) TCP connection; `None` over websockets.
+    pub(crate) local_address: std::sync::Mutex<Option<std::net::SocketAddr>>,
 }

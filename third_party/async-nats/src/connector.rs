@@ -529,6 +529,11 @@ impl Connector {
                     TcpStream::connect(socket_addr).await?
                 };
                 tcp_stream.set_nodelay(true)?;
+                *self
+                    .connect_stats
+                    .local_address
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()) = tcp_stream.local_addr().ok();
 
                 Connection::new(
                     Box::new(tcp_stream),
