@@ -516,7 +516,7 @@ typedef int32_t nats_discard;
  * Functions: `nats_connect`, `nats_connect_url`, `nats_publish`, `nats_publish_with_reply`,
  * `nats_publish_msg`, `nats_connection_flush`, `nats_request`, `nats_request_msg`,
  * `nats_request_async`, `nats_msg_respond`, `nats_connection_status`, `nats_connection_name`,
- * `nats_connection_sign`,
+ * `nats_connection_sign`, `nats_connection_local_address`,
  * `nats_connection_is_closed`,
  * `nats_connection_stats`, `nats_connection_rtt`, `nats_connection_reconnect`,
  * `nats_connection_new_inbox`, `nats_connection_max_payload`, `nats_connection_buffered`,
@@ -1929,6 +1929,16 @@ nats_status nats_connection_reconnect(struct nats_connection *conn);
  * password, token or no authentication).
  */
 nats_status nats_connection_sign(struct nats_connection *conn, const void *data, size_t len, uint8_t *sig);
+
+/**
+ * Writes the local IP address of the connection to the server to `*ip` (a string the caller
+ * frees with `nats_string_free`) and its local port to `*port` (nats.c's
+ * `natsConnection_GetLocalIPAndPort`): the client's side as the server's `/connz` shows it.
+ * Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_CONNECTION_CLOSED`, `NATS_ERR_DISCONNECTED`
+ * (reconnecting), `NATS_ERR_NOT_FOUND` (a websocket connection: its socket is the websocket
+ * library's).
+ */
+nats_status nats_connection_local_address(const struct nats_connection *conn, char **ip, uint16_t *port);
 
 /**
  * Writes a new unique inbox subject (`<inbox_prefix>.<unique id>`) to `*inbox`, a string the

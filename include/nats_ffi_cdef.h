@@ -371,6 +371,7 @@ nats_status nats_connection_stats(const struct nats_connection *conn, struct nat
 nats_status nats_connection_rtt(struct nats_connection *conn, uint64_t *rtt_us);
 nats_status nats_connection_reconnect(struct nats_connection *conn);
 nats_status nats_connection_sign(struct nats_connection *conn, const void *data, size_t len, uint8_t *sig);
+nats_status nats_connection_local_address(const struct nats_connection *conn, char **ip, uint16_t *port);
 nats_status nats_connection_new_inbox(const struct nats_connection *conn, char **inbox);
 uint64_t nats_connection_max_payload(const struct nats_connection *conn);
 uint64_t nats_connection_buffered(const struct nats_connection *conn);

@@ -620,6 +620,13 @@ impl Driver {
                     "nats_connection_max_payload",
                     "nats_connection_buffered",
                 ]);
+                if r.chance(20) {
+                    let (mut ip, mut port) = (null_mut(), 0u16);
+                    let st =
+                        nats_connection_local_address(c, &mut ip, if r.chance(5) { null_mut() } else { &mut port });
+                    nats_string_free(ip);
+                    return ("nats_connection_local_address", Some(st));
+                }
                 if r.chance(30) {
                     let mut sig = [0u8; NATS_NKEY_SIGNATURE_LEN];
                     let st = nats_connection_sign(

@@ -418,6 +418,9 @@ fn websocket_and_secure_websocket() {
     let ws_url = format!("ws://127.0.0.1:{ws_port}");
     let c = Conn::to(&ws_url);
     roundtrip(&c);
+    // The websocket's socket is not the library's: no local address to give.
+    let (mut ip, mut port) = (std::ptr::null_mut(), 0u16);
+    check(unsafe { nats_connection_local_address(c.raw(), &mut ip, &mut port) }, NATS_ERR_NOT_FOUND);
     // Without an NKey, the connection has nothing to sign with.
     let mut sig = [7u8; NATS_NKEY_SIGNATURE_LEN];
     check(

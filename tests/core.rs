@@ -1231,3 +1231,46 @@ fn requests_fail_on_disconnect_when_asked() {
     assert!(c.wait_status(nats_conn_status::NATS_CONN_STATUS_CONNECTED, 10 * SEC));
     unsafe { nats_subscription_free(never) };
 }
+
+/// The connection's local IP and port are the client's side as the server's `/connz` lists
+/// it, again after a reconnect (a new port); closed and bad arguments are refused.
+#[test]
+fn local_address_is_what_the_server_sees() {
+    let srv = Server::start();
+    let c = Conn::to(&srv.url());
+    let local = |c: &Conn| {
+        let (mut ip, mut port) = (std::ptr::null_mut(), 0u16);
+        ok(unsafe { nats_connection_local_address(c.raw(), &mut ip, &mut port) });
+        let text = unsafe { CStr::from_ptr(ip) }.to_str().unwrap().to_string();
+        unsafe { nats_string_free(ip) };
+        (text, port)
+    };
+    let server_side = || -> Vec<(String, u16)> {
+        let connz = srv.monitor("/connz");
+        connz["connections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (c["ip"].as_str().unwrap().to_string(), c["port"].as_u64().unwrap() as u16))
+            .collect()
+    };
+    let first = local(&c);
+    assert_eq!(first.0, "127.0.0.1");
+    assert!(server_side().contains(&first), "{first:?} not in {:?}", server_side());
+    ok(unsafe { nats_connection_reconnect(c.raw()) });
+    assert!(wait_until(Duration::from_secs(10), || {
+        let mut p = 0u16;
+        let mut ip = std::ptr::null_mut();
+        let st = unsafe { nats_connection_local_address(c.raw(), &mut ip, &mut p) };
+        unsafe { nats_string_free(ip) };
+        st == NATS_OK && p != first.1
+    }));
+    let second = local(&c);
+    assert!(wait_until(Duration::from_secs(5), || server_side() == vec![second.clone()]), "{:?}", server_side());
+    let mut ip = std::ptr::null_mut();
+    check(unsafe { nats_connection_local_address(c.raw(), &mut ip, std::ptr::null_mut()) }, NATS_ERR_NULL_ARGUMENT);
+    unsafe { nats_connection_close(c.raw()) };
+    let mut port = 7u16;
+    check(unsafe { nats_connection_local_address(c.raw(), &mut ip, &mut port) }, NATS_ERR_CONNECTION_CLOSED);
+    assert!(ip.is_null() && port == 7);
+}

@@ -23,7 +23,7 @@ use std::time::Duration;
 /// Functions: `nats_connect`, `nats_connect_url`, `nats_publish`, `nats_publish_with_reply`,
 /// `nats_publish_msg`, `nats_connection_flush`, `nats_request`, `nats_request_msg`,
 /// `nats_request_async`, `nats_msg_respond`, `nats_connection_status`, `nats_connection_name`,
-/// `nats_connection_sign`,
+/// `nats_connection_sign`, `nats_connection_local_address`,
 /// `nats_connection_is_closed`,
 /// `nats_connection_stats`, `nats_connection_rtt`, `nats_connection_reconnect`,
 /// `nats_connection_new_inbox`, `nats_connection_max_payload`, `nats_connection_buffered`,
@@ -387,6 +387,29 @@ pub unsafe extern "C" fn nats_connection_sign(
         let signature = c.sign(data)?;
         // C's contract: `sig` has room for NATS_NKEY_SIGNATURE_LEN bytes (alignment 1).
         write_out(sig.cast::<[u8; 64]>(), signature);
+        Ok(())
+    })
+}
+
+/// Writes the local IP address of the connection to the server to `*ip` (a string the caller
+/// frees with `nats_string_free`) and its local port to `*port` (nats.c's
+/// `natsConnection_GetLocalIPAndPort`): the client's side as the server's `/connz` shows it.
+/// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_CONNECTION_CLOSED`, `NATS_ERR_DISCONNECTED`
+/// (reconnecting), `NATS_ERR_NOT_FOUND` (a websocket connection: its socket is the websocket
+/// library's).
+#[no_mangle]
+pub unsafe extern "C" fn nats_connection_local_address(
+    conn: *const nats_connection,
+    ip: *mut *mut c_char,
+    port: *mut u16,
+) -> nats_status {
+    guard(|| {
+        let c = borrow(conn, "conn")?;
+        out_arg(ip, "ip")?;
+        out_arg(port, "port")?;
+        let addr = c.local_address()?;
+        write_out(ip, crate::capi::strings::c_string(&addr.ip().to_string()).into_raw());
+        write_out(port, addr.port());
         Ok(())
     })
 }

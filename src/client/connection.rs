@@ -776,3 +776,16 @@ impl Connection {
         crate::client::options::sign(seed, data)
     }
 }
+
+impl Connection {
+    /// The local IP and port of the connection to the server.
+    pub(crate) fn local_address(&self) -> Result<std::net::SocketAddr> {
+        self.check_open()?;
+        if self.state() != State::Connected {
+            return Err(Error::new(ErrorKind::Disconnected, "not connected to a server right now"));
+        }
+        self.client.local_address().ok_or_else(|| {
+            Error::new(ErrorKind::NotFound, "no TCP connection of the library's own (a websocket connection)")
+        })
+    }
+}
