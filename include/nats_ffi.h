@@ -3091,7 +3091,8 @@ nats_status nats_options_set_tls_first(struct nats_options *opts, bool tls_first
 
 /**
  * kumo `certificate`: path of a PEM file of root (CA) certificates used to verify the server,
- * instead of the system roots. Checked readable now. NULL clears it.
+ * instead of the system roots. Checked readable now, and read again at each connect and
+ * reconnect (a rotated file is picked up; sessions are not resumed). NULL clears it.
  * Errors: `NATS_ERR_IO` if the file cannot be opened, `NATS_ERR_INVALID_UTF8`.
  * Errors: `NATS_ERR_NULL_ARGUMENT` when `opts` is NULL.
  */
@@ -3115,8 +3116,9 @@ nats_status nats_options_set_tls_insecure_skip_verify(struct nats_options *opts,
 
 /**
  * kumo `client_cert` + `client_key`: PEM paths of the client certificate (chain) and its
- * private key, presented when the server asks (mTLS). Both are required together and checked
- * readable now. Errors: `NATS_ERR_NULL_ARGUMENT` (either path NULL: a certificate without its
+ * private key, presented when the server asks (mTLS). Both are required together, checked
+ * readable now, and read again at each connect and reconnect (rotated files are picked up;
+ * while a file is being rewritten, the last pair read whole is used). Errors: `NATS_ERR_NULL_ARGUMENT` (either path NULL: a certificate without its
  * key is an error), `NATS_ERR_IO`, `NATS_ERR_INVALID_UTF8`.
  */
 nats_status nats_options_set_client_cert(struct nats_options *opts, const char *cert_path, const char *key_path);

@@ -465,3 +465,48 @@ fn websocket_and_secure_websocket() {
     assert!(last_error().contains("ws://"), "{}", last_error());
     drop(secure);
 }
+
+/// Certificate files are read again at each reconnect, also when a server-name override makes
+/// the library build the TLS configuration itself: a rotated client certificate the server
+/// does not trust keeps the client out, the good one lets it back; the same for the CA file.
+#[test]
+fn rotated_certificate_files_are_read_at_each_reconnect() {
+    let (pki, stranger) = (tls::Pki::new(), tls::Pki::new());
+    let srv = Server::start_conf(&pki.server_block("verify: true"));
+    let read = |p: &str| std::fs::read_to_string(p).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = (
+        write_file(dir.path(), "ca.pem", &read(&pki.ca)),
+        write_file(dir.path(), "cert.pem", &read(&pki.client_cert)),
+        write_file(dir.path(), "key.pem", &read(&pki.client_key)),
+    );
+    let o = Opts::new().servers(&[&format!("tls://127.0.0.1:{}", srv.port)]);
+    ok(unsafe { nats_options_set_certificate(o.raw(), cs(&ca).as_ptr()) });
+    ok(unsafe { nats_options_set_client_cert(o.raw(), cs(&cert).as_ptr(), cs(&key).as_ptr()) });
+    ok(unsafe { nats_options_set_tls_server_name(o.raw(), cs("localhost").as_ptr()) });
+    ok(unsafe { nats_options_set_reconnect_wait_ms(o.raw(), 100) });
+    ok(unsafe { nats_options_set_max_reconnects(o.raw(), 0) });
+    let c = o.connect().unwrap();
+    roundtrip(&c);
+    let connected = || c.status() == nats_conn_status::NATS_CONN_STATUS_CONNECTED;
+    let stays_out = || {
+        ok(unsafe { nats_connection_reconnect(c.raw()) });
+        assert!(wait_until(Duration::from_secs(5), || !connected()));
+        std::thread::sleep(Duration::from_millis(1500)); // several attempts
+        !connected()
+    };
+    // A client certificate from another CA: refused at every attempt.
+    std::fs::write(&cert, read(&stranger.client_cert)).unwrap();
+    std::fs::write(&key, read(&stranger.client_key)).unwrap();
+    assert!(stays_out(), "reconnected with a certificate the server does not trust");
+    std::fs::write(&cert, read(&pki.client_cert)).unwrap();
+    std::fs::write(&key, read(&pki.client_key)).unwrap();
+    assert!(wait_until(Duration::from_secs(20), connected), "the restored certificate was not read");
+    roundtrip(&c);
+    // A CA that did not sign the server's certificate.
+    std::fs::write(&ca, read(&stranger.ca)).unwrap();
+    assert!(stays_out(), "reconnected though the CA file no longer trusts the server");
+    std::fs::write(&ca, read(&pki.ca)).unwrap();
+    assert!(wait_until(Duration::from_secs(20), connected), "the restored CA was not read");
+    roundtrip(&c);
+}

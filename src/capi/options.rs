@@ -472,7 +472,8 @@ pub unsafe extern "C" fn nats_options_set_tls_first(opts: *mut nats_options, tls
 }
 
 /// kumo `certificate`: path of a PEM file of root (CA) certificates used to verify the server,
-/// instead of the system roots. Checked readable now. NULL clears it.
+/// instead of the system roots. Checked readable now, and read again at each connect and
+/// reconnect (a rotated file is picked up; sessions are not resumed). NULL clears it.
 /// Errors: `NATS_ERR_IO` if the file cannot be opened, `NATS_ERR_INVALID_UTF8`.
 /// Errors: `NATS_ERR_NULL_ARGUMENT` when `opts` is NULL.
 #[no_mangle]
@@ -519,8 +520,9 @@ pub unsafe extern "C" fn nats_options_set_tls_insecure_skip_verify(opts: *mut na
 }
 
 /// kumo `client_cert` + `client_key`: PEM paths of the client certificate (chain) and its
-/// private key, presented when the server asks (mTLS). Both are required together and checked
-/// readable now. Errors: `NATS_ERR_NULL_ARGUMENT` (either path NULL: a certificate without its
+/// private key, presented when the server asks (mTLS). Both are required together, checked
+/// readable now, and read again at each connect and reconnect (rotated files are picked up;
+/// while a file is being rewritten, the last pair read whole is used). Errors: `NATS_ERR_NULL_ARGUMENT` (either path NULL: a certificate without its
 /// key is an error), `NATS_ERR_IO`, `NATS_ERR_INVALID_UTF8`.
 #[no_mangle]
 pub unsafe extern "C" fn nats_options_set_client_cert(
