@@ -460,12 +460,12 @@ pub unsafe extern "C" fn nats_kv_status(kv: *mut nats_kv, status: *mut nats_kv_b
         let k = borrow(kv, "kv")?;
         out_arg(status, "status")?;
         let st = k.status()?;
-        let (bucket, stream) = k.c_names();
+        let (bucket, stream) = k.names_nul();
         write_out(
             status,
             nats_kv_bucket_status {
-                bucket: bucket.as_ptr(),
-                stream: stream.as_ptr(),
+                bucket: bucket.as_ptr().cast(),
+                stream: stream.as_ptr().cast(),
                 values: st.values,
                 bytes: st.bytes,
                 history: st.history,
@@ -551,7 +551,7 @@ pub unsafe extern "C" fn nats_kv_entry_value_string(e: *const nats_kv_entry) -> 
 /// The bucket's name, borrowed from the handle; "" for NULL (nats.c's `kvStore_Bucket`).
 #[no_mangle]
 pub unsafe extern "C" fn nats_kv_bucket(kv: *const nats_kv) -> *const c_char {
-    read_or(kv, c"".as_ptr(), |k| k.c_names().0.as_ptr())
+    read_or(kv, c"".as_ptr(), |k| k.names_nul().0.as_ptr().cast())
 }
 
 /// The entry's key, borrowed from the entry; "" for NULL.

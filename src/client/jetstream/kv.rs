@@ -18,20 +18,19 @@ use std::time::Duration;
 pub(crate) struct Kv {
     js: Arc<JetStream>,
     store: kv::Store,
-    /// The bucket's and its stream's names, NUL-terminated for C to borrow.
-    c_names: (std::ffi::CString, std::ffi::CString),
+    /// The bucket's and its stream's names, each followed by a NUL, for C to borrow.
+    names: (Box<[u8]>, Box<[u8]>),
 }
 
 impl Kv {
     fn new(js: Arc<JetStream>, store: kv::Store) -> Kv {
-        let c = |s: &str| std::ffi::CString::new(s.replace('\0', " ")).unwrap_or_default();
-        let c_names = (c(&store.name), c(&store.stream_name));
-        Kv { js, store, c_names }
+        let names = (nul_terminated(&store.name), nul_terminated(&store.stream_name));
+        Kv { js, store, names }
     }
 
-    /// The bucket's and its stream's names.
-    pub(crate) fn c_names(&self) -> &(std::ffi::CString, std::ffi::CString) {
-        &self.c_names
+    /// The bucket's and its stream's names, each followed by a NUL.
+    pub(crate) fn names_nul(&self) -> (&[u8], &[u8]) {
+        (&self.names.0, &self.names.1)
     }
 }
 
