@@ -2629,7 +2629,10 @@ void nats_kv_entry_free(struct nats_kv_entry *e);
  * Watches the keys matching `keys` (a key, or a pattern with `*` / `>`; NULL = all keys) and
  * calls `cb(user_data, entry)` for each entry, per `flags` (`nats_kv_watch_flags`), on a
  * dedicated thread, in order. `user_data_free` (may be NULL) runs once after the last
- * callback, when the watcher is stopped. Errors: `NATS_ERR_NULL_ARGUMENT` (kv, cb, out),
+ * callback, when the watcher is stopped. A watch recovers from a gap in delivery (a reconnect,
+ * a lost heartbeat on a loaded machine) by reading again after the last entry it delivered:
+ * nothing is delivered twice, but values the bucket has stopped keeping by then (beyond its
+ * `history`) are not delivered at all. Errors: `NATS_ERR_NULL_ARGUMENT` (kv, cb, out),
  * `NATS_ERR_INVALID_UTF8`, `NATS_ERR_NOT_FOUND` (the bucket was deleted), `NATS_ERR_INVALID_ARGUMENT` (keys, flags), `NATS_ERR_INVALID_SUBJECT` (keys too long), `NATS_ERR_JETSTREAM`, `NATS_ERR_NO_RESPONDERS` (no JetStream answered), `NATS_ERR_JETSTREAM_UNAVAILABLE`, `NATS_ERR_TIMEOUT`,
  * `NATS_ERR_CONNECTION_CLOSED`.
  */
