@@ -313,8 +313,10 @@ fn c_api(mode: Mode) {
 }
 
 fn c_core(mode: Mode) {
-    let srv = Server::start();
-    let o = run(&build_as("tests/c/test_core.c", mode), &[&srv.url()], Duration::from_secs(120));
+    let ws_port = free_port();
+    let srv = Server::start_conf(&format!("websocket {{ listen: \"127.0.0.1:{ws_port}\", no_tls: true }}\n"));
+    let ws_url = format!("ws://127.0.0.1:{ws_port}");
+    let o = run(&build_as("tests/c/test_core.c", mode), &[&srv.url(), &ws_url], Duration::from_secs(120));
     println!("{}", text(&o));
     assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains(" passed, 0 failed"), "{}", text(&o));
 }

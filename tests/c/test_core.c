@@ -20,6 +20,41 @@ static nats_connection *connect_plain(const char *url) {
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* The connection's own side: local address, signing; and a websocket connection */
+
+static atomic_int ws_seen;
+
+static void on_ws_msg(void *ud, nats_subscription *sub, const nats_msg *m) {
+    (void)ud;
+    (void)sub;
+    if (nats_msg_data_len(m) == 2 && memcmp(nats_msg_data(m), "ws", 2) == 0) atomic_fetch_add(&ws_seen, 1);
+}
+
+static void test_local_address_and_websocket(nats_connection *pub, int server_port, const char *ws_url) {
+    char *ip = NULL;
+    uint16_t local_port = 0;
+    EXPECT_OK(nats_connection_local_address(pub, &ip, &local_port));
+    EXPECT(ip != NULL && strcmp(ip, "127.0.0.1") == 0 && local_port != 0 && local_port != server_port);
+    nats_string_free(ip);
+    unsigned char sig[NATS_NKEY_SIGNATURE_LEN];
+    EXPECT_STATUS(nats_connection_sign(pub, "x", 1, sig), NATS_ERR_INVALID_ARGUMENT); /* no NKey */
+    if (!ws_url) return;
+    nats_connection *ws = connect_plain(ws_url);
+    if (!ws) return;
+    nats_subscription *sub = NULL;
+    EXPECT_OK(nats_subscribe(ws, "over.ws", on_ws_msg, NULL, &sub));
+    EXPECT_OK(nats_connection_flush(ws, LIMIT_MS));
+    EXPECT_OK(nats_publish(pub, "over.ws", "ws", 2));
+    WAIT_FOR(atomic_load(&ws_seen) == 1, LIMIT_MS);
+    EXPECT(atomic_load(&ws_seen) == 1);
+    ip = NULL;
+    EXPECT_STATUS(nats_connection_local_address(ws, &ip, &local_port), NATS_ERR_NOT_FOUND);
+    EXPECT(ip == NULL);
+    nats_subscription_free(sub);
+    nats_connection_free(ws);
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* Connection events */
 
 struct events {
@@ -1238,6 +1273,7 @@ int main(int argc, char **argv) {
     EXPECT(ev_main.conn_seen == nc);
     pthread_mutex_unlock(&ev_main.mu);
 
+    test_local_address_and_websocket(pub, port, argc > 2 ? argv[2] : NULL);
     test_headers(nc, pub);
     test_sync_subscriptions(nc, pub);
     test_auto_unsubscribe(nc, pub);
