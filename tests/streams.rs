@@ -528,3 +528,49 @@ fn stream_infos_and_account_info() {
     check(unsafe { nats_jetstream_account_info(pj.raw(), &mut a) }, NATS_ERR_NO_RESPONDERS);
     assert!(a.is_null());
 }
+
+/// Per-replica (tiered) JetStream limits in an account JWT come back as the account info's
+/// tiers, with their usage.
+#[test]
+fn account_info_reports_tiers() {
+    use common::auth::{creds_file, jwt};
+    let op = nkeys::KeyPair::new_operator();
+    let (acc, user) = (nkeys::KeyPair::new_account(), nkeys::KeyPair::new_user());
+    let op_jwt = jwt(&op, &op.public_key(), "op", serde_json::json!({"type": "operator", "version": 2}));
+    let r1 = serde_json::json!({"mem_storage": 64_000_000, "disk_storage": 128_000_000, "streams": 5, "consumer": 20});
+    let limits = serde_json::json!({"subs": -1, "data": -1, "payload": -1, "imports": -1, "exports": -1,
+        "wildcards": true, "conn": -1, "leaf": -1, "tiered_limits": {"R1": r1}});
+    let acc_jwt =
+        jwt(&op, &acc.public_key(), "mail", serde_json::json!({"limits": limits, "type": "account", "version": 2}));
+    let user_jwt = jwt(
+        &acc,
+        &user.public_key(),
+        "mta",
+        serde_json::json!({"pub": {}, "sub": {}, "subs": -1, "data": -1, "payload": -1, "type": "user", "version": 2}),
+    );
+    // JetStream in operator mode needs a system account.
+    let sys = nkeys::KeyPair::new_account();
+    let sys_jwt = jwt(&op, &sys.public_key(), "sys", serde_json::json!({"type": "account", "version": 2}));
+    let srv = Server::start_conf(&format!(
+        "operator: \"{op_jwt}\"\nsystem_account: {}\nresolver: MEMORY\nresolver_preload: {{\n  {}: \"{acc_jwt}\"\n  {}: \"{sys_jwt}\"\n}}\n\
+         jetstream {{ store_dir: \"{{dir}}/js\" }}\n",
+        sys.public_key(),
+        acc.public_key(),
+        sys.public_key()
+    ));
+    let creds = creds_file(srv.dir.path(), &user_jwt, &user.seed().unwrap());
+    let o = Opts::new().servers(&[&srv.url()]);
+    ok(unsafe { nats_options_set_credentials_file(o.raw(), cs(&creds).as_ptr()) });
+    let c = o.connect().unwrap();
+    let j = js(&c);
+    create_stream(&j, "T", &["t.>"], 0);
+    let mut a = null_mut();
+    ok(unsafe { nats_jetstream_account_info(j.raw(), &mut a) });
+    let info = unsafe { &*a };
+    assert_eq!(info.tiers_count, 1, "one tier");
+    let tier = unsafe { &*info.tiers };
+    assert_eq!(text(tier.name), "R1");
+    assert_eq!((tier.streams, tier.limits.max_streams, tier.limits.max_consumers), (1, 5, 20));
+    assert_eq!((tier.limits.max_memory, tier.limits.max_storage), (64_000_000, 128_000_000));
+    unsafe { nats_account_info_free(a) };
+}
