@@ -618,6 +618,8 @@ impl ObjectStore {
 
         info.name = metadata.name;
         info.description = metadata.description;
+        info.metadata = metadata.metadata;
+        info.headers = metadata.headers;
 
         let name = encode_object_name(&info.name);
         let subject = format!("$O.{}.M.{}", self.name, name);
