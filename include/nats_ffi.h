@@ -590,7 +590,8 @@ typedef struct nats_dispatcher nats_dispatcher;
  * `nats_jetstream_publish_async`, `nats_jetstream_publish_msg_async`,
  * `nats_jetstream_publish_async_complete`, `nats_jetstream_publish_async_pending`,
  * `nats_jetstream_kv_create`, `nats_jetstream_kv_bind`, `nats_jetstream_kv_delete`,
- * `nats_jetstream_kv_names`,
+ * `nats_jetstream_kv_names`, `nats_jetstream_object_store_create`,
+ * `nats_jetstream_object_store_bind`, `nats_jetstream_object_store_delete`,
  * `nats_jetstream_stream_create`, `nats_jetstream_stream_update`, `nats_jetstream_stream_delete`,
  * `nats_jetstream_stream_info`, `nats_jetstream_stream_purge`, `nats_jetstream_stream_names`,
  * `nats_jetstream_stream_get_msg`, `nats_jetstream_stream_get_last_msg`,
@@ -663,6 +664,18 @@ typedef struct nats_kv_watcher nats_kv_watcher;
  * `nats_msg_timestamp`, `nats_subscription_next_msg`.
  */
 typedef struct nats_msg nats_msg;
+
+/**
+ * An object store bucket, from `nats_jetstream_object_store_create` or `_bind`; →
+ * `nats_object_store_free`. Thread safe.
+ *
+ * Functions: `nats_jetstream_object_store_create`, `nats_jetstream_object_store_bind`,
+ * `nats_object_store_put`, `nats_object_store_put_fd`, `nats_object_store_get`,
+ * `nats_object_store_get_fd`, `nats_object_store_info`, `nats_object_store_list`,
+ * `nats_object_store_delete`, `nats_object_store_update_meta`, `nats_object_store_status`,
+ * `nats_object_store_free`.
+ */
+typedef struct nats_object_store nats_object_store;
 
 /**
  * Connection options. Create with `nats_options_new`, free with `nats_options_free`.
@@ -1373,6 +1386,161 @@ typedef struct nats_js_msg_metadata {
    */
   int64_t timestamp_ns;
 } nats_js_msg_metadata;
+
+/**
+ * An object store bucket's configuration. Always start from
+ * `nats_object_store_config_init(&cfg)`, then set fields; strings are borrowed for the call.
+ */
+typedef struct nats_object_store_config {
+  /**
+   * Bucket name (required): letters, digits, `-` and `_`.
+   */
+  const char *bucket;
+  /**
+   * A description; NULL for none.
+   */
+  const char *description;
+  /**
+   * Objects are removed after this long, ms; 0: kept forever.
+   */
+  uint64_t ttl_ms;
+  /**
+   * The most bytes the bucket may hold; -1: no limit (default).
+   */
+  int64_t max_bytes;
+  /**
+   * A `nats_storage` value; any other gives `NATS_ERR_INVALID_ARGUMENT`.
+   */
+  int32_t storage;
+  /**
+   * Replicas (1 to 5); default 1.
+   */
+  uint32_t replicas;
+  /**
+   * Compress what is stored (S2).
+   */
+  bool compression;
+} nats_object_store_config;
+
+/**
+ * An object's info, a struct C reads directly; → `nats_object_info_free`. Strings and
+ * arrays are owned by it.
+ */
+typedef struct nats_object_info {
+  /**
+   * The object's name.
+   */
+  const char *name;
+  /**
+   * Its description; NULL for none.
+   */
+  const char *description;
+  /**
+   * The bucket.
+   */
+  const char *bucket;
+  /**
+   * The unique id of this version of the object (its chunks' subject).
+   */
+  const char *nuid;
+  /**
+   * `SHA-256=` and the base64 (URL-safe) SHA-256 of the data; "" for none.
+   */
+  const char *digest;
+  /**
+   * Bytes.
+   */
+  uint64_t size;
+  /**
+   * Chunks it is stored in.
+   */
+  uint64_t chunks;
+  /**
+   * When it was stored, ns since the Unix epoch (0: unknown).
+   */
+  int64_t modified_ns;
+  /**
+   * The object was deleted (its info stays, marked so).
+   */
+  bool deleted;
+  /**
+   * Metadata keys (sorted), `metadata_count` of them.
+   */
+  const char *const *metadata_keys;
+  /**
+   * The values, in the order of `metadata_keys`.
+   */
+  const char *const *metadata_values;
+  /**
+   * Number of metadata entries.
+   */
+  size_t metadata_count;
+} nats_object_info;
+
+/**
+ * What an object is stored with. Zero-initialize it (`= {0}`), then set `name`.
+ */
+typedef struct nats_object_meta {
+  /**
+   * The object's name (required; any text without CR, LF or NUL).
+   */
+  const char *name;
+  /**
+   * A description; NULL for none.
+   */
+  const char *description;
+  /**
+   * Bytes per chunk, at most the server's max payload; 0: 128 KiB. A put holds about one
+   * chunk in memory at a time.
+   */
+  size_t chunk_size;
+  /**
+   * Metadata: `metadata_count` keys and as many values (NULL/0: none).
+   */
+  const char *const *metadata_keys;
+  /**
+   * The values, in the order of `metadata_keys`.
+   */
+  const char *const *metadata_values;
+  /**
+   * Number of metadata entries.
+   */
+  size_t metadata_count;
+} nats_object_meta;
+
+/**
+ * A bucket's state, from `nats_object_store_status`; `bucket` is borrowed from the handle.
+ */
+typedef struct nats_object_store_state {
+  /**
+   * The bucket's name.
+   */
+  const char *bucket;
+  /**
+   * Bytes stored (chunks and infos).
+   */
+  uint64_t size;
+  /**
+   * How long objects live, ms; 0: forever.
+   */
+  uint64_t ttl_ms;
+  /**
+   * A `nats_storage` value.
+   */
+  int32_t storage;
+  /**
+   * Replicas.
+   */
+  uint32_t replicas;
+  /**
+   * The bucket is sealed (read only).
+   */
+  bool sealed;
+  /**
+   * The bucket's stream is compressed.
+   */
+  bool compressed;
+} nats_object_store_state;
 
 /**
  * Signs the server's nonce for `nats_options_set_user_jwt`: write the 64-byte Ed25519
@@ -2890,6 +3058,123 @@ nats_status nats_msg_respond(struct nats_connection *conn, const struct nats_msg
  * `NATS_ERR_INVALID_ARGUMENT` (not an NKey seed).
  */
 nats_status nats_sign(const char *seed, const void *data, size_t len, uint8_t *sig);
+
+/**
+ * Fills `*cfg` with the defaults: no name, file storage, 1 replica, no limits.
+ * Errors: `NATS_ERR_NULL_ARGUMENT`.
+ */
+nats_status nats_object_store_config_init(struct nats_object_store_config *cfg);
+
+/**
+ * Frees an info from this library. NULL is a no-op.
+ */
+void nats_object_info_free(struct nats_object_info *info);
+
+/**
+ * Frees an array from `nats_object_store_list` and the infos in it. NULL is a no-op;
+ * `count` must be the count returned with it.
+ */
+void nats_object_infos_free(struct nats_object_info **infos, size_t count);
+
+/**
+ * Creates a bucket (fine when an identical one exists) and writes its handle to `*os`.
+ * Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_ARGUMENT` (bad
+ * name, storage), `NATS_ERR_JETSTREAM` (refused: another bucket of that name, limits),
+ * `NATS_ERR_NO_RESPONDERS`, `NATS_ERR_TIMEOUT`, `NATS_ERR_CONNECTION_CLOSED`.
+ */
+nats_status nats_jetstream_object_store_create(struct nats_jetstream *js, const struct nats_object_store_config *cfg, struct nats_object_store **os);
+
+/**
+ * Binds to an existing bucket. Errors: `NATS_ERR_NOT_FOUND`, else as
+ * `nats_jetstream_object_store_create`.
+ */
+nats_status nats_jetstream_object_store_bind(struct nats_jetstream *js, const char *bucket, struct nats_object_store **os);
+
+/**
+ * Deletes bucket `bucket` and every object in it. Errors: `NATS_ERR_NOT_FOUND`, else as
+ * `nats_jetstream_object_store_create`.
+ */
+nats_status nats_jetstream_object_store_delete(struct nats_jetstream *js, const char *bucket);
+
+/**
+ * Releases the handle (the bucket stays). NULL is a no-op.
+ */
+void nats_object_store_free(struct nats_object_store *os);
+
+/**
+ * Stores `len` bytes at `data` as object `meta->name` (replacing one of that name), in
+ * chunks of `meta->chunk_size`, each acknowledged by the server; writes its info to `*info`
+ * unless NULL (→ `nats_object_info_free`). Blocks until stored; each chunk waits at most the
+ * context's timeout for its acknowledgement. Errors: `NATS_ERR_NULL_ARGUMENT`,
+ * `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_ARGUMENT` (name, chunk size), `NATS_ERR_JETSTREAM` (refused,
+ * e.g. the bucket is full), `NATS_ERR_NO_RESPONDERS`, `NATS_ERR_TIMEOUT`,
+ * `NATS_ERR_CONNECTION_CLOSED`, `NATS_ERR_WOULD_BLOCK_RUNTIME`.
+ */
+nats_status nats_object_store_put(struct nats_object_store *os, const struct nats_object_meta *meta, const void *data, size_t len, struct nats_object_info **info);
+
+/**
+ * As `nats_object_store_put`, with the data read from `fd` until end of file (a file, a
+ * pipe or a socket; read from where it stands, not closed). Memory holds about one chunk at
+ * a time, whatever the object's size. Errors: as `nats_object_store_put`; `NATS_ERR_IO`
+ * (`fd` is not open or cannot be read).
+ */
+nats_status nats_object_store_put_fd(struct nats_object_store *os, const struct nats_object_meta *meta, int fd, struct nats_object_info **info);
+
+/**
+ * Reads object `name` into a new buffer: writes it to `*data` (→ `nats_bytes_free`; NULL for
+ * an empty object) and its length to `*len`, and its info to `*info` unless NULL. The data's
+ * SHA-256 is checked against the object's digest. Errors: `NATS_ERR_NULL_ARGUMENT`,
+ * `NATS_ERR_NOT_FOUND` (no such object, or it was deleted), `NATS_ERR_JETSTREAM` (the data
+ * does not match its digest: corrupted or truncated), `NATS_ERR_TIMEOUT` (a chunk did not
+ * arrive within the context's timeout), else as `nats_object_store_put`.
+ */
+nats_status nats_object_store_get(struct nats_object_store *os, const char *name, void **data, size_t *len, struct nats_object_info **info);
+
+/**
+ * Frees a buffer this library handed out (`nats_object_store_get`). NULL is a no-op.
+ */
+void nats_bytes_free(void *data);
+
+/**
+ * As `nats_object_store_get`, writing the data to `fd` as it arrives (a file, a pipe or a
+ * socket; at its position, not closed): memory holds about one chunk at a time. On a digest
+ * mismatch the data was written already: the status says not to trust it. Errors: as
+ * `nats_object_store_get`; `NATS_ERR_IO` (`fd` cannot be written).
+ */
+nats_status nats_object_store_get_fd(struct nats_object_store *os, const char *name, int fd, struct nats_object_info **info);
+
+/**
+ * Writes the info of object `name` to `*info` (also of a deleted one: `deleted` is set).
+ * Errors: `NATS_ERR_NOT_FOUND`, else as `nats_object_store_put`.
+ */
+nats_status nats_object_store_info(struct nats_object_store *os, const char *name, struct nats_object_info **info);
+
+/**
+ * Writes the info of every object in the bucket (deleted ones left out) to `*infos`, an
+ * array of `*count` (→ `nats_object_infos_free(infos, count)`; NULL and 0 when empty).
+ * Errors: as `nats_object_store_put`.
+ */
+nats_status nats_object_store_list(struct nats_object_store *os, struct nats_object_info ***infos, size_t *count);
+
+/**
+ * Deletes object `name`: its chunks are removed, its info stays marked deleted.
+ * Errors: `NATS_ERR_NOT_FOUND`, else as `nats_object_store_put`.
+ */
+nats_status nats_object_store_delete(struct nats_object_store *os, const char *name);
+
+/**
+ * Renames object `name` to `meta->name` (the same name keeps it) and replaces its
+ * description and metadata; the data is not touched (`meta->chunk_size` is ignored). Writes
+ * the new info to `*info` unless NULL. Errors: `NATS_ERR_NOT_FOUND`,
+ * `NATS_ERR_JETSTREAM` (the new name is taken), else as `nats_object_store_put`.
+ */
+nats_status nats_object_store_update_meta(struct nats_object_store *os, const char *name, const struct nats_object_meta *meta, struct nats_object_info **info);
+
+/**
+ * Writes the bucket's state to `*status`. Errors: `NATS_ERR_NOT_FOUND` (the bucket was
+ * deleted), else as `nats_object_store_put`.
+ */
+nats_status nats_object_store_status(struct nats_object_store *os, struct nats_object_store_state *status);
 
 /**
  * Creates options holding every default: server `nats://127.0.0.1:4222`, no auth, no name,

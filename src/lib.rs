@@ -27,6 +27,7 @@ pub use capi::kv::*;
 pub use capi::lifecycle::*;
 pub use capi::msg::*;
 pub use capi::nkeys::*;
+pub use capi::object_store::*;
 pub use capi::options::*;
 pub use capi::pub_ack::*;
 pub use capi::server_info::*;

@@ -206,6 +206,7 @@ struct Pools {
     jsopts: Vec<usize>,
     jss: Vec<usize>,
     kvs: Vec<usize>,
+    object_stores: Vec<usize>,
     pcs: Vec<usize>,
     watchers: Vec<usize>,
     server_infos: Vec<usize>,
@@ -323,7 +324,8 @@ impl Driver {
                 48..=61 => self.msg_op(),
                 62..=71 => self.jetstream_op(),
                 72..=79 => self.stream_consumer_op(),
-                80..=89 => self.kv_op(),
+                80..=86 => self.kv_op(),
+                87..=89 => self.object_op(),
                 90..=93 => self.info_op(),
                 94..=95 => self.delivery_op(),
                 _ => self.free_op(),
@@ -1491,6 +1493,104 @@ impl Driver {
     }
 
     /// Accessors of info objects, acks and entries: they take NULL too.
+    unsafe fn object_op(&mut self) -> Call {
+        let r = &mut self.r;
+        let j: *mut nats_jetstream = handle(r, &self.p.jss);
+        let os: *mut nats_object_store = handle(r, &self.p.object_stores);
+        let (bucket, name, name2) = (any_str(r, BUCKETS), any_str(r, &["o1", "dir/o 2"]), any_str(r, &["o1", "o3"]));
+        let data = b"object data";
+        let meta = nats_object_meta {
+            name: name.p(),
+            description: if r.chance(50) { null() } else { name2.p() },
+            chunk_size: *r.pick(&[0usize, 1, 4, usize::MAX]),
+            metadata_keys: null(),
+            metadata_values: null(),
+            metadata_count: 0,
+        };
+        let metap = if r.chance(5) { null() } else { &meta as *const _ };
+        let mut info = null_mut();
+        let infop = if r.chance(30) { null_mut() } else { &mut info as *mut _ };
+        let call = match r.below(14) {
+            0 | 1 => {
+                let mut cfg = std::mem::MaybeUninit::uninit();
+                ok(nats_object_store_config_init(cfg.as_mut_ptr()));
+                let mut cfg = cfg.assume_init();
+                cfg.bucket = bucket.p();
+                cfg.storage = if r.chance(80) { 1 } else { any_enum(r, 2) };
+                cfg.ttl_ms = *r.pick(&[0, 1000, u64::MAX]);
+                cfg.max_bytes = any_i64(r);
+                self.called.insert("nats_object_store_config_init");
+                let mut out = null_mut();
+                let st = nats_jetstream_object_store_create(j, if r.chance(5) { null() } else { &cfg }, &mut out);
+                keep(&mut self.p.object_stores, out);
+                ("nats_jetstream_object_store_create", Some(st))
+            }
+            2 => {
+                let mut out = null_mut();
+                let st = nats_jetstream_object_store_bind(j, bucket.p(), &mut out);
+                keep(&mut self.p.object_stores, out);
+                ("nats_jetstream_object_store_bind", Some(st))
+            }
+            3 if r.chance(20) => {
+                ("nats_jetstream_object_store_delete", Some(nats_jetstream_object_store_delete(j, bucket.p())))
+            }
+            4 | 5 => (
+                "nats_object_store_put",
+                Some(nats_object_store_put(os, metap, data.as_ptr().cast(), data.len(), infop)),
+            ),
+            6 => {
+                let mut fds = [-1; 2];
+                if libc::pipe(fds.as_mut_ptr()) == 0 {
+                    libc::write(fds[1], data.as_ptr().cast(), data.len());
+                    libc::close(fds[1]);
+                }
+                let rd = fds[0];
+                let fd = if r.chance(10) { -1 } else { rd };
+                let st = nats_object_store_put_fd(os, metap, fd, infop);
+                libc::close(rd);
+                ("nats_object_store_put_fd", Some(st))
+            }
+            7 | 8 => {
+                let (mut d, mut n) = (null_mut(), 0usize);
+                let st =
+                    nats_object_store_get(os, name.p(), &mut d, if r.chance(5) { null_mut() } else { &mut n }, infop);
+                nats_bytes_free(d);
+                self.called.insert("nats_bytes_free");
+                ("nats_object_store_get", Some(st))
+            }
+            9 => {
+                let devnull = libc::open(c"/dev/null".as_ptr(), libc::O_WRONLY);
+                let st = nats_object_store_get_fd(os, name.p(), if r.chance(10) { -1 } else { devnull }, infop);
+                libc::close(devnull);
+                ("nats_object_store_get_fd", Some(st))
+            }
+            10 => ("nats_object_store_info", Some(nats_object_store_info(os, name.p(), infop))),
+            11 => {
+                let (mut list, mut n) = (null_mut(), 0usize);
+                let st = nats_object_store_list(os, &mut list, if r.chance(5) { null_mut() } else { &mut n });
+                nats_object_infos_free(list, n);
+                self.called.insert("nats_object_infos_free");
+                ("nats_object_store_list", Some(st))
+            }
+            12 if r.chance(50) => ("nats_object_store_delete", Some(nats_object_store_delete(os, name.p()))),
+            12 => ("nats_object_store_update_meta", Some(nats_object_store_update_meta(os, name2.p(), metap, infop))),
+            3 => {
+                let mut st = std::mem::MaybeUninit::uninit();
+                (
+                    "nats_object_store_status",
+                    Some(nats_object_store_status(os, if r.chance(5) { null_mut() } else { st.as_mut_ptr() })),
+                )
+            }
+            _ => {
+                nats_object_store_free(take(r, &mut self.p.object_stores));
+                ("nats_object_store_free", None)
+            }
+        };
+        nats_object_info_free(info);
+        self.called.insert("nats_object_info_free");
+        call
+    }
+
     unsafe fn info_op(&mut self) -> Call {
         let r = &mut self.r;
         let called = &mut self.called;
@@ -1764,6 +1864,7 @@ impl Driver {
         p.subs.iter().for_each(|s| nats_subscription_free(*s as *mut _));
         p.pcs.iter().for_each(|x| nats_pull_consumer_free(*x as *mut _));
         p.kvs.iter().for_each(|x| nats_kv_free(*x as *mut _));
+        p.object_stores.iter().for_each(|x| nats_object_store_free(*x as *mut _));
         p.jss.iter().for_each(|x| nats_jetstream_free(*x as *mut _));
         p.jsopts.iter().for_each(|x| nats_jetstream_options_free(*x as *mut _));
         p.msgs.iter().for_each(|x| nats_msg_free(*x as *mut _));

@@ -32,6 +32,7 @@ pub(crate) mod kv;
 pub(crate) mod lifecycle;
 pub(crate) mod msg;
 pub(crate) mod nkeys;
+pub(crate) mod object_store;
 pub(crate) mod options;
 pub(crate) mod pub_ack;
 pub(crate) mod server_info;

@@ -534,6 +534,52 @@ static void test_kv(nats_jetstream *js) {
     EXPECT_STATUS(nats_jetstream_kv_bind(js, "routes", &kv), NATS_ERR_NOT_FOUND);
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* Object store: a mail body put from a file descriptor, read back through a pipe's worth of
+ * a temp file and into a buffer. */
+
+static void test_object_store(nats_jetstream *js) {
+    nats_object_store_config cfg;
+    EXPECT_OK(nats_object_store_config_init(&cfg));
+    cfg.bucket = "bodies";
+    cfg.storage = NATS_STORAGE_MEMORY;
+    nats_object_store *os = NULL;
+    EXPECT_OK(nats_jetstream_object_store_create(js, &cfg, &os));
+    if (!os) return;
+    FILE *in = tmpfile();
+    for (int i = 0; i < 200000; i++) fputc('a' + i % 26, in);
+    fflush(in);
+    rewind(in);
+    nats_object_meta meta;
+    memset(&meta, 0, sizeof meta);
+    meta.name = "queue/1234.eml";
+    meta.chunk_size = 32 * 1024;
+    nats_object_info *info = NULL;
+    EXPECT_OK(nats_object_store_put_fd(os, &meta, fileno(in), &info));
+    EXPECT(info != NULL && info->size == 200000 && info->chunks == 7 && strncmp(info->digest, "SHA-256=", 8) == 0);
+    nats_object_info_free(info);
+    FILE *out = tmpfile();
+    EXPECT_OK(nats_object_store_get_fd(os, "queue/1234.eml", fileno(out), NULL));
+    EXPECT(fseek(out, 0, SEEK_END) == 0 && ftell(out) == 200000);
+    void *data = NULL;
+    size_t len = 0;
+    EXPECT_OK(nats_object_store_get(os, "queue/1234.eml", &data, &len, NULL));
+    EXPECT(len == 200000 && data != NULL && ((const char *)data)[27] == 'b');
+    nats_bytes_free(data);
+    nats_object_info **infos = NULL;
+    size_t n = 0;
+    EXPECT_OK(nats_object_store_list(os, &infos, &n));
+    EXPECT(n == 1 && strcmp(infos[0]->name, "queue/1234.eml") == 0);
+    nats_object_infos_free(infos, n);
+    EXPECT_OK(nats_object_store_delete(os, "queue/1234.eml"));
+    data = NULL;
+    EXPECT_STATUS(nats_object_store_get(os, "queue/1234.eml", &data, &len, NULL), NATS_ERR_NOT_FOUND);
+    fclose(in);
+    fclose(out);
+    nats_object_store_free(os);
+    EXPECT_OK(nats_jetstream_object_store_delete(js, "bodies"));
+}
+
 static void test_bad_input(nats_jetstream *js) {
     EXPECT_STATUS(nats_jetstream_consumer_create(js, NULL, NULL, NULL), NATS_ERR_NULL_ARGUMENT);
     EXPECT_STATUS(nats_pull_consumer_next(NULL, 100, NULL), NATS_ERR_NULL_ARGUMENT);
@@ -573,6 +619,7 @@ int main(int argc, char **argv) {
     test_pull(js);
     test_push_ordered_consume(c, js);
     test_kv(js);
+    test_object_store(js);
     test_bad_input(js);
     EXPECT_OK(nats_jetstream_stream_delete(js, "ORDERS"));
     nats_jetstream_free(js);

@@ -1,0 +1,500 @@
+//! `nats_jetstream_object_store_*`, `nats_object_store_*` and `nats_object_info*`: object
+//! store buckets, objects put from a buffer or a file descriptor and read back into either
+//! (chunk by chunk, digest checked), their info, listing, deletion and metadata.
+
+use crate::capi::args::*;
+use crate::capi::guard::*;
+use crate::capi::handle::*;
+use crate::capi::jetstream::nats_jetstream;
+use crate::capi::status::*;
+use crate::capi::stream_config::{nats_storage, storage_type};
+use crate::capi::view::{millis, nanos_since_epoch, CArena};
+use crate::client::error::*;
+use crate::client::jetstream::object_store::ObjectStore;
+use async_nats::jetstream::object_store::{Config, ObjectInfo, ObjectMetadata, UpdateMetadata};
+use std::ffi::{c_char, c_int, c_void};
+use std::os::fd::FromRawFd;
+use std::time::Duration;
+
+/// An object store bucket's configuration. Always start from
+/// `nats_object_store_config_init(&cfg)`, then set fields; strings are borrowed for the call.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct nats_object_store_config {
+    /// Bucket name (required): letters, digits, `-` and `_`.
+    pub bucket: *const c_char,
+    /// A description; NULL for none.
+    pub description: *const c_char,
+    /// Objects are removed after this long, ms; 0: kept forever.
+    pub ttl_ms: u64,
+    /// The most bytes the bucket may hold; -1: no limit (default).
+    pub max_bytes: i64,
+    /// A `nats_storage` value; any other gives `NATS_ERR_INVALID_ARGUMENT`.
+    pub storage: i32,
+    /// Replicas (1 to 5); default 1.
+    pub replicas: u32,
+    /// Compress what is stored (S2).
+    pub compression: bool,
+}
+
+/// Fills `*cfg` with the defaults: no name, file storage, 1 replica, no limits.
+/// Errors: `NATS_ERR_NULL_ARGUMENT`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_object_store_config_init(cfg: *mut nats_object_store_config) -> nats_status {
+    guard(|| {
+        out_arg(cfg, "cfg")?;
+        write_out(
+            cfg,
+            nats_object_store_config {
+                bucket: std::ptr::null(),
+                description: std::ptr::null(),
+                ttl_ms: 0,
+                max_bytes: -1,
+                storage: nats_storage::NATS_STORAGE_FILE as i32,
+                replicas: 1,
+                compression: false,
+            },
+        );
+        Ok(())
+    })
+}
+
+/// An object store bucket, from `nats_jetstream_object_store_create` or `_bind`; →
+/// `nats_object_store_free`. Thread safe.
+///
+/// Functions: `nats_jetstream_object_store_create`, `nats_jetstream_object_store_bind`,
+/// `nats_object_store_put`, `nats_object_store_put_fd`, `nats_object_store_get`,
+/// `nats_object_store_get_fd`, `nats_object_store_info`, `nats_object_store_list`,
+/// `nats_object_store_delete`, `nats_object_store_update_meta`, `nats_object_store_status`,
+/// `nats_object_store_free`.
+pub struct nats_object_store {
+    _private: [u8; 0],
+}
+
+// C owns a `nats_object_store` with one owner: created and freed through a Box (see
+// capi::handle).
+impl Castable for nats_object_store {
+    type Rust = ObjectStore;
+}
+impl BoxHandle for nats_object_store {}
+
+/// What an object is stored with. Zero-initialize it (`= {0}`), then set `name`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct nats_object_meta {
+    /// The object's name (required; any text without CR, LF or NUL).
+    pub name: *const c_char,
+    /// A description; NULL for none.
+    pub description: *const c_char,
+    /// Bytes per chunk, at most the server's max payload; 0: 128 KiB. A put holds about one
+    /// chunk in memory at a time.
+    pub chunk_size: usize,
+    /// Metadata: `metadata_count` keys and as many values (NULL/0: none).
+    pub metadata_keys: *const *const c_char,
+    /// The values, in the order of `metadata_keys`.
+    pub metadata_values: *const *const c_char,
+    /// Number of metadata entries.
+    pub metadata_count: usize,
+}
+
+fn object_meta(m: &nats_object_meta) -> Result<ObjectMetadata> {
+    Ok(ObjectMetadata {
+        name: str_arg(m.name, "meta.name")?.to_string(),
+        description: opt_str_arg(m.description, "meta.description")?.map(str::to_string),
+        chunk_size: (m.chunk_size != 0).then_some(m.chunk_size),
+        metadata: metadata_arg(m.metadata_keys, m.metadata_values, m.metadata_count, "meta.metadata")?,
+        headers: None,
+    })
+}
+
+/// An object's info, a struct C reads directly; → `nats_object_info_free`. Strings and
+/// arrays are owned by it.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct nats_object_info {
+    /// The object's name.
+    pub name: *const c_char,
+    /// Its description; NULL for none.
+    pub description: *const c_char,
+    /// The bucket.
+    pub bucket: *const c_char,
+    /// The unique id of this version of the object (its chunks' subject).
+    pub nuid: *const c_char,
+    /// `SHA-256=` and the base64 (URL-safe) SHA-256 of the data; "" for none.
+    pub digest: *const c_char,
+    /// Bytes.
+    pub size: u64,
+    /// Chunks it is stored in.
+    pub chunks: u64,
+    /// When it was stored, ns since the Unix epoch (0: unknown).
+    pub modified_ns: i64,
+    /// The object was deleted (its info stays, marked so).
+    pub deleted: bool,
+    /// Metadata keys (sorted), `metadata_count` of them.
+    pub metadata_keys: *const *const c_char,
+    /// The values, in the order of `metadata_keys`.
+    pub metadata_values: *const *const c_char,
+    /// Number of metadata entries.
+    pub metadata_count: usize,
+}
+
+/// What C holds: the struct it reads, first, then what its pointers point into.
+#[repr(C)]
+struct OwnedObjectInfo {
+    info: nats_object_info,
+    _arena: CArena,
+}
+
+fn info_raw(i: &ObjectInfo) -> *mut nats_object_info {
+    let mut arena = CArena::default();
+    let (metadata_keys, metadata_values, metadata_count) = arena.metadata(&i.metadata);
+    let info = nats_object_info {
+        name: arena.text(&i.name),
+        description: arena.opt_text(i.description.as_deref()),
+        bucket: arena.text(&i.bucket),
+        nuid: arena.text(&i.nuid),
+        digest: arena.text(i.digest.as_deref().unwrap_or("")),
+        size: i.size as u64,
+        chunks: i.chunks as u64,
+        modified_ns: i.modified.map_or(0, nanos_since_epoch),
+        deleted: i.deleted,
+        metadata_keys,
+        metadata_values,
+        metadata_count,
+    };
+    // `OwnedObjectInfo` is repr(C) with the struct C reads first: the same address.
+    Box::into_raw(Box::new(OwnedObjectInfo { info, _arena: arena })).cast()
+}
+
+/// Writes an info through an optional out-parameter.
+fn info_out(out: *mut *mut nats_object_info, i: &ObjectInfo) {
+    if !out.is_null() {
+        write_out(out, info_raw(i));
+    }
+}
+
+/// Frees an info from this library. NULL is a no-op.
+#[no_mangle]
+pub unsafe extern "C" fn nats_object_info_free(info: *mut nats_object_info) {
+    guard_void(|| {
+        if !info.is_null() {
+            // SAFETY: the header lets only infos this library handed out come back, once;
+            // each is the start of a boxed `OwnedObjectInfo`.
+            drop(unsafe { Box::from_raw(info.cast::<OwnedObjectInfo>()) });
+        }
+    })
+}
+
+/// Frees an array from `nats_object_store_list` and the infos in it. NULL is a no-op;
+/// `count` must be the count returned with it.
+#[no_mangle]
+pub unsafe extern "C" fn nats_object_infos_free(infos: *mut *mut nats_object_info, count: usize) {
+    guard_void(|| {
+        if !infos.is_null() {
+            // SAFETY: an array from `nats_object_store_list` with its count, given back once.
+            let list = unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(infos, count)) };
+            for &i in list.iter() {
+                // SAFETY: as above; NULL entries are skipped by the callee.
+                unsafe { nats_object_info_free(i) };
+            }
+        }
+    })
+}
+
+/// Creates a bucket (fine when an identical one exists) and writes its handle to `*os`.
+/// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_ARGUMENT` (bad
+/// name, storage), `NATS_ERR_JETSTREAM` (refused: another bucket of that name, limits),
+/// `NATS_ERR_NO_RESPONDERS`, `NATS_ERR_TIMEOUT`, `NATS_ERR_CONNECTION_CLOSED`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_jetstream_object_store_create(
+    js: *mut nats_jetstream,
+    cfg: *const nats_object_store_config,
+    os: *mut *mut nats_object_store,
+) -> nats_status {
+    guard(|| {
+        let j = clone_arc(js, "js")?;
+        let c = struct_arg(cfg, "cfg")?;
+        out_arg(os, "os")?;
+        let config = Config {
+            bucket: str_arg(c.bucket, "cfg.bucket")?.to_string(),
+            description: opt_str_arg(c.description, "cfg.description")?.map(str::to_string),
+            max_age: Duration::from_millis(c.ttl_ms),
+            max_bytes: c.max_bytes,
+            storage: storage_type(c.storage, "cfg.storage")?,
+            num_replicas: c.replicas.max(1) as usize,
+            compression: c.compression,
+            placement: None,
+        };
+        box_out(os, j.object_store_create(config)?);
+        Ok(())
+    })
+}
+
+/// Binds to an existing bucket. Errors: `NATS_ERR_NOT_FOUND`, else as
+/// `nats_jetstream_object_store_create`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_jetstream_object_store_bind(
+    js: *mut nats_jetstream,
+    bucket: *const c_char,
+    os: *mut *mut nats_object_store,
+) -> nats_status {
+    guard(|| {
+        let j = clone_arc(js, "js")?;
+        let bucket = str_arg(bucket, "bucket")?;
+        out_arg(os, "os")?;
+        box_out(os, j.object_store_bind(bucket)?);
+        Ok(())
+    })
+}
+
+/// Deletes bucket `bucket` and every object in it. Errors: `NATS_ERR_NOT_FOUND`, else as
+/// `nats_jetstream_object_store_create`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_jetstream_object_store_delete(
+    js: *mut nats_jetstream,
+    bucket: *const c_char,
+) -> nats_status {
+    guard(|| borrow(js, "js")?.object_store_delete(str_arg(bucket, "bucket")?))
+}
+
+/// Releases the handle (the bucket stays). NULL is a no-op.
+#[no_mangle]
+pub unsafe extern "C" fn nats_object_store_free(os: *mut nats_object_store) {
+    guard_void(|| free_box(os))
+}
+
+/// Stores `len` bytes at `data` as object `meta->name` (replacing one of that name), in
+/// chunks of `meta->chunk_size`, each acknowledged by the server; writes its info to `*info`
+/// unless NULL (→ `nats_object_info_free`). Blocks until stored; each chunk waits at most the
+/// context's timeout for its acknowledgement. Errors: `NATS_ERR_NULL_ARGUMENT`,
+/// `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_ARGUMENT` (name, chunk size), `NATS_ERR_JETSTREAM` (refused,
+/// e.g. the bucket is full), `NATS_ERR_NO_RESPONDERS`, `NATS_ERR_TIMEOUT`,
+/// `NATS_ERR_CONNECTION_CLOSED`, `NATS_ERR_WOULD_BLOCK_RUNTIME`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_object_store_put(
+    os: *mut nats_object_store,
+    meta: *const nats_object_meta,
+    data: *const c_void,
+    len: usize,
+    info: *mut *mut nats_object_info,
+) -> nats_status {
+    guard(|| {
+        let s = borrow(os, "os")?;
+        let meta = object_meta(struct_arg(meta, "meta")?)?;
+        let data = bytes_arg(data, len, "data")?;
+        info_out(info, &s.put_bytes(meta, data)?);
+        Ok(())
+    })
+}
+
+/// A file of C's own: a duplicate of `fd`, so that the library closes only its copy.
+fn dup_fd(fd: c_int) -> Result<std::fs::File> {
+    // SAFETY: dup has no memory preconditions; a bad fd gives -1.
+    let copy = unsafe { libc::dup(fd) };
+    if copy < 0 {
+        return Err(Error::new(ErrorKind::Io, format!("fd {fd}: {}", std::io::Error::last_os_error())));
+    }
+    // SAFETY: `copy` is a new descriptor this library owns from here on.
+    Ok(unsafe { std::fs::File::from_raw_fd(copy) })
+}
+
+/// As `nats_object_store_put`, with the data read from `fd` until end of file (a file, a
+/// pipe or a socket; read from where it stands, not closed). Memory holds about one chunk at
+/// a time, whatever the object's size. Errors: as `nats_object_store_put`; `NATS_ERR_IO`
+/// (`fd` is not open or cannot be read).
+#[no_mangle]
+pub unsafe extern "C" fn nats_object_store_put_fd(
+    os: *mut nats_object_store,
+    meta: *const nats_object_meta,
+    fd: c_int,
+    info: *mut *mut nats_object_info,
+) -> nats_status {
+    guard(|| {
+        let s = borrow(os, "os")?;
+        let meta = object_meta(struct_arg(meta, "meta")?)?;
+        info_out(info, &s.put_file(meta, dup_fd(fd)?)?);
+        Ok(())
+    })
+}
+
+/// Reads object `name` into a new buffer: writes it to `*data` (→ `nats_bytes_free`; NULL for
+/// an empty object) and its length to `*len`, and its info to `*info` unless NULL. The data's
+/// SHA-256 is checked against the object's digest. Errors: `NATS_ERR_NULL_ARGUMENT`,
+/// `NATS_ERR_NOT_FOUND` (no such object, or it was deleted), `NATS_ERR_JETSTREAM` (the data
+/// does not match its digest: corrupted or truncated), `NATS_ERR_TIMEOUT` (a chunk did not
+/// arrive within the context's timeout), else as `nats_object_store_put`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_object_store_get(
+    os: *mut nats_object_store,
+    name: *const c_char,
+    data: *mut *mut c_void,
+    len: *mut usize,
+    info: *mut *mut nats_object_info,
+) -> nats_status {
+    guard(|| {
+        let s = borrow(os, "os")?;
+        let name = str_arg(name, "name")?;
+        out_arg(data, "data")?;
+        out_arg(len, "len")?;
+        let (bytes, i) = s.get_bytes(name)?;
+        let buf = if bytes.is_empty() {
+            std::ptr::null_mut()
+        } else {
+            // SAFETY: malloc has no preconditions; its block is released by nats_bytes_free.
+            let p = unsafe { libc::malloc(bytes.len()) };
+            if p.is_null() {
+                return Err(Error::new(ErrorKind::Internal, format!("out of memory for {} bytes", bytes.len())));
+            }
+            // SAFETY: `p` has room for `bytes.len()` bytes and does not overlap `bytes`.
+            unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), p.cast::<u8>(), bytes.len()) };
+            p
+        };
+        write_out(data, buf);
+        write_out(len, bytes.len());
+        info_out(info, &i);
+        Ok(())
+    })
+}
+
+/// Frees a buffer this library handed out (`nats_object_store_get`). NULL is a no-op.
+#[no_mangle]
+pub unsafe extern "C" fn nats_bytes_free(data: *mut c_void) {
+    guard_void(|| {
+        // SAFETY: the header lets only buffers from this library (malloc'd) come back, once.
+        unsafe { libc::free(data) }
+    })
+}
+
+/// As `nats_object_store_get`, writing the data to `fd` as it arrives (a file, a pipe or a
+/// socket; at its position, not closed): memory holds about one chunk at a time. On a digest
+/// mismatch the data was written already: the status says not to trust it. Errors: as
+/// `nats_object_store_get`; `NATS_ERR_IO` (`fd` cannot be written).
+#[no_mangle]
+pub unsafe extern "C" fn nats_object_store_get_fd(
+    os: *mut nats_object_store,
+    name: *const c_char,
+    fd: c_int,
+    info: *mut *mut nats_object_info,
+) -> nats_status {
+    guard(|| {
+        let s = borrow(os, "os")?;
+        let name = str_arg(name, "name")?;
+        info_out(info, &s.get_file(name, dup_fd(fd)?)?);
+        Ok(())
+    })
+}
+
+/// Writes the info of object `name` to `*info` (also of a deleted one: `deleted` is set).
+/// Errors: `NATS_ERR_NOT_FOUND`, else as `nats_object_store_put`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_object_store_info(
+    os: *mut nats_object_store,
+    name: *const c_char,
+    info: *mut *mut nats_object_info,
+) -> nats_status {
+    guard(|| {
+        let s = borrow(os, "os")?;
+        let name = str_arg(name, "name")?;
+        out_arg(info, "info")?;
+        info_out(info, &s.info(name)?);
+        Ok(())
+    })
+}
+
+/// Writes the info of every object in the bucket (deleted ones left out) to `*infos`, an
+/// array of `*count` (→ `nats_object_infos_free(infos, count)`; NULL and 0 when empty).
+/// Errors: as `nats_object_store_put`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_object_store_list(
+    os: *mut nats_object_store,
+    infos: *mut *mut *mut nats_object_info,
+    count: *mut usize,
+) -> nats_status {
+    guard(|| {
+        let s = borrow(os, "os")?;
+        out_arg(infos, "infos")?;
+        out_arg(count, "count")?;
+        let list: Vec<*mut nats_object_info> = s.list()?.iter().map(info_raw).collect();
+        let n = list.len();
+        let p = if n == 0 { std::ptr::null_mut() } else { Box::into_raw(list.into_boxed_slice()).cast() };
+        write_out(infos, p);
+        write_out(count, n);
+        Ok(())
+    })
+}
+
+/// Deletes object `name`: its chunks are removed, its info stays marked deleted.
+/// Errors: `NATS_ERR_NOT_FOUND`, else as `nats_object_store_put`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_object_store_delete(os: *mut nats_object_store, name: *const c_char) -> nats_status {
+    guard(|| borrow(os, "os")?.delete(str_arg(name, "name")?))
+}
+
+/// Renames object `name` to `meta->name` (the same name keeps it) and replaces its
+/// description and metadata; the data is not touched (`meta->chunk_size` is ignored). Writes
+/// the new info to `*info` unless NULL. Errors: `NATS_ERR_NOT_FOUND`,
+/// `NATS_ERR_JETSTREAM` (the new name is taken), else as `nats_object_store_put`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_object_store_update_meta(
+    os: *mut nats_object_store,
+    name: *const c_char,
+    meta: *const nats_object_meta,
+    info: *mut *mut nats_object_info,
+) -> nats_status {
+    guard(|| {
+        let s = borrow(os, "os")?;
+        let name = str_arg(name, "name")?;
+        let m = object_meta(struct_arg(meta, "meta")?)?;
+        let update = UpdateMetadata { name: m.name, description: m.description, metadata: m.metadata, headers: None };
+        info_out(info, &s.update_meta(name, update)?);
+        Ok(())
+    })
+}
+
+/// A bucket's state, from `nats_object_store_status`; `bucket` is borrowed from the handle.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct nats_object_store_state {
+    /// The bucket's name.
+    pub bucket: *const c_char,
+    /// Bytes stored (chunks and infos).
+    pub size: u64,
+    /// How long objects live, ms; 0: forever.
+    pub ttl_ms: u64,
+    /// A `nats_storage` value.
+    pub storage: i32,
+    /// Replicas.
+    pub replicas: u32,
+    /// The bucket is sealed (read only).
+    pub sealed: bool,
+    /// The bucket's stream is compressed.
+    pub compressed: bool,
+}
+
+/// Writes the bucket's state to `*status`. Errors: `NATS_ERR_NOT_FOUND` (the bucket was
+/// deleted), else as `nats_object_store_put`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_object_store_status(
+    os: *mut nats_object_store,
+    status: *mut nats_object_store_state,
+) -> nats_status {
+    guard(|| {
+        let s = borrow(os, "os")?;
+        out_arg(status, "status")?;
+        let st = s.status()?;
+        write_out(
+            status,
+            nats_object_store_state {
+                bucket: s.bucket_nul().as_ptr().cast(),
+                size: st.size,
+                ttl_ms: millis(st.ttl),
+                storage: if st.memory { nats_storage::NATS_STORAGE_MEMORY } else { nats_storage::NATS_STORAGE_FILE }
+                    as i32,
+                replicas: u32::try_from(st.replicas).unwrap_or(u32::MAX),
+                sealed: st.sealed,
+                compressed: st.compressed,
+            },
+        );
+        Ok(())
+    })
+}
