@@ -213,12 +213,7 @@ pub unsafe extern "C" fn nats_jetstream_consumer_names(
         let j = borrow(js, "js")?;
         let s = str_arg(stream, "stream")?;
         check_name(s)?;
-        out_arg(names, "names")?;
-        out_arg(count, "count")?;
-        let (p, n) = crate::capi::strings::strings_out(j.consumer_names(s)?);
-        write_out(names, p);
-        write_out(count, n);
-        Ok(())
+        crate::capi::strings::strings_to(names, count, || j.consumer_names(s))
     })
 }
 
@@ -296,12 +291,7 @@ pub unsafe extern "C" fn nats_consumer_info_config(
     info: *const nats_consumer_info,
     cfg: *mut nats_consumer_config,
 ) -> nats_status {
-    guard(|| {
-        let i = borrow(info, "info")?;
-        out_arg(cfg, "cfg")?;
-        write_out(cfg, i.config);
-        Ok(())
-    })
+    copy_out(info, "info", cfg, "cfg", |i| i.config)
 }
 
 /// True while the consumer is paused (`nats_jetstream_consumer_pause`); false for NULL.

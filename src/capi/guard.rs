@@ -2,7 +2,7 @@
 //! [`guard_void`] / [`guard_value`]): an `Err` becomes its status and this thread's last error,
 //! a panic becomes `NATS_ERR_PANIC`; nothing unwinds into C, and nothing is printed.
 
-use crate::capi::handle::{borrow_opt, Castable};
+use crate::capi::handle::{borrow, borrow_opt, Castable};
 use crate::capi::status::*;
 use crate::client::error::*;
 use std::cell::Cell;
@@ -98,4 +98,21 @@ pub(crate) fn read<H: Castable, T: Fallback>(p: *const H, f: impl FnOnce(&H::Rus
 /// As [`read`], with another value for NULL (and panics) that the accessor documents.
 pub(crate) fn read_or<H: Castable, T: Copy>(p: *const H, fallback: T, f: impl FnOnce(&H::Rust) -> T) -> T {
     guard_value_or(fallback, || borrow_opt(p).map_or(fallback, f))
+}
+
+/// Writes what `f` reads from the value behind handle `p` to `*out`: the shape of the
+/// functions that fill a struct from a snapshot. Errors: `NATS_ERR_NULL_ARGUMENT`.
+pub(crate) fn copy_out<H: Castable, T>(
+    p: *const H,
+    name: &str,
+    out: *mut T,
+    out_name: &str,
+    f: impl FnOnce(&H::Rust) -> T,
+) -> nats_status {
+    guard(|| {
+        let value = borrow(p, name)?;
+        crate::capi::args::out_arg(out, out_name)?;
+        crate::capi::args::write_out(out, f(value));
+        Ok(())
+    })
 }

@@ -211,12 +211,7 @@ pub unsafe extern "C" fn nats_jetstream_kv_names(
 ) -> nats_status {
     guard(|| {
         let j = borrow(js, "js")?;
-        out_arg(names, "names")?;
-        out_arg(count, "count")?;
-        let (p, n) = crate::capi::strings::strings_out(j.kv_names()?);
-        write_out(names, p);
-        write_out(count, n);
-        Ok(())
+        crate::capi::strings::strings_to(names, count, || j.kv_names())
     })
 }
 
@@ -374,12 +369,7 @@ pub unsafe extern "C" fn nats_kv_purge(kv: *mut nats_kv, key: *const c_char) -> 
 pub unsafe extern "C" fn nats_kv_keys(kv: *mut nats_kv, keys: *mut *mut *mut c_char, count: *mut usize) -> nats_status {
     guard(|| {
         let k = borrow(kv, "kv")?;
-        out_arg(keys, "keys")?;
-        out_arg(count, "count")?;
-        let (p, n) = crate::capi::strings::strings_out(k.keys()?);
-        write_out(keys, p);
-        write_out(count, n);
-        Ok(())
+        crate::capi::strings::strings_to(keys, count, || k.keys())
     })
 }
 
@@ -398,12 +388,7 @@ pub unsafe extern "C" fn nats_kv_keys_filtered(
     guard(|| {
         let k = borrow(kv, "kv")?;
         let filters = strings_arg(filters, filters_count, "filters")?;
-        out_arg(keys, "keys")?;
-        out_arg(count, "count")?;
-        let (p, n) = crate::capi::strings::strings_out(k.keys_matching(&filters)?);
-        write_out(keys, p);
-        write_out(count, n);
-        Ok(())
+        crate::capi::strings::strings_to(keys, count, || k.keys_matching(&filters))
     })
 }
 

@@ -243,12 +243,7 @@ pub unsafe extern "C" fn nats_jetstream_stream_names(
 ) -> nats_status {
     guard(|| {
         let j = borrow(js, "js")?;
-        out_arg(names, "names")?;
-        out_arg(count, "count")?;
-        let (p, n) = crate::capi::strings::strings_out(j.stream_names()?);
-        write_out(names, p);
-        write_out(count, n);
-        Ok(())
+        crate::capi::strings::strings_to(names, count, || j.stream_names())
     })
 }
 
@@ -363,12 +358,7 @@ pub unsafe extern "C" fn nats_stream_info_config(
     info: *const nats_stream_info,
     cfg: *mut nats_stream_config,
 ) -> nats_status {
-    guard(|| {
-        let i = borrow(info, "info")?;
-        out_arg(cfg, "cfg")?;
-        write_out(cfg, i.config);
-        Ok(())
-    })
+    copy_out(info, "info", cfg, "cfg", |i| i.config)
 }
 
 /// Writes the stream's state when the info was taken to `*state`.
@@ -378,12 +368,7 @@ pub unsafe extern "C" fn nats_stream_info_state(
     info: *const nats_stream_info,
     state: *mut nats_stream_state,
 ) -> nats_status {
-    guard(|| {
-        let i = borrow(info, "info")?;
-        out_arg(state, "state")?;
-        write_out(state, i.state);
-        Ok(())
-    })
+    copy_out(info, "info", state, "state", |i| i.state)
 }
 
 /// When the stream was created, ns since the Unix epoch; 0 for NULL.

@@ -22,6 +22,21 @@ pub(crate) fn c_string(s: &str) -> CString {
     CString::new(s.replace('\0', " ")).unwrap_or_default()
 }
 
+/// Checks `names` and `count`, then writes the list `list()` makes as a library-allocated
+/// array (see [`strings_out`]): the shape of every `..._names` / `..._keys` function.
+pub(crate) fn strings_to(
+    names: *mut *mut *mut c_char,
+    count: *mut usize,
+    list: impl FnOnce() -> crate::client::error::Result<Vec<String>>,
+) -> crate::client::error::Result<()> {
+    crate::capi::args::out_arg(names, "names")?;
+    crate::capi::args::out_arg(count, "count")?;
+    let (p, n) = strings_out(list()?);
+    crate::capi::args::write_out(names, p);
+    crate::capi::args::write_out(count, n);
+    Ok(())
+}
+
 /// Hands a list of strings to C as a library-allocated array of `count` strings
 /// (NULL and 0 when empty), released with [`nats_strings_free`].
 pub fn strings_out(list: Vec<String>) -> (*mut *mut c_char, usize) {
