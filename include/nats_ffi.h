@@ -671,7 +671,9 @@ typedef struct nats_msg nats_msg;
  *
  * Functions: `nats_jetstream_object_store_create`, `nats_jetstream_object_store_bind`,
  * `nats_object_store_put`, `nats_object_store_put_fd`, `nats_object_store_get`,
- * `nats_object_store_get_fd`, `nats_object_store_info`, `nats_object_store_list`,
+ * `nats_object_store_get_fd`, `nats_object_store_put_stream`, `nats_object_store_get_stream`,
+ * `nats_object_store_add_link`, `nats_object_store_add_bucket_link`,
+ * `nats_object_store_info`, `nats_object_store_list`,
  * `nats_object_store_delete`, `nats_object_store_update_meta`, `nats_object_store_status`,
  * `nats_object_store_free`.
  */
@@ -1475,6 +1477,14 @@ typedef struct nats_object_info {
    * Number of metadata entries.
    */
   size_t metadata_count;
+  /**
+   * A link: the bucket it points into; NULL for an object with data of its own.
+   */
+  const char *link_bucket;
+  /**
+   * A link to an object: its name; NULL for a link to a whole bucket (or no link).
+   */
+  const char *link_name;
 } nats_object_info;
 
 /**
@@ -1507,6 +1517,21 @@ typedef struct nats_object_meta {
    */
   size_t metadata_count;
 } nats_object_meta;
+
+/**
+ * Reads an object's data from C: `read(user_data, buf, cap)` fills up to `cap` bytes and
+ * returns how many, 0 at the end, or a negative number for an error (the put fails with
+ * `NATS_ERR_IO`). Called on the thread of `nats_object_store_put_stream`, one chunk's worth
+ * at a time, until it returns 0.
+ */
+typedef int64_t (*nats_object_read_callback)(void *user_data, void *buf, size_t cap);
+
+/**
+ * Takes an object's data into C: `write(user_data, data, len)` returns 0 to go on, anything
+ * else to stop (the get fails with `NATS_ERR_IO`). Called on the thread of
+ * `nats_object_store_get_stream`, once per chunk, in order.
+ */
+typedef int (*nats_object_write_callback)(void *user_data, const void *data, size_t len);
 
 /**
  * A bucket's state, from `nats_object_store_status`; `bucket` is borrowed from the handle.
@@ -3119,6 +3144,36 @@ nats_status nats_object_store_put(struct nats_object_store *os, const struct nat
  * (`fd` is not open or cannot be read).
  */
 nats_status nats_object_store_put_fd(struct nats_object_store *os, const struct nats_object_meta *meta, int fd, struct nats_object_info **info);
+
+/**
+ * As `nats_object_store_put_fd`, with the data pulled from `read` (see
+ * `nats_object_read_callback`) on the calling thread: for data made as it is stored
+ * (compressed, encrypted, assembled from parts). Errors: as `nats_object_store_put_fd`.
+ */
+nats_status nats_object_store_put_stream(struct nats_object_store *os, const struct nats_object_meta *meta, nats_object_read_callback read, void *user_data, struct nats_object_info **info);
+
+/**
+ * As `nats_object_store_get_fd`, handing each chunk to `write` (see
+ * `nats_object_write_callback`) on the calling thread; the digest is checked after the last
+ * one, so a failure status means the data handed over must not be trusted.
+ * Errors: as `nats_object_store_get_fd`.
+ */
+nats_status nats_object_store_get_stream(struct nats_object_store *os, const char *name, nats_object_write_callback write, void *user_data, struct nats_object_info **info);
+
+/**
+ * Adds object `name`, a link to object `target` of the same bucket: reading `name` reads
+ * `target` (one level deep). Writes the link's info to `*info` unless NULL.
+ * Errors: `NATS_ERR_NOT_FOUND` (no `target`), `NATS_ERR_JETSTREAM` (`name` holds data),
+ * else as `nats_object_store_put`.
+ */
+nats_status nats_object_store_add_link(struct nats_object_store *os, const char *name, const char *target, struct nats_object_info **info);
+
+/**
+ * Adds object `name`, a link to bucket `bucket` (it has no data of its own: reading it is
+ * `NATS_ERR_INVALID_ARGUMENT`; its info names the bucket). Errors: as
+ * `nats_object_store_add_link`.
+ */
+nats_status nats_object_store_add_bucket_link(struct nats_object_store *os, const char *name, const char *bucket, struct nats_object_info **info);
 
 /**
  * Reads object `name` into a new buffer: writes it to `*data` (→ `nats_bytes_free`; NULL for

@@ -246,6 +246,25 @@ static USER_DATA_FREED: AtomicUsize = AtomicUsize::new(0);
 static USER_DATA_GIVEN: AtomicUsize = AtomicUsize::new(0);
 
 /// Counts a successful call that took ownership of user data with `on_free`.
+/// A read callback yielding `*ud` bytes of data, then the end.
+unsafe extern "C" fn drv_read(ud: *mut c_void, buf: *mut c_void, cap: usize) -> i64 {
+    let left = &mut *(ud as *mut usize);
+    let n = cap.min(*left);
+    std::ptr::write_bytes(buf.cast::<u8>(), b'd', n);
+    *left -= n;
+    n as i64
+}
+
+/// A write callback taking `*ud` chunks, then stopping the read.
+unsafe extern "C" fn drv_write(ud: *mut c_void, _data: *const c_void, _len: usize) -> i32 {
+    let left = &mut *(ud as *mut usize);
+    if *left == 0 {
+        return 1;
+    }
+    *left -= 1;
+    0
+}
+
 fn gave(st: nats_status) -> nats_status {
     if st == NATS_OK {
         USER_DATA_GIVEN.fetch_add(1, Ordering::Relaxed);
@@ -1510,7 +1529,33 @@ impl Driver {
         let metap = if r.chance(5) { null() } else { &meta as *const _ };
         let mut info = null_mut();
         let infop = if r.chance(30) { null_mut() } else { &mut info as *mut _ };
-        let call = match r.below(14) {
+        let call = match r.below(17) {
+            14 => {
+                let mut left = *r.pick(&[0usize, 5, 100_000]);
+                let st = nats_object_store_put_stream(
+                    os,
+                    metap,
+                    if r.chance(5) { None } else { Some(drv_read) },
+                    (&mut left as *mut usize).cast(),
+                    infop,
+                );
+                ("nats_object_store_put_stream", Some(st))
+            }
+            15 => {
+                let mut stop = r.below(3);
+                let cb = if r.chance(5) { None } else { Some(drv_write as unsafe extern "C" fn(_, _, _) -> _) };
+                (
+                    "nats_object_store_get_stream",
+                    Some(nats_object_store_get_stream(os, name.p(), cb, (&mut stop as *mut usize).cast(), infop)),
+                )
+            }
+            16 if r.chance(50) => {
+                ("nats_object_store_add_link", Some(nats_object_store_add_link(os, name2.p(), name.p(), infop)))
+            }
+            16 => (
+                "nats_object_store_add_bucket_link",
+                Some(nats_object_store_add_bucket_link(os, name2.p(), bucket.p(), infop)),
+            ),
             0 | 1 => {
                 let mut cfg = std::mem::MaybeUninit::uninit();
                 ok(nats_object_store_config_init(cfg.as_mut_ptr()));

@@ -306,3 +306,125 @@ fn objects_interoperate_with_async_nats() {
     assert!(read_back == ours, "async-nats read what the C API wrote");
     assert!(get(&os, "from-rust").unwrap() == theirs, "the C API read what async-nats wrote");
 }
+
+/// What the streaming callbacks see and do.
+struct Feed {
+    source: Vec<u8>,
+    at: usize,
+    /// The read callback fails once this much was read (`usize::MAX`: never).
+    fail_at: usize,
+    sink: Vec<u8>,
+    calls: usize,
+    /// The write callback stops at this call (`usize::MAX`: never).
+    stop_at: usize,
+}
+
+unsafe extern "C" fn feed_read(ud: *mut c_void, buf: *mut c_void, cap: usize) -> i64 {
+    let f = &mut *(ud as *mut Feed);
+    if f.at >= f.fail_at {
+        return -5;
+    }
+    let n = cap.min(f.source.len() - f.at).min(10_000); // short reads, as a socket gives
+    std::ptr::copy_nonoverlapping(f.source[f.at..].as_ptr(), buf.cast::<u8>(), n);
+    f.at += n;
+    n as i64
+}
+
+unsafe extern "C" fn feed_write(ud: *mut c_void, data: *const c_void, len: usize) -> i32 {
+    let f = &mut *(ud as *mut Feed);
+    f.calls += 1;
+    if f.calls >= f.stop_at {
+        return 1;
+    }
+    f.sink.extend_from_slice(std::slice::from_raw_parts(data.cast::<u8>(), len));
+    0
+}
+
+fn feed(source: Vec<u8>) -> Feed {
+    Feed { source, at: 0, fail_at: usize::MAX, sink: Vec::new(), calls: 0, stop_at: usize::MAX }
+}
+
+/// Data pulled from a read callback and pushed to a write callback, chunk by chunk; a failing
+/// read fails the put (nothing stored), a write callback can stop the get; links to an object
+/// read through, a link to a bucket has no data.
+#[test]
+fn streamed_through_callbacks_and_links() {
+    let (_srv, _c, j) = js_setup();
+    let os = bucket(&j, "streamed", nats_storage::NATS_STORAGE_MEMORY);
+    let name = cs("report.csv");
+    let mut f = feed(pattern(250_000, 5));
+    let mut info = null_mut();
+    ok(unsafe {
+        nats_object_store_put_stream(
+            os.0,
+            &meta(&name, 50_000),
+            Some(feed_read),
+            (&mut f as *mut Feed).cast(),
+            &mut info,
+        )
+    });
+    let info = Info(info);
+    assert_eq!((info.get().size, info.get().chunks), (250_000, 5));
+    let mut out = feed(Vec::new());
+    ok(unsafe {
+        nats_object_store_get_stream(os.0, name.as_ptr(), Some(feed_write), (&mut out as *mut Feed).cast(), null_mut())
+    });
+    assert!(out.sink == f.source, "byte-exact");
+    assert_eq!(out.calls, 5, "one call per chunk");
+    // The write callback stops the read: an I/O error, and the data so far.
+    let mut stopper = feed(Vec::new());
+    stopper.stop_at = 2;
+    check(
+        unsafe {
+            nats_object_store_get_stream(
+                os.0,
+                name.as_ptr(),
+                Some(feed_write),
+                (&mut stopper as *mut Feed).cast(),
+                null_mut(),
+            )
+        },
+        NATS_ERR_IO,
+    );
+    assert_eq!(stopper.sink.len(), 50_000);
+    // A failing read: the put fails and nothing of that name appears.
+    let broken = cs("broken.csv");
+    let mut bad = feed(pattern(100_000, 6));
+    bad.fail_at = 30_000;
+    check(
+        unsafe {
+            nats_object_store_put_stream(
+                os.0,
+                &meta(&broken, 0),
+                Some(feed_read),
+                (&mut bad as *mut Feed).cast(),
+                null_mut(),
+            )
+        },
+        NATS_ERR_IO,
+    );
+    check(get(&os, "broken.csv").unwrap_err(), NATS_ERR_NOT_FOUND);
+    check(
+        unsafe { nats_object_store_put_stream(os.0, &meta(&broken, 0), None, null_mut(), null_mut()) },
+        NATS_ERR_NULL_ARGUMENT,
+    );
+
+    // Links.
+    let mut li = null_mut();
+    ok(unsafe { nats_object_store_add_link(os.0, cs("latest.csv").as_ptr(), name.as_ptr(), &mut li) });
+    let li = Info(li);
+    assert_eq!((text(li.get().link_bucket), text(li.get().link_name)), ("streamed".into(), "report.csv".into()));
+    assert!(get(&os, "latest.csv").unwrap() == f.source, "read through the link");
+    let mut bi = null_mut();
+    ok(unsafe {
+        nats_object_store_add_bucket_link(os.0, cs("all-bodies").as_ptr(), cs("mailbodies").as_ptr(), &mut bi)
+    });
+    let bi = Info(bi);
+    assert_eq!(text(bi.get().link_bucket), "mailbodies");
+    assert!(bi.get().link_name.is_null() && info.get().link_bucket.is_null());
+    check(get(&os, "all-bodies").unwrap_err(), NATS_ERR_INVALID_ARGUMENT);
+    check(
+        unsafe { nats_object_store_add_link(os.0, cs("x").as_ptr(), cs("missing").as_ptr(), null_mut()) },
+        NATS_ERR_NOT_FOUND,
+    );
+}

@@ -64,7 +64,9 @@ pub unsafe extern "C" fn nats_object_store_config_init(cfg: *mut nats_object_sto
 ///
 /// Functions: `nats_jetstream_object_store_create`, `nats_jetstream_object_store_bind`,
 /// `nats_object_store_put`, `nats_object_store_put_fd`, `nats_object_store_get`,
-/// `nats_object_store_get_fd`, `nats_object_store_info`, `nats_object_store_list`,
+/// `nats_object_store_get_fd`, `nats_object_store_put_stream`, `nats_object_store_get_stream`,
+/// `nats_object_store_add_link`, `nats_object_store_add_bucket_link`,
+/// `nats_object_store_info`, `nats_object_store_list`,
 /// `nats_object_store_delete`, `nats_object_store_update_meta`, `nats_object_store_status`,
 /// `nats_object_store_free`.
 pub struct nats_object_store {
@@ -136,6 +138,10 @@ pub struct nats_object_info {
     pub metadata_values: *const *const c_char,
     /// Number of metadata entries.
     pub metadata_count: usize,
+    /// A link: the bucket it points into; NULL for an object with data of its own.
+    pub link_bucket: *const c_char,
+    /// A link to an object: its name; NULL for a link to a whole bucket (or no link).
+    pub link_name: *const c_char,
 }
 
 /// What C holds: the struct it reads, first, then what its pointers point into.
@@ -148,6 +154,7 @@ struct OwnedObjectInfo {
 fn info_raw(i: &ObjectInfo) -> *mut nats_object_info {
     let mut arena = CArena::default();
     let (metadata_keys, metadata_values, metadata_count) = arena.metadata(&i.metadata);
+    let link = i.options.as_ref().and_then(|o| o.link.as_ref());
     let info = nats_object_info {
         name: arena.text(&i.name),
         description: arena.opt_text(i.description.as_deref()),
@@ -161,6 +168,8 @@ fn info_raw(i: &ObjectInfo) -> *mut nats_object_info {
         metadata_keys,
         metadata_values,
         metadata_count,
+        link_bucket: arena.opt_text(link.map(|l| l.bucket.as_str())),
+        link_name: arena.opt_text(link.and_then(|l| l.name.as_deref())),
     };
     // `OwnedObjectInfo` is repr(C) with the struct C reads first: the same address.
     Box::into_raw(Box::new(OwnedObjectInfo { info, _arena: arena })).cast()
@@ -312,7 +321,136 @@ pub unsafe extern "C" fn nats_object_store_put_fd(
     guard(|| {
         let s = borrow(os, "os")?;
         let meta = object_meta(struct_arg(meta, "meta")?)?;
-        info_out(info, &s.put_file(meta, dup_fd(fd)?)?);
+        info_out(info, &s.put_from("nats_object_store_put_fd", meta, dup_fd(fd)?)?);
+        Ok(())
+    })
+}
+
+/// Reads an object's data from C: `read(user_data, buf, cap)` fills up to `cap` bytes and
+/// returns how many, 0 at the end, or a negative number for an error (the put fails with
+/// `NATS_ERR_IO`). Called on the thread of `nats_object_store_put_stream`, one chunk's worth
+/// at a time, until it returns 0.
+pub type nats_object_read_callback =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, buf: *mut c_void, cap: usize) -> i64>;
+
+/// Takes an object's data into C: `write(user_data, data, len)` returns 0 to go on, anything
+/// else to stop (the get fails with `NATS_ERR_IO`). Called on the thread of
+/// `nats_object_store_get_stream`, once per chunk, in order.
+pub type nats_object_write_callback =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, data: *const c_void, len: usize) -> c_int>;
+
+/// The caller's read callback as a reader.
+struct CReader {
+    f: unsafe extern "C" fn(*mut c_void, *mut c_void, usize) -> i64,
+    user_data: *mut c_void,
+}
+
+impl std::io::Read for CReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        // SAFETY: the caller's callback with its pointer and a buffer of `buf.len()` bytes.
+        let n = unsafe { (self.f)(self.user_data, buf.as_mut_ptr().cast(), buf.len()) };
+        match usize::try_from(n) {
+            Ok(n) if n <= buf.len() => Ok(n),
+            Ok(n) => Err(std::io::Error::other(format!("the read callback returned {n} for {} bytes", buf.len()))),
+            Err(_) => Err(std::io::Error::other(format!("the read callback failed ({n})"))),
+        }
+    }
+}
+
+/// The caller's write callback as a writer.
+struct CWriter {
+    f: unsafe extern "C" fn(*mut c_void, *const c_void, usize) -> c_int,
+    user_data: *mut c_void,
+}
+
+impl std::io::Write for CWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        // SAFETY: the caller's callback with its pointer and `data.len()` readable bytes.
+        match unsafe { (self.f)(self.user_data, data.as_ptr().cast(), data.len()) } {
+            0 => Ok(data.len()),
+            code => Err(std::io::Error::other(format!("the write callback stopped the read ({code})"))),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// As `nats_object_store_put_fd`, with the data pulled from `read` (see
+/// `nats_object_read_callback`) on the calling thread: for data made as it is stored
+/// (compressed, encrypted, assembled from parts). Errors: as `nats_object_store_put_fd`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_object_store_put_stream(
+    os: *mut nats_object_store,
+    meta: *const nats_object_meta,
+    read: nats_object_read_callback,
+    user_data: *mut c_void,
+    info: *mut *mut nats_object_info,
+) -> nats_status {
+    guard(|| {
+        let s = borrow(os, "os")?;
+        let meta = object_meta(struct_arg(meta, "meta")?)?;
+        let f = read.ok_or_else(|| null("read"))?;
+        info_out(info, &s.put_from("nats_object_store_put_stream", meta, CReader { f, user_data })?);
+        Ok(())
+    })
+}
+
+/// As `nats_object_store_get_fd`, handing each chunk to `write` (see
+/// `nats_object_write_callback`) on the calling thread; the digest is checked after the last
+/// one, so a failure status means the data handed over must not be trusted.
+/// Errors: as `nats_object_store_get_fd`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_object_store_get_stream(
+    os: *mut nats_object_store,
+    name: *const c_char,
+    write: nats_object_write_callback,
+    user_data: *mut c_void,
+    info: *mut *mut nats_object_info,
+) -> nats_status {
+    guard(|| {
+        let s = borrow(os, "os")?;
+        let name = str_arg(name, "name")?;
+        let f = write.ok_or_else(|| null("write"))?;
+        info_out(info, &s.get_to("nats_object_store_get_stream", name, CWriter { f, user_data })?);
+        Ok(())
+    })
+}
+
+/// Adds object `name`, a link to object `target` of the same bucket: reading `name` reads
+/// `target` (one level deep). Writes the link's info to `*info` unless NULL.
+/// Errors: `NATS_ERR_NOT_FOUND` (no `target`), `NATS_ERR_JETSTREAM` (`name` holds data),
+/// else as `nats_object_store_put`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_object_store_add_link(
+    os: *mut nats_object_store,
+    name: *const c_char,
+    target: *const c_char,
+    info: *mut *mut nats_object_info,
+) -> nats_status {
+    guard(|| {
+        let s = borrow(os, "os")?;
+        let i = s.add_link(str_arg(name, "name")?, str_arg(target, "target")?)?;
+        info_out(info, &i);
+        Ok(())
+    })
+}
+
+/// Adds object `name`, a link to bucket `bucket` (it has no data of its own: reading it is
+/// `NATS_ERR_INVALID_ARGUMENT`; its info names the bucket). Errors: as
+/// `nats_object_store_add_link`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_object_store_add_bucket_link(
+    os: *mut nats_object_store,
+    name: *const c_char,
+    bucket: *const c_char,
+    info: *mut *mut nats_object_info,
+) -> nats_status {
+    guard(|| {
+        let s = borrow(os, "os")?;
+        let i = s.add_bucket_link(str_arg(name, "name")?, str_arg(bucket, "bucket")?)?;
+        info_out(info, &i);
         Ok(())
     })
 }
@@ -379,7 +517,7 @@ pub unsafe extern "C" fn nats_object_store_get_fd(
     guard(|| {
         let s = borrow(os, "os")?;
         let name = str_arg(name, "name")?;
-        info_out(info, &s.get_file(name, dup_fd(fd)?)?);
+        info_out(info, &s.get_to("nats_object_store_get_fd", name, dup_fd(fd)?)?);
         Ok(())
     })
 }

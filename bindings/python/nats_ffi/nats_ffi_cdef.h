@@ -283,6 +283,8 @@ typedef struct nats_object_info {
   const char *const *metadata_keys;
   const char *const *metadata_values;
   size_t metadata_count;
+  const char *link_bucket;
+  const char *link_name;
 } nats_object_info;
 typedef struct nats_object_meta {
   const char *name;
@@ -292,6 +294,8 @@ typedef struct nats_object_meta {
   const char *const *metadata_values;
   size_t metadata_count;
 } nats_object_meta;
+typedef int64_t (*nats_object_read_callback)(void *user_data, void *buf, size_t cap);
+typedef int (*nats_object_write_callback)(void *user_data, const void *data, size_t len);
 typedef struct nats_object_store_state {
   const char *bucket;
   uint64_t size;
@@ -556,6 +560,10 @@ nats_status nats_jetstream_object_store_delete(struct nats_jetstream *js, const 
 void nats_object_store_free(struct nats_object_store *os);
 nats_status nats_object_store_put(struct nats_object_store *os, const struct nats_object_meta *meta, const void *data, size_t len, struct nats_object_info **info);
 nats_status nats_object_store_put_fd(struct nats_object_store *os, const struct nats_object_meta *meta, int fd, struct nats_object_info **info);
+nats_status nats_object_store_put_stream(struct nats_object_store *os, const struct nats_object_meta *meta, nats_object_read_callback read, void *user_data, struct nats_object_info **info);
+nats_status nats_object_store_get_stream(struct nats_object_store *os, const char *name, nats_object_write_callback write, void *user_data, struct nats_object_info **info);
+nats_status nats_object_store_add_link(struct nats_object_store *os, const char *name, const char *target, struct nats_object_info **info);
+nats_status nats_object_store_add_bucket_link(struct nats_object_store *os, const char *name, const char *bucket, struct nats_object_info **info);
 nats_status nats_object_store_get(struct nats_object_store *os, const char *name, void **data, size_t *len, struct nats_object_info **info);
 void nats_bytes_free(void *data);
 nats_status nats_object_store_get_fd(struct nats_object_store *os, const char *name, int fd, struct nats_object_info **info);

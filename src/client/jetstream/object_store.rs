@@ -34,30 +34,39 @@ pub(crate) struct ObjectStoreStatus {
     pub compressed: bool,
 }
 
-/// A file read or written with blocking calls inside a future: puts and gets run on the
-/// caller's thread (`block_on`), which waits for them anyway, so no runtime thread blocks.
-struct OnCallerThread(std::fs::File);
+/// A file (or any reader or writer, such as the caller's callbacks) used with blocking calls
+/// inside a future: puts and gets run on the caller's thread (`block_on`), which waits for
+/// them anyway, so no runtime thread blocks.
+struct OnCallerThread<T>(T);
 
-impl tokio::io::AsyncRead for OnCallerThread {
+impl<T: std::io::Read + Unpin> tokio::io::AsyncRead for OnCallerThread<T> {
     fn poll_read(
         mut self: std::pin::Pin<&mut Self>,
         _cx: &mut std::task::Context<'_>,
         buf: &mut tokio::io::ReadBuf<'_>,
     ) -> std::task::Poll<std::io::Result<()>> {
-        use std::io::Read;
-        let n = self.0.read(buf.initialize_unfilled())?;
-        buf.advance(n);
+        // Fill the buffer (a chunk) rather than hand over each short read (pipes, sockets,
+        // callbacks): the put makes one chunk of whatever one read gives.
+        while buf.remaining() > 0 {
+            match self.0.read(buf.initialize_unfilled()) {
+                Ok(0) => break,
+                Ok(n) => buf.advance(n),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                // What was read goes first; the error comes again on the next read.
+                Err(_) if !buf.filled().is_empty() => break,
+                Err(e) => return std::task::Poll::Ready(Err(e)),
+            }
+        }
         std::task::Poll::Ready(Ok(()))
     }
 }
 
-impl tokio::io::AsyncWrite for OnCallerThread {
+impl<T: std::io::Write + Unpin> tokio::io::AsyncWrite for OnCallerThread<T> {
     fn poll_write(
         mut self: std::pin::Pin<&mut Self>,
         _cx: &mut std::task::Context<'_>,
         data: &[u8],
     ) -> std::task::Poll<std::io::Result<usize>> {
-        use std::io::Write;
         std::task::Poll::Ready(self.0.write(data))
     }
 
@@ -65,7 +74,6 @@ impl tokio::io::AsyncWrite for OnCallerThread {
         mut self: std::pin::Pin<&mut Self>,
         _cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<std::io::Result<()>> {
-        use std::io::Write;
         std::task::Poll::Ready(self.0.flush())
     }
 
@@ -177,7 +185,7 @@ impl ObjectStore {
         &self,
         what: &str,
         meta: ObjectMetadata,
-        mut reader: impl tokio::io::AsyncRead + Unpin + Send,
+        mut reader: impl tokio::io::AsyncRead + Unpin,
     ) -> Result<ObjectInfo> {
         check_object_name(&meta.name)?;
         let max = self.js.conn.client.server_info().max_payload;
@@ -188,15 +196,25 @@ impl ObjectStore {
             ));
         }
         let name = meta.name.clone();
-        self.run(what, self.store.put(meta, &mut reader))?.map_err(|e| obj_error(&format!("put {name:?}"), &e))
+        self.run(what, self.store.put(meta, &mut reader))?.map_err(|e| match e.kind() {
+            // The data's source failed (a file, a pipe, the caller's callback).
+            object_store::PutErrorKind::ReadChunks => Error::new(ErrorKind::Io, format!("put {name:?}: reading: {e}")),
+            _ => obj_error(&format!("put {name:?}"), &e),
+        })
     }
 
     pub(crate) fn put_bytes(&self, meta: ObjectMetadata, data: &[u8]) -> Result<ObjectInfo> {
         self.put("nats_object_store_put", meta, data)
     }
 
-    pub(crate) fn put_file(&self, meta: ObjectMetadata, file: std::fs::File) -> Result<ObjectInfo> {
-        self.put("nats_object_store_put_fd", meta, OnCallerThread(file))
+    /// Stores what `source` yields (read on the caller's thread, a chunk at a time).
+    pub(crate) fn put_from(
+        &self,
+        what: &str,
+        meta: ObjectMetadata,
+        source: impl std::io::Read + Unpin,
+    ) -> Result<ObjectInfo> {
+        self.put(what, meta, OnCallerThread(source))
     }
 
     /// Reads object `name` into `writer` one chunk at a time (one stored message per request,
@@ -206,7 +224,7 @@ impl ObjectStore {
         &self,
         what: &str,
         name: &str,
-        mut writer: impl tokio::io::AsyncWrite + Unpin + Send,
+        mut writer: impl tokio::io::AsyncWrite + Unpin,
     ) -> Result<ObjectInfo> {
         check_object_name(name)?;
         let info = self.readable_info(name)?;
@@ -283,8 +301,27 @@ impl ObjectStore {
         Ok((data, info))
     }
 
-    pub(crate) fn get_file(&self, name: &str, file: std::fs::File) -> Result<ObjectInfo> {
-        self.get_into("nats_object_store_get_fd", name, OnCallerThread(file))
+    /// Reads object `name` into `sink` (written on the caller's thread, a chunk at a time).
+    pub(crate) fn get_to(&self, what: &str, name: &str, sink: impl std::io::Write + Unpin) -> Result<ObjectInfo> {
+        self.get_into(what, name, OnCallerThread(sink))
+    }
+
+    /// Adds `name`, a link to object `target` of this bucket (read through the link).
+    pub(crate) fn add_link(&self, name: &str, target: &str) -> Result<ObjectInfo> {
+        check_object_name(name)?;
+        let target_info = self.info(target)?;
+        self.js
+            .call("nats_object_store_add_link", self.store.add_link(name, &target_info))?
+            .map_err(|e| obj_error(&format!("link {name:?}"), &e))
+    }
+
+    /// Adds `name`, a link to bucket `bucket`.
+    pub(crate) fn add_bucket_link(&self, name: &str, bucket: &str) -> Result<ObjectInfo> {
+        check_object_name(name)?;
+        check_bucket(bucket)?;
+        self.js
+            .call("nats_object_store_add_bucket_link", self.store.add_bucket_link(name, bucket))?
+            .map_err(|e| obj_error(&format!("link {name:?}"), &e))
     }
 
     /// The object's info (also of a deleted one, which is marked so).
