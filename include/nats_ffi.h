@@ -2427,7 +2427,8 @@ nats_status nats_jetstream_subscribe(struct nats_jetstream *js, const char *stre
  * `nats_jetstream_subscribe`, acknowledged when the callback returns unless
  * `opts->manual_ack`; with `cb` NULL, to `nats_subscription_next_msg` (acknowledge each).
  * The deliver subject is subscribed before the consumer exists: nothing is pushed unheard.
- * `opts` may be NULL; `user_data_free` may be NULL. Errors: `NATS_ERR_NULL_ARGUMENT`,
+ * `opts` may be NULL; `user_data_free` may be NULL (with `cb` NULL, `user_data` and
+ * `user_data_free` are not used). Errors: `NATS_ERR_NULL_ARGUMENT`,
  * `NATS_ERR_INVALID_SUBJECT`, `NATS_ERR_NOT_FOUND` (no stream stores the subject),
  * `NATS_ERR_INVALID_ARGUMENT` (a bad name or configuration), else as
  * `nats_jetstream_consumer_create`.
