@@ -675,9 +675,17 @@ typedef struct nats_msg nats_msg;
  * `nats_object_store_add_link`, `nats_object_store_add_bucket_link`,
  * `nats_object_store_info`, `nats_object_store_list`,
  * `nats_object_store_delete`, `nats_object_store_update_meta`, `nats_object_store_status`,
+ * `nats_object_store_watch`,
  * `nats_object_store_free`.
  */
 typedef struct nats_object_store nats_object_store;
+
+/**
+ * A running watch from `nats_object_store_watch`; → `nats_object_watcher_free`.
+ *
+ * Functions: `nats_object_store_watch`, `nats_object_watcher_stop`, `nats_object_watcher_free`.
+ */
+typedef struct nats_object_watcher nats_object_watcher;
 
 /**
  * Connection options. Create with `nats_options_new`, free with `nats_options_free`.
@@ -1566,6 +1574,14 @@ typedef struct nats_object_store_state {
    */
   bool compressed;
 } nats_object_store_state;
+
+/**
+ * Watch callback: `user_data` and an object's info (borrowed until the callback returns) as
+ * it is put, updated or deleted (`deleted` set). Runs on the watch's lane (a thread of its
+ * own, the shared pool or the dispatcher), one at a time, in order; it may call any function
+ * of this library. Must not throw.
+ */
+typedef void (*nats_object_watch_callback)(void *user_data, const struct nats_object_info *info);
 
 /**
  * Signs the server's nonce for `nats_options_set_user_jwt`: write the 64-byte Ed25519
@@ -3231,6 +3247,27 @@ nats_status nats_object_store_update_meta(struct nats_object_store *os, const ch
  * deleted), else as `nats_object_store_put`.
  */
 nats_status nats_object_store_status(struct nats_object_store *os, struct nats_object_store_state *status);
+
+/**
+ * Watches the bucket: `cb(user_data, info)` for each object put, updated or deleted from
+ * now on; with `include_history`, first for every object the bucket holds (deleted ones
+ * included, marked so). `user_data_free` (may be NULL) runs once after the last callback,
+ * when the watcher is stopped. Errors: `NATS_ERR_NULL_ARGUMENT` (os, cb, out), else as
+ * `nats_object_store_put`.
+ */
+nats_status nats_object_store_watch(struct nats_object_store *os, bool include_history, nats_object_watch_callback cb, void *user_data, nats_user_data_free user_data_free, struct nats_object_watcher **out);
+
+/**
+ * Stops the watcher: waits for a running callback to return (unless called from it); no
+ * callback starts after this returns; then `user_data_free` runs. Stopping twice is fine.
+ * Errors: `NATS_ERR_NULL_ARGUMENT`.
+ */
+nats_status nats_object_watcher_stop(struct nats_object_watcher *w);
+
+/**
+ * Stops the watcher (if running) and frees it. NULL is a no-op.
+ */
+void nats_object_watcher_free(struct nats_object_watcher *w);
 
 /**
  * Creates options holding every default: server `nats://127.0.0.1:4222`, no auth, no name,

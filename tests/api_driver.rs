@@ -207,6 +207,7 @@ struct Pools {
     jss: Vec<usize>,
     kvs: Vec<usize>,
     object_stores: Vec<usize>,
+    object_watchers: Vec<usize>,
     pcs: Vec<usize>,
     watchers: Vec<usize>,
     server_infos: Vec<usize>,
@@ -246,6 +247,12 @@ static USER_DATA_FREED: AtomicUsize = AtomicUsize::new(0);
 static USER_DATA_GIVEN: AtomicUsize = AtomicUsize::new(0);
 
 /// Counts a successful call that took ownership of user data with `on_free`.
+/// An object watch callback: reads the info.
+unsafe extern "C" fn drv_object(_ud: *mut c_void, info: *const nats_object_info) {
+    CALLBACKS.fetch_add(1, Ordering::Relaxed);
+    let _ = opt_bytes((*info).name);
+}
+
 /// A read callback yielding `*ud` bytes of data, then the end.
 unsafe extern "C" fn drv_read(ud: *mut c_void, buf: *mut c_void, cap: usize) -> i64 {
     let left = &mut *(ud as *mut usize);
@@ -1529,7 +1536,22 @@ impl Driver {
         let metap = if r.chance(5) { null() } else { &meta as *const _ };
         let mut info = null_mut();
         let infop = if r.chance(30) { null_mut() } else { &mut info as *mut _ };
-        let call = match r.below(17) {
+        let call = match r.below(19) {
+            17 => {
+                let mut w = null_mut();
+                let cb = if r.chance(5) { None } else { Some(drv_object as unsafe extern "C" fn(_, _)) };
+                let st = nats_object_store_watch(os, r.chance(50), cb, null_mut(), Some(on_free), &mut w);
+                keep(&mut self.p.object_watchers, w);
+                ("nats_object_store_watch", Some(gave(st)))
+            }
+            18 if r.chance(50) => {
+                let w: *mut nats_object_watcher = handle(r, &self.p.object_watchers);
+                ("nats_object_watcher_stop", Some(nats_object_watcher_stop(w)))
+            }
+            18 => {
+                nats_object_watcher_free(take(r, &mut self.p.object_watchers));
+                ("nats_object_watcher_free", None)
+            }
             14 => {
                 let mut left = *r.pick(&[0usize, 5, 100_000]);
                 let st = nats_object_store_put_stream(
@@ -1909,6 +1931,7 @@ impl Driver {
         p.subs.iter().for_each(|s| nats_subscription_free(*s as *mut _));
         p.pcs.iter().for_each(|x| nats_pull_consumer_free(*x as *mut _));
         p.kvs.iter().for_each(|x| nats_kv_free(*x as *mut _));
+        p.object_watchers.iter().for_each(|x| nats_object_watcher_free(*x as *mut _));
         p.object_stores.iter().for_each(|x| nats_object_store_free(*x as *mut _));
         p.jss.iter().for_each(|x| nats_jetstream_free(*x as *mut _));
         p.jsopts.iter().for_each(|x| nats_jetstream_options_free(*x as *mut _));

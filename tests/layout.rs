@@ -72,6 +72,7 @@ fn home_of(function: &str) -> &'static str {
         ("jetstream_object_store_", "object_store"),
         ("object_store_", "object_store"),
         ("object_info", "object_store"),
+        ("object_watcher_", "object_store"),
         ("bytes_free", "object_store"),
         ("account_info_", "account"),
         ("jetstream_consumer_", "consumer"),

@@ -428,3 +428,69 @@ fn streamed_through_callbacks_and_links() {
         NATS_ERR_NOT_FOUND,
     );
 }
+
+#[derive(Default)]
+struct Watched {
+    seen: std::sync::Mutex<Vec<(String, bool)>>,
+    freed: std::sync::atomic::AtomicUsize,
+}
+
+unsafe extern "C" fn on_object(ud: *mut c_void, info: *const nats_object_info) {
+    let w = &*(ud as *const Watched);
+    let i = &*info;
+    w.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((text(i.name), i.deleted));
+}
+
+unsafe extern "C" fn on_watched_free(ud: *mut c_void) {
+    (*(ud as *const Watched)).freed.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+}
+
+fn watch(os: &Os, history: bool, w: &Watched) -> *mut nats_object_watcher {
+    let mut out = null_mut();
+    ok(unsafe {
+        nats_object_store_watch(
+            os.0,
+            history,
+            Some(on_object),
+            w as *const Watched as *mut c_void,
+            Some(on_watched_free),
+            &mut out,
+        )
+    });
+    out
+}
+
+/// A watch sees objects put and deleted, in order; with history first what the bucket
+/// holds; after stop no callback runs and user_data_free has run once.
+#[test]
+fn watching_a_bucket() {
+    let (_srv, _c, j) = js_setup();
+    let os = bucket(&j, "watched", nats_storage::NATS_STORAGE_MEMORY);
+    put(&os, "a", b"1", 0);
+    put(&os, "b", b"2", 0);
+    let (all, new) = (Watched::default(), Watched::default());
+    let (w_all, w_new) = (watch(&os, true, &all), watch(&os, false, &new));
+    let limit = std::time::Duration::from_secs(10);
+    assert!(wait_until(limit, || all.seen.lock().unwrap().len() == 2));
+    put(&os, "c", b"3", 0);
+    ok(unsafe { nats_object_store_delete(os.0, cs("a").as_ptr()) });
+    assert!(wait_until(limit, || all.seen.lock().unwrap().len() == 4));
+    assert!(wait_until(limit, || new.seen.lock().unwrap().len() == 2));
+    let expect_all: Vec<(String, bool)> =
+        vec![("a".into(), false), ("b".into(), false), ("c".into(), false), ("a".into(), true)];
+    assert_eq!(*all.seen.lock().unwrap(), expect_all);
+    assert_eq!(*new.seen.lock().unwrap(), expect_all[2..].to_vec());
+    for w in [w_all, w_new] {
+        ok(unsafe { nats_object_watcher_stop(w) });
+        ok(unsafe { nats_object_watcher_stop(w) });
+        unsafe { nats_object_watcher_free(w) };
+    }
+    put(&os, "d", b"4", 0);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert_eq!(all.seen.lock().unwrap().len(), 4, "no callback after stop");
+    assert_eq!(all.freed.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(new.freed.load(std::sync::atomic::Ordering::SeqCst), 1);
+    let mut w = null_mut();
+    check(unsafe { nats_object_store_watch(os.0, true, None, null_mut(), None, &mut w) }, NATS_ERR_NULL_ARGUMENT);
+    assert!(w.is_null());
+}

@@ -3,6 +3,7 @@
 //! (chunk by chunk, digest checked), their info, listing, deletion and metadata.
 
 use crate::capi::args::*;
+use crate::capi::callback::{nats_user_data_free, CCallback};
 use crate::capi::guard::*;
 use crate::capi::handle::*;
 use crate::capi::jetstream::nats_jetstream;
@@ -10,6 +11,7 @@ use crate::capi::status::*;
 use crate::capi::stream_config::{nats_storage, storage_type};
 use crate::capi::view::{millis, nanos_since_epoch, CArena};
 use crate::client::error::*;
+use crate::client::jetstream::kv::{WatchHandler, Watcher};
 use crate::client::jetstream::object_store::ObjectStore;
 use async_nats::jetstream::object_store::{Config, ObjectInfo, ObjectMetadata, UpdateMetadata};
 use std::ffi::{c_char, c_int, c_void};
@@ -68,6 +70,7 @@ pub unsafe extern "C" fn nats_object_store_config_init(cfg: *mut nats_object_sto
 /// `nats_object_store_add_link`, `nats_object_store_add_bucket_link`,
 /// `nats_object_store_info`, `nats_object_store_list`,
 /// `nats_object_store_delete`, `nats_object_store_update_meta`, `nats_object_store_status`,
+/// `nats_object_store_watch`,
 /// `nats_object_store_free`.
 pub struct nats_object_store {
     _private: [u8; 0],
@@ -634,5 +637,90 @@ pub unsafe extern "C" fn nats_object_store_status(
             },
         );
         Ok(())
+    })
+}
+
+/// Watch callback: `user_data` and an object's info (borrowed until the callback returns) as
+/// it is put, updated or deleted (`deleted` set). Runs on the watch's lane (a thread of its
+/// own, the shared pool or the dispatcher), one at a time, in order; it may call any function
+/// of this library. Must not throw.
+pub type nats_object_watch_callback =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, info: *const nats_object_info)>;
+
+type ObjectWatchFn = unsafe extern "C" fn(*mut c_void, *const nats_object_info);
+
+/// A running watch from `nats_object_store_watch`; → `nats_object_watcher_free`.
+///
+/// Functions: `nats_object_store_watch`, `nats_object_watcher_stop`, `nats_object_watcher_free`.
+pub struct nats_object_watcher {
+    _private: [u8; 0],
+}
+
+// C owns a `nats_object_watcher` with one owner: created and freed through a Box (see
+// capi::handle).
+impl Castable for nats_object_watcher {
+    type Rust = Watcher<ObjectInfo>;
+}
+impl BoxHandle for nats_object_watcher {}
+
+/// A `nats_object_watch_callback` with its `user_data` and release function.
+struct CObjectWatchHandler(CCallback<ObjectWatchFn>);
+
+impl WatchHandler<ObjectInfo> for CObjectWatchHandler {
+    fn accepted(&mut self) {
+        self.0.own();
+    }
+
+    fn on_entry(&mut self, info: ObjectInfo) {
+        let raw = info_raw(&info);
+        // SAFETY: the user's callback with the user's pointer; the info lives for the call.
+        unsafe { (self.0.f())(self.0.user_data(), raw) };
+        // SAFETY: made just above, freed once.
+        unsafe { nats_object_info_free(raw) };
+    }
+}
+
+/// Watches the bucket: `cb(user_data, info)` for each object put, updated or deleted from
+/// now on; with `include_history`, first for every object the bucket holds (deleted ones
+/// included, marked so). `user_data_free` (may be NULL) runs once after the last callback,
+/// when the watcher is stopped. Errors: `NATS_ERR_NULL_ARGUMENT` (os, cb, out), else as
+/// `nats_object_store_put`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_object_store_watch(
+    os: *mut nats_object_store,
+    include_history: bool,
+    cb: nats_object_watch_callback,
+    user_data: *mut c_void,
+    user_data_free: nats_user_data_free,
+    out: *mut *mut nats_object_watcher,
+) -> nats_status {
+    guard(|| {
+        let s = borrow(os, "os")?;
+        let cb = cb.ok_or_else(|| null("cb"))?;
+        out_arg(out, "out")?;
+        let handler = Box::new(CObjectWatchHandler(CCallback::new(cb, user_data, user_data_free)));
+        box_out(out, s.watch(include_history, handler)?);
+        Ok(())
+    })
+}
+
+/// Stops the watcher: waits for a running callback to return (unless called from it); no
+/// callback starts after this returns; then `user_data_free` runs. Stopping twice is fine.
+/// Errors: `NATS_ERR_NULL_ARGUMENT`.
+#[no_mangle]
+pub unsafe extern "C" fn nats_object_watcher_stop(w: *mut nats_object_watcher) -> nats_status {
+    guard(|| {
+        borrow(w, "w")?.stop();
+        Ok(())
+    })
+}
+
+/// Stops the watcher (if running) and frees it. NULL is a no-op.
+#[no_mangle]
+pub unsafe extern "C" fn nats_object_watcher_free(w: *mut nats_object_watcher) {
+    guard_void(|| {
+        if let Some(w) = take_box(w) {
+            w.stop();
+        }
     })
 }

@@ -116,6 +116,7 @@ typedef struct nats_kv_entry nats_kv_entry;
 typedef struct nats_kv_watcher nats_kv_watcher;
 typedef struct nats_msg nats_msg;
 typedef struct nats_object_store nats_object_store;
+typedef struct nats_object_watcher nats_object_watcher;
 typedef struct nats_options nats_options;
 typedef struct nats_pub_ack nats_pub_ack;
 typedef struct nats_pull_consumer nats_pull_consumer;
@@ -305,6 +306,7 @@ typedef struct nats_object_store_state {
   bool sealed;
   bool compressed;
 } nats_object_store_state;
+typedef void (*nats_object_watch_callback)(void *user_data, const struct nats_object_info *info);
 typedef nats_status (*nats_sign_callback)(void *user_data, const uint8_t *nonce, size_t nonce_len, uint8_t *sig);
 typedef const char *(*nats_token_callback)(void *user_data);
 typedef void (*nats_connection_callback)(void *user_data, struct nats_connection *conn);
@@ -572,6 +574,9 @@ nats_status nats_object_store_list(struct nats_object_store *os, struct nats_obj
 nats_status nats_object_store_delete(struct nats_object_store *os, const char *name);
 nats_status nats_object_store_update_meta(struct nats_object_store *os, const char *name, const struct nats_object_meta *meta, struct nats_object_info **info);
 nats_status nats_object_store_status(struct nats_object_store *os, struct nats_object_store_state *status);
+nats_status nats_object_store_watch(struct nats_object_store *os, bool include_history, nats_object_watch_callback cb, void *user_data, nats_user_data_free user_data_free, struct nats_object_watcher **out);
+nats_status nats_object_watcher_stop(struct nats_object_watcher *w);
+void nats_object_watcher_free(struct nats_object_watcher *w);
 nats_status nats_options_new(struct nats_options **out);
 void nats_options_free(struct nats_options *opts);
 nats_status nats_options_set_servers(struct nats_options *opts, const char *const *urls, size_t count);

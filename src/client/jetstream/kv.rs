@@ -78,13 +78,14 @@ pub(crate) struct KvStatus {
     pub memory: bool,
 }
 
-/// What a watch does with each entry, on the watcher's thread.
-pub(crate) trait WatchHandler: Send + 'static {
+/// What a watch does with each entry (a key-value entry, or an object's info), on the
+/// watcher's lane.
+pub(crate) trait WatchHandler<T = Entry>: Send + 'static {
     /// The watch exists and its lane is set up: from here on the handler owns what it holds.
     fn accepted(&mut self);
 
-    /// One entry, in revision order.
-    fn on_entry(&mut self, entry: Entry);
+    /// One entry, in the order they were stored.
+    fn on_entry(&mut self, entry: T);
 }
 
 pub(crate) fn check_bucket(b: &str) -> Result<()> {
@@ -440,22 +441,9 @@ impl Kv {
     /// Watches as `spec` says, handing each entry to `handler` on the watch's lane (see
     /// `delivery`); errors of the watch go to the connection's events.
     pub(crate) fn watch(&self, spec: WatchSpec, handler: Box<dyn WatchHandler>) -> Result<Watcher> {
-        let queue = JobQueue::start(&self.js.conn.executor, "nats-ffi-kv-watch")?;
-        // The handler is in place before the feed starts: its first entries may be delivered
-        // before `start_feed` returns.
-        let shared = Arc::new(WatchState { handler: Mutex::new(Some(handler)), ..Default::default() });
-        let (sender, for_task) = (queue.sender(), shared.clone());
-        let task = self.start_feed(&spec, "nats_kv_watch", move |e| {
-            let shared = for_task.clone();
-            sender.send(Box::new(move || shared.deliver(e)))
-        })?;
-        // The watcher owns the handler from here (on failure it was dropped unaccepted,
-        // leaving what it holds to the caller); it is dropped, releasing what it holds, once
-        // the watch stopped, after its last call.
-        if let Some(h) = shared.handler.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
-            h.accepted();
-        }
-        Ok(Watcher { task, delivery: WatchDelivery::Callback { state: shared, _queue: queue } })
+        callback_watch(&self.js.conn.executor, "nats-ffi-kv-watch", handler, |deliver| {
+            self.start_feed(&spec, "nats_kv_watch", deliver)
+        })
     }
 
     /// Watches as `spec` says, keeping the entries for [`Watcher::next`].
@@ -523,19 +511,45 @@ impl Kv {
     }
 }
 
+/// Starts a watch whose entries go to `handler` on a lane of its own: `start` gets the
+/// function that queues an entry for the handler (false once the lane is gone) and starts
+/// the feed. The handler is in place before the feed starts (its first entries may be
+/// delivered before `start` returns) and is accepted once it did.
+pub(crate) fn callback_watch<T: Send + 'static>(
+    executor: &crate::client::delivery::Executor,
+    lane_name: &str,
+    handler: Box<dyn WatchHandler<T>>,
+    start: impl FnOnce(Box<dyn FnMut(T) -> bool + Send>) -> Result<tokio::task::AbortHandle>,
+) -> Result<Watcher<T>> {
+    let queue = JobQueue::start(executor, lane_name)?;
+    let shared = Arc::new(WatchState::with(handler));
+    let (sender, for_task) = (queue.sender(), shared.clone());
+    let task = start(Box::new(move |e| {
+        let shared = for_task.clone();
+        sender.send(Box::new(move || shared.deliver(e)))
+    }))?;
+    // The watcher owns the handler from here (on failure it was dropped unaccepted, leaving
+    // what it holds to the caller); it is dropped, releasing what it holds, once the watch
+    // stopped, after its last call.
+    if let Some(h) = shared.handler.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+        h.accepted();
+    }
+    Ok(Watcher { task, delivery: WatchDelivery::Callback { state: shared, _queue: queue } })
+}
+
 /// A running watch.
-pub(crate) struct Watcher {
+pub(crate) struct Watcher<T = Entry> {
     task: tokio::task::AbortHandle,
-    delivery: WatchDelivery,
+    delivery: WatchDelivery<T>,
 }
 
 /// Where a watch's entries go.
-enum WatchDelivery {
+enum WatchDelivery<T> {
     /// To a handler, on the watch's lane; dropping the queue lets the lane finish.
-    Callback { state: Arc<WatchState>, _queue: JobQueue },
+    Callback { state: Arc<WatchState<T>>, _queue: JobQueue },
     /// Into a queue the user reads with [`Watcher::next`].
     Sync {
-        entries: tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<Entry>>,
+        entries: tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<T>>,
         handle: crate::client::runtime::RtHandle,
     },
 }
@@ -543,11 +557,10 @@ enum WatchDelivery {
 /// Shared by a watcher and its entries' jobs: a job holds `calling` while it checks
 /// `stopped` and runs the handler, so `stop` (setting the flag, then taking the lock) returns
 /// only once no handler call is running or can start.
-#[derive(Default)]
-struct WatchState {
+struct WatchState<T> {
     stopped: AtomicBool,
     calling: Mutex<()>,
-    handler: Mutex<Option<Box<dyn WatchHandler>>>,
+    handler: Mutex<Option<Box<dyn WatchHandler<T>>>>,
 }
 
 thread_local! {
@@ -555,9 +568,13 @@ thread_local! {
     static WATCHING: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
-impl WatchState {
+impl<T: 'static> WatchState<T> {
+    fn with(handler: Box<dyn WatchHandler<T>>) -> Self {
+        WatchState { stopped: AtomicBool::new(false), calling: Mutex::new(()), handler: Mutex::new(Some(handler)) }
+    }
+
     /// Hands `e` to the handler, unless the watch stopped; drops the handler once it did.
-    fn deliver(self: &Arc<Self>, e: Entry) {
+    fn deliver(self: &Arc<Self>, e: T) {
         let _calling = self.calling.lock().unwrap_or_else(|p| p.into_inner());
         if !self.stopped.load(Ordering::Acquire) {
             let mut handler = self.handler.lock().unwrap_or_else(|p| p.into_inner());
@@ -577,7 +594,7 @@ impl WatchState {
     }
 }
 
-impl Watcher {
+impl<T: 'static> Watcher<T> {
     /// Stops the watch: waits for a running handler call (unless called from it); none
     /// starts after this returns, and the handler is released after its last call. A
     /// synchronous watcher's `next` returns what is queued, then fails.
@@ -592,7 +609,7 @@ impl Watcher {
     }
 
     /// The next entry of a synchronous watcher, waiting at most `limit`.
-    pub(crate) fn next(&self, limit: Duration) -> Result<Entry> {
+    pub(crate) fn next(&self, limit: Duration) -> Result<T> {
         let WatchDelivery::Sync { entries, handle } = &self.delivery else {
             return Err(Error::new(ErrorKind::InvalidArgument, "a watcher with a callback has no next entry to take"));
         };

@@ -4,7 +4,9 @@
 //! metadata updates, and the bucket's status.
 
 use crate::client::error::*;
+use crate::client::events::error_event;
 use crate::client::jetstream::context::{js_error, JetStream};
+use crate::client::jetstream::kv::{callback_watch, WatchHandler, Watcher};
 use crate::client::runtime;
 use crate::client::subject::nul_terminated;
 use async_nats::jetstream::object_store::{self, ObjectInfo, ObjectMetadata, UpdateMetadata};
@@ -367,6 +369,42 @@ impl ObjectStore {
         self.js
             .call("nats_object_store_update_meta", self.store.update_metadata(name, meta))?
             .map_err(|e| obj_error(&format!("update {name:?}"), &e))
+    }
+
+    /// Watches the bucket: each object's info as it is put, updated or deleted, to `handler`
+    /// on a lane of its own; with `history`, first the current info of every object.
+    /// Errors of the watch go to the connection's events.
+    pub(crate) fn watch(
+        &self,
+        history: bool,
+        handler: Box<dyn WatchHandler<ObjectInfo>>,
+    ) -> Result<Watcher<ObjectInfo>> {
+        callback_watch(&self.js.conn.executor, "nats-ffi-object-watch", handler, |mut deliver| {
+            let store = self.store.clone();
+            let fut = async move {
+                match history {
+                    true => store.watch_with_history().await,
+                    false => store.watch().await,
+                }
+            };
+            let mut watch = self.js.call("nats_object_store_watch", fut)?.map_err(|e| obj_error("watch", &e))?;
+            let conn = self.js.conn.clone();
+            let task = self.js.conn.handle.spawn(async move {
+                while let Some(item) = watch.next().await {
+                    match item {
+                        Ok(info) => {
+                            if !deliver(info) {
+                                break;
+                            }
+                        }
+                        Err(e) => {
+                            conn.send_event(error_event(None, ErrorKind::JetStream, format!("object watch: {e}")))
+                        }
+                    }
+                }
+            });
+            Ok(task.abort_handle())
+        })
     }
 
     /// The bucket's state, fresh.
