@@ -5,7 +5,7 @@ use crate::capi::guard::*;
 use crate::capi::handle::*;
 use crate::capi::jetstream::nats_jetstream;
 use crate::capi::status::*;
-use crate::capi::view::CArena;
+use crate::capi::view::{free_owned, owned_raw, CArena};
 use async_nats::jetstream::account::{Account, Limits};
 use std::ffi::c_char;
 
@@ -84,13 +84,6 @@ pub struct nats_account_info {
     pub tiers_count: usize,
 }
 
-/// What C holds: the struct it reads, first, then what its pointers point into.
-#[repr(C)]
-struct OwnedAccountInfo {
-    info: nats_account_info,
-    _arena: CArena,
-}
-
 fn limits(l: &Limits) -> nats_account_limits {
     nats_account_limits {
         max_memory: l.max_memory.unwrap_or(-1),
@@ -104,7 +97,7 @@ fn limits(l: &Limits) -> nats_account_limits {
     }
 }
 
-fn owned(a: &Account) -> OwnedAccountInfo {
+fn info_raw(a: &Account) -> *mut nats_account_info {
     let mut arena = CArena::default();
     let mut names: Vec<&String> = a.tiers.keys().collect();
     names.sort();
@@ -139,7 +132,7 @@ fn owned(a: &Account) -> OwnedAccountInfo {
         tiers,
         tiers_count,
     };
-    OwnedAccountInfo { info, _arena: arena }
+    owned_raw(info, arena)
 }
 
 /// Writes the account's JetStream usage and limits to `*info` (→ `nats_account_info_free`;
@@ -154,9 +147,7 @@ pub unsafe extern "C" fn nats_jetstream_account_info(
     guard(|| {
         let j = borrow(js, "js")?;
         crate::capi::args::out_arg(info, "info")?;
-        let owned = Box::new(owned(&j.account_info()?));
-        // `OwnedAccountInfo` is repr(C) with the struct C reads first: the same address.
-        crate::capi::args::write_out(info, Box::into_raw(owned).cast::<nats_account_info>());
+        crate::capi::args::write_out(info, info_raw(&j.account_info()?));
         Ok(())
     })
 }
@@ -164,11 +155,6 @@ pub unsafe extern "C" fn nats_jetstream_account_info(
 /// Frees what `nats_jetstream_account_info` wrote. NULL is a no-op.
 #[no_mangle]
 pub unsafe extern "C" fn nats_account_info_free(info: *mut nats_account_info) {
-    guard_void(|| {
-        if !info.is_null() {
-            // SAFETY: the header lets only pointers from `nats_jetstream_account_info` come
-            // back here, once; each is the start of a boxed `OwnedAccountInfo`.
-            drop(unsafe { Box::from_raw(info.cast::<OwnedAccountInfo>()) });
-        }
-    })
+    // The header lets only pointers from `nats_jetstream_account_info` come back, once.
+    guard_void(|| free_owned(info))
 }

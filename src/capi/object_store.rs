@@ -9,7 +9,7 @@ use crate::capi::handle::*;
 use crate::capi::jetstream::nats_jetstream;
 use crate::capi::status::*;
 use crate::capi::stream_config::{nats_storage, storage_type};
-use crate::capi::view::{millis, nanos_since_epoch, CArena};
+use crate::capi::view::{free_owned, millis, nanos_since_epoch, owned_raw, CArena};
 use crate::client::error::*;
 use crate::client::jetstream::kv::{WatchHandler, Watcher};
 use crate::client::jetstream::object_store::ObjectStore;
@@ -147,13 +147,6 @@ pub struct nats_object_info {
     pub link_name: *const c_char,
 }
 
-/// What C holds: the struct it reads, first, then what its pointers point into.
-#[repr(C)]
-struct OwnedObjectInfo {
-    info: nats_object_info,
-    _arena: CArena,
-}
-
 fn info_raw(i: &ObjectInfo) -> *mut nats_object_info {
     let mut arena = CArena::default();
     let (metadata_keys, metadata_values, metadata_count) = arena.metadata(&i.metadata);
@@ -174,8 +167,7 @@ fn info_raw(i: &ObjectInfo) -> *mut nats_object_info {
         link_bucket: arena.opt_text(link.map(|l| l.bucket.as_str())),
         link_name: arena.opt_text(link.and_then(|l| l.name.as_deref())),
     };
-    // `OwnedObjectInfo` is repr(C) with the struct C reads first: the same address.
-    Box::into_raw(Box::new(OwnedObjectInfo { info, _arena: arena })).cast()
+    owned_raw(info, arena)
 }
 
 /// Writes an info through an optional out-parameter.
@@ -188,13 +180,8 @@ fn info_out(out: *mut *mut nats_object_info, i: &ObjectInfo) {
 /// Frees an info from this library. NULL is a no-op.
 #[no_mangle]
 pub unsafe extern "C" fn nats_object_info_free(info: *mut nats_object_info) {
-    guard_void(|| {
-        if !info.is_null() {
-            // SAFETY: the header lets only infos this library handed out come back, once;
-            // each is the start of a boxed `OwnedObjectInfo`.
-            drop(unsafe { Box::from_raw(info.cast::<OwnedObjectInfo>()) });
-        }
-    })
+    // The header lets only infos this library handed out come back, once.
+    guard_void(|| free_owned(info))
 }
 
 /// Frees an array from `nats_object_store_list` and the infos in it. NULL is a no-op;

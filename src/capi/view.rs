@@ -72,6 +72,29 @@ impl CArena {
     }
 }
 
+/// A struct C reads directly (account info, object info) followed by the arena its pointers
+/// point into: repr(C) with the struct first, so a pointer to the whole is a pointer to it.
+#[repr(C)]
+struct Owned<T> {
+    value: T,
+    _arena: CArena,
+}
+
+/// Hands `value` (its pointers into `arena`) to C as a pointer to it; → [`free_owned`].
+pub(crate) fn owned_raw<T>(value: T, arena: CArena) -> *mut T {
+    Box::into_raw(Box::new(Owned { value, _arena: arena })).cast()
+}
+
+/// Frees what [`owned_raw`] handed out; NULL is a no-op.
+///
+/// Relies on C's contract (see `capi`): `p` is NULL or came from `owned_raw::<T>`, once.
+pub(crate) fn free_owned<T>(p: *mut T) {
+    if !p.is_null() {
+        // SAFETY: C's contract, as stated above: the start of a boxed `Owned<T>`.
+        drop(unsafe { Box::from_raw(p.cast::<Owned<T>>()) });
+    }
+}
+
 /// A duration in whole milliseconds, saturated.
 pub(crate) fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)

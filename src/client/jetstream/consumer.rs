@@ -248,7 +248,7 @@ impl JetStream {
         let durable = config.durable_name.clone();
         if let Some(name) = &durable {
             match self.consumer_info_as(what, &stream, name) {
-                Ok(_) => return self.subscribe_push(&stream, name, cb),
+                Ok(info) => return self.subscribe_push_of(&stream, &info, cb),
                 Err(e) if e.kind != ErrorKind::NotFound => return Err(e),
                 Err(_) => {}
             }
@@ -269,10 +269,11 @@ impl JetStream {
         // one another member made meanwhile is bound instead.
         let info = match (self.create_consumer(&stream, config), &durable) {
             (Ok(info), _) => info,
-            (Err(_), Some(name)) if self.consumer_info_as(what, &stream, name).is_ok() => {
-                return self.subscribe_push(&stream, name, cb)
-            }
-            (Err(e), _) => return Err(e),
+            (Err(e), Some(name)) => match self.consumer_info_as(what, &stream, name) {
+                Ok(info) => return self.subscribe_push_of(&stream, &info, cb),
+                Err(_) => return Err(e),
+            },
+            (Err(e), None) => return Err(e),
         };
         let bound = BoundConsumer { js: self.clone(), stream, name: info.name };
         let origin = Origin::JetStream(Box::new(Some(bound)));
@@ -291,12 +292,18 @@ impl JetStream {
             return Err(Error::new(ErrorKind::InvalidArgument, "a pull consumer takes no deliver subject"));
         }
         let info = self.create_consumer(&stream, config)?;
-        self.pull_consumer(&stream, &info.name)
+        self.pull_consumer_of(info)
     }
 
     /// Binds to the existing pull consumer `name` of `stream`.
     pub(crate) fn pull_consumer(self: &Arc<Self>, stream: &str, name: &str) -> Result<PullConsumer> {
         let i = self.consumer_info_as("nats_jetstream_pull_consumer", stream, name)?;
+        self.pull_consumer_of(i)
+    }
+
+    /// Binds to the pull consumer `i` describes.
+    fn pull_consumer_of(self: &Arc<Self>, i: consumer::Info) -> Result<PullConsumer> {
+        let name = &i.name;
         if i.config.deliver_subject.is_some() {
             return Err(Error::new(
                 ErrorKind::InvalidArgument,
@@ -320,6 +327,17 @@ impl JetStream {
         cb: Option<Callback>,
     ) -> Result<Arc<Subscription>> {
         let i = self.consumer_info_as("nats_jetstream_subscribe", stream, name)?;
+        self.subscribe_push_of(stream, &i, cb)
+    }
+
+    /// Subscribes to the push consumer `i` describes.
+    fn subscribe_push_of(
+        self: &Arc<Self>,
+        stream: &str,
+        i: &consumer::Info,
+        cb: Option<Callback>,
+    ) -> Result<Arc<Subscription>> {
+        let name = &i.name;
         let Some(subject) = i.config.deliver_subject.clone() else {
             return Err(Error::new(
                 ErrorKind::InvalidArgument,

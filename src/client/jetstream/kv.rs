@@ -455,15 +455,20 @@ impl Kv {
         Ok(Watcher { task, delivery })
     }
 
-    /// The keys (matching `patterns`; all when empty) that currently have a value.
-    pub(crate) fn keys_matching(&self, patterns: &[String]) -> Result<Vec<String>> {
+    /// The latest entry (headers only) of every key matching `patterns` (all when empty),
+    /// on behalf of `what` (`label` in errors).
+    fn latest(&self, what: &str, label: &str, patterns: &[String]) -> Result<Vec<Entry>> {
         let spec = WatchSpec { meta_only: true, ..WatchSpec::new(patterns.to_vec(), WatchFrom::Current) };
         self.check_spec(&spec)?;
         let (store, inbox) = (self.store.clone(), self.js.conn.client.new_inbox());
-        let list = self
-            .js
-            .call("nats_kv_keys_filtered", async move { latest_entries(&store, &spec, inbox).await })?
-            .map_err(|e| kv_error("keys", &std::io::Error::other(e)))?;
+        self.js
+            .call(what, async move { latest_entries(&store, &spec, inbox).await })?
+            .map_err(|e| kv_error(label, &std::io::Error::other(e)))
+    }
+
+    /// The keys (matching `patterns`; all when empty) that currently have a value.
+    pub(crate) fn keys_matching(&self, patterns: &[String]) -> Result<Vec<String>> {
+        let list = self.latest("nats_kv_keys_filtered", "keys", patterns)?;
         Ok(list.into_iter().filter(|e| e.operation == Operation::Put).map(|e| e.key).collect())
     }
 
@@ -471,12 +476,8 @@ impl Kv {
     /// markers older than `keep_younger_than` go entirely, younger ones stay as the key's
     /// only entry (so a watcher that missed the delete still sees it). How many keys.
     pub(crate) fn purge_deletes(&self, keep_younger_than: Duration) -> Result<usize> {
-        let (store, inbox) = (self.store.clone(), self.js.conn.client.new_inbox());
-        let spec = WatchSpec { meta_only: true, ..WatchSpec::new(Vec::new(), WatchFrom::Current) };
         let markers: Vec<Entry> = self
-            .js
-            .call("nats_kv_purge_deletes", async move { latest_entries(&store, &spec, inbox).await })?
-            .map_err(|e| kv_error("purge deletes", &std::io::Error::other(e)))?
+            .latest("nats_kv_purge_deletes", "purge deletes", &[])?
             .into_iter()
             .filter(|e| e.operation != Operation::Put)
             .collect();

@@ -6,7 +6,7 @@
 use crate::client::error::*;
 use crate::client::events::error_event;
 use crate::client::jetstream::context::{js_error, JetStream};
-use crate::client::jetstream::kv::{callback_watch, WatchHandler, Watcher};
+use crate::client::jetstream::kv::{callback_watch, check_bucket, WatchHandler, Watcher};
 use crate::client::runtime;
 use crate::client::subject::nul_terminated;
 use async_nats::jetstream::object_store::{self, ObjectInfo, ObjectMetadata, UpdateMetadata};
@@ -90,16 +90,6 @@ impl<T: std::io::Write + Unpin> tokio::io::AsyncWrite for OnCallerThread<T> {
 /// Longest a put or a get may take in all: chunks are acknowledged (put) or must keep
 /// arriving (get) within the context's timeout each, so only that bounds them.
 const NO_OVERALL_LIMIT: Duration = Duration::from_secs(365 * 24 * 3600);
-
-pub(crate) fn check_bucket(b: &str) -> Result<()> {
-    if b.is_empty() || !b.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-        return Err(Error::new(
-            ErrorKind::InvalidArgument,
-            format!("invalid bucket name {b:?}: use letters, digits, '-' and '_'"),
-        ));
-    }
-    Ok(())
-}
 
 fn check_object_name(name: &str) -> Result<()> {
     if name.is_empty() || name.contains(['\r', '\n', '\0']) {
