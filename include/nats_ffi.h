@@ -522,7 +522,7 @@ typedef int32_t nats_discard;
  * `nats_connection_new_inbox`, `nats_connection_max_payload`, `nats_connection_buffered`,
  * `nats_connection_drain`, `nats_connection_close`, `nats_connection_free`, `nats_jetstream_new`,
  * `nats_connection_server_info`, `nats_subscribe`, `nats_queue_subscribe`, `nats_subscribe_ex`,
- * `nats_subscribe_sync`, `nats_queue_subscribe_sync`.
+ * `nats_subscribe_sync`, `nats_queue_subscribe_sync`, `nats_service_add`.
  */
 typedef struct nats_connection nats_connection;
 
@@ -754,6 +754,33 @@ typedef struct nats_pull_consumer nats_pull_consumer;
  * `nats_server_info_discovered_servers`, `nats_server_info_servers`.
  */
 typedef struct nats_server_info nats_server_info;
+
+/**
+ * A running service, from `nats_service_add`; → `nats_service_free`. Thread safe.
+ *
+ * Functions: `nats_service_add`, `nats_service_add_endpoint`, `nats_service_add_group`,
+ * `nats_service_id`, `nats_service_stop`, `nats_service_stopped`, `nats_service_reset`,
+ * `nats_service_stats`, `nats_service_free`.
+ */
+typedef struct nats_service nats_service;
+
+/**
+ * A group of endpoints sharing a subject prefix and a queue group, from
+ * `nats_service_add_group`; → `nats_service_group_free` (its endpoints stay). Thread safe.
+ *
+ * Functions: `nats_service_add_group`, `nats_service_add_endpoint`, `nats_service_group_free`.
+ */
+typedef struct nats_service_group nats_service_group;
+
+/**
+ * A request to a service endpoint, borrowed by the endpoint's callback until it returns:
+ * read it with `nats_service_request_msg`, answer it with `nats_service_respond`,
+ * `_respond_msg` or `_respond_error`.
+ *
+ * Functions: `nats_service_request_msg`, `nats_service_respond`, `nats_service_respond_msg`,
+ * `nats_service_respond_error`.
+ */
+typedef struct nats_service_request nats_service_request;
 
 /**
  * A snapshot of a stream's configuration and state; → `nats_stream_info_free`.
@@ -1637,6 +1664,177 @@ typedef void (*nats_error_callback)(void *user_data, struct nats_connection *con
  * library and terminates the process; catch everything inside (see the header's notes).
  */
 typedef uint64_t (*nats_reconnect_delay_callback)(void *user_data, uint32_t attempts);
+
+/**
+ * One endpoint's counters.
+ */
+typedef struct nats_endpoint_statistics {
+  /**
+   * The endpoint's name.
+   */
+  const char *name;
+  /**
+   * Its full subject (with its group's prefix).
+   */
+  const char *subject;
+  /**
+   * Its queue group.
+   */
+  const char *queue_group;
+  /**
+   * Requests handled since the service started or was reset.
+   */
+  uint64_t requests;
+  /**
+   * Of those, the ones answered with `nats_service_respond_error`.
+   */
+  uint64_t errors;
+  /**
+   * Time spent in the endpoint's callback, summed, ns.
+   */
+  uint64_t processing_time_ns;
+  /**
+   * `processing_time_ns / requests` (0 without requests).
+   */
+  uint64_t average_processing_time_ns;
+  /**
+   * `<code>:<description>` of the last error response; "" for none.
+   */
+  const char *last_error;
+  /**
+   * The `stats_data` callback's JSON for this endpoint; NULL for none (and always NULL in
+   * what `stats_data` is given).
+   */
+  const char *data;
+} nats_endpoint_statistics;
+
+/**
+ * Application data for STATS: called with `user_data` and an endpoint's counters, returns
+ * JSON text for its `data` field (NULL: none), read before the callback returns — a static or
+ * thread-local buffer will do. Text that is not JSON is sent as a JSON string. Runs for a
+ * STATS discovery request on the connection's delivery lanes (like an endpoint callback), and
+ * on the calling thread for `nats_service_stats`.
+ */
+typedef const char *(*nats_service_stats_data_cb)(void *user_data, const struct nats_endpoint_statistics *endpoint);
+
+/**
+ * What a service is added with. Zero-initialize it (`= {0}`), then set `name` and `version`;
+ * strings are copied by `nats_service_add`.
+ */
+typedef struct nats_service_config {
+  /**
+   * The service's name (required): letters, digits, `-` and `_`. Instances of one service
+   * share it.
+   */
+  const char *name;
+  /**
+   * Its version (required), a semantic version: `MAJOR.MINOR.PATCH`, optionally
+   * `-PRERELEASE` and `+BUILD`.
+   */
+  const char *version;
+  /**
+   * A description; NULL for none.
+   */
+  const char *description;
+  /**
+   * Metadata: `metadata_count` keys and as many values (NULL/0: none).
+   */
+  const char *const *metadata_keys;
+  /**
+   * The values, in the order of `metadata_keys`.
+   */
+  const char *const *metadata_values;
+  /**
+   * Number of metadata entries.
+   */
+  size_t metadata_count;
+  /**
+   * The endpoints' queue group, unless a group or an endpoint names one; NULL: `q`.
+   */
+  const char *queue_group;
+  /**
+   * Adds application data to each endpoint's STATS entry; NULL: none.
+   */
+  nats_service_stats_data_cb stats_data;
+  /**
+   * Passed to `stats_data`; kept alive by the caller while the service lives.
+   */
+  void *stats_data_user_data;
+} nats_service_config;
+
+/**
+ * An endpoint's configuration. Zero-initialize it (`= {0}`), then set `name`; strings are
+ * copied by `nats_service_add_endpoint`.
+ */
+typedef struct nats_service_endpoint_config {
+  /**
+   * The endpoint's name (required) in INFO and STATS: letters, digits, `-` and `_`; unique
+   * in its service.
+   */
+  const char *name;
+  /**
+   * The subject it answers (after its group's prefix); may contain wildcards; NULL: the
+   * name.
+   */
+  const char *subject;
+  /**
+   * Its queue group; NULL: its group's, else the service's, else `q`.
+   */
+  const char *queue_group;
+  /**
+   * Metadata: `metadata_count` keys and as many values (NULL/0: none).
+   */
+  const char *const *metadata_keys;
+  /**
+   * The values, in the order of `metadata_keys`.
+   */
+  const char *const *metadata_values;
+  /**
+   * Number of metadata entries.
+   */
+  size_t metadata_count;
+} nats_service_endpoint_config;
+
+/**
+ * Endpoint callback: `user_data` as given to `nats_service_add_endpoint`, and the request,
+ * valid until the callback returns. Runs as a subscription callback does — on the endpoint's
+ * own thread (the default), the shared pool or the application's dispatcher, one request at a
+ * time per endpoint — and may call any function of this library. The time it takes is the
+ * request's processing time in the statistics.
+ * Must not throw: a C++ exception (or any unwinding) escaping a callback cannot cross the
+ * library and terminates the process; catch everything inside (see the header's notes).
+ */
+typedef void (*nats_service_handler)(void *user_data, struct nats_service_request *req);
+
+/**
+ * A service's counters, a struct C reads directly; → `nats_service_statistics_free`.
+ */
+typedef struct nats_service_statistics {
+  /**
+   * The service's name.
+   */
+  const char *name;
+  /**
+   * This instance's id.
+   */
+  const char *id;
+  /**
+   * The service's version.
+   */
+  const char *version;
+  /**
+   * When the service started (or was last reset), ns since the Unix epoch.
+   */
+  int64_t started_ns;
+  /**
+   * Its endpoints, in the order they were added.
+   */
+  const struct nats_endpoint_statistics *endpoints;
+  /**
+   * Number of endpoints.
+   */
+  size_t endpoints_count;
+} nats_service_statistics;
 
 /**
  * A subject transform: messages whose subject matches `source` (wildcards allowed) are
@@ -3792,6 +3990,119 @@ nats_status nats_server_info_discovered_servers(const struct nats_server_info *i
  * the options and those discovered.
  */
 nats_status nats_server_info_servers(const struct nats_server_info *info, const char *const **urls, size_t *count);
+
+/**
+ * Starts a service on `conn`: it answers the discovery requests `$SRV.PING`, `$SRV.INFO` and
+ * `$SRV.STATS` (for all services, for its name, and for its id) as the micro protocol
+ * specifies; add endpoints with `nats_service_add_endpoint`. Writes it to `*out`
+ * (→ `nats_service_free`). Like a subscribe, the server may not have the subscriptions yet
+ * when this returns: `nats_connection_flush` to be sure.
+ * Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_ARGUMENT`
+ * (name, version not semver, metadata), `NATS_ERR_INVALID_SUBJECT` (queue group),
+ * `NATS_ERR_CONNECTION_CLOSED`, `NATS_ERR_TIMEOUT`, `NATS_ERR_WOULD_BLOCK_RUNTIME`,
+ * `NATS_ERR_INTERNAL` (no delivery thread could start for `stats_data`).
+ */
+nats_status nats_service_add(struct nats_connection *conn, const struct nats_service_config *cfg, struct nats_service **out);
+
+/**
+ * Adds an endpoint to `svc` (under `group`, if not NULL): a queue subscription whose
+ * requests `handler` answers (see `nats_service_handler`). `user_data_free` (may be NULL)
+ * runs once with `user_data` after the endpoint's last callback, once the service was
+ * stopped or freed or the connection closed; when this fails it does not run.
+ * Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_ARGUMENT` (name,
+ * a name used already, metadata, the service was stopped), `NATS_ERR_INVALID_SUBJECT`,
+ * `NATS_ERR_CONNECTION_CLOSED`, `NATS_ERR_TIMEOUT`, `NATS_ERR_WOULD_BLOCK_RUNTIME`,
+ * `NATS_ERR_INTERNAL` (no delivery thread could start).
+ */
+nats_status nats_service_add_endpoint(struct nats_service *svc, const struct nats_service_group *group, const struct nats_service_endpoint_config *cfg, nats_service_handler handler, void *user_data, nats_user_data_free user_data_free);
+
+/**
+ * Makes a group of `svc` under `parent` (NULL: at the top): endpoints added with it answer
+ * `<prefix>.<subject>`, where the prefix is `name` after the parent's, and use `queue_group`
+ * (NULL: the parent's, else the service's) unless they name one. Writes it to `*out`
+ * (→ `nats_service_group_free`).
+ * Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_SUBJECT` (name,
+ * queue group).
+ */
+nats_status nats_service_add_group(struct nats_service *svc, const struct nats_service_group *parent, const char *name, const char *queue_group, struct nats_service_group **out);
+
+/**
+ * Frees a group; its endpoints stay. NULL is a no-op.
+ */
+void nats_service_group_free(struct nats_service_group *group);
+
+/**
+ * This service instance's id (owned by `svc`); NULL for NULL.
+ */
+const char *nats_service_id(const struct nats_service *svc);
+
+/**
+ * Stops the service: it no longer answers discovery, and each endpoint drains (requests
+ * already received are still handled, no new ones arrive). Waits at most `timeout_ms` for
+ * those handlers (0: does not wait; from an endpoint callback, does not wait for its own).
+ * Stopping again does nothing. Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_TIMEOUT` (handlers
+ * still run; they finish on their own).
+ */
+nats_status nats_service_stop(struct nats_service *svc, uint64_t timeout_ms);
+
+/**
+ * Whether `svc` was stopped (false for NULL).
+ */
+bool nats_service_stopped(const struct nats_service *svc);
+
+/**
+ * Sets every endpoint's counters to zero and the start time to now.
+ * Errors: `NATS_ERR_NULL_ARGUMENT`.
+ */
+nats_status nats_service_reset(struct nats_service *svc);
+
+/**
+ * Writes the service's counters to `*out` (→ `nats_service_statistics_free`), with the
+ * `stats_data` callback's data (called on this thread).
+ * Errors: `NATS_ERR_NULL_ARGUMENT`.
+ */
+nats_status nats_service_stats(struct nats_service *svc, struct nats_service_statistics **out);
+
+/**
+ * Frees what `nats_service_stats` wrote. NULL is a no-op.
+ */
+void nats_service_statistics_free(struct nats_service_statistics *stats);
+
+/**
+ * Stops the service (without waiting, as `nats_service_stop(svc, 0)`) and frees the handle;
+ * each endpoint's `user_data_free` runs after its last callback. May be called from an
+ * endpoint callback. NULL is a no-op.
+ */
+void nats_service_free(struct nats_service *svc);
+
+/**
+ * The request's message (subject, data, headers, reply subject: read it with the
+ * `nats_msg_*` functions), borrowed until the callback returns; NULL for NULL.
+ */
+const struct nats_msg *nats_service_request_msg(const struct nats_service_request *req);
+
+/**
+ * Answers the request with `len` bytes at `data`.
+ * Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_NO_REPLY_SUBJECT` (it was published, not
+ * requested), else as `nats_publish`.
+ */
+nats_status nats_service_respond(struct nats_service_request *req, const void *data, size_t len);
+
+/**
+ * Answers the request with the headers and data of `response` (made with `nats_msg_new`;
+ * its subject and reply subject are not used).
+ * Errors: as `nats_service_respond`.
+ */
+nats_status nats_service_respond_msg(struct nats_service_request *req, const struct nats_msg *response);
+
+/**
+ * Answers the request with an error: headers `Nats-Service-Error: <description>` and
+ * `Nats-Service-Error-Code: <code>`, and `len` bytes at `data` (may be 0). The endpoint
+ * counts the request as an error and keeps `<code>:<description>` as its last error.
+ * Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_ARGUMENT` (an
+ * empty description, or one with CR or LF), else as `nats_service_respond`.
+ */
+nats_status nats_service_respond_error(struct nats_service_request *req, int32_t code, const char *description, const void *data, size_t len);
 
 /**
  * Returns a static, NUL-terminated English description of `status` (never NULL).

@@ -31,6 +31,7 @@ pub use capi::object_store::*;
 pub use capi::options::*;
 pub use capi::pub_ack::*;
 pub use capi::server_info::*;
+pub use capi::service::*;
 pub use capi::status::{nats_last_error, nats_status, nats_status::*, nats_status_is_retryable, nats_status_str};
 pub use capi::stream::*;
 pub use capi::strings::{nats_string_free, nats_strings_free};

@@ -156,7 +156,8 @@ fn any_str(r: &mut Rng, good: &[&str]) -> Arg {
     }
 }
 
-const SUBJECTS: &[&str] = &["drv.a", "drv.b", "drv.svc.echo", "drv.js.x", "drv.js.y", "drv.q"];
+const SUBJECTS: &[&str] =
+    &["drv.a", "drv.b", "drv.svc.echo", "drv.js.x", "drv.js.y", "drv.q", "$SRV.PING", "$SRV.STATS.svc"];
 const STREAMS: &[&str] = &["DRV", "DRV2", "NOPE"];
 const CONSUMERS: &[&str] = &["c1", "c2", "push1", "gone"];
 const BUCKETS: &[&str] = &["b1", "b2", "missing"];
@@ -216,6 +217,8 @@ struct Pools {
     acks: Vec<usize>,
     entries: Vec<usize>,
     dispatchers: Vec<usize>,
+    services: Vec<usize>,
+    service_groups: Vec<usize>,
 }
 
 /// A random live handle of a pool, or sometimes NULL.
@@ -270,6 +273,34 @@ unsafe extern "C" fn drv_write(ud: *mut c_void, _data: *const c_void, _len: usiz
     }
     *left -= 1;
     0
+}
+
+/// Requests the service endpoints were given.
+static SERVICE_REQUESTS: AtomicUsize = AtomicUsize::new(0);
+
+/// A service endpoint callback: reads the request and answers it one of several ways, some
+/// of them refused (a bad description, a NULL message).
+unsafe extern "C" fn drv_service(_ud: *mut c_void, req: *mut nats_service_request) {
+    let m = nats_service_request_msg(req);
+    let _ = (nats_msg_subject(m), nats_msg_data_len(m), nats_msg_reply(m));
+    let status = match SERVICE_REQUESTS.fetch_add(1, Ordering::Relaxed) % 5 {
+        0 => nats_service_respond(req, b"r".as_ptr().cast(), 1),
+        1 => nats_service_respond_error(req, 503, c"busy".as_ptr(), null(), 0),
+        2 => nats_service_respond_error(req, -1, c"two\r\nlines".as_ptr(), null(), 0),
+        3 => nats_service_respond_msg(req, if nats_msg_data_len(m).is_multiple_of(2) { m } else { null() }),
+        _ => nats_service_respond(req, null(), 5),
+    };
+    note_callback_status(status);
+}
+
+/// Stats data: JSON for some endpoints, text or nothing for others.
+unsafe extern "C" fn drv_stats_data(_ud: *mut c_void, e: *const nats_endpoint_statistics) -> *const c_char {
+    let _ = opt_bytes((*e).name);
+    match (*e).requests % 3 {
+        0 => c"{\"n\":1}".as_ptr(),
+        1 => c"not json".as_ptr(),
+        _ => null(),
+    }
 }
 
 fn gave(st: nats_status) -> nats_status {
@@ -351,8 +382,9 @@ impl Driver {
                 62..=71 => self.jetstream_op(),
                 72..=79 => self.stream_consumer_op(),
                 80..=86 => self.kv_op(),
-                87..=89 => self.object_op(),
-                90..=93 => self.info_op(),
+                87..=88 => self.object_op(),
+                89..=90 => self.service_op(),
+                91..=93 => self.info_op(),
                 94..=95 => self.delivery_op(),
                 _ => self.free_op(),
             }
@@ -1658,6 +1690,109 @@ impl Driver {
         call
     }
 
+    /// Services: added with any configuration, endpoints and groups, stats, stop and free.
+    unsafe fn service_op(&mut self) -> Call {
+        let r = &mut self.r;
+        let c: *mut nats_connection = handle(r, &self.p.conns);
+        let svc: *mut nats_service = handle(r, &self.p.services);
+        let group: *mut nats_service_group = handle(r, &self.p.service_groups);
+        let (name, version) = (any_str(r, &["svc", "svc-2"]), any_str(r, &["1.0.0", "2.1.0-rc.1", "1.0"]));
+        let (key, value) = (any_str(r, &["k"]), any_str(r, &["v"]));
+        let (keys, values) = ([key.p()], [value.p()]);
+        let queue = if r.chance(50) { Arg(None) } else { any_str(r, &["q", "workers"]) };
+        match r.below(10) {
+            0 => {
+                let description = any_str(r, &["a service"]);
+                let cfg = nats_service_config {
+                    name: name.p(),
+                    version: version.p(),
+                    description: description.p(),
+                    metadata_keys: if r.chance(10) { null() } else { keys.as_ptr() },
+                    metadata_values: values.as_ptr(),
+                    metadata_count: r.below(2),
+                    queue_group: queue.p(),
+                    stats_data: if r.chance(50) { Some(drv_stats_data) } else { None },
+                    stats_data_user_data: null_mut(),
+                };
+                let mut out = null_mut();
+                let st = nats_service_add(c, if r.chance(5) { null() } else { &cfg }, &mut out);
+                if st == NATS_OK {
+                    // An endpoint that is sure to be asked once (answered or not in 20 ms).
+                    let cfg = nats_service_endpoint_config {
+                        name: c"probe".as_ptr(),
+                        subject: c"drv.svc.probe".as_ptr(),
+                        queue_group: null(),
+                        metadata_keys: null(),
+                        metadata_values: null(),
+                        metadata_count: 0,
+                    };
+                    let added =
+                        nats_service_add_endpoint(out, null(), &cfg, Some(drv_service), null_mut(), Some(on_free));
+                    if gave(added) == NATS_OK {
+                        let mut reply = null_mut();
+                        let _ = nats_request(c, c"drv.svc.probe".as_ptr(), null(), 0, 20, &mut reply);
+                        nats_msg_free(reply);
+                    }
+                }
+                keep(&mut self.p.services, out);
+                ("nats_service_add", Some(st))
+            }
+            1 | 2 => {
+                let (ep, subject) = (any_str(r, &["echo", "e2"]), any_str(r, SUBJECTS));
+                let cfg = nats_service_endpoint_config {
+                    name: ep.p(),
+                    subject: if r.chance(30) { null() } else { subject.p() },
+                    queue_group: queue.p(),
+                    metadata_keys: keys.as_ptr(),
+                    metadata_values: values.as_ptr(),
+                    metadata_count: r.below(2),
+                };
+                let cb = if r.chance(5) { None } else { Some(drv_service as unsafe extern "C" fn(_, _)) };
+                let st = nats_service_add_endpoint(
+                    svc,
+                    group,
+                    if r.chance(5) { null() } else { &cfg },
+                    cb,
+                    null_mut(),
+                    Some(on_free),
+                );
+                ("nats_service_add_endpoint", Some(gave(st)))
+            }
+            3 => {
+                let prefix = any_str(r, &["drv", "svc.v1"]);
+                let mut out = null_mut();
+                let st = nats_service_add_group(svc, group, prefix.p(), queue.p(), &mut out);
+                keep(&mut self.p.service_groups, out);
+                ("nats_service_add_group", Some(st))
+            }
+            4 => {
+                let mut out = null_mut();
+                let st = nats_service_stats(svc, if r.chance(5) { null_mut() } else { &mut out });
+                if !out.is_null() {
+                    let _ = opt_bytes((*out).id);
+                }
+                nats_service_statistics_free(out);
+                self.called.insert("nats_service_statistics_free");
+                ("nats_service_stats", Some(st))
+            }
+            5 => ("nats_service_reset", Some(nats_service_reset(svc))),
+            6 => {
+                let _ = (nats_service_id(svc), nats_service_stopped(svc));
+                self.called.insert("nats_service_id");
+                ("nats_service_stopped", None)
+            }
+            7 => ("nats_service_stop", Some(nats_service_stop(svc, timeout(r)))),
+            8 => {
+                nats_service_group_free(take(r, &mut self.p.service_groups));
+                ("nats_service_group_free", None)
+            }
+            _ => {
+                nats_service_free(take(r, &mut self.p.services));
+                ("nats_service_free", None)
+            }
+        }
+    }
+
     unsafe fn info_op(&mut self) -> Call {
         let r = &mut self.r;
         let called = &mut self.called;
@@ -1933,6 +2068,8 @@ impl Driver {
         p.kvs.iter().for_each(|x| nats_kv_free(*x as *mut _));
         p.object_watchers.iter().for_each(|x| nats_object_watcher_free(*x as *mut _));
         p.object_stores.iter().for_each(|x| nats_object_store_free(*x as *mut _));
+        p.services.iter().for_each(|x| nats_service_free(*x as *mut _));
+        p.service_groups.iter().for_each(|x| nats_service_group_free(*x as *mut _));
         p.jss.iter().for_each(|x| nats_jetstream_free(*x as *mut _));
         p.jsopts.iter().for_each(|x| nats_jetstream_options_free(*x as *mut _));
         p.msgs.iter().for_each(|x| nats_msg_free(*x as *mut _));
@@ -2109,14 +2246,20 @@ fn random_calls_over_the_whole_api() {
     // Process-wide: called once, at the end (below).
     covered.insert("nats_ffi_shutdown");
     covered.insert("nats_ffi_set_runtime_threads");
+    // Called from the service endpoints' callback, which answers in turn each way.
+    if SERVICE_REQUESTS.load(Ordering::Relaxed) >= 5 {
+        covered.extend(["nats_service_request_msg", "nats_service_respond", "nats_service_respond_error"]);
+        covered.insert("nats_service_respond_msg");
+    }
     let missing: Vec<_> = documented.keys().filter(|f| !covered.contains(f.as_str())).collect();
     assert!(missing.is_empty(), "never called: {missing:?}");
     println!(
-        "api driver: {total} calls over seeds {seeds:?} in {:.1} s, {} functions, {} callbacks, {} user_data_free",
+        "api driver: {total} calls over seeds {seeds:?} in {:.1} s, {} functions, {} callbacks, {} user_data_free, {} service requests",
         started.elapsed().as_secs_f64(),
         covered.len(),
         CALLBACKS.load(Ordering::Relaxed),
-        USER_DATA_FREED.load(Ordering::Relaxed)
+        USER_DATA_FREED.load(Ordering::Relaxed),
+        SERVICE_REQUESTS.load(Ordering::Relaxed)
     );
     let mut slowest: Vec<_> = time_in.lock().unwrap().iter().map(|(n, t)| (*t, *n)).collect();
     slowest.sort();

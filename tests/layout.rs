@@ -95,6 +95,7 @@ fn home_of(function: &str) -> &'static str {
         ("pull_consumer_", "consumer"),
         ("kv_", "kv"),
         ("server_info_", "server_info"),
+        ("service_", "service"),
         ("status_", "status"),
         ("last_error", "status"),
         ("string", "strings"),

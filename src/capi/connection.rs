@@ -29,7 +29,7 @@ use std::time::Duration;
 /// `nats_connection_new_inbox`, `nats_connection_max_payload`, `nats_connection_buffered`,
 /// `nats_connection_drain`, `nats_connection_close`, `nats_connection_free`, `nats_jetstream_new`,
 /// `nats_connection_server_info`, `nats_subscribe`, `nats_queue_subscribe`, `nats_subscribe_ex`,
-/// `nats_subscribe_sync`, `nats_queue_subscribe_sync`.
+/// `nats_subscribe_sync`, `nats_queue_subscribe_sync`, `nats_service_add`.
 pub struct nats_connection {
     _private: [u8; 0],
 }

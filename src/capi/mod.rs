@@ -36,6 +36,7 @@ pub(crate) mod object_store;
 pub(crate) mod options;
 pub(crate) mod pub_ack;
 pub(crate) mod server_info;
+pub(crate) mod service;
 pub(crate) mod status;
 pub(crate) mod stream;
 pub(crate) mod stream_config;

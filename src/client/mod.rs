@@ -17,6 +17,7 @@ pub(crate) mod options;
 pub(crate) mod publish;
 pub(crate) mod reconnect;
 pub(crate) mod runtime;
+pub(crate) mod service;
 pub(crate) mod subject;
 pub(crate) mod subscription;
 pub(crate) mod tls;

@@ -30,6 +30,7 @@ free_with!(
     nats_kv => nats_kv_free,
     nats_pull_consumer => nats_pull_consumer_free,
     nats_dispatcher => nats_dispatcher_free,
+    nats_service => nats_service_free,
 );
 
 /// A handle the test owns, freed when dropped.
