@@ -30,4 +30,9 @@ echo "== reply + request"
 for _ in $(seq 200); do grep -q ready build/reply.out 2>/dev/null && break; sleep 0.05; done
 "$bin/request" "$url" demo.policy 2 "may I send?"
 wait "${pids[-1]}"
+echo "== a mail-policy service, found through discovery (\$SRV.PING) and asked"
+"$bin/policy_service" "$url" serve 4 > build/policy.out & pids+=($!)
+for _ in $(seq 200); do grep -q ready build/policy.out 2>/dev/null && break; sleep 0.05; done
+"$bin/policy_service" "$url" ask alice@example.com bob@spam.example not-an-address
+wait "${pids[-1]}"; tail -n +2 build/policy.out
 echo "== all examples ran OK"

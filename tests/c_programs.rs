@@ -210,6 +210,30 @@ fn event_loops(mode: Mode) {
     }
 }
 
+/// The policy service answers the client that found it through discovery, and counts what it
+/// answered.
+fn policy_service(mode: Mode) {
+    let srv = Server::start();
+    let bin = build_as("examples-c/policy_service.c", mode);
+    let (mut service, lines) = start_ready(&bin, &[&srv.url(), "serve", "4"]);
+    let o = run(
+        &bin,
+        &[&srv.url(), "ask", "alice@example.com", "bob@spam.example", "not-an-address"],
+        Duration::from_secs(30),
+    );
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(out.contains("found mail-policy 1.0.0 id="), "{out}");
+    for line in ["alice@example.com: allow", "bob@spam.example: deny", "not-an-address: error 400 malformed address"] {
+        assert!(out.contains(line), "{line}: {out}");
+    }
+    assert!(out.contains("quota of alice@example.com: 99 left"), "{out}");
+    assert_eq!(wait_exit(&mut service, Duration::from_secs(20)), 0);
+    let stats: Vec<String> = lines.try_iter().collect();
+    assert!(stats.contains(&"sender on policy.sender: 3 requests, 1 errors, last 400:malformed address".to_string()), "{stats:?}");
+    assert!(stats.contains(&"quota on policy.quota: 1 requests, 0 errors".to_string()), "{stats:?}");
+}
+
 fn queue_shares_work(mode: Mode) {
     let srv = Server::start();
     let bin = build_as("examples-c/queue.c", mode);
@@ -415,6 +439,11 @@ fn event_loop_examples() {
 }
 
 #[test]
+fn policy_service_example() {
+    policy_service(Mode::Plain);
+}
+
+#[test]
 fn queue_example_shares_work() {
     queue_shares_work(Mode::Plain);
 }
@@ -459,6 +488,7 @@ fn sanitizers_clean() {
         request_reply,
         event_loops,
         queue_shares_work,
+        policy_service,
         maillog_every_record_once,
         c_jetstream,
         secure_over_tls,

@@ -1231,6 +1231,89 @@ static void test_connection_drain(nats_connection *nc, nats_connection *pub) {
 
 /* ------------------------------------------------------------------------------------------ */
 
+/* Services: an endpoint answers and counts, an error response carries the standard headers,
+ * discovery answers, and a callback may free its own service. */
+typedef struct {
+    nats_service *svc;
+    atomic_int handled, freed, free_inside;
+} svc_state;
+
+static void svc_echo(void *ud, nats_service_request *req) {
+    svc_state *st = ud;
+    const nats_msg *m = nats_service_request_msg(req);
+    if (data_is(m, "fail")) {
+        EXPECT_OK(nats_service_respond_error(req, 503, "busy", "later", 5));
+    } else if (data_is(m, "quit")) {
+        EXPECT_OK(nats_service_respond(req, "bye", 3));
+        nats_service_free(st->svc); /* from its own callback */
+        atomic_store(&st->free_inside, 1);
+    } else {
+        EXPECT_OK(nats_service_respond(req, nats_msg_data(m), nats_msg_data_len(m)));
+    }
+    atomic_fetch_add(&st->handled, 1);
+}
+
+static void svc_freed(void *ud) {
+    atomic_fetch_add(&((svc_state *)ud)->freed, 1);
+}
+
+static void test_services(nats_connection *nc, nats_connection *pub) {
+    static svc_state st;
+    nats_service_config cfg = {0};
+    nats_service_endpoint_config ep = {0};
+    nats_msg *r = NULL;
+    const char *hdr = NULL;
+    cfg.name = "c-core";
+    cfg.version = "0.1.0";
+    EXPECT_STATUS(nats_service_add(nc, NULL, &st.svc), NATS_ERR_NULL_ARGUMENT);
+    cfg.version = "0.1";
+    EXPECT_STATUS(nats_service_add(nc, &cfg, &st.svc), NATS_ERR_INVALID_ARGUMENT);
+    EXPECT(st.svc == NULL);
+    cfg.version = "0.1.0";
+    EXPECT_OK(nats_service_add(nc, &cfg, &st.svc));
+    ep.name = "echo";
+    ep.subject = "core.svc.echo";
+    EXPECT_OK(nats_service_add_endpoint(st.svc, NULL, &ep, svc_echo, &st, svc_freed));
+    EXPECT_OK(nats_connection_flush(nc, 5000));
+
+    EXPECT_OK(nats_request(pub, "core.svc.echo", "hi", 2, 5000, &r));
+    EXPECT(r && data_is(r, "hi"));
+    nats_msg_free(r);
+    r = NULL;
+    EXPECT_OK(nats_request(pub, "core.svc.echo", "fail", 4, 5000, &r));
+    EXPECT(r && data_is(r, "later"));
+    EXPECT_OK(nats_msg_header_get(r, "Nats-Service-Error", &hdr));
+    EXPECT(hdr && strcmp(hdr, "busy") == 0);
+    EXPECT_OK(nats_msg_header_get(r, "Nats-Service-Error-Code", &hdr));
+    EXPECT(hdr && strcmp(hdr, "503") == 0);
+    nats_msg_free(r);
+    r = NULL;
+
+    char subject[128];
+    snprintf(subject, sizeof subject, "$SRV.INFO.c-core.%s", nats_service_id(st.svc));
+    EXPECT_OK(nats_request(pub, subject, NULL, 0, 5000, &r));
+    EXPECT(r && strstr((const char *)nats_msg_data(r), "\"type\":\"io.nats.micro.v1.info_response\"") != NULL);
+    EXPECT(r && strstr((const char *)nats_msg_data(r), "\"subject\":\"core.svc.echo\"") != NULL);
+    nats_msg_free(r);
+    r = NULL;
+
+    nats_service_statistics *stats = NULL;
+    EXPECT_OK(nats_service_stats(st.svc, &stats));
+    EXPECT(stats && stats->endpoints_count == 1 && stats->endpoints[0].requests == 2 &&
+           stats->endpoints[0].errors == 1 && strcmp(stats->endpoints[0].last_error, "503:busy") == 0);
+    nats_service_statistics_free(stats);
+
+    /* The callback frees its own service; the endpoint's user_data is released once after. */
+    EXPECT_OK(nats_request(pub, "core.svc.echo", "quit", 4, 5000, &r));
+    EXPECT(r && data_is(r, "bye"));
+    nats_msg_free(r);
+    WAIT_FOR(atomic_load(&st.freed) == 1, LIMIT_MS);
+    EXPECT(atomic_load(&st.free_inside) == 1 && atomic_load(&st.freed) == 1 && atomic_load(&st.handled) == 3);
+    r = NULL;
+    EXPECT_STATUS(nats_request(pub, "core.svc.echo", "hi", 2, 2000, &r), NATS_ERR_NO_RESPONDERS);
+    EXPECT(r == NULL);
+}
+
 int main(int argc, char **argv) {
     const char *url = argc > 1 ? argv[1] : "nats://127.0.0.1:4222";
     char host[128] = "";
@@ -1281,6 +1364,7 @@ int main(int argc, char **argv) {
     test_pending_limits(nc, pub);
     test_stats(url);
     test_async_requests(nc, pub);
+    test_services(nc, pub);
     test_server_info(nc, pub, url, host, port);
     test_reconnect(nc, pub, url);
     test_offline_buffer();
