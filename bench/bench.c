@@ -13,6 +13,7 @@ enum { POOL_THREADS = 4 };
 #if defined(CLIENT_OURS)
 /* ------------------------------------------------------------------------ nats-ffi layer */
 #include <nats_ffi.h>
+#include <unistd.h>
 typedef nats_connection conn_t;
 typedef nats_subscription sub_t;
 #define DIE(what)                                                                               \
@@ -328,31 +329,147 @@ static void bench_req_latency(int fastest, double *p50, double *p99) {
     cl_close(rc);
 }
 
-struct req_thread { conn_t *c; long n; };
+struct req_thread { conn_t *c; long n; const char *subject; };
 static void *requester(void *arg) {
     struct req_thread *t = arg;
     for (long i = 0; i < t->n; i++)
-        if (cl_request(t->c, "bench.req64", payload, 16)) { fprintf(stderr, "request failed\n"); exit(1); }
+        if (cl_request(t->c, t->subject, payload, 16)) { fprintf(stderr, "request failed\n"); exit(1); }
     return NULL;
 }
 
-/* 64 threads requesting concurrently on one connection: requests/s. */
-static double bench_req64(void) {
+/* 64 threads requesting `subject` concurrently on one connection: requests/s. */
+static double run_req64(conn_t *qc, const char *subject) {
     long per = scaled(100000) / 64;
-    conn_t *rc = cl_connect(url, 0), *qc = cl_connect(url, 0);
-    sub_t *r = cl_responder(rc, "bench.req64");
-    cl_flush(rc);
     pthread_t th[64];
-    struct req_thread rt = {qc, per};
+    struct req_thread rt = {qc, per, subject};
     double t = now_s();
     for (int i = 0; i < 64; i++) pthread_create(&th[i], NULL, requester, &rt);
     for (int i = 0; i < 64; i++) pthread_join(th[i], NULL);
-    double el = now_s() - t;
+    return (double)(per * 64) / (now_s() - t);
+}
+
+/* 64 requesters, answered by a plain subscription: requests/s. */
+static double bench_req64(void) {
+    conn_t *rc = cl_connect(url, 0), *qc = cl_connect(url, 0);
+    sub_t *r = cl_responder(rc, "bench.req64");
+    cl_flush(rc);
+    double v = run_req64(qc, "bench.req64");
     cl_sub_free(r);
     cl_close(qc);
     cl_close(rc);
-    return (double)(per * 64) / el;
+    return v;
 }
+
+#if defined(CLIENT_OURS)
+/* ---- nats-ffi only: services and the object store (nats.c 3.4 has neither) ---- */
+static void on_svc(void *ud, nats_service_request *req) {
+    (void)ud;
+    const nats_msg *m = nats_service_request_msg(req);
+    nats_service_respond(req, nats_msg_data(m), nats_msg_data_len(m));
+}
+
+/* 64 requesters, answered by a service endpoint (counted, timed): requests/s. Compare with
+ * req64_per_s, the same load on a plain subscription. */
+static double bench_svc_req64(void) {
+    conn_t *rc = cl_connect(url, 0), *qc = cl_connect(url, 0);
+    nats_service *svc = NULL;
+    nats_service_config cfg = {0};
+    cfg.name = "bench";
+    cfg.version = "1.0.0";
+    nats_service_endpoint_config ep = {0};
+    ep.name = "echo";
+    ep.subject = "bench.svc64";
+    if (nats_service_add(rc, &cfg, &svc) || nats_service_add_endpoint(svc, NULL, &ep, on_svc, NULL, NULL))
+        DIE("service");
+    cl_flush(rc);
+    double v = run_req64(qc, "bench.svc64");
+    nats_service_statistics *st = NULL;
+    if (nats_service_stats(svc, &st) || st->endpoints[0].requests != (uint64_t)(scaled(100000) / 64 * 64))
+        DIE("service stats");
+    nats_service_statistics_free(st);
+    nats_service_free(svc);
+    cl_close(qc);
+    cl_close(rc);
+    return v;
+}
+
+/* Peak RSS of this process, KiB. */
+static long hwm_kib(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kib = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, "VmHWM:", 6) == 0) kib = atol(line + 6);
+    if (f) fclose(f);
+    return kib;
+}
+
+/* A temporary file of `size` bytes of a known pattern; returns its fd (at offset 0). */
+static int pattern_file(long size) {
+    char path[] = "/tmp/nats-ffi-bench-XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0) DIE("mkstemp");
+    unlink(path);
+    static unsigned char buf[1 << 16];
+    for (long at = 0; at < size; at += (long)sizeof buf) {
+        for (size_t i = 0; i < sizeof buf; i++) buf[i] = (unsigned char)((at + (long)i) * 7 % 251);
+        long n = size - at < (long)sizeof buf ? size - at : (long)sizeof buf;
+        if (write(fd, buf, (size_t)n) != n) DIE("write");
+    }
+    lseek(fd, 0, SEEK_SET);
+    return fd;
+}
+
+/* Whether two files hold the same bytes. */
+static int same_files(int a, int b) {
+    static unsigned char x[1 << 16], y[1 << 16];
+    lseek(a, 0, SEEK_SET);
+    lseek(b, 0, SEEK_SET);
+    for (;;) {
+        ssize_t n = read(a, x, sizeof x), m = read(b, y, sizeof y);
+        if (n != m || n < 0) return 0;
+        if (n == 0) return 1;
+        if (memcmp(x, y, (size_t)n) != 0) return 0;
+    }
+}
+
+/* A 100 MB object put from a file and read back into another: seconds each, the peak RSS
+ * they added (MiB), and whether it came back byte-exact. */
+static void bench_object(void) {
+    long size = scaled(100000000);
+    conn_t *c = cl_connect(url, 0);
+    nats_jetstream *js = NULL;
+    nats_object_store *os = NULL;
+    nats_object_store_config cfg;
+    if (nats_jetstream_new(c, NULL, &js) || nats_object_store_config_init(&cfg)) DIE("jetstream");
+    cfg.bucket = "bench_objects";
+    if (nats_jetstream_object_store_create(js, &cfg, &os)) DIE("object store");
+    int src = pattern_file(size);
+    char path[] = "/tmp/nats-ffi-bench-XXXXXX";
+    int dst = mkstemp(path);
+    unlink(path);
+    nats_object_meta meta = {0};
+    meta.name = "mail/body-100mb";
+    long before = hwm_kib();
+    double t = now_s();
+    if (nats_object_store_put_fd(os, &meta, src, NULL)) DIE("put");
+    double put_s = now_s() - t;
+    t = now_s();
+    if (nats_object_store_get_fd(os, meta.name, dst, NULL)) DIE("get");
+    double get_s = now_s() - t;
+    long added = hwm_kib() - before;
+    if (!same_files(src, dst)) DIE("byte-exact round trip");
+    result(label, "obj100m_put_s", 0, put_s);
+    result(label, "obj100m_get_s", 0, get_s);
+    result(label, "obj100m_peak_rss_added_mib", 0, (double)added / 1024.0);
+    close(src);
+    close(dst);
+    nats_jetstream_object_store_delete(js, "bench_objects");
+    nats_object_store_free(os);
+    nats_jetstream_free(js);
+    cl_close(c);
+}
+#endif
 
 /* 10 000 subscriptions on one connection: time to subscribe, RSS per subscription, and the
  * rate of delivering messages spread over all of them. */
@@ -526,6 +643,13 @@ int main(int argc, char **argv) {
         BEST_OF(reps(), bench_req64(), v);
         result(label, "req64_per_s", 16, v);
     }
+#if defined(CLIENT_OURS)
+    if (WANT("svc")) {
+        BEST_OF(reps(), bench_svc_req64(), v);
+        result(label, "svc_req64_per_s", 16, v);
+    }
+    if (WANT("object")) bench_object();
+#endif
     if (WANT("subs")) bench_many_subs("");
     if (WANT("delivery")) bench_delivery();
     if (WANT("idle")) bench_idle_conns();

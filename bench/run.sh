@@ -43,11 +43,12 @@ url="nats://127.0.0.1:$port"
 results="$out/results.txt"
 : >"$results"
 echo "nats-server $("$server" --version | awk '{print $2}'), $(nproc) cores, BENCH_SCALE=${BENCH_SCALE:-1}" >&2
-for scenario in pub pubsub req subs delivery idle js; do
+# svc and object are nats-ffi's alone (nats.c 3.4 has neither services nor an object store).
+for scenario in pub pubsub req svc subs delivery idle js object; do
   echo "running $scenario ..." >&2
   if [ "$scenario" = pub ]; then "$out/wire" "$url" | tee -a "$results" >&2; fi
   "$out/bench_ours" ours "$url" "$scenario" | tee -a "$results" >&2
-  if [ "$have_natsc" = 1 ]; then "$out/bench_natsc" natsc "$url" "$scenario" | tee -a "$results" >&2; fi
+  if [ "$have_natsc" = 1 ] && [ "$scenario" != svc ] && [ "$scenario" != object ]; then "$out/bench_natsc" natsc "$url" "$scenario" | tee -a "$results" >&2; fi
   case $scenario in pub|pubsub|req|js) target/release/examples/bench_native "$url" "$scenario" | tee -a "$results" >&2 ;; esac
 done
 python3 bench/table.py "$results"

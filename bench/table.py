@@ -24,6 +24,7 @@ NAMES = {
     "req_sendasap_p50_us": ("request/reply p50, nats.c SendAsap", "us", False),
     "req_sendasap_p99_us": ("request/reply p99, nats.c SendAsap", "us", False),
     "req64_per_s": ("requests, 64 concurrent requesters", "req/s", True),
+    "svc_req64_per_s": ("service endpoint (counted, timed), 64 concurrent requesters", "req/s", True),
     "subs10k_subscribe_ms": ("10 000 subscriptions: time to subscribe", "ms", False),
     "subs10k_bytes_per_sub": ("10 000 subscriptions: RSS per subscription", "bytes", False),
     "subs10k_msgs_per_s": ("10 000 subscriptions: delivery rate", "msgs/s", True),
@@ -43,6 +44,9 @@ NAMES = {
     "idle_conn_kib": ("RSS per idle connection", "KiB", False),
     "js_async_msgs_per_s": ("JetStream async publish (acked)", "msgs/s", True),
     "js_sync_msgs_per_s": ("JetStream sync publish", "msgs/s", True),
+    "obj100m_put_s": ("object store: put 100 MB from a file", "s", False),
+    "obj100m_get_s": ("object store: get 100 MB into a file (digest checked)", "s", False),
+    "obj100m_peak_rss_added_mib": ("object store: peak RSS added by the put and get", "MiB", False),
 }
 
 
@@ -51,6 +55,8 @@ def fmt(v):
         return ""
     if abs(v) >= 1000:
         return f"{v:,.0f}"
+    if abs(v) < 10 and v != int(v):
+        return f"{v:.2f}"
     return f"{v:.1f}" if v != int(v) else f"{v:.0f}"
 
 

@@ -306,6 +306,10 @@ fn bench_smoke_run() {
         "dispatch_req_p50_us",
         "idle_conn_kib",
         "js_async_msgs_per_s",
+        "svc_req64_per_s",
+        "obj100m_put_s",
+        "obj100m_get_s",
+        "obj100m_peak_rss_added_mib",
     ] {
         assert!(out.contains(&format!("RESULT ours {metric} ")), "{metric} missing:\n{out}");
     }
