@@ -393,17 +393,6 @@ static double bench_svc_req64(void) {
     return v;
 }
 
-/* Peak RSS of this process, KiB. */
-static long hwm_kib(void) {
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    long kib = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (strncmp(line, "VmHWM:", 6) == 0) kib = atol(line + 6);
-    if (f) fclose(f);
-    return kib;
-}
-
 /* A temporary file of `size` bytes of a known pattern; returns its fd (at offset 0). */
 static int pattern_file(long size) {
     char path[] = "/tmp/nats-ffi-bench-XXXXXX";

@@ -22,16 +22,23 @@ __attribute__((unused)) static void sleep_ms(long ms) {
     nanosleep(&t, NULL);
 }
 
-/* Resident set size of this process, KiB. */
-__attribute__((unused)) static long rss_kib(void) {
+/* A KiB field of /proc/self/status ("VmRSS:", "VmHWM:"); -1 if missing. */
+static long status_kib(const char *field) {
     FILE *f = fopen("/proc/self/status", "r");
     char line[256];
     long kib = -1;
+    size_t n = strlen(field);
     while (f && fgets(line, sizeof line, f))
-        if (strncmp(line, "VmRSS:", 6) == 0) kib = atol(line + 6);
+        if (strncmp(line, field, n) == 0) kib = atol(line + n);
     if (f) fclose(f);
     return kib;
 }
+
+/* Resident set size of this process, KiB. */
+__attribute__((unused)) static long rss_kib(void) { return status_kib("VmRSS:"); }
+
+/* Peak resident set size of this process, KiB. */
+__attribute__((unused)) static long hwm_kib(void) { return status_kib("VmHWM:"); }
 
 /* Message count for a size, scaled by BENCH_SCALE (default 1). */
 static long count_for(size_t size, long at16) {

@@ -1713,7 +1713,8 @@ typedef struct nats_endpoint_statistics {
  * JSON text for its `data` field (NULL: none), read before the callback returns — a static or
  * thread-local buffer will do. Text that is not JSON is sent as a JSON string. Runs for a
  * STATS discovery request on the connection's delivery lanes (like an endpoint callback), and
- * on the calling thread for `nats_service_stats`.
+ * on the calling thread for `nats_service_stats`; one call at a time per service. It may call
+ * `nats_service_stats` on its own service: that gets the counters without data.
  */
 typedef const char *(*nats_service_stats_data_cb)(void *user_data, const struct nats_endpoint_statistics *endpoint);
 
@@ -4039,7 +4040,8 @@ const char *nats_service_id(const struct nats_service *svc);
 /**
  * Stops the service: it no longer answers discovery, and each endpoint drains (requests
  * already received are still handled, no new ones arrive). Waits at most `timeout_ms` for
- * those handlers (0: does not wait; from an endpoint callback, does not wait for its own).
+ * the drains and those handlers (0: returns at once, the drains go on in the background;
+ * from an endpoint callback, does not wait for its own).
  * Stopping again does nothing. Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_TIMEOUT` (handlers
  * still run; they finish on their own).
  */

@@ -230,7 +230,10 @@ fn policy_service(mode: Mode) {
     assert!(out.contains("quota of alice@example.com: 99 left"), "{out}");
     assert_eq!(wait_exit(&mut service, Duration::from_secs(20)), 0);
     let stats: Vec<String> = lines.try_iter().collect();
-    assert!(stats.contains(&"sender on policy.sender: 3 requests, 1 errors, last 400:malformed address".to_string()), "{stats:?}");
+    assert!(
+        stats.contains(&"sender on policy.sender: 3 requests, 1 errors, last 400:malformed address".to_string()),
+        "{stats:?}"
+    );
     assert!(stats.contains(&"quota on policy.quota: 1 requests, 0 errors".to_string()), "{stats:?}");
 }
 

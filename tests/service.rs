@@ -530,3 +530,66 @@ fn callbacks_run_on_the_dispatcher() {
     assert_eq!(*stats_threads.lock().unwrap(), vec![std::thread::current().id()], "and the stats-data callback");
     drop(svc);
 }
+
+/// A stats-data callback that reads its own service's stats (through `user_data`, the
+/// service's address once it exists): it gets the counters, without data, instead of a
+/// deadlock.
+unsafe extern "C" fn nested_stats(ud: *mut c_void, _e: *const nats_endpoint_statistics) -> *const c_char {
+    let svc = *(ud as *const *mut nats_service);
+    let mut inner = null_mut();
+    let st = nats_service_stats(svc, &mut inner);
+    let plain = st == NATS_OK && (*inner).endpoints_count == 1 && (*inner).endpoints.read().data.is_null();
+    nats_service_statistics_free(inner);
+    if plain {
+        c"\"nested ok\"".as_ptr()
+    } else {
+        c"\"nested failed\"".as_ptr()
+    }
+}
+
+#[test]
+fn stats_data_may_read_its_own_service() {
+    let server = Server::start();
+    let c = Conn::to(&server.url());
+    let slot: &'static mut *mut nats_service = Box::leak(Box::new(null_mut()));
+    let (name, version, ep) = (cs("nested"), cs("1.0.0"), cs("e"));
+    let cfg = nats_service_config {
+        name: name.as_ptr(),
+        version: version.as_ptr(),
+        description: null(),
+        metadata_keys: null(),
+        metadata_values: null(),
+        metadata_count: 0,
+        queue_group: null(),
+        stats_data: Some(nested_stats),
+        stats_data_user_data: slot as *mut *mut nats_service as *mut c_void,
+    };
+    ok(unsafe { nats_service_add(c.raw(), &cfg, slot) });
+    let svc = Service::from_raw(*slot);
+    let seen = seen();
+    let epc = endpoint_cfg(&ep, None, None);
+    ok(unsafe {
+        nats_service_add_endpoint(svc.raw(), null(), &epc, Some(answer), seen as *const Seen as *mut c_void, None)
+    });
+    let (_, _, endpoints) = stats(&svc);
+    assert_eq!(endpoints[0].data.as_deref(), Some("\"nested ok\""));
+}
+
+/// Freeing a service does not wait for the server: with the connection down it returns at
+/// once (each endpoint's drain round trip would block up to 5 s).
+#[test]
+fn free_while_disconnected_returns_at_once() {
+    let mut server = Server::start();
+    let c = Conn::to(&server.url());
+    let svc = Config::new("offline", "1.0.0").add(&c).unwrap();
+    let seen = seen();
+    for name in ["a", "b", "c"] {
+        ok(add_endpoint(&svc, null(), name, None, seen));
+    }
+    c.flush();
+    server.kill();
+    assert!(c.wait_status(nats_conn_status::NATS_CONN_STATUS_RECONNECTING, WAIT));
+    let started = Instant::now();
+    drop(svc);
+    assert!(started.elapsed() < Duration::from_secs(5), "free took {:?}", started.elapsed());
+}

@@ -58,7 +58,8 @@ type HandlerFn = unsafe extern "C" fn(*mut c_void, *mut nats_service_request);
 /// JSON text for its `data` field (NULL: none), read before the callback returns — a static or
 /// thread-local buffer will do. Text that is not JSON is sent as a JSON string. Runs for a
 /// STATS discovery request on the connection's delivery lanes (like an endpoint callback), and
-/// on the calling thread for `nats_service_stats`.
+/// on the calling thread for `nats_service_stats`; one call at a time per service. It may call
+/// `nats_service_stats` on its own service: that gets the counters without data.
 pub type nats_service_stats_data_cb =
     Option<unsafe extern "C" fn(user_data: *mut c_void, endpoint: *const nats_endpoint_statistics) -> *const c_char>;
 
@@ -360,7 +361,8 @@ pub unsafe extern "C" fn nats_service_id(svc: *const nats_service) -> *const c_c
 
 /// Stops the service: it no longer answers discovery, and each endpoint drains (requests
 /// already received are still handled, no new ones arrive). Waits at most `timeout_ms` for
-/// those handlers (0: does not wait; from an endpoint callback, does not wait for its own).
+/// the drains and those handlers (0: returns at once, the drains go on in the background;
+/// from an endpoint callback, does not wait for its own).
 /// Stopping again does nothing. Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_TIMEOUT` (handlers
 /// still run; they finish on their own).
 #[no_mangle]

@@ -32,6 +32,11 @@ pub(crate) const ERROR_CODE_HEADER: &str = "Nats-Service-Error-Code";
 pub(crate) const DEFAULT_QUEUE_GROUP: &str = "q";
 const VERBS: [&str; 3] = ["PING", "INFO", "STATS"];
 
+thread_local! {
+    /// True while this thread runs a stats-data handler.
+    static IN_STATS_DATA: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 /// What a service is added with.
 pub(crate) struct ServiceConfig {
     pub name: String,
@@ -307,14 +312,21 @@ impl Shared {
             let state = self.state();
             (state.started, state.endpoints.iter().map(|e| e.counters.lock().clone()).collect::<Vec<_>>())
         };
+        // Asked from inside the stats-data handler (it may read the service's stats): the
+        // handler's lock is held by this thread, so the counters come without data.
+        if !with_data || IN_STATS_DATA.get() {
+            return ServiceStats { started, endpoints: counters.into_iter().map(|s| (s, None)).collect() };
+        }
         let mut data = self.stats_data.lock().unwrap_or_else(|p| p.into_inner());
+        IN_STATS_DATA.set(true);
         let endpoints = counters
             .into_iter()
             .map(|s| {
-                let d = data.as_mut().filter(|_| with_data).and_then(|h| h.data(&s));
+                let d = data.as_mut().and_then(|h| h.data(&s));
                 (s, d)
             })
             .collect();
+        IN_STATS_DATA.set(false);
         ServiceStats { started, endpoints }
     }
 
@@ -499,6 +511,16 @@ impl Service {
             state.stats_lane = None;
             state.endpoints.iter().map(|e| e.sub.clone()).collect()
         };
+        if limit.is_zero() {
+            // Not waited for, so not made here either: a drain makes a round trip to the
+            // server first, which would block this thread while the connection is down.
+            self.shared.conn.handle.spawn(async move {
+                for sub in subs {
+                    let _ = sub.drain(Duration::ZERO);
+                }
+            });
+            return Ok(());
+        }
         let deadline = runtime::deadline_after(limit);
         let mut result = Ok(());
         for sub in subs {
