@@ -1457,6 +1457,18 @@ typedef struct nats_object_store_config {
    * Compress what is stored (S2).
    */
   bool compression;
+  /**
+   * The bucket's metadata: `metadata_count` keys and as many values (NULL/0: none).
+   */
+  const char *const *metadata_keys;
+  /**
+   * The values, in the order of `metadata_keys`.
+   */
+  const char *const *metadata_values;
+  /**
+   * Number of metadata entries.
+   */
+  size_t metadata_count;
 } nats_object_store_config;
 
 /**
@@ -3301,7 +3313,7 @@ nats_status nats_msg_respond(struct nats_connection *conn, const struct nats_msg
 nats_status nats_sign(const char *seed, const void *data, size_t len, uint8_t *sig);
 
 /**
- * Fills `*cfg` with the defaults: no name, file storage, 1 replica, no limits.
+ * Fills `*cfg` with the defaults: no name, file storage, 1 replica, no limits, no metadata.
  * Errors: `NATS_ERR_NULL_ARGUMENT`.
  */
 nats_status nats_object_store_config_init(struct nats_object_store_config *cfg);

@@ -273,6 +273,9 @@ typedef struct nats_object_store_config {
   int32_t storage;
   uint32_t replicas;
   bool compression;
+  const char *const *metadata_keys;
+  const char *const *metadata_values;
+  size_t metadata_count;
 } nats_object_store_config;
 typedef struct nats_object_info {
   const char *name;

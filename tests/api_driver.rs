@@ -1618,6 +1618,13 @@ impl Driver {
                 cfg.storage = if r.chance(80) { 1 } else { any_enum(r, 2) };
                 cfg.ttl_ms = *r.pick(&[0, 1000, u64::MAX]);
                 cfg.max_bytes = any_i64(r);
+                let (key, value) = (any_str(r, &["owner"]), any_str(r, &["mta"]));
+                let (keys, values) = ([key.p()], [value.p()]);
+                if r.chance(30) {
+                    cfg.metadata_keys = if r.chance(10) { null() } else { keys.as_ptr() };
+                    cfg.metadata_values = values.as_ptr();
+                    cfg.metadata_count = 1;
+                }
                 self.called.insert("nats_object_store_config_init");
                 let mut out = null_mut();
                 let st = nats_jetstream_object_store_create(j, if r.chance(5) { null() } else { &cfg }, &mut out);

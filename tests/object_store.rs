@@ -494,3 +494,51 @@ fn watching_a_bucket() {
     check(unsafe { nats_object_store_watch(os.0, true, None, null_mut(), None, &mut w) }, NATS_ERR_NULL_ARGUMENT);
     assert!(w.is_null());
 }
+
+/// A bucket's metadata is stored on its stream, which is otherwise the stream async-nats
+/// makes (read back with async-nats); creating it again with the same configuration is fine.
+#[test]
+fn bucket_metadata_is_stored() {
+    let (srv, _c, j) = js_setup();
+    let (name, description, key, value) = (cs("tagged"), cs("mail bodies"), cs("owner"), cs("postmaster"));
+    let (keys, values) = ([key.as_ptr()], [value.as_ptr()]);
+    let mut cfg = std::mem::MaybeUninit::uninit();
+    ok(unsafe { nats_object_store_config_init(cfg.as_mut_ptr()) });
+    let mut cfg = unsafe { cfg.assume_init() };
+    assert!(cfg.metadata_keys.is_null() && cfg.metadata_count == 0);
+    cfg.bucket = name.as_ptr();
+    cfg.description = description.as_ptr();
+    cfg.compression = true;
+    cfg.metadata_keys = keys.as_ptr();
+    cfg.metadata_values = values.as_ptr();
+    cfg.metadata_count = 1;
+    let mut os = null_mut();
+    ok(unsafe { nats_jetstream_object_store_create(j.raw(), &cfg, &mut os) });
+    let os = Os(os);
+    let mut again = null_mut();
+    ok(unsafe { nats_jetstream_object_store_create(j.raw(), &cfg, &mut again) });
+    drop(Os(again));
+    put(&os, "body", b"hello", 0);
+    assert_eq!(get(&os, "body").unwrap(), b"hello");
+
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let config = rt.block_on(async {
+        let client = async_nats::connect(srv.url()).await.unwrap();
+        let js = async_nats::jetstream::new(client);
+        js.get_stream("OBJ_tagged").await.unwrap().info().await.unwrap().config.clone()
+    });
+    assert_eq!(config.metadata.get("owner").map(String::as_str), Some("postmaster"));
+    assert_eq!(config.description.as_deref(), Some("mail bodies"));
+    assert_eq!(config.subjects, ["$O.tagged.C.>", "$O.tagged.M.>"]);
+    assert!(config.allow_rollup && config.allow_direct);
+    assert_eq!(config.discard, async_nats::jetstream::stream::DiscardPolicy::New);
+    assert_eq!(config.compression, Some(async_nats::jetstream::stream::Compression::S2));
+
+    let (bad_key, bad) = (cs("k"), [null::<c_char>()]);
+    let bad_keys = [bad_key.as_ptr()];
+    cfg.metadata_keys = bad_keys.as_ptr();
+    cfg.metadata_values = bad.as_ptr();
+    let mut none = null_mut();
+    check(unsafe { nats_jetstream_object_store_create(j.raw(), &cfg, &mut none) }, NATS_ERR_NULL_ARGUMENT);
+    assert!(none.is_null());
+}

@@ -37,9 +37,15 @@ pub struct nats_object_store_config {
     pub replicas: u32,
     /// Compress what is stored (S2).
     pub compression: bool,
+    /// The bucket's metadata: `metadata_count` keys and as many values (NULL/0: none).
+    pub metadata_keys: *const *const c_char,
+    /// The values, in the order of `metadata_keys`.
+    pub metadata_values: *const *const c_char,
+    /// Number of metadata entries.
+    pub metadata_count: usize,
 }
 
-/// Fills `*cfg` with the defaults: no name, file storage, 1 replica, no limits.
+/// Fills `*cfg` with the defaults: no name, file storage, 1 replica, no limits, no metadata.
 /// Errors: `NATS_ERR_NULL_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn nats_object_store_config_init(cfg: *mut nats_object_store_config) -> nats_status {
@@ -55,6 +61,9 @@ pub unsafe extern "C" fn nats_object_store_config_init(cfg: *mut nats_object_sto
                 storage: nats_storage::NATS_STORAGE_FILE as i32,
                 replicas: 1,
                 compression: false,
+                metadata_keys: std::ptr::null(),
+                metadata_values: std::ptr::null(),
+                metadata_count: 0,
             },
         );
         Ok(())
@@ -224,7 +233,8 @@ pub unsafe extern "C" fn nats_jetstream_object_store_create(
             compression: c.compression,
             placement: None,
         };
-        box_out(os, j.object_store_create(config)?);
+        let metadata = metadata_arg(c.metadata_keys, c.metadata_values, c.metadata_count, "cfg.metadata")?;
+        box_out(os, j.object_store_create(config, metadata)?);
         Ok(())
     })
 }

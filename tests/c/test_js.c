@@ -543,6 +543,10 @@ static void test_object_store(nats_jetstream *js) {
     EXPECT_OK(nats_object_store_config_init(&cfg));
     cfg.bucket = "bodies";
     cfg.storage = NATS_STORAGE_MEMORY;
+    const char *bucket_keys[] = {"owner"}, *bucket_values[] = {"mta"};
+    cfg.metadata_keys = bucket_keys;
+    cfg.metadata_values = bucket_values;
+    cfg.metadata_count = 1;
     nats_object_store *os = NULL;
     EXPECT_OK(nats_jetstream_object_store_create(js, &cfg, &os));
     if (!os) return;

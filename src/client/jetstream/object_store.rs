@@ -10,7 +10,9 @@ use crate::client::jetstream::kv::{callback_watch, check_bucket, WatchHandler, W
 use crate::client::runtime;
 use crate::client::subject::nul_terminated;
 use async_nats::jetstream::object_store::{self, ObjectInfo, ObjectMetadata, UpdateMetadata};
+use async_nats::jetstream::stream;
 use futures_util::StreamExt;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
@@ -126,14 +128,61 @@ fn obj_error(what: &str, e: &(dyn std::error::Error + 'static)) -> Error {
     js_error(what, e)
 }
 
+/// An error known only by its text.
+#[derive(Debug)]
+struct TextError(String);
+
+impl std::fmt::Display for TextError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for TextError {}
+
+/// The stream of an object store bucket, as async-nats' `create_object_store` makes it, with
+/// `metadata`.
+fn object_stream_config(c: object_store::Config, metadata: HashMap<String, String>) -> stream::Config {
+    stream::Config {
+        name: format!("OBJ_{}", c.bucket),
+        description: c.description,
+        subjects: vec![format!("$O.{}.C.>", c.bucket), format!("$O.{}.M.>", c.bucket)],
+        max_age: c.max_age,
+        max_bytes: c.max_bytes,
+        storage: c.storage,
+        num_replicas: c.num_replicas,
+        discard: stream::DiscardPolicy::New,
+        allow_rollup: true,
+        allow_direct: true,
+        compression: c.compression.then_some(stream::Compression::S2),
+        placement: c.placement,
+        metadata,
+        ..Default::default()
+    }
+}
+
 impl JetStream {
-    /// Creates a bucket (fine when an identical one exists).
-    pub(crate) fn object_store_create(self: &Arc<Self>, config: object_store::Config) -> Result<ObjectStore> {
+    /// Creates a bucket (fine when an identical one exists), with `metadata` on its stream.
+    pub(crate) fn object_store_create(
+        self: &Arc<Self>,
+        config: object_store::Config,
+        metadata: HashMap<String, String>,
+    ) -> Result<ObjectStore> {
         check_bucket(&config.bucket)?;
         let bucket = config.bucket.clone();
-        let store = self
-            .call("nats_jetstream_object_store_create", self.ctx.create_object_store(config))?
-            .map_err(|e| obj_error("create object store", &e))?;
+        if metadata.is_empty() {
+            let store = self
+                .call("nats_jetstream_object_store_create", self.ctx.create_object_store(config))?
+                .map_err(|e| obj_error("create object store", &e))?;
+            return Ok(ObjectStore::new(self.clone(), store, bucket));
+        }
+        // async-nats' bucket config has no metadata: the same stream, made here with it.
+        let ctx = self.ctx.clone();
+        let made = self.call("nats_jetstream_object_store_create", async move {
+            ctx.create_stream(object_stream_config(config, metadata)).await.map_err(|e| e.to_string())?;
+            ctx.get_object_store(&bucket).await.map_err(|e| e.to_string()).map(|store| (store, bucket))
+        })?;
+        let (store, bucket) = made.map_err(|e| obj_error("create object store", &TextError(e)))?;
         Ok(ObjectStore::new(self.clone(), store, bucket))
     }
 
