@@ -3435,7 +3435,7 @@ nats_status nats_object_store_info(struct nats_object_store *os, const char *nam
 /**
  * Writes the info of every object in the bucket (deleted ones left out) to `*infos`, an
  * array of `*count` (→ `nats_object_infos_free(infos, count)`; NULL and 0 when empty).
- * Errors: as `nats_object_store_put`.
+ * Errors: `NATS_ERR_NOT_FOUND` (the bucket was deleted), else as `nats_object_store_put`.
  */
 nats_status nats_object_store_list(struct nats_object_store *os, struct nats_object_info ***infos, size_t *count);
 
@@ -3463,8 +3463,8 @@ nats_status nats_object_store_status(struct nats_object_store *os, struct nats_o
  * Watches the bucket: `cb(user_data, info)` for each object put, updated or deleted from
  * now on; with `include_history`, first for every object the bucket holds (deleted ones
  * included, marked so). `user_data_free` (may be NULL) runs once after the last callback,
- * when the watcher is stopped. Errors: `NATS_ERR_NULL_ARGUMENT` (os, cb, out), else as
- * `nats_object_store_put`.
+ * when the watcher is stopped. Errors: `NATS_ERR_NULL_ARGUMENT` (os, cb, out),
+ * `NATS_ERR_NOT_FOUND` (the bucket was deleted), else as `nats_object_store_put`.
  */
 nats_status nats_object_store_watch(struct nats_object_store *os, bool include_history, nats_object_watch_callback cb, void *user_data, nats_user_data_free user_data_free, struct nats_object_watcher **out);
 

@@ -542,3 +542,23 @@ fn bucket_metadata_is_stored() {
     check(unsafe { nats_jetstream_object_store_create(j.raw(), &cfg, &mut none) }, NATS_ERR_NULL_ARGUMENT);
     assert!(none.is_null());
 }
+
+/// A handle on a deleted bucket: listing and watching say `NATS_ERR_NOT_FOUND`, as documented
+/// (the API driver found the watch's status undocumented).
+#[test]
+fn a_deleted_bucket_is_not_found() {
+    let (_srv, _c, j) = js_setup();
+    let os = bucket(&j, "gone", nats_storage::NATS_STORAGE_MEMORY);
+    let name = cs("gone");
+    ok(unsafe { nats_jetstream_object_store_delete(j.raw(), name.as_ptr()) });
+    let (mut list, mut n) = (null_mut(), 0usize);
+    check(unsafe { nats_object_store_list(os.0, &mut list, &mut n) }, NATS_ERR_NOT_FOUND);
+    let mut w = null_mut();
+    check(
+        unsafe { nats_object_store_watch(os.0, false, Some(count_watch), null_mut(), None, &mut w) },
+        NATS_ERR_NOT_FOUND,
+    );
+    assert!(w.is_null());
+}
+
+unsafe extern "C" fn count_watch(_ud: *mut c_void, _info: *const nats_object_info) {}

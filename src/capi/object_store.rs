@@ -541,7 +541,7 @@ pub unsafe extern "C" fn nats_object_store_info(
 
 /// Writes the info of every object in the bucket (deleted ones left out) to `*infos`, an
 /// array of `*count` (→ `nats_object_infos_free(infos, count)`; NULL and 0 when empty).
-/// Errors: as `nats_object_store_put`.
+/// Errors: `NATS_ERR_NOT_FOUND` (the bucket was deleted), else as `nats_object_store_put`.
 #[no_mangle]
 pub unsafe extern "C" fn nats_object_store_list(
     os: *mut nats_object_store,
@@ -680,8 +680,8 @@ impl WatchHandler<ObjectInfo> for CObjectWatchHandler {
 /// Watches the bucket: `cb(user_data, info)` for each object put, updated or deleted from
 /// now on; with `include_history`, first for every object the bucket holds (deleted ones
 /// included, marked so). `user_data_free` (may be NULL) runs once after the last callback,
-/// when the watcher is stopped. Errors: `NATS_ERR_NULL_ARGUMENT` (os, cb, out), else as
-/// `nats_object_store_put`.
+/// when the watcher is stopped. Errors: `NATS_ERR_NULL_ARGUMENT` (os, cb, out),
+/// `NATS_ERR_NOT_FOUND` (the bucket was deleted), else as `nats_object_store_put`.
 #[no_mangle]
 pub unsafe extern "C" fn nats_object_store_watch(
     os: *mut nats_object_store,
