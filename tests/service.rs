@@ -210,6 +210,19 @@ fn stats(s: &Service) -> (String, i64, Vec<EndpointCounters>) {
     result
 }
 
+/// The stats once `done` holds for the endpoints (or after [`WAIT`]): a request is counted
+/// when its handler has returned, which may be just after the requester got the reply.
+fn stats_when(s: &Service, done: impl Fn(&[EndpointCounters]) -> bool) -> (String, i64, Vec<EndpointCounters>) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let st = stats(s);
+        if done(&st.2) || Instant::now() > deadline {
+            return st;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 fn json(m: &Msg) -> Value {
     serde_json::from_slice(&m.data()).unwrap()
 }
@@ -247,7 +260,8 @@ fn endpoints_answer_count_and_stop() {
     assert!(wait_until(WAIT, || seen.requests().len() == 4));
     assert_eq!(seen.requests()[3].2, NATS_ERR_NO_REPLY_SUBJECT);
 
-    let (svc_id, started, endpoints) = stats(&svc);
+    // A request is counted once its handler returned, a moment after its reply went out.
+    let (svc_id, started, endpoints) = stats_when(&svc, |e| e.iter().map(|e| e.requests).sum::<u64>() == 4);
     assert_eq!(svc_id, id(&svc));
     let now_ns = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as i64;
     assert!(started > 0 && started <= now_ns, "{started}");
@@ -483,7 +497,7 @@ fn responses_with_headers_and_refused_error_responses() {
         (r[0].0[0], r[0].0[1])
     };
     assert_eq!((st, st2), (NATS_ERR_INVALID_ARGUMENT as u8, NATS_ERR_INVALID_ARGUMENT as u8));
-    let (_, _, endpoints) = stats(&svc);
+    let (_, _, endpoints) = stats_when(&svc, |e| e[0].requests == 1);
     assert_eq!((endpoints[0].requests, endpoints[0].errors), (1, 0), "a refused error response is no error");
 }
 
