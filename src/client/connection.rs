@@ -85,6 +85,8 @@ impl ClosedSignal {
 }
 
 /// Message counters of a connection, counted by the library itself (payload bytes only).
+/// Published messages are counted by the outbox (`Outbox::accepted`); `out_*` here counts
+/// requests, which go through async-nats' request path.
 #[derive(Default)]
 pub(crate) struct Stats {
     pub in_msgs: AtomicU64,
@@ -101,11 +103,6 @@ impl Stats {
     fn sent(&self, bytes: usize) {
         self.out_msgs.fetch_add(1, Ordering::Relaxed);
         self.out_bytes.fetch_add(bytes as u64, Ordering::Relaxed);
-    }
-    /// Takes back a `sent` whose message was refused.
-    fn unsent(&self, bytes: usize) {
-        self.out_msgs.fetch_sub(1, Ordering::Relaxed);
-        self.out_bytes.fetch_sub(bytes as u64, Ordering::Relaxed);
     }
 }
 
@@ -472,12 +469,10 @@ impl Connection {
         check_control_line("publish", &[m.subject, m.reply.unwrap_or("")], 0)?;
         let blocking = if runtime::on_runtime_thread() { Blocking::Refused } else { Blocking::Allowed };
         let connected = || self.client.connection_state() == async_nats::connection::State::Connected;
-        // Counted before the hand-over: a reply to this message may reach its requester (who
-        // then reads our statistics) before this thread runs again.
-        self.stats.sent(m.payload.len());
-        self.outbox
-            .publish(&m, self.client.max_payload(), connected, self.request_timeout, blocking)
-            .inspect_err(|_| self.stats.unsent(m.payload.len()))
+        // Counted by the outbox as it accepts the message, before the hand-over: a reply to
+        // it may reach its requester (who then reads our statistics) before this thread runs
+        // again.
+        self.outbox.publish(&m, self.client.max_payload(), connected, self.request_timeout, blocking)
     }
 
     /// Writes out everything queued, then makes a round trip through the server (see
@@ -683,11 +678,12 @@ impl Connection {
 
     pub(crate) fn statistics(&self) -> Statistics {
         let s = &self.stats;
+        let (published_msgs, published_bytes) = self.outbox.accepted();
         Statistics {
             in_msgs: s.in_msgs.load(Ordering::Relaxed),
             in_bytes: s.in_bytes.load(Ordering::Relaxed),
-            out_msgs: s.out_msgs.load(Ordering::Relaxed),
-            out_bytes: s.out_bytes.load(Ordering::Relaxed),
+            out_msgs: s.out_msgs.load(Ordering::Relaxed) + published_msgs,
+            out_bytes: s.out_bytes.load(Ordering::Relaxed) + published_bytes,
             reconnects: self.client.statistics().connects.load(Ordering::Relaxed).saturating_sub(1),
         }
     }

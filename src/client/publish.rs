@@ -155,6 +155,11 @@ struct State {
     /// Messages in `frames`, and their payload bytes (for async-nats' statistics).
     msgs: u64,
     payload: u64,
+    /// Every message accepted so far, and its payload bytes (the connection's statistics):
+    /// counted here, under the lock the frame is written under, so a message is counted
+    /// before the forwarder can send it, with no atomic operation of its own.
+    accepted_msgs: u64,
+    accepted_bytes: u64,
     /// What the messages in `frames` and in the batch being handed over count against the
     /// limit (see `OutMsg::size`).
     size: usize,
@@ -254,6 +259,8 @@ impl Outbox {
         }
         st.msgs += 1;
         st.payload += m.payload.len() as u64;
+        st.accepted_msgs += 1;
+        st.accepted_bytes += m.payload.len() as u64;
         st.size += size;
         if !std::mem::replace(&mut st.active, true) {
             drop(st);
@@ -279,6 +286,12 @@ impl Outbox {
         if let Some(rx) = self.barrier() {
             let _ = rx.await;
         }
+    }
+
+    /// Messages accepted since the connection was made, and their payload bytes.
+    pub fn accepted(&self) -> (u64, u64) {
+        let st = self.lock();
+        (st.accepted_msgs, st.accepted_bytes)
     }
 
     /// Bytes of publishes accepted and not yet handed over (see `OutMsg::size`).

@@ -52,35 +52,35 @@ pub(crate) fn check_subject(subject: &str, wildcards: Wildcards, what: &str) -> 
     if has_space_or_control(subject) {
         return bad("contains whitespace or control characters");
     }
-    // One pass over the tokens, without collecting them: this runs for every publish.
-    let mut rest = subject;
+    // One pass over the bytes, without a searcher or string comparisons: this runs for every
+    // publish. A '.' is never part of a multi-byte UTF-8 character, so bytes split correctly.
+    let bytes = subject.as_bytes();
+    let mut start = 0;
     loop {
-        let (token, more) = match rest.split_once('.') {
-            Some((t, more)) => (t, Some(more)),
-            None => (rest, None),
-        };
-        if token.is_empty() {
-            return bad("has an empty token");
-        }
-        if (token == "*" || token == ">") && wildcards == Wildcards::Refused {
-            return bad("contains a wildcard, which is not allowed here");
-        }
-        match more {
-            Some(_) if token == ">" => return bad("has '>' before the last token"),
-            Some(more) => rest = more,
-            None => return Ok(()),
+        let end = bytes[start..].iter().position(|&b| b == b'.').map_or(bytes.len(), |i| start + i);
+        let last = end == bytes.len();
+        match (&bytes[start..end], wildcards) {
+            ([], _) => return bad("has an empty token"),
+            ([b'*'] | [b'>'], Wildcards::Refused) => return bad("contains a wildcard, which is not allowed here"),
+            ([b'>'], Wildcards::Allowed) if !last => return bad("has '>' before the last token"),
+            _ if last => return Ok(()),
+            _ => start = end + 1,
         }
     }
 }
 
-/// Whether `s` has whitespace or control characters (bytes for ASCII, the common case).
+/// Whether `s` has whitespace or control characters: one pass over the bytes, and a pass over
+/// the characters only when there is a non-ASCII byte.
 fn has_space_or_control(s: &str) -> bool {
-    if s.is_ascii() {
+    let mut ascii = true;
+    for &b in s.as_bytes() {
         // ASCII whitespace and controls are exactly the bytes up to ' ' and DEL.
-        s.bytes().any(|b| b <= b' ' || b == 0x7f)
-    } else {
-        s.chars().any(|c| c.is_whitespace() || c.is_control())
+        if b <= b' ' || b == 0x7f {
+            return true;
+        }
+        ascii &= b < 0x80;
     }
+    !ascii && s.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 /// Validates a queue group name: non-empty, no whitespace.
