@@ -9,7 +9,7 @@ use crate::client::message::Message;
 use crate::client::subject::*;
 use crate::client::subscription::{BoundConsumer, MsgStream, Origin, Source, Subscription};
 use async_nats::jetstream::consumer::{self, pull, DeliverPolicy, ReplayPolicy};
-use futures_util::StreamExt;
+use futures_util::{StreamExt, TryStreamExt};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -158,12 +158,7 @@ impl JetStream {
         check_name(stream)?;
         let fut = async {
             let st = self.ctx.get_stream_no_info(stream).await.map_err(|e| js_error("consumer names", &e))?;
-            let mut list = Vec::new();
-            let mut it = st.consumer_names();
-            while let Some(n) = it.next().await {
-                list.push(n.map_err(|e| js_error("consumer names", &e))?);
-            }
-            Ok::<_, Error>(list)
+            st.consumer_names().map_err(|e| js_error("consumer names", &e)).try_collect::<Vec<_>>().await
         };
         self.call("nats_jetstream_consumer_names", fut)?
     }
@@ -173,12 +168,7 @@ impl JetStream {
         check_name(stream)?;
         let fut = async {
             let st = self.ctx.get_stream_no_info(stream).await.map_err(|e| js_error("consumer infos", &e))?;
-            let mut list = Vec::new();
-            let mut it = st.consumers();
-            while let Some(i) = it.next().await {
-                list.push(i.map_err(|e| js_error("consumer infos", &e))?);
-            }
-            Ok::<_, Error>(list)
+            st.consumers().map_err(|e| js_error("consumer infos", &e)).try_collect::<Vec<_>>().await
         };
         self.call("nats_jetstream_consumer_infos", fut)?
     }

@@ -9,7 +9,7 @@ use crate::client::jetstream::context::{js_error, JetStream};
 use crate::client::subject::*;
 use async_nats::jetstream::kv::{self, Operation};
 use bytes::Bytes;
-use futures_util::StreamExt;
+use futures_util::{StreamExt, TryStreamExt};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -369,12 +369,8 @@ impl Kv {
     /// The keys that currently have a value.
     pub(crate) fn keys(&self) -> Result<Vec<String>> {
         let fut = async {
-            let mut it = self.store.keys().await.map_err(|e| kv_error("keys", &e))?;
-            let mut list = Vec::new();
-            while let Some(key) = it.next().await {
-                list.push(key.map_err(|e| kv_error("keys", &e))?);
-            }
-            Ok::<_, Error>(list)
+            let keys = self.store.keys().await.map_err(|e| kv_error("keys", &e))?;
+            keys.map_err(|e| kv_error("keys", &e)).try_collect::<Vec<_>>().await
         };
         self.js.call("nats_kv_keys", fut)?
     }
@@ -383,12 +379,8 @@ impl Kv {
     pub(crate) fn history(&self, key: &str) -> Result<Vec<Entry>> {
         self.check_key(key, Wildcards::Refused)?;
         let fut = async {
-            let mut it = self.store.history(key).await.map_err(|e| kv_error("history", &e))?;
-            let mut list = Vec::new();
-            while let Some(e) = it.next().await {
-                list.push(e.map_err(|e| kv_error("history", &e))?);
-            }
-            Ok::<_, Error>(list)
+            let entries = self.store.history(key).await.map_err(|e| kv_error("history", &e))?;
+            entries.map_err(|e| kv_error("history", &e)).try_collect::<Vec<_>>().await
         };
         let list = self.js.call("nats_kv_history", fut)??;
         if list.is_empty() {

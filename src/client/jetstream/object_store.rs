@@ -11,7 +11,7 @@ use crate::client::runtime;
 use crate::client::subject::nul_terminated;
 use async_nats::jetstream::object_store::{self, ObjectInfo, ObjectMetadata, UpdateMetadata};
 use async_nats::jetstream::stream;
-use futures_util::StreamExt;
+use futures_util::{StreamExt, TryStreamExt};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -128,18 +128,6 @@ fn obj_error(what: &str, e: &(dyn std::error::Error + 'static)) -> Error {
     js_error(what, e)
 }
 
-/// An error known only by its text.
-#[derive(Debug)]
-struct TextError(String);
-
-impl std::fmt::Display for TextError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for TextError {}
-
 /// The stream of an object store bucket, as async-nats' `create_object_store` makes it, with
 /// `metadata`.
 fn object_stream_config(c: object_store::Config, metadata: HashMap<String, String>) -> stream::Config {
@@ -162,7 +150,8 @@ fn object_stream_config(c: object_store::Config, metadata: HashMap<String, Strin
 }
 
 impl JetStream {
-    /// Creates a bucket (fine when an identical one exists), with `metadata` on its stream.
+    /// Creates a bucket (fine when an identical one exists), with `metadata` on its stream:
+    /// the stream async-nats' `create_object_store` makes, whose config has no metadata.
     pub(crate) fn object_store_create(
         self: &Arc<Self>,
         config: object_store::Config,
@@ -170,19 +159,11 @@ impl JetStream {
     ) -> Result<ObjectStore> {
         check_bucket(&config.bucket)?;
         let bucket = config.bucket.clone();
-        if metadata.is_empty() {
-            let store = self
-                .call("nats_jetstream_object_store_create", self.ctx.create_object_store(config))?
-                .map_err(|e| obj_error("create object store", &e))?;
-            return Ok(ObjectStore::new(self.clone(), store, bucket));
-        }
-        // async-nats' bucket config has no metadata: the same stream, made here with it.
-        let ctx = self.ctx.clone();
-        let made = self.call("nats_jetstream_object_store_create", async move {
-            ctx.create_stream(object_stream_config(config, metadata)).await.map_err(|e| e.to_string())?;
-            ctx.get_object_store(&bucket).await.map_err(|e| e.to_string()).map(|store| (store, bucket))
-        })?;
-        let (store, bucket) = made.map_err(|e| obj_error("create object store", &TextError(e)))?;
+        let stream = object_stream_config(config, metadata);
+        let store = self.call("nats_jetstream_object_store_create", async {
+            self.ctx.create_stream(stream).await.map_err(|e| obj_error("create object store", &e))?;
+            self.ctx.get_object_store(&bucket).await.map_err(|e| obj_error("create object store", &e))
+        })??;
         Ok(ObjectStore::new(self.clone(), store, bucket))
     }
 
@@ -384,12 +365,8 @@ impl ObjectStore {
     /// Every object's info (deleted ones left out).
     pub(crate) fn list(&self) -> Result<Vec<ObjectInfo>> {
         let fut = async {
-            let mut it = self.store.list().await.map_err(|e| obj_error("list", &e))?;
-            let mut out = Vec::new();
-            while let Some(i) = it.next().await {
-                out.push(i.map_err(|e| obj_error("list", &e))?);
-            }
-            Ok::<_, Error>(out)
+            let infos = self.store.list().await.map_err(|e| obj_error("list", &e))?;
+            infos.map_err(|e| obj_error("list", &e)).try_collect::<Vec<_>>().await
         };
         self.js.call("nats_object_store_list", fut)?
     }

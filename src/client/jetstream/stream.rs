@@ -8,7 +8,7 @@ use crate::client::subject::*;
 use async_nats::jetstream::account::Account;
 use async_nats::jetstream::response::Response;
 use async_nats::jetstream::stream::{Config, Info};
-use futures_util::StreamExt;
+use futures_util::TryStreamExt;
 use std::time::Duration;
 
 /// Checks a stream name: no whitespace, `.`, `*`, `>`, `/` or `\`.
@@ -106,14 +106,8 @@ impl JetStream {
     }
 
     pub(crate) fn stream_names(&self) -> Result<Vec<String>> {
-        let fut = async {
-            let mut list = Vec::new();
-            let mut it = self.ctx.stream_names();
-            while let Some(n) = it.next().await {
-                list.push(n.map_err(|e| js_error("stream names", &e))?);
-            }
-            Ok::<_, Error>(list)
-        };
+        let fut =
+            async { self.ctx.stream_names().map_err(|e| js_error("stream names", &e)).try_collect::<Vec<_>>().await };
         self.call("nats_jetstream_stream_names", fut)?
     }
 
@@ -220,14 +214,7 @@ impl JetStream {
 
     /// Every stream's info, in one call (the API pages through them).
     pub(crate) fn stream_infos(&self) -> Result<Vec<Info>> {
-        let fut = async {
-            let mut list = Vec::new();
-            let mut it = self.ctx.streams();
-            while let Some(i) = it.next().await {
-                list.push(i.map_err(|e| js_error("stream infos", &e))?);
-            }
-            Ok::<_, Error>(list)
-        };
+        let fut = async { self.ctx.streams().map_err(|e| js_error("stream infos", &e)).try_collect::<Vec<_>>().await };
         self.call("nats_jetstream_stream_infos", fut)?
     }
 
