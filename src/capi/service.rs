@@ -14,7 +14,8 @@ use crate::capi::view::{free_owned, owned_raw, CArena};
 use crate::client::error::*;
 use crate::client::message::Message;
 use crate::client::service::{
-    EndpointConfig, EndpointStats, Group, RequestHandler, Responder, Service, ServiceConfig, ServiceStats, StatsData,
+    nanos, EndpointConfig, EndpointStats, Group, RequestHandler, Responder, Service, ServiceConfig, ServiceStats,
+    StatsData,
 };
 use serde_json::Value;
 use std::ffi::{c_char, c_void, CStr, CString};
@@ -165,12 +166,10 @@ pub struct nats_service {
     _private: [u8; 0],
 }
 
-/// A service with its strings NUL-terminated for C.
+/// A service with its id NUL-terminated for C.
 pub(crate) struct CService {
     service: Service,
     id: CString,
-    name: CString,
-    version: CString,
 }
 
 // C owns a `nats_service` with one owner: created and freed through a Box (see capi::handle).
@@ -237,8 +236,8 @@ fn endpoint_view(s: &EndpointStats, data: Option<&Value>, arena: &mut CArena) ->
         queue_group: arena.text(&s.queue_group),
         requests: s.requests,
         errors: s.errors,
-        processing_time_ns: u64::try_from(s.processing.as_nanos()).unwrap_or(u64::MAX),
-        average_processing_time_ns: u64::try_from(s.average_processing().as_nanos()).unwrap_or(u64::MAX),
+        processing_time_ns: nanos(s.processing),
+        average_processing_time_ns: nanos(s.average_processing()),
         last_error: arena.text(&s.last_error),
         data: match data {
             Some(d) => arena.text(&d.to_string()),
@@ -288,10 +287,9 @@ pub unsafe extern "C" fn nats_service_add(
         let c = clone_arc(conn, "conn")?;
         let config = service_config(struct_arg(cfg, "cfg")?)?;
         out_arg(out, "out")?;
-        let (name, version) = (c_string(&config.name), c_string(&config.version));
         let service = Service::add(c, config)?;
         let id = c_string(service.id());
-        box_out(out, CService { service, id, name, version });
+        box_out(out, CService { service, id });
         Ok(())
     })
 }
@@ -393,9 +391,9 @@ fn statistics_raw(s: &CService, stats: ServiceStats) -> *mut nats_service_statis
     let (endpoints, endpoints_count) = arena.array(endpoints);
     let started = stats.started.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     let view = nats_service_statistics {
-        name: arena.text(&s.name.to_string_lossy()),
-        id: arena.text(&s.id.to_string_lossy()),
-        version: arena.text(&s.version.to_string_lossy()),
+        name: arena.text(s.service.name()),
+        id: arena.text(s.service.id()),
+        version: arena.text(s.service.version()),
         started_ns: i64::try_from(started.as_nanos()).unwrap_or(i64::MAX),
         endpoints,
         endpoints_count,

@@ -204,7 +204,8 @@ fn is_semver(v: &str) -> bool {
         && build.is_none_or(|b| b.split('.').all(ident))
 }
 
-fn nanos(d: Duration) -> u64 {
+/// A duration in whole nanoseconds, saturated.
+pub(crate) fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
@@ -337,10 +338,6 @@ impl Shared {
         v
     }
 
-    fn has_stats_data(&self) -> bool {
-        self.stats_data.lock().unwrap_or_else(|p| p.into_inner()).is_some()
-    }
-
     /// Answers one discovery request (on the runtime; STATS with application data is handed
     /// to `stats_lane`).
     fn answer(self: &Arc<Self>, request: async_nats::Message, stats_lane: Option<&JobSender>) {
@@ -426,6 +423,14 @@ impl Service {
     /// The service's unique id (a NUID).
     pub(crate) fn id(&self) -> &str {
         &self.shared.id
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        &self.shared.name
+    }
+
+    pub(crate) fn version(&self) -> &str {
+        &self.shared.version
     }
 
     /// A group under `parent` (or at the top): endpoints added through it get `prefix.` before
@@ -590,7 +595,6 @@ async fn discover(
     stats_lane: Option<JobSender>,
     mut closed: tokio::sync::watch::Receiver<bool>,
 ) {
-    let stats_lane = stats_lane.filter(|_| shared.has_stats_data());
     let mut requests = futures_util::stream::select_all(subscribers);
     loop {
         tokio::select! {
