@@ -2249,8 +2249,9 @@ nats_status nats_connect_url(const char *urls, struct nats_connection **out);
  * `subject`. Returns once the message is queued for sending, normally without blocking.
  * While the connection is down, messages are kept in the reconnect buffer (default 8 MiB)
  * and sent in order once it is back; when that is full, `NATS_ERR_BUFFER_FULL`. While
- * connected, a publish waits only when the buffer is full (the server is slower than the
- * publisher), at most request_timeout. Use `nats_connection_flush` to know the server has it.
+ * connected, a publish waits only when 1 MiB of publishes already waits to be sent (the
+ * socket is slower than the publisher), at most request_timeout. Use
+ * `nats_connection_flush` to know the server has it.
  * Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_SUBJECT`
  * (empty, whitespace, empty token, wildcard), `NATS_ERR_MAX_PAYLOAD`, `NATS_ERR_BUFFER_FULL`,
  * `NATS_ERR_CONNECTION_CLOSED`, `NATS_ERR_TIMEOUT`, `NATS_ERR_WOULD_BLOCK_RUNTIME` (only
@@ -3820,8 +3821,9 @@ nats_status nats_options_set_max_pings_out(struct nats_options *opts, uint32_t m
  * How many bytes of publishes (payload, subject, reply and headers) are kept while the
  * connection is down, to be sent in order once it is back (default 8 MiB). When it is full,
  * publishes fail with `NATS_ERR_BUFFER_FULL` until reconnected. 0: none (publishes fail at
- * once while the connection is down). The same buffer absorbs bursts while connected; then a
- * full buffer makes publishes wait (at most request_timeout).
+ * once while the connection is down). While connected, whatever the size, at most 1 MiB
+ * waits to be sent; beyond that a publish waits for room (at most request_timeout), so a
+ * publisher faster than the socket holds little memory.
  * Errors: `NATS_ERR_NULL_ARGUMENT`.
  */
 nats_status nats_options_set_reconnect_buffer_size(struct nats_options *opts, size_t bytes);

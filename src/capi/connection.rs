@@ -175,8 +175,9 @@ pub unsafe extern "C" fn nats_connect_url(urls: *const c_char, out: *mut *mut na
 /// `subject`. Returns once the message is queued for sending, normally without blocking.
 /// While the connection is down, messages are kept in the reconnect buffer (default 8 MiB)
 /// and sent in order once it is back; when that is full, `NATS_ERR_BUFFER_FULL`. While
-/// connected, a publish waits only when the buffer is full (the server is slower than the
-/// publisher), at most request_timeout. Use `nats_connection_flush` to know the server has it.
+/// connected, a publish waits only when 1 MiB of publishes already waits to be sent (the
+/// socket is slower than the publisher), at most request_timeout. Use
+/// `nats_connection_flush` to know the server has it.
 /// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_SUBJECT`
 /// (empty, whitespace, empty token, wildcard), `NATS_ERR_MAX_PAYLOAD`, `NATS_ERR_BUFFER_FULL`,
 /// `NATS_ERR_CONNECTION_CLOSED`, `NATS_ERR_TIMEOUT`, `NATS_ERR_WOULD_BLOCK_RUNTIME` (only

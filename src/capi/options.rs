@@ -718,8 +718,9 @@ pub unsafe extern "C" fn nats_options_set_max_pings_out(opts: *mut nats_options,
 /// How many bytes of publishes (payload, subject, reply and headers) are kept while the
 /// connection is down, to be sent in order once it is back (default 8 MiB). When it is full,
 /// publishes fail with `NATS_ERR_BUFFER_FULL` until reconnected. 0: none (publishes fail at
-/// once while the connection is down). The same buffer absorbs bursts while connected; then a
-/// full buffer makes publishes wait (at most request_timeout).
+/// once while the connection is down). While connected, whatever the size, at most 1 MiB
+/// waits to be sent; beyond that a publish waits for room (at most request_timeout), so a
+/// publisher faster than the socket holds little memory.
 /// Errors: `NATS_ERR_NULL_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn nats_options_set_reconnect_buffer_size(opts: *mut nats_options, bytes: usize) -> nats_status {

@@ -8,8 +8,10 @@
 //!
 //! While the connection is down the forwarder holds back: frames stay here, at most `limit`
 //! bytes of publishes (payload, subject, reply and headers); beyond that a publish fails with
-//! `NATS_ERR_BUFFER_FULL`. While connected, a full buffer makes a publish wait for room (at
-//! most request_timeout). Flush, request, subscribe and close wait until everything published
+//! `NATS_ERR_BUFFER_FULL`. While connected, at most `QUEUED_WHILE_CONNECTED` bytes wait here
+//! and `IN_FLIGHT` buffers are lent to async-nats; beyond that a publish waits for room (at
+//! most request_timeout): a publisher faster than the socket gets its buffers back from the
+//! pool instead of new memory. Flush, request, subscribe and close wait until everything published
 //! before them was handed over ("barriers"), so they stay in order after it.
 
 use crate::client::error::*;
@@ -19,7 +21,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
-use tokio::sync::{oneshot, Notify};
+use tokio::sync::{oneshot, Notify, OwnedSemaphorePermit, Semaphore};
 
 /// A message to publish, borrowed from the caller for the time it takes to encode it.
 #[derive(Clone, Copy)]
@@ -100,15 +102,26 @@ fn encode(buf: &mut Vec<u8>, m: &OutMsg, headers: &[u8]) {
     buf.extend_from_slice(b"\r\n");
 }
 
+/// How many frame buffers may be lent to async-nats at once (written or waiting in its
+/// command channel). Without a bound, a publisher faster than the socket had up to
+/// `sender_capacity` (128) buffers in flight, about 32 MiB, each a fresh allocation whose pages
+/// fault in as frames are copied into it.
+const IN_FLIGHT: usize = 4;
+
+/// While connected, how many bytes of publishes may wait here to be handed over before a
+/// publish waits for room: with `IN_FLIGHT`, every buffer of a burst comes from the pool.
+const QUEUED_WHILE_CONNECTED: usize = 4 * BUFFER_STEP;
+
 /// Frame buffers come back here once async-nats has written them, so that the next batches
 /// reuse memory whose pages are already there (a fresh buffer per batch costs page faults).
 #[derive(Default)]
 struct Pool(Mutex<Vec<Vec<u8>>>);
 
 impl Pool {
-    /// How many buffers are kept, and how large one may be to be kept: at most 4 MiB stays
-    /// with a connection after a burst (it lives for months in a daemon).
-    const KEEP: usize = 8;
+    /// How many buffers are kept, and how large one may be to be kept: enough for a burst
+    /// (those in flight, those queued and the one being filled), and at most 5 MiB stays with
+    /// a connection after it (it lives for months in a daemon).
+    const KEEP: usize = IN_FLIGHT + QUEUED_WHILE_CONNECTED / BUFFER_STEP + 2;
     const KEEP_CAPACITY: usize = 2 * BUFFER_STEP;
 
     fn take(&self) -> Vec<u8> {
@@ -127,10 +140,12 @@ impl Pool {
     }
 }
 
-/// A batch of frames lent to async-nats; its buffer returns to the pool when dropped.
+/// A batch of frames lent to async-nats; its buffer returns to the pool when dropped, and
+/// its permit lets the forwarder lend another.
 struct Lent {
     buf: Vec<u8>,
     pool: Arc<Pool>,
+    _permit: OwnedSemaphorePermit,
 }
 
 impl AsRef<[u8]> for Lent {
@@ -181,6 +196,8 @@ pub(crate) enum Blocking {
 pub(crate) struct Outbox {
     state: Mutex<State>,
     pool: Arc<Pool>,
+    /// `IN_FLIGHT` permits, one per buffer lent to async-nats.
+    lendable: Arc<Semaphore>,
     room: Condvar,
     wake: Notify,
     limit: usize,
@@ -188,7 +205,14 @@ pub(crate) struct Outbox {
 
 impl Outbox {
     pub fn new(limit: usize) -> Self {
-        Outbox { state: Mutex::default(), pool: Arc::default(), room: Condvar::new(), wake: Notify::new(), limit }
+        Outbox {
+            state: Mutex::default(),
+            pool: Arc::default(),
+            lendable: Arc::new(Semaphore::new(IN_FLIGHT)),
+            room: Condvar::new(),
+            wake: Notify::new(),
+            limit,
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -221,8 +245,7 @@ impl Outbox {
             if st.closed {
                 return Err(Error::new(ErrorKind::ConnectionClosed, "the connection is closed"));
             }
-            // While connected, one message always fits (however big), so nothing deadlocks.
-            if st.size + size <= self.limit || (st.size == 0 && connected()) {
+            if fits(&st, size, self.limit, &connected) {
                 break;
             }
             if !connected() {
@@ -413,12 +436,30 @@ impl Outbox {
         let last = buffers.len().saturating_sub(1);
         for (i, buf) in buffers.into_iter().enumerate() {
             let (m, p) = if i == last { (msgs, payload) } else { (0, 0) };
-            let frames = Bytes::from_owner(Lent { buf, pool: self.pool.clone() });
+            let Ok(permit) = self.lendable.clone().acquire_owned().await else { return false };
+            let frames = Bytes::from_owner(Lent { buf, pool: self.pool.clone(), _permit: permit });
             if client.publish_frames(frames, m, p).await.is_err() {
                 return false;
             }
         }
         true
+    }
+}
+
+/// Whether a publish counting `size` may be queued now. While connected, at most
+/// `QUEUED_WHILE_CONNECTED` bytes wait (more would only add buffers and page faults: the
+/// socket is the bottleneck), and one message always fits (however big), so nothing
+/// deadlocks. While disconnected, the reconnect buffer's `limit`.
+fn fits(st: &State, size: usize, limit: usize, connected: impl Fn() -> bool) -> bool {
+    let after = st.size + size;
+    // Fits either way: no need to ask for the connection's state (a lock).
+    if after <= limit.min(QUEUED_WHILE_CONNECTED) {
+        return true;
+    }
+    if connected() {
+        st.size == 0 || after <= QUEUED_WHILE_CONNECTED
+    } else {
+        after <= limit
     }
 }
 
