@@ -184,6 +184,40 @@ fn async_publish_100k_no_ack_lost_or_duplicated() {
     assert_eq!(acks.errors.lock().unwrap().as_slice(), [NATS_ERR_NO_RESPONDERS]);
 }
 
+/// Async publishes faster than the socket: the publisher waits for room in the connection's
+/// buffer, and must not do so while holding the table its acknowledgements are routed
+/// through. It did: the runtime tasks routing acknowledgements and expiring publishes then
+/// blocked on that table, both runtime threads stood still, nothing was written, and every
+/// publish failed after request_timeout ("the publish buffer stayed full").
+#[test]
+fn async_publish_faster_than_the_socket_keeps_going() {
+    let (_srv, _c, j) = js_setup();
+    create_stream(&j, "BULK", &["bulk.>"], 0);
+    let acks = Box::leak(Box::new(Acks { seqs: Mutex::default(), errors: Mutex::default(), n: AtomicU64::new(0) }));
+    let ud = acks as *const Acks as *mut c_void;
+    let n = 8_000u64;
+    let subj = cs("bulk.a");
+    let payload = vec![b'm'; 4096];
+    for i in 0..n {
+        let st = unsafe {
+            nats_jetstream_publish_async(
+                j.raw(),
+                subj.as_ptr(),
+                payload.as_ptr().cast(),
+                payload.len(),
+                null(),
+                Some(on_ack),
+                ud,
+            )
+        };
+        assert_eq!(st, NATS_OK, "publish {i}: {}", last_error());
+    }
+    ok(unsafe { nats_jetstream_publish_async_complete(j.raw(), 60_000) });
+    assert_eq!(acks.n.load(Ordering::Relaxed), n);
+    assert!(acks.errors.lock().unwrap().is_empty(), "{:?}", acks.errors.lock().unwrap());
+    assert_eq!(info(&j, "BULK").0, n, "every message stored once");
+}
+
 #[test]
 fn jetstream_options_and_bad_input() {
     let srv = Server::start(); // JetStream not enabled

@@ -464,15 +464,49 @@ impl Connection {
         self.publish_out(OutMsg { subject, reply, headers, payload })
     }
 
+    /// As `publish_frame`, but never waits for room in the buffer: for a caller holding a lock
+    /// that runtime tasks take. When there is none: `ErrorKind::WouldBlockRuntime`; then
+    /// [`Connection::wait_for_publish_room`] (with the lock released) and try again.
+    pub(crate) fn publish_frame_now(
+        &self,
+        subject: &str,
+        reply: Option<&str>,
+        headers: Option<&async_nats::HeaderMap>,
+        payload: &[u8],
+    ) -> Result<()> {
+        self.publish_with(OutMsg { subject, reply, headers, payload }, Blocking::Refused)
+    }
+
+    /// Waits (at most request_timeout) until the message would fit in the buffer; see
+    /// [`Connection::publish_frame_now`]. Refused on the runtime's threads.
+    pub(crate) fn wait_for_publish_room(
+        &self,
+        subject: &str,
+        reply: Option<&str>,
+        headers: Option<&async_nats::HeaderMap>,
+        payload: &[u8],
+    ) -> Result<()> {
+        runtime::refuse_on_runtime("publish")?;
+        let m = OutMsg { subject, reply, headers, payload };
+        self.outbox.wait_for_room(&m, || self.is_connected(), self.request_timeout)
+    }
+
+    fn is_connected(&self) -> bool {
+        self.client.connection_state() == async_nats::connection::State::Connected
+    }
+
     fn publish_out(&self, m: OutMsg) -> Result<()> {
+        let blocking = if runtime::on_runtime_thread() { Blocking::Refused } else { Blocking::Allowed };
+        self.publish_with(m, blocking)
+    }
+
+    fn publish_with(&self, m: OutMsg, blocking: Blocking) -> Result<()> {
         self.check_open()?;
         check_control_line("publish", &[m.subject, m.reply.unwrap_or("")], 0)?;
-        let blocking = if runtime::on_runtime_thread() { Blocking::Refused } else { Blocking::Allowed };
-        let connected = || self.client.connection_state() == async_nats::connection::State::Connected;
         // Counted by the outbox as it accepts the message, before the hand-over: a reply to
         // it may reach its requester (who then reads our statistics) before this thread runs
         // again.
-        self.outbox.publish(&m, self.client.max_payload(), connected, self.request_timeout, blocking)
+        self.outbox.publish(&m, self.client.max_payload(), || self.is_connected(), self.request_timeout, blocking)
     }
 
     /// Writes out everything queued, then makes a round trip through the server (see

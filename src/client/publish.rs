@@ -219,9 +219,10 @@ impl Outbox {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Encodes `m` for sending. `max_payload` is the server's (0: not known yet); `connected` says whether the connection is up now; `wait`
-    /// bounds the time spent waiting for room while connected; on a thread that must not
-    /// block, waiting becomes `ErrorKind::WouldBlockRuntime`.
+    /// Encodes `m` for sending. `max_payload` is the server's (0: not known yet); `connected`
+    /// says whether the connection is up now; `wait` bounds the time spent waiting for room
+    /// while connected; with `Blocking::Refused`, waiting becomes
+    /// `ErrorKind::WouldBlockRuntime`.
     pub fn publish(
         &self,
         m: &OutMsg,
@@ -239,14 +240,50 @@ impl Outbox {
             ));
         }
         let size = m.size(headers.len());
+        let mut st = self.room(size, &connected, wait, blocking)?;
+        encode(&mut st.frames, m, &headers);
+        if st.frames.len() >= BUFFER_STEP {
+            let next = self.pool.take();
+            let full = std::mem::replace(&mut st.frames, next);
+            st.full.push_back(full);
+        }
+        st.msgs += 1;
+        st.payload += m.payload.len() as u64;
+        st.accepted_msgs += 1;
+        st.accepted_bytes += m.payload.len() as u64;
+        st.size += size;
+        if !std::mem::replace(&mut st.active, true) {
+            drop(st);
+            self.wake.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Waits (at most `wait`) until `m` would fit, without queueing it: for a caller that
+    /// must not wait inside `publish` because it holds a lock runtime tasks take (waiting
+    /// there could stop the very threads that make room), and publishes with
+    /// `Blocking::Refused` under that lock.
+    pub fn wait_for_room(&self, m: &OutMsg, connected: impl Fn() -> bool, wait: Duration) -> Result<()> {
+        let size = m.size(header_block(m.headers).len());
+        self.room(size, &connected, wait, Blocking::Allowed).map(drop)
+    }
+
+    /// The state, locked, once a message counting `size` fits (see `fits`).
+    fn room(
+        &self,
+        size: usize,
+        connected: &impl Fn() -> bool,
+        wait: Duration,
+        blocking: Blocking,
+    ) -> Result<MutexGuard<'_, State>> {
         let mut st = self.lock();
         let mut deadline = None;
         loop {
             if st.closed {
                 return Err(Error::new(ErrorKind::ConnectionClosed, "the connection is closed"));
             }
-            if fits(&st, size, self.limit, &connected) {
-                break;
+            if fits(&st, size, self.limit, connected) {
+                return Ok(st);
             }
             if !connected() {
                 return Err(Error::new(
@@ -274,22 +311,6 @@ impl Outbox {
                 .unwrap_or_else(|p| p.into_inner())
                 .0;
         }
-        encode(&mut st.frames, m, &headers);
-        if st.frames.len() >= BUFFER_STEP {
-            let next = self.pool.take();
-            let full = std::mem::replace(&mut st.frames, next);
-            st.full.push_back(full);
-        }
-        st.msgs += 1;
-        st.payload += m.payload.len() as u64;
-        st.accepted_msgs += 1;
-        st.accepted_bytes += m.payload.len() as u64;
-        st.size += size;
-        if !std::mem::replace(&mut st.active, true) {
-            drop(st);
-            self.wake.notify_one();
-        }
-        Ok(())
     }
 
     /// A receiver that resolves once everything published before this call was handed to

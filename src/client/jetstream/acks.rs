@@ -16,8 +16,16 @@ use std::time::{Duration, Instant};
 /// Where an outcome goes once known, with its handler (the context's ack lane).
 pub(crate) type Deliver = Box<dyn Fn(AckHandler, Result<PublishAck>) + Send + Sync>;
 
-/// Sends a publish's frame (again); errors when it could not be queued.
+/// Sends a publish's frame (again), without waiting for room in the connection's buffer
+/// (`ErrorKind::WouldBlockRuntime` when there is none); errors when it could not be queued.
 pub(crate) type Resend = Box<dyn Fn(&Outgoing, &str) -> Result<()> + Send + Sync>;
+
+/// Waits until a publish's frame would fit in the connection's buffer (refused on the
+/// runtime's threads).
+pub(crate) type WaitForRoom = Box<dyn Fn(&Outgoing, &str) -> Result<()> + Send + Sync>;
+
+/// How soon a retry finding no room in the connection's buffer tries again.
+const ROOM_RETRY: Duration = Duration::from_millis(5);
 
 /// A publish waiting for its acknowledgement.
 struct InFlight {
@@ -37,6 +45,7 @@ pub(crate) struct AckRouter {
     pending: Mutex<HashMap<u64, InFlight>>,
     deliver: Deliver,
     resend: Resend,
+    wait_for_room: WaitForRoom,
 }
 
 impl AckRouter {
@@ -46,7 +55,7 @@ impl AckRouter {
         client: &async_nats::Client,
         handle: &crate::client::runtime::RtHandle,
         deliver: Deliver,
-        resend: Resend,
+        (resend, wait_for_room): (Resend, WaitForRoom),
     ) -> Result<Arc<AckRouter>> {
         let prefix = format!("{}.", client.new_inbox());
         let subscribe = client.subscribe(format!("{prefix}*"));
@@ -54,8 +63,14 @@ impl AckRouter {
             crate::client::runtime::block_on(handle, "nats_jetstream_publish_async", subscribe)?.map_err(|e| {
                 Error::new(ErrorKind::ConnectionClosed, format!("cannot subscribe for acknowledgements: {e}"))
             })?;
-        let router =
-            Arc::new(AckRouter { prefix, next: AtomicU64::new(1), pending: Mutex::default(), deliver, resend });
+        let router = Arc::new(AckRouter {
+            prefix,
+            next: AtomicU64::new(1),
+            pending: Mutex::default(),
+            deliver,
+            resend,
+            wait_for_room,
+        });
         let weak = Arc::downgrade(&router);
         handle.spawn(async move {
             while let Some(m) = acks.next().await {
@@ -85,16 +100,29 @@ impl AckRouter {
 
     /// Sends `out` with a reply subject of its own and waits for its acknowledgement (at
     /// most `limit` per attempt), which goes to `handler`. Sent while the table is locked,
-    /// so its acknowledgement cannot be routed before it is registered.
+    /// so its acknowledgement cannot be routed before it is registered; but room in the
+    /// connection's buffer is waited for with the table unlocked: the runtime tasks that
+    /// route acknowledgements and expire publishes take it, and blocked there they stopped
+    /// the runtime that makes the room.
     pub(crate) fn send(&self, out: Outgoing, handler: AckHandler, limit: Duration) -> Result<()> {
         let token = self.next.fetch_add(1, Ordering::Relaxed);
         let reply = self.reply(token);
-        let mut pending = self.lock();
-        (self.resend)(&out, &reply)?;
-        let retries_left = out.retry.attempts;
-        let deadline = Instant::now() + limit;
-        pending.insert(token, InFlight { out, handler, deadline, limit, retries_left, retrying: false });
-        Ok(())
+        loop {
+            let mut pending = self.lock();
+            match (self.resend)(&out, &reply) {
+                Ok(()) => {
+                    let retries_left = out.retry.attempts;
+                    let deadline = Instant::now() + limit;
+                    pending.insert(token, InFlight { out, handler, deadline, limit, retries_left, retrying: false });
+                    return Ok(());
+                }
+                Err(e) if e.kind == ErrorKind::WouldBlockRuntime => {
+                    drop(pending);
+                    (self.wait_for_room)(&out, &reply)?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// The reply subject of `token`.
@@ -160,16 +188,24 @@ impl AckRouter {
         });
     }
 
-    fn resend_now(&self, token: u64) {
+    fn resend_now(self: &Arc<Self>, token: u64) {
         let reply = self.reply(token);
         let sent = {
             let mut pending = self.lock();
             match pending.get_mut(&token) {
-                Some(f) => {
-                    f.deadline = Instant::now() + f.limit;
-                    f.retrying = false;
-                    Some((self.resend)(&f.out, &reply))
-                }
+                Some(f) => match (self.resend)(&f.out, &reply) {
+                    // No room in the connection's buffer (this runs on the runtime, which
+                    // must not wait): still retrying, a moment later.
+                    Err(e) if e.kind == ErrorKind::WouldBlockRuntime => {
+                        drop(pending);
+                        return self.retry_after(token, ROOM_RETRY);
+                    }
+                    sent => {
+                        f.deadline = Instant::now() + f.limit;
+                        f.retrying = false;
+                        Some(sent)
+                    }
+                },
                 None => None,
             }
         };

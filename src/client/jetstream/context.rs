@@ -5,7 +5,7 @@ use crate::client::connection::Connection;
 use crate::client::delivery::jobs::{JobQueue, JobSender};
 use crate::client::delivery::Marker;
 use crate::client::error::*;
-use crate::client::jetstream::acks::{AckRouter, Deliver, Resend};
+use crate::client::jetstream::acks::{AckRouter, Deliver, Resend, WaitForRoom};
 use crate::client::runtime;
 use crate::client::subject::*;
 use async_nats::jetstream::{self, context::PublishErrorKind, message::PublishMessage};
@@ -431,12 +431,19 @@ impl JetStream {
             }));
         });
         let conn = Arc::downgrade(&self.conn);
-        let resend: Resend = Box::new(move |out, reply| {
-            let conn =
-                conn.upgrade().ok_or_else(|| Error::new(ErrorKind::ConnectionClosed, "the connection is gone"))?;
-            conn.publish_frame(&out.subject, Some(reply), Some(&out.headers), &out.payload)
+        let gone = || Error::new(ErrorKind::ConnectionClosed, "the connection is gone");
+        let resend: Resend = Box::new({
+            let conn = conn.clone();
+            move |out, reply| {
+                let conn = conn.upgrade().ok_or_else(gone)?;
+                conn.publish_frame_now(&out.subject, Some(reply), Some(&out.headers), &out.payload)
+            }
         });
-        let router = AckRouter::start(&self.conn.client, &self.conn.handle, deliver, resend)?;
+        let wait_for_room: WaitForRoom = Box::new(move |out, reply| {
+            let conn = conn.upgrade().ok_or_else(gone)?;
+            conn.wait_for_publish_room(&out.subject, Some(reply), Some(&out.headers), &out.payload)
+        });
+        let router = AckRouter::start(&self.conn.client, &self.conn.handle, deliver, (resend, wait_for_room))?;
         Ok(self.router.get_or_init(|| router).clone())
     }
 
