@@ -702,10 +702,25 @@ impl Subscription {
                 return true;
             }
             if let Some(reply) = &m.reply {
-                let _ = self.conn.publish(reply.as_str(), None, b"");
+                self.answer_flow_control(reply);
             }
             false
         });
+    }
+
+    /// Answers a flow control request. On the runtime (the pump), a full publish buffer
+    /// cannot be waited for: the answer then goes straight to async-nats (its order among
+    /// the publishes does not matter) rather than being lost, which would stall the consumer.
+    fn answer_flow_control(&self, reply: &async_nats::Subject) {
+        if let Err(e) = self.conn.publish(reply.as_str(), None, b"") {
+            if e.kind == ErrorKind::WouldBlockRuntime {
+                let client = self.conn.client.clone();
+                let reply = reply.clone();
+                tokio::spawn(async move {
+                    let _ = client.publish(reply, bytes::Bytes::new()).await;
+                });
+            }
+        }
     }
 
     /// Sets the pending limits (-1: none; anything below is taken as -1). 0 would drop
