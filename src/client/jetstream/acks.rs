@@ -2,19 +2,24 @@
 //!
 //! An async publish goes out like any publish (encoded into the connection's frame buffer,
 //! see `client::publish`) with a reply subject `<inbox>.<token>`; one wildcard subscription
-//! per context receives every acknowledgement and finds its publish by the token. Timeouts
+//! per context receives every acknowledgement and finds its publish by the token. The
+//! subscription hands its messages over on async-nats' connection task (patch 6, no channel
+//! and no task of its own), which settles each read's acknowledgements together: one lock
+//! of the table and one job for the ack lane per read, not per acknowledgement. Timeouts
 //! are checked by a sweep; retries send the same frame again with the same token.
 
 use crate::client::error::*;
 use crate::client::jetstream::context::{code_error, no_stream_answered, AckHandler, Outgoing, PublishAck};
-use futures_util::StreamExt;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
-/// Where an outcome goes once known, with its handler (the context's ack lane).
-pub(crate) type Deliver = Box<dyn Fn(AckHandler, Result<PublishAck>) + Send + Sync>;
+/// Known outcomes, each with its publish's handler, in the order they were settled.
+pub(crate) type Outcomes = Vec<(AckHandler, Result<PublishAck>)>;
+
+/// Where outcomes go once known (the context's ack lane, as one job).
+pub(crate) type Deliver = Box<dyn Fn(Outcomes) + Send + Sync>;
 
 /// Sends a publish's frame (again), without waiting for room in the connection's buffer
 /// (`ErrorKind::WouldBlockRuntime` when there is none); errors when it could not be queued.
@@ -26,6 +31,9 @@ pub(crate) type WaitForRoom = Box<dyn Fn(&Outgoing, &str) -> Result<()> + Send +
 
 /// How soon a retry finding no room in the connection's buffer tries again.
 const ROOM_RETRY: Duration = Duration::from_millis(5);
+
+/// The most acknowledgements settled together.
+const BATCH: usize = 256;
 
 /// A publish waiting for its acknowledgement.
 struct InFlight {
@@ -49,8 +57,8 @@ pub(crate) struct AckRouter {
 }
 
 impl AckRouter {
-    /// Subscribes `<inbox>.*` and starts the tasks that route acknowledgements and expire
-    /// publishes that got none in time.
+    /// Subscribes `<inbox>.*` (acknowledgements go to an [`AckSink`]) and starts the task
+    /// that expires publishes that got none in time.
     pub(crate) fn start(
         client: &async_nats::Client,
         handle: &crate::client::runtime::RtHandle,
@@ -58,11 +66,6 @@ impl AckRouter {
         (resend, wait_for_room): (Resend, WaitForRoom),
     ) -> Result<Arc<AckRouter>> {
         let prefix = format!("{}.", client.new_inbox());
-        let subscribe = client.subscribe(format!("{prefix}*"));
-        let mut acks =
-            crate::client::runtime::block_on(handle, "nats_jetstream_publish_async", subscribe)?.map_err(|e| {
-                Error::new(ErrorKind::ConnectionClosed, format!("cannot subscribe for acknowledgements: {e}"))
-            })?;
         let router = Arc::new(AckRouter {
             prefix,
             next: AtomicU64::new(1),
@@ -71,17 +74,11 @@ impl AckRouter {
             resend,
             wait_for_room,
         });
-        let weak = Arc::downgrade(&router);
-        handle.spawn(async move {
-            while let Some(m) = acks.next().await {
-                let Some(r) = weak.upgrade() else { return };
-                r.route(m);
-            }
-            // The connection closed: nothing more will be acknowledged.
-            if let Some(r) = weak.upgrade() {
-                r.fail_all(Error::new(ErrorKind::ConnectionClosed, "the connection closed before the acknowledgement"));
-            }
-        });
+        let sink = Box::new(AckSink { router: Arc::downgrade(&router), batch: Vec::new() });
+        let subscribe = client.subscribe_with_handler(format!("{}*", router.prefix), None, sink);
+        crate::client::runtime::block_on(handle, "nats_jetstream_publish_async", subscribe)?.map_err(|e| {
+            Error::new(ErrorKind::ConnectionClosed, format!("cannot subscribe for acknowledgements: {e}"))
+        })?;
         let weak = Arc::downgrade(&router);
         handle.spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_millis(20));
@@ -142,38 +139,45 @@ impl AckRouter {
         }
     }
 
-    fn route(self: &Arc<Self>, m: async_nats::Message) {
-        let Some(token) = m.subject.as_str().strip_prefix(&self.prefix).and_then(|t| t.parse::<u64>().ok()) else {
-            return;
-        };
-        self.settle(token, Self::outcome(&m));
+    /// The token an acknowledgement's subject names, with the outcome it carries.
+    fn read(&self, m: &async_nats::Message) -> Option<(u64, Result<PublishAck>)> {
+        let token = m.subject.as_str().strip_prefix(&self.prefix)?.parse::<u64>().ok()?;
+        Some((token, Self::outcome(m)))
     }
 
-    /// A publish's attempt ended with `result`: retried when transient and attempts remain,
-    /// else delivered.
-    fn settle(self: &Arc<Self>, token: u64, result: Result<PublishAck>) {
+    /// Attempts ended with these results: each is retried when transient and attempts
+    /// remain, else delivered (all together, after the table is unlocked).
+    fn settle_all(self: &Arc<Self>, results: impl IntoIterator<Item = (u64, Result<PublishAck>)>) {
+        let mut outcomes = Vec::new();
+        let mut retries = Vec::new();
         let mut pending = self.lock();
-        let Some(flight) = pending.get_mut(&token) else { return };
-        if let Err(e) = &result {
-            if flight.retries_left > 0 && flight.out.retry.applies_to(e.kind) {
-                flight.retries_left -= 1;
-                flight.retrying = true;
-                let wait = flight.out.retry.wait;
-                drop(pending);
-                self.retry_after(token, wait);
-                return;
+        for (token, result) in results {
+            let Some(flight) = pending.get_mut(&token) else { continue };
+            if let Err(e) = &result {
+                if flight.retries_left > 0 && flight.out.retry.applies_to(e.kind) {
+                    flight.retries_left -= 1;
+                    flight.retrying = true;
+                    retries.push((token, flight.out.retry.wait));
+                    continue;
+                }
             }
+            let Some(flight) = pending.remove(&token) else { continue };
+            let result = match result {
+                Err(e) if flight.out.retry.attempts > 0 => {
+                    let tried = flight.out.retry.attempts - flight.retries_left + 1;
+                    Err(Error::new(e.kind, format!("{} (after {tried} attempt(s))", e.detail)))
+                }
+                other => other,
+            };
+            outcomes.push((flight.handler, result));
         }
-        let Some(flight) = pending.remove(&token) else { return };
         drop(pending);
-        let result = match result {
-            Err(e) if flight.out.retry.attempts > 0 => {
-                let tried = flight.out.retry.attempts - flight.retries_left + 1;
-                Err(Error::new(e.kind, format!("{} (after {tried} attempt(s))", e.detail)))
-            }
-            other => other,
-        };
-        (self.deliver)(flight.handler, result);
+        for (token, wait) in retries {
+            self.retry_after(token, wait);
+        }
+        if !outcomes.is_empty() {
+            (self.deliver)(outcomes);
+        }
     }
 
     /// Sends `token`'s frame again after `wait` (on the runtime; the sweep leaves it alone
@@ -218,7 +222,7 @@ impl AckRouter {
     fn settle_final(&self, token: u64, result: Result<PublishAck>) {
         let flight = self.lock().remove(&token);
         if let Some(flight) = flight {
-            (self.deliver)(flight.handler, result);
+            (self.deliver)(vec![(flight.handler, result)]);
         }
     }
 
@@ -227,17 +231,64 @@ impl AckRouter {
     fn expire(self: &Arc<Self>, now: Instant) {
         let late: Vec<(u64, Duration)> =
             self.lock().iter().filter(|(_, f)| !f.retrying && f.deadline <= now).map(|(t, f)| (*t, f.limit)).collect();
-        for (token, limit) in late {
-            let e = Error::new(ErrorKind::Timeout, format!("no acknowledgement within {} ms", limit.as_millis()));
-            self.settle(token, Err(e));
-        }
+        self.settle_all(late.into_iter().map(|(token, limit)| {
+            (token, Err(Error::new(ErrorKind::Timeout, format!("no acknowledgement within {} ms", limit.as_millis()))))
+        }));
     }
 
     /// Every publish still waiting fails with `e` (the connection closed).
     fn fail_all(&self, e: Error) {
-        let tokens: Vec<u64> = self.lock().keys().copied().collect();
-        for token in tokens {
-            self.settle_final(token, Err(e.clone()));
+        let failed: Outcomes = self.lock().drain().map(|(_, f)| (f.handler, Err(e.clone()))).collect();
+        if !failed.is_empty() {
+            (self.deliver)(failed);
+        }
+    }
+}
+
+/// Takes a context's acknowledgements on async-nats' connection task (patch 6) and settles
+/// each read's together. Dropped by async-nats when the subscription ends (the connection
+/// closed): then every publish still waiting fails.
+struct AckSink {
+    router: Weak<AckRouter>,
+    batch: Vec<(u64, Result<PublishAck>)>,
+}
+
+impl AckSink {
+    fn settle_batch(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        let Some(router) = self.router.upgrade() else { return self.batch.clear() };
+        // This runs on async-nats' connection task: a panic must not take it down. (What a
+        // panic leaves unsettled fails by the sweep, after its timeout.)
+        let batch = std::mem::take(&mut self.batch);
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| router.settle_all(batch)));
+    }
+}
+
+impl async_nats::SubscriptionHandler for AckSink {
+    fn on_message(&mut self, message: async_nats::Message) -> bool {
+        let Some(router) = self.router.upgrade() else { return false };
+        if let Some(read) = router.read(&message) {
+            self.batch.push(read);
+        }
+        if self.batch.len() >= BATCH {
+            self.settle_batch();
+        }
+        true
+    }
+
+    fn flush(&mut self) {
+        self.settle_batch();
+    }
+}
+
+impl Drop for AckSink {
+    fn drop(&mut self) {
+        self.settle_batch();
+        if let Some(r) = self.router.upgrade() {
+            let closed = Error::new(ErrorKind::ConnectionClosed, "the connection closed before the acknowledgement");
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| r.fail_all(closed)));
         }
     }
 }

@@ -358,11 +358,13 @@ impl JetStream {
         Ok(self.ack_queue.get_or_init(|| queue).sender())
     }
 
-    fn ack_done(&self) {
+    /// `done` handlers returned: their slots are free.
+    fn acks_done(&self, done: usize) {
         let mut n = self.acks.lock().unwrap_or_else(|p| p.into_inner());
-        *n = n.saturating_sub(1);
+        let before = *n;
+        *n = n.saturating_sub(done);
         // Waiters: `complete` (for 0) and publishers waiting for a slot (below the maximum).
-        if *n == 0 || *n + 1 == self.max_pending_acks {
+        if *n == 0 || before >= self.max_pending_acks {
             self.acks_done.notify_all();
         }
     }
@@ -375,7 +377,7 @@ impl JetStream {
         let router = self.router()?;
         let limit = out.timeout.unwrap_or(self.timeout);
         self.take_ack_slot(limit)?;
-        router.send(out, handler, limit).inspect_err(|_| self.ack_done())
+        router.send(out, handler, limit).inspect_err(|_| self.acks_done(1))
     }
 
     /// Counts one more outstanding acknowledgement, waiting (at most `limit`) while
@@ -419,14 +421,17 @@ impl JetStream {
         let queue = self.ack_queue()?;
         let weak = Arc::downgrade(self);
         let id = Arc::as_ptr(self).addr();
-        let deliver: Deliver = Box::new(move |handler, result| {
+        let deliver: Deliver = Box::new(move |outcomes| {
             let weak = weak.clone();
             queue.send(Box::new(move || {
+                // The slots are given back once the whole batch ran: one wake-up of a
+                // waiting publisher per batch, not per acknowledgement.
                 let marker = Marker::set(&ACKING_FOR, id);
-                handler(result);
+                let done = outcomes.len();
+                outcomes.into_iter().for_each(|(handler, result)| handler(result));
                 drop(marker);
                 if let Some(js) = weak.upgrade() {
-                    js.ack_done();
+                    js.acks_done(done);
                 }
             }));
         });
