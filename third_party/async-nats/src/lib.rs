@@ -527,6 +527,26 @@ struct Multiplexer {
     subject: Subject,
     prefix: Subject,
     senders: HashMap<String, oneshot::Sender<Message>>,
+    /// How many senders there may be before those whose request is no longer awaited are
+    /// dropped (see `Multiplexer::insert`).
+    prune_at: usize,
+}
+
+impl Multiplexer {
+    /// The fewest senders worth a pruning pass.
+    const MIN_PRUNE_AT: usize = 1024;
+
+    /// Adds a request's sender. A request that timed out or was dropped leaves its sender
+    /// here until a reply comes, which may be never: whenever the map has doubled since the
+    /// last pass, senders whose receiver is gone are dropped (amortized O(1) per request; at
+    /// most about twice the requests in flight are kept).
+    fn insert(&mut self, token: String, sender: oneshot::Sender<Message>) {
+        if self.senders.len() >= self.prune_at {
+            self.senders.retain(|_, sender| !sender.is_closed());
+            self.prune_at = (self.senders.len() * 2).max(Self::MIN_PRUNE_AT);
+        }
+        self.senders.insert(token, sender);
+    }
 }
 
 /// A connection handler which facilitates communication from channels to a single shared connection.
@@ -1018,6 +1038,7 @@ impl ConnectionHandler {
                         subject,
                         prefix,
                         senders: HashMap::new(),
+                        prune_at: Multiplexer::MIN_PRUNE_AT,
                     })
                 };
                 self.connector
@@ -1025,7 +1046,7 @@ impl ConnectionHandler {
                     .out_messages
                     .add(1, Ordering::Relaxed);
 
-                multiplexer.senders.insert(token.to_owned(), sender);
+                multiplexer.insert(token.to_owned(), sender);
 
                 let respond: Subject = format!("{}{}", multiplexer.prefix, token).into();
 
