@@ -229,6 +229,7 @@ impl Connection {
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("bad server URL: {e}")))?;
         let tls = opts.tls_required || addrs.iter().any(|a| a.tls_required());
+        let executor = opts.executor.resolve()?;
         let mut base = opts.to_connect_options()?;
         if opts.user_password.is_none() && opts.token.is_none() {
             base = apply_url_credentials(base, &addrs);
@@ -333,7 +334,7 @@ impl Connection {
             stats: Stats::default(),
             events: events_tx,
             deliveries: Deliveries::default(),
-            executor: opts.executor.clone(),
+            executor,
             replies: OnceLock::new(),
             name: opts.name.as_deref().map(nul_terminated),
             lost_while_waiting: losses,

@@ -47,6 +47,9 @@ pub(crate) enum Executor {
     Threads,
     /// The library-wide delivery pool.
     Pool,
+    /// The pool's scheduler, as a connection resolved [`Executor::Pool`] when it was made
+    /// (see [`Executor::resolve`]).
+    Pooled(Arc<Scheduler>),
     /// The application's thread, in [`Dispatcher::dispatch`].
     Dispatcher(Arc<Dispatcher>),
 }
@@ -71,7 +74,19 @@ impl Executor {
                 Ok(lane)
             }
             Executor::Pool => Ok(Lane::new(pool()?, work)),
+            Executor::Pooled(scheduler) => Ok(Lane::new(scheduler.clone(), work)),
             Executor::Dispatcher(d) => Ok(Lane::new(d.scheduler.clone(), work)),
+        }
+    }
+
+    /// The executor a new connection keeps: the pool is looked up (and started) once here,
+    /// not at each lane it sets up. Finding the pool checks the process id (a forked child
+    /// starts its own), a system call per subscribe; a connection is only used in the
+    /// process that made it.
+    pub(crate) fn resolve(&self) -> Result<Executor> {
+        match self {
+            Executor::Pool => Ok(Executor::Pooled(pool()?)),
+            other => Ok(other.clone()),
         }
     }
 
