@@ -996,22 +996,32 @@ impl ConnectionHandler {
                 queue_group,
                 sink,
             } => {
-                let subscription = Subscription {
-                    sink,
-                    unflushed: false,
-                    delivered: 0,
-                    max: None,
-                    subject: subject.to_owned(),
-                    queue_group: queue_group.to_owned(),
-                };
-
-                self.subscriptions.insert(sid, subscription);
-
-                self.connection.enqueue_write_op(&ClientOp::Subscribe {
+                // The op is written from a reference, then its subject and queue group move
+                // into the subscription: cloning them allocated (a `Bytes` made from a `Vec`
+                // is promoted to a shared one on its first clone) for every subscribe.
+                let op = ClientOp::Subscribe {
                     sid,
                     subject,
                     queue_group,
-                });
+                };
+                self.connection.enqueue_write_op(&op);
+
+                if let ClientOp::Subscribe {
+                    subject,
+                    queue_group,
+                    ..
+                } = op
+                {
+                    let subscription = Subscription {
+                        sink,
+                        unflushed: false,
+                        delivered: 0,
+                        max: None,
+                        subject,
+                        queue_group,
+                    };
+                    self.subscriptions.insert(sid, subscription);
+                }
             }
             Command::Request {
                 subject,
