@@ -981,17 +981,7 @@ fn peak_rss() -> u64 {
 /// (this test only), away from the other tests' memory.
 #[test]
 fn a_publisher_faster_than_the_socket_holds_bounded_memory() {
-    const NAME: &str = "a_publisher_faster_than_the_socket_holds_bounded_memory";
-    if std::env::var_os("NATS_FFI_MEMORY_CHILD").is_none() {
-        let me = std::env::current_exe().unwrap();
-        let o = std::process::Command::new(me)
-            .args([NAME, "--exact", "--nocapture"])
-            .env("NATS_FFI_MEMORY_CHILD", "1")
-            .output()
-            .unwrap();
-        let out = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
-        assert!(o.status.success() && out.contains("1 passed"), "{out}");
-        eprintln!("{}", out.lines().find(|l| l.starts_with("burst:")).unwrap_or(""));
+    if ran_in_child_process("a_publisher_faster_than_the_socket_holds_bounded_memory", "burst:") {
         return;
     }
     let srv = Server::start();

@@ -576,17 +576,7 @@ unsafe extern "C" fn count_timeout(_: *mut std::ffi::c_void, status: nats_status
 /// it ran (here 50 000 timeouts held 14.5 MB, about 290 bytes each; now +0.5 MB). Measured in a child process of its own.
 #[test]
 fn unanswered_requests_leave_nothing_behind() {
-    const NAME: &str = "unanswered_requests_leave_nothing_behind";
-    if std::env::var_os("NATS_FFI_MEMORY_CHILD").is_none() {
-        let me = std::env::current_exe().unwrap();
-        let o = std::process::Command::new(me)
-            .args([NAME, "--exact", "--nocapture"])
-            .env("NATS_FFI_MEMORY_CHILD", "1")
-            .output()
-            .unwrap();
-        let out = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
-        assert!(o.status.success() && out.contains("1 passed"), "{out}");
-        eprintln!("{}", out.lines().find(|l| l.starts_with("unanswered:")).unwrap_or(""));
+    if ran_in_child_process("unanswered_requests_leave_nothing_behind", "unanswered:") {
         return;
     }
     const PER_ROUND: usize = 5000;
@@ -635,17 +625,7 @@ fn unanswered_requests_leave_nothing_behind() {
 /// its own, after a warm-up round that brings the tables to their size.
 #[test]
 fn pooled_subscriptions_stay_within_their_heap_budget() {
-    const NAME: &str = "pooled_subscriptions_stay_within_their_heap_budget";
-    if std::env::var_os("NATS_FFI_MEMORY_CHILD").is_none() {
-        let me = std::env::current_exe().unwrap();
-        let o = std::process::Command::new(me)
-            .args([NAME, "--exact", "--nocapture"])
-            .env("NATS_FFI_MEMORY_CHILD", "1")
-            .output()
-            .unwrap();
-        let out = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
-        assert!(o.status.success() && out.contains("1 passed"), "{out}");
-        eprintln!("{}", out.lines().find(|l| l.starts_with("pooled:")).unwrap_or(""));
+    if ran_in_child_process("pooled_subscriptions_stay_within_their_heap_budget", "pooled:") {
         return;
     }
     const N: usize = 10_000;

@@ -320,3 +320,23 @@ pub fn write_file(dir: &Path, name: &str, contents: &str) -> String {
     std::fs::write(&p, contents).unwrap();
     p.to_str().unwrap().to_string()
 }
+
+/// For a test that measures the process's memory: in the test process, runs test `name`
+/// alone in a child process (away from the other tests' memory), asserts it passed, prints
+/// its line starting with `report` and returns true (the caller returns); in that child,
+/// returns false (the caller measures).
+pub fn ran_in_child_process(name: &str, report: &str) -> bool {
+    if std::env::var_os("NATS_FFI_MEMORY_CHILD").is_some() {
+        return false;
+    }
+    let me = std::env::current_exe().unwrap();
+    let o = std::process::Command::new(me)
+        .args([name, "--exact", "--nocapture"])
+        .env("NATS_FFI_MEMORY_CHILD", "1")
+        .output()
+        .unwrap();
+    let out = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(o.status.success() && out.contains("1 passed"), "{out}");
+    eprintln!("{}", out.lines().find(|l| l.starts_with(report)).unwrap_or(""));
+    true
+}
