@@ -108,6 +108,7 @@ pub struct Client {
     max_payload: Arc<AtomicUsize>,
     connection_stats: Arc<Statistics>,
     skip_subject_validation: bool,
+    registrations: Arc<crate::Registrations>,
 }
 
 pub mod traits {
@@ -250,6 +251,7 @@ impl Client {
         max_payload: Arc<AtomicUsize>,
         statistics: Arc<Statistics>,
         skip_subject_validation: bool,
+        registrations: Arc<crate::Registrations>,
     ) -> Client {
         let poll_sender = PollSender::new(sender.clone());
         Client {
@@ -264,6 +266,7 @@ impl Client {
             max_payload,
             connection_stats: statistics,
             skip_subject_validation,
+            registrations,
         }
     }
 
@@ -932,6 +935,39 @@ impl Client {
                 sink: crate::Sink::Handler(handler),
             })
             .await?;
+        Ok(sid)
+    }
+
+    /// Registers a subscription whose `SUB` the caller writes itself, in its own frames
+    /// (see [`Client::publish_frames`]): `SUB <subject> [<queue_group>] <sid>`, with the sid
+    /// returned. Nothing is sent and the connection task is not woken: many subscriptions
+    /// cost one command and one write instead of one each. The connection task takes the
+    /// subscription in before it handles any command sent after this call (so before those
+    /// frames) and before it resubscribes after a reconnect (a `SUB` the caller sends again
+    /// after that repeats a sid the server has, which it ignores). The subject and queue group
+    /// are not validated: the caller validates what it writes.
+    ///
+    /// Messages go to `handler` as with [`Client::subscribe_with_handler`]; unsubscribe with
+    /// [`Client::unsubscribe_sid`] or [`Client::drain_sid`], sent after the frames holding
+    /// the `SUB`. Fails if the client's connection task has ended.
+    pub fn register_subscription(
+        &self,
+        subject: crate::Subject,
+        queue_group: Option<String>,
+        handler: Box<dyn crate::SubscriptionHandler>,
+    ) -> Result<u64, SubscribeError> {
+        let sid = self.next_subscription_id.fetch_add(1, Ordering::Relaxed);
+        let subscription = crate::Subscription {
+            sink: crate::Sink::Handler(handler),
+            unflushed: false,
+            delivered: 0,
+            max: None,
+            subject,
+            queue_group,
+        };
+        self.registrations
+            .add(sid, subscription)
+            .map_err(|_| SubscribeError::new(SubscribeErrorKind::Other))?;
         Ok(sid)
     }
 

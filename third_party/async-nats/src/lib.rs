@@ -466,6 +466,67 @@ pub trait SubscriptionHandler: Send + Sync + 'static {
     fn flush(&mut self) {}
 }
 
+/// Subscriptions made with [`Client::register_subscription`] that the connection task has
+/// not taken into its map yet. It takes them before it handles any command and before it
+/// resubscribes after a reconnect; once it ends, they are dropped and new ones refused.
+#[derive(Debug, Default)]
+pub(crate) struct Registrations {
+    /// Something is waiting in `queue` (read without its lock by the connection task).
+    waiting: std::sync::atomic::AtomicBool,
+    queue: std::sync::Mutex<RegistrationQueue>,
+}
+
+#[derive(Debug, Default)]
+struct RegistrationQueue {
+    subscriptions: Vec<(u64, Subscription)>,
+    /// The connection task has ended.
+    closed: bool,
+}
+
+impl Registrations {
+    fn lock(&self) -> std::sync::MutexGuard<'_, RegistrationQueue> {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Queues a subscription; gives it back if the connection task has ended.
+    pub(crate) fn add(&self, sid: u64, subscription: Subscription) -> Result<(), Subscription> {
+        let mut queue = self.lock();
+        if queue.closed {
+            return Err(subscription);
+        }
+        queue.subscriptions.push((sid, subscription));
+        self.waiting.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    fn take(&self, into: &mut HashMap<u64, Subscription>) {
+        if self.waiting.swap(false, Ordering::Acquire) {
+            // Taken whole, not drained: a burst of subscribes leaves no large queue behind.
+            let waiting = mem::take(&mut self.lock().subscriptions);
+            into.extend(waiting);
+        }
+    }
+
+    /// The connection task ended: drops what waits and refuses what comes.
+    fn close(&self) {
+        let waiting = {
+            let mut queue = self.lock();
+            queue.closed = true;
+            mem::take(&mut queue.subscriptions)
+        };
+        drop(waiting);
+    }
+}
+
+/// Closes the [`Registrations`] when the connection task ends, however it ends.
+struct CloseRegistrations(Arc<Registrations>);
+
+impl Drop for CloseRegistrations {
+    fn drop(&mut self) {
+        self.0.close();
+    }
+}
+
 /// Where a subscription's messages go.
 pub(crate) enum Sink {
     Channel(mpsc::Sender<Message>),
@@ -512,7 +573,7 @@ impl Sink {
 }
 
 #[derive(Debug)]
-struct Subscription {
+pub(crate) struct Subscription {
     subject: Subject,
     sink: Sink,
     /// A handler sink was given messages since its last `flush`.
@@ -567,6 +628,7 @@ pub(crate) struct ConnectionHandler {
     drain_pings: VecDeque<u64>,
     /// Subscriptions whose handler was given messages since the last `flush_handlers`.
     unflushed: Vec<u64>,
+    registrations: Arc<Registrations>,
 }
 
 impl ConnectionHandler {
@@ -575,6 +637,7 @@ impl ConnectionHandler {
         connector: Connector,
         info_sender: tokio::sync::watch::Sender<Option<ServerInfo>>,
         ping_period: Duration,
+        registrations: Arc<Registrations>,
     ) -> ConnectionHandler {
         let mut ping_interval = interval(ping_period);
         ping_interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -593,6 +656,7 @@ impl ConnectionHandler {
             is_draining: false,
             drain_pings: VecDeque::new(),
             unflushed: Vec::new(),
+            registrations,
         }
     }
 
@@ -942,6 +1006,9 @@ impl ConnectionHandler {
     }
 
     fn handle_command(&mut self, command: Command) {
+        // A registered subscription is in the map before any command sent after it: the
+        // `SUB` its caller writes, its unsubscribe, a drain of the whole client.
+        self.registrations.take(&mut self.subscriptions);
         match command {
             Command::Unsubscribe { sid, max } => {
                 if let Some(subscription) = self.subscriptions.get_mut(&sid) {
@@ -1147,6 +1214,7 @@ impl ConnectionHandler {
         self.connection = connection;
         let _ = self.info_sender.send(Some(info));
 
+        self.registrations.take(&mut self.subscriptions);
         self.subscriptions
             .retain(|_, subscription| !subscription.sink.is_closed());
 
@@ -1243,6 +1311,7 @@ pub async fn connect_with_options<A: ToServerAddrs>(
 
     let (info_sender, info_watcher) = tokio::sync::watch::channel(info.clone());
     let (sender, mut receiver) = mpsc::channel(options.sender_capacity);
+    let registrations = Arc::new(Registrations::default());
 
     let client = Client::new(
         info_watcher,
@@ -1254,6 +1323,7 @@ pub async fn connect_with_options<A: ToServerAddrs>(
         max_payload,
         statistics,
         options.skip_subject_validation,
+        registrations.clone(),
     );
 
     task::spawn(async move {
@@ -1266,6 +1336,7 @@ pub async fn connect_with_options<A: ToServerAddrs>(
     });
 
     task::spawn(async move {
+        let _close_registrations = CloseRegistrations(registrations.clone());
         if connection.is_none() && options.retry_on_initial_connect {
             let (info, connection_ok) = match connector.connect().await {
                 Ok((info, connection)) => (info, connection),
@@ -1279,7 +1350,7 @@ pub async fn connect_with_options<A: ToServerAddrs>(
         }
         let connection = connection.unwrap();
         let mut connection_handler =
-            ConnectionHandler::new(connection, connector, info_sender, ping_period);
+            ConnectionHandler::new(connection, connector, info_sender, ping_period, registrations);
         connection_handler.process(&mut receiver).await
     });
 
