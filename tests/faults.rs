@@ -131,15 +131,22 @@ fn server_killed_and_restarted() {
     for i in 100..200 {
         ok(conn.publish("fault.core", format!("{i}").as_bytes())); // into the reconnect buffer
     }
+    // Made while reconnecting: its SUB waits with the buffered publishes and is sent once.
+    let late = Sub::new(&conn, "fault.late", "");
     srv.restart();
     assert!(conn.wait_status(nats_conn_status::NATS_CONN_STATUS_CONNECTED, LONG));
     for i in 200..300 {
         ok(conn.publish("fault.core", format!("{i}").as_bytes()));
+        ok(conn.publish("fault.late", format!("{i}").as_bytes()));
     }
     conn.flush();
     assert!(sub.wait_count(300, LONG), "received {} of 300", sub.count());
     let expected: Vec<Vec<u8>> = (0..300).map(|i| format!("{i}").into_bytes()).collect();
     assert_eq!(sub.received().payloads(), expected, "every message, in order");
+    assert!(late.wait_count(100, LONG), "received {} of 100", late.count());
+    conn.flush();
+    let expected: Vec<Vec<u8>> = (200..300).map(|i| format!("{i}").into_bytes()).collect();
+    assert_eq!(late.received().payloads(), expected, "each message once, in order");
 
     let j = js(&conn);
     let name = cs("RECORDS");

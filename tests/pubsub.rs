@@ -386,3 +386,48 @@ fn flush_means_the_server_has_processed_earlier_subscribes() {
     let quiet = o.connect().unwrap();
     ok(unsafe { nats_connection_flush(quiet.raw(), 2000) });
 }
+
+/// A subscribe's SUB waits in the publish buffer behind what the connection published before
+/// it; the UNSUB of an unsubscribe (at once, or after a count) must still reach the server
+/// after it, or the server keeps a subscription the client has dropped. 40 rounds, each
+/// behind 2 MiB published to nobody so that the SUB is still buffered when the UNSUB is sent.
+#[test]
+fn unsubscribe_reaches_the_server_after_its_subscribe() {
+    let srv = Server::start();
+    let opts = Opts::new().servers(&[&srv.url()]);
+    let name = cs("unsub-order");
+    ok(unsafe { nats_options_set_name(opts.raw(), name.as_ptr()) });
+    let c = opts.connect().unwrap();
+    let bulk = vec![b'x'; 64 * 1024];
+    let mut counted = Vec::new();
+    for i in 0..40 {
+        for _ in 0..32 {
+            ok(c.publish("bulk.nobody", &bulk));
+        }
+        let subject = cs(&format!("gone.{i}"));
+        let mut sub = std::ptr::null_mut();
+        ok(unsafe { nats_subscribe_sync(c.raw(), subject.as_ptr(), &mut sub) });
+        if i % 2 == 0 {
+            ok(unsafe { nats_subscription_unsubscribe(sub) });
+        } else {
+            // Ends at the server once one message went through it.
+            ok(unsafe { nats_subscription_auto_unsubscribe(sub, 1) });
+            ok(c.publish(&format!("gone.{i}"), b"last"));
+            counted.push(sub);
+            continue;
+        }
+        unsafe { nats_subscription_free(sub) };
+    }
+    c.flush();
+    let subscriptions_left = || {
+        let connz = srv.monitor("/connz?subs=1");
+        let ours = connz["connections"].as_array().unwrap().iter().find(|x| x["name"] == "unsub-order").cloned();
+        ours.map(|x| x["subscriptions"].as_u64().expect("subscriptions in /connz"))
+    };
+    assert!(
+        wait_until(WAIT, || subscriptions_left() == Some(0)),
+        "the server still holds {:?} of the client's subscriptions",
+        subscriptions_left()
+    );
+    counted.into_iter().for_each(|sub| unsafe { nats_subscription_free(sub) });
+}

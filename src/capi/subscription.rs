@@ -137,13 +137,15 @@ fn subscribe_common(
 /// Subscribes to `subject` (wildcards `*` and a final `>` allowed) and calls `cb(user_data,
 /// sub, msg)` for each message, on a dedicated thread, in order. On success writes the
 /// subscription to `*out`; release it with `nats_subscription_free`. The SUB is queued when
-/// this returns, after every message this connection published before the call (so it never
-/// receives those); `nats_connection_flush` makes sure the server has it. No callback runs
-/// before `*out` is written, so a callback may free `sub` from its first call.
+/// this returns, in the connection's outgoing buffer after every message this connection
+/// published before the call (so it never receives those); `nats_connection_flush` makes
+/// sure the server has it. Never waits: a burst of subscribes goes out in a few writes, and
+/// while reconnecting the SUB waits for the connection like a buffered publish (it does not
+/// count against the reconnect buffer). No callback runs before `*out` is written, so a
+/// callback may free `sub` from its first call.
 /// Errors: `NATS_ERR_NULL_ARGUMENT` (conn, subject, cb, out), `NATS_ERR_INVALID_UTF8`,
 /// `NATS_ERR_INVALID_SUBJECT` (also when subject and queue would make a protocol line longer
-/// than `NATS_MAX_CONTROL_LINE`), `NATS_ERR_CONNECTION_CLOSED`, `NATS_ERR_TIMEOUT` (the
-/// connection's send queue stayed full for request_timeout), `NATS_ERR_WOULD_BLOCK_RUNTIME`.
+/// than `NATS_MAX_CONTROL_LINE`), `NATS_ERR_CONNECTION_CLOSED`.
 #[no_mangle]
 pub unsafe extern "C" fn nats_subscribe(
     conn: *mut nats_connection,

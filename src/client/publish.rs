@@ -11,7 +11,9 @@
 //! `NATS_ERR_BUFFER_FULL`. While connected, at most `QUEUED_WHILE_CONNECTED` bytes wait here
 //! and `IN_FLIGHT` buffers are lent to async-nats; beyond that a publish waits for room (at
 //! most request_timeout): a publisher faster than the socket gets its buffers back from the
-//! pool instead of new memory. Flush, request, subscribe and close wait until everything published
+//! pool instead of new memory. A subscribe's `SUB` goes into the same buffer (its subscription
+//! registered with async-nats first, third_party patch 12), so it is in order with the
+//! publishes around it. Flush, request, unsubscribe and close wait until everything queued
 //! before them was handed over ("barriers"), so they stay in order after it.
 
 use crate::client::error::*;
@@ -60,7 +62,7 @@ pub(crate) fn header_block(headers: Option<&HeaderMap>) -> Vec<u8> {
 const BUFFER_STEP: usize = 256 * 1024;
 
 /// Appends `n` in decimal.
-fn put_decimal(buf: &mut Vec<u8>, n: usize) {
+fn put_decimal(buf: &mut Vec<u8>, n: u64) {
     let mut digits = [0u8; 20];
     let mut i = digits.len();
     let mut n = n;
@@ -92,13 +94,30 @@ fn encode(buf: &mut Vec<u8>, m: &OutMsg, headers: &[u8]) {
         buf.push(b' ');
     }
     if !headers.is_empty() {
-        put_decimal(buf, headers.len());
+        put_decimal(buf, headers.len() as u64);
         buf.push(b' ');
     }
-    put_decimal(buf, headers.len() + m.payload.len());
+    put_decimal(buf, (headers.len() + m.payload.len()) as u64);
     buf.extend_from_slice(b"\r\n");
     buf.extend_from_slice(headers);
     buf.extend_from_slice(m.payload);
+    buf.extend_from_slice(b"\r\n");
+}
+
+/// Encodes `SUB <subject> [<queue>] <sid>` at the end of `buf`.
+fn encode_sub(buf: &mut Vec<u8>, subject: &str, queue: Option<&str>, sid: u64) {
+    let need = subject.len() + queue.map_or(0, |q| q.len() + 1) + 32;
+    if buf.capacity() - buf.len() < need {
+        buf.reserve(need.max(BUFFER_STEP));
+    }
+    buf.extend_from_slice(b"SUB ");
+    buf.extend_from_slice(subject.as_bytes());
+    buf.push(b' ');
+    if let Some(q) = queue {
+        buf.extend_from_slice(q.as_bytes());
+        buf.push(b' ');
+    }
+    put_decimal(buf, sid);
     buf.extend_from_slice(b"\r\n");
 }
 
@@ -242,21 +261,39 @@ impl Outbox {
         let size = m.size(headers.len());
         let mut st = self.room(size, &connected, wait, blocking)?;
         encode(&mut st.frames, m, &headers);
-        if st.frames.len() >= BUFFER_STEP {
-            let next = self.pool.take();
-            let full = std::mem::replace(&mut st.frames, next);
-            st.full.push_back(full);
-        }
         st.msgs += 1;
         st.payload += m.payload.len() as u64;
         st.accepted_msgs += 1;
         st.accepted_bytes += m.payload.len() as u64;
         st.size += size;
+        self.queued(st);
+        Ok(())
+    }
+
+    /// Queues the `SUB` of a subscription registered with async-nats
+    /// (`Client::register_subscription`), in order with the publishes around it. It counts
+    /// against no limit and never waits: a subscribe may come from any thread.
+    pub fn subscribe(&self, subject: &str, queue: Option<&str>, sid: u64) -> Result<()> {
+        let mut st = self.lock();
+        if st.closed {
+            return Err(Error::new(ErrorKind::ConnectionClosed, "the connection is closed"));
+        }
+        encode_sub(&mut st.frames, subject, queue, sid);
+        self.queued(st);
+        Ok(())
+    }
+
+    /// After a frame was added: closes a full buffer, and wakes the forwarder if it was idle.
+    fn queued(&self, mut st: MutexGuard<'_, State>) {
+        if st.frames.len() >= BUFFER_STEP {
+            let next = self.pool.take();
+            let full = std::mem::replace(&mut st.frames, next);
+            st.full.push_back(full);
+        }
         if !std::mem::replace(&mut st.active, true) {
             drop(st);
             self.wake.notify_one();
         }
-        Ok(())
     }
 
     /// Waits (at most `wait`) until `m` would fit, without queueing it: for a caller that
@@ -515,5 +552,13 @@ mod tests {
         let empty = HeaderMap::new();
         let m = OutMsg { subject: "s", reply: None, headers: Some(&empty), payload: b"1234567890" };
         assert_eq!(encoded(m), b"PUB s 10\r\n1234567890\r\n");
+    }
+
+    #[test]
+    fn encodes_sub_frames() {
+        let mut buf = Vec::new();
+        encode_sub(&mut buf, "a.*", None, 7);
+        encode_sub(&mut buf, "b.>", Some("workers"), 18_446_744_073_709_551_615);
+        assert_eq!(buf, b"SUB a.* 7\r\nSUB b.> workers 18446744073709551615\r\n");
     }
 }

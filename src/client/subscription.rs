@@ -338,21 +338,14 @@ impl Subscription {
         check_control_line("subscribe", &[subject, queue.unwrap_or("")], 0)?;
         let sub = Subscription::new(conn.clone(), cb.is_some(), Origin::Core, Names::new(subject, queue));
         let handler = Box::new(CoreHandler::new(sub.clone()));
-        let fut = async {
-            // The SUB goes after what this connection published before it, as in nats.c
-            // where both share one buffer: a subscription never receives earlier publishes.
-            conn.outbox.drained().await;
-            conn.client.subscribe_with_handler(subject.to_string(), queue.map(str::to_string), handler).await
-        };
-        let sid = runtime::block_on_timeout(&conn.handle, "nats_subscribe", conn.request_timeout, fut)?.map_err(
-            |e| match e.kind() {
-                async_nats::client::SubscribeErrorKind::InvalidSubject
-                | async_nats::client::SubscribeErrorKind::InvalidQueueName => {
-                    Error::new(ErrorKind::InvalidSubject, e.to_string())
-                }
-                _ => conn.closed_error("subscribe", e),
-            },
-        )?;
+        // Registered with the connection task, which takes it in before the SUB reaches it;
+        // the SUB itself goes into the publish buffer, so it is sent after what this connection
+        // published before it, as in nats.c where both share one buffer (a subscription never
+        // receives earlier publishes), and a burst of subscribes is one write, not one each.
+        let sid = conn
+            .client
+            .register_subscription(async_nats::Subject::from(subject), queue.map(str::to_string), handler)
+            .map_err(|_| Error::new(ErrorKind::ConnectionClosed, "subscribe: the connection is closed"))?;
         let _ = sub.upstream.set(Upstream::Core(sid));
         if let Some(cb) = cb {
             match delivery::start(&sub, cb) {
@@ -368,6 +361,10 @@ impl Subscription {
             }
         }
         conn.core_subs.add(&sub);
+        if let Err(e) = conn.outbox.subscribe(subject, queue, sid) {
+            let _ = sub.unsubscribe();
+            return Err(e);
+        }
         if conn.is_closed() {
             sub.source_ended();
         }
@@ -503,8 +500,8 @@ impl Subscription {
         // Wait until the UNSUB is queued, so a flush after this call covers it.
         match self.upstream.get() {
             Some(Upstream::Core(sid)) => {
-                let (client, sid) = (self.conn.client.clone(), *sid);
-                self.core_call("nats_subscription_unsubscribe", async move { client.unsubscribe_sid(sid, None).await });
+                let unsubscribe = self.core_unsubscribe(*sid, None);
+                self.core_call("nats_subscription_unsubscribe", unsubscribe);
             }
             Some(Upstream::Pumped(control)) => {
                 self.command(control, Control::Unsubscribe, "nats_subscription_unsubscribe");
@@ -554,17 +551,22 @@ impl Subscription {
     /// Whether the UNSUB was sent (`None`: not waited for).
     fn auto_unsubscribe_core(&self, sid: u64, max: u64) -> Option<bool> {
         self.max.store(max, Ordering::Relaxed);
-        let client = self.conn.client.clone();
         if self.received.load(Ordering::Relaxed) >= max {
-            let sent = self.core_call("nats_subscription_auto_unsubscribe", async move {
-                client.unsubscribe_sid(sid, None).await.is_ok()
-            });
+            let sent = self.core_call("nats_subscription_auto_unsubscribe", self.core_unsubscribe(sid, None));
             self.source_ended();
             return sent;
         }
-        self.core_call("nats_subscription_auto_unsubscribe", async move {
-            client.unsubscribe_sid(sid, Some(max)).await.is_ok()
-        })
+        self.core_call("nats_subscription_auto_unsubscribe", self.core_unsubscribe(sid, Some(max)))
+    }
+
+    /// Sends the UNSUB of core subscription `sid` (after `max` messages in all, or now); true
+    /// once queued. It goes after the SUB, which may still wait in the publish buffer.
+    fn core_unsubscribe(&self, sid: u64, max: Option<u64>) -> impl std::future::Future<Output = bool> + Send + 'static {
+        let (client, outbox) = (self.conn.client.clone(), self.conn.outbox.clone());
+        async move {
+            outbox.drained().await;
+            client.unsubscribe_sid(sid, max).await.is_ok()
+        }
     }
 
     pub(crate) fn drain(&self, limit: Duration) -> Result<()> {
