@@ -948,8 +948,9 @@ impl Client {
     /// are not validated: the caller validates what it writes.
     ///
     /// Messages go to `handler` as with [`Client::subscribe_with_handler`]; unsubscribe with
-    /// [`Client::unsubscribe_sid`] or [`Client::drain_sid`], sent after the frames holding
-    /// the `SUB`. Fails if the client's connection task has ended.
+    /// [`Client::release_sid`] (the caller writes the `UNSUB` after the `SUB`), or with
+    /// [`Client::unsubscribe_sid`] or [`Client::drain_sid`] sent after the frames holding the
+    /// `SUB`. Fails if the client's connection task has ended.
     pub fn register_subscription(
         &self,
         subject: crate::Subject,
@@ -976,6 +977,15 @@ impl Client {
     /// [`Subscriber::unsubscribe`] and [`Subscriber::unsubscribe_after`] do.
     pub async fn unsubscribe_sid(&self, sid: u64, max: Option<u64>) -> Result<(), crate::UnsubscribeError> {
         self.sender.send(Command::Unsubscribe { sid, max }).await?;
+        Ok(())
+    }
+
+    /// For a subscription made with [`Client::register_subscription`] whose `UNSUB` the
+    /// caller writes itself, after its `SUB` (`UNSUB <sid> [<max>]`): the connection task
+    /// drops it now (`max` None) or once it was handed `max` messages in all, and writes
+    /// nothing. Messages for it that arrive after it was dropped are discarded.
+    pub async fn release_sid(&self, sid: u64, max: Option<u64>) -> Result<(), crate::UnsubscribeError> {
+        self.sender.send(Command::Release { sid, max }).await?;
         Ok(())
     }
 

@@ -409,6 +409,11 @@ pub(crate) enum Command {
         sid: u64,
         max: Option<u64>,
     },
+    /// As `Unsubscribe`, for a subscription whose `UNSUB` the caller writes itself.
+    Release {
+        sid: u64,
+        max: Option<u64>,
+    },
     Flush {
         observer: oneshot::Sender<()>,
     },
@@ -1005,28 +1010,32 @@ impl ConnectionHandler {
         }
     }
 
+    /// Ends subscription `sid` now (`max` None) or once it was handed `max` messages in all;
+    /// false if there is no such subscription.
+    fn limit_subscription(&mut self, sid: u64, max: Option<u64>) -> bool {
+        let Some(subscription) = self.subscriptions.get_mut(&sid) else {
+            return false;
+        };
+        subscription.max = max;
+        if max.is_none_or(|n| subscription.delivered >= n) {
+            self.subscriptions.remove(&sid);
+        }
+        true
+    }
+
     fn handle_command(&mut self, command: Command) {
         // A registered subscription is in the map before any command sent after it: the
         // `SUB` its caller writes, its unsubscribe, a drain of the whole client.
         self.registrations.take(&mut self.subscriptions);
         match command {
             Command::Unsubscribe { sid, max } => {
-                if let Some(subscription) = self.subscriptions.get_mut(&sid) {
-                    subscription.max = max;
-                    match subscription.max {
-                        Some(n) => {
-                            if subscription.delivered >= n {
-                                self.subscriptions.remove(&sid);
-                            }
-                        }
-                        None => {
-                            self.subscriptions.remove(&sid);
-                        }
-                    }
-
+                if self.limit_subscription(sid, max) {
                     self.connection
                         .enqueue_write_op(&ClientOp::Unsubscribe { sid, max });
                 }
+            }
+            Command::Release { sid, max } => {
+                self.limit_subscription(sid, max);
             }
             Command::Flush { observer } => {
                 self.flush_observers.push(observer);
