@@ -13,8 +13,8 @@
 //! most request_timeout): a publisher faster than the socket gets its buffers back from the
 //! pool instead of new memory. A subscribe's `SUB` goes into the same buffer (its subscription
 //! registered with async-nats first, third_party patch 12), so it is in order with the
-//! publishes around it. Flush, request, unsubscribe and close wait until everything queued
-//! before them was handed over ("barriers"), so they stay in order after it.
+//! publishes around it, and so does its `UNSUB`. Flush, request and close wait until
+//! everything queued before them was handed over ("barriers"), so they stay in order after it.
 
 use crate::client::error::*;
 use async_nats::HeaderMap;
@@ -118,6 +118,20 @@ fn encode_sub(buf: &mut Vec<u8>, subject: &str, queue: Option<&str>, sid: u64) {
         buf.push(b' ');
     }
     put_decimal(buf, sid);
+    buf.extend_from_slice(b"\r\n");
+}
+
+/// Encodes `UNSUB <sid> [<max>]` at the end of `buf`.
+fn encode_unsub(buf: &mut Vec<u8>, sid: u64, max: Option<u64>) {
+    if buf.capacity() - buf.len() < 64 {
+        buf.reserve(BUFFER_STEP);
+    }
+    buf.extend_from_slice(b"UNSUB ");
+    put_decimal(buf, sid);
+    if let Some(max) = max {
+        buf.push(b' ');
+        put_decimal(buf, max);
+    }
     buf.extend_from_slice(b"\r\n");
 }
 
@@ -279,6 +293,19 @@ impl Outbox {
             return Err(Error::new(ErrorKind::ConnectionClosed, "the connection is closed"));
         }
         encode_sub(&mut st.frames, subject, queue, sid);
+        self.queued(st);
+        Ok(())
+    }
+
+    /// Queues the `UNSUB` of a subscription whose `SUB` went through [`Outbox::subscribe`]
+    /// (after `max` messages in all, or now), so it follows that `SUB` without waiting for it
+    /// to be handed over.
+    pub fn unsubscribe(&self, sid: u64, max: Option<u64>) -> Result<()> {
+        let mut st = self.lock();
+        if st.closed {
+            return Err(Error::new(ErrorKind::ConnectionClosed, "the connection is closed"));
+        }
+        encode_unsub(&mut st.frames, sid, max);
         self.queued(st);
         Ok(())
     }
@@ -555,10 +582,14 @@ mod tests {
     }
 
     #[test]
-    fn encodes_sub_frames() {
+    fn encodes_sub_and_unsub_frames() {
         let mut buf = Vec::new();
         encode_sub(&mut buf, "a.*", None, 7);
         encode_sub(&mut buf, "b.>", Some("workers"), 18_446_744_073_709_551_615);
         assert_eq!(buf, b"SUB a.* 7\r\nSUB b.> workers 18446744073709551615\r\n");
+        buf.clear();
+        encode_unsub(&mut buf, 7, None);
+        encode_unsub(&mut buf, 8, Some(100));
+        assert_eq!(buf, b"UNSUB 7\r\nUNSUB 8 100\r\n");
     }
 }

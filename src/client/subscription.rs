@@ -559,14 +559,13 @@ impl Subscription {
         self.core_call("nats_subscription_auto_unsubscribe", self.core_unsubscribe(sid, Some(max)))
     }
 
-    /// Sends the UNSUB of core subscription `sid` (after `max` messages in all, or now); true
-    /// once queued. It goes after the SUB, which may still wait in the publish buffer.
+    /// Unsubscribes core subscription `sid` (after `max` messages in all, or now): its UNSUB
+    /// goes into the publish buffer, after its SUB (which may still wait there), and the
+    /// returned future tells async-nats to drop it (true once told).
     fn core_unsubscribe(&self, sid: u64, max: Option<u64>) -> impl std::future::Future<Output = bool> + Send + 'static {
-        let (client, outbox) = (self.conn.client.clone(), self.conn.outbox.clone());
-        async move {
-            outbox.drained().await;
-            client.unsubscribe_sid(sid, max).await.is_ok()
-        }
+        let queued = self.conn.outbox.unsubscribe(sid, max).is_ok();
+        let client = self.conn.client.clone();
+        async move { queued && client.release_sid(sid, max).await.is_ok() }
     }
 
     pub(crate) fn drain(&self, limit: Duration) -> Result<()> {
