@@ -658,3 +658,80 @@ fn pooled_subscriptions_stay_within_their_heap_budget() {
     println!("pooled: {each} heap bytes per subscription (budget {BUDGET})");
     assert!(each <= BUDGET, "{each} heap bytes per pooled subscription, budget {BUDGET}");
 }
+
+/// Subscribes racing a close: a subscribe the close makes fail must not leave its callback
+/// with the library. Its delivery thread would wait forever for a handle the caller never
+/// got (with 64 threads and a close under load, 4 to 16 such threads outlived the process's
+/// last call and LeakSanitizer reported them), and its `user_data_free` must not run (the
+/// caller keeps `user_data` when a subscribe fails). 20 rounds of 8 threads subscribing with
+/// callbacks while the connection closes; then no delivery thread may remain, and
+/// `user_data_free` ran once per successful subscribe.
+#[test]
+fn subscribes_racing_a_close_leave_no_delivery_thread() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    if ran_in_child_process("subscribes_racing_a_close_leave_no_delivery_thread", "race:") {
+        return;
+    }
+    static SUBSCRIBED: AtomicUsize = AtomicUsize::new(0);
+    static FREED: AtomicUsize = AtomicUsize::new(0);
+    unsafe extern "C" fn ignore(_: *mut std::ffi::c_void, _: *mut nats_subscription, _: *const nats_msg) {}
+    unsafe extern "C" fn freed(_: *mut std::ffi::c_void) {
+        FREED.fetch_add(1, Ordering::SeqCst);
+    }
+    struct SendConn(*mut nats_connection);
+    unsafe impl Send for SendConn {}
+    unsafe impl Sync for SendConn {}
+    let server = Server::start();
+    let (mut failed, subject) = (0, cs("race.close"));
+    for _ in 0..20 {
+        let mut raw = null_mut();
+        ok(unsafe { nats_connect_url(cs(&server.url()).as_ptr(), &mut raw) });
+        let conn = std::sync::Arc::new(SendConn(raw));
+        let subscribers: Vec<_> = (0..8)
+            .map(|_| {
+                let (conn, subject) = (conn.clone(), subject.clone());
+                std::thread::spawn(move || loop {
+                    let mut sub = null_mut();
+                    let status = unsafe {
+                        nats_subscribe_ex(
+                            conn.0,
+                            subject.as_ptr(),
+                            std::ptr::null(),
+                            Some(ignore),
+                            null_mut(),
+                            Some(freed),
+                            &mut sub,
+                        )
+                    };
+                    if status != nats_status::NATS_OK {
+                        return 1;
+                    }
+                    SUBSCRIBED.fetch_add(1, Ordering::SeqCst);
+                    unsafe { nats_subscription_free(sub) };
+                })
+            })
+            .collect();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        unsafe { nats_connection_close(conn.0) };
+        failed += subscribers.into_iter().map(|t| t.join().unwrap()).sum::<usize>();
+        unsafe { nats_connection_free(conn.0) };
+    }
+    let delivery_threads = || {
+        std::fs::read_dir("/proc/self/task")
+            .unwrap()
+            .flatten()
+            .filter(|t| std::fs::read_to_string(t.path().join("comm")).is_ok_and(|n| n.starts_with("nats-ffi-sub")))
+            .count()
+    };
+    let settled = wait_until(std::time::Duration::from_secs(10), || {
+        delivery_threads() == 0 && FREED.load(Ordering::SeqCst) == SUBSCRIBED.load(Ordering::SeqCst)
+    });
+    println!(
+        "race: {} subscribed, {failed} failed, {} user_data_free, {} delivery threads left",
+        SUBSCRIBED.load(Ordering::SeqCst),
+        FREED.load(Ordering::SeqCst),
+        delivery_threads()
+    );
+    assert!(settled, "delivery threads left: {}", delivery_threads());
+    assert_eq!(FREED.load(Ordering::SeqCst), SUBSCRIBED.load(Ordering::SeqCst), "user_data_free once per subscription");
+}

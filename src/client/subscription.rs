@@ -347,6 +347,12 @@ impl Subscription {
             .register_subscription(async_nats::Subject::from(subject), queue.map(str::to_string), handler)
             .map_err(|_| Error::new(ErrorKind::ConnectionClosed, "subscribe: the connection is closed"))?;
         let _ = sub.upstream.set(Upstream::Core(sid));
+        // Before the lane: a failure after the lane took the callback would leave a lane
+        // that cannot finish (it waits for `start_callbacks`) and a callback owned twice.
+        if let Err(e) = conn.outbox.subscribe(subject, queue, sid) {
+            let _ = sub.unsubscribe();
+            return Err(e);
+        }
         if let Some(cb) = cb {
             match delivery::start(&sub, cb) {
                 // What is queued before the caller holds the handle waits for
@@ -361,10 +367,6 @@ impl Subscription {
             }
         }
         conn.core_subs.add(&sub);
-        if let Err(e) = conn.outbox.subscribe(subject, queue, sid) {
-            let _ = sub.unsubscribe();
-            return Err(e);
-        }
         if conn.is_closed() {
             sub.source_ended();
         }
