@@ -967,7 +967,7 @@ impl Client {
             queue_group,
         };
         self.registrations
-            .add(sid, subscription)
+            .add(crate::Registration::Subscribe(sid, subscription))
             .map_err(|_| SubscribeError::new(SubscribeErrorKind::Other))?;
         Ok(sid)
     }
@@ -983,9 +983,15 @@ impl Client {
     /// For a subscription made with [`Client::register_subscription`] whose `UNSUB` the
     /// caller writes itself, after its `SUB` (`UNSUB <sid> [<max>]`): the connection task
     /// drops it now (`max` None) or once it was handed `max` messages in all, and writes
-    /// nothing. Messages for it that arrive after it was dropped are discarded.
-    pub async fn release_sid(&self, sid: u64, max: Option<u64>) -> Result<(), crate::UnsubscribeError> {
-        self.sender.send(Command::Release { sid, max }).await?;
+    /// nothing. Like the registration, it is queued without a command or a wake-up, never
+    /// waits, and is applied in order with the registrations before any command sent after
+    /// this call (so before those frames) and before resubscribing after a reconnect.
+    /// Messages for the subscription that arrive after it was dropped are discarded. Fails
+    /// only if the client's connection task has ended.
+    pub fn release_sid(&self, sid: u64, max: Option<u64>) -> Result<(), crate::UnsubscribeError> {
+        self.registrations
+            .add(crate::Registration::Release(sid, max))
+            .map_err(|_| crate::UnsubscribeError("the connection task has ended".to_string()))?;
         Ok(())
     }
 

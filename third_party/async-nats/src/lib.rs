@@ -409,11 +409,6 @@ pub(crate) enum Command {
         sid: u64,
         max: Option<u64>,
     },
-    /// As `Unsubscribe`, for a subscription whose `UNSUB` the caller writes itself.
-    Release {
-        sid: u64,
-        max: Option<u64>,
-    },
     Flush {
         observer: oneshot::Sender<()>,
     },
@@ -471,9 +466,10 @@ pub trait SubscriptionHandler: Send + Sync + 'static {
     fn flush(&mut self) {}
 }
 
-/// Subscriptions made with [`Client::register_subscription`] that the connection task has
-/// not taken into its map yet. It takes them before it handles any command and before it
-/// resubscribes after a reconnect; once it ends, they are dropped and new ones refused.
+/// Subscriptions made with [`Client::register_subscription`] and ended with
+/// [`Client::release_sid`] that the connection task has not applied to its map yet, in
+/// order. It applies them before it handles any command and before it resubscribes after a
+/// reconnect; once it ends, they are dropped and new ones refused.
 #[derive(Debug, Default)]
 pub(crate) struct Registrations {
     /// Something is waiting in `queue` (read without its lock by the connection task).
@@ -481,9 +477,16 @@ pub(crate) struct Registrations {
     queue: std::sync::Mutex<RegistrationQueue>,
 }
 
+#[derive(Debug)]
+pub(crate) enum Registration {
+    Subscribe(u64, Subscription),
+    /// Ends the subscription now (`None`) or once it was handed this many messages in all.
+    Release(u64, Option<u64>),
+}
+
 #[derive(Debug, Default)]
 struct RegistrationQueue {
-    subscriptions: Vec<(u64, Subscription)>,
+    waiting: Vec<Registration>,
     /// The connection task has ended.
     closed: bool,
 }
@@ -493,23 +496,24 @@ impl Registrations {
         self.queue.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Queues a subscription; gives it back if the connection task has ended.
-    pub(crate) fn add(&self, sid: u64, subscription: Subscription) -> Result<(), Subscription> {
+    /// Queues a registration; gives it back if the connection task has ended.
+    pub(crate) fn add(&self, registration: Registration) -> Result<(), Registration> {
         let mut queue = self.lock();
         if queue.closed {
-            return Err(subscription);
+            return Err(registration);
         }
-        queue.subscriptions.push((sid, subscription));
+        queue.waiting.push(registration);
         self.waiting.store(true, Ordering::Release);
         Ok(())
     }
 
-    fn take(&self, into: &mut HashMap<u64, Subscription>) {
-        if self.waiting.swap(false, Ordering::Acquire) {
-            // Taken whole, not drained: a burst of subscribes leaves no large queue behind.
-            let waiting = mem::take(&mut self.lock().subscriptions);
-            into.extend(waiting);
+    /// What waits, in order (taken whole, not drained: a burst of subscribes leaves no large
+    /// queue behind).
+    fn take(&self) -> Vec<Registration> {
+        if !self.waiting.swap(false, Ordering::Acquire) {
+            return Vec::new();
         }
+        mem::take(&mut self.lock().waiting)
     }
 
     /// The connection task ended: drops what waits and refuses what comes.
@@ -517,7 +521,7 @@ impl Registrations {
         let waiting = {
             let mut queue = self.lock();
             queue.closed = true;
-            mem::take(&mut queue.subscriptions)
+            mem::take(&mut queue.waiting)
         };
         drop(waiting);
     }
@@ -1010,6 +1014,20 @@ impl ConnectionHandler {
         }
     }
 
+    /// Applies the [`Registrations`] waiting, in order.
+    fn apply_registrations(&mut self) {
+        for registration in self.registrations.take() {
+            match registration {
+                Registration::Subscribe(sid, subscription) => {
+                    self.subscriptions.insert(sid, subscription);
+                }
+                Registration::Release(sid, max) => {
+                    self.limit_subscription(sid, max);
+                }
+            }
+        }
+    }
+
     /// Ends subscription `sid` now (`max` None) or once it was handed `max` messages in all;
     /// false if there is no such subscription.
     fn limit_subscription(&mut self, sid: u64, max: Option<u64>) -> bool {
@@ -1026,7 +1044,7 @@ impl ConnectionHandler {
     fn handle_command(&mut self, command: Command) {
         // A registered subscription is in the map before any command sent after it: the
         // `SUB` its caller writes, its unsubscribe, a drain of the whole client.
-        self.registrations.take(&mut self.subscriptions);
+        self.apply_registrations();
         match command {
             Command::Unsubscribe { sid, max } => {
                 if self.limit_subscription(sid, max) {
@@ -1034,9 +1052,7 @@ impl ConnectionHandler {
                         .enqueue_write_op(&ClientOp::Unsubscribe { sid, max });
                 }
             }
-            Command::Release { sid, max } => {
-                self.limit_subscription(sid, max);
-            }
+
             Command::Flush { observer } => {
                 self.flush_observers.push(observer);
             }
@@ -1223,7 +1239,7 @@ impl ConnectionHandler {
         self.connection = connection;
         let _ = self.info_sender.send(Some(info));
 
-        self.registrations.take(&mut self.subscriptions);
+        self.apply_registrations();
         self.subscriptions
             .retain(|_, subscription| !subscription.sink.is_closed());
 
