@@ -309,3 +309,53 @@ fn lame_duck_mode_moves_the_client() {
     assert_eq!(reply.data(), b"pong");
     unsafe { nats_ffi::nats_subscription_free(svc) };
 }
+
+/// Subscriptions made and ended across a server restart: their `SUB`s and `UNSUB`s wait in
+/// the publish buffer while the client reconnects, after the subscriptions async-nats sends
+/// again itself. 300 made before the kill (100 ended while down), 300 made while down (100
+/// ended while down), 100 ended after the reconnect: the server ends up with exactly the 400
+/// live ones, each of those gets one message, and no unsubscribe waited for the connection.
+#[test]
+fn subscriptions_made_and_ended_across_a_restart() {
+    let mut srv = Server::start();
+    let o = resilient(&[&srv.url()]);
+    let name = cs("churn");
+    ok(unsafe { nats_options_set_name(o.raw(), name.as_ptr()) });
+    let conn = o.connect().unwrap();
+    let subscribe = |i: usize| Sub::new(&conn, &format!("churn.{i}"), "");
+    let unsubscribe = |sub: &Sub| ok(unsafe { nats_subscription_unsubscribe(sub.raw()) });
+    let mut subs: Vec<Sub> = (0..300).map(subscribe).collect();
+    conn.flush();
+    srv.kill();
+    assert!(conn.wait_status(nats_conn_status::NATS_CONN_STATUS_RECONNECTING, LONG));
+    subs.extend((300..600).map(subscribe));
+    // Ended while down: 100 made before the kill, 100 made while down. An unsubscribe never
+    // waits for the connection (it waited 5 s each once async-nats' command channel was full:
+    // 6 minutes for these 200).
+    let started = Instant::now();
+    subs[..100].iter().chain(&subs[300..400]).for_each(unsubscribe);
+    assert!(started.elapsed() < Duration::from_secs(10), "200 unsubscribes took {:?}", started.elapsed());
+    srv.restart();
+    assert!(conn.wait_status(nats_conn_status::NATS_CONN_STATUS_CONNECTED, LONG));
+    subs[100..200].iter().for_each(unsubscribe);
+    let live: Vec<usize> = (200..300).chain(400..600).collect();
+    for i in 0..600 {
+        ok(conn.publish(&format!("churn.{i}"), b"x"));
+    }
+    conn.flush();
+    let held = || {
+        let connz = srv.monitor("/connz?subs=1");
+        let ours = connz["connections"].as_array().unwrap().iter().find(|x| x["name"] == "churn").cloned();
+        ours.map(|x| x["subscriptions"].as_u64().expect("subscriptions in /connz"))
+    };
+    assert!(wait_until(LONG, || held() == Some(live.len() as u64)), "the server holds {:?} subscriptions", held());
+    for &i in &live {
+        assert!(subs[i].wait_count(1, LONG), "churn.{i} received nothing");
+    }
+    conn.flush();
+    let counts: Vec<usize> = subs.iter().map(Sub::count).collect();
+    for (i, n) in counts.iter().enumerate() {
+        let expected = usize::from(live.contains(&i));
+        assert_eq!(*n, expected, "churn.{i}: {n} messages, expected {expected}");
+    }
+}

@@ -502,8 +502,7 @@ impl Subscription {
         // Wait until the UNSUB is queued, so a flush after this call covers it.
         match self.upstream.get() {
             Some(Upstream::Core(sid)) => {
-                let unsubscribe = self.core_unsubscribe(*sid, None);
-                self.core_call("nats_subscription_unsubscribe", unsubscribe);
+                self.core_unsubscribe(*sid, None);
             }
             Some(Upstream::Pumped(control)) => {
                 self.command(control, Control::Unsubscribe, "nats_subscription_unsubscribe");
@@ -554,20 +553,19 @@ impl Subscription {
     fn auto_unsubscribe_core(&self, sid: u64, max: u64) -> Option<bool> {
         self.max.store(max, Ordering::Relaxed);
         if self.received.load(Ordering::Relaxed) >= max {
-            let sent = self.core_call("nats_subscription_auto_unsubscribe", self.core_unsubscribe(sid, None));
+            let sent = self.core_unsubscribe(sid, None);
             self.source_ended();
-            return sent;
+            return Some(sent);
         }
-        self.core_call("nats_subscription_auto_unsubscribe", self.core_unsubscribe(sid, Some(max)))
+        Some(self.core_unsubscribe(sid, Some(max)))
     }
 
-    /// Unsubscribes core subscription `sid` (after `max` messages in all, or now): its UNSUB
-    /// goes into the publish buffer, after its SUB (which may still wait there), and the
-    /// returned future tells async-nats to drop it (true once told).
-    fn core_unsubscribe(&self, sid: u64, max: Option<u64>) -> impl std::future::Future<Output = bool> + Send + 'static {
-        let queued = self.conn.outbox.unsubscribe(sid, max).is_ok();
-        let client = self.conn.client.clone();
-        async move { queued && client.release_sid(sid, max).await.is_ok() }
+    /// Unsubscribes core subscription `sid` (after `max` messages in all, or now), without
+    /// waiting: async-nats is told to drop it (queued, applied before the UNSUB reaches it),
+    /// and the UNSUB goes into the publish buffer after its SUB (which may still wait
+    /// there). False if the connection is closed.
+    fn core_unsubscribe(&self, sid: u64, max: Option<u64>) -> bool {
+        self.conn.client.release_sid(sid, max).is_ok() && self.conn.outbox.unsubscribe(sid, max).is_ok()
     }
 
     pub(crate) fn drain(&self, limit: Duration) -> Result<()> {
