@@ -145,7 +145,7 @@ struct EventWork {
 }
 
 impl Work for EventWork {
-    fn run(&self, budget: usize) -> (usize, Progress) {
+    fn run(self: Arc<Self>, budget: usize) -> (usize, Progress) {
         let mut guard = self.rx.lock().unwrap_or_else(|p| p.into_inner());
         let (rx, connected_once) = &mut *guard;
         let mut ran = 0;

@@ -230,6 +230,8 @@ pub(crate) struct Subscription {
     max: AtomicU64,
     origin: Origin,
     names: Names,
+    /// Callback subscriptions: the handler and what the lane is handing over.
+    handling: Mutex<delivery::Handling>,
 }
 
 /// A subscription's subject and queue group, each followed by a NUL so that C can borrow
@@ -402,6 +404,7 @@ impl Subscription {
             max: AtomicU64::new(0),
             origin,
             names,
+            handling: Mutex::default(),
         })
     }
 
@@ -801,6 +804,11 @@ impl Subscription {
         let len = m.payload.len();
         cb.on_message(self, self.wrap(m));
         self.taken(len);
+    }
+
+    /// For the delivery lane: its handler and the messages it is handing over.
+    pub(crate) fn handling(&self) -> std::sync::MutexGuard<'_, delivery::Handling> {
+        self.handling.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// For the delivery lane: it has made its last handler call.

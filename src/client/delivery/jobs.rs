@@ -28,7 +28,7 @@ impl Jobs {
 }
 
 impl Work for Jobs {
-    fn run(&self, budget: usize) -> (usize, Progress) {
+    fn run(self: Arc<Self>, budget: usize) -> (usize, Progress) {
         let mut ran = 0;
         while ran < budget {
             let mut s = self.lock();

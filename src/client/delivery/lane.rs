@@ -28,7 +28,7 @@ pub(crate) enum Progress {
 /// A source of callbacks, run serially by its lane.
 pub(crate) trait Work: Send + Sync + 'static {
     /// Runs at most `budget` callbacks on the calling thread: how many ran, and what is left.
-    fn run(&self, budget: usize) -> (usize, Progress);
+    fn run(self: Arc<Self>, budget: usize) -> (usize, Progress);
 
     /// Nothing will run this work any more (its dispatcher was freed): end it without
     /// callbacks, releasing what it holds.

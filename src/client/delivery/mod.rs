@@ -288,62 +288,60 @@ impl<T: Copy + 'static> Drop for Marker<T> {
     }
 }
 
-/// A callback subscription's lane: hands its queued messages to the handler, in order.
-struct SubscriptionWork {
-    sub: Arc<Subscription>,
-    handler: Mutex<Option<Callback>>,
-    /// Messages taken from the pending queue (in one swap) and not yet handed over.
-    batch: Mutex<VecDeque<async_nats::Message>>,
+/// What a callback subscription's lane holds: the handler, and the messages taken from the
+/// pending queue (in one swap) and not yet handed over. It lives in the subscription, which is
+/// the lane's work: no allocation of its own.
+#[derive(Default)]
+pub(crate) struct Handling {
+    handler: Option<Callback>,
+    batch: VecDeque<async_nats::Message>,
 }
 
-impl Work for SubscriptionWork {
-    fn run(&self, budget: usize) -> (usize, Progress) {
-        let mut handler = self.handler.lock().unwrap_or_else(|p| p.into_inner());
+/// A callback subscription's lane: hands its queued messages to the handler, in order.
+impl Work for Subscription {
+    fn run(self: Arc<Self>, budget: usize) -> (usize, Progress) {
+        let mut handling = self.handling();
+        let Handling { handler, batch } = &mut *handling;
         let Some(cb) = handler.as_mut() else { return (0, Progress::Finished) };
-        let mut batch = self.batch.lock().unwrap_or_else(|p| p.into_inner());
-        let marker =
-            Marker::set(&DELIVERING, (Arc::as_ptr(self.sub.connection()).addr(), Arc::as_ptr(&self.sub).addr()));
+        let marker = Marker::set(&DELIVERING, (Arc::as_ptr(self.connection()).addr(), Arc::as_ptr(&self).addr()));
         let mut ran = 0;
         loop {
             if batch.is_empty() {
-                match self.sub.take_queued(&mut batch) {
+                match self.take_queued(batch) {
                     Take::Taken => {}
                     Take::Empty => return (ran, Progress::Idle),
                     Take::Closed => break,
                 }
             }
-            if !self.sub.is_active() {
+            if !self.is_active() {
                 break;
             }
             if ran == budget {
                 return (ran, Progress::More);
             }
             let m = batch.pop_front().expect("not empty");
-            self.sub.hand_over(m, cb.as_mut());
+            self.hand_over(m, cb.as_mut());
             ran += 1;
         }
         drop(marker);
-        drop(batch);
-        drop(handler);
-        self.finish();
+        drop(handling);
+        finish_delivery(&self);
         (ran, Progress::Finished)
     }
 
     fn abandon(&self) {
-        self.finish();
+        finish_delivery(self);
     }
 }
 
-impl SubscriptionWork {
-    /// The last step: no more handler calls; releases the handler.
-    fn finish(&self) {
-        self.batch.lock().unwrap_or_else(|p| p.into_inner()).clear();
-        self.sub.delivery_finished();
-        let cb = self.handler.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if cb.is_some() {
-            drop(cb);
-            self.sub.connection().deliveries.finished();
-        }
+/// The last step of a subscription's lane: no more handler calls; releases the handler.
+fn finish_delivery(sub: &Subscription) {
+    sub.handling().batch.clear();
+    sub.delivery_finished();
+    let cb = sub.handling().handler.take();
+    if cb.is_some() {
+        drop(cb);
+        sub.connection().deliveries.finished();
     }
 }
 
@@ -352,17 +350,22 @@ impl SubscriptionWork {
 pub(crate) fn start(sub: &Arc<Subscription>, cb: Callback) -> Result<Lane> {
     let conn = sub.connection().clone();
     // The handler is in place (and counted) before the lane exists, so that no run of the
-    // lane can find the work without it.
+    // lane can find the subscription without it.
     conn.deliveries.started();
-    let work = Arc::new(SubscriptionWork {
-        sub: sub.clone(),
-        handler: Mutex::new(Some(cb)),
-        batch: Mutex::new(VecDeque::new()),
-    });
-    let lane = conn.executor.lane("nats-ffi-sub", work.clone()).inspect_err(|_| conn.deliveries.finished())?;
+    sub.handling().handler = Some(cb);
+    let lane = match conn.executor.lane("nats-ffi-sub", sub.clone()) {
+        Ok(lane) => lane,
+        Err(e) => {
+            // Not accepted: dropping it leaves what it holds to the caller.
+            let cb = sub.handling().handler.take();
+            drop(cb);
+            conn.deliveries.finished();
+            return Err(e);
+        }
+    };
     // From here the subscription owns the handler (had the lane not been set up, the call
     // would fail and leave what it holds to the caller).
-    if let Some(cb) = work.handler.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+    if let Some(cb) = sub.handling().handler.as_mut() {
         cb.accepted();
     }
     Ok(lane)
