@@ -492,6 +492,8 @@ fn responses_with_headers_and_refused_error_responses() {
     assert_eq!(reply.data(), b"with header");
     assert_eq!(header(&reply, "Content-Type").as_deref(), Some("text/plain"));
     assert_eq!(header(&reply, "Nats-Service-Error"), None);
+    // The callback records what it saw after it responded: the reply can arrive first.
+    assert!(wait_until(WAIT, || !seen.requests().is_empty()), "the callback recorded nothing");
     let (st, st2) = {
         let r = seen.requests();
         (r[0].0[0], r[0].0[1])
