@@ -1154,10 +1154,7 @@ unsafe fn opt_cstr(p: *const c_char) -> Option<String> {
 #[test]
 fn subscription_and_connection_getters() {
     let srv = Server::start();
-    let opts = Opts::new().servers(&[&srv.url()]);
-    let name = cs("mta-1");
-    ok(unsafe { nats_options_set_name(opts.raw(), name.as_ptr()) });
-    let c = opts.connect().unwrap();
+    let c = Opts::new().servers(&[&srv.url()]).name("mta-1").connect().unwrap();
     assert_eq!(unsafe { opt_cstr(nats_connection_name(c.raw())) }.as_deref(), Some("mta-1"));
     let unnamed = Conn::to(&srv.url());
     assert!(unsafe { nats_connection_name(unnamed.raw()) }.is_null());

@@ -318,10 +318,7 @@ fn lame_duck_mode_moves_the_client() {
 #[test]
 fn subscriptions_made_and_ended_across_a_restart() {
     let mut srv = Server::start();
-    let o = resilient(&[&srv.url()]);
-    let name = cs("churn");
-    ok(unsafe { nats_options_set_name(o.raw(), name.as_ptr()) });
-    let conn = o.connect().unwrap();
+    let conn = resilient(&[&srv.url()]).name("churn").connect().unwrap();
     let subscribe = |i: usize| Sub::new(&conn, &format!("churn.{i}"), "");
     let unsubscribe = |sub: &Sub| ok(unsafe { nats_subscription_unsubscribe(sub.raw()) });
     let mut subs: Vec<Sub> = (0..300).map(subscribe).collect();
@@ -343,11 +340,7 @@ fn subscriptions_made_and_ended_across_a_restart() {
         ok(conn.publish(&format!("churn.{i}"), b"x"));
     }
     conn.flush();
-    let held = || {
-        let connz = srv.monitor("/connz?subs=1");
-        let ours = connz["connections"].as_array().unwrap().iter().find(|x| x["name"] == "churn").cloned();
-        ours.map(|x| x["subscriptions"].as_u64().expect("subscriptions in /connz"))
-    };
+    let held = || srv.subscriptions_of("churn");
     assert!(wait_until(LONG, || held() == Some(live.len() as u64)), "the server holds {:?} subscriptions", held());
     for &i in &live {
         assert!(subs[i].wait_count(1, LONG), "churn.{i} received nothing");

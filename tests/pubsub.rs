@@ -394,10 +394,7 @@ fn flush_means_the_server_has_processed_earlier_subscribes() {
 #[test]
 fn unsubscribe_reaches_the_server_after_its_subscribe() {
     let srv = Server::start();
-    let opts = Opts::new().servers(&[&srv.url()]);
-    let name = cs("unsub-order");
-    ok(unsafe { nats_options_set_name(opts.raw(), name.as_ptr()) });
-    let c = opts.connect().unwrap();
+    let c = Opts::new().servers(&[&srv.url()]).name("unsub-order").connect().unwrap();
     let bulk = vec![b'x'; 64 * 1024];
     let mut counted = Vec::new();
     for i in 0..40 {
@@ -419,15 +416,10 @@ fn unsubscribe_reaches_the_server_after_its_subscribe() {
         unsafe { nats_subscription_free(sub) };
     }
     c.flush();
-    let subscriptions_left = || {
-        let connz = srv.monitor("/connz?subs=1");
-        let ours = connz["connections"].as_array().unwrap().iter().find(|x| x["name"] == "unsub-order").cloned();
-        ours.map(|x| x["subscriptions"].as_u64().expect("subscriptions in /connz"))
-    };
     assert!(
-        wait_until(WAIT, || subscriptions_left() == Some(0)),
+        wait_until(WAIT, || srv.subscriptions_of("unsub-order") == Some(0)),
         "the server still holds {:?} of the client's subscriptions",
-        subscriptions_left()
+        srv.subscriptions_of("unsub-order")
     );
     counted.into_iter().for_each(|sub| unsafe { nats_subscription_free(sub) });
 }

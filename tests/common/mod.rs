@@ -182,6 +182,14 @@ impl Server {
         serde_json::from_str(json).unwrap_or_else(|e| panic!("bad JSON from {path}: {e}: {json}"))
     }
 
+    /// How many subscriptions the server holds for the client connection named `name`;
+    /// `None` while it has no such connection.
+    pub fn subscriptions_of(&self, name: &str) -> Option<u64> {
+        let connz = self.monitor("/connz?subs=1");
+        let conn = connz["connections"].as_array().unwrap().iter().find(|c| c["name"] == name).cloned();
+        conn.map(|c| c["subscriptions"].as_u64().expect("subscriptions in /connz"))
+    }
+
     /// Number of client connections the server has.
     pub fn num_connections(&self) -> u64 {
         self.monitor("/connz")["num_connections"].as_u64().unwrap()
@@ -224,6 +232,12 @@ impl Opts {
         let c: Vec<CString> = urls.iter().map(|u| cs(u)).collect();
         let p: Vec<*const std::ffi::c_char> = c.iter().map(|c| c.as_ptr()).collect();
         ok(unsafe { nats_options_set_servers(self.raw(), p.as_ptr(), p.len()) });
+        self
+    }
+
+    /// The connection name (`nats_options_set_name`), to find the connection in `/connz`.
+    pub fn name(self, name: &str) -> Opts {
+        ok(unsafe { nats_options_set_name(self.raw(), cs(name).as_ptr()) });
         self
     }
 
