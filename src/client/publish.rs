@@ -77,15 +77,22 @@ fn put_decimal(buf: &mut Vec<u8>, n: u64) {
     buf.extend_from_slice(&digits[i..]);
 }
 
-/// Encodes `m` as a protocol frame at the end of `buf`.
-fn encode(buf: &mut Vec<u8>, m: &OutMsg, headers: &[u8]) {
-    let verb: &[u8] = if headers.is_empty() { b"PUB " } else { b"HPUB " };
-    let need = verb.len() + m.subject.len() + m.reply.map_or(0, |r| r.len() + 1) + 48 + headers.len() + m.payload.len();
+/// Makes room for a frame of at most `need` bytes at the end of `buf`.
+fn make_room(buf: &mut Vec<u8>, need: usize) {
     if buf.capacity() - buf.len() < need {
         // Room for many frames at once: growing by one frame at a time would copy the buffer
         // over and over, and a fresh buffer per batch costs page faults.
         buf.reserve(need.max(BUFFER_STEP));
     }
+}
+
+/// Encodes `m` as a protocol frame at the end of `buf`.
+fn encode(buf: &mut Vec<u8>, m: &OutMsg, headers: &[u8]) {
+    let verb: &[u8] = if headers.is_empty() { b"PUB " } else { b"HPUB " };
+    make_room(
+        buf,
+        verb.len() + m.subject.len() + m.reply.map_or(0, |r| r.len() + 1) + 48 + headers.len() + m.payload.len(),
+    );
     buf.extend_from_slice(verb);
     buf.extend_from_slice(m.subject.as_bytes());
     buf.push(b' ');
@@ -106,10 +113,7 @@ fn encode(buf: &mut Vec<u8>, m: &OutMsg, headers: &[u8]) {
 
 /// Encodes `SUB <subject> [<queue>] <sid>` at the end of `buf`.
 fn encode_sub(buf: &mut Vec<u8>, subject: &str, queue: Option<&str>, sid: u64) {
-    let need = subject.len() + queue.map_or(0, |q| q.len() + 1) + 32;
-    if buf.capacity() - buf.len() < need {
-        buf.reserve(need.max(BUFFER_STEP));
-    }
+    make_room(buf, subject.len() + queue.map_or(0, |q| q.len() + 1) + 32);
     buf.extend_from_slice(b"SUB ");
     buf.extend_from_slice(subject.as_bytes());
     buf.push(b' ');
@@ -123,9 +127,7 @@ fn encode_sub(buf: &mut Vec<u8>, subject: &str, queue: Option<&str>, sid: u64) {
 
 /// Encodes `UNSUB <sid> [<max>]` at the end of `buf`.
 fn encode_unsub(buf: &mut Vec<u8>, sid: u64, max: Option<u64>) {
-    if buf.capacity() - buf.len() < 64 {
-        buf.reserve(BUFFER_STEP);
-    }
+    make_room(buf, 64);
     buf.extend_from_slice(b"UNSUB ");
     put_decimal(buf, sid);
     if let Some(max) = max {
@@ -288,24 +290,23 @@ impl Outbox {
     /// (`Client::register_subscription`), in order with the publishes around it. It counts
     /// against no limit and never waits: a subscribe may come from any thread.
     pub fn subscribe(&self, subject: &str, queue: Option<&str>, sid: u64) -> Result<()> {
-        let mut st = self.lock();
-        if st.closed {
-            return Err(Error::new(ErrorKind::ConnectionClosed, "the connection is closed"));
-        }
-        encode_sub(&mut st.frames, subject, queue, sid);
-        self.queued(st);
-        Ok(())
+        self.control(|frames| encode_sub(frames, subject, queue, sid))
     }
 
     /// Queues the `UNSUB` of a subscription whose `SUB` went through [`Outbox::subscribe`]
     /// (after `max` messages in all, or now), so it follows that `SUB` without waiting for it
     /// to be handed over.
     pub fn unsubscribe(&self, sid: u64, max: Option<u64>) -> Result<()> {
+        self.control(|frames| encode_unsub(frames, sid, max))
+    }
+
+    /// Queues a control frame (`SUB`, `UNSUB`) that `encode` writes; no limit, no waiting.
+    fn control(&self, encode: impl FnOnce(&mut Vec<u8>)) -> Result<()> {
         let mut st = self.lock();
         if st.closed {
             return Err(Error::new(ErrorKind::ConnectionClosed, "the connection is closed"));
         }
-        encode_unsub(&mut st.frames, sid, max);
+        encode(&mut st.frames);
         self.queued(st);
         Ok(())
     }
