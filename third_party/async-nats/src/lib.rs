@@ -1052,7 +1052,6 @@ impl ConnectionHandler {
                         .enqueue_write_op(&ClientOp::Unsubscribe { sid, max });
                 }
             }
-
             Command::Flush { observer } => {
                 self.flush_observers.push(observer);
             }
