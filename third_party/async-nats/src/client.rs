@@ -109,6 +109,7 @@ pub struct Client {
     connection_stats: Arc<Statistics>,
     skip_subject_validation: bool,
     registrations: Arc<crate::Registrations>,
+    direct: Arc<crate::DirectWrites>,
 }
 
 pub mod traits {
@@ -252,6 +253,7 @@ impl Client {
         statistics: Arc<Statistics>,
         skip_subject_validation: bool,
         registrations: Arc<crate::Registrations>,
+        direct: Arc<crate::DirectWrites>,
     ) -> Client {
         let poll_sender = PollSender::new(sender.clone());
         Client {
@@ -267,7 +269,28 @@ impl Client {
             connection_stats: statistics,
             skip_subject_validation,
             registrations,
+            direct,
         }
+    }
+
+    /// Writes protocol frames (as for [`Client::publish_frames`]) to the socket from the
+    /// calling thread, when nothing else waits to be written: no command waits in the
+    /// channel, the connection task has written everything it had and is not polling, and
+    /// the connection is plain TCP (not TLS or websocket) and up. A write the socket takes
+    /// only in part is finished by the connection task before anything else. Returns false,
+    /// having written nothing, otherwise: send the frames with `publish_frames` then.
+    /// `messages` and `bytes` go to the statistics. For latency: one system call on the
+    /// caller's thread instead of a wake-up of the connection task; a caller publishing
+    /// many messages in a row should batch them through `publish_frames` instead.
+    pub fn write_direct(&self, frames: &[u8], messages: u64, bytes: u64) -> bool {
+        if self.sender.capacity() != self.sender.max_capacity() || !self.direct.write(frames) {
+            return false;
+        }
+        self.connection_stats
+            .out_messages
+            .add(messages, Ordering::Relaxed);
+        self.connection_stats.out_bytes.add(bytes, Ordering::Relaxed);
+        true
     }
 
     /// The local address (IP and port) of the client's current TCP connection to the server,

@@ -83,6 +83,39 @@ impl Display for State {
     }
 }
 
+/// A plain TCP connection's socket, for writes from other threads (`DirectWrites`). It stays
+/// open as long as the connection owning the stream: the connection task forgets it (under
+/// the lock direct writes take) before it drops or replaces that connection.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RawSocket(#[cfg(unix)] std::os::fd::RawFd);
+
+impl RawSocket {
+    pub(crate) fn of(_stream: &tokio::net::TcpStream) -> Option<RawSocket> {
+        #[cfg(unix)]
+        return Some(RawSocket(std::os::fd::AsRawFd::as_raw_fd(_stream)));
+        #[cfg(not(unix))]
+        None
+    }
+
+    /// Writes what the socket takes now, without waiting; `None` if it takes nothing or fails.
+    pub(crate) fn try_write(&self, _buf: &[u8]) -> Option<usize> {
+        #[cfg(unix)]
+        {
+            use std::io::Write;
+            use std::os::fd::FromRawFd;
+            // SAFETY: the descriptor is open (see the type's comment); `ManuallyDrop` leaves
+            // it open. The write is non-blocking (tokio sets O_NONBLOCK) and uses
+            // MSG_NOSIGNAL (std's `TcpStream::write`), so a closed peer is an error, not a
+            // SIGPIPE.
+            let socket =
+                std::mem::ManuallyDrop::new(unsafe { std::net::TcpStream::from_raw_fd(self.0) });
+            (&*socket).write(_buf).ok()
+        }
+        #[cfg(not(unix))]
+        None
+    }
+}
+
 /// A framed connection
 pub(crate) struct Connection {
     pub(crate) stream: Box<dyn AsyncReadWrite>,
@@ -92,6 +125,8 @@ pub(crate) struct Connection {
     flattened_writes: BytesMut,
     can_flush: bool,
     statistics: Arc<Statistics>,
+    /// The socket, for direct writes, when the stream is plain TCP.
+    pub(crate) raw_socket: Option<RawSocket>,
 }
 
 /// Internal representation of the connection.
@@ -110,7 +145,20 @@ impl Connection {
             flattened_writes: BytesMut::new(),
             can_flush: false,
             statistics,
+            raw_socket: None,
         }
+    }
+
+    /// Whether bytes wait to be written (direct writes must not overtake them).
+    pub(crate) fn has_pending_writes(&self) -> bool {
+        !self.write_buf.is_empty() || !self.flattened_writes.is_empty()
+    }
+
+    /// Queues `buf` ahead of everything else (the rest of a direct write).
+    pub(crate) fn write_first(&mut self, buf: Bytes) {
+        // `write_buf` is written before `flattened_writes`.
+        self.write_buf_len += buf.len();
+        self.write_buf.push_front(buf);
     }
 
     /// Returns `true` if no more calls to [`Self::enqueue_write_op`] _should_ be made.

@@ -14,6 +14,7 @@
 use crate::auth::Auth;
 use crate::client::Statistics;
 use crate::connection::Connection;
+use crate::connection::RawSocket;
 use crate::connection::State;
 #[cfg(feature = "websockets")]
 use crate::connection::WebSocketAdapter;
@@ -535,11 +536,14 @@ impl Connector {
                     .lock()
                     .unwrap_or_else(|e| e.into_inner()) = tcp_stream.local_addr().ok();
 
-                Connection::new(
+                let raw_socket = RawSocket::of(&tcp_stream);
+                let mut connection = Connection::new(
                     Box::new(tcp_stream),
                     self.options.read_buffer_capacity.into(),
                     self.connect_stats.clone(),
-                )
+                );
+                connection.raw_socket = raw_socket;
+                connection
             }
         };
 

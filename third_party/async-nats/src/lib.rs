@@ -536,6 +536,71 @@ impl Drop for CloseRegistrations {
     }
 }
 
+/// Lets a caller write whole protocol frames to the socket itself when the connection task
+/// has nothing waiting to be written ([`Client::write_direct`]), as nats.c's "send as soon
+/// as possible" does: no wake-up of the connection task, no thread hop. Shared between the
+/// clients and the connection task, which holds the lock while it polls, so a direct write
+/// never lands between two parts of anything the task writes.
+#[derive(Debug, Default)]
+pub(crate) struct DirectWrites {
+    state: std::sync::Mutex<DirectState>,
+}
+
+#[derive(Debug, Default)]
+struct DirectState {
+    /// The current connection's socket, while it is plain TCP and the connection task polls
+    /// it; `None` otherwise (TLS, websocket, disconnected, ended).
+    socket: Option<connection::RawSocket>,
+    /// The connection task has bytes it has not written yet.
+    busy: bool,
+    /// What a direct write left unwritten: the connection task writes it before anything
+    /// else.
+    rest: Option<Bytes>,
+    /// Wakes the connection task when `rest` is set.
+    waker: Option<std::task::Waker>,
+}
+
+impl DirectWrites {
+    fn lock(&self) -> std::sync::MutexGuard<'_, DirectState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Writes `frames` now if nothing else waits to be written; false, with nothing written,
+    /// otherwise.
+    pub(crate) fn write(&self, frames: &[u8]) -> bool {
+        let mut state = match self.state.try_lock() {
+            Ok(state) => state,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return false,
+        };
+        if state.busy || state.rest.is_some() {
+            return false;
+        }
+        let Some(socket) = &state.socket else {
+            return false;
+        };
+        match socket.try_write(frames) {
+            Some(n) if n == frames.len() => true,
+            Some(n) if n > 0 => {
+                state.rest = Some(Bytes::copy_from_slice(&frames[n..]));
+                if let Some(waker) = &state.waker {
+                    waker.wake_by_ref();
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Forgets the socket: the connection task no longer polls it (lost, being replaced or
+    /// closed). What a direct write left unwritten is lost with it.
+    fn forget_socket(&self) {
+        let mut state = self.lock();
+        state.socket = None;
+        state.rest = None;
+    }
+}
+
 /// Where a subscription's messages go.
 pub(crate) enum Sink {
     Channel(mpsc::Sender<Message>),
@@ -638,6 +703,14 @@ pub(crate) struct ConnectionHandler {
     /// Subscriptions whose handler was given messages since the last `flush_handlers`.
     unflushed: Vec<u64>,
     registrations: Arc<Registrations>,
+    direct: Arc<DirectWrites>,
+}
+
+impl Drop for ConnectionHandler {
+    fn drop(&mut self) {
+        // Before the connection (and its socket) is dropped.
+        self.direct.forget_socket();
+    }
 }
 
 impl ConnectionHandler {
@@ -647,6 +720,7 @@ impl ConnectionHandler {
         info_sender: tokio::sync::watch::Sender<Option<ServerInfo>>,
         ping_period: Duration,
         registrations: Arc<Registrations>,
+        direct: Arc<DirectWrites>,
     ) -> ConnectionHandler {
         let mut ping_interval = interval(ping_period);
         ping_interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -666,6 +740,7 @@ impl ConnectionHandler {
             drain_pings: VecDeque::new(),
             unflushed: Vec::new(),
             registrations,
+            direct,
         }
     }
 
@@ -735,6 +810,32 @@ impl ConnectionHandler {
             ///   [`Self::receiver`] was closed, so there's nothing
             ///   more for us to do than to exit the client.
             fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+                // Direct writes wait while the task polls (so one never lands between two
+                // parts of what the task writes) and while the task has bytes left to write.
+                let direct = self.handler.direct.clone();
+                let mut state = direct.lock();
+                if let Some(rest) = state.rest.take() {
+                    self.handler.connection.write_first(rest);
+                }
+                if state.socket.is_none() {
+                    state.socket = self.handler.connection.raw_socket;
+                }
+                if !state.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                    state.waker = Some(cx.waker().clone());
+                }
+                let exit = self.drive(cx);
+                state.busy = self.handler.connection.has_pending_writes();
+                if exit.is_ready() {
+                    // The connection is lost, replaced or closed from here on.
+                    state.socket = None;
+                    state.rest = None;
+                }
+                exit
+            }
+        }
+
+        impl ProcessFut<'_> {
+            fn drive(&mut self, cx: &mut Context<'_>) -> Poll<ExitReason> {
                 // We need to be sure the waker is registered, therefore we need to poll until we
                 // get a `Poll::Pending`. With a sane interval delay, this means that the loop
                 // breaks at the second iteration.
@@ -1336,6 +1437,7 @@ pub async fn connect_with_options<A: ToServerAddrs>(
     let (info_sender, info_watcher) = tokio::sync::watch::channel(info.clone());
     let (sender, mut receiver) = mpsc::channel(options.sender_capacity);
     let registrations = Arc::new(Registrations::default());
+    let direct = Arc::new(DirectWrites::default());
 
     let client = Client::new(
         info_watcher,
@@ -1348,6 +1450,7 @@ pub async fn connect_with_options<A: ToServerAddrs>(
         statistics,
         options.skip_subject_validation,
         registrations.clone(),
+        direct.clone(),
     );
 
     task::spawn(async move {
@@ -1373,8 +1476,14 @@ pub async fn connect_with_options<A: ToServerAddrs>(
             connection = Some(connection_ok);
         }
         let connection = connection.unwrap();
-        let mut connection_handler =
-            ConnectionHandler::new(connection, connector, info_sender, ping_period, registrations);
+        let mut connection_handler = ConnectionHandler::new(
+            connection,
+            connector,
+            info_sender,
+            ping_period,
+            registrations,
+            direct,
+        );
         connection_handler.process(&mut receiver).await
     });
 
