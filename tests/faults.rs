@@ -352,3 +352,61 @@ fn subscriptions_made_and_ended_across_a_restart() {
         assert_eq!(*n, expected, "churn.{i}: {n} messages, expected {expected}");
     }
 }
+
+/// The payload of message `i` in `publishes_after_pauses_keep_their_order`: its number, then
+/// filler derived from it (so a frame cut or spliced anywhere shows).
+fn numbered_payload(i: usize, len: usize) -> Vec<u8> {
+    let mut data = format!("{i:06}:").into_bytes();
+    data.extend((0..len.saturating_sub(7)).map(|k| b'a' + ((i + k) % 26) as u8));
+    data
+}
+
+/// A publish after a pause is written to the socket on the caller's thread when the
+/// connection has nothing else to write (third_party patch 13), one following closely is
+/// queued and batched: mixed, and with the server stopped (SIGSTOP) so that the socket fills
+/// and a direct write goes in only in part (the connection task must write the rest before
+/// anything else), every message arrives once, whole and in order.
+#[test]
+fn publishes_after_pauses_keep_their_order() {
+    let srv = Server::start();
+    let sub_conn = Conn::to(&srv.url());
+    let sub = Sub::new(&sub_conn, "order", "");
+    sub_conn.flush();
+    let conn = Conn::to(&srv.url());
+    let mut expected = Vec::new();
+    let mut publish = |i: usize, len: usize| {
+        let data = numbered_payload(i, len);
+        ok(conn.publish("order", &data));
+        expected.push(data);
+    };
+    // Running server: single publishes after pauses, and bursts.
+    for i in 0..300 {
+        publish(i, if i % 7 == 0 { 32 * 1024 } else { 16 + i % 100 });
+        if i % 3 == 0 {
+            std::thread::sleep(Duration::from_micros(200));
+        }
+    }
+    // Stopped server: the socket's buffers fill while publishes keep coming after pauses.
+    let pid = srv.pid() as i32;
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGSTOP) }, 0);
+    let resume = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(1500));
+        unsafe { libc::kill(pid, libc::SIGCONT) };
+    });
+    for i in 300..450 {
+        publish(i, 32 * 1024 + i);
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    resume.join().unwrap();
+    for i in 450..500 {
+        publish(i, 16);
+        std::thread::sleep(Duration::from_micros(50));
+    }
+    conn.flush();
+    assert!(sub.wait_count(expected.len(), LONG), "{} of {} messages arrived", sub.count(), expected.len());
+    let got = sub.received().payloads();
+    assert_eq!(got.len(), expected.len());
+    for (i, (g, e)) in got.iter().zip(&expected).enumerate() {
+        assert!(g == e, "message {i}: got {:?}... ({} bytes)", String::from_utf8_lossy(&g[..g.len().min(12)]), g.len());
+    }
+}

@@ -507,7 +507,15 @@ impl Connection {
         // Counted by the outbox as it accepts the message, before the hand-over: a reply to
         // it may reach its requester (who then reads our statistics) before this thread runs
         // again.
-        self.outbox.publish(&m, self.client.max_payload(), || self.is_connected(), self.request_timeout, blocking)
+        let write_now = |frames: &[u8], msgs, bytes| self.client.write_direct(frames, msgs, bytes);
+        self.outbox.publish(
+            &m,
+            self.client.max_payload(),
+            || self.is_connected(),
+            self.request_timeout,
+            blocking,
+            write_now,
+        )
     }
 
     /// Writes out everything queued, then makes a round trip through the server (see
