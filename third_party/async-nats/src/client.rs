@@ -112,6 +112,17 @@ pub struct Client {
     direct: Arc<crate::DirectWrites>,
 }
 
+/// A request's reply registered with [`Client::register_reply`].
+#[derive(Debug)]
+pub struct RegisteredReply {
+    /// The reply subject to publish the request with.
+    pub subject: String,
+    /// Receives the reply.
+    pub receiver: oneshot::Receiver<Message>,
+    /// Whether the request may be written with [`Client::write_direct`].
+    pub direct: bool,
+}
+
 pub mod traits {
     use std::{future::Future, time::Duration};
 
@@ -271,6 +282,42 @@ impl Client {
             registrations,
             direct,
         }
+    }
+
+    /// Registers a request's reply with the request multiplexer (the one
+    /// [`Client::send_request`] uses) without sending anything, for a caller that publishes
+    /// the request itself (through [`Client::publish_frames`] or [`Client::write_direct`])
+    /// with the returned reply subject. The reply (or the server's no-responders status)
+    /// comes through the returned receiver. Like [`Client::register_subscription`], it is
+    /// queued without a command or a wake-up; the connection task applies it before any
+    /// command sent after this call and at the start of each of its polls, so before it can
+    /// read a reply to frames written after this call. `direct` is false until the
+    /// multiplexer's own `SUB` was queued (the first request of a client makes it): until
+    /// then the request must not be written with `write_direct`, which could overtake that
+    /// `SUB`. A receiver dropped without a reply leaves its entry until a pruning pass.
+    pub fn register_reply(&self) -> Result<RegisteredReply, RequestError> {
+        let direct = self.registrations.replies_subscribed();
+        let token = crate::id_generator::next();
+        let subject = format!(
+            "{}{}",
+            self.registrations.reply_prefix(&self.inbox_prefix),
+            token
+        );
+        let (sender, receiver) = oneshot::channel();
+        self.registrations
+            .add(crate::Registration::Reply {
+                inbox_prefix: self.inbox_prefix.clone(),
+                token,
+                sender,
+            })
+            .map_err(|_| {
+                RequestError::with_source(RequestErrorKind::Other, "the connection task has ended")
+            })?;
+        Ok(RegisteredReply {
+            subject,
+            receiver,
+            direct,
+        })
     }
 
     /// Writes protocol frames (as for [`Client::publish_frames`]) to the socket from the

@@ -256,7 +256,7 @@ mod options;
 
 pub use auth::Auth;
 pub use client::{
-    Client, PublishError, PublishErrorKind, Request, RequestError, RequestErrorKind,
+    Client, PublishError, PublishErrorKind, RegisteredReply, Request, RequestError, RequestErrorKind,
     ServerPoolError, ServerPoolErrorKind, SetServerPoolError, SetServerPoolErrorKind, Statistics,
     SubscribeError, SubscribeErrorKind,
 };
@@ -475,6 +475,11 @@ pub(crate) struct Registrations {
     /// Something is waiting in `queue` (read without its lock by the connection task).
     waiting: std::sync::atomic::AtomicBool,
     queue: std::sync::Mutex<RegistrationQueue>,
+    /// The request multiplexer's prefix (`<inbox prefix>.<unique>.`), made by whichever side
+    /// needs it first: [`Client::register_reply`] builds reply subjects with it.
+    reply_prefix: std::sync::OnceLock<String>,
+    /// The connection task has queued the multiplexer's `SUB`.
+    replies_subscribed: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Debug)]
@@ -482,6 +487,12 @@ pub(crate) enum Registration {
     Subscribe(u64, Subscription),
     /// Ends the subscription now (`None`) or once it was handed this many messages in all.
     Release(u64, Option<u64>),
+    /// A request's reply, by its token (the last token of its reply subject).
+    Reply {
+        inbox_prefix: Arc<str>,
+        token: String,
+        sender: oneshot::Sender<Message>,
+    },
 }
 
 #[derive(Debug, Default)]
@@ -514,6 +525,18 @@ impl Registrations {
             return Vec::new();
         }
         mem::take(&mut self.lock().waiting)
+    }
+
+    /// The request multiplexer's prefix, made on first use.
+    pub(crate) fn reply_prefix(&self, inbox_prefix: &str) -> &str {
+        self.reply_prefix
+            .get_or_init(|| format!("{}.{}.", inbox_prefix, id_generator::next()))
+    }
+
+    /// Whether the multiplexer's `SUB` was queued (written before anything a direct write
+    /// may send, see `DirectWrites`).
+    pub(crate) fn replies_subscribed(&self) -> bool {
+        self.replies_subscribed.load(Ordering::Acquire)
     }
 
     /// The connection task ended: drops what waits and refuses what comes.
@@ -823,6 +846,9 @@ impl ConnectionHandler {
                 if !state.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
                     state.waker = Some(cx.waker().clone());
                 }
+                // A reply registered before a direct write is in the map before the task can
+                // read it.
+                self.handler.apply_registrations();
                 let exit = self.drive(cx);
                 state.busy = self.handler.connection.has_pending_writes();
                 if exit.is_ready() {
@@ -1125,8 +1151,43 @@ impl ConnectionHandler {
                 Registration::Release(sid, max) => {
                     self.limit_subscription(sid, max);
                 }
+                Registration::Reply {
+                    inbox_prefix,
+                    token,
+                    sender,
+                } => {
+                    self.multiplexer(&inbox_prefix).insert(token, sender);
+                }
             }
         }
+    }
+
+    /// The request multiplexer; made, and its `SUB` queued, on first use.
+    fn multiplexer(&mut self, inbox_prefix: &str) -> &mut Multiplexer {
+        let Self {
+            multiplexer,
+            connection,
+            registrations,
+            ..
+        } = self;
+        multiplexer.get_or_insert_with(|| {
+            let prefix = Subject::from(registrations.reply_prefix(inbox_prefix));
+            let subject = Subject::from(format!("{prefix}*"));
+            connection.enqueue_write_op(&ClientOp::Subscribe {
+                sid: MULTIPLEXER_SID,
+                subject: subject.clone(),
+                queue_group: None,
+            });
+            registrations
+                .replies_subscribed
+                .store(true, Ordering::Release);
+            Multiplexer {
+                subject,
+                prefix,
+                senders: HashMap::new(),
+                prune_at: Multiplexer::MIN_PRUNE_AT,
+            }
+        })
     }
 
     /// Ends subscription `sid` now (`max` None) or once it was handed `max` messages in all;
@@ -1224,30 +1285,12 @@ impl ConnectionHandler {
             } => {
                 let (prefix, token) = respond.rsplit_once('.').expect("malformed request subject");
 
-                let multiplexer = if let Some(multiplexer) = self.multiplexer.as_mut() {
-                    multiplexer
-                } else {
-                    let prefix = Subject::from(format!("{}.{}.", prefix, id_generator::next()));
-                    let subject = Subject::from(format!("{prefix}*"));
-
-                    self.connection.enqueue_write_op(&ClientOp::Subscribe {
-                        sid: MULTIPLEXER_SID,
-                        subject: subject.clone(),
-                        queue_group: None,
-                    });
-
-                    self.multiplexer.insert(Multiplexer {
-                        subject,
-                        prefix,
-                        senders: HashMap::new(),
-                        prune_at: Multiplexer::MIN_PRUNE_AT,
-                    })
-                };
                 self.connector
                     .connect_stats
                     .out_messages
                     .add(1, Ordering::Relaxed);
 
+                let multiplexer = self.multiplexer(prefix);
                 multiplexer.insert(token.to_owned(), sender);
 
                 let respond: Subject = format!("{}{}", multiplexer.prefix, token).into();
