@@ -119,6 +119,37 @@ fn request_reply() {
     unsafe { nats_subscription_free(sub) };
 }
 
+/// A request is a publish whose reply is registered with async-nats' multiplexer (third_party
+/// patch 14), written on the caller's thread after a pause (patch 13): the first request of a
+/// connection must not overtake the multiplexer's own SUB, and a reply read right after a
+/// direct write must find its registration. 40 fresh connections (their first request) and
+/// 1000 requests with pauses on one connection: every one is answered, none times out.
+#[test]
+fn requests_written_directly_are_all_answered() {
+    let srv = Server::start();
+    let server_side = Conn::to(&srv.url());
+    let mut sub = std::ptr::null_mut();
+    ok(unsafe {
+        nats_subscribe(server_side.raw(), cs("svc.upper").as_ptr(), Some(echo_upper), server_side.raw().cast(), &mut sub)
+    });
+    server_side.flush();
+    for i in 0..40 {
+        let client = Conn::to(&srv.url());
+        std::thread::sleep(Duration::from_millis(2));
+        let r = client.request("svc.upper", format!("first {i}").as_bytes(), 5000);
+        assert_eq!(r.map(|m| m.data()), Ok(format!("FIRST {i}").into_bytes()), "first request on connection {i}");
+    }
+    let client = Conn::to(&srv.url());
+    for i in 0..1000 {
+        let r = client.request("svc.upper", format!("req {i}").as_bytes(), 5000);
+        assert_eq!(r.map(|m| m.data()), Ok(format!("REQ {i}").into_bytes()), "request {i}");
+        if i % 10 == 0 {
+            std::thread::sleep(Duration::from_micros(100));
+        }
+    }
+    unsafe { nats_subscription_free(sub) };
+}
+
 #[test]
 fn no_responders_and_timeout() {
     let srv = Server::start();

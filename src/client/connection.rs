@@ -475,7 +475,7 @@ impl Connection {
         headers: Option<&async_nats::HeaderMap>,
         payload: &[u8],
     ) -> Result<()> {
-        self.publish_with(OutMsg { subject, reply, headers, payload }, Blocking::Refused)
+        self.publish_with(OutMsg { subject, reply, headers, payload }, Blocking::Refused, true)
     }
 
     /// Waits (at most request_timeout) until the message would fit in the buffer; see
@@ -498,16 +498,17 @@ impl Connection {
 
     fn publish_out(&self, m: OutMsg) -> Result<()> {
         let blocking = if runtime::on_runtime_thread() { Blocking::Refused } else { Blocking::Allowed };
-        self.publish_with(m, blocking)
+        self.publish_with(m, blocking, true)
     }
 
-    fn publish_with(&self, m: OutMsg, blocking: Blocking) -> Result<()> {
+    /// Publishes `m`; `direct`: it may be written on this thread after a pause.
+    fn publish_with(&self, m: OutMsg, blocking: Blocking, direct: bool) -> Result<()> {
         self.check_open()?;
         check_control_line("publish", &[m.subject, m.reply.unwrap_or("")], 0)?;
         // Counted by the outbox as it accepts the message, before the hand-over: a reply to
         // it may reach its requester (who then reads our statistics) before this thread runs
         // again.
-        let write_now = |frames: &[u8], msgs, bytes| self.client.write_direct(frames, msgs, bytes);
+        let write_now = |frames: &[u8], msgs, bytes| direct && self.client.write_direct(frames, msgs, bytes);
         self.outbox.publish(
             &m,
             self.client.max_payload(),
@@ -559,20 +560,8 @@ impl Connection {
         if let Some(h) = headers {
             req = req.headers(h);
         }
-        let request = self.client.send_request(subject.clone(), req);
-        let answer = match &self.lost_while_waiting {
-            Some(losses) => {
-                let mut lost = losses.subscribe();
-                tokio::select! {
-                    answer = request => answer,
-                    _ = lost.changed() => return Err(Error::new(
-                        ErrorKind::Disconnected,
-                        format!("the connection was lost before a reply on {subject:?} came"),
-                    )),
-                }
-            }
-            None => request.await,
-        };
+        let lost = self.loss_watch();
+        let answer = self.unless_lost(lost, &subject, self.client.send_request(subject.clone(), req)).await?;
         match answer {
             Ok(m) => {
                 self.stats.received(m.payload.len());
@@ -588,6 +577,65 @@ impl Connection {
                 K::Other => self.closed_error("request", e),
             }),
         }
+    }
+
+    /// With fail_requests_on_disconnect: a watch that changes when the connection is lost,
+    /// taken before the request is sent so that a loss right after it counts.
+    fn loss_watch(&self) -> Option<watch::Receiver<u64>> {
+        self.lost_while_waiting.as_ref().map(|losses| losses.subscribe())
+    }
+
+    /// Waits for `answer`, unless `lost` changes first (the connection was lost).
+    async fn unless_lost<T>(
+        &self,
+        lost: Option<watch::Receiver<u64>>,
+        subject: &str,
+        answer: impl std::future::Future<Output = T>,
+    ) -> Result<T> {
+        let Some(mut lost) = lost else { return Ok(answer.await) };
+        tokio::select! {
+            answer = answer => Ok(answer),
+            _ = lost.changed() => Err(Error::new(
+                ErrorKind::Disconnected,
+                format!("the connection was lost before a reply on {subject:?} came"),
+            )),
+        }
+    }
+
+    /// A blocking request: its reply registered with async-nats' request multiplexer
+    /// (third_party patch 14), the request published like any message with that reply
+    /// subject — queued in order with earlier publishes, or written on this thread after a
+    /// pause (patch 13) — and the reply awaited here.
+    fn request_here(
+        &self,
+        subject: &str,
+        headers: Option<&async_nats::HeaderMap>,
+        payload: &[u8],
+        timeout: Duration,
+    ) -> Result<Message> {
+        let lost = self.loss_watch();
+        let reply = self.client.register_reply().map_err(|e| self.closed_error("request", e))?;
+        let m = OutMsg { subject, reply: Some(&reply.subject), headers, payload };
+        self.publish_with(m, Blocking::Allowed, reply.direct)?;
+        let answer = async {
+            let answer = self.unless_lost(lost, subject, tokio::time::timeout(timeout, reply.receiver)).await?;
+            match answer {
+                Ok(Ok(m)) if m.status == Some(async_nats::StatusCode::NO_RESPONDERS) => {
+                    Err(Error::new(ErrorKind::NoResponders, format!("no subscriber on {subject:?}")))
+                }
+                Ok(Ok(m)) => {
+                    self.stats.received(m.payload.len());
+                    Ok(Message::new(m))
+                }
+                Ok(Err(closed)) => Err(self.closed_error("request", closed)),
+                Err(_) => Err(Error::new(
+                    ErrorKind::Timeout,
+                    format!("no reply on {subject:?} within {} ms", timeout.as_millis()),
+                )),
+            }
+        };
+        // The outer bound only guards against a timer that does not fire.
+        runtime::block_on_timeout(&self.handle, "nats_request", timeout + Duration::from_millis(50), answer)?
     }
 
     fn check_request(&self, subject: &str, len: usize) -> Result<()> {
@@ -610,12 +658,9 @@ impl Connection {
         payload: Bytes,
         timeout: Duration,
     ) -> Result<Message> {
+        runtime::refuse_on_runtime("nats_request")?;
         self.check_request(subject, payload.len())?;
-        self.stats.sent(payload.len());
-        // The outer bound covers a send queue that stays full (e.g. while reconnecting).
-        let limit = timeout + Duration::from_millis(50);
-        let fut = self.do_request(subject.to_string(), headers, payload, timeout);
-        runtime::block_on_timeout(&self.handle, "nats_request", limit, fut)?
+        self.request_here(subject, headers.as_ref(), &payload, timeout)
     }
 
     /// The reply lane, set up on first use.
