@@ -130,7 +130,13 @@ fn requests_written_directly_are_all_answered() {
     let server_side = Conn::to(&srv.url());
     let mut sub = std::ptr::null_mut();
     ok(unsafe {
-        nats_subscribe(server_side.raw(), cs("svc.upper").as_ptr(), Some(echo_upper), server_side.raw().cast(), &mut sub)
+        nats_subscribe(
+            server_side.raw(),
+            cs("svc.upper").as_ptr(),
+            Some(echo_upper),
+            server_side.raw().cast(),
+            &mut sub,
+        )
     });
     server_side.flush();
     for i in 0..40 {

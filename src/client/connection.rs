@@ -605,27 +605,26 @@ impl Connection {
     /// A blocking request: its reply registered with async-nats' request multiplexer
     /// (third_party patch 14), the request published like any message with that reply
     /// subject — queued in order with earlier publishes, or written on this thread after a
-    /// pause (patch 13) — and the reply awaited here.
-    fn request_here(
+    /// pause (patch 13) — and the reply awaited here. The reply may be the server's
+    /// no-responders status: the caller says what that means. Refused on the runtime's
+    /// threads.
+    pub(crate) fn request_reply(
         &self,
         subject: &str,
         headers: Option<&async_nats::HeaderMap>,
         payload: &[u8],
         timeout: Duration,
-    ) -> Result<Message> {
+    ) -> Result<async_nats::Message> {
+        runtime::refuse_on_runtime("request")?;
         let lost = self.loss_watch();
         let reply = self.client.register_reply().map_err(|e| self.closed_error("request", e))?;
         let m = OutMsg { subject, reply: Some(&reply.subject), headers, payload };
         self.publish_with(m, Blocking::Allowed, reply.direct)?;
         let answer = async {
-            let answer = self.unless_lost(lost, subject, tokio::time::timeout(timeout, reply.receiver)).await?;
-            match answer {
-                Ok(Ok(m)) if m.status == Some(async_nats::StatusCode::NO_RESPONDERS) => {
-                    Err(Error::new(ErrorKind::NoResponders, format!("no subscriber on {subject:?}")))
-                }
+            match self.unless_lost(lost, subject, tokio::time::timeout(timeout, reply.receiver)).await? {
                 Ok(Ok(m)) => {
                     self.stats.received(m.payload.len());
-                    Ok(Message::new(m))
+                    Ok(m)
                 }
                 Ok(Err(closed)) => Err(self.closed_error("request", closed)),
                 Err(_) => Err(Error::new(
@@ -660,7 +659,11 @@ impl Connection {
     ) -> Result<Message> {
         runtime::refuse_on_runtime("nats_request")?;
         self.check_request(subject, payload.len())?;
-        self.request_here(subject, headers.as_ref(), &payload, timeout)
+        let m = self.request_reply(subject, headers.as_ref(), &payload, timeout)?;
+        if m.status == Some(async_nats::StatusCode::NO_RESPONDERS) {
+            return Err(Error::new(ErrorKind::NoResponders, format!("no subscriber on {subject:?}")));
+        }
+        Ok(Message::new(m))
     }
 
     /// The reply lane, set up on first use.

@@ -128,7 +128,7 @@ impl AckRouter {
     }
 
     /// The outcome an acknowledgement message carries.
-    fn outcome(m: &async_nats::Message) -> Result<PublishAck> {
+    pub(crate) fn outcome(m: &async_nats::Message) -> Result<PublishAck> {
         if m.status == Some(async_nats::StatusCode::NO_RESPONDERS) {
             return Err(no_stream_answered());
         }

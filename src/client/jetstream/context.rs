@@ -8,7 +8,7 @@ use crate::client::error::*;
 use crate::client::jetstream::acks::{AckRouter, Deliver, Resend, WaitForRoom};
 use crate::client::runtime;
 use crate::client::subject::*;
-use async_nats::jetstream::{self, context::PublishErrorKind, message::PublishMessage};
+use async_nats::jetstream;
 use bytes::Bytes;
 use std::cell::Cell;
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
@@ -171,61 +171,12 @@ pub(crate) fn no_stream_answered() -> Error {
     )
 }
 
-fn publish_error(e: &jetstream::context::PublishError) -> Error {
-    match e.kind() {
-        PublishErrorKind::StreamNotFound => no_stream_answered(),
-        PublishErrorKind::WrongLastMessageId | PublishErrorKind::WrongLastSequence => {
-            Error::new(ErrorKind::ExpectationFailed, format!("publish: {e}"))
-        }
-        PublishErrorKind::TimedOut => {
-            Error::new(ErrorKind::Timeout, format!("publish: no acknowledgement in time ({e})"))
-        }
-        PublishErrorKind::MaxPayloadExceeded => Error::new(ErrorKind::MaxPayload, format!("publish: {e}")),
-        _ => js_error("publish", e),
-    }
-}
-
-/// Waits for the acknowledgement of a publish already sent, sending the message again (same
-/// headers, same msg_id) while the failure is one `out.retry` applies to and attempts remain.
-async fn settle(
-    ctx: &jetstream::Context,
-    out: &Outgoing,
-    first: jetstream::context::PublishAckFuture,
-    limit: Duration,
-) -> Result<jetstream::publish::PublishAck> {
-    let mut ack = first;
-    let mut retries_left = out.retry.attempts;
-    loop {
-        let result = match tokio::time::timeout(limit, ack).await {
-            Ok(Ok(a)) => Ok(a),
-            Ok(Err(e)) => Err(publish_error(&e)),
-            Err(_) => {
-                Err(Error::new(ErrorKind::Timeout, format!("no acknowledgement within {} ms", limit.as_millis())))
-            }
-        };
-        match result {
-            Err(e) if retries_left > 0 && out.retry.applies_to(e.kind) => {
-                retries_left -= 1;
-                tokio::time::sleep(out.retry.wait).await;
-                ack = ctx.send_publish(out.subject.clone(), out.msg.clone()).await.map_err(|e| publish_error(&e))?;
-            }
-            Err(e) if out.retry.attempts > 0 => {
-                let tried = out.retry.attempts - retries_left + 1;
-                return Err(Error::new(e.kind, format!("{} (after {tried} attempt(s))", e.detail)));
-            }
-            other => return other,
-        }
-    }
-}
-
 /// What a publish sends: subject, headers (with the expectations) and payload.
 pub(crate) struct Outgoing {
     pub(crate) subject: String,
-    /// The expectations and the user's headers, for our own frames (async publishes).
+    /// The expectations and the user's headers.
     pub(crate) headers: async_nats::HeaderMap,
     pub(crate) payload: Bytes,
-    /// The same, for async-nats' publish (sync publishes).
-    msg: PublishMessage,
     timeout: Option<Duration>,
     pub(crate) retry: Retry,
 }
@@ -248,11 +199,6 @@ impl Retry {
             ErrorKind::Timeout => self.on_timeout,
             _ => false,
         }
-    }
-
-    /// The longest all attempts may take, each waiting up to `ack_limit` for its ack.
-    fn total(&self, ack_limit: Duration) -> Duration {
-        (ack_limit + self.wait).saturating_mul(self.attempts.saturating_add(1))
     }
 }
 
@@ -298,16 +244,12 @@ pub(crate) fn build(
     if let Some(seq) = o.expected_last_subject_sequence {
         h.insert(NATS_EXPECTED_LAST_SUBJECT_SEQUENCE, seq.to_string().as_str());
     }
-    let mut msg = PublishMessage::build().payload(payload.clone());
-    if !h.is_empty() {
-        msg = msg.headers(h.clone());
-    }
     let retry = Retry {
         attempts: o.max_retries,
         wait: o.retry_wait.unwrap_or(Retry::DEFAULT_WAIT),
         on_timeout: o.msg_id.is_some(),
     };
-    Ok(Outgoing { subject: subject.to_string(), headers: h, payload, msg, timeout: o.timeout, retry })
+    Ok(Outgoing { subject: subject.to_string(), headers: h, payload, timeout: o.timeout, retry })
 }
 
 impl JetStream {
@@ -337,16 +279,35 @@ impl JetStream {
         })
     }
 
+    /// Publishes and waits for the acknowledgement, as a request (`Connection::request_reply`:
+    /// written on this thread after a pause), sending the message again (same headers, same
+    /// msg_id) while the failure is one `out.retry` applies to and attempts remain.
     pub(crate) fn publish(&self, out: Outgoing) -> Result<PublishAck> {
         self.conn.check_open()?;
+        runtime::refuse_on_runtime("nats_jetstream_publish")?;
         let limit = out.timeout.unwrap_or(self.timeout);
-        let total = out.retry.total(limit) + Duration::from_millis(50);
-        let ctx = self.ctx.clone();
-        let fut = async move {
-            let ack = ctx.send_publish(out.subject.clone(), out.msg.clone()).await.map_err(|e| publish_error(&e))?;
-            settle(&ctx, &out, ack, limit).await
-        };
-        runtime::block_on_timeout(&self.conn.handle, "nats_jetstream_publish", total, fut)?
+        let headers = Some(&out.headers).filter(|h| !h.is_empty());
+        let mut retries_left = out.retry.attempts;
+        loop {
+            let result = match self.conn.request_reply(&out.subject, headers, &out.payload, limit) {
+                Ok(m) => AckRouter::outcome(&m),
+                Err(e) if e.kind == ErrorKind::Timeout => {
+                    Err(Error::new(ErrorKind::Timeout, format!("no acknowledgement within {} ms", limit.as_millis())))
+                }
+                Err(e) => Err(e),
+            };
+            match result {
+                Err(e) if retries_left > 0 && out.retry.applies_to(e.kind) => {
+                    retries_left -= 1;
+                    std::thread::sleep(out.retry.wait);
+                }
+                Err(e) if out.retry.attempts > 0 => {
+                    let tried = out.retry.attempts - retries_left + 1;
+                    return Err(Error::new(e.kind, format!("{} (after {tried} attempt(s))", e.detail)));
+                }
+                other => return other,
+            }
+        }
     }
 
     /// The ack lane (on the connection's executor), set up on first use.
