@@ -177,7 +177,11 @@ pub unsafe extern "C" fn nats_connect_url(urls: *const c_char, out: *mut *mut na
 /// and sent in order once it is back; when that is full, `NATS_ERR_BUFFER_FULL`. While
 /// connected, a publish waits only when 1 MiB of publishes already waits to be sent (the
 /// socket is slower than the publisher), at most request_timeout. Use
-/// `nats_connection_flush` to know the server has it.
+/// `nats_connection_flush` to know the server has it. A message published after a pause,
+/// when nothing else waits to be sent, is written to the socket on the calling thread (one
+/// non-blocking send, as nats.c's SendAsap; plain TCP only, not TLS): the lowest latency for
+/// replies and occasional events. Messages in quick succession are batched and written by
+/// the library's I/O thread.
 /// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_SUBJECT`
 /// (empty, whitespace, empty token, wildcard), `NATS_ERR_MAX_PAYLOAD`, `NATS_ERR_BUFFER_FULL`,
 /// `NATS_ERR_CONNECTION_CLOSED`, `NATS_ERR_TIMEOUT`, `NATS_ERR_WOULD_BLOCK_RUNTIME` (only

@@ -583,7 +583,7 @@ pub unsafe extern "C" fn nats_options_set_ping_interval_ms(opts: *mut nats_optio
     })
 }
 
-/// kumo `sender_capacity`: capacity of the queue of outgoing operations (subscribes,
+/// kumo `sender_capacity`: capacity of the queue of outgoing operations (flushes, async
 /// requests, batches of publishes) between the library and the connection task. When it is
 /// full, those operations wait (up to request_timeout, then `NATS_ERR_TIMEOUT`). Default 128. Errors: `NATS_ERR_INVALID_ARGUMENT` for 0 or more than
 /// `NATS_MAX_QUEUE_CAPACITY`.

@@ -13,8 +13,13 @@
 //! most request_timeout): a publisher faster than the socket gets its buffers back from the
 //! pool instead of new memory. A subscribe's `SUB` goes into the same buffer (its subscription
 //! registered with async-nats first, third_party patch 12), so it is in order with the
-//! publishes around it, and so does its `UNSUB`. Flush, request and close wait until
-//! everything queued before them was handed over ("barriers"), so they stay in order after it.
+//! publishes around it, and so does its `UNSUB`; so does a blocking request's `PUB` (its
+//! reply registered first, patch 14). Flush, async requests and close wait until everything
+//! queued before them was handed over ("barriers"), so they stay in order after it.
+//!
+//! A publish after a pause skips the forwarder: when nothing is queued here and the
+//! connection has nothing else to write, its frame is written to the socket on the caller's
+//! thread (patch 13; see `Outbox::publish`).
 
 use crate::client::error::*;
 use async_nats::HeaderMap;
