@@ -83,5 +83,25 @@ fn child_connects_afresh_after_fork() {
         assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "prefork child {pid}: status {status}");
     }
     assert!(from_child.wait_count(10, Duration::from_secs(10)), "got {} of 10", from_child.count());
+
+    // A child that (against the rules) publishes on its parent's connection: nothing of it
+    // reaches the parent's socket (a publish after a pause is written on the calling thread,
+    // which in a child would write into the parent's socket, possibly inside a parent frame).
+    let inherited = Sub::new(&parent, "fork.inherited", "");
+    parent.flush();
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed");
+    if pid == 0 {
+        std::thread::sleep(Duration::from_millis(5));
+        unsafe { nats_publish(parent.raw(), cs("fork.inherited").as_ptr(), b"child".as_ptr().cast(), 5) };
+        unsafe { libc::_exit(0) };
+    }
+    let mut status = 0;
+    assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+    ok(parent.publish("fork.inherited", b"parent"));
+    parent.flush();
+    assert!(inherited.wait_count(1, Duration::from_secs(10)));
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(inherited.received().payloads(), vec![b"parent".to_vec()], "the child wrote into the parent's socket");
     unsafe { nats_subscription_free(svc) };
 }

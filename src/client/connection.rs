@@ -35,6 +35,8 @@ pub(crate) struct Connection {
     pub(crate) closed: Arc<ClosedSignal>,
     closing: AtomicBool,
     pub(crate) outbox: Arc<Outbox>,
+    /// The process that connected: a forked child must not write to its parent's socket.
+    owner: u32,
     pub(crate) stats: Stats,
     events: Option<EventSender>,
     pub(crate) deliveries: Deliveries,
@@ -331,6 +333,7 @@ impl Connection {
             closed,
             closing: AtomicBool::new(false),
             outbox,
+            owner: std::process::id(),
             stats: Stats::default(),
             events: events_tx,
             deliveries: Deliveries::default(),
@@ -508,7 +511,11 @@ impl Connection {
         // Counted by the outbox as it accepts the message, before the hand-over: a reply to
         // it may reach its requester (who then reads our statistics) before this thread runs
         // again.
-        let write_now = |frames: &[u8], msgs, bytes| direct && self.client.write_direct(frames, msgs, bytes);
+        // A forked child that (against the rules) uses its parent's connection must not write
+        // into the parent's socket, possibly in the middle of one of the parent's frames.
+        let write_now = |frames: &[u8], msgs, bytes| {
+            direct && std::process::id() == self.owner && self.client.write_direct(frames, msgs, bytes)
+        };
         self.outbox.publish(
             &m,
             self.client.max_payload(),
