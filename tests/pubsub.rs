@@ -95,21 +95,19 @@ unsafe extern "C" fn echo_upper(ud: *mut c_void, _s: *mut nats_subscription, msg
     ok(nats_msg_respond(conn, msg, up.as_ptr().cast(), up.len()));
 }
 
+/// A subscription on `conn` answering each request on `subject` with its payload in upper case.
+fn upper_responder(conn: &Conn, subject: &str) -> *mut nats_subscription {
+    let mut sub = std::ptr::null_mut();
+    ok(unsafe { nats_subscribe(conn.raw(), cs(subject).as_ptr(), Some(echo_upper), conn.raw().cast(), &mut sub) });
+    sub
+}
+
 #[test]
 fn request_reply() {
     let srv = Server::start();
     let server_side = Conn::to(&srv.url());
     let client = Conn::to(&srv.url());
-    let mut sub = std::ptr::null_mut();
-    ok(unsafe {
-        nats_subscribe(
-            server_side.raw(),
-            cs("svc.upper").as_ptr(),
-            Some(echo_upper),
-            server_side.raw().cast(),
-            &mut sub,
-        )
-    });
+    let sub = upper_responder(&server_side, "svc.upper");
     server_side.flush();
     for i in 0..50 {
         let r = client.request("svc.upper", format!("hello {i}").as_bytes(), 5000).unwrap();
@@ -128,16 +126,7 @@ fn request_reply() {
 fn requests_written_directly_are_all_answered() {
     let srv = Server::start();
     let server_side = Conn::to(&srv.url());
-    let mut sub = std::ptr::null_mut();
-    ok(unsafe {
-        nats_subscribe(
-            server_side.raw(),
-            cs("svc.upper").as_ptr(),
-            Some(echo_upper),
-            server_side.raw().cast(),
-            &mut sub,
-        )
-    });
+    let sub = upper_responder(&server_side, "svc.upper");
     server_side.flush();
     for i in 0..40 {
         let client = Conn::to(&srv.url());
@@ -253,8 +242,7 @@ unsafe extern "C" fn reentrant_free(ud: *mut c_void) {
 fn callback_may_publish_request_and_free_its_subscription() {
     let srv = Server::start();
     let c = Conn::to(&srv.url());
-    let mut responder = std::ptr::null_mut();
-    ok(unsafe { nats_subscribe(c.raw(), cs("svc.upper").as_ptr(), Some(echo_upper), c.raw().cast(), &mut responder) });
+    let responder = upper_responder(&c, "svc.upper");
     let out = Sub::new(&c, "reentrant.out", "");
     let st = Arc::new(Reentrant { conn: c.raw(), seen: AtomicUsize::new(0), freed: AtomicUsize::new(0) });
     let mut sub = std::ptr::null_mut();
@@ -405,10 +393,7 @@ fn flush_means_the_server_has_processed_earlier_subscribes() {
     let client = Conn::to(&srv.url());
     for i in 0..50 {
         let subject = format!("barrier.{i}");
-        let mut sub = std::ptr::null_mut();
-        ok(unsafe {
-            nats_subscribe(responder.raw(), cs(&subject).as_ptr(), Some(echo_upper), responder.raw().cast(), &mut sub)
-        });
+        let sub = upper_responder(&responder, &subject);
         responder.flush();
         // Right after flush, another connection must find the responder.
         assert_eq!(
