@@ -2306,7 +2306,10 @@ nats_status nats_request_msg(struct nats_connection *conn, const struct nats_msg
 /**
  * Sends a request without waiting: `cb(user_data, status, reply)` is called once, with the
  * first reply or the failure (see `nats_reply_callback`), on the connection's reply lane.
- * Any number of requests may be in flight. `timeout_ms` 0 means request_timeout.
+ * Any number of requests may be in flight. `timeout_ms` 0 means request_timeout. The
+ * request is published before this returns, in order with the caller's other publishes
+ * (after a pause, on the calling thread, as `nats_publish`); when the publish buffer is
+ * full it is sent from the library's I/O thread instead, as soon as there is room.
  * `user_data` must stay valid until the callback ran. Errors (returned, and then the
  * callback is not called): `NATS_ERR_NULL_ARGUMENT` (conn, subject, cb),
  * `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_SUBJECT`, `NATS_ERR_MAX_PAYLOAD`,

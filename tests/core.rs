@@ -642,6 +642,57 @@ fn statistics_count_exactly() {
     unsafe { nats_subscription_free(es) };
 }
 
+/// `nats_request_async` publishes its request before it returns, so a publish made after it
+/// on the same thread reaches the server after it (it was sent later, from a runtime task,
+/// and a publish right after it often went first).
+#[test]
+fn async_request_keeps_its_place_among_publishes() {
+    let srv = Server::start();
+    let watcher = Conn::to(&srv.url());
+    let seen = Sub::new(&watcher, "ord.*", "");
+    watcher.flush();
+    let c = Conn::to(&srv.url());
+    let results = Arc::new(AsyncResults { got: Mutex::default(), errors: Mutex::default() });
+    let (req, rounds) = (cs("ord.req"), 300);
+    for i in 0..rounds {
+        let payload = format!("{i}").into_bytes();
+        let ud = Box::into_raw(Box::new((results.clone(), payload.clone())));
+        ok(unsafe {
+            nats_request_async(
+                c.raw(),
+                req.as_ptr(),
+                payload.as_ptr().cast(),
+                payload.len(),
+                100,
+                Some(on_reply),
+                ud.cast(),
+            )
+        });
+        ok(c.publish("ord.pub", &payload));
+        if i % 10 == 0 {
+            std::thread::sleep(Duration::from_micros(200));
+        }
+    }
+    assert!(seen.wait_count(2 * rounds, 30 * SEC), "{} of {} messages", seen.count(), 2 * rounds);
+    let order: Vec<String> = seen
+        .received()
+        .msgs
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|m| format!("{} {}", m.subject, String::from_utf8_lossy(&m.data)))
+        .collect();
+    let expected: Vec<String> = (0..rounds).flat_map(|i| [format!("ord.req {i}"), format!("ord.pub {i}")]).collect();
+    let first_wrong = order.iter().zip(&expected).position(|(got, want)| got != want);
+    assert!(
+        first_wrong.is_none() && order.len() == expected.len(),
+        "out of order from message {first_wrong:?}: {:?}",
+        &order[first_wrong.unwrap_or(0)..order.len().min(first_wrong.unwrap_or(0) + 6)]
+    );
+    // Every request timed out (nobody answers); its callback ran before the test ends.
+    assert!(wait_until(30 * SEC, || results.errors.lock().unwrap().len() == rounds));
+}
+
 #[allow(clippy::type_complexity)]
 struct AsyncResults {
     got: Mutex<HashMap<Vec<u8>, (nats_status, Vec<u8>)>>,

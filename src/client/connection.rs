@@ -627,21 +627,38 @@ impl Connection {
         let reply = self.client.register_reply().map_err(|e| self.closed_error("request", e))?;
         let m = OutMsg { subject, reply: Some(&reply.subject), headers, payload };
         self.publish_with(m, Blocking::Allowed, reply.direct)?;
-        let answer = async {
-            match self.unless_lost(lost, subject, tokio::time::timeout(timeout, reply.receiver)).await? {
-                Ok(Ok(m)) => {
-                    self.stats.received(m.payload.len());
-                    Ok(m)
-                }
-                Ok(Err(closed)) => Err(self.closed_error("request", closed)),
-                Err(_) => Err(Error::new(
-                    ErrorKind::Timeout,
-                    format!("no reply on {subject:?} within {} ms", timeout.as_millis()),
-                )),
-            }
-        };
+        let answer = self.await_reply(lost, subject, reply.receiver, timeout);
         // The outer bound only guards against a timer that does not fire.
         runtime::block_on_timeout(&self.handle, "nats_request", timeout + Duration::from_millis(50), answer)?
+    }
+
+    /// The reply to a request published with a registered reply, within `timeout`.
+    async fn await_reply(
+        &self,
+        lost: Option<watch::Receiver<u64>>,
+        subject: &str,
+        receiver: tokio::sync::oneshot::Receiver<async_nats::Message>,
+        timeout: Duration,
+    ) -> Result<async_nats::Message> {
+        match self.unless_lost(lost, subject, tokio::time::timeout(timeout, receiver)).await? {
+            Ok(Ok(m)) => {
+                self.stats.received(m.payload.len());
+                Ok(m)
+            }
+            Ok(Err(closed)) => Err(self.closed_error("request", closed)),
+            Err(_) => Err(Error::new(
+                ErrorKind::Timeout,
+                format!("no reply on {subject:?} within {} ms", timeout.as_millis()),
+            )),
+        }
+    }
+
+    /// A core request's reply, or the error a no-responders status means.
+    fn core_reply(subject: &str, m: async_nats::Message) -> Result<Message> {
+        if m.status == Some(async_nats::StatusCode::NO_RESPONDERS) {
+            return Err(Error::new(ErrorKind::NoResponders, format!("no subscriber on {subject:?}")));
+        }
+        Ok(Message::new(m))
     }
 
     fn check_request(&self, subject: &str, len: usize) -> Result<()> {
@@ -667,10 +684,7 @@ impl Connection {
         runtime::refuse_on_runtime("nats_request")?;
         self.check_request(subject, payload.len())?;
         let m = self.request_reply(subject, headers.as_ref(), &payload, timeout)?;
-        if m.status == Some(async_nats::StatusCode::NO_RESPONDERS) {
-            return Err(Error::new(ErrorKind::NoResponders, format!("no subscriber on {subject:?}")));
-        }
-        Ok(Message::new(m))
+        Self::core_reply(subject, m)
     }
 
     /// The reply lane, set up on first use.
@@ -691,9 +705,29 @@ impl Connection {
     ) -> Result<()> {
         self.check_request(subject, payload.len())?;
         let queue = self.reply_queue()?;
-        self.stats.sent(payload.len());
+        // Published here, in the caller's order with its other publishes (and written on this
+        // thread after a pause), unless that would wait: a full buffer, or the reconnect
+        // buffer full while disconnected. Then the request goes as before, from a runtime
+        // task, and its registered reply is pruned unused.
+        let lost = self.loss_watch();
+        let reply = self.client.register_reply().map_err(|e| self.closed_error("request", e))?;
+        let m = OutMsg { subject, reply: Some(&reply.subject), headers: None, payload: &payload };
+        let published = match self.publish_with(m, Blocking::Refused, reply.direct) {
+            Ok(()) => true,
+            Err(e) if matches!(e.kind, ErrorKind::WouldBlockRuntime | ErrorKind::BufferFull) => false,
+            Err(e) => return Err(e),
+        };
         let conn = self.clone();
         let subject = subject.to_string();
+        if published {
+            self.handle.spawn(async move {
+                let result = conn.await_reply(lost, &subject, reply.receiver, timeout).await;
+                let result = result.and_then(|m| Self::core_reply(&subject, m));
+                queue.send(Box::new(move || handler(result)));
+            });
+            return Ok(());
+        }
+        self.stats.sent(payload.len());
         self.handle.spawn(async move {
             let limit = timeout + Duration::from_millis(50);
             let result = match tokio::time::timeout(limit, conn.do_request(subject, None, payload, timeout)).await {
