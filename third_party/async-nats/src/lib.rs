@@ -615,12 +615,18 @@ impl DirectWrites {
         }
     }
 
+    /// See [`DirectState::forget_socket`].
+    fn forget_socket(&self) {
+        self.lock().forget_socket();
+    }
+}
+
+impl DirectState {
     /// Forgets the socket: the connection task no longer polls it (lost, being replaced or
     /// closed). What a direct write left unwritten is lost with it.
-    fn forget_socket(&self) {
-        let mut state = self.lock();
-        state.socket = None;
-        state.rest = None;
+    fn forget_socket(&mut self) {
+        self.socket = None;
+        self.rest = None;
     }
 }
 
@@ -853,8 +859,7 @@ impl ConnectionHandler {
                 state.busy = self.handler.connection.has_pending_writes();
                 if exit.is_ready() {
                     // The connection is lost, replaced or closed from here on.
-                    state.socket = None;
-                    state.rest = None;
+                    state.forget_socket();
                 }
                 exit
             }
