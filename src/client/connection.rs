@@ -609,38 +609,53 @@ impl Connection {
         }
     }
 
-    /// A blocking request: its reply registered with async-nats' request multiplexer
+    /// Publishes a request: its reply registered with async-nats' request multiplexer
     /// (third_party patch 14), the request published like any message with that reply
     /// subject — queued in order with earlier publishes, or written on this thread after a
-    /// pause (patch 13) — and the reply awaited here. The reply may be the server's
-    /// no-responders status: the caller says what that means. Refused on the runtime's
-    /// threads.
+    /// pause (patch 13). Returns what awaits the reply (see [`Connection::await_reply`]).
+    fn publish_request(
+        &self,
+        subject: &str,
+        headers: Option<&async_nats::HeaderMap>,
+        payload: &[u8],
+        blocking: Blocking,
+    ) -> Result<PendingReply> {
+        // Taken before the request is sent, so that a loss right after it counts.
+        let lost = self.loss_watch();
+        let reply = self.client.register_reply().map_err(|e| self.closed_error("request", e))?;
+        let m = OutMsg { subject, reply: Some(&reply.subject), headers, payload };
+        self.publish_with(m, blocking, reply.direct)?;
+        Ok(PendingReply { lost, receiver: reply.receiver })
+    }
+
+    /// A blocking request (see [`Connection::publish_request`]), its reply awaited here.
+    /// The reply may be the server's no-responders status: the caller says what that means.
+    /// Refused on the runtime's threads (`what` names the call).
     pub(crate) fn request_reply(
         &self,
+        what: &str,
         subject: &str,
         headers: Option<&async_nats::HeaderMap>,
         payload: &[u8],
         timeout: Duration,
     ) -> Result<async_nats::Message> {
-        runtime::refuse_on_runtime("request")?;
-        let lost = self.loss_watch();
-        let reply = self.client.register_reply().map_err(|e| self.closed_error("request", e))?;
-        let m = OutMsg { subject, reply: Some(&reply.subject), headers, payload };
-        self.publish_with(m, Blocking::Allowed, reply.direct)?;
-        let answer = self.await_reply(lost, subject, reply.receiver, timeout);
+        runtime::refuse_on_runtime(what)?;
+        let pending = self.publish_request(subject, headers, payload, Blocking::Allowed)?;
+        let answer = self.await_reply(pending, subject, timeout);
         // The outer bound only guards against a timer that does not fire.
-        runtime::block_on_timeout(&self.handle, "nats_request", timeout + Duration::from_millis(50), answer)?
+        runtime::block_on_timeout(&self.handle, what, timeout + Duration::from_millis(50), answer)?
     }
 
-    /// The reply to a request published with a registered reply, within `timeout`.
+    /// The reply to a request published with [`Connection::publish_request`], within
+    /// `timeout`.
     async fn await_reply(
         &self,
-        lost: Option<watch::Receiver<u64>>,
+        pending: PendingReply,
         subject: &str,
-        receiver: tokio::sync::oneshot::Receiver<async_nats::Message>,
         timeout: Duration,
     ) -> Result<async_nats::Message> {
-        match self.unless_lost(lost, subject, tokio::time::timeout(timeout, receiver)).await? {
+        let answer = tokio::time::timeout(timeout, pending.receiver);
+        match self.unless_lost(pending.lost, subject, answer).await? {
             Ok(Ok(m)) => {
                 self.stats.received(m.payload.len());
                 Ok(m)
@@ -681,9 +696,8 @@ impl Connection {
         payload: Bytes,
         timeout: Duration,
     ) -> Result<Message> {
-        runtime::refuse_on_runtime("nats_request")?;
         self.check_request(subject, payload.len())?;
-        let m = self.request_reply(subject, headers.as_ref(), &payload, timeout)?;
+        let m = self.request_reply("nats_request", subject, headers.as_ref(), &payload, timeout)?;
         Self::core_reply(subject, m)
     }
 
@@ -709,19 +723,16 @@ impl Connection {
         // thread after a pause), unless that would wait: a full buffer, or the reconnect
         // buffer full while disconnected. Then the request goes as before, from a runtime
         // task, and its registered reply is pruned unused.
-        let lost = self.loss_watch();
-        let reply = self.client.register_reply().map_err(|e| self.closed_error("request", e))?;
-        let m = OutMsg { subject, reply: Some(&reply.subject), headers: None, payload: &payload };
-        let published = match self.publish_with(m, Blocking::Refused, reply.direct) {
-            Ok(()) => true,
-            Err(e) if matches!(e.kind, ErrorKind::WouldBlockRuntime | ErrorKind::BufferFull) => false,
+        let published = match self.publish_request(subject, None, &payload, Blocking::Refused) {
+            Ok(pending) => Some(pending),
+            Err(e) if matches!(e.kind, ErrorKind::WouldBlockRuntime | ErrorKind::BufferFull) => None,
             Err(e) => return Err(e),
         };
         let conn = self.clone();
         let subject = subject.to_string();
-        if published {
+        if let Some(pending) = published {
             self.handle.spawn(async move {
-                let result = conn.await_reply(lost, &subject, reply.receiver, timeout).await;
+                let result = conn.await_reply(pending, &subject, timeout).await;
                 let result = result.and_then(|m| Self::core_reply(&subject, m));
                 queue.send(Box::new(move || handler(result)));
             });
@@ -839,6 +850,13 @@ impl Connection {
 /// The length of the reply subjects async-nats makes for `client`'s requests:
 /// `<inbox prefix>.<nuid>.<token>`, a new inbox plus a dot and a nuid-long token. Computed
 /// once per connection (making an inbox costs a nuid and an allocation).
+/// A request published with [`Connection::publish_request`], its reply not read yet.
+struct PendingReply {
+    /// With fail_requests_on_disconnect: changes when the connection is lost.
+    lost: Option<watch::Receiver<u64>>,
+    receiver: tokio::sync::oneshot::Receiver<async_nats::Message>,
+}
+
 fn request_reply_len(client: &async_nats::Client) -> usize {
     const NUID_LEN: usize = 22;
     client.new_inbox().len() + 1 + NUID_LEN

@@ -284,12 +284,12 @@ impl JetStream {
     /// msg_id) while the failure is one `out.retry` applies to and attempts remain.
     pub(crate) fn publish(&self, out: Outgoing) -> Result<PublishAck> {
         self.conn.check_open()?;
-        runtime::refuse_on_runtime("nats_jetstream_publish")?;
         let limit = out.timeout.unwrap_or(self.timeout);
         let headers = Some(&out.headers).filter(|h| !h.is_empty());
         let mut retries_left = out.retry.attempts;
         loop {
-            let result = match self.conn.request_reply(&out.subject, headers, &out.payload, limit) {
+            let answer = self.conn.request_reply("nats_jetstream_publish", &out.subject, headers, &out.payload, limit);
+            let result = match answer {
                 Ok(m) => AckRouter::outcome(&m),
                 Err(e) if e.kind == ErrorKind::Timeout => {
                     Err(Error::new(ErrorKind::Timeout, format!("no acknowledgement within {} ms", limit.as_millis())))
