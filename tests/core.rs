@@ -656,18 +656,7 @@ fn async_request_keeps_its_place_among_publishes() {
     let (req, rounds) = (cs("ord.req"), 300);
     for i in 0..rounds {
         let payload = format!("{i}").into_bytes();
-        let ud = Box::into_raw(Box::new((results.clone(), payload.clone())));
-        ok(unsafe {
-            nats_request_async(
-                c.raw(),
-                req.as_ptr(),
-                payload.as_ptr().cast(),
-                payload.len(),
-                100,
-                Some(on_reply),
-                ud.cast(),
-            )
-        });
+        ok(results.request(&c, &req, &payload, 100));
         ok(c.publish("ord.pub", &payload));
         if i % 10 == 0 {
             std::thread::sleep(Duration::from_micros(200));
@@ -697,6 +686,24 @@ fn async_request_keeps_its_place_among_publishes() {
 struct AsyncResults {
     got: Mutex<HashMap<Vec<u8>, (nats_status, Vec<u8>)>>,
     errors: Mutex<Vec<(nats_status, String)>>,
+}
+
+impl AsyncResults {
+    /// `nats_request_async` with `payload`, its outcome recorded here under that payload.
+    fn request(self: &Arc<Self>, c: &Conn, subject: &CStr, payload: &[u8], timeout_ms: u64) -> nats_status {
+        let ud = Box::into_raw(Box::new((self.clone(), payload.to_vec())));
+        unsafe {
+            nats_request_async(
+                c.raw(),
+                subject.as_ptr(),
+                payload.as_ptr().cast(),
+                payload.len(),
+                timeout_ms,
+                Some(on_reply),
+                ud.cast(),
+            )
+        }
+    }
 }
 
 unsafe extern "C" fn on_reply(ud: *mut c_void, status: nats_status, reply: *const nats_msg) {
@@ -742,18 +749,7 @@ fn async_requests_1000_in_flight() {
     let t = Instant::now();
     for i in 0..1000 {
         let payload = format!("req-{i}").into_bytes();
-        let ud = Box::into_raw(Box::new((results.clone(), payload.clone())));
-        ok(unsafe {
-            nats_request_async(
-                c.raw(),
-                subj.as_ptr(),
-                payload.as_ptr().cast(),
-                payload.len(),
-                10_000,
-                Some(on_reply),
-                ud.cast(),
-            )
-        });
+        ok(results.request(&c, &subj, &payload, 10_000));
     }
     let issued = t.elapsed();
     assert!(
