@@ -410,3 +410,53 @@ fn publishes_after_pauses_keep_their_order() {
         assert!(g == e, "message {i}: got {:?}... ({} bytes)", String::from_utf8_lossy(&g[..g.len().min(12)]), g.len());
     }
 }
+
+unsafe extern "C" fn echo_reply(ud: *mut c_void, _: *mut nats_ffi::nats_subscription, m: *const nats_ffi::nats_msg) {
+    let data = msg_data(m);
+    ok(nats_msg_respond(ud.cast(), m, data.as_ptr().cast(), data.len()));
+}
+
+/// A request made while reconnecting with the reconnect buffer full is not refused: it is
+/// sent once the connection is back (as before requests went through the publish buffer,
+/// which made it fail with NATS_ERR_BUFFER_FULL, an error its functions do not document),
+/// blocking and async alike, after the publishes queued before it.
+#[test]
+fn requests_while_reconnecting_with_a_full_reconnect_buffer() {
+    let mut srv = Server::start();
+    let o = resilient(&[&srv.url()]);
+    ok(unsafe { nats_options_set_reconnect_buffer_size(o.raw(), 64) });
+    let conn = o.connect().unwrap();
+    // The responder on the same connection: its SUB is sent again on reconnect before the
+    // requests (on another connection it might come back after them: no responders).
+    let mut responder = null_mut();
+    ok(unsafe {
+        nats_subscribe(conn.raw(), cs("full.echo").as_ptr(), Some(echo_reply), conn.raw().cast(), &mut responder)
+    });
+    assert_eq!(conn.request("full.echo", b"warm", 5000).map(|m| m.data()), Ok(b"warm".to_vec()));
+    srv.kill();
+    assert!(conn.wait_status(nats_conn_status::NATS_CONN_STATUS_RECONNECTING, LONG));
+    ok(conn.publish("full.fill", &[b'x'; 40]));
+    check(conn.publish("full.fill", &[b'x'; 40]), NATS_ERR_BUFFER_FULL);
+    type Outcome = Mutex<Option<(nats_status, Vec<u8>)>>;
+    let async_reply: Arc<Outcome> = Arc::default();
+    unsafe extern "C" fn on_async(ud: *mut c_void, st: nats_status, reply: *const nats_ffi::nats_msg) {
+        let slot = Arc::from_raw(ud as *const Outcome);
+        let data = if reply.is_null() { Vec::new() } else { msg_data(reply) };
+        *slot.lock().unwrap() = Some((st, data));
+    }
+    let ud = Arc::into_raw(async_reply.clone()) as *mut c_void;
+    ok(unsafe {
+        nats_request_async(conn.raw(), cs("full.echo").as_ptr(), b"a".as_ptr().cast(), 1, 20_000, Some(on_async), ud)
+    });
+    let restart = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(500));
+        srv.restart();
+        srv
+    });
+    let blocking = conn.request("full.echo", b"b", 20_000).map(|m| m.data());
+    let _srv = restart.join().unwrap();
+    assert_eq!(blocking, Ok(b"b".to_vec()), "blocking request while reconnecting");
+    assert!(wait_until(LONG, || async_reply.lock().unwrap().is_some()));
+    assert_eq!(async_reply.lock().unwrap().clone(), Some((NATS_OK, b"a".to_vec())), "async request while reconnecting");
+    unsafe { nats_subscription_free(responder) };
+}

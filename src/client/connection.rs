@@ -553,39 +553,6 @@ impl Connection {
         runtime::block_on_timeout(&self.handle, "nats_connection_rtt", self.request_timeout, round_trip)?
     }
 
-    /// The request itself, shared by the blocking and the async form.
-    async fn do_request(
-        &self,
-        subject: String,
-        headers: Option<async_nats::HeaderMap>,
-        payload: Bytes,
-        timeout: Duration,
-    ) -> Result<Message> {
-        use async_nats::RequestErrorKind as K;
-        self.outbox.drained().await;
-        let mut req = async_nats::Request::new().payload(payload).timeout(Some(timeout));
-        if let Some(h) = headers {
-            req = req.headers(h);
-        }
-        let lost = self.loss_watch();
-        let answer = self.unless_lost(lost, &subject, self.client.send_request(subject.clone(), req)).await?;
-        match answer {
-            Ok(m) => {
-                self.stats.received(m.payload.len());
-                Ok(Message::new(m))
-            }
-            Err(e) => Err(match e.kind() {
-                K::TimedOut => {
-                    Error::new(ErrorKind::Timeout, format!("no reply on {subject:?} within {} ms", timeout.as_millis()))
-                }
-                K::NoResponders => Error::new(ErrorKind::NoResponders, format!("no subscriber on {subject:?}")),
-                K::InvalidSubject => Error::new(ErrorKind::InvalidSubject, e.to_string()),
-                K::MaxPayloadExceeded => Error::new(ErrorKind::MaxPayload, e.to_string()),
-                K::Other => self.closed_error("request", e),
-            }),
-        }
-    }
-
     /// With fail_requests_on_disconnect: a watch that changes when the connection is lost,
     /// taken before the request is sent so that a loss right after it counts.
     fn loss_watch(&self) -> Option<watch::Receiver<u64>> {
@@ -612,7 +579,10 @@ impl Connection {
     /// Publishes a request: its reply registered with async-nats' request multiplexer
     /// (third_party patch 14), the request published like any message with that reply
     /// subject — queued in order with earlier publishes, or written on this thread after a
-    /// pause (patch 13). Returns what awaits the reply (see [`Connection::await_reply`]).
+    /// pause (patch 13). When the publish buffer has no room without waiting (the reconnect
+    /// buffer full while disconnected, or a full buffer and `Blocking::Refused`), the
+    /// request is kept for [`Connection::await_reply`] to send, not limited by the
+    /// reconnect buffer: requests never were. Returns what awaits the reply.
     fn publish_request(
         &self,
         subject: &str,
@@ -624,8 +594,15 @@ impl Connection {
         let lost = self.loss_watch();
         let reply = self.client.register_reply().map_err(|e| self.closed_error("request", e))?;
         let m = OutMsg { subject, reply: Some(&reply.subject), headers, payload };
-        self.publish_with(m, blocking, reply.direct)?;
-        Ok(PendingReply { lost, receiver: reply.receiver })
+        let unsent = match self.publish_with(m, blocking, reply.direct) {
+            Ok(()) => None,
+            Err(e) if matches!(e.kind, ErrorKind::WouldBlockRuntime | ErrorKind::BufferFull) => {
+                self.stats.sent(payload.len());
+                Some((crate::client::publish::frame(&m), payload.len() as u64))
+            }
+            Err(e) => return Err(e),
+        };
+        Ok(PendingReply { lost, receiver: reply.receiver, unsent })
     }
 
     /// A blocking request (see [`Connection::publish_request`]), its reply awaited here.
@@ -647,20 +624,32 @@ impl Connection {
     }
 
     /// The reply to a request published with [`Connection::publish_request`], within
-    /// `timeout`.
+    /// `timeout`; a request it kept is handed to async-nats first, after everything queued
+    /// before it.
     async fn await_reply(
         &self,
         pending: PendingReply,
         subject: &str,
         timeout: Duration,
     ) -> Result<async_nats::Message> {
-        let answer = tokio::time::timeout(timeout, pending.receiver);
-        match self.unless_lost(pending.lost, subject, answer).await? {
-            Ok(Ok(m)) => {
+        let PendingReply { lost, receiver, unsent } = pending;
+        let answer = async {
+            if let Some((frame, payload_bytes)) = unsent {
+                self.outbox.drained().await;
+                self.client
+                    .publish_frames(Bytes::from(frame), 1, payload_bytes)
+                    .await
+                    .map_err(|e| self.closed_error("request", e))?;
+            }
+            Ok(receiver.await)
+        };
+        match self.unless_lost(lost, subject, tokio::time::timeout(timeout, answer)).await? {
+            Ok(Ok(Ok(m))) => {
                 self.stats.received(m.payload.len());
                 Ok(m)
             }
-            Ok(Err(closed)) => Err(self.closed_error("request", closed)),
+            Ok(Ok(Err(closed))) => Err(self.closed_error("request", closed)),
+            Ok(Err(e)) => Err(e),
             Err(_) => Err(Error::new(
                 ErrorKind::Timeout,
                 format!("no reply on {subject:?} within {} ms", timeout.as_millis()),
@@ -719,32 +708,14 @@ impl Connection {
     ) -> Result<()> {
         self.check_request(subject, payload.len())?;
         let queue = self.reply_queue()?;
-        // Published here, in the caller's order with its other publishes (and written on this
-        // thread after a pause), unless that would wait: a full buffer, or the reconnect
-        // buffer full while disconnected. Then the request goes as before, from a runtime
-        // task, and its registered reply is pruned unused.
-        let published = match self.publish_request(subject, None, &payload, Blocking::Refused) {
-            Ok(pending) => Some(pending),
-            Err(e) if matches!(e.kind, ErrorKind::WouldBlockRuntime | ErrorKind::BufferFull) => None,
-            Err(e) => return Err(e),
-        };
+        // Published here, in the caller's order with its other publishes (written on this
+        // thread after a pause); never waits for room (see `publish_request`).
+        let pending = self.publish_request(subject, None, &payload, Blocking::Refused)?;
         let conn = self.clone();
         let subject = subject.to_string();
-        if let Some(pending) = published {
-            self.handle.spawn(async move {
-                let result = conn.await_reply(pending, &subject, timeout).await;
-                let result = result.and_then(|m| Self::core_reply(&subject, m));
-                queue.send(Box::new(move || handler(result)));
-            });
-            return Ok(());
-        }
-        self.stats.sent(payload.len());
         self.handle.spawn(async move {
-            let limit = timeout + Duration::from_millis(50);
-            let result = match tokio::time::timeout(limit, conn.do_request(subject, None, payload, timeout)).await {
-                Ok(r) => r,
-                Err(_) => Err(Error::new(ErrorKind::Timeout, format!("no reply within {} ms", timeout.as_millis()))),
-            };
+            let result = conn.await_reply(pending, &subject, timeout).await;
+            let result = result.and_then(|m| Self::core_reply(&subject, m));
             queue.send(Box::new(move || handler(result)));
         });
         Ok(())
@@ -847,16 +818,18 @@ impl Connection {
     }
 }
 
-/// The length of the reply subjects async-nats makes for `client`'s requests:
-/// `<inbox prefix>.<nuid>.<token>`, a new inbox plus a dot and a nuid-long token. Computed
-/// once per connection (making an inbox costs a nuid and an allocation).
 /// A request published with [`Connection::publish_request`], its reply not read yet.
 struct PendingReply {
     /// With fail_requests_on_disconnect: changes when the connection is lost.
     lost: Option<watch::Receiver<u64>>,
     receiver: tokio::sync::oneshot::Receiver<async_nats::Message>,
+    /// The request's frame and payload bytes, when the publish buffer had no room for it.
+    unsent: Option<(Vec<u8>, u64)>,
 }
 
+/// The length of the reply subjects async-nats makes for `client`'s requests:
+/// `<inbox prefix>.<nuid>.<token>`, a new inbox plus a dot and a nuid-long token. Computed
+/// once per connection (making an inbox costs a nuid and an allocation).
 fn request_reply_len(client: &async_nats::Client) -> usize {
     const NUID_LEN: usize = 22;
     client.new_inbox().len() + 1 + NUID_LEN

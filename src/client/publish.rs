@@ -91,13 +91,15 @@ fn make_room(buf: &mut Vec<u8>, need: usize) {
     }
 }
 
+/// The most bytes `encode` writes for `m` with this header block.
+fn frame_len(m: &OutMsg, headers: &[u8]) -> usize {
+    b"HPUB ".len() + m.subject.len() + m.reply.map_or(0, |r| r.len() + 1) + 48 + headers.len() + m.payload.len()
+}
+
 /// Encodes `m` as a protocol frame at the end of `buf`.
 fn encode(buf: &mut Vec<u8>, m: &OutMsg, headers: &[u8]) {
     let verb: &[u8] = if headers.is_empty() { b"PUB " } else { b"HPUB " };
-    make_room(
-        buf,
-        verb.len() + m.subject.len() + m.reply.map_or(0, |r| r.len() + 1) + 48 + headers.len() + m.payload.len(),
-    );
+    make_room(buf, frame_len(m, headers));
     buf.extend_from_slice(verb);
     buf.extend_from_slice(m.subject.as_bytes());
     buf.push(b' ');
@@ -114,6 +116,14 @@ fn encode(buf: &mut Vec<u8>, m: &OutMsg, headers: &[u8]) {
     buf.extend_from_slice(headers);
     buf.extend_from_slice(m.payload);
     buf.extend_from_slice(b"\r\n");
+}
+
+/// `m` as one protocol frame of its own, for a caller that hands it to async-nats itself.
+pub(crate) fn frame(m: &OutMsg) -> Vec<u8> {
+    let headers = header_block(m.headers);
+    let mut buf = Vec::with_capacity(frame_len(m, &headers));
+    encode(&mut buf, m, &headers);
+    buf
 }
 
 /// Encodes `SUB <subject> [<queue>] <sid>` at the end of `buf`.
@@ -599,26 +609,19 @@ fn release(barriers: Vec<oneshot::Sender<()>>) {
 mod tests {
     use super::*;
 
-    fn encoded(m: OutMsg) -> Vec<u8> {
-        let mut buf = Vec::new();
-        let headers = header_block(m.headers);
-        encode(&mut buf, &m, &headers);
-        buf
-    }
-
     #[test]
     fn encodes_pub_and_hpub_frames() {
         let m = OutMsg { subject: "a.b", reply: None, headers: None, payload: b"hello" };
-        assert_eq!(encoded(m), b"PUB a.b 5\r\nhello\r\n");
+        assert_eq!(frame(&m), b"PUB a.b 5\r\nhello\r\n");
         let m = OutMsg { subject: "a", reply: Some("_INBOX.1"), headers: None, payload: b"" };
-        assert_eq!(encoded(m), b"PUB a _INBOX.1 0\r\n\r\n");
+        assert_eq!(frame(&m), b"PUB a _INBOX.1 0\r\n\r\n");
         let mut h = HeaderMap::new();
         h.insert("K", "v");
         let m = OutMsg { subject: "s", reply: Some("r"), headers: Some(&h), payload: b"xy" };
-        assert_eq!(encoded(m), b"HPUB s r 18 20\r\nNATS/1.0\r\nK: v\r\n\r\nxy\r\n");
+        assert_eq!(frame(&m), b"HPUB s r 18 20\r\nNATS/1.0\r\nK: v\r\n\r\nxy\r\n");
         let empty = HeaderMap::new();
         let m = OutMsg { subject: "s", reply: None, headers: Some(&empty), payload: b"1234567890" };
-        assert_eq!(encoded(m), b"PUB s 10\r\n1234567890\r\n");
+        assert_eq!(frame(&m), b"PUB s 10\r\n1234567890\r\n");
     }
 
     #[test]
