@@ -592,7 +592,12 @@ impl Connection {
     ) -> Result<PendingReply> {
         // Taken before the request is sent, so that a loss right after it counts.
         let lost = self.loss_watch();
-        let reply = self.client.register_reply().map_err(|e| self.closed_error("request", e))?;
+        // It fails only once async-nats' connection task has ended (closed, or gave up after
+        // max_reconnects), possibly a moment before its closed event reaches `is_closed`.
+        let reply = self
+            .client
+            .register_reply()
+            .map_err(|_| Error::new(ErrorKind::ConnectionClosed, "request: the connection is closed"))?;
         let m = OutMsg { subject, reply: Some(&reply.subject), headers, payload };
         let unsent = match self.publish_with(m, blocking, reply.direct) {
             Ok(()) => None,
