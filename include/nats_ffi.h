@@ -2810,10 +2810,13 @@ void nats_jetstream_free(struct nats_jetstream *js);
  * Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_SUBJECT`,
  * `NATS_ERR_INVALID_ARGUMENT` (a string of `opts` with CR or LF),
  * `NATS_ERR_NO_RESPONDERS` (no stream answered: none stores the subject, or — transiently —
- * its leader is being elected; see `max_retries`), `NATS_ERR_EXPECTATION_FAILED` (an
- * expectation of `opts` did not hold), `NATS_ERR_TIMEOUT`, `NATS_ERR_MAX_PAYLOAD`,
- * `NATS_ERR_JETSTREAM`, `NATS_ERR_NO_RESPONDERS` (no JetStream answered), `NATS_ERR_JETSTREAM_UNAVAILABLE` (other JetStream error), `NATS_ERR_CONNECTION_CLOSED`,
- * `NATS_ERR_WOULD_BLOCK_RUNTIME`.
+ * its leader is being elected; see `max_retries`), `NATS_ERR_JETSTREAM_UNAVAILABLE`
+ * (JetStream answered that it is temporarily unavailable), `NATS_ERR_EXPECTATION_FAILED` (an
+ * expectation of `opts` did not hold), `NATS_ERR_JETSTREAM` (another JetStream error),
+ * `NATS_ERR_TIMEOUT`, `NATS_ERR_MAX_PAYLOAD`, `NATS_ERR_CONNECTION_CLOSED`,
+ * `NATS_ERR_WOULD_BLOCK_RUNTIME`. A connection lost while it waits does not fail it (even
+ * with `nats_options_set_fail_requests_on_disconnect`, which is for core requests): it waits
+ * through the reconnect until its timeout.
  */
 nats_status nats_jetstream_publish(struct nats_jetstream *js, const char *subject, const void *data, size_t len, const struct nats_js_publish_options *opts, struct nats_pub_ack **ack);
 

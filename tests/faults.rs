@@ -533,3 +533,36 @@ fn requests_racing_the_last_reconnect_attempt_report_closed() {
         assert_eq!(conn.request("race.nowhere", b"r", 100).map(|_| ()), Err(NATS_ERR_CONNECTION_CLOSED));
     }
 }
+
+/// On a connection set up with fail_requests_on_disconnect, a JetStream publish waiting for
+/// its acknowledgement when the connection is lost waits through the reconnect and retries
+/// (same msg_id): the option is for core requests only, as its documentation says. It
+/// failed with NATS_ERR_DISCONNECTED, which `nats_jetstream_publish` does not document
+/// (found by the API driver, seed 6).
+#[test]
+fn jetstream_publish_waits_through_a_loss_with_fail_requests_on_disconnect() {
+    let srv = js_server();
+    let o = resilient(&[&srv.url()]);
+    ok(unsafe { nats_options_set_fail_requests_on_disconnect(o.raw(), true) });
+    // The client notices a stopped server by its pings: lost within about 200 ms.
+    ok(unsafe { nats_options_set_ping_interval_ms(o.raw(), 100) });
+    ok(unsafe { nats_options_set_max_pings_out(o.raw(), 1) });
+    let conn = o.connect().unwrap();
+    let j = js(&conn);
+    create_stream(&j, "LOSS", &["loss.>"], 0);
+    let pid = srv.pid() as i32;
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGSTOP) }, 0);
+    let raw = conn.raw() as usize;
+    let resumer = std::thread::spawn(move || {
+        let deadline = Instant::now() + LONG;
+        let reconnecting = nats_conn_status::NATS_CONN_STATUS_RECONNECTING;
+        while unsafe { nats_connection_status(raw as *const _) } != reconnecting && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGCONT) }, 0);
+    });
+    let id = cs("loss-1");
+    let outcome = publish(&j, "loss.record", b"kept", Some(&retrying_popts(&id, 1500, 20, 200)));
+    resumer.join().unwrap();
+    assert_eq!(outcome.map(|(stream, seq, _)| (stream, seq)), Ok(("LOSS".to_string(), 1)));
+}

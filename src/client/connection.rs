@@ -589,9 +589,13 @@ impl Connection {
         headers: Option<&async_nats::HeaderMap>,
         payload: &[u8],
         blocking: Blocking,
+        on_loss: OnLoss,
     ) -> Result<PendingReply> {
         // Taken before the request is sent, so that a loss right after it counts.
-        let lost = self.loss_watch();
+        let lost = match on_loss {
+            OnLoss::AsConfigured => self.loss_watch(),
+            OnLoss::Wait => None,
+        };
         // It fails only once async-nats' connection task has ended (closed, or gave up after
         // max_reconnects), possibly a moment before its closed event reaches `is_closed`.
         let reply = self
@@ -616,13 +620,14 @@ impl Connection {
     pub(crate) fn request_reply(
         &self,
         what: &str,
+        on_loss: OnLoss,
         subject: &str,
         headers: Option<&async_nats::HeaderMap>,
         payload: &[u8],
         timeout: Duration,
     ) -> Result<async_nats::Message> {
         runtime::refuse_on_runtime(what)?;
-        let pending = self.publish_request(subject, headers, payload, Blocking::Allowed)?;
+        let pending = self.publish_request(subject, headers, payload, Blocking::Allowed, on_loss)?;
         let answer = self.await_reply(pending, subject, timeout);
         // The outer bound only guards against a timer that does not fire.
         runtime::block_on_timeout(&self.handle, what, timeout + Duration::from_millis(50), answer)?
@@ -691,7 +696,8 @@ impl Connection {
         timeout: Duration,
     ) -> Result<Message> {
         self.check_request(subject, payload.len())?;
-        let m = self.request_reply("nats_request", subject, headers.as_ref(), &payload, timeout)?;
+        let m =
+            self.request_reply("nats_request", OnLoss::AsConfigured, subject, headers.as_ref(), &payload, timeout)?;
         Self::core_reply(subject, m)
     }
 
@@ -715,7 +721,7 @@ impl Connection {
         let queue = self.reply_queue()?;
         // Published here, in the caller's order with its other publishes (written on this
         // thread after a pause); never waits for room (see `publish_request`).
-        let pending = self.publish_request(subject, None, &payload, Blocking::Refused)?;
+        let pending = self.publish_request(subject, None, &payload, Blocking::Refused, OnLoss::AsConfigured)?;
         let conn = self.clone();
         let subject = subject.to_string();
         self.handle.spawn(async move {
@@ -824,6 +830,16 @@ impl Connection {
 }
 
 /// A request published with [`Connection::publish_request`], its reply not read yet.
+/// What a request does when the connection is lost while it waits for its reply.
+#[derive(Clone, Copy)]
+pub(crate) enum OnLoss {
+    /// Fails at once if `fail_requests_on_disconnect` says so (core requests).
+    AsConfigured,
+    /// Waits through the reconnect until its timeout: JetStream calls, which that option
+    /// does not apply to (as in nats.c).
+    Wait,
+}
+
 struct PendingReply {
     /// With fail_requests_on_disconnect: changes when the connection is lost.
     lost: Option<watch::Receiver<u64>>,

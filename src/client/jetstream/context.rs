@@ -1,7 +1,7 @@
 //! A JetStream context: its options, and publishing with acknowledgement (waiting for it,
 //! or handing it to a handler later).
 
-use crate::client::connection::Connection;
+use crate::client::connection::{Connection, OnLoss};
 use crate::client::delivery::jobs::{JobQueue, JobSender};
 use crate::client::delivery::Marker;
 use crate::client::error::*;
@@ -288,7 +288,14 @@ impl JetStream {
         let headers = Some(&out.headers).filter(|h| !h.is_empty());
         let mut retries_left = out.retry.attempts;
         loop {
-            let answer = self.conn.request_reply("nats_jetstream_publish", &out.subject, headers, &out.payload, limit);
+            let answer = self.conn.request_reply(
+                "nats_jetstream_publish",
+                OnLoss::Wait,
+                &out.subject,
+                headers,
+                &out.payload,
+                limit,
+            );
             let result = match answer {
                 Ok(m) => AckRouter::outcome(&m),
                 Err(e) if e.kind == ErrorKind::Timeout => {
