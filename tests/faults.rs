@@ -566,3 +566,39 @@ fn jetstream_publish_waits_through_a_loss_with_fail_requests_on_disconnect() {
     resumer.join().unwrap();
     assert_eq!(outcome.map(|(stream, seq, _)| (stream, seq)), Ok(("LOSS".to_string(), 1)));
 }
+
+/// Queue subscriptions keep their group when they are sent again after a reconnect (the
+/// engine takes the names from the subscription: PATCHES.md patch 15): two members share the
+/// messages, none is received twice.
+#[test]
+fn queue_groups_are_kept_across_a_restart() {
+    let mut srv = Server::start();
+    let member = |name: &str| resilient(&[&srv.url()]).name(name).connect().unwrap();
+    let (a, b) = (member("member-a"), member("member-b"));
+    let members = [Sub::new(&a, "shared.work", "workers"), Sub::new(&b, "shared.work", "workers")];
+    a.flush();
+    b.flush();
+    srv.restart();
+    for c in [&a, &b] {
+        assert!(c.wait_status(nats_conn_status::NATS_CONN_STATUS_CONNECTED, LONG));
+    }
+    let held = || (srv.subscriptions_of("member-a"), srv.subscriptions_of("member-b"));
+    assert!(wait_until(LONG, || held() == (Some(1), Some(1))), "the server holds {:?} subscriptions", held());
+    const N: usize = 200;
+    for _ in 0..N {
+        ok(a.publish("shared.work", b"job"));
+    }
+    a.flush();
+    let total = || members.iter().map(Sub::count).sum::<usize>();
+    assert!(wait_until(LONG, || total() >= N), "{} of {N} jobs received", total());
+    // Anything received twice would have arrived by the time a round trip through both
+    // connections is over.
+    a.flush();
+    b.flush();
+    assert_eq!(total(), N, "jobs received in all");
+    assert!(
+        members.iter().all(|m| m.count() > 0),
+        "both members got work: {:?}",
+        members.iter().map(Sub::count).collect::<Vec<_>>()
+    );
+}

@@ -245,6 +245,11 @@ struct Names {
 
 const NO_QUEUE: u32 = u32::MAX;
 
+/// The text of a NUL-terminated name made by `Names::new` (from a `str`, so UTF-8).
+fn without_nul(name: &[u8]) -> &str {
+    std::str::from_utf8(name.strip_suffix(&[0]).unwrap_or(name)).unwrap_or_default()
+}
+
 impl Names {
     fn queue_at(&self) -> Option<usize> {
         (self.queue_at != NO_QUEUE).then_some(self.queue_at as usize)
@@ -346,7 +351,7 @@ impl Subscription {
         // receives earlier publishes), and a burst of subscribes is a few writes, not one each.
         let sid = conn
             .client
-            .register_subscription(async_nats::Subject::from(subject), queue.map(str::to_string), handler)
+            .register_subscription(handler)
             .map_err(|_| Error::new(ErrorKind::ConnectionClosed, "subscribe: the connection is closed"))?;
         let _ = sub.upstream.set(Upstream::Core(sid));
         // Before the lane: a failure after the lane took the callback would leave a lane
@@ -828,6 +833,16 @@ impl Subscription {
         self.names.queue_at().map(|at| &self.names.bytes[at..])
     }
 
+    /// The subject subscribed to (as `subject_nul`, without the NUL).
+    fn subject(&self) -> &str {
+        without_nul(self.subject_nul())
+    }
+
+    /// The queue group (as `queue_nul`, without the NUL).
+    fn queue(&self) -> Option<&str> {
+        self.queue_nul().map(without_nul)
+    }
+
     /// The protocol's subscription id (as in the server's connection details); 0 for
     /// JetStream subscriptions, whose id async-nats keeps to itself.
     pub(crate) fn id(&self) -> u64 {
@@ -898,6 +913,14 @@ impl CoreHandler {
 }
 
 impl async_nats::SubscriptionHandler for CoreHandler {
+    fn subject(&self) -> &str {
+        self.sub.subject()
+    }
+
+    fn queue_group(&self) -> Option<&str> {
+        self.sub.queue()
+    }
+
     fn on_message(&mut self, message: async_nats::Message) -> bool {
         if !self.sub.is_active() || self.sub.ended.load(Ordering::Acquire) {
             return false;

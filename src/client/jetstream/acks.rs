@@ -74,8 +74,9 @@ impl AckRouter {
             resend,
             wait_for_room,
         });
-        let sink = Box::new(AckSink { router: Arc::downgrade(&router), batch: Vec::new() });
-        let subscribe = client.subscribe_with_handler(format!("{}*", router.prefix), None, sink);
+        let subject = format!("{}*", router.prefix);
+        let sink = Box::new(AckSink { subject, router: Arc::downgrade(&router), batch: Vec::new() });
+        let subscribe = client.subscribe_with_handler(sink);
         crate::client::runtime::block_on(handle, "nats_jetstream_publish_async", subscribe)?.map_err(|e| {
             Error::new(ErrorKind::ConnectionClosed, format!("cannot subscribe for acknowledgements: {e}"))
         })?;
@@ -249,6 +250,8 @@ impl AckRouter {
 /// each read's together. Dropped by async-nats when the subscription ends (the connection
 /// closed): then every publish still waiting fails.
 struct AckSink {
+    /// `<prefix>*`: every acknowledgement's reply subject.
+    subject: String,
     router: Weak<AckRouter>,
     batch: Vec<(u64, Result<PublishAck>)>,
 }
@@ -267,6 +270,10 @@ impl AckSink {
 }
 
 impl async_nats::SubscriptionHandler for AckSink {
+    fn subject(&self) -> &str {
+        &self.subject
+    }
+
     fn on_message(&mut self, message: async_nats::Message) -> bool {
         let Some(router) = self.router.upgrade() else { return false };
         if let Some(read) = router.read(&message) {

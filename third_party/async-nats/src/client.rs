@@ -919,9 +919,7 @@ impl Client {
         self.sender
             .send(Command::Subscribe {
                 sid,
-                subject,
-                queue_group: None,
-                sink: crate::Sink::Channel(sender),
+                sink: crate::Sink::channel(sender, subject, None),
             })
             .await?;
 
@@ -968,9 +966,7 @@ impl Client {
         self.sender
             .send(Command::Subscribe {
                 sid,
-                subject,
-                queue_group: Some(queue_group),
-                sink: crate::Sink::Channel(sender),
+                sink: crate::Sink::channel(sender, subject, Some(queue_group)),
             })
             .await?;
 
@@ -981,17 +977,14 @@ impl Client {
     /// message, instead of a [`Subscriber`]: no channel and no task per subscription, for
     /// clients holding many subscriptions or delivering to their own queues. Returns the
     /// subscription id, for [`Client::unsubscribe_sid`] and [`Client::drain_sid`]. The
-    /// subject and queue group are validated as by [`Client::queue_subscribe`].
-    pub async fn subscribe_with_handler<S: ToSubject>(
+    /// handler's subject and queue group are validated as by [`Client::queue_subscribe`].
+    pub async fn subscribe_with_handler(
         &self,
-        subject: S,
-        queue_group: Option<String>,
         handler: Box<dyn crate::SubscriptionHandler>,
     ) -> Result<u64, SubscribeError> {
-        let subject = self
-            .validate_subscribe_subject(subject)
+        self.validate_subscribe_subject(handler.subject().to_owned())
             .map_err(|e| SubscribeError::with_source(SubscribeErrorKind::InvalidSubject, e))?;
-        if let Some(queue_group) = &queue_group {
+        if let Some(queue_group) = handler.queue_group() {
             if !crate::is_valid_queue_group(queue_group) {
                 return Err(SubscribeError::new(SubscribeErrorKind::InvalidQueueName));
             }
@@ -1000,8 +993,6 @@ impl Client {
         self.sender
             .send(Command::Subscribe {
                 sid,
-                subject,
-                queue_group,
                 sink: crate::Sink::Handler(handler),
             })
             .await?;
@@ -1009,13 +1000,13 @@ impl Client {
     }
 
     /// Registers a subscription whose `SUB` the caller writes itself, in its own frames
-    /// (see [`Client::publish_frames`]): `SUB <subject> [<queue_group>] <sid>`, with the sid
-    /// returned. Nothing is sent and the connection task is not woken: many subscriptions
+    /// (see [`Client::publish_frames`]): `SUB <subject> [<queue_group>] <sid>`, with the
+    /// handler's subject and queue group and the sid returned. Nothing is sent and the connection task is not woken: many subscriptions
     /// cost one command and one write instead of one each. The connection task takes the
     /// subscription in before it handles any command sent after this call (so before those
     /// frames) and before it resubscribes after a reconnect (a `SUB` the caller sends again
-    /// after that repeats a sid the server has, which it ignores). The subject and queue group
-    /// are not validated: the caller validates what it writes.
+    /// after that repeats a sid the server has, which it ignores). The handler's subject and
+    /// queue group are not validated: the caller validates what it writes.
     ///
     /// Messages go to `handler` as with [`Client::subscribe_with_handler`]; unsubscribe with
     /// [`Client::release_sid`] (the caller writes the `UNSUB` after the `SUB`), or with
@@ -1023,19 +1014,10 @@ impl Client {
     /// `SUB`. Fails if the client's connection task has ended.
     pub fn register_subscription(
         &self,
-        subject: crate::Subject,
-        queue_group: Option<String>,
         handler: Box<dyn crate::SubscriptionHandler>,
     ) -> Result<u64, SubscribeError> {
         let sid = self.next_subscription_id.fetch_add(1, Ordering::Relaxed);
-        let subscription = crate::Subscription {
-            sink: crate::Sink::Handler(handler),
-            unflushed: false,
-            delivered: 0,
-            max: None,
-            subject,
-            queue_group,
-        };
+        let subscription = crate::Subscription::new(crate::Sink::Handler(handler));
         self.registrations
             .add(crate::Registration::Subscribe(sid, subscription))
             .map_err(|_| SubscribeError::new(SubscribeErrorKind::Other))?;

@@ -535,6 +535,23 @@ impl Connection {
         Ok(())
     }
 
+    /// Writes `SUB <subject> [<queue_group>] <sid>` to the write buffer (from borrowed
+    /// names: a subscription's are kept by its sink, and are written again after a reconnect).
+    pub(crate) fn enqueue_subscribe(&mut self, sid: u64, subject: &str, queue_group: Option<&str>) {
+        let mut buf = self.small_write();
+        let written = match queue_group {
+            Some(queue_group) => write!(buf, "SUB {subject} {queue_group} {sid}\r\n"),
+            None => write!(buf, "SUB {subject} {sid}\r\n"),
+        };
+        written.expect("do small write to Connection");
+        trace!(
+            subject = %subject,
+            sid = %sid,
+            queue_group = ?queue_group,
+            "write operation: SUB"
+        );
+    }
+
     /// Writes a client operation to the write buffer.
     pub(crate) fn enqueue_write_op(&mut self, item: &ClientOp) {
         macro_rules! small_write {
@@ -601,23 +618,7 @@ impl Connection {
                 sid,
                 subject,
                 queue_group,
-            } => {
-                match queue_group {
-                    Some(queue_group) => {
-                        small_write!("SUB {subject} {queue_group} {sid}\r\n");
-                    }
-                    None => {
-                        small_write!("SUB {subject} {sid}\r\n");
-                    }
-                }
-
-                trace!(
-                    subject = %subject,
-                    sid = %sid,
-                    queue_group = ?queue_group,
-                    "write operation: SUB"
-                );
-            }
+            } => self.enqueue_subscribe(*sid, subject.as_str(), queue_group.as_deref()),
 
             ClientOp::Unsubscribe { sid, max } => {
                 match max {

@@ -399,10 +399,9 @@ pub(crate) enum Command {
         headers: Option<HeaderMap>,
         sender: oneshot::Sender<Message>,
     },
+    /// The sink holds the subject and queue group.
     Subscribe {
         sid: u64,
-        subject: Subject,
-        queue_group: Option<String>,
         sink: Sink,
     },
     Unsubscribe {
@@ -458,6 +457,15 @@ pub(crate) enum ClientOp {
 /// never block. It is dropped when the subscription ends: unsubscribed, drained, its `max`
 /// reached, or the client closed.
 pub trait SubscriptionHandler: Send + Sync + 'static {
+    /// The subject subscribed to, written in the `SUB` (again after each reconnect): the
+    /// connection task keeps no copy of its own.
+    fn subject(&self) -> &str;
+
+    /// The queue group subscribed with, if any (as for `subject`).
+    fn queue_group(&self) -> Option<&str> {
+        None
+    }
+
     /// One message; `false` ends the subscription (it is removed and unsubscribed).
     fn on_message(&mut self, message: Message) -> bool;
 
@@ -630,16 +638,25 @@ impl DirectState {
     }
 }
 
-/// Where a subscription's messages go.
+/// Where a subscription's messages go; it holds the subject and queue group its `SUB` names.
 pub(crate) enum Sink {
-    Channel(mpsc::Sender<Message>),
+    /// A [`Subscriber`]'s channel (boxed: the subscription map's entries are the size of the
+    /// largest sink, and a client with many subscriptions has handlers).
+    Channel(Box<ChannelSink>),
+    /// A [`SubscriptionHandler`], which holds the names itself.
     Handler(Box<dyn SubscriptionHandler>),
+}
+
+pub(crate) struct ChannelSink {
+    sender: mpsc::Sender<Message>,
+    subject: Subject,
+    queue_group: Option<String>,
 }
 
 impl std::fmt::Debug for Sink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Sink::Channel(sender) => f.debug_tuple("Channel").field(sender).finish(),
+            Sink::Channel(channel) => f.debug_tuple("Channel").field(&channel.sender).finish(),
             Sink::Handler(_) => f.write_str("Handler"),
         }
     }
@@ -653,9 +670,31 @@ enum Handed {
 }
 
 impl Sink {
+    pub(crate) fn channel(sender: mpsc::Sender<Message>, subject: Subject, queue_group: Option<String>) -> Sink {
+        Sink::Channel(Box::new(ChannelSink {
+            sender,
+            subject,
+            queue_group,
+        }))
+    }
+
+    fn subject(&self) -> &str {
+        match self {
+            Sink::Channel(channel) => channel.subject.as_str(),
+            Sink::Handler(handler) => handler.subject(),
+        }
+    }
+
+    fn queue_group(&self) -> Option<&str> {
+        match self {
+            Sink::Channel(channel) => channel.queue_group.as_deref(),
+            Sink::Handler(handler) => handler.queue_group(),
+        }
+    }
+
     fn hand(&mut self, message: Message) -> Handed {
         match self {
-            Sink::Channel(sender) => match sender.try_send(message) {
+            Sink::Channel(channel) => match channel.sender.try_send(message) {
                 Ok(()) => Handed::Taken,
                 Err(mpsc::error::TrySendError::Full(_)) => Handed::Full,
                 Err(mpsc::error::TrySendError::Closed(_)) => Handed::Closed,
@@ -669,7 +708,7 @@ impl Sink {
 
     fn is_closed(&self) -> bool {
         match self {
-            Sink::Channel(sender) => sender.is_closed(),
+            Sink::Channel(channel) => channel.sender.is_closed(),
             Sink::Handler(_) => false,
         }
     }
@@ -677,13 +716,22 @@ impl Sink {
 
 #[derive(Debug)]
 pub(crate) struct Subscription {
-    subject: Subject,
     sink: Sink,
     /// A handler sink was given messages since its last `flush`.
     unflushed: bool,
-    queue_group: Option<String>,
     delivered: u64,
     max: Option<u64>,
+}
+
+impl Subscription {
+    pub(crate) fn new(sink: Sink) -> Subscription {
+        Subscription {
+            sink,
+            unflushed: false,
+            delivered: 0,
+            max: None,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -1248,38 +1296,11 @@ impl ConnectionHandler {
                 self.connection.enqueue_write_op(&ClientOp::Ping);
                 self.pong_waiters.push_back(None);
             }
-            Command::Subscribe {
-                sid,
-                subject,
-                queue_group,
-                sink,
-            } => {
-                // The op is written from a reference, then its subject and queue group move
-                // into the subscription: cloning them allocated (a `Bytes` made from a `Vec`
-                // is promoted to a shared one on its first clone) for every subscribe.
-                let op = ClientOp::Subscribe {
-                    sid,
-                    subject,
-                    queue_group,
-                };
-                self.connection.enqueue_write_op(&op);
-
-                if let ClientOp::Subscribe {
-                    subject,
-                    queue_group,
-                    ..
-                } = op
-                {
-                    let subscription = Subscription {
-                        sink,
-                        unflushed: false,
-                        delivered: 0,
-                        max: None,
-                        subject,
-                        queue_group,
-                    };
-                    self.subscriptions.insert(sid, subscription);
-                }
+            Command::Subscribe { sid, sink } => {
+                // Written from the names the sink holds: nothing is cloned.
+                self.connection
+                    .enqueue_subscribe(sid, sink.subject(), sink.queue_group());
+                self.subscriptions.insert(sid, Subscription::new(sink));
             }
             Command::Request {
                 subject,
@@ -1392,11 +1413,9 @@ impl ConnectionHandler {
             .retain(|_, subscription| !subscription.sink.is_closed());
 
         for (sid, subscription) in &self.subscriptions {
-            self.connection.enqueue_write_op(&ClientOp::Subscribe {
-                sid: *sid,
-                subject: subscription.subject.to_owned(),
-                queue_group: subscription.queue_group.to_owned(),
-            });
+            let sink = &subscription.sink;
+            self.connection
+                .enqueue_subscribe(*sid, sink.subject(), sink.queue_group());
 
             if let Some(max) = subscription.max {
                 self.connection.enqueue_write_op(&ClientOp::Unsubscribe {
