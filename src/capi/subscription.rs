@@ -245,7 +245,7 @@ pub unsafe extern "C" fn nats_subscription_next_msg(
 /// connection is closed; the subscription is stopped anyway).
 #[no_mangle]
 pub unsafe extern "C" fn nats_subscription_unsubscribe(sub: *mut nats_subscription) -> nats_status {
-    guard(|| borrow(sub, "sub")?.unsubscribe())
+    guard(|| clone_arc(sub, "sub")?.unsubscribe())
 }
 
 /// Unsubscribes automatically once `max` messages in total (counting those already
@@ -256,7 +256,7 @@ pub unsafe extern "C" fn nats_subscription_unsubscribe(sub: *mut nats_subscripti
 /// `NATS_ERR_CONNECTION_CLOSED`.
 #[no_mangle]
 pub unsafe extern "C" fn nats_subscription_auto_unsubscribe(sub: *mut nats_subscription, max: u64) -> nats_status {
-    guard(|| borrow(sub, "sub")?.auto_unsubscribe(max))
+    guard(|| clone_arc(sub, "sub")?.auto_unsubscribe(max))
 }
 
 /// Drains the subscription: the server is told to stop sending (UNSUB), and every message it

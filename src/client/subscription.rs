@@ -8,7 +8,7 @@
 //! therefore never run on runtime threads and may call any blocking API function.
 
 use crate::client::connection::{probe, wait_closed, Connection};
-use crate::client::delivery::lane::Lane;
+use crate::client::delivery::lane::{self, Scheduler};
 use crate::client::delivery::{self, Callback, MessageHandler};
 use crate::client::error::*;
 use crate::client::events::error_event;
@@ -205,9 +205,10 @@ pub(crate) struct Subscription {
     conn: Arc<Connection>,
     pending: Pending,
     delivery: Delivery,
-    /// Callback subscriptions: the lane that delivers the pending queue, told when it
-    /// changes.
-    lane: OnceLock<Lane>,
+    /// Callback subscriptions: the scheduler their lane (the subscription itself, see
+    /// `delivery`) is queued on when the pending queue changes, and the lane's state.
+    scheduler: OnceLock<Arc<Scheduler>>,
+    lane_state: std::sync::atomic::AtomicU8,
     /// False once unsubscribed or freed: no callback starts after that.
     active: AtomicBool,
     /// True once the server side ended (auto-unsubscribe count reached, drained, or the
@@ -361,16 +362,10 @@ impl Subscription {
             return Err(e);
         }
         if let Some(cb) = cb {
-            match delivery::start(&sub, cb) {
-                // What is queued before the caller holds the handle waits for
-                // `start_callbacks`.
-                Ok(lane) => {
-                    let _ = sub.lane.set(lane);
-                }
-                Err(e) => {
-                    let _ = sub.unsubscribe();
-                    return Err(e);
-                }
+            // What is queued before the caller holds the handle waits for `start_callbacks`.
+            if let Err(e) = delivery::start(&sub, cb) {
+                let _ = sub.unsubscribe();
+                return Err(e);
             }
         }
         conn.core_subs.add(&sub);
@@ -391,7 +386,8 @@ impl Subscription {
         Arc::new(Subscription {
             conn,
             pending,
-            lane: OnceLock::new(),
+            scheduler: OnceLock::new(),
+            lane_state: lane::idle(),
             delivery: if callback { Delivery::Callback } else { Delivery::Synchronous },
             active: AtomicBool::new(true),
             ended: AtomicBool::new(false),
@@ -427,7 +423,7 @@ impl Subscription {
         let sub = Subscription::new(conn.clone(), cb.is_some(), origin, Names::new(subject, queue));
         let _ = sub.upstream.set(Upstream::Pumped(control));
         if let Some(cb) = cb {
-            let _ = sub.lane.set(delivery::start(&sub, cb)?);
+            delivery::start(&sub, cb)?;
         }
         match source {
             Source::Core(subscriber) => {
@@ -444,17 +440,15 @@ impl Subscription {
     /// messages wait in the pending queue, because a callback may free its own subscription
     /// (`nats_subscription_free(sub)` from inside it) and must not give back a reference the
     /// caller was not handed yet: that freed the subscription under the subscribe call.
-    pub(crate) fn start_callbacks(&self) {
+    pub(crate) fn start_callbacks(self: &Arc<Self>) {
         if self.pending.release() {
-            if let Some(lane) = self.lane.get() {
-                lane.notify();
-            }
+            lane::notify(self);
         }
     }
 
     /// The source ended (unsubscribed or drained at the server, auto-unsubscribe count
     /// reached, connection closed): what is queued is still delivered.
-    fn source_ended(&self) {
+    fn source_ended(self: &Arc<Self>) {
         self.ended.store(true, Ordering::Release);
         self.close_pending(Queued::Deliver);
     }
@@ -488,7 +482,7 @@ impl Subscription {
         runtime::block_on_timeout(&self.conn.handle, what, Duration::from_secs(5), rx).ok()?.ok()
     }
 
-    pub(crate) fn unsubscribe(&self) -> Result<()> {
+    pub(crate) fn unsubscribe(self: &Arc<Self>) -> Result<()> {
         // Read before going inactive: the connection task ends a core subscription as soon
         // as it finds it inactive, and that end is this call's doing, not an earlier one.
         let ended_before = self.ended.load(Ordering::Acquire);
@@ -536,7 +530,7 @@ impl Subscription {
         Ok(())
     }
 
-    pub(crate) fn auto_unsubscribe(&self, max: u64) -> Result<()> {
+    pub(crate) fn auto_unsubscribe(self: &Arc<Self>, max: u64) -> Result<()> {
         if max == 0 {
             return Err(Error::new(ErrorKind::InvalidArgument, "max must be at least 1"));
         }
@@ -558,7 +552,7 @@ impl Subscription {
 
     /// Auto-unsubscribe of a core subscription: at once when `max` were received already.
     /// Whether the UNSUB was queued (false: the connection is closed).
-    fn auto_unsubscribe_core(&self, sid: u64, max: u64) -> bool {
+    fn auto_unsubscribe_core(self: &Arc<Self>, sid: u64, max: u64) -> bool {
         self.max.store(max, Ordering::Relaxed);
         if self.received.load(Ordering::Relaxed) >= max {
             let sent = self.core_unsubscribe(sid, None);
@@ -685,9 +679,7 @@ impl Subscription {
     fn enqueue(self: &Arc<Self>, batch: &mut Vec<async_nats::Message>) -> bool {
         if !batch.is_empty() {
             self.pending.push(batch, |batch| self.admit(batch));
-            if let Some(lane) = self.lane.get() {
-                lane.notify();
-            }
+            lane::notify(self);
         }
         let max = self.max.load(Ordering::Relaxed);
         max > 0 && self.received.load(Ordering::Relaxed) >= max
@@ -779,7 +771,7 @@ impl Subscription {
     }
 
     /// The user let go of the subscription: unsubscribes it unless that was done already.
-    pub(crate) fn release(&self) {
+    pub(crate) fn release(self: &Arc<Self>) {
         if self.active.load(Ordering::Acquire) {
             let _ = self.unsubscribe();
         }
@@ -792,11 +784,9 @@ impl Subscription {
     }
 
     /// Closes the pending queue (no message is added after this) and tells the delivery lane.
-    fn close_pending(&self, queued: Queued) {
+    fn close_pending(self: &Arc<Self>, queued: Queued) {
         self.pending.close(queued);
-        if let Some(lane) = self.lane.get() {
-            lane.notify();
-        }
+        lane::notify(self);
     }
 
     /// False once unsubscribed or freed: no handler call starts after that.
@@ -814,6 +804,20 @@ impl Subscription {
     /// For the delivery lane: its handler and the messages it is handing over.
     pub(crate) fn handling(&self) -> std::sync::MutexGuard<'_, delivery::Handling> {
         self.handling.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// For the delivery lane: its state.
+    pub(crate) fn lane_flag(&self) -> &std::sync::atomic::AtomicU8 {
+        &self.lane_state
+    }
+
+    /// For the delivery lane: where it is queued (set once, by `delivery::start`).
+    pub(crate) fn lane_scheduler(&self) -> Option<&Arc<Scheduler>> {
+        self.scheduler.get()
+    }
+
+    pub(crate) fn set_scheduler(&self, scheduler: Arc<Scheduler>) {
+        let _ = self.scheduler.set(scheduler);
     }
 
     /// For the delivery lane: it has made its last handler call.

@@ -25,7 +25,7 @@ pub(crate) enum Progress {
     Finished,
 }
 
-/// A source of callbacks, run serially by its lane.
+/// A source of callbacks, run serially by a [`Lane`] that holds it until it finished.
 pub(crate) trait Work: Send + Sync + 'static {
     /// Runs at most `budget` callbacks on the calling thread: how many ran, and what is left.
     fn run(self: Arc<Self>, budget: usize) -> (usize, Progress);
@@ -35,6 +35,25 @@ pub(crate) trait Work: Send + Sync + 'static {
     fn abandon(&self);
 }
 
+/// What a scheduler queues and runs: a lane, its work and its state in one. A
+/// [`Lane`] holds a [`Work`] for it; a subscription is one itself (no allocation of its own
+/// per subscription, which counts with 10 000 of them). Its queued copies keep it alive
+/// until it finished.
+pub(crate) trait Queueable: Send + Sync + 'static {
+    /// Idle, queued, running, queued again or finished (`notify` and the scheduler move it).
+    fn lane_state(&self) -> &AtomicU8;
+
+    /// Where it is queued; `None` until set (then it is never notified).
+    fn scheduler(&self) -> Option<&Arc<Scheduler>>;
+
+    /// Runs at most `budget` callbacks on the calling thread: how many ran, and what is left.
+    fn run(self: Arc<Self>, budget: usize) -> (usize, Progress);
+
+    /// It finished (`abandoned`: nothing will run it any more, its dispatcher was freed):
+    /// called once, to release what it holds.
+    fn end(&self, abandoned: bool);
+}
+
 const IDLE: u8 = 0;
 const QUEUED: u8 = 1;
 const RUNNING: u8 = 2;
@@ -42,77 +61,110 @@ const RUNNING: u8 = 2;
 const AGAIN: u8 = 3;
 const FINISHED: u8 = 4;
 
-pub(crate) struct LaneState {
+/// A lane's state when it starts: idle.
+pub(crate) fn idle() -> AtomicU8 {
+    AtomicU8::new(IDLE)
+}
+
+/// Work waits in `lane`: queues it unless it is queued or running already (a running lane
+/// is queued again when its run ends).
+pub(crate) fn notify<Q: Queueable>(lane: &Arc<Q>) {
+    let Some(scheduler) = lane.scheduler() else { return };
+    let state = lane.lane_state();
+    let mut now = state.load(Ordering::Acquire);
+    loop {
+        let next = match now {
+            IDLE => QUEUED,
+            RUNNING => AGAIN,
+            _ => return,
+        };
+        match state.compare_exchange_weak(now, next, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) if next == QUEUED => return scheduler.push(lane.clone()),
+            Ok(_) => return,
+            Err(actual) => now = actual,
+        }
+    }
+}
+
+/// A lane holding a [`Work`] until it finished (connection events, job queues).
+struct LaneState {
     state: AtomicU8,
     work: Mutex<Option<Arc<dyn Work>>>,
     scheduler: Arc<Scheduler>,
 }
 
-/// A handle on a lane: tells its scheduler when work waits.
+impl Queueable for LaneState {
+    fn lane_state(&self) -> &AtomicU8 {
+        &self.state
+    }
+
+    fn scheduler(&self) -> Option<&Arc<Scheduler>> {
+        Some(&self.scheduler)
+    }
+
+    fn run(self: Arc<Self>, budget: usize) -> (usize, Progress) {
+        let work = self.work.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        match work {
+            Some(work) => work.run(budget),
+            None => (0, Progress::Finished),
+        }
+    }
+
+    fn end(&self, abandoned: bool) {
+        let work = self.work.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let (Some(work), true) = (&work, abandoned) {
+            work.abandon();
+        }
+    }
+}
+
+/// A handle on a lane holding a [`Work`]: tells its scheduler when work waits.
 #[derive(Clone)]
 pub(crate) struct Lane(Arc<LaneState>);
 
 impl Lane {
     pub(crate) fn new(scheduler: Arc<Scheduler>, work: Arc<dyn Work>) -> Lane {
-        Lane(Arc::new(LaneState { state: AtomicU8::new(IDLE), work: Mutex::new(Some(work)), scheduler }))
+        Lane(Arc::new(LaneState { state: idle(), work: Mutex::new(Some(work)), scheduler }))
     }
 
-    /// Work waits: queue the lane unless it is queued or running already (a running lane is
-    /// queued again when its run ends).
+    /// Work waits: queue the lane unless it is queued or running already.
     pub(crate) fn notify(&self) {
-        let mut now = self.0.state.load(Ordering::Acquire);
-        loop {
-            let next = match now {
-                IDLE => QUEUED,
-                RUNNING => AGAIN,
-                _ => return,
-            };
-            match self.0.state.compare_exchange_weak(now, next, Ordering::AcqRel, Ordering::Acquire) {
-                Ok(_) if next == QUEUED => return self.0.scheduler.push(self.0.clone()),
-                Ok(_) => return,
-                Err(actual) => now = actual,
-            }
-        }
+        notify(&self.0);
     }
 }
 
 /// Runs a queued lane once, at most `budget` callbacks; how many ran, and whether the lane
 /// finished.
-fn run_lane(lane: Arc<LaneState>, budget: usize) -> (usize, bool) {
-    lane.state.store(RUNNING, Ordering::Release);
-    let work = lane.work.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    let (ran, progress) = match work {
-        Some(work) => work.run(budget),
-        None => (0, Progress::Finished),
-    };
+fn run_lane(lane: Arc<dyn Queueable>, budget: usize) -> (usize, bool) {
+    let state = lane.lane_state();
+    state.store(RUNNING, Ordering::Release);
+    let (ran, progress) = lane.clone().run(budget);
     match progress {
         Progress::Finished => {
-            let work = lane.work.lock().unwrap_or_else(|p| p.into_inner()).take();
-            lane.state.store(FINISHED, Ordering::Release);
-            drop(work);
+            state.store(FINISHED, Ordering::Release);
+            lane.end(false);
             return (ran, true);
         }
-        Progress::More => lane.state.store(QUEUED, Ordering::Release),
+        Progress::More => state.store(QUEUED, Ordering::Release),
         Progress::Idle => {
-            if lane.state.compare_exchange(RUNNING, IDLE, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+            if state.compare_exchange(RUNNING, IDLE, Ordering::AcqRel, Ordering::Acquire).is_ok() {
                 return (ran, false);
             }
             // Notified while running: go again.
-            lane.state.store(QUEUED, Ordering::Release);
+            state.store(QUEUED, Ordering::Release);
         }
     }
-    let scheduler = lane.scheduler.clone();
-    scheduler.push(lane);
+    match lane.scheduler().cloned() {
+        Some(scheduler) => scheduler.push(lane),
+        None => abandon_lane(&*lane),
+    }
     (ran, false)
 }
 
 /// Ends a lane nobody will run: its work is abandoned and let go.
-fn abandon_lane(lane: &LaneState) {
-    lane.state.store(FINISHED, Ordering::Release);
-    let work = lane.work.lock().unwrap_or_else(|p| p.into_inner()).take();
-    if let Some(work) = work {
-        work.abandon();
-    }
+fn abandon_lane(lane: &dyn Queueable) {
+    lane.lane_state().store(FINISHED, Ordering::Release);
+    lane.end(true);
 }
 
 /// A queue of lanes with work waiting, and (for a dispatcher) a socket that is readable
@@ -125,7 +177,7 @@ pub(crate) struct Scheduler {
 
 #[derive(Default)]
 struct Queue {
-    lanes: VecDeque<Arc<LaneState>>,
+    lanes: VecDeque<Arc<dyn Queueable>>,
     /// The signal holds its byte.
     signaled: bool,
     /// Nobody will run lanes any more (a freed dispatcher): they are not queued.
@@ -175,11 +227,11 @@ impl Scheduler {
         self.queue.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn push(&self, lane: Arc<LaneState>) {
+    fn push(&self, lane: Arc<dyn Queueable>) {
         let mut q = self.lock();
         if q.abandoned {
             drop(q);
-            abandon_lane(&lane);
+            abandon_lane(&*lane);
             return;
         }
         q.lanes.push_back(lane);
@@ -195,7 +247,7 @@ impl Scheduler {
 
     /// The next queued lane; waits until `deadline` for one (`None`: do not wait). `None`
     /// also once the scheduler was abandoned.
-    fn pop(&self, deadline: Option<Instant>) -> Option<Arc<LaneState>> {
+    fn pop(&self, deadline: Option<Instant>) -> Option<Arc<dyn Queueable>> {
         let mut q = self.lock();
         loop {
             if q.abandoned {
@@ -248,7 +300,7 @@ impl Scheduler {
         drop(q);
         // Threads waiting for lanes (a stopped pool's) return.
         self.ready.notify_all();
-        lanes.iter().for_each(|lane| abandon_lane(lane));
+        lanes.iter().for_each(|lane| abandon_lane(&**lane));
     }
 
     /// Waits at most `limit` until a lane is queued; whether one is.

@@ -1,6 +1,6 @@
 //! Where callbacks run. Every source of callbacks (a callback subscription, a connection's
 //! events, its async request replies, a JetStream context's publish acknowledgements, a KV
-//! watch) is a [`lane::Lane`]: its callbacks run one at a time, in order, never on a runtime
+//! watch) is a lane ([`lane::Queueable`]): its callbacks run one at a time, in order, never on a runtime
 //! thread (so they may call anything, including blocking functions). A connection's
 //! [`Executor`] says which threads run its lanes:
 //! - [`Executor::Threads`] (the default): a thread of its own per lane;
@@ -19,7 +19,7 @@ use crate::client::error::*;
 use crate::client::message::Message;
 use crate::client::subscription::{Subscription, Take};
 use dispatcher::Dispatcher;
-use lane::{Lane, Progress, Scheduler, Work};
+use lane::{Lane, Progress, Queueable, Scheduler, Work};
 use std::cell::Cell;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -65,17 +65,23 @@ impl Executor {
     /// Sets up a lane for `work` (a dedicated thread called `name`, the pool or the
     /// dispatcher).
     pub(crate) fn lane(&self, name: &str, work: Arc<dyn Work>) -> Result<Lane> {
+        Ok(Lane::new(self.scheduler(name)?, work))
+    }
+
+    /// The scheduler one new lane goes to: for dedicated threads, a new one served by a
+    /// thread called `name` until that lane finished.
+    pub(crate) fn scheduler(&self, name: &str) -> Result<Arc<Scheduler>> {
         match self {
             Executor::Threads => {
                 let scheduler = Scheduler::new();
-                let lane = Lane::new(scheduler.clone(), work);
-                spawn_counted(name, move || scheduler.serve(THREAD_BUDGET, true))
+                let served = scheduler.clone();
+                spawn_counted(name, move || served.serve(THREAD_BUDGET, true))
                     .map_err(|e| Error::new(ErrorKind::Internal, format!("cannot start a delivery thread: {e}")))?;
-                Ok(lane)
+                Ok(scheduler)
             }
-            Executor::Pool => Ok(Lane::new(pool()?, work)),
-            Executor::Pooled(scheduler) => Ok(Lane::new(scheduler.clone(), work)),
-            Executor::Dispatcher(d) => Ok(Lane::new(d.scheduler.clone(), work)),
+            Executor::Pool => pool(),
+            Executor::Pooled(scheduler) => Ok(scheduler.clone()),
+            Executor::Dispatcher(d) => Ok(d.scheduler.clone()),
         }
     }
 
@@ -297,8 +303,17 @@ pub(crate) struct Handling {
     batch: VecDeque<async_nats::Message>,
 }
 
-/// A callback subscription's lane: hands its queued messages to the handler, in order.
-impl Work for Subscription {
+/// A callback subscription is its own lane: it hands its queued messages to the handler, in
+/// order.
+impl Queueable for Subscription {
+    fn lane_state(&self) -> &std::sync::atomic::AtomicU8 {
+        self.lane_flag()
+    }
+
+    fn scheduler(&self) -> Option<&Arc<Scheduler>> {
+        self.lane_scheduler()
+    }
+
     fn run(self: Arc<Self>, budget: usize) -> (usize, Progress) {
         let mut handling = self.handling();
         let Handling { handler, batch } = &mut *handling;
@@ -329,8 +344,10 @@ impl Work for Subscription {
         (ran, Progress::Finished)
     }
 
-    fn abandon(&self) {
-        finish_delivery(self);
+    fn end(&self, abandoned: bool) {
+        if abandoned {
+            finish_delivery(self);
+        }
     }
 }
 
@@ -345,16 +362,16 @@ fn finish_delivery(sub: &Subscription) {
     }
 }
 
-/// Sets up the delivery of `sub`'s messages to `cb` on its connection's executor; returns
-/// the lane the subscription notifies when messages are queued.
-pub(crate) fn start(sub: &Arc<Subscription>, cb: Callback) -> Result<Lane> {
+/// Sets up the delivery of `sub`'s messages to `cb` on its connection's executor: the
+/// subscription is queued on that scheduler when messages wait.
+pub(crate) fn start(sub: &Arc<Subscription>, cb: Callback) -> Result<()> {
     let conn = sub.connection().clone();
     // The handler is in place (and counted) before the lane exists, so that no run of the
     // lane can find the subscription without it.
     conn.deliveries.started();
     sub.handling().handler = Some(cb);
-    let lane = match conn.executor.lane("nats-ffi-sub", sub.clone()) {
-        Ok(lane) => lane,
+    let scheduler = match conn.executor.scheduler("nats-ffi-sub") {
+        Ok(scheduler) => scheduler,
         Err(e) => {
             // Not accepted: dropping it leaves what it holds to the caller.
             let cb = sub.handling().handler.take();
@@ -368,7 +385,8 @@ pub(crate) fn start(sub: &Arc<Subscription>, cb: Callback) -> Result<Lane> {
     if let Some(cb) = sub.handling().handler.as_mut() {
         cb.accepted();
     }
-    Ok(lane)
+    sub.set_scheduler(scheduler);
+    Ok(())
 }
 
 /// Counts the subscription lanes of a connection still delivering, so that a drain can wait
