@@ -717,17 +717,16 @@ impl Sink {
 #[derive(Debug)]
 pub(crate) struct Subscription {
     sink: Sink,
-    /// A handler sink was given messages since its last `flush`.
-    unflushed: bool,
     delivered: u64,
-    max: Option<u64>,
+    /// Never zero: a limit already reached removes the subscription (see
+    /// `limit_subscription`). Entries are 32 bytes: a client may have tens of thousands.
+    max: Option<std::num::NonZeroU64>,
 }
 
 impl Subscription {
     pub(crate) fn new(sink: Sink) -> Subscription {
         Subscription {
             sink,
-            unflushed: false,
             delivered: 0,
             max: None,
         }
@@ -825,7 +824,6 @@ impl ConnectionHandler {
     fn flush_handlers(&mut self) {
         for sid in self.unflushed.drain(..) {
             if let Some(subscription) = self.subscriptions.get_mut(&sid) {
-                subscription.unflushed = false;
                 if let Sink::Handler(handler) = &mut subscription.sink {
                     handler.flush();
                 }
@@ -1125,8 +1123,11 @@ impl ConnectionHandler {
                     // subscription from the map and unsubscribe.
                     match subscription.sink.hand(message) {
                         Handed::Taken => {
-                            if matches!(subscription.sink, Sink::Handler(_)) && !subscription.unflushed {
-                                subscription.unflushed = true;
+                            // A sid may be listed more than once when messages for several
+                            // subscriptions interleave; a second `flush` finds nothing to do.
+                            if matches!(subscription.sink, Sink::Handler(_))
+                                && self.unflushed.last() != Some(&sid)
+                            {
                                 self.unflushed.push(sid);
                             }
                             subscription.delivered += 1;
@@ -1134,7 +1135,7 @@ impl ConnectionHandler {
                             // was reached. If yes, remove the `Subscription` and in
                             // the result, `drop` the `sender` channel.
                             if let Some(max) = subscription.max {
-                                if subscription.delivered.ge(&max) {
+                                if subscription.delivered >= max.get() {
                                     debug!("max messages reached for subscription {}", sid);
                                     self.subscriptions.remove(&sid);
                                 }
@@ -1249,7 +1250,7 @@ impl ConnectionHandler {
         let Some(subscription) = self.subscriptions.get_mut(&sid) else {
             return false;
         };
-        subscription.max = max;
+        subscription.max = max.and_then(std::num::NonZeroU64::new);
         if max.is_none_or(|n| subscription.delivered >= n) {
             self.subscriptions.remove(&sid);
         }
@@ -1420,7 +1421,7 @@ impl ConnectionHandler {
             if let Some(max) = subscription.max {
                 self.connection.enqueue_write_op(&ClientOp::Unsubscribe {
                     sid: *sid,
-                    max: Some(max.saturating_sub(subscription.delivered)),
+                    max: Some(max.get().saturating_sub(subscription.delivered)),
                 });
             }
         }
