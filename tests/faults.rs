@@ -602,3 +602,40 @@ fn queue_groups_are_kept_across_a_restart() {
         members.iter().map(Sub::count).collect::<Vec<_>>()
     );
 }
+
+/// Closing a connection while it reconnects ends every core subscription at once (async-nats
+/// drops their handlers only when its connection task exits, which the close does not wait
+/// for): a synchronous subscription's next_msg reports the close instead of waiting out its
+/// timeout. Subscriptions unsubscribed before leave the close registry without taking another's
+/// place in it (each knows its slot; the last one moves into it).
+#[test]
+fn a_close_while_reconnecting_ends_every_subscription() {
+    let mut srv = Server::start();
+    let conn = resilient(&[&srv.url()]).connect().unwrap();
+    const N: usize = 60;
+    let subs: Vec<Owned<nats_subscription>> = (0..N)
+        .map(|i| {
+            let mut sub = null_mut();
+            ok(unsafe { nats_subscribe_sync(conn.raw(), cs(&format!("registry.{i}")).as_ptr(), &mut sub) });
+            Owned::from_raw(sub)
+        })
+        .collect();
+    conn.flush();
+    let unsubscribed = |i: &usize| i % 3 == 1 || i % 7 == 0;
+    // In ascending order: each leaves the registry's last entry in its place, and some of
+    // those moved are unsubscribed later.
+    for i in (0..N).filter(unsubscribed) {
+        ok(unsafe { nats_subscription_unsubscribe(subs[i].raw()) });
+    }
+    conn.flush();
+    srv.kill();
+    assert!(conn.wait_status(nats_conn_status::NATS_CONN_STATUS_RECONNECTING, LONG));
+    unsafe { nats_connection_close(conn.raw()) };
+    let started = Instant::now();
+    for (i, sub) in subs.iter().enumerate().filter(|(i, _)| !unsubscribed(i)) {
+        let mut msg = null_mut();
+        let status = unsafe { nats_subscription_next_msg(sub.raw(), 20_000, &mut msg) };
+        assert_eq!(status, NATS_ERR_CONNECTION_CLOSED, "subscription {i} after {:?}", started.elapsed());
+    }
+    assert!(started.elapsed() < Duration::from_secs(10), "the subscriptions ended after {:?}", started.elapsed());
+}

@@ -641,7 +641,7 @@ fn pooled_subscriptions_stay_within_their_heap_budget() {
     }
     const N: usize = 10_000;
     const BUDGET: usize = 470;
-    const FIRST_BUDGET: usize = 725;
+    const FIRST_BUDGET: usize = 710;
     unsafe extern "C" fn ignore(_: *mut std::ffi::c_void, _: *mut nats_subscription, _: *const nats_msg) {}
     let server = Server::start();
     let o = Opts::new().servers(&[&server.url()]);

@@ -229,6 +229,8 @@ pub(crate) struct Subscription {
     received: AtomicU64,
     /// Auto-unsubscribe limit on `received`; 0 = none.
     max: AtomicU64,
+    /// Core subscriptions: where the connection's `CoreSubscriptions` lists it.
+    registry_slot: std::sync::atomic::AtomicU32,
     origin: Origin,
     names: Names,
     /// Callback subscriptions: the handler and what the lane is handing over.
@@ -403,6 +405,7 @@ impl Subscription {
             slow: AtomicBool::new(false),
             received: AtomicU64::new(0),
             max: AtomicU64::new(0),
+            registry_slot: std::sync::atomic::AtomicU32::new(NO_SLOT),
             origin,
             names,
             handling: Mutex::default(),
@@ -948,28 +951,61 @@ impl Drop for CoreHandler {
 
 /// A connection's live core subscriptions, ended together when the connection closes
 /// (async-nats drops their handlers only once its connection task exits, which a close
-/// while reconnecting does not wait for). Entries hold the subscription, so that an address
-/// names one subscription for as long as its entry exists; the handler's drop removes it.
+/// while reconnecting does not wait for); the handler's drop removes its subscription. A list
+/// in which each subscription knows its place (`Subscription::registry_slot`, changed only
+/// under this lock): 8 bytes an entry, where a map by address took 17 at its load factor.
 #[derive(Default)]
 pub(crate) struct CoreSubscriptions {
-    live: Mutex<std::collections::HashMap<usize, Arc<Subscription>>>,
+    live: Mutex<Vec<Arc<Subscription>>>,
 }
 
+/// `Subscription::registry_slot` of a subscription not in the registry.
+const NO_SLOT: u32 = u32::MAX;
+
 impl CoreSubscriptions {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Arc<Subscription>>> {
+        self.live.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn add(&self, sub: &Arc<Subscription>) {
-        self.live.lock().unwrap_or_else(|p| p.into_inner()).insert(Arc::as_ptr(sub).addr(), sub.clone());
+        let mut live = self.lock();
+        // More than u32::MAX - 1 subscriptions cannot be: each costs hundreds of bytes.
+        let slot = u32::try_from(live.len()).unwrap_or(NO_SLOT);
+        sub.registry_slot.store(slot, Ordering::Relaxed);
+        live.push(sub.clone());
     }
 
     fn remove(&self, sub: &Arc<Subscription>) {
-        let removed = self.live.lock().unwrap_or_else(|p| p.into_inner()).remove(&Arc::as_ptr(sub).addr());
+        let mut live = self.lock();
+        let slot = sub.registry_slot.swap(NO_SLOT, Ordering::Relaxed) as usize;
+        let listed_here = live.get(slot).is_some_and(|listed| Arc::ptr_eq(listed, sub));
+        debug_assert!(listed_here || slot == NO_SLOT as usize, "a subscription's registry slot names another");
+        // A wrong slot would be a bug here; looking the subscription up keeps it from
+        // staying listed (and alive) until the connection closes.
+        let slot = match (listed_here, slot == NO_SLOT as usize) {
+            (true, _) => slot,
+            (false, true) => return,
+            (false, false) => match live.iter().position(|listed| Arc::ptr_eq(listed, sub)) {
+                Some(found) => found,
+                None => return,
+            },
+        };
+        let removed = live.swap_remove(slot);
+        if let Some(moved) = live.get(slot) {
+            moved.registry_slot.store(slot as u32, Ordering::Relaxed);
+        }
+        drop(live);
         // Dropped outside the lock: it may be the last reference.
         drop(removed);
     }
 
     /// The connection closed: every core subscription delivers what it has queued and ends.
     pub(crate) fn end_all(&self) {
-        let live: Vec<_> = self.live.lock().unwrap_or_else(|p| p.into_inner()).drain().map(|(_, sub)| sub).collect();
-        live.iter().for_each(|sub| sub.source_ended());
+        let live = std::mem::take(&mut *self.lock());
+        for sub in &live {
+            sub.registry_slot.store(NO_SLOT, Ordering::Relaxed);
+            sub.source_ended();
+        }
     }
 }
 
