@@ -238,34 +238,75 @@ pub(crate) struct Subscription {
 }
 
 /// A subscription's subject and queue group, each followed by a NUL so that C can borrow
-/// them as strings for as long as the subscription lives.
-struct Names {
-    bytes: Box<[u8]>,
-    /// Where the queue group starts in `bytes`; `NO_QUEUE` for none (a u32 keeps
-    /// `Subscription` in its allocation size class: subjects are shorter than a control line).
-    queue_at: u32,
+/// them as strings for as long as the subscription lives. Short ones (`INLINE_NAMES` bytes
+/// with their NULs, such as `orders.eu.created`) are kept in the subscription itself rather
+/// than in an allocation of their own (a 32-byte heap chunk), in the space the pointer to
+/// one would take.
+enum Names {
+    Inline {
+        /// The names, then zeros (the names hold no NUL of their own: see `nul_terminated`).
+        bytes: [u8; INLINE_NAMES],
+        /// Where the queue group starts in `bytes`; `NO_INLINE_QUEUE` for none.
+        queue_at: u8,
+    },
+    Heap {
+        bytes: Box<[u8]>,
+        /// Where the queue group starts in `bytes`; `NO_QUEUE` for none (a u32 keeps
+        /// `Names` as small as the inline form: subjects are shorter than a control line).
+        queue_at: u32,
+    },
 }
 
+const INLINE_NAMES: usize = 22;
+const NO_INLINE_QUEUE: u8 = u8::MAX;
 const NO_QUEUE: u32 = u32::MAX;
+const _: () = assert!(std::mem::size_of::<Names>() <= 24, "Names grew past a pointer and a length");
 
 /// The text of a NUL-terminated name made by `Names::new` (from a `str`, so UTF-8).
 fn without_nul(name: &[u8]) -> &str {
     std::str::from_utf8(name.strip_suffix(&[0]).unwrap_or(name)).unwrap_or_default()
 }
 
-impl Names {
-    fn queue_at(&self) -> Option<usize> {
-        (self.queue_at != NO_QUEUE).then_some(self.queue_at as usize)
-    }
+/// The NUL-terminated name at the start of `bytes`.
+fn first_name(bytes: &[u8]) -> &[u8] {
+    let end = bytes.iter().position(|b| *b == 0).map_or(bytes.len(), |nul| nul + 1);
+    &bytes[..end]
+}
 
+impl Names {
     fn new(subject: &str, queue: Option<&str>) -> Names {
         let mut bytes = nul_terminated(subject).into_vec();
-        let queue_at = queue.map_or(NO_QUEUE, |q| {
-            let at = u32::try_from(bytes.len()).unwrap_or(NO_QUEUE);
+        let mut queue_at = None;
+        if let Some(q) = queue {
+            queue_at = Some(bytes.len());
             bytes.extend_from_slice(&nul_terminated(q));
-            at
-        });
-        Names { bytes: bytes.into_boxed_slice(), queue_at }
+        }
+        if bytes.len() <= INLINE_NAMES {
+            let mut inline = [0; INLINE_NAMES];
+            inline[..bytes.len()].copy_from_slice(&bytes);
+            let queue_at = queue_at.map_or(NO_INLINE_QUEUE, |at| at as u8);
+            return Names::Inline { bytes: inline, queue_at };
+        }
+        let queue_at = queue_at.map_or(NO_QUEUE, |at| u32::try_from(at).unwrap_or(NO_QUEUE));
+        Names::Heap { bytes: bytes.into_boxed_slice(), queue_at }
+    }
+
+    /// The subject, followed by its NUL.
+    fn subject(&self) -> &[u8] {
+        match self {
+            Names::Inline { bytes, .. } => first_name(bytes),
+            Names::Heap { bytes, .. } => first_name(bytes),
+        }
+    }
+
+    /// The queue group, followed by its NUL.
+    fn queue(&self) -> Option<&[u8]> {
+        match self {
+            Names::Inline { bytes, queue_at } => {
+                (*queue_at != NO_INLINE_QUEUE).then(|| first_name(&bytes[*queue_at as usize..]))
+            }
+            Names::Heap { bytes, queue_at } => (*queue_at != NO_QUEUE).then(|| &bytes[*queue_at as usize..]),
+        }
     }
 }
 
@@ -831,13 +872,12 @@ impl Subscription {
     /// The subject subscribed to, followed by a NUL (JetStream: the consumer's deliver
     /// subject; empty for a pull consumer's consume).
     pub(crate) fn subject_nul(&self) -> &[u8] {
-        let end = self.names.queue_at().unwrap_or(self.names.bytes.len());
-        &self.names.bytes[..end]
+        self.names.subject()
     }
 
     /// The queue group, followed by a NUL; `None` without one.
     pub(crate) fn queue_nul(&self) -> Option<&[u8]> {
-        self.names.queue_at().map(|at| &self.names.bytes[at..])
+        self.names.queue()
     }
 
     /// The subject subscribed to (as `subject_nul`, without the NUL).
@@ -1194,5 +1234,28 @@ mod size {
     #[test]
     fn subscription_fits_its_allocation_class() {
         assert!(std::mem::size_of::<super::Subscription>() <= 296, "{}", std::mem::size_of::<super::Subscription>());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Names read back as given, short (inline) and long (on the heap), on both sides of the
+    /// inline size, with and without a queue group.
+    #[test]
+    fn names_read_back_as_given() {
+        for subject_len in [0, 1, 9, 20, 21, 22, 23, 40] {
+            let subject = "s".repeat(subject_len);
+            for queue in [None, Some("q".to_string()), Some("q".repeat(12)), Some("q".repeat(30))] {
+                let names = Names::new(&subject, queue.as_deref());
+                assert_eq!(without_nul(names.subject()), subject);
+                assert_eq!(names.subject().last(), Some(&0));
+                assert_eq!(names.queue().map(without_nul), queue.as_deref());
+                assert!(names.queue().is_none_or(|q| q.last() == Some(&0)));
+                let len = subject_len + 1 + queue.as_ref().map_or(0, |q| q.len() + 1);
+                assert_eq!(matches!(names, Names::Inline { .. }), len <= INLINE_NAMES, "{subject:?} {queue:?}");
+            }
+        }
     }
 }
