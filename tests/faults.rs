@@ -621,7 +621,7 @@ fn a_close_while_reconnecting_ends_every_subscription() {
         })
         .collect();
     conn.flush();
-    let unsubscribed = |i: &usize| i % 3 == 1 || i % 7 == 0;
+    let unsubscribed = |i: &usize| i % 3 == 1 || i.is_multiple_of(7);
     // In ascending order: each leaves the registry's last entry in its place, and some of
     // those moved are unsubscribed later.
     for i in (0..N).filter(unsubscribed) {
