@@ -270,6 +270,43 @@ fn callback_may_publish_request_and_free_its_subscription() {
     unsafe { nats_subscription_free(responder) };
 }
 
+/// async-nats hands a subscription's messages over in runs of consecutive ones (PATCHES.md
+/// patch 17): interleaved messages for three subscriptions on one connection, a run longer
+/// than one hand-over (256 messages), and an auto-unsubscribe maximum reached in the middle
+/// of a read each reach the right subscription, all of them, in order, and no more than the
+/// maximum. (Fails when runs are not split by subscription, or when a subscription is
+/// removed at its maximum before its run was handed over.)
+#[test]
+fn interleaved_subscriptions_each_get_theirs_in_order() {
+    let srv = Server::start();
+    let sub_conn = Conn::to(&srv.url());
+    let pub_conn = Conn::to(&srv.url());
+    let (a, b, limited) =
+        (Sub::new(&sub_conn, "mix.a", ""), Sub::new(&sub_conn, "mix.b", ""), Sub::new(&sub_conn, "mix.c", ""));
+    ok(unsafe { nats_subscription_auto_unsubscribe(limited.raw(), 150) });
+    sub_conn.flush();
+    for i in 0..1000u32 {
+        for subject in ["mix.a", "mix.b", "mix.c"] {
+            ok(pub_conn.publish(subject, &i.to_be_bytes()));
+        }
+    }
+    // One run of 600 for `a` alone: longer than one hand-over (256).
+    for i in 1000..1600u32 {
+        ok(pub_conn.publish("mix.a", &i.to_be_bytes()));
+    }
+    pub_conn.flush();
+    let numbers = |sub: &Sub| -> Vec<u32> {
+        sub.received().payloads().iter().map(|p| u32::from_be_bytes(p[..4].try_into().unwrap())).collect()
+    };
+    assert!(a.wait_count(1600, WAIT), "a got {}", a.count());
+    assert!(b.wait_count(1000, WAIT), "b got {}", b.count());
+    assert!(limited.wait_count(150, WAIT), "c got {}", limited.count());
+    sub_conn.flush();
+    assert_eq!(numbers(&a), (0..1600).collect::<Vec<_>>(), "a: messages out of order, lost or misdelivered");
+    assert_eq!(numbers(&b), (0..1000).collect::<Vec<_>>(), "b: messages out of order, lost or misdelivered");
+    assert_eq!(numbers(&limited), (0..150).collect::<Vec<_>>(), "c: not exactly its first 150");
+}
+
 #[test]
 fn unsubscribe_stops_delivery() {
     let srv = Server::start();

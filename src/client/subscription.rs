@@ -361,9 +361,9 @@ impl Subscription {
 
 /// How a subscription reaches its source.
 enum Upstream {
-    /// A core subscription whose messages async-nats' connection task hands to a
-    /// [`CoreHandler`] (async-nats patch 6): no channel and no task of its own; driven by its
-    /// subscription id.
+    /// A core subscription whose messages async-nats' connection task hands to the
+    /// subscription itself (async-nats patches 6 and 17): no channel and no task of its own;
+    /// driven by its subscription id.
     Core(u64),
     /// A feed read by a pump task, driven through the pump's control channel.
     Pumped(mpsc::UnboundedSender<Control>),
@@ -394,14 +394,13 @@ impl Subscription {
         }
         check_control_line("subscribe", &[subject, queue.unwrap_or("")], 0)?;
         let sub = Subscription::new(conn.clone(), cb.is_some(), Origin::Core, Names::new(subject, queue));
-        let handler = Box::new(CoreHandler::new(sub.clone()));
         // Registered with the connection task, which takes it in before the SUB reaches it;
         // the SUB itself goes into the publish buffer, so it is sent after what this connection
         // published before it, as in nats.c where both share one buffer (a subscription never
         // receives earlier publishes), and a burst of subscribes is a few writes, not one each.
         let sid = conn
             .client
-            .register_subscription(handler)
+            .register_subscription(sub.clone())
             .map_err(|_| Error::new(ErrorKind::ConnectionClosed, "subscribe: the connection is closed"))?;
         let _ = sub.upstream.set(Upstream::Core(sid));
         // Before the lane: a failure after the lane took the callback would leave a lane
@@ -926,72 +925,42 @@ impl Subscription {
     }
 }
 
-/// Feeds a core subscription's pending queue from async-nats' connection task (async-nats
-/// patch 6): messages are batched until async-nats has handed over what it read (`flush`),
-/// so the queue's lock is taken once per read, not per message. Dropped by async-nats when
-/// the subscription ends (unsubscribed, drained, its maximum reached, the connection closed):
-/// then the subscription delivers what is queued and ends.
-struct CoreHandler {
-    sub: Arc<Subscription>,
-    batch: Vec<async_nats::Message>,
-}
-
-impl CoreHandler {
-    fn new(sub: Arc<Subscription>) -> CoreHandler {
-        CoreHandler { sub, batch: Vec::new() }
+/// A core subscription takes its messages from async-nats' connection task itself (async-nats
+/// patches 6 and 17: no handler of its own), a run of them at a time, so that the queue's lock
+/// is taken once per run, not per message. async-nats lets go of it when the subscription
+/// ends (unsubscribed, drained, its maximum reached, the connection closed): then it delivers
+/// what is queued and ends.
+impl async_nats::SubscriptionHandler for Subscription {
+    fn subject(&self) -> &str {
+        Subscription::subject(self)
     }
 
-    /// Queues the batch; false once the subscription should end (its maximum reached, or a
-    /// panic, reported to the error callback).
-    fn queue_batch(&mut self) -> bool {
-        if self.batch.is_empty() {
-            return true;
+    fn queue_group(&self) -> Option<&str> {
+        self.queue()
+    }
+
+    fn on_messages(self: Arc<Self>, messages: &mut Vec<async_nats::Message>) -> bool {
+        if !self.is_active() || self.ended.load(Ordering::Acquire) {
+            return false;
         }
         // This runs on async-nats' connection task: a panic here must not take it down.
-        let queued = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.sub.enqueue(&mut self.batch)));
-        self.batch.clear();
-        match queued {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.enqueue(messages))) {
             Ok(max_reached) => !max_reached,
             Err(payload) => {
                 let text = format!(
                     "subscription stopped by an internal error: {}",
                     crate::client::error::panic_text(payload.as_ref())
                 );
-                self.sub.conn.send_event(error_event(Some(self.sub.clone()), ErrorKind::Panic, text));
-                self.sub.source_ended();
+                self.conn.send_event(error_event(Some(self.clone()), ErrorKind::Panic, text));
+                self.source_ended();
                 false
             }
         }
     }
-}
 
-impl async_nats::SubscriptionHandler for CoreHandler {
-    fn subject(&self) -> &str {
-        self.sub.subject()
-    }
-
-    fn queue_group(&self) -> Option<&str> {
-        self.sub.queue()
-    }
-
-    fn on_message(&mut self, message: async_nats::Message) -> bool {
-        if !self.sub.is_active() || self.sub.ended.load(Ordering::Acquire) {
-            return false;
-        }
-        self.batch.push(message);
-        self.batch.len() < BATCH || self.queue_batch()
-    }
-
-    fn flush(&mut self) {
-        self.queue_batch();
-    }
-}
-
-impl Drop for CoreHandler {
-    fn drop(&mut self) {
-        self.queue_batch();
-        self.sub.conn.core_subs.remove(&self.sub);
-        self.sub.source_ended();
+    fn ended(self: Arc<Self>) {
+        self.conn.core_subs.remove(&self);
+        self.source_ended();
     }
 }
 

@@ -32,9 +32,6 @@ pub(crate) type WaitForRoom = Box<dyn Fn(&Outgoing, &str) -> Result<()> + Send +
 /// How soon a retry finding no room in the connection's buffer tries again.
 const ROOM_RETRY: Duration = Duration::from_millis(5);
 
-/// The most acknowledgements settled together.
-const BATCH: usize = 256;
-
 /// A publish waiting for its acknowledgement.
 struct InFlight {
     out: Outgoing,
@@ -75,7 +72,7 @@ impl AckRouter {
             wait_for_room,
         });
         let subject = format!("{}*", router.prefix);
-        let sink = Box::new(AckSink { subject, router: Arc::downgrade(&router), batch: Vec::new() });
+        let sink = Arc::new(AckSink { subject, router: Arc::downgrade(&router) });
         let subscribe = client.subscribe_with_handler(sink);
         crate::client::runtime::block_on(handle, "nats_jetstream_publish_async", subscribe)?.map_err(|e| {
             Error::new(ErrorKind::ConnectionClosed, format!("cannot subscribe for acknowledgements: {e}"))
@@ -247,26 +244,12 @@ impl AckRouter {
 }
 
 /// Takes a context's acknowledgements on async-nats' connection task (patch 6) and settles
-/// each read's together. Dropped by async-nats when the subscription ends (the connection
-/// closed): then every publish still waiting fails.
+/// each run of them together (patch 17). When the subscription ends (the connection closed),
+/// every publish still waiting fails.
 struct AckSink {
     /// `<prefix>*`: every acknowledgement's reply subject.
     subject: String,
     router: Weak<AckRouter>,
-    batch: Vec<(u64, Result<PublishAck>)>,
-}
-
-impl AckSink {
-    fn settle_batch(&mut self) {
-        if self.batch.is_empty() {
-            return;
-        }
-        let Some(router) = self.router.upgrade() else { return self.batch.clear() };
-        // This runs on async-nats' connection task: a panic must not take it down. (What a
-        // panic leaves unsettled fails by the sweep, after its timeout.)
-        let batch = std::mem::take(&mut self.batch);
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| router.settle_all(batch)));
-    }
 }
 
 impl async_nats::SubscriptionHandler for AckSink {
@@ -274,25 +257,17 @@ impl async_nats::SubscriptionHandler for AckSink {
         &self.subject
     }
 
-    fn on_message(&mut self, message: async_nats::Message) -> bool {
+    fn on_messages(self: Arc<Self>, messages: &mut Vec<async_nats::Message>) -> bool {
         let Some(router) = self.router.upgrade() else { return false };
-        if let Some(read) = router.read(&message) {
-            self.batch.push(read);
-        }
-        if self.batch.len() >= BATCH {
-            self.settle_batch();
-        }
+        // This runs on async-nats' connection task: a panic must not take it down. (What a
+        // panic leaves unsettled fails by the sweep, after its timeout.)
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            router.settle_all(messages.iter().filter_map(|m| router.read(m)))
+        }));
         true
     }
 
-    fn flush(&mut self) {
-        self.settle_batch();
-    }
-}
-
-impl Drop for AckSink {
-    fn drop(&mut self) {
-        self.settle_batch();
+    fn ended(self: Arc<Self>) {
         if let Some(r) = self.router.upgrade() {
             let closed = Error::new(ErrorKind::ConnectionClosed, "the connection closed before the acknowledgement");
             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| r.fail_all(closed)));

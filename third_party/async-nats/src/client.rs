@@ -980,7 +980,7 @@ impl Client {
     /// handler's subject and queue group are validated as by [`Client::queue_subscribe`].
     pub async fn subscribe_with_handler(
         &self,
-        handler: Box<dyn crate::SubscriptionHandler>,
+        handler: Arc<dyn crate::SubscriptionHandler>,
     ) -> Result<u64, SubscribeError> {
         self.validate_subscribe_subject(handler.subject().to_owned())
             .map_err(|e| SubscribeError::with_source(SubscribeErrorKind::InvalidSubject, e))?;
@@ -993,7 +993,7 @@ impl Client {
         self.sender
             .send(Command::Subscribe {
                 sid,
-                sink: crate::Sink::Handler(handler),
+                sink: crate::Sink::Handler(crate::HandlerSink::new(handler)),
             })
             .await?;
         Ok(sid)
@@ -1014,10 +1014,11 @@ impl Client {
     /// `SUB`. Fails if the client's connection task has ended.
     pub fn register_subscription(
         &self,
-        handler: Box<dyn crate::SubscriptionHandler>,
+        handler: Arc<dyn crate::SubscriptionHandler>,
     ) -> Result<u64, SubscribeError> {
         let sid = self.next_subscription_id.fetch_add(1, Ordering::Relaxed);
-        let subscription = crate::Subscription::new(crate::Sink::Handler(handler));
+        let subscription =
+            crate::Subscription::new(crate::Sink::Handler(crate::HandlerSink::new(handler)));
         self.registrations
             .add(crate::Registration::Subscribe(sid, subscription))
             .map_err(|_| SubscribeError::new(SubscribeErrorKind::Other))?;
@@ -1048,8 +1049,8 @@ impl Client {
     }
 
     /// Drains the subscription `sid` made with [`Client::subscribe_with_handler`], as
-    /// [`Subscriber::drain`] does: its handler is dropped once the messages the server sent
-    /// before the UNSUB were handed to it.
+    /// [`Subscriber::drain`] does: its handler is told it ended once the messages the server
+    /// sent before the UNSUB were handed to it.
     pub async fn drain_sid(&self, sid: u64) -> Result<(), crate::UnsubscribeError> {
         self.sender.send(Command::Drain { sid: Some(sid) }).await?;
         Ok(())

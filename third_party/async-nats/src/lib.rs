@@ -454,7 +454,9 @@ pub(crate) enum ClientOp {
 /// Takes the messages of a subscription made with [`Client::subscribe_with_handler`], on the
 /// connection task, instead of a [`Subscriber`]'s channel: no channel and no task per
 /// subscription. It runs between reading and writing the socket, so it must be quick and
-/// never block. It is dropped when the subscription ends: unsubscribed, drained, its `max`
+/// never block. The connection task holds it shared (an `Arc`, so it may be the caller's
+/// own subscription object, with no allocation of its own) and calls
+/// [`SubscriptionHandler::ended`] when the subscription ends: unsubscribed, drained, its `max`
 /// reached, or the client closed.
 pub trait SubscriptionHandler: Send + Sync + 'static {
     /// The subject subscribed to, written in the `SUB` (again after each reconnect): the
@@ -466,12 +468,55 @@ pub trait SubscriptionHandler: Send + Sync + 'static {
         None
     }
 
-    /// One message; `false` ends the subscription (it is removed and unsubscribed).
-    fn on_message(&mut self, message: Message) -> bool;
+    /// Messages, in the order received: a run of consecutive messages for this subscription,
+    /// handed over once the connection task has read all it could (or [`HANDLER_BATCH`]
+    /// messages for handlers in all), so that the handler is called once per run rather than
+    /// per message, and all handlers together after a read. The handler moves out what it
+    /// keeps; the rest is dropped. `false` ends the subscription (it is removed and
+    /// unsubscribed).
+    fn on_messages(self: Arc<Self>, messages: &mut Vec<Message>) -> bool;
 
-    /// Called once the connection task has handed over every message it read so far (after
-    /// one or more `on_message` calls): a handler that batches passes its batch on here.
-    fn flush(&mut self) {}
+    /// The subscription ended; every message was handed over before. Called once, when the
+    /// connection task lets go of the subscription (or of its registration, when the task
+    /// ended first).
+    fn ended(self: Arc<Self>) {}
+}
+
+/// The most messages the connection task reads for handlers before it hands them over.
+pub const HANDLER_BATCH: usize = 256;
+
+/// A [`SubscriptionHandler`] in the subscription map, told when it is let go of.
+pub(crate) struct HandlerSink(Option<Arc<dyn SubscriptionHandler>>);
+
+impl HandlerSink {
+    pub(crate) fn new(handler: Arc<dyn SubscriptionHandler>) -> HandlerSink {
+        HandlerSink(Some(handler))
+    }
+
+    fn handler(&self) -> &Arc<dyn SubscriptionHandler> {
+        self.0.as_ref().expect("taken only when dropped")
+    }
+}
+
+impl Drop for HandlerSink {
+    fn drop(&mut self) {
+        if let Some(handler) = self.0.take() {
+            handler.ended();
+        }
+    }
+}
+
+/// Messages read for handler subscriptions and not handed over yet, in the order read, with
+/// the runs of consecutive ones for one subscription; handed over after each read, when
+/// [`HANDLER_BATCH`] wait, and before a subscription is removed. One per connection, rather
+/// than a batch in each handler.
+#[derive(Default)]
+struct HandlerRuns {
+    messages: Vec<Message>,
+    /// Each run's sid, handler and length.
+    runs: Vec<(u64, Arc<dyn SubscriptionHandler>, usize)>,
+    /// One run's messages while they are handed over.
+    handing: Vec<Message>,
 }
 
 /// Subscriptions made with [`Client::register_subscription`] and ended with
@@ -644,13 +689,23 @@ pub(crate) enum Sink {
     /// largest sink, and a client with many subscriptions has handlers).
     Channel(Box<ChannelSink>),
     /// A [`SubscriptionHandler`], which holds the names itself.
-    Handler(Box<dyn SubscriptionHandler>),
+    Handler(HandlerSink),
 }
 
 pub(crate) struct ChannelSink {
     sender: mpsc::Sender<Message>,
     subject: Subject,
     queue_group: Option<String>,
+}
+
+impl ChannelSink {
+    fn hand(&self, message: Message) -> Handed {
+        match self.sender.try_send(message) {
+            Ok(()) => Handed::Taken,
+            Err(mpsc::error::TrySendError::Full(_)) => Handed::Full,
+            Err(mpsc::error::TrySendError::Closed(_)) => Handed::Closed,
+        }
+    }
 }
 
 impl std::fmt::Debug for Sink {
@@ -681,28 +736,14 @@ impl Sink {
     fn subject(&self) -> &str {
         match self {
             Sink::Channel(channel) => channel.subject.as_str(),
-            Sink::Handler(handler) => handler.subject(),
+            Sink::Handler(handler) => handler.handler().subject(),
         }
     }
 
     fn queue_group(&self) -> Option<&str> {
         match self {
             Sink::Channel(channel) => channel.queue_group.as_deref(),
-            Sink::Handler(handler) => handler.queue_group(),
-        }
-    }
-
-    fn hand(&mut self, message: Message) -> Handed {
-        match self {
-            Sink::Channel(channel) => match channel.sender.try_send(message) {
-                Ok(()) => Handed::Taken,
-                Err(mpsc::error::TrySendError::Full(_)) => Handed::Full,
-                Err(mpsc::error::TrySendError::Closed(_)) => Handed::Closed,
-            },
-            Sink::Handler(handler) => match handler.on_message(message) {
-                true => Handed::Taken,
-                false => Handed::Closed,
-            },
+            Sink::Handler(handler) => handler.handler().queue_group(),
         }
     }
 
@@ -776,8 +817,8 @@ pub(crate) struct ConnectionHandler {
     flush_observers: Vec<oneshot::Sender<()>>,
     is_draining: bool,
     drain_pings: VecDeque<u64>,
-    /// Subscriptions whose handler was given messages since the last `flush_handlers`.
-    unflushed: Vec<u64>,
+    /// Messages read for handler subscriptions, not handed over yet.
+    runs: HandlerRuns,
     registrations: Arc<Registrations>,
     direct: Arc<DirectWrites>,
 }
@@ -814,19 +855,25 @@ impl ConnectionHandler {
             flush_observers: Vec::new(),
             is_draining: false,
             drain_pings: VecDeque::new(),
-            unflushed: Vec::new(),
+            runs: HandlerRuns::default(),
             registrations,
             direct,
         }
     }
 
-    /// Tells every handler given messages since the last call that they were all handed over.
-    fn flush_handlers(&mut self) {
-        for sid in self.unflushed.drain(..) {
-            if let Some(subscription) = self.subscriptions.get_mut(&sid) {
-                if let Sink::Handler(handler) = &mut subscription.sink {
-                    handler.flush();
-                }
+    /// Hands the messages read for handler subscriptions over, a run at a time; a handler
+    /// that declines them ends its subscription.
+    fn hand_runs(&mut self) {
+        let runs = &mut self.runs;
+        let mut messages = runs.messages.drain(..);
+        for (sid, handler, len) in runs.runs.drain(..) {
+            runs.handing.extend(messages.by_ref().take(len));
+            let keep = handler.on_messages(&mut runs.handing);
+            runs.handing.clear();
+            if !keep && self.subscriptions.remove(&sid).is_some() {
+                debug!("subscription {} handler declined", sid);
+                self.connection
+                    .enqueue_write_op(&ClientOp::Unsubscribe { sid, max: None });
             }
         }
     }
@@ -932,7 +979,7 @@ impl ConnectionHandler {
                         Poll::Ready(Err(err)) => break Some(ExitReason::Disconnected(Some(err))),
                     }
                 };
-                self.handler.flush_handlers();
+                self.handler.hand_runs();
                 if let Some(exit) = read_failed {
                     return Poll::Ready(exit);
                 }
@@ -1121,24 +1168,33 @@ impl ConnectionHandler {
 
                     // if the channel for subscription was dropped, remove the
                     // subscription from the map and unsubscribe.
-                    match subscription.sink.hand(message) {
-                        Handed::Taken => {
-                            // A sid may be listed more than once when messages for several
-                            // subscriptions interleave; a second `flush` finds nothing to do.
-                            if matches!(subscription.sink, Sink::Handler(_))
-                                && self.unflushed.last() != Some(&sid)
-                            {
-                                self.unflushed.push(sid);
+                    let handed = match &subscription.sink {
+                        Sink::Channel(channel) => channel.hand(message),
+                        Sink::Handler(handler) => {
+                            match self.runs.runs.last_mut() {
+                                Some((last, _, len)) if *last == sid => *len += 1,
+                                _ => self.runs.runs.push((sid, handler.handler().clone(), 1)),
                             }
+                            self.runs.messages.push(message);
+                            Handed::Taken
+                        }
+                    };
+                    match handed {
+                        Handed::Taken => {
                             subscription.delivered += 1;
                             // if this `Subscription` has set `max` value, check if it
                             // was reached. If yes, remove the `Subscription` and in
-                            // the result, `drop` the `sender` channel.
-                            if let Some(max) = subscription.max {
-                                if subscription.delivered >= max.get() {
-                                    debug!("max messages reached for subscription {}", sid);
-                                    self.subscriptions.remove(&sid);
-                                }
+                            // the result, `drop` the `sender` channel (a handler is
+                            // handed its messages first).
+                            let reached = subscription
+                                .max
+                                .is_some_and(|max| subscription.delivered >= max.get());
+                            if reached || self.runs.messages.len() >= HANDLER_BATCH {
+                                self.hand_runs();
+                            }
+                            if reached {
+                                debug!("max messages reached for subscription {}", sid);
+                                self.subscriptions.remove(&sid);
                             }
                         }
                         Handed::Full => {
