@@ -652,11 +652,12 @@ fn subject_options(o: Option<&nats_js_subscribe_options>) -> Result<(SubjectSubs
 
 /// A callback that acknowledges each JetStream message once it returns, unless the callback
 /// did (ack, nak or term) — nats.c's default for `js_Subscribe`.
-struct AutoAckHandler(CMessageHandler);
+struct AutoAckHandler<const OWNED: bool = false>(CMessageHandler<OWNED>);
 
-impl MessageHandler for AutoAckHandler {
-    fn accepted(&mut self) {
-        self.0.accepted();
+impl<const OWNED: bool> MessageHandler for AutoAckHandler<OWNED> {
+    fn accepted(self: Box<Self>) -> crate::client::delivery::Callback {
+        let AutoAckHandler(handler) = *self;
+        Box::new(AutoAckHandler(handler.into_owned()))
     }
 
     fn on_message(&mut self, sub: &Arc<Subscription>, msg: Message) {

@@ -2,7 +2,7 @@
 //! delivery.
 
 use crate::capi::args::*;
-use crate::capi::callback::{nats_user_data_free, CCallback};
+use crate::capi::callback::nats_user_data_free;
 use crate::capi::connection::nats_connection;
 use crate::capi::guard::*;
 use crate::capi::handle::*;
@@ -63,30 +63,65 @@ impl Castable for nats_subscription {
 impl ArcHandle for nats_subscription {}
 
 /// A `nats_msg_callback` with its `user_data` and release function, as a subscription's
-/// handler: `user_data_free` runs once the subscription owns it and its last message was
-/// delivered.
-pub(crate) struct CMessageHandler(CCallback<MsgFn>);
+/// handler. `OWNED` says whether the library owns `user_data`: from the subscription's
+/// acceptance on (`MessageHandler::accepted` turns the caller's handler into an owned one),
+/// dropping the handler — once its last message was delivered — runs `user_data_free`; a
+/// subscribe that fails before leaves `user_data` to the caller. A type parameter rather than
+/// a flag (as `CCallback` has) keeps it at 24 bytes: a 32-byte heap chunk instead of 48, and
+/// every callback subscription holds one.
+pub(crate) struct CMessageHandler<const OWNED: bool = false> {
+    f: MsgFn,
+    user_data: *mut c_void,
+    free: nats_user_data_free,
+}
+
+const _: () = assert!(std::mem::size_of::<CMessageHandler>() <= 24, "a C message handler outgrew its 32-byte chunk");
+
+// SAFETY: as `CCallback`'s: the pointer is only ever handed back to the user's own functions,
+// and the header states that callbacks run on library threads.
+unsafe impl<const OWNED: bool> Send for CMessageHandler<OWNED> {}
 
 impl CMessageHandler {
     pub(crate) fn new(f: MsgFn, user_data: *mut c_void, free: nats_user_data_free) -> Self {
-        CMessageHandler(CCallback::new(f, user_data, free))
+        CMessageHandler { f, user_data, free }
     }
 
     pub(crate) fn boxed(f: MsgFn, user_data: *mut c_void, free: nats_user_data_free) -> Callback {
         Box::new(Self::new(f, user_data, free))
+    }
+}
+
+impl<const OWNED: bool> CMessageHandler<OWNED> {
+    /// The same callback, whose `user_data` the library owns from now on.
+    pub(crate) fn into_owned(self) -> CMessageHandler<true> {
+        let owned = CMessageHandler { f: self.f, user_data: self.user_data, free: self.free };
+        // Released by `owned` now, not by this one.
+        std::mem::forget(self);
+        owned
     }
 
     /// Runs the user's callback on `msg`.
     pub(crate) fn call(&mut self, sub: &Arc<Subscription>, msg: &CMsg) {
         // SAFETY: the user's callback with the user's pointer; the subscription's handle
         // stays valid while the delivery lane holds `sub`, the message while the call lasts.
-        unsafe { (self.0.f())(self.0.user_data(), arc_ptr(sub), borrowed_msg(msg)) };
+        unsafe { (self.f)(self.user_data, arc_ptr(sub), borrowed_msg(msg)) };
     }
 }
 
-impl MessageHandler for CMessageHandler {
-    fn accepted(&mut self) {
-        self.0.own();
+impl<const OWNED: bool> Drop for CMessageHandler<OWNED> {
+    fn drop(&mut self) {
+        if let (true, Some(free)) = (OWNED, self.free) {
+            // SAFETY: the user's release function with the user's pointer, once (an owned
+            // handler is dropped once, and `into_owned` forgets the one it replaces), after
+            // the last call: every call borrows this handler.
+            unsafe { free(self.user_data) }
+        }
+    }
+}
+
+impl<const OWNED: bool> MessageHandler for CMessageHandler<OWNED> {
+    fn accepted(self: Box<Self>) -> Callback {
+        Box::new((*self).into_owned())
     }
 
     fn on_message(&mut self, sub: &Arc<Subscription>, msg: Message) {

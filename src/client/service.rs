@@ -226,8 +226,9 @@ struct EndpointHandler {
 }
 
 impl MessageHandler for EndpointHandler {
-    fn accepted(&mut self) {
+    fn accepted(mut self: Box<Self>) -> crate::client::delivery::Callback {
         self.handler.accepted();
+        self
     }
 
     fn on_message(&mut self, sub: &Arc<Subscription>, msg: Message) {

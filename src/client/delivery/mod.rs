@@ -29,8 +29,9 @@ use std::time::{Duration, Instant};
 /// What a callback subscription does with each message.
 pub(crate) trait MessageHandler: Send + 'static {
     /// The subscription exists and its lane is set up: from here on the handler owns what it
-    /// holds (until then, a failed subscribe leaves that to the caller).
-    fn accepted(&mut self);
+    /// holds (until then, a failed subscribe leaves that to the caller). It may come back as
+    /// another handler: one that releases what it holds when dropped.
+    fn accepted(self: Box<Self>) -> Callback;
 
     /// One message, in the order received; the next waits until this returns.
     fn on_message(&mut self, sub: &Arc<Subscription>, msg: Message);
@@ -399,9 +400,11 @@ pub(crate) fn start(sub: &Arc<Subscription>, cb: Callback) -> Result<()> {
     };
     // From here the subscription owns the handler (had the lane not been set up, the call
     // would fail and leave what it holds to the caller).
-    if let Some(cb) = sub.handling().as_mut() {
-        cb.accepted();
+    let mut handling = sub.handling();
+    if let Some(cb) = handling.take() {
+        *handling = Some(cb.accepted());
     }
+    drop(handling);
     sub.set_scheduler(scheduler);
     Ok(())
 }
