@@ -53,7 +53,7 @@ struct PendingState {
     /// The delivery lane made its last handler call (callback subscriptions).
     finished: bool,
     /// Messages taken by `next_msg` whose counters are not updated yet.
-    taking: usize,
+    taking: u32,
     /// The delivery lane takes nothing yet: the caller does not hold the subscription's
     /// handle (see [`Subscription::start_callbacks`]).
     held: bool,
@@ -210,9 +210,10 @@ enum Control {
 pub(crate) struct Subscription {
     conn: Arc<Connection>,
     pending: Pending,
-    delivery: Delivery,
     /// Callback subscriptions: the scheduler their lane (the subscription itself, see
-    /// `delivery`) is queued on when the pending queue changes, and the lane's state.
+    /// `delivery`) is queued on when the pending queue changes, and the lane's state. Set
+    /// when the lane is set up, which only callback subscriptions have (see
+    /// [`Subscription::delivery`]).
     scheduler: OnceLock<Arc<Scheduler>>,
     lane_state: std::sync::atomic::AtomicU8,
     /// False once unsubscribed or freed: no callback starts after that.
@@ -220,7 +221,9 @@ pub(crate) struct Subscription {
     /// True once the server side ended (auto-unsubscribe count reached, drained, or the
     /// connection closed); queued messages may still be delivered.
     ended: AtomicBool,
-    upstream: OnceLock<Upstream>,
+    /// Core subscriptions: async-nats' subscription id, once registered (0 before: ids start
+    /// at 1). A pumped one's control channel is in its `Origin`.
+    core_sid: AtomicU64,
     delivered: AtomicU64,
     dropped: AtomicU64,
     pending_msgs: AtomicI64,
@@ -331,9 +334,23 @@ pub(crate) enum Origin {
     Core,
     /// A JetStream consumer: messages carry the connection for acknowledgements, and flow
     /// control / heartbeat status messages are answered or skipped instead of delivered. With
-    /// the consumer, when it keeps its name (not ordered), for its info. (Boxed: a core
-    /// subscription pays one pointer for it, no tag.)
-    JetStream(Box<Option<BoundConsumer>>),
+    /// the consumer, when it keeps its name (not ordered), for its info, and the pump's
+    /// control channel. (Boxed: a core subscription pays one pointer for it, no tag.)
+    JetStream(Box<JetStreamOrigin>),
+}
+
+impl Origin {
+    /// A JetStream consumer's subscription, bound to `bound` when it keeps its name.
+    pub(crate) fn jetstream(bound: Option<BoundConsumer>) -> Origin {
+        Origin::JetStream(Box::new(JetStreamOrigin { bound, control: OnceLock::new() }))
+    }
+}
+
+/// What a JetStream subscription has beyond a core one.
+pub(crate) struct JetStreamOrigin {
+    bound: Option<BoundConsumer>,
+    /// Its pump's control channel, set when the pump starts.
+    control: OnceLock<mpsc::UnboundedSender<Control>>,
 }
 
 /// The JetStream consumer a subscription is bound to, for its info.
@@ -347,7 +364,7 @@ impl Subscription {
     /// The current info of the JetStream consumer this subscription is bound to.
     pub(crate) fn consumer_info(&self) -> Result<async_nats::jetstream::consumer::Info> {
         match &self.origin {
-            Origin::JetStream(bound) => match bound.as_ref() {
+            Origin::JetStream(js) => match &js.bound {
                 Some(c) => c.js.consumer_info(&c.stream, &c.name),
                 None => Err(Error::new(
                     ErrorKind::InvalidArgument,
@@ -360,13 +377,13 @@ impl Subscription {
 }
 
 /// How a subscription reaches its source.
-enum Upstream {
+enum Upstream<'a> {
     /// A core subscription whose messages async-nats' connection task hands to the
     /// subscription itself (async-nats patches 6 and 17): no channel and no task of its own;
     /// driven by its subscription id.
     Core(u64),
     /// A feed read by a pump task, driven through the pump's control channel.
-    Pumped(mpsc::UnboundedSender<Control>),
+    Pumped(&'a mpsc::UnboundedSender<Control>),
 }
 
 /// Where a pumped subscription's messages come from: a core NATS subscriber (JetStream push
@@ -402,7 +419,7 @@ impl Subscription {
             .client
             .register_subscription(sub.clone())
             .map_err(|_| Error::new(ErrorKind::ConnectionClosed, "subscribe: the connection is closed"))?;
-        let _ = sub.upstream.set(Upstream::Core(sid));
+        sub.core_sid.store(sid, Ordering::Release);
         // Before the lane: a failure after the lane took the callback would leave a lane
         // that cannot finish (it waits for `start_callbacks`) and a callback owned twice.
         if let Err(e) = conn.outbox.subscribe(subject, queue, sid) {
@@ -436,10 +453,9 @@ impl Subscription {
             pending,
             scheduler: OnceLock::new(),
             lane_state: lane::idle(),
-            delivery: if callback { Delivery::Callback } else { Delivery::Synchronous },
             active: AtomicBool::new(true),
             ended: AtomicBool::new(false),
-            upstream: OnceLock::new(),
+            core_sid: AtomicU64::new(0),
             delivered: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
             pending_msgs: AtomicI64::new(0),
@@ -470,7 +486,14 @@ impl Subscription {
     ) -> Result<Arc<Subscription>> {
         let (control, control_rx) = mpsc::unbounded_channel();
         let sub = Subscription::new(conn.clone(), cb.is_some(), origin, Names::new(subject, queue));
-        let _ = sub.upstream.set(Upstream::Pumped(control));
+        match &sub.origin {
+            Origin::JetStream(js) => {
+                let _ = js.control.set(control);
+            }
+            Origin::Core => {
+                return Err(Error::new(ErrorKind::InvalidArgument, "a pumped subscription is a JetStream one"))
+            }
+        }
         if let Some(cb) = cb {
             delivery::start(&sub, cb)?;
         }
@@ -551,9 +574,9 @@ impl Subscription {
             ));
         }
         // Wait until the UNSUB is queued, so a flush after this call covers it.
-        match self.upstream.get() {
+        match self.upstream() {
             Some(Upstream::Core(sid)) => {
-                self.core_unsubscribe(*sid, None);
+                self.core_unsubscribe(sid, None);
             }
             Some(Upstream::Pumped(control)) => {
                 self.command(control, Control::Unsubscribe, "nats_subscription_unsubscribe");
@@ -584,8 +607,8 @@ impl Subscription {
             return Err(Error::new(ErrorKind::InvalidArgument, "max must be at least 1"));
         }
         self.check_live()?;
-        let sent = match self.upstream.get() {
-            Some(Upstream::Core(sid)) => Some(self.auto_unsubscribe_core(*sid, max)),
+        let sent = match self.upstream() {
+            Some(Upstream::Core(sid)) => Some(self.auto_unsubscribe_core(sid, max)),
             Some(Upstream::Pumped(control)) => {
                 self.command(control, |tx| Control::AutoUnsubscribe(max, tx), "nats_subscription_auto_unsubscribe")
             }
@@ -621,12 +644,12 @@ impl Subscription {
 
     pub(crate) fn drain(&self, limit: Duration) -> Result<()> {
         self.check_live()?;
-        match self.upstream.get() {
+        match self.upstream() {
             Some(Upstream::Core(sid)) => {
                 // See `Connection::shutdown`: a round trip first, so that nothing the server
                 // already routed to us is lost when async-nats drops the subscription right
                 // after the UNSUB.
-                let (client, outbox, sid) = (self.conn.client.clone(), self.conn.outbox.clone(), *sid);
+                let (client, outbox) = (self.conn.client.clone(), self.conn.outbox.clone());
                 self.core_call("nats_subscription_drain", async move {
                     let _ = probe(&client, &outbox).await;
                     let _ = client.drain_sid(sid).await;
@@ -640,7 +663,7 @@ impl Subscription {
         if limit.is_zero() || delivery::delivering_sub(self) || runtime::on_runtime_thread() {
             return Ok(());
         }
-        if !self.conn.executor.wait_for(limit, |slice| self.pending.wait_done(self.delivery, slice)) {
+        if !self.conn.executor.wait_for(limit, |slice| self.pending.wait_done(self.delivery(), slice)) {
             return Err(Error::new(
                 ErrorKind::Timeout,
                 format!("the drain did not complete within {} ms", limit.as_millis()),
@@ -650,7 +673,7 @@ impl Subscription {
     }
 
     pub(crate) fn next_msg(&self, limit: Duration) -> Result<Message> {
-        if self.delivery == Delivery::Callback {
+        if self.delivery() == Delivery::Callback {
             return Err(Error::new(
                 ErrorKind::InvalidArgument,
                 "next_msg needs a synchronous subscription (nats_subscribe_sync); this one has a callback",
@@ -895,11 +918,33 @@ impl Subscription {
         self.queue_nul().map(without_nul)
     }
 
+    /// How its messages reach the user: a callback subscription's lane is set up before the
+    /// caller gets the subscription (no field of its own: it took a 256-byte allocation class
+    /// into the next).
+    fn delivery(&self) -> Delivery {
+        if self.scheduler.get().is_some() {
+            Delivery::Callback
+        } else {
+            Delivery::Synchronous
+        }
+    }
+
+    /// How this subscription reaches its source, once set up.
+    fn upstream(&self) -> Option<Upstream<'_>> {
+        match &self.origin {
+            Origin::JetStream(js) => js.control.get().map(Upstream::Pumped),
+            Origin::Core => match self.core_sid.load(Ordering::Acquire) {
+                0 => None,
+                sid => Some(Upstream::Core(sid)),
+            },
+        }
+    }
+
     /// The protocol's subscription id (as in the server's connection details); 0 for
     /// JetStream subscriptions, whose id async-nats keeps to itself.
     pub(crate) fn id(&self) -> u64 {
-        match self.upstream.get() {
-            Some(Upstream::Core(sid)) => *sid,
+        match self.upstream() {
+            Some(Upstream::Core(sid)) => sid,
             _ => 0,
         }
     }
@@ -1202,13 +1247,13 @@ async fn reporting_panics(sub: Arc<Subscription>, pump: impl std::future::Future
 }
 #[cfg(test)]
 mod size {
-    /// A subscription, with its Arc counts and malloc's header, fits a 288-byte chunk: with
-    /// 10 000 pooled subscriptions every byte counts (bench: memory per subscription). (It fit
-    /// 256 bytes before it held its lane's handler, which saved the lane an allocation of its
-    /// own; 320 while it held the lane's batch too, now one per delivery thread.)
+    /// A subscription, with its Arc counts and malloc's header, fits a 256-byte chunk: with
+    /// 10 000 pooled subscriptions every byte counts (bench: memory per subscription). (320
+    /// while it held the lane's batch, now one per delivery thread; 288 while it held its
+    /// pump's control channel, now in a JetStream subscription's origin.)
     #[test]
     fn subscription_fits_its_allocation_class() {
-        assert!(std::mem::size_of::<super::Subscription>() <= 264, "{}", std::mem::size_of::<super::Subscription>());
+        assert!(std::mem::size_of::<super::Subscription>() <= 232, "{}", std::mem::size_of::<super::Subscription>());
     }
 }
 

@@ -266,7 +266,7 @@ impl JetStream {
             (Err(e), None) => return Err(e),
         };
         let bound = BoundConsumer { js: self.clone(), stream, name: info.name };
-        let origin = Origin::JetStream(Box::new(Some(bound)));
+        let origin = Origin::jetstream(Some(bound));
         Subscription::start(conn, Source::Core(subscriber), cb, origin, (&deliver, queue.as_deref()))
     }
 
@@ -344,7 +344,7 @@ impl JetStream {
         };
         let subscriber = self.call("nats_jetstream_subscribe", fut)?.map_err(|e| conn.closed_error("subscribe", e))?;
         let bound = BoundConsumer { js: self.clone(), stream: stream.to_string(), name: name.to_string() };
-        let origin = Origin::JetStream(Box::new(Some(bound)));
+        let origin = Origin::jetstream(Some(bound));
         Subscription::start(conn, Source::Core(subscriber), cb, origin, (&subject, queue.as_deref()))
     }
 
@@ -374,7 +374,7 @@ impl JetStream {
         let messages: MsgStream =
             Box::pin(messages.map(|r| r.map(|m| m.message).map_err(|e| format!("ordered consumer: {e}"))));
         // An ordered consumer is recreated under a new name on every gap: no stable info.
-        let origin = Origin::JetStream(Box::new(None));
+        let origin = Origin::jetstream(None);
         Subscription::start(conn, Source::Stream(messages), Some(cb), origin, (&deliver_subject, None))
     }
 }
@@ -460,7 +460,7 @@ impl PullConsumer {
         let messages: MsgStream = Box::pin(messages.map(|r| r.map(|m| m.message).map_err(|e| format!("consume: {e}"))));
         let info = self.consumer.cached_info();
         let bound = BoundConsumer { js: self.js.clone(), stream: info.stream_name.clone(), name: info.name.clone() };
-        let origin = Origin::JetStream(Box::new(Some(bound)));
+        let origin = Origin::jetstream(Some(bound));
         Subscription::start(self.js.conn.clone(), Source::Stream(messages), Some(cb), origin, ("", None))
     }
 
