@@ -284,6 +284,9 @@ fn first_name(bytes: &[u8]) -> &[u8] {
 
 impl Names {
     fn new(subject: &str, queue: Option<&str>) -> Names {
+        if let Some(inline) = Names::inline(subject, queue) {
+            return inline;
+        }
         let mut bytes = nul_terminated(subject).into_vec();
         let mut queue_at = None;
         if let Some(q) = queue {
@@ -298,6 +301,27 @@ impl Names {
         }
         let queue_at = queue_at.map_or(NO_QUEUE, |at| u32::try_from(at).unwrap_or(NO_QUEUE));
         Names::Heap { bytes: bytes.into_boxed_slice(), queue_at }
+    }
+
+    /// Short names without NULs of their own (the usual ones), kept inline without the
+    /// allocations `nul_terminated` makes.
+    fn inline(subject: &str, queue: Option<&str>) -> Option<Names> {
+        let queue_len = queue.map_or(0, |q| q.len() + 1);
+        if subject.len() + 1 + queue_len > INLINE_NAMES
+            || subject.contains('\0')
+            || queue.is_some_and(|q| q.contains('\0'))
+        {
+            return None;
+        }
+        let mut bytes = [0; INLINE_NAMES];
+        bytes[..subject.len()].copy_from_slice(subject.as_bytes());
+        let mut queue_at = NO_INLINE_QUEUE;
+        if let Some(q) = queue {
+            let at = subject.len() + 1;
+            bytes[at..at + q.len()].copy_from_slice(q.as_bytes());
+            queue_at = at as u8;
+        }
+        Some(Names::Inline { bytes, queue_at })
     }
 
     /// The subject, followed by its NUL.

@@ -383,28 +383,14 @@ fn finish_delivery(sub: &Subscription) {
 /// Sets up the delivery of `sub`'s messages to `cb` on its connection's executor: the
 /// subscription is queued on that scheduler when messages wait.
 pub(crate) fn start(sub: &Arc<Subscription>, cb: Callback) -> Result<()> {
-    let conn = sub.connection().clone();
-    // The handler is in place (and counted) before the lane exists, so that no run of the
-    // lane can find the subscription without it.
+    let conn = sub.connection();
+    // Not accepted when this fails: dropping `cb` leaves what it holds to the caller.
+    let scheduler = conn.executor.scheduler("nats-ffi-sub")?;
+    // The handler is in place (and counted) before the lane exists (its scheduler set), so
+    // that no run of the lane can find the subscription without it. From here the
+    // subscription owns the handler.
     conn.deliveries.started();
-    *sub.handling() = Some(cb);
-    let scheduler = match conn.executor.scheduler("nats-ffi-sub") {
-        Ok(scheduler) => scheduler,
-        Err(e) => {
-            // Not accepted: dropping it leaves what it holds to the caller.
-            let cb = sub.handling().take();
-            drop(cb);
-            conn.deliveries.finished();
-            return Err(e);
-        }
-    };
-    // From here the subscription owns the handler (had the lane not been set up, the call
-    // would fail and leave what it holds to the caller).
-    let mut handling = sub.handling();
-    if let Some(cb) = handling.take() {
-        *handling = Some(cb.accepted());
-    }
-    drop(handling);
+    *sub.handling() = Some(cb.accepted());
     sub.set_scheduler(scheduler);
     Ok(())
 }
