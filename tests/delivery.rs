@@ -511,6 +511,42 @@ fn a_blocked_pool_callback_does_not_stop_the_others() {
     unsafe { nats_subscription_free(fast) };
 }
 
+/// Callbacks that block hold a pool thread each, and the pool's other threads take the lanes
+/// queued behind them: three subscriptions whose first messages arrive in one read (queued
+/// together, nothing more arriving after) are all in their callbacks at once on a pool of
+/// four. (A push wakes one waiting thread at a time; a thread that leaves lanes queued wakes
+/// the next: without that, the second and third wait for a message that never comes.)
+#[test]
+fn blocked_pool_callbacks_each_get_a_thread_of_their_own() {
+    static INSIDE: AtomicUsize = AtomicUsize::new(0);
+    static GATE: (Mutex<bool>, Condvar) = (Mutex::new(false), Condvar::new());
+    unsafe extern "C" fn held(_ud: *mut c_void, _s: *mut nats_subscription, _m: *const nats_msg) {
+        INSIDE.fetch_add(1, Ordering::SeqCst);
+        let mut open = GATE.0.lock().unwrap();
+        while !*open {
+            open = GATE.1.wait(open).unwrap();
+        }
+    }
+    assert!(NATS_DELIVERY_POOL_DEFAULT_SIZE >= 4);
+    let server = Server::start();
+    let o = Opts::new().servers(&[&server.url()]);
+    ok(unsafe { nats_options_use_shared_delivery(o.raw(), true) });
+    let conn = o.connect().unwrap();
+    let seen = Seen::leak();
+    let subs: Vec<_> = (0..3).map(|i| subscribe(&conn, &format!("held.{i}"), Some(held), seen)).collect();
+    conn.flush();
+    let publisher = Conn::to(&server.url());
+    for i in 0..3 {
+        ok(publisher.publish(&format!("held.{i}"), b"x"));
+    }
+    publisher.flush();
+    let all_inside = wait_until(WAIT, || INSIDE.load(Ordering::SeqCst) == 3);
+    *GATE.0.lock().unwrap() = true;
+    GATE.1.notify_all();
+    assert!(all_inside, "{} of 3 blocked callbacks running at once", INSIDE.load(Ordering::SeqCst));
+    subs.iter().for_each(|s| unsafe { nats_subscription_free(*s) });
+}
+
 fn process_threads() -> usize {
     std::fs::read_dir("/proc/self/task").unwrap().count()
 }

@@ -182,6 +182,26 @@ struct Queue {
     signaled: bool,
     /// Nobody will run lanes any more (a freed dispatcher): they are not queued.
     abandoned: bool,
+    /// Threads waiting on `ready`, and how many of them were woken and have not taken the
+    /// lock back yet. A push wakes a waiting thread only when none is on its way already; a
+    /// woken thread that leaves lanes behind wakes the next (so threads join in one by one
+    /// while work keeps coming, instead of all of them for each burst). A futex condvar's
+    /// `notify_one` is a system call even with nobody waiting, and each wake-up a context
+    /// switch on both sides: with one message per lane (many subscriptions), one of each per
+    /// message cost a fifth of the pool's delivery rate.
+    waiting: usize,
+    woken: usize,
+}
+
+impl Queue {
+    /// Whether to wake a waiting thread now; counts it as woken.
+    fn claim_waiter(&mut self) -> bool {
+        let wake = self.waiting > 0 && self.woken == 0;
+        if wake {
+            self.woken += 1;
+        }
+        wake
+    }
 }
 
 /// A socket pair: one byte sits in it while lanes wait, so its reading end polls readable
@@ -241,8 +261,26 @@ impl Scheduler {
                 q.signaled = true;
             }
         }
+        let wake = q.claim_waiter();
         drop(q);
-        self.ready.notify_one();
+        if wake {
+            self.ready.notify_one();
+        }
+    }
+
+    /// Waits on `ready` for at most `limit`, counted in `waiting` (see [`Queue::woken`]).
+    fn wait_ready<'a>(
+        &self,
+        mut q: std::sync::MutexGuard<'a, Queue>,
+        limit: Duration,
+    ) -> std::sync::MutexGuard<'a, Queue> {
+        q.waiting += 1;
+        q = self.ready.wait_timeout(q, limit).unwrap_or_else(|p| p.into_inner()).0;
+        q.waiting -= 1;
+        // Woken by a push, or on its own (a timeout, spuriously): either way it looks at the
+        // queue now, so one claimed wake-up is spent.
+        q.woken = q.woken.saturating_sub(1);
+        q
     }
 
     /// The next queued lane; waits until `deadline` for one (`None`: do not wait). `None`
@@ -260,11 +298,17 @@ impl Scheduler {
                     }
                     q.signaled = false;
                 }
+                // More waits than this thread takes: the next thread joins in.
+                let wake = !q.lanes.is_empty() && q.claim_waiter();
+                drop(q);
+                if wake {
+                    self.ready.notify_one();
+                }
                 return Some(lane);
             }
             let now = Instant::now();
             let deadline = deadline.filter(|d| *d > now)?;
-            q = self.ready.wait_timeout(q, deadline - now).unwrap_or_else(|p| p.into_inner()).0;
+            q = self.wait_ready(q, deadline - now);
         }
     }
 
@@ -305,9 +349,18 @@ impl Scheduler {
 
     /// Waits at most `limit` until a lane is queued; whether one is.
     pub(crate) fn wait(&self, limit: Duration) -> bool {
-        let q = self.lock();
-        let (q, _) = self.ready.wait_timeout_while(q, limit, |q| q.lanes.is_empty()).unwrap_or_else(|p| p.into_inner());
-        !q.lanes.is_empty()
+        let deadline = crate::client::runtime::deadline_after(limit);
+        let mut q = self.lock();
+        loop {
+            if !q.lanes.is_empty() {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            q = self.wait_ready(q, deadline - now);
+        }
     }
 
     /// The socket's reading end (for a dispatcher).
