@@ -527,7 +527,7 @@ fn blocked_pool_callbacks_each_get_a_thread_of_their_own() {
             open = GATE.1.wait(open).unwrap();
         }
     }
-    assert!(NATS_DELIVERY_POOL_DEFAULT_SIZE >= 4);
+    const { assert!(NATS_DELIVERY_POOL_DEFAULT_SIZE >= 4) };
     let server = Server::start();
     let o = Opts::new().servers(&[&server.url()]);
     ok(unsafe { nats_options_use_shared_delivery(o.raw(), true) });
