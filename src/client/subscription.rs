@@ -253,7 +253,7 @@ pub(crate) struct Subscription {
 /// one would take.
 enum Names {
     Inline {
-        /// The names, then zeros (the names hold no NUL of their own: see `nul_terminated`).
+        /// The names, then zeros (the names hold no NUL of their own: see `Names::inline`).
         bytes: [u8; INLINE_NAMES],
         /// Where the queue group starts in `bytes`; `NO_INLINE_QUEUE` for none.
         queue_at: u8,
@@ -288,23 +288,17 @@ impl Names {
             return inline;
         }
         let mut bytes = nul_terminated(subject).into_vec();
-        let mut queue_at = None;
-        if let Some(q) = queue {
-            queue_at = Some(bytes.len());
+        let queue_at = queue.map_or(NO_QUEUE, |q| {
+            let at = u32::try_from(bytes.len()).unwrap_or(NO_QUEUE);
             bytes.extend_from_slice(&nul_terminated(q));
-        }
-        if bytes.len() <= INLINE_NAMES {
-            let mut inline = [0; INLINE_NAMES];
-            inline[..bytes.len()].copy_from_slice(&bytes);
-            let queue_at = queue_at.map_or(NO_INLINE_QUEUE, |at| at as u8);
-            return Names::Inline { bytes: inline, queue_at };
-        }
-        let queue_at = queue_at.map_or(NO_QUEUE, |at| u32::try_from(at).unwrap_or(NO_QUEUE));
+            at
+        });
         Names::Heap { bytes: bytes.into_boxed_slice(), queue_at }
     }
 
     /// Short names without NULs of their own (the usual ones), kept inline without the
-    /// allocations `nul_terminated` makes.
+    /// allocations `nul_terminated` makes. (Names with NULs, which `nul_terminated` strips, go
+    /// on the heap whatever their length.)
     fn inline(subject: &str, queue: Option<&str>) -> Option<Names> {
         let queue_len = queue.map_or(0, |q| q.len() + 1);
         if subject.len() + 1 + queue_len > INLINE_NAMES
@@ -873,8 +867,8 @@ impl Subscription {
         }
     }
 
-    /// For the delivery lane: moves every queued message into `out` (empty), without
-    /// waiting.
+    /// For the delivery lane: moves up to `max` queued messages into `out` (empty), without
+    /// waiting (see `Pending::take_up_to`).
     pub(crate) fn take_queued(&self, out: &mut VecDeque<async_nats::Message>, max: usize) -> Take {
         self.pending.take_up_to(out, max)
     }
@@ -1035,7 +1029,7 @@ impl async_nats::SubscriptionHandler for Subscription {
 
 /// A connection's live core subscriptions, ended together when the connection closes
 /// (async-nats drops their handlers only once its connection task exits, which a close
-/// while reconnecting does not wait for); the handler's drop removes its subscription. A list
+/// while reconnecting does not wait for); a subscription's `ended` removes it. A list
 /// in which each subscription knows its place (`Subscription::registry_slot`, changed only
 /// under this lock): 8 bytes an entry, where a map by address took 17 at its load factor.
 #[derive(Default)]
