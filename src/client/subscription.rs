@@ -347,7 +347,7 @@ pub(crate) enum Delivery {
 }
 
 /// Where a subscription's messages come from.
-pub(crate) enum Origin {
+enum Origin {
     /// Core NATS.
     Core,
     /// A JetStream consumer: messages carry the connection for acknowledgements, and flow
@@ -357,18 +357,11 @@ pub(crate) enum Origin {
     JetStream(Box<JetStreamOrigin>),
 }
 
-impl Origin {
-    /// A JetStream consumer's subscription, bound to `bound` when it keeps its name.
-    pub(crate) fn jetstream(bound: Option<BoundConsumer>) -> Origin {
-        Origin::JetStream(Box::new(JetStreamOrigin { bound, control: OnceLock::new() }))
-    }
-}
-
 /// What a JetStream subscription has beyond a core one.
-pub(crate) struct JetStreamOrigin {
+struct JetStreamOrigin {
     bound: Option<BoundConsumer>,
-    /// Its pump's control channel, set when the pump starts.
-    control: OnceLock<mpsc::UnboundedSender<Control>>,
+    /// Its pump's control channel.
+    control: mpsc::UnboundedSender<Control>,
 }
 
 /// The JetStream consumer a subscription is bound to, for its info.
@@ -492,26 +485,20 @@ impl Subscription {
         })
     }
 
-    /// Starts a pumped subscription from `source` (whose subject and queue group the getters
-    /// report): a delivery lane for callbacks, and the pump task. Callbacks wait for
+    /// Starts a pumped subscription from `source` (a JetStream consumer's, bound to `bound`
+    /// when the consumer keeps its name; the getters report `subject` and `queue`): a delivery
+    /// lane for callbacks, and the pump task. Callbacks wait for
     /// [`Subscription::start_callbacks`].
     pub(crate) fn start(
         conn: Arc<Connection>,
         source: Source,
         cb: Option<Callback>,
-        origin: Origin,
+        bound: Option<BoundConsumer>,
         (subject, queue): (&str, Option<&str>),
     ) -> Result<Arc<Subscription>> {
         let (control, control_rx) = mpsc::unbounded_channel();
+        let origin = Origin::JetStream(Box::new(JetStreamOrigin { bound, control }));
         let sub = Subscription::new(conn.clone(), cb.is_some(), origin, Names::new(subject, queue));
-        match &sub.origin {
-            Origin::JetStream(js) => {
-                let _ = js.control.set(control);
-            }
-            Origin::Core => {
-                return Err(Error::new(ErrorKind::InvalidArgument, "a pumped subscription is a JetStream one"))
-            }
-        }
         if let Some(cb) = cb {
             delivery::start(&sub, cb)?;
         }
@@ -950,7 +937,7 @@ impl Subscription {
     /// How this subscription reaches its source, once set up.
     fn upstream(&self) -> Option<Upstream<'_>> {
         match &self.origin {
-            Origin::JetStream(js) => js.control.get().map(Upstream::Pumped),
+            Origin::JetStream(js) => Some(Upstream::Pumped(&js.control)),
             Origin::Core => match self.core_sid.load(Ordering::Acquire) {
                 0 => None,
                 sid => Some(Upstream::Core(sid)),

@@ -7,7 +7,7 @@ use crate::client::jetstream::context::{js_error, JetStream};
 use crate::client::jetstream::stream::check_name;
 use crate::client::message::Message;
 use crate::client::subject::*;
-use crate::client::subscription::{BoundConsumer, MsgStream, Origin, Source, Subscription};
+use crate::client::subscription::{BoundConsumer, MsgStream, Source, Subscription};
 use async_nats::jetstream::consumer::{self, pull, DeliverPolicy, ReplayPolicy};
 use futures_util::{StreamExt, TryStreamExt};
 use std::sync::Arc;
@@ -266,8 +266,7 @@ impl JetStream {
             (Err(e), None) => return Err(e),
         };
         let bound = BoundConsumer { js: self.clone(), stream, name: info.name };
-        let origin = Origin::jetstream(Some(bound));
-        Subscription::start(conn, Source::Core(subscriber), cb, origin, (&deliver, queue.as_deref()))
+        Subscription::start(conn, Source::Core(subscriber), cb, Some(bound), (&deliver, queue.as_deref()))
     }
 
     /// Creates a pull consumer on the stream storing `subject` (nats.c's `js_PullSubscribe`)
@@ -344,8 +343,7 @@ impl JetStream {
         };
         let subscriber = self.call("nats_jetstream_subscribe", fut)?.map_err(|e| conn.closed_error("subscribe", e))?;
         let bound = BoundConsumer { js: self.clone(), stream: stream.to_string(), name: name.to_string() };
-        let origin = Origin::jetstream(Some(bound));
-        Subscription::start(conn, Source::Core(subscriber), cb, origin, (&subject, queue.as_deref()))
+        Subscription::start(conn, Source::Core(subscriber), cb, Some(bound), (&subject, queue.as_deref()))
     }
 
     /// An ordered consumer on `stream`, delivering to `cb`.
@@ -374,8 +372,7 @@ impl JetStream {
         let messages: MsgStream =
             Box::pin(messages.map(|r| r.map(|m| m.message).map_err(|e| format!("ordered consumer: {e}"))));
         // An ordered consumer is recreated under a new name on every gap: no stable info.
-        let origin = Origin::jetstream(None);
-        Subscription::start(conn, Source::Stream(messages), Some(cb), origin, (&deliver_subject, None))
+        Subscription::start(conn, Source::Stream(messages), Some(cb), None, (&deliver_subject, None))
     }
 }
 
@@ -460,8 +457,7 @@ impl PullConsumer {
         let messages: MsgStream = Box::pin(messages.map(|r| r.map(|m| m.message).map_err(|e| format!("consume: {e}"))));
         let info = self.consumer.cached_info();
         let bound = BoundConsumer { js: self.js.clone(), stream: info.stream_name.clone(), name: info.name.clone() };
-        let origin = Origin::jetstream(Some(bound));
-        Subscription::start(self.js.conn.clone(), Source::Stream(messages), Some(cb), origin, ("", None))
+        Subscription::start(self.js.conn.clone(), Source::Stream(messages), Some(cb), Some(bound), ("", None))
     }
 
     pub(crate) fn info(&self) -> Result<consumer::Info> {
