@@ -973,8 +973,8 @@ impl Client {
         Ok(Subscriber::new(sid, self.sender.clone(), receiver))
     }
 
-    /// Subscribes with a [`SubscriptionHandler`] called on the connection task for each
-    /// message, instead of a [`Subscriber`]: no channel and no task per subscription, for
+    /// Subscribes with a [`SubscriptionHandler`] called on the connection task with each run
+    /// of messages, instead of a [`Subscriber`]: no channel and no task per subscription, for
     /// clients holding many subscriptions or delivering to their own queues. Returns the
     /// subscription id, for [`Client::unsubscribe_sid`] and [`Client::drain_sid`]. The
     /// handler's subject and queue group are validated as by [`Client::queue_subscribe`].
