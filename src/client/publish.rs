@@ -66,6 +66,10 @@ pub(crate) fn header_block(headers: Option<&HeaderMap>) -> Vec<u8> {
 /// The least a frame buffer grows by.
 const BUFFER_STEP: usize = 256 * 1024;
 
+/// Below this many bytes, the forwarder copies the frames it hands over rather than taking
+/// their buffer (see `Outbox::take_frames`): a copy of 16 KiB costs about a microsecond.
+const COPY_OUT_BELOW: usize = 16 * 1024;
+
 /// Appends `n` in decimal.
 fn put_decimal(buf: &mut Vec<u8>, n: u64) {
     let mut digits = [0u8; 20];
@@ -82,12 +86,17 @@ fn put_decimal(buf: &mut Vec<u8>, n: u64) {
     buf.extend_from_slice(&digits[i..]);
 }
 
+/// The least a fresh frame buffer starts with.
+const FIRST_BUFFER: usize = 4 * 1024;
+
 /// Makes room for a frame of at most `need` bytes at the end of `buf`.
 fn make_room(buf: &mut Vec<u8>, need: usize) {
     if buf.capacity() - buf.len() < need {
-        // Room for many frames at once: growing by one frame at a time would copy the buffer
-        // over and over, and a fresh buffer per batch costs page faults.
-        buf.reserve(need.max(BUFFER_STEP));
+        // Doubling, up to `BUFFER_STEP`: room for many frames at once (growing by one frame
+        // at a time would copy the buffer over and over), yet a fresh buffer that carries a
+        // few frames is not 256 KiB. Buffers come back through the pool at their size.
+        let room = (buf.capacity() * 2).clamp(FIRST_BUFFER, BUFFER_STEP).max(buf.len() + need);
+        buf.reserve_exact(room - buf.len());
     }
 }
 
@@ -179,7 +188,9 @@ impl Pool {
     }
 
     fn give_back(&self, mut buf: Vec<u8>) {
-        if buf.capacity() > Self::KEEP_CAPACITY {
+        // Not the frames copied out of a buffer (see `Outbox::take_frames`): they are too
+        // small to be worth filling.
+        if buf.capacity() > Self::KEEP_CAPACITY || buf.capacity() < COPY_OUT_BELOW {
             return;
         }
         buf.clear();
@@ -514,8 +525,7 @@ impl Outbox {
                     let size = st.size;
                     let mut buffers = std::mem::take(&mut st.full);
                     if !st.frames.is_empty() {
-                        let next = self.pool.take();
-                        buffers.push_back(std::mem::replace(&mut st.frames, next));
+                        buffers.push_back(self.take_frames(&mut st.frames));
                     }
                     (
                         buffers,
@@ -544,6 +554,23 @@ impl Outbox {
 }
 
 impl Outbox {
+    /// The frames of the buffer being filled, for handing over. A few frames (below
+    /// `COPY_OUT_BELOW` bytes) are copied out into an allocation of their size and the buffer
+    /// stays, its pages with it, to be filled again from the start; more take the buffer
+    /// along and leave a pooled one in its place. Swapping every time made a burst of small
+    /// handovers (10 000 subscribes: a few SUBs each time the forwarder woke) fill a fresh
+    /// 256 KiB buffer per handover while the earlier ones were still lent, and the pool
+    /// kept them all.
+    fn take_frames(&self, frames: &mut Vec<u8>) -> Vec<u8> {
+        if frames.len() < COPY_OUT_BELOW {
+            let copy = frames.clone();
+            frames.clear();
+            copy
+        } else {
+            std::mem::replace(frames, self.pool.take())
+        }
+    }
+
     /// Hands buffers of frames to async-nats, in order (the counts go with the last one);
     /// false if the connection is gone.
     async fn hand_over(
