@@ -18,7 +18,7 @@ use crate::client::subject::*;
 use futures_util::{FutureExt, StreamExt};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
@@ -57,6 +57,10 @@ struct PendingState {
     /// The delivery lane takes nothing yet: the caller does not hold the subscription's
     /// handle (see [`Subscription::start_callbacks`]).
     held: bool,
+    /// Callback subscriptions: the handler, between the lane's runs (a run takes it out with
+    /// the messages and puts it back with its last look at the queue, under this lock it
+    /// takes anyway: no lock of its own). `None` before the lane starts and once it finished.
+    handler: Option<Callback>,
 }
 
 /// What [`Subscription::take_queued`] found.
@@ -98,25 +102,34 @@ impl Pending {
 
     /// Moves up to `max` queued messages into `out` (which is empty), without waiting: all
     /// of them in one swap when they are no more than that. `Taken` with none moved when
-    /// `max` is 0 and messages wait.
-    fn take_up_to(&self, out: &mut VecDeque<async_nats::Message>, max: usize) -> Take {
+    /// `max` is 0 and messages wait. With `Taken` the handler comes out into `handler` (if
+    /// it is not there already); otherwise `handler` goes back.
+    fn take_up_to(&self, out: &mut VecDeque<async_nats::Message>, max: usize, handler: &mut Option<Callback>) -> Take {
         let mut s = self.lock();
-        if s.held {
-            return Take::Empty;
-        }
-        if !s.msgs.is_empty() {
+        let take = if s.held {
+            Take::Empty
+        } else if !s.msgs.is_empty() {
             if s.msgs.len() <= max {
                 std::mem::swap(&mut s.msgs, out);
             } else {
                 out.extend(s.msgs.drain(..max));
             }
-            return Take::Taken;
-        }
-        if s.closed {
+            Take::Taken
+        } else if s.closed {
             Take::Closed
         } else {
             Take::Empty
+        };
+        match take {
+            Take::Taken if handler.is_none() => *handler = s.handler.take(),
+            Take::Taken => {}
+            Take::Empty | Take::Closed => {
+                if let Some(h) = handler.take() {
+                    s.handler = Some(h);
+                }
+            }
         }
+        take
     }
 
     /// The next message, waiting at most `limit`.
@@ -211,10 +224,9 @@ pub(crate) struct Subscription {
     conn: Arc<Connection>,
     pending: Pending,
     /// Callback subscriptions: the scheduler their lane (the subscription itself, see
-    /// `delivery`) is queued on when the pending queue changes, and the lane's state. Set
-    /// when the lane is set up, which only callback subscriptions have (see
-    /// [`Subscription::delivery`]).
-    scheduler: OnceLock<Arc<Scheduler>>,
+    /// `delivery`) is queued on when the pending queue changes, and the lane's state. Only
+    /// callback subscriptions have a lane (see [`Subscription::delivery`]).
+    scheduler: Option<Arc<Scheduler>>,
     lane_state: std::sync::atomic::AtomicU8,
     /// False once unsubscribed or freed: no callback starts after that.
     active: AtomicBool,
@@ -242,8 +254,6 @@ pub(crate) struct Subscription {
     registry_slot: std::sync::atomic::AtomicU32,
     origin: Origin,
     names: Names,
-    /// Callback subscriptions: the handler (the lane hands messages over on its thread).
-    handling: Mutex<delivery::Handling>,
 }
 
 /// A subscription's subject and queue group, each followed by a NUL so that C can borrow
@@ -421,28 +431,28 @@ impl Subscription {
             check_queue(q)?;
         }
         check_control_line("subscribe", &[subject, queue.unwrap_or("")], 0)?;
-        let sub = Subscription::new(conn.clone(), cb.is_some(), Origin::Core, Names::new(subject, queue));
+        // Not accepted when this fails: dropping `cb` leaves what it holds to the caller.
+        let scheduler = cb.as_ref().map(|_| delivery::scheduler(&conn)).transpose()?;
+        let sub = Subscription::new(conn.clone(), scheduler, Origin::Core, Names::new(subject, queue));
         // Registered with the connection task, which takes it in before the SUB reaches it;
         // the SUB itself goes into the publish buffer, so it is sent after what this connection
         // published before it, as in nats.c where both share one buffer (a subscription never
         // receives earlier publishes), and a burst of subscribes is a few writes, not one each.
-        let sid = conn
-            .client
-            .register_subscription(sub.clone())
-            .map_err(|_| Error::new(ErrorKind::ConnectionClosed, "subscribe: the connection is closed"))?;
+        let Ok(sid) = conn.client.register_subscription(sub.clone()) else {
+            sub.give_up();
+            return Err(Error::new(ErrorKind::ConnectionClosed, "subscribe: the connection is closed"));
+        };
         sub.core_sid.store(sid, Ordering::Release);
-        // Before the lane: a failure after the lane took the callback would leave a lane
-        // that cannot finish (it waits for `start_callbacks`) and a callback owned twice.
+        // Before the handler is in place: a failure after the subscription took the callback
+        // would leave a callback owned twice.
         if let Err(e) = conn.outbox.subscribe(subject, queue, sid) {
             let _ = sub.unsubscribe();
+            sub.give_up();
             return Err(e);
         }
         if let Some(cb) = cb {
             // What is queued before the caller holds the handle waits for `start_callbacks`.
-            if let Err(e) = delivery::start(&sub, cb) {
-                let _ = sub.unsubscribe();
-                return Err(e);
-            }
+            delivery::start(&sub, cb);
         }
         conn.core_subs.add(&sub);
         if conn.is_closed() {
@@ -456,13 +466,21 @@ impl Subscription {
         Ok(sub)
     }
 
-    fn new(conn: Arc<Connection>, callback: bool, origin: Origin, names: Names) -> Arc<Subscription> {
+    /// A subscription; with `scheduler`, a callback subscription whose lane is queued there
+    /// (it takes nothing until `start_callbacks`, and runs no handler before
+    /// `delivery::start`).
+    fn new(
+        conn: Arc<Connection>,
+        scheduler: Option<Arc<Scheduler>>,
+        origin: Origin,
+        names: Names,
+    ) -> Arc<Subscription> {
         let pending = Pending::default();
-        pending.lock().held = callback;
+        pending.lock().held = scheduler.is_some();
         Arc::new(Subscription {
             conn,
             pending,
-            scheduler: OnceLock::new(),
+            scheduler,
             lane_state: lane::idle(),
             active: AtomicBool::new(true),
             ended: AtomicBool::new(false),
@@ -481,7 +499,6 @@ impl Subscription {
             registry_slot: std::sync::atomic::AtomicU32::new(NO_SLOT),
             origin,
             names,
-            handling: Mutex::default(),
         })
     }
 
@@ -498,9 +515,10 @@ impl Subscription {
     ) -> Result<Arc<Subscription>> {
         let (control, control_rx) = mpsc::unbounded_channel();
         let origin = Origin::JetStream(Box::new(JetStreamOrigin { bound, control }));
-        let sub = Subscription::new(conn.clone(), cb.is_some(), origin, Names::new(subject, queue));
+        let scheduler = cb.as_ref().map(|_| delivery::scheduler(&conn)).transpose()?;
+        let sub = Subscription::new(conn.clone(), scheduler, origin, Names::new(subject, queue));
         if let Some(cb) = cb {
-            delivery::start(&sub, cb)?;
+            delivery::start(&sub, cb);
         }
         match source {
             Source::Core(subscriber) => {
@@ -521,6 +539,13 @@ impl Subscription {
         if self.pending.release() {
             lane::notify(self);
         }
+    }
+
+    /// A subscribe failed before the handler was in place: the lane (with dedicated threads,
+    /// a thread of its own, waiting for it) runs once, finds the queue closed and finishes.
+    fn give_up(self: &Arc<Self>) {
+        self.pending.close(Queued::Drop);
+        self.start_callbacks();
     }
 
     /// The source ended (unsubscribed or drained at the server, auto-unsubscribe count
@@ -855,9 +880,27 @@ impl Subscription {
     }
 
     /// For the delivery lane: moves up to `max` queued messages into `out` (empty), without
-    /// waiting (see `Pending::take_up_to`).
-    pub(crate) fn take_queued(&self, out: &mut VecDeque<async_nats::Message>, max: usize) -> Take {
-        self.pending.take_up_to(out, max)
+    /// waiting, and the handler into `handler` (`Taken`) or back (see `Pending::take_up_to`).
+    pub(crate) fn take_queued(
+        &self,
+        out: &mut VecDeque<async_nats::Message>,
+        max: usize,
+        handler: &mut Option<Callback>,
+    ) -> Take {
+        self.pending.take_up_to(out, max, handler)
+    }
+
+    /// For the delivery lane: puts the handler it took out back (see `take_queued`).
+    pub(crate) fn put_back_handler(&self, handler: Option<Callback>) {
+        if let Some(h) = handler {
+            self.pending.lock().handler = Some(h);
+        }
+    }
+
+    /// For the delivery lane: the handler, to start with (`delivery::start`) or to release
+    /// once the lane finished.
+    pub(crate) fn replace_handler(&self, handler: Option<Callback>) -> Option<Callback> {
+        std::mem::replace(&mut self.pending.lock().handler, handler)
     }
 
     /// Closes the pending queue (no message is added after this) and tells the delivery lane.
@@ -878,23 +921,14 @@ impl Subscription {
         self.taken(len);
     }
 
-    /// For the delivery lane: its handler and the messages it is handing over.
-    pub(crate) fn handling(&self) -> std::sync::MutexGuard<'_, delivery::Handling> {
-        self.handling.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
     /// For the delivery lane: its state.
     pub(crate) fn lane_flag(&self) -> &std::sync::atomic::AtomicU8 {
         &self.lane_state
     }
 
-    /// For the delivery lane: where it is queued (set once, by `delivery::start`).
+    /// For the delivery lane: where it is queued.
     pub(crate) fn lane_scheduler(&self) -> Option<&Arc<Scheduler>> {
-        self.scheduler.get()
-    }
-
-    pub(crate) fn set_scheduler(&self, scheduler: Arc<Scheduler>) {
-        let _ = self.scheduler.set(scheduler);
+        self.scheduler.as_ref()
     }
 
     /// For the delivery lane: it has made its last handler call.
@@ -927,7 +961,7 @@ impl Subscription {
     /// caller gets the subscription (no field of its own: it took a 256-byte allocation class
     /// into the next).
     fn delivery(&self) -> Delivery {
-        if self.scheduler.get().is_some() {
+        if self.scheduler.is_some() {
             Delivery::Callback
         } else {
             Delivery::Synchronous
@@ -1252,13 +1286,15 @@ async fn reporting_panics(sub: Arc<Subscription>, pump: impl std::future::Future
 }
 #[cfg(test)]
 mod size {
-    /// A subscription, with its Arc counts and malloc's header, fits a 256-byte chunk: with
+    /// A subscription, with its Arc counts and malloc's header, fits a 240-byte chunk: with
     /// 10 000 pooled subscriptions every byte counts (bench: memory per subscription). (320
     /// while it held the lane's batch, now one per delivery thread; 288 while it held its
-    /// pump's control channel, now in a JetStream subscription's origin.)
+    /// pump's control channel, now in a JetStream subscription's origin; 256 while its handler
+    /// had a lock of its own, now in the pending queue's state, and its scheduler was set
+    /// after it was made, in a `OnceLock`.)
     #[test]
     fn subscription_fits_its_allocation_class() {
-        assert!(std::mem::size_of::<super::Subscription>() <= 232, "{}", std::mem::size_of::<super::Subscription>());
+        assert!(std::mem::size_of::<super::Subscription>() <= 216, "{}", std::mem::size_of::<super::Subscription>());
     }
 }
 

@@ -295,10 +295,6 @@ impl<T: Copy + 'static> Drop for Marker<T> {
     }
 }
 
-/// What a callback subscription's lane holds: its handler. It lives in the subscription,
-/// which is the lane's work: no allocation of its own.
-pub(crate) type Handling = Option<Callback>;
-
 thread_local! {
     /// The messages a lane running on this thread took from its subscription's pending queue
     /// and has not handed over yet: one buffer per delivery thread rather than one in each
@@ -342,57 +338,60 @@ impl Queueable for Subscription {
 impl Subscription {
     /// Hands at most `budget` queued messages to the handler, through `batch`.
     fn deliver(self: &Arc<Self>, batch: &mut VecDeque<async_nats::Message>, budget: usize) -> (usize, Progress) {
-        let mut handling = self.handling();
-        let Some(cb) = handling.as_mut() else { return (0, Progress::Finished) };
         let _marker = Marker::set(&DELIVERING, (Arc::as_ptr(self.connection()).addr(), Arc::as_ptr(self).addr()));
+        // The handler, out of the pending queue's state while this run calls it.
+        let mut handler = None;
         let mut ran = 0;
-        loop {
+        let progress = loop {
             if batch.is_empty() {
                 // Within the budget: with `budget - ran` at 0 nothing is moved, and `Taken`
-                // says more waits.
-                match self.take_queued(batch, budget - ran) {
+                // says more waits. `Empty` and `Closed` put the handler back.
+                match self.take_queued(batch, budget - ran, &mut handler) {
                     Take::Taken => {}
                     Take::Empty => return (ran, Progress::Idle),
-                    Take::Closed => break,
+                    Take::Closed => break Progress::Finished,
                 }
             }
             if !self.is_active() {
-                break;
+                break Progress::Finished;
             }
             if ran == budget {
-                return (ran, Progress::More);
+                break Progress::More;
             }
+            // None: the lane finished already (or never started: a failed subscribe).
+            let Some(cb) = handler.as_mut() else { break Progress::Finished };
             let m = batch.pop_front().expect("not empty");
             self.hand_over(m, cb.as_mut());
             ran += 1;
-        }
-        (ran, Progress::Finished)
+        };
+        self.put_back_handler(handler);
+        (ran, progress)
     }
 }
 
 /// The last step of a subscription's lane: no more handler calls; releases the handler.
 fn finish_delivery(sub: &Subscription) {
     sub.delivery_finished();
-    let cb = sub.handling().take();
+    let cb = sub.replace_handler(None);
     if cb.is_some() {
         drop(cb);
         sub.connection().deliveries.finished();
     }
 }
 
-/// Sets up the delivery of `sub`'s messages to `cb` on its connection's executor: the
-/// subscription is queued on that scheduler when messages wait.
-pub(crate) fn start(sub: &Arc<Subscription>, cb: Callback) -> Result<()> {
-    let conn = sub.connection();
-    // Not accepted when this fails: dropping `cb` leaves what it holds to the caller.
-    let scheduler = conn.executor.scheduler("nats-ffi-sub")?;
-    // The handler is in place (and counted) before the lane exists (its scheduler set), so
-    // that no run of the lane can find the subscription without it. From here the
-    // subscription owns the handler.
-    conn.deliveries.started();
-    *sub.handling() = Some(cb.accepted());
-    sub.set_scheduler(scheduler);
-    Ok(())
+/// The scheduler a new callback subscription of `conn` is to be queued on (with dedicated
+/// threads, a new one with its thread, which ends with the subscription's lane).
+pub(crate) fn scheduler(conn: &Connection) -> Result<Arc<Scheduler>> {
+    conn.executor.scheduler("nats-ffi-sub")
+}
+
+/// Hands `cb` to `sub`, made with a scheduler (see [`scheduler`]): from here the
+/// subscription owns the handler. Before anything can be queued for the caller's callbacks
+/// (see [`Subscription::start_callbacks`]), so that no run of the lane finds the
+/// subscription without it.
+pub(crate) fn start(sub: &Arc<Subscription>, cb: Callback) {
+    sub.connection().deliveries.started();
+    sub.replace_handler(Some(cb.accepted()));
 }
 
 /// Counts the subscription lanes of a connection still delivering, so that a drain can wait
