@@ -890,15 +890,8 @@ impl Subscription {
         self.pending.take_up_to(out, max, handler)
     }
 
-    /// For the delivery lane: puts the handler it took out back (see `take_queued`).
-    pub(crate) fn put_back_handler(&self, handler: Option<Callback>) {
-        if let Some(h) = handler {
-            self.pending.lock().handler = Some(h);
-        }
-    }
-
-    /// For the delivery lane: the handler, to start with (`delivery::start`) or to release
-    /// once the lane finished.
+    /// For the delivery lane: the handler, to start with (`delivery::start`), to put back
+    /// after a run took it out (see `take_queued`) or to release once the lane finished.
     pub(crate) fn replace_handler(&self, handler: Option<Callback>) -> Option<Callback> {
         std::mem::replace(&mut self.pending.lock().handler, handler)
     }

@@ -261,7 +261,13 @@ impl Scheduler {
                 q.signaled = true;
             }
         }
-        let wake = q.claim_waiter();
+        self.wake_waiter(q, true);
+    }
+
+    /// Unlocks the queue and, when `work_waits`, wakes a waiting thread unless one is on its
+    /// way already (see [`Queue::woken`]).
+    fn wake_waiter(&self, mut q: std::sync::MutexGuard<'_, Queue>, work_waits: bool) {
+        let wake = work_waits && q.claim_waiter();
         drop(q);
         if wake {
             self.ready.notify_one();
@@ -299,11 +305,8 @@ impl Scheduler {
                     q.signaled = false;
                 }
                 // More waits than this thread takes: the next thread joins in.
-                let wake = !q.lanes.is_empty() && q.claim_waiter();
-                drop(q);
-                if wake {
-                    self.ready.notify_one();
-                }
+                let more = !q.lanes.is_empty();
+                self.wake_waiter(q, more);
                 return Some(lane);
             }
             let now = Instant::now();

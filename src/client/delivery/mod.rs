@@ -364,7 +364,9 @@ impl Subscription {
             self.hand_over(m, cb.as_mut());
             ran += 1;
         };
-        self.put_back_handler(handler);
+        if handler.is_some() {
+            self.replace_handler(handler);
+        }
         (ran, progress)
     }
 }
