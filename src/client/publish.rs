@@ -63,7 +63,8 @@ pub(crate) fn header_block(headers: Option<&HeaderMap>) -> Vec<u8> {
     buf
 }
 
-/// The least a frame buffer grows by.
+/// The size at which the buffer being filled is closed and handed over whole, and the most
+/// a buffer grows to by doubling (see `make_room`).
 const BUFFER_STEP: usize = 256 * 1024;
 
 /// Below this many bytes, the forwarder copies the frames it hands over rather than taking
