@@ -500,8 +500,7 @@ impl Connection {
     }
 
     fn publish_out(&self, m: OutMsg) -> Result<()> {
-        let blocking = if runtime::on_runtime_thread() { Blocking::Refused } else { Blocking::Allowed };
-        self.publish_with(m, blocking, true)
+        self.publish_with(m, Blocking::UnlessOnRuntime, true)
     }
 
     /// Publishes `m`; `direct`: it may be written on this thread after a pause.

@@ -48,8 +48,15 @@ impl OutMsg<'_> {
 
 /// The header block of an `HPUB` (`NATS/1.0`, one line per value, a blank line), as
 /// async-nats writes it; empty for none.
+#[inline]
 pub(crate) fn header_block(headers: Option<&HeaderMap>) -> Vec<u8> {
-    let Some(h) = headers.filter(|h| !h.is_empty()) else { return Vec::new() };
+    match headers.filter(|h| !h.is_empty()) {
+        None => Vec::new(),
+        Some(h) => encode_headers(h),
+    }
+}
+
+fn encode_headers(h: &HeaderMap) -> Vec<u8> {
     let mut buf = b"NATS/1.0\r\n".to_vec();
     for (name, values) in h.iter() {
         for v in values {
@@ -256,6 +263,20 @@ pub(crate) enum Blocking {
     Allowed,
     /// An async runtime's thread: waiting there would stall or deadlock it.
     Refused,
+    /// Refused if the calling thread turns out to be a runtime's: asked only when the
+    /// message does not fit (the question costs a thread-local lookup, per publish
+    /// otherwise).
+    UnlessOnRuntime,
+}
+
+impl Blocking {
+    fn refused(self) -> bool {
+        match self {
+            Blocking::Allowed => false,
+            Blocking::Refused => true,
+            Blocking::UnlessOnRuntime => crate::client::runtime::on_runtime_thread(),
+        }
+    }
 }
 
 pub(crate) struct Outbox {
@@ -401,7 +422,7 @@ impl Outbox {
                     format!("not connected and the reconnect buffer ({} bytes) is full", self.limit),
                 ));
             }
-            if blocking == Blocking::Refused {
+            if blocking.refused() {
                 return Err(Error::new(
                     ErrorKind::WouldBlockRuntime,
                     "the publish buffer is full and waiting would block an async runtime thread",

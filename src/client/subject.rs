@@ -36,6 +36,43 @@ pub(crate) enum Wildcards {
 /// Validates a subject. Tokens are separated by `.`, none may be empty, no whitespace;
 /// wildcards only where `wildcards` allows them.
 pub(crate) fn check_subject(subject: &str, wildcards: Wildcards, what: &str) -> Result<()> {
+    // This runs for every publish: the common subject takes one pass over its bytes, and
+    // anything unusual (an error, a wildcard, non-ASCII) the thorough check below.
+    if subject.len() + CONTROL_LINE_OVERHEAD <= MAX_CONTROL_LINE && is_plain_ascii_subject(subject.as_bytes()) {
+        return Ok(());
+    }
+    check_subject_thoroughly(subject, wildcards, what)
+}
+
+/// Whether `bytes` is a valid subject of printable ASCII tokens, none of them a wildcard
+/// (valid with or without wildcards allowed): one pass, no searcher. False says only that
+/// the thorough check must decide.
+fn is_plain_ascii_subject(bytes: &[u8]) -> bool {
+    let mut token_len = 0usize;
+    let mut token_first = 0u8;
+    let wildcard_alone = |len: usize, first: u8| len == 1 && (first == b'*' || first == b'>');
+    for &b in bytes {
+        if b == b'.' {
+            if token_len == 0 || wildcard_alone(token_len, token_first) {
+                return false;
+            }
+            token_len = 0;
+            continue;
+        }
+        // ASCII whitespace and controls are the bytes up to ' ' and DEL; above DEL, non-ASCII.
+        if b <= b' ' || b >= 0x7f {
+            return false;
+        }
+        if token_len == 0 {
+            token_first = b;
+        }
+        token_len += 1;
+    }
+    token_len > 0 && !wildcard_alone(token_len, token_first)
+}
+
+/// [`check_subject`] for every subject, with the reason for a refusal.
+fn check_subject_thoroughly(subject: &str, wildcards: Wildcards, what: &str) -> Result<()> {
     let bad = |why: &str| Err(Error::new(ErrorKind::InvalidSubject, format!("{what} {subject:?} {why}")));
     if subject.is_empty() {
         return bad("is empty");
@@ -52,8 +89,7 @@ pub(crate) fn check_subject(subject: &str, wildcards: Wildcards, what: &str) -> 
     if has_space_or_control(subject) {
         return bad("contains whitespace or control characters");
     }
-    // One pass over the bytes, without a searcher or string comparisons: this runs for every
-    // publish. A '.' is never part of a multi-byte UTF-8 character, so bytes split correctly.
+    // A '.' is never part of a multi-byte UTF-8 character, so bytes split correctly.
     let bytes = subject.as_bytes();
     let mut start = 0;
     loop {
@@ -109,6 +145,35 @@ pub(crate) fn nul_terminated(s: &str) -> Box<[u8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The one-pass check accepts only what the thorough one accepts, for either wildcard
+    /// rule: every string of up to four bytes drawn from the characters that matter.
+    #[test]
+    fn one_pass_check_agrees_with_the_thorough_one() {
+        let alphabet: &[u8] = b"a.*> \t\x7f\xc3\xa9";
+        let mut strings = vec![Vec::new()];
+        for _ in 0..4 {
+            let longer: Vec<Vec<u8>> = strings
+                .iter()
+                .filter(|s| s.len() == strings.last().map_or(0, Vec::len))
+                .flat_map(|s| alphabet.iter().map(move |&b| [s.as_slice(), &[b]].concat()))
+                .collect();
+            strings.extend(longer);
+        }
+        let mut accepted = 0;
+        for bytes in &strings {
+            let Ok(s) = std::str::from_utf8(bytes) else { continue };
+            for wildcards in [Wildcards::Allowed, Wildcards::Refused] {
+                let thorough = check_subject_thoroughly(s, wildcards, "s").is_ok();
+                if is_plain_ascii_subject(bytes) {
+                    assert!(thorough, "{s:?} passed the one-pass check only");
+                    accepted += 1;
+                }
+                assert_eq!(check_subject(s, wildcards, "s").is_ok(), thorough, "{s:?}");
+            }
+        }
+        assert!(accepted > 50, "the one-pass check accepted only {accepted}");
+    }
 
     #[test]
     fn subjects() {
