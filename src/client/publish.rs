@@ -251,6 +251,8 @@ struct State {
     barriers: Vec<oneshot::Sender<()>>,
     /// True from the first frame until the forwarder has handed over the last one.
     active: bool,
+    /// Publishers waiting for room (see `Outbox::room`).
+    room_waiters: usize,
     /// When the outbox last turned idle or a publish was written directly (see
     /// `Outbox::publish`); `None` before either.
     quiet_since: Option<Instant>,
@@ -436,11 +438,13 @@ impl Outbox {
                     format!("the publish buffer stayed full for {} ms", wait.as_millis()),
                 ));
             }
+            st.room_waiters += 1;
             st = self
                 .room
                 .wait_timeout(st, (d - now).min(Duration::from_millis(100)))
                 .unwrap_or_else(|p| p.into_inner())
                 .0;
+            st.room_waiters -= 1;
         }
     }
 
@@ -561,11 +565,16 @@ impl Outbox {
                     r = self.hand_over(&client, batch, msgs, payload) => r,
                     _ = crate::client::connection::wait_closed(closed) => false,
                 };
-                {
+                let anyone_waits = {
                     let mut st = self.lock();
                     st.size -= size;
+                    st.room_waiters > 0
+                };
+                // std's condvar makes a system call to notify even when nobody waits: here
+                // once per hand-over of a stream of publishes.
+                if anyone_waits {
+                    self.room.notify_all();
                 }
-                self.room.notify_all();
                 release(barriers);
                 if !handed_over {
                     on_lost(msgs);
