@@ -44,11 +44,24 @@ results="$out/results.txt"
 : >"$results"
 echo "nats-server $("$server" --version | awk '{print $2}'), $(nproc) cores, BENCH_SCALE=${BENCH_SCALE:-1}" >&2
 # svc and object are nats-ffi's alone (nats.c 3.4 has neither services nor an object store).
+# The scenarios the three clients are compared on by rate and latency run in turns (wire,
+# ours, nats.c, async-nats, one repetition each, BENCH_REPS times) instead of each client's
+# repetitions in a row: the host's load drifts over minutes, and a client measured in a quiet
+# minute looked up to 30 % faster than one measured in a busy one (JetStream async publish,
+# same code, 0.68x and 1.03x in two runs). table.py keeps each client's best.
+reps=${BENCH_REPS:-3}
 for scenario in pub pubsub req svc subs delivery idle js object; do
   echo "running $scenario ..." >&2
-  if [ "$scenario" = pub ]; then "$out/wire" "$url" | tee -a "$results" >&2; fi
-  "$out/bench_ours" ours "$url" "$scenario" | tee -a "$results" >&2
-  if [ "$have_natsc" = 1 ] && [ "$scenario" != svc ] && [ "$scenario" != object ]; then "$out/bench_natsc" natsc "$url" "$scenario" | tee -a "$results" >&2; fi
-  case $scenario in pub|pubsub|req|js) target/release/examples/bench_native "$url" "$scenario" | tee -a "$results" >&2 ;; esac
+  case $scenario in pub|pubsub|req|js) turns=$reps; each=1 ;; *) turns=1; each=$reps ;; esac
+  for _ in $(seq "$turns"); do
+    if [ "$scenario" = pub ]; then "$out/wire" "$url" | tee -a "$results" >&2; fi
+    BENCH_REPS=$each "$out/bench_ours" ours "$url" "$scenario" | tee -a "$results" >&2
+    if [ "$have_natsc" = 1 ] && [ "$scenario" != svc ] && [ "$scenario" != object ]; then
+      BENCH_REPS=$each "$out/bench_natsc" natsc "$url" "$scenario" | tee -a "$results" >&2
+    fi
+    case $scenario in
+      pub|pubsub|req|js) BENCH_REPS=$each target/release/examples/bench_native "$url" "$scenario" | tee -a "$results" >&2 ;;
+    esac
+  done
 done
 python3 bench/table.py "$results"

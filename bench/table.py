@@ -1,19 +1,6 @@
 """Turns the RESULT lines of bench/run.sh into the markdown table of the README."""
 import sys
 
-rows = {}
-order = []
-for line in open(sys.argv[1]):
-    parts = line.split()
-    if len(parts) != 5 or parts[0] != "RESULT":
-        continue
-    _, client, metric, size, value = parts
-    key = (metric, int(size))
-    if key not in rows:
-        rows[key] = {}
-        order.append(key)
-    rows[key][client] = float(value)
-
 NAMES = {
     "pub_msgs_per_s": ("publish only (flush at end)", "msgs/s", True),
     "pub_caller_cpu_ns": ("publish: CPU of the publishing thread per message", "ns", False),
@@ -48,6 +35,31 @@ NAMES = {
     "obj100m_get_s": ("object store: get 100 MB into a file (digest checked)", "s", False),
     "obj100m_peak_rss_added_mib": ("object store: peak RSS added by the put and get", "MiB", False),
 }
+
+
+def combine(metric, old, new):
+    """One client's repeated measurements (bench/run.sh runs some scenarios in turns): lost
+    messages add up, otherwise the best counts (highest rate, lowest time or memory)."""
+    if old is None:
+        return new
+    if metric.endswith("lost"):
+        return old + new
+    higher = NAMES.get(metric, (metric, "", True))[2]
+    return max(old, new) if higher else min(old, new)
+
+
+rows = {}
+order = []
+for line in open(sys.argv[1]):
+    parts = line.split()
+    if len(parts) != 5 or parts[0] != "RESULT":
+        continue
+    _, client, metric, size, value = parts
+    key = (metric, int(size))
+    if key not in rows:
+        rows[key] = {}
+        order.append(key)
+    rows[key][client] = combine(metric, rows[key].get(client), float(value))
 
 
 def fmt(v):
