@@ -24,6 +24,12 @@ pub(crate) fn check_control_line(what: &str, parts: &[&str], extra: usize) -> Re
     Ok(())
 }
 
+/// Whether a single name (subject, reply or queue group) of `len` bytes fits in a protocol line
+/// at all.
+fn fits_a_control_line(len: usize) -> bool {
+    len + CONTROL_LINE_OVERHEAD <= MAX_CONTROL_LINE
+}
+
 /// Whether a subject may contain the wildcards `*` (a whole token) and `>` (the last token).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Wildcards {
@@ -38,7 +44,7 @@ pub(crate) enum Wildcards {
 pub(crate) fn check_subject(subject: &str, wildcards: Wildcards, what: &str) -> Result<()> {
     // This runs for every publish: the common subject takes one pass over its bytes, and
     // anything unusual (an error, a wildcard, non-ASCII) the thorough check below.
-    if subject.len() + CONTROL_LINE_OVERHEAD <= MAX_CONTROL_LINE && is_plain_ascii_subject(subject.as_bytes()) {
+    if fits_a_control_line(subject.len()) && is_plain_ascii_subject(subject.as_bytes()) {
         return Ok(());
     }
     check_subject_thoroughly(subject, wildcards, what)
@@ -77,7 +83,7 @@ fn check_subject_thoroughly(subject: &str, wildcards: Wildcards, what: &str) -> 
     if subject.is_empty() {
         return bad("is empty");
     }
-    if subject.len() + CONTROL_LINE_OVERHEAD > MAX_CONTROL_LINE {
+    if !fits_a_control_line(subject.len()) {
         return Err(Error::new(
             ErrorKind::InvalidSubject,
             format!(
@@ -121,7 +127,7 @@ fn has_space_or_control(s: &str) -> bool {
 
 /// Validates a queue group name: non-empty, no whitespace.
 pub(crate) fn check_queue(queue: &str) -> Result<()> {
-    if queue.len() + CONTROL_LINE_OVERHEAD > MAX_CONTROL_LINE {
+    if !fits_a_control_line(queue.len()) {
         return Err(Error::new(
             ErrorKind::InvalidSubject,
             format!("queue group is {} bytes long, over the protocol's limit", queue.len()),
@@ -152,13 +158,11 @@ mod tests {
     fn one_pass_check_agrees_with_the_thorough_one() {
         let alphabet: &[u8] = b"a.*> \t\x7f\xc3\xa9";
         let mut strings = vec![Vec::new()];
+        let mut longest = vec![Vec::new()];
         for _ in 0..4 {
-            let longer: Vec<Vec<u8>> = strings
-                .iter()
-                .filter(|s| s.len() == strings.last().map_or(0, Vec::len))
-                .flat_map(|s| alphabet.iter().map(move |&b| [s.as_slice(), &[b]].concat()))
-                .collect();
-            strings.extend(longer);
+            longest =
+                longest.iter().flat_map(|s| alphabet.iter().map(move |&b| [s.as_slice(), &[b]].concat())).collect();
+            strings.extend(longest.iter().cloned());
         }
         let mut accepted = 0;
         for bytes in &strings {
