@@ -340,6 +340,34 @@ impl Client {
         true
     }
 
+    /// Writes protocol frames (as for [`Client::publish_frames`]) to the socket from the
+    /// calling thread, as [`Client::write_direct`] does, but waits (at most `wait`) for the
+    /// socket to take all of them, as a blocking client writes a full buffer: for a caller
+    /// publishing faster than the socket drains, one thread doing the writing instead of
+    /// handing buffers to the connection task (no wake-ups of it). The connection task goes
+    /// on reading meanwhile and writes nothing until this returns; what the socket has not
+    /// taken after `wait` is written by it first. Returns false, having written nothing, when
+    /// something else waits to be written (see [`Client::write_direct`]). Do not call it on
+    /// an async runtime's thread: it blocks.
+    pub fn write_direct_waiting(
+        &self,
+        frames: &[u8],
+        messages: u64,
+        bytes: u64,
+        wait: std::time::Duration,
+    ) -> bool {
+        if self.sender.capacity() != self.sender.max_capacity()
+            || !self.direct.write_waiting(frames, wait)
+        {
+            return false;
+        }
+        self.connection_stats
+            .out_messages
+            .add(messages, Ordering::Relaxed);
+        self.connection_stats.out_bytes.add(bytes, Ordering::Relaxed);
+        true
+    }
+
     /// The local address (IP and port) of the client's current TCP connection to the server,
     /// or of the last one while reconnecting; `None` before the first connect and over
     /// websockets.

@@ -97,6 +97,22 @@ impl RawSocket {
         None
     }
 
+    /// A descriptor of the same socket, closed when dropped (`None` if the system has none
+    /// to give, or off unix).
+    pub(crate) fn duplicate(&self) -> Option<OwnedSocket> {
+        #[cfg(unix)]
+        {
+            // SAFETY: the descriptor is open (see the type's comment); it is only borrowed
+            // for the duplication (F_DUPFD_CLOEXEC, so a fork-exec does not inherit it).
+            let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(self.0) };
+            fd.try_clone_to_owned()
+                .ok()
+                .map(|fd| OwnedSocket(std::net::TcpStream::from(fd)))
+        }
+        #[cfg(not(unix))]
+        None
+    }
+
     /// Writes what the socket takes now, without waiting; `None` if it takes nothing or fails.
     pub(crate) fn try_write(&self, _buf: &[u8]) -> Option<usize> {
         #[cfg(unix)]
@@ -113,6 +129,63 @@ impl RawSocket {
         }
         #[cfg(not(unix))]
         None
+    }
+}
+
+/// A descriptor of the connection's socket of a caller's own (`RawSocket::duplicate`),
+/// non-blocking like the connection's.
+#[derive(Debug)]
+pub(crate) struct OwnedSocket(std::net::TcpStream);
+
+/// What [`OwnedSocket::write_waiting`] wrote.
+pub(crate) enum Written {
+    All,
+    /// This many bytes (possibly none), then the deadline passed or the wait was cut short.
+    Part(usize),
+    /// Nothing more: the connection failed.
+    Failed,
+}
+
+impl OwnedSocket {
+    /// Writes `buf`, waiting (until `deadline`) whenever the socket is full; returns after
+    /// one wait for room.
+    pub(crate) fn write_waiting(&self, buf: &[u8], deadline: std::time::Instant) -> Written {
+        use std::io::Write;
+        let mut written = 0;
+        while written < buf.len() {
+            // std's `write` on a socket uses MSG_NOSIGNAL: a closed peer is an error, not a
+            // SIGPIPE.
+            match (&self.0).write(&buf[written..]) {
+                Ok(0) => return Written::Failed,
+                Ok(n) => written += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    self.wait_for_room(deadline);
+                    return Written::Part(written);
+                }
+                Err(_) if written > 0 => return Written::Part(written),
+                Err(_) => return Written::Failed,
+            }
+        }
+        Written::All
+    }
+
+    /// Waits until the socket takes more, fails, or `deadline` passes.
+    fn wait_for_room(&self, deadline: std::time::Instant) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        #[cfg(unix)]
+        {
+            let mut fd = libc::pollfd {
+                fd: std::os::fd::AsRawFd::as_raw_fd(&self.0),
+                events: libc::POLLOUT,
+                revents: 0,
+            };
+            let ms = left.as_millis().clamp(1, i32::MAX as u128) as libc::c_int;
+            // SAFETY: one valid `pollfd`, for a descriptor this value owns.
+            unsafe { libc::poll(&mut fd, 1, ms) };
+        }
+        #[cfg(not(unix))]
+        std::thread::sleep(left);
     }
 }
 

@@ -633,6 +633,17 @@ struct DirectState {
     rest: Option<Bytes>,
     /// Wakes the connection task when `rest` is set.
     waker: Option<std::task::Waker>,
+    /// A caller is writing to the socket, waiting for room ([`DirectWrites::write_waiting`]):
+    /// the connection task writes nothing until it is done.
+    writing: bool,
+    /// The connection task held back its writes for a caller's write and waits to be woken.
+    deferred: bool,
+    /// A descriptor of `socket` of the library's own, made for the first write that waits
+    /// and kept until the socket is forgotten (one `dup` per connection, not per write).
+    owned: Option<Arc<connection::OwnedSocket>>,
+    /// Counts the sockets forgotten, so a write that waited knows whether its socket is
+    /// still the connection's.
+    generation: u64,
 }
 
 impl DirectWrites {
@@ -648,7 +659,7 @@ impl DirectWrites {
             Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
             Err(std::sync::TryLockError::WouldBlock) => return false,
         };
-        if state.busy || state.rest.is_some() {
+        if state.busy || state.rest.is_some() || state.writing {
             return false;
         }
         let Some(socket) = &state.socket else {
@@ -667,6 +678,60 @@ impl DirectWrites {
         }
     }
 
+    /// Writes all of `frames` from the calling thread, waiting for the socket to take them
+    /// (at most `wait`), if nothing else waits to be written; false, with nothing written,
+    /// otherwise. The lock is not held while waiting: the connection task goes on reading
+    /// and holds back its own writes (`writing`) until this one is done. What the socket has
+    /// not taken when `wait` runs out is kept for the connection task to write first, as
+    /// for [`DirectWrites::write`]. True once the frames are written or kept, or lost with
+    /// the connection after a part of them was written (as bytes in a socket's buffer are
+    /// when a connection is lost).
+    pub(crate) fn write_waiting(&self, frames: &[u8], wait: std::time::Duration) -> bool {
+        let (socket, generation) = {
+            let mut state = self.lock();
+            if state.busy || state.rest.is_some() || state.writing {
+                return false;
+            }
+            // A descriptor of its own: the connection task may drop the connection (and
+            // close its descriptor) while this thread waits.
+            if state.owned.is_none() {
+                state.owned = state.socket.as_ref().and_then(connection::RawSocket::duplicate).map(Arc::new);
+            }
+            let Some(socket) = state.owned.clone() else {
+                return false;
+            };
+            state.writing = true;
+            (socket, state.generation)
+        };
+        let deadline = std::time::Instant::now() + wait;
+        let mut written = 0;
+        let finished = loop {
+            match socket.write_waiting(&frames[written..], deadline) {
+                connection::Written::All => break true,
+                connection::Written::Part(n) => written += n,
+                connection::Written::Failed => break false,
+            }
+            // Between waits: stop if the connection task let go of the socket.
+            let state = self.lock();
+            if state.generation != generation || std::time::Instant::now() >= deadline {
+                break false;
+            }
+        };
+        let mut state = self.lock();
+        state.writing = false;
+        if !finished && written > 0 && state.generation == generation && state.socket.is_some()
+        {
+            state.rest = Some(Bytes::copy_from_slice(&frames[written..]));
+            state.deferred = true;
+        }
+        if std::mem::take(&mut state.deferred) {
+            if let Some(waker) = &state.waker {
+                waker.wake_by_ref();
+            }
+        }
+        finished || written > 0
+    }
+
     /// See [`DirectState::forget_socket`].
     fn forget_socket(&self) {
         self.lock().forget_socket();
@@ -678,7 +743,9 @@ impl DirectState {
     /// closed). What a direct write left unwritten is lost with it.
     fn forget_socket(&mut self) {
         self.socket = None;
+        self.owned = None;
         self.rest = None;
+        self.generation += 1;
     }
 }
 
@@ -950,7 +1017,10 @@ impl ConnectionHandler {
                 // A reply registered before a direct write is in the map before the task can
                 // read it.
                 self.handler.apply_registrations();
-                let exit = self.drive(cx);
+                // While a caller writes (`DirectWrites::write_waiting`), nothing is written
+                // here; the caller wakes the task when done.
+                state.deferred = state.writing;
+                let exit = self.drive(cx, !state.writing);
                 state.busy = self.handler.connection.has_pending_writes();
                 if exit.is_ready() {
                     // The connection is lost, replaced or closed from here on.
@@ -961,7 +1031,7 @@ impl ConnectionHandler {
         }
 
         impl ProcessFut<'_> {
-            fn drive(&mut self, cx: &mut Context<'_>) -> Poll<ExitReason> {
+            fn drive(&mut self, cx: &mut Context<'_>, may_write: bool) -> Poll<ExitReason> {
                 // We need to be sure the waker is registered, therefore we need to poll until we
                 // get a `Poll::Pending`. With a sane interval delay, this means that the loop
                 // breaks at the second iteration.
@@ -1000,6 +1070,10 @@ impl ConnectionHandler {
                     // all subs were drained, so drain is complete and we should exit instead of processing any
                     // further messages
                     return Poll::Ready(ExitReason::Closed);
+                }
+
+                if !may_write {
+                    return Poll::Pending;
                 }
 
                 // WARNING: after the following loop `handle_command`,
