@@ -8,7 +8,7 @@ use common::collector::Sub;
 use common::js::*;
 use common::*;
 use nats_ffi::*;
-use std::ffi::{c_void, CString};
+use std::ffi::{c_void, CStr, CString};
 use std::ptr::null_mut;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -409,6 +409,122 @@ fn publishes_after_pauses_keep_their_order() {
     for (i, (g, e)) in got.iter().zip(&expected).enumerate() {
         assert!(g == e, "message {i}: got {:?}... ({} bytes)", String::from_utf8_lossy(&g[..g.len().min(12)]), g.len());
     }
+}
+
+/// What a subscriber checking two numbered streams (`stream.a`, `stream.b`) saw.
+#[derive(Default)]
+struct StreamCheck {
+    next: [AtomicUsize; 2],
+    wrong: Mutex<Option<String>>,
+}
+
+unsafe extern "C" fn check_stream(ud: *mut c_void, _: *mut nats_ffi::nats_subscription, m: *const nats_ffi::nats_msg) {
+    let check = &*(ud as *const StreamCheck);
+    let subject = CStr::from_ptr(nats_msg_subject(m)).to_string_lossy();
+    let stream = usize::from(subject.ends_with('b'));
+    let data = msg_data(m);
+    let i = check.next[stream].fetch_add(1, Ordering::Relaxed);
+    if data != numbered_payload(i, 40 + i % 64) {
+        let mut wrong = check.wrong.lock().unwrap();
+        wrong.get_or_insert_with(|| format!("{subject} message {i}: got {:?}", String::from_utf8_lossy(&data)));
+    }
+}
+
+/// The system call a thread of this process is in (`/proc/self/task/<tid>/syscall`'s first
+/// field), or `None` while it runs.
+fn syscall_of(tid: i32) -> Option<i64> {
+    let text = std::fs::read_to_string(format!("/proc/self/task/{tid}/syscall")).ok()?;
+    text.split_whitespace().next()?.parse().ok()
+}
+
+/// A stream of small publishes is written by its publisher's thread, 32 KiB at a time,
+/// waiting for the socket (third_party patch 18; `Outbox::write_ahead`): two threads
+/// streaming on one connection, the server stopped (SIGSTOP) for 400 ms in the middle so
+/// that a publisher's write waits until it gives up (100 ms) and leaves the rest to the
+/// connection task. Every message arrives once, whole and in its stream's order, and a
+/// publisher was seen waiting for the socket in `poll` (without the write-ahead, publishers
+/// only ever wait for room on a futex).
+#[test]
+fn streams_written_by_their_publishers_arrive_whole_and_in_order() {
+    let srv = Server::start();
+    let sub_conn = Conn::to(&srv.url());
+    let check = Arc::new(StreamCheck::default());
+    let mut sub = null_mut();
+    ok(unsafe {
+        nats_subscribe(
+            sub_conn.raw(),
+            cs("stream.*").as_ptr(),
+            Some(check_stream),
+            Arc::as_ptr(&check) as *mut c_void,
+            &mut sub,
+        )
+    });
+    ok(unsafe { nats_subscription_set_pending_limits(sub, -1, -1) });
+    sub_conn.flush();
+    let conn = Arc::new(Conn::to(&srv.url()));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let published: Arc<[AtomicUsize; 2]> = Arc::default();
+    let tids: Arc<[std::sync::atomic::AtomicI32; 2]> = Arc::default();
+    let publishers: Vec<_> = (0..2)
+        .map(|stream| {
+            let (conn, stop, published, tids) = (conn.clone(), stop.clone(), published.clone(), tids.clone());
+            std::thread::spawn(move || {
+                tids[stream].store(unsafe { libc::gettid() }, Ordering::Relaxed);
+                let subject = if stream == 0 { "stream.a" } else { "stream.b" };
+                // Bounded: about 2 s of publishing in a debug build on a quiet machine.
+                for i in 0..3_000_000 {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    ok(conn.publish(subject, &numbered_payload(i, 40 + i % 64)));
+                    published[stream].store(i + 1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    let streaming = |n| published.iter().all(|p| p.load(Ordering::Relaxed) >= n);
+    assert!(wait_until(LONG, || streaming(50_000)), "the publishers did not get going");
+    // Stops of 400 ms while the publishers stream, until one was seen waiting in `poll` (on
+    // a busy machine the stream may be in the hands of the forwarder at a stop), at most 8.
+    let pid = srv.pid() as i32;
+    let mut seen_polling = false;
+    for _ in 0..8 {
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGSTOP) }, 0);
+        let stopped = Instant::now();
+        while stopped.elapsed() < Duration::from_millis(400) {
+            for tid in tids.iter().map(|t| t.load(Ordering::Relaxed)) {
+                seen_polling |= matches!(syscall_of(tid), Some(n) if n == libc::SYS_ppoll || poll_syscall(n));
+            }
+            std::thread::sleep(Duration::from_micros(500));
+        }
+        unsafe { libc::kill(pid, libc::SIGCONT) };
+        let before: Vec<usize> = published.iter().map(|p| p.load(Ordering::Relaxed)).collect();
+        let resumed =
+            wait_until(LONG, || published.iter().zip(&before).all(|(p, b)| p.load(Ordering::Relaxed) >= b + 20_000));
+        if seen_polling || !resumed {
+            break;
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    publishers.into_iter().for_each(|p| p.join().unwrap());
+    conn.flush();
+    let sent: Vec<usize> = published.iter().map(|p| p.load(Ordering::Relaxed)).collect();
+    let arrived = || check.next.iter().map(|n| n.load(Ordering::Relaxed)).collect::<Vec<_>>();
+    assert!(wait_until(LONG, || arrived() == sent), "arrived {:?} of {sent:?}", arrived());
+    assert_eq!(*check.wrong.lock().unwrap(), None);
+    assert!(seen_polling, "no publisher was seen writing to the socket itself");
+    ok(unsafe { nats_subscription_unsubscribe(sub) });
+    unsafe { nats_subscription_free(sub) };
+}
+
+#[cfg(target_arch = "x86_64")]
+fn poll_syscall(n: i64) -> bool {
+    n == libc::SYS_poll
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn poll_syscall(_: i64) -> bool {
+    false
 }
 
 unsafe extern "C" fn echo_reply(ud: *mut c_void, _: *mut nats_ffi::nats_subscription, m: *const nats_ffi::nats_msg) {

@@ -181,7 +181,10 @@ pub unsafe extern "C" fn nats_connect_url(urls: *const c_char, out: *mut *mut na
 /// when nothing else waits to be sent, is written to the socket on the calling thread (one
 /// non-blocking send, as nats.c's SendAsap; plain TCP only, not TLS): the lowest latency for
 /// replies and occasional events. Messages in quick succession are batched and written by
-/// the library's I/O thread.
+/// the library's I/O thread; a stream of small messages (frames under 640 bytes on average)
+/// faster than that is written by the publishing thread itself, 32 KiB at a time, waiting
+/// for the socket (at most 100 ms, then the I/O thread takes over), as nats.c's publisher
+/// does: one thread instead of hand-overs between three.
 /// Errors: `NATS_ERR_NULL_ARGUMENT`, `NATS_ERR_INVALID_UTF8`, `NATS_ERR_INVALID_SUBJECT`
 /// (empty, whitespace, empty token, wildcard), `NATS_ERR_MAX_PAYLOAD`, `NATS_ERR_BUFFER_FULL`,
 /// `NATS_ERR_CONNECTION_CLOSED`, `NATS_ERR_TIMEOUT`, `NATS_ERR_WOULD_BLOCK_RUNTIME` (only

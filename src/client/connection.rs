@@ -7,7 +7,7 @@ use crate::client::error::*;
 use crate::client::events::{self, error_event, Event, EventSender, Raw};
 use crate::client::message::Message;
 use crate::client::options::{redact_url, Options, BUILTIN_MAX_PINGS_OUT};
-use crate::client::publish::{Blocking, OutMsg, Outbox};
+use crate::client::publish::{Blocking, DirectWrite, OutMsg, Outbox};
 use crate::client::reconnect::{apply_url_credentials, pinger, watch_discovered, Backoff};
 use crate::client::runtime;
 use crate::client::subject::*;
@@ -512,8 +512,13 @@ impl Connection {
         // again.
         // A forked child that (against the rules) uses its parent's connection must not write
         // into the parent's socket, possibly in the middle of one of the parent's frames.
-        let write_now = |frames: &[u8], msgs, bytes| {
-            direct && std::process::id() == self.owner && self.client.write_direct(frames, msgs, bytes)
+        let write_now = |frames: &[u8], msgs, bytes, how| {
+            direct
+                && std::process::id() == self.owner
+                && match how {
+                    DirectWrite::Now => self.client.write_direct(frames, msgs, bytes),
+                    DirectWrite::Waiting(wait) => self.client.write_direct_waiting(frames, msgs, bytes, wait),
+                }
         };
         self.outbox.publish(
             &m,
