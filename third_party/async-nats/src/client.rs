@@ -330,14 +330,7 @@ impl Client {
     /// caller's thread instead of a wake-up of the connection task; a caller publishing
     /// many messages in a row should batch them through `publish_frames` instead.
     pub fn write_direct(&self, frames: &[u8], messages: u64, bytes: u64) -> bool {
-        if self.sender.capacity() != self.sender.max_capacity() || !self.direct.write(frames) {
-            return false;
-        }
-        self.connection_stats
-            .out_messages
-            .add(messages, Ordering::Relaxed);
-        self.connection_stats.out_bytes.add(bytes, Ordering::Relaxed);
-        true
+        self.counted_direct_write(messages, bytes, || self.direct.write(frames))
     }
 
     /// Writes protocol frames (as for [`Client::publish_frames`]) to the socket from the
@@ -356,9 +349,18 @@ impl Client {
         bytes: u64,
         wait: std::time::Duration,
     ) -> bool {
-        if self.sender.capacity() != self.sender.max_capacity()
-            || !self.direct.write_waiting(frames, wait)
-        {
+        self.counted_direct_write(messages, bytes, || self.direct.write_waiting(frames, wait))
+    }
+
+    /// A direct write (`write`), tried only when no command waits in the channel (it would
+    /// have to go first), its `messages` and `bytes` counted once it was made.
+    fn counted_direct_write(
+        &self,
+        messages: u64,
+        bytes: u64,
+        write: impl FnOnce() -> bool,
+    ) -> bool {
+        if self.sender.capacity() != self.sender.max_capacity() || !write() {
             return false;
         }
         self.connection_stats

@@ -639,11 +639,10 @@ struct DirectState {
     /// The connection task held back its writes for a caller's write and waits to be woken.
     deferred: bool,
     /// A descriptor of `socket` of the library's own, made for the first write that waits
-    /// and kept until the socket is forgotten (one `dup` per connection, not per write).
+    /// and kept until the socket is forgotten (one `dup` per connection, not per write); a
+    /// write that waited knows its socket is still the connection's if this is the one it
+    /// holds.
     owned: Option<Arc<connection::OwnedSocket>>,
-    /// Counts the sockets forgotten, so a write that waited knows whether its socket is
-    /// still the connection's.
-    generation: u64,
 }
 
 impl DirectWrites {
@@ -687,7 +686,7 @@ impl DirectWrites {
     /// the connection after a part of them was written (as bytes in a socket's buffer are
     /// when a connection is lost).
     pub(crate) fn write_waiting(&self, frames: &[u8], wait: std::time::Duration) -> bool {
-        let (socket, generation) = {
+        let socket = {
             let mut state = self.lock();
             if state.busy || state.rest.is_some() || state.writing {
                 return false;
@@ -701,8 +700,10 @@ impl DirectWrites {
                 return false;
             };
             state.writing = true;
-            (socket, state.generation)
+            socket
         };
+        let still_current =
+            |state: &DirectState| state.owned.as_ref().is_some_and(|o| Arc::ptr_eq(o, &socket));
         let deadline = std::time::Instant::now() + wait;
         let mut written = 0;
         let finished = loop {
@@ -712,15 +713,13 @@ impl DirectWrites {
                 connection::Written::Failed => break false,
             }
             // Between waits: stop if the connection task let go of the socket.
-            let state = self.lock();
-            if state.generation != generation || std::time::Instant::now() >= deadline {
+            if !still_current(&self.lock()) || std::time::Instant::now() >= deadline {
                 break false;
             }
         };
         let mut state = self.lock();
         state.writing = false;
-        if !finished && written > 0 && state.generation == generation && state.socket.is_some()
-        {
+        if !finished && written > 0 && still_current(&state) {
             state.rest = Some(Bytes::copy_from_slice(&frames[written..]));
             state.deferred = true;
         }
@@ -745,7 +744,6 @@ impl DirectState {
         self.socket = None;
         self.owned = None;
         self.rest = None;
-        self.generation += 1;
     }
 }
 
