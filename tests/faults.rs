@@ -493,7 +493,7 @@ fn streams_written_by_their_publishers_arrive_whole_and_in_order() {
         let stopped = Instant::now();
         while stopped.elapsed() < Duration::from_millis(400) {
             for tid in tids.iter().map(|t| t.load(Ordering::Relaxed)) {
-                seen_polling |= matches!(syscall_of(tid), Some(n) if n == libc::SYS_ppoll || poll_syscall(n));
+                seen_polling |= syscall_of(tid).is_some_and(is_poll);
             }
             std::thread::sleep(Duration::from_micros(500));
         }
@@ -517,14 +517,13 @@ fn streams_written_by_their_publishers_arrive_whole_and_in_order() {
     unsafe { nats_subscription_free(sub) };
 }
 
-#[cfg(target_arch = "x86_64")]
-fn poll_syscall(n: i64) -> bool {
-    n == libc::SYS_poll
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn poll_syscall(_: i64) -> bool {
-    false
+/// Whether system call `n` waits in poll: `ppoll`, or `poll` where the architecture has it.
+fn is_poll(n: i64) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if n == libc::SYS_poll {
+        return true;
+    }
+    n == libc::SYS_ppoll
 }
 
 unsafe extern "C" fn echo_reply(ud: *mut c_void, _: *mut nats_ffi::nats_subscription, m: *const nats_ffi::nats_msg) {

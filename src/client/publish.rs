@@ -757,14 +757,14 @@ fn fits(st: &State, size: usize, limit: usize, connected: impl Fn() -> bool) -> 
 
 /// Whether a publisher may write the frames waiting itself (`Outbox::write_ahead`): a full
 /// buffer of small messages, and nothing else waits (no full buffers, nothing taken by the
-/// forwarder and not handed over yet), and no other publisher is writing.
+/// forwarder and not handed over yet), and no other publisher is writing. (A closed outbox
+/// never gets here: `Outbox::room` refuses first, under the same lock.)
 fn may_write_ahead(st: &State) -> bool {
     st.frames.len() >= WRITE_AHEAD
         && st.msgs as usize * SMALL_FRAME >= st.frames.len()
         && st.full.is_empty()
         && !st.handing
         && !st.writing
-        && !st.closed
 }
 
 /// The largest average frame of a buffer a publisher writes itself. With larger messages
